@@ -1,0 +1,92 @@
+# parley — build, test, fuzz, bench.
+#
+#   make demo    install missing Debian packages, build, run `parley demo`
+#   make check   install, build (plain and ASan+UBSan), run every test
+#   make fuzz    build the libFuzzer targets (clang-14) and run each briefly
+#   make bench   build and run the benchmarks (peers measured in the same run)
+#
+# Sources are found by wildcard: a new .c under src/ joins libparley, a new
+# tests/unit/test_*.c becomes a cmocka test, a new fuzz/fuzz_*.c a fuzzer.
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+PKGS    := libsodium sqlite3 libmicrohttpd libcurl jansson
+DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) $(SAN)
+LDFLAGS := $(SAN)
+
+LIB_SRC   := $(sort $(shell find src -name '*.c'))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOLS     := $(BUILD)/parley $(BUILD)/parley-relay
+
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all deps demo check check-build tests fuzz bench clean format
+all: $(TOOLS) $(TEST_BIN)
+
+deps:
+	@sh scripts/install-deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/parley demo
+
+check-build:
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)"
+
+check: deps
+	@$(MAKE) --no-print-directory check-build
+	@bash tests/run.sh build build-asan
+
+$(BUILD)/libparley.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/parley: $(BUILD)/tools/parley.o $(BUILD)/libparley.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/parley-relay: $(BUILD)/tools/parley-relay.o $(BUILD)/libparley.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libparley.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS) -lcmocka
+
+# --- fuzzing (clang-14 + libFuzzer) ----------------------------------------
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 10
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@bash fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang-14 OPT=-O1 \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/libparley.a
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libparley.a
+	clang-14 -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $^ $(DEPLIBS)
+
+# --- benchmarks ------------------------------------------------------------
+bench: deps
+	@$(MAKE) --no-print-directory all BUILD=build-bench OPT="-O2 -DNDEBUG"
+	@$(MAKE) --no-print-directory -f bench/bench.mk BUILD=build-bench
+	@bash bench/run.sh build-bench
+
+format:
+	clang-format -i $$(find src tools tests fuzz bench -name '*.[ch]')
+
+clean:
+	rm -rf build build-asan build-fuzz build-bench
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
