@@ -1,0 +1,44 @@
+/*
+ * envelope.h — what the relay stores: a sealed-sender envelope padded to a
+ * size bucket, and the payload carried inside a session (docs/PROTOCOL.md).
+ */
+#ifndef PARLEY_ENVELOPE_ENVELOPE_H
+#define PARLEY_ENVELOPE_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "identity/identity.h"
+#include "util/wire.h"
+
+#define PL_ENVELOPE_SEAL_OVERHEAD 48 /* crypto_box_SEALBYTES */
+#define PL_ENVELOPE_MAX_INNER 65536
+#define PL_ENVELOPE_MAX (PL_ENVELOPE_MAX_INNER + PL_ENVELOPE_SEAL_OVERHEAD)
+#define PL_PAYLOAD_MAX_BODY 60000
+#define PL_ITEM_ID_LEN 8
+
+/* Bucket sizes of `inner`; a sealed envelope is one of these + 48 bytes. */
+int pl_envelope_size_ok(size_t sealed_len);
+
+/* Seals sender IK ‖ session message for the recipient. *out is malloc'd. */
+int pl_envelope_seal(uint8_t **out, size_t *outlen, const uint8_t recipient_ik[static PL_IK_LEN],
+		     const uint8_t sender_ik[static PL_IK_LEN], const uint8_t *msg, size_t msglen);
+/* Opens and strictly decodes; *msg points into *inner (malloc'd, caller wipes+frees). */
+int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static PL_IK_LEN],
+		     const uint8_t **msg, size_t *msglen, const pl_identity *me,
+		     const uint8_t *sealed, size_t sealedlen);
+
+enum { PL_KIND_NOTE = 1 };
+
+typedef struct {
+	uint8_t kind;
+	uint8_t id[PL_ITEM_ID_LEN];
+	uint64_t time;
+	const uint8_t *body; /* points into the decoded buffer */
+	size_t bodylen;
+} pl_payload;
+
+void pl_payload_encode(pl_wr *w, const pl_payload *p);
+int pl_payload_decode(pl_payload *p, const uint8_t *buf, size_t n);
+
+#endif
