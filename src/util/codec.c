@@ -1,5 +1,4 @@
 /* codec.c — hex, base64 and time text; see codec.h. */
-#define _GNU_SOURCE
 #include "util/codec.h"
 
 #include <sodium.h>
