@@ -1,0 +1,68 @@
+# lib.sh — shared by the integration scripts: TAP output, temporary folders,
+# and starting the real parley-relay on a free loopback port. Every wait is
+# bounded. Source it; it installs an EXIT trap that stops what it started.
+set -u
+: "${PARLEY_BUILD:?PARLEY_BUILD must name a build directory}"
+PARLEY="$PARLEY_BUILD/parley"
+RELAY="$PARLEY_BUILD/parley-relay"
+T=$(mktemp -d /tmp/parley-test.XXXXXX)
+export PARLEY_PASSPHRASE="correct horse battery staple"
+unset PARLEY_VAULT
+_n=0
+_pids=()
+
+cleanup() {
+	local p
+	for p in "${_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.1
+	for p in "${_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+notok() { _n=$((_n + 1)); echo "not ok $_n - $*"; }
+# check "description" command...: passes when the command exits 0
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else notok "$d"; fi
+}
+# fails "description" command...: passes when the command exits non-zero
+fails() {
+	local d=$1
+	shift
+	if "$@"; then notok "$d (unexpectedly succeeded)"; else ok "$d"; fi
+}
+
+# start_relay NAME [--listen ADDR] [extra args]: data in $T/NAME; sets
+# RELAY_PID, RELAY_PORT, RELAY_URL. Waits at most 10 s for "listening on".
+start_relay() {
+	local name=$1
+	shift
+	local listen=127.0.0.1:0
+	if [ "${1:-}" = --listen ]; then
+		listen=$2
+		shift 2
+	fi
+	mkdir -p "$T/$name"
+	: >"$T/$name.out"
+	"$RELAY" --listen "$listen" --data "$T/$name" "$@" >"$T/$name.out" 2>>"$T/$name.err" &
+	RELAY_PID=$!
+	_pids+=("$RELAY_PID")
+	local i
+	for i in $(seq 1 100); do
+		if grep -q '^listening on ' "$T/$name.out"; then
+			RELAY_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/$name.out" | head -n 1)
+			RELAY_URL="http://127.0.0.1:$RELAY_PORT"
+			return 0
+		fi
+		kill -0 "$RELAY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# relay did not start: $(cat "$T/$name.err" 2>/dev/null)"
+	return 1
+}
+
+stop_relay() { kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }
+kill9_relay() { kill -KILL "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }

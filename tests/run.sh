@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test against each build directory given (plain, then ASan+UBSan):
+# the cmocka unit tests (TAP output) and the integration scripts, which start
+# the real parley-relay on loopback and drive the real CLI. Counts every TAP
+# line and ends with the plain summary "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+pass=0
+fail=0
+logdir=$(mktemp -d)
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+tally() { # name logfile exitcode
+	local p f
+	p=$(grep -c '^ok ' "$2" || true)
+	f=$(grep -c '^not ok ' "$2" || true)
+	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $1 exited with status $3" >>"$2"
+	fi
+	if [ "$f" -ne 0 ]; then
+		echo "FAIL $1: $p passed, $f failed"
+		grep -E '^not ok|^#|parley:|ERROR|runtime error|Sanitizer' "$2" | head -n 40 | sed 's/^/    /'
+	else
+		echo "ok   $1: $p passed"
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+}
+
+for build in "$@"; do
+	bdir="$root/$build"
+	for t in "$bdir"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name="$build/$(basename "$t")"
+		log="$logdir/$(echo "$name" | tr / _).log"
+		PARLEY_BUILD="$bdir" timeout 600 "$t" >"$log" 2>&1
+		tally "$name" "$log" $?
+	done
+	for s in tests/integration/test_*.sh; do
+		[ -f "$s" ] || continue
+		name="$build/$(basename "$s" .sh)"
+		log="$logdir/$(echo "$name" | tr / _).log"
+		PARLEY_BUILD="$bdir" timeout 900 bash "$s" >"$log" 2>&1
+		tally "$name" "$log" $?
+	done
+done
+echo "logs: $logdir"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
