@@ -1,0 +1,171 @@
+/*
+ * vault.h — a party's vault: one SQLite file (DIR/vault.db, mode 0600, DIR
+ * 0700) holding identity, prekeys, contacts, ratchet sessions, the
+ * transcript, the outbox and the relay state.
+ *
+ * Secrets at rest: a key-encryption key is derived from the passphrase with
+ * Argon2id (crypto_pwhash, parameters and salt stored beside it); every
+ * secret column (identity secret key, prekey secrets, session states, item
+ * bodies, contacts' access tokens, our own token) is sealed with
+ * XChaCha20-Poly1305 under it, with the column's purpose and row identity as
+ * associated data so a blob cannot be moved to another row. Nothing secret is
+ * ever written in clear, and a wrong passphrase is detected by the identity
+ * key failing to open.
+ *
+ * Every multi-step change happens between pl_vault_begin and
+ * pl_vault_commit; a crash leaves the old state or the new one.
+ */
+#ifndef PARLEY_VAULT_VAULT_H
+#define PARLEY_VAULT_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "identity/identity.h"
+#include "util/err.h"
+#include "util/wire.h"
+
+#define PL_NAME_MAX 64 /* contact and party names: 1..64 bytes UTF-8, no control chars */
+#define PL_URL_MAX 512
+#define PL_TOKEN_LEN 32
+
+typedef struct pl_vault pl_vault;
+
+/* Creates DIR (0700) and DIR/vault.db (0600) with a fresh identity, signed
+ * prekey and one-time prekeys. Refuses (PL_EXIT_VAULT) if a vault exists.
+ * relay_ca may be NULL (system store); it is PEM bytes copied into the vault. */
+int pl_vault_create(const char *dir, const char *name, const char *relay_url,
+		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
+		    pl_err *e);
+/* Opens and unlocks; wrong passphrase or missing vault → PL_EXIT_VAULT. */
+int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e);
+void pl_vault_close(pl_vault *v); /* wipes keys */
+
+int pl_vault_begin(pl_vault *v, pl_err *e); /* BEGIN IMMEDIATE */
+int pl_vault_commit(pl_vault *v, pl_err *e);
+void pl_vault_rollback(pl_vault *v);
+
+/* --- identity and relay ------------------------------------------------ */
+const pl_identity *pl_vault_identity(const pl_vault *v);
+const char *pl_vault_name(const pl_vault *v);
+const char *pl_vault_relay_url(const pl_vault *v);
+/* PEM bytes given at init, or NULL/0. */
+void pl_vault_relay_ca(const pl_vault *v, const uint8_t **pem, size_t *len);
+/* Relay's Ed25519 key, pinned on first contact (trust on first use). */
+int pl_vault_relay_key(const pl_vault *v, uint8_t pk[static 32]); /* -1 if not pinned yet */
+int pl_vault_set_relay_key(pl_vault *v, const uint8_t pk[static 32], pl_err *e);
+
+/* Small named counters and flags (e.g. "bundle_published", "last_seq"). */
+uint64_t pl_vault_get_u64(pl_vault *v, const char *key, uint64_t dflt);
+int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e);
+
+/* Our mailbox access token (random, made at create). */
+int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e);
+
+/* --- prekeys -------------------------------------------------------------- */
+typedef struct {
+	uint32_t id;
+	uint8_t pk[32];
+	uint8_t sk[32]; /* wiped by the caller after use */
+} pl_prekey;
+
+int pl_vault_spk_current(pl_vault *v, pl_prekey *out, pl_err *e);
+int pl_vault_spk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e); /* current or older */
+/* Public one-time prekeys not yet published (at most max); returns count or -1. */
+int pl_vault_opk_unpublished(pl_vault *v, pl_prekey *out, int max, pl_err *e);
+int pl_vault_opk_mark_published(pl_vault *v, uint32_t up_to_id, pl_err *e);
+int pl_vault_opk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e); /* NOTFOUND if used */
+int pl_vault_opk_delete(pl_vault *v, uint32_t id, pl_err *e);
+/* Makes n more one-time prekeys (unpublished). */
+int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e);
+
+/* --- contacts ------------------------------------------------------------- */
+typedef struct {
+	char name[PL_NAME_MAX + 1];
+	uint8_t ik[PL_IK_LEN];
+	int verified;        /* safety number compared and confirmed */
+	int key_changed;     /* ik replaced since last verify: blocks sending */
+	int grant_published; /* our token has been granted to them on the relay */
+	int has_token;       /* we hold their mailbox token */
+	uint8_t token[PL_TOKEN_LEN];
+	uint64_t added;
+} pl_contact;
+
+int pl_vault_contact_get(pl_vault *v, const char *name, pl_contact *c, pl_err *e); /* NOTFOUND */
+int pl_vault_contact_by_ik(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_contact *c,
+			   pl_err *e); /* NOTFOUND */
+/* Inserts or replaces the row for c->name (token stored sealed). */
+int pl_vault_contact_put(pl_vault *v, const pl_contact *c, pl_err *e);
+/* All contacts ordered by name; *out malloc'd array (caller wipes+frees). */
+int pl_vault_contact_list(pl_vault *v, pl_contact **out, size_t *n, pl_err *e);
+
+/* --- sessions (at most a few per contact; newest first) ------------------- */
+typedef struct {
+	int64_t rowid;       /* 0 for a new session */
+	uint8_t ik[PL_IK_LEN];   /* contact's identity key */
+	uint8_t ad[64];      /* X3DH associated data */
+	int initiator;       /* we started it: keep sending prekey headers until a reply */
+	int replied;         /* a message has arrived on it */
+	uint8_t ek[32];      /* initiator's ephemeral key (identifies the X3DH run) */
+	uint32_t spk_id, opk_id;
+	uint64_t used;       /* last use (unix s) */
+	pl_wr state;         /* pl_ratchet_save bytes (plaintext in memory only) */
+} pl_session_rec;
+
+/* Loads all sessions with ik, newest used first; caller frees with
+ * pl_vault_sessions_free. */
+int pl_vault_sessions_load(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_session_rec **out,
+			   size_t *n, pl_err *e);
+void pl_vault_sessions_free(pl_session_rec *s, size_t n);
+/* Inserts (rowid 0, then set) or updates; keeps at most 3 per contact. */
+int pl_vault_session_save(pl_vault *v, pl_session_rec *s, pl_err *e);
+
+/* --- items: the transcript ------------------------------------------------ */
+enum { PL_DIR_OUT = 0, PL_DIR_IN = 1 };
+typedef struct {
+	int64_t seq; /* local order */
+	uint8_t id[8];
+	char contact[PL_NAME_MAX + 1];
+	int dir;
+	int kind;
+	uint64_t time;
+	char state[16]; /* queued, sent, delivered, received, ... */
+	pl_wr body;     /* plaintext in memory only */
+	int has_receipt;
+	pl_wr receipt;
+} pl_item;
+
+/* Inserts; PL_EXIT_ERROR with e->code unchanged... returns 1 (not -1) if an
+ * item with the same (contact, id, dir) exists (a duplicate delivery). */
+int pl_vault_item_add(pl_vault *v, pl_item *it, pl_err *e);
+int pl_vault_item_set_state(pl_vault *v, int64_t seq, const char *state, const uint8_t *receipt,
+			    size_t receiptlen, pl_err *e);
+int pl_vault_item_list(pl_vault *v, const char *contact, pl_item **out, size_t *n, pl_err *e);
+int pl_vault_item_get(pl_vault *v, int64_t seq, pl_item *it, pl_err *e);
+void pl_vault_item_free(pl_item *it); /* wipes body */
+void pl_vault_items_free(pl_item *it, size_t n);
+
+/* --- outbox: items waiting for delivery ----------------------------------- */
+typedef struct {
+	int64_t item_seq;
+	char contact[PL_NAME_MAX + 1];
+	pl_wr envelope; /* empty until sealed; then the exact bytes to deposit */
+} pl_outbox;
+
+int pl_vault_outbox_add(pl_vault *v, int64_t item_seq, const char *contact, pl_err *e);
+int pl_vault_outbox_list(pl_vault *v, pl_outbox **out, size_t *n, pl_err *e); /* oldest first */
+int pl_vault_outbox_set_envelope(pl_vault *v, int64_t item_seq, const uint8_t *env, size_t n,
+				 pl_err *e);
+int pl_vault_outbox_remove(pl_vault *v, int64_t item_seq, pl_err *e);
+void pl_vault_outbox_free(pl_outbox *o, size_t n);
+
+/* --- envelopes already processed, and ones kept for later ----------------- */
+int pl_vault_seen(pl_vault *v, const uint8_t hash[static 32]); /* 1 seen, 0 not, -1 error */
+int pl_vault_mark_seen(pl_vault *v, const uint8_t hash[static 32], pl_err *e);
+/* Envelopes we could not process yet (unknown sender): kept, retried later. */
+int pl_vault_pending_add(pl_vault *v, const uint8_t hash[static 32], const uint8_t *env, size_t n,
+			 pl_err *e);
+int pl_vault_pending_list(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e);
+int pl_vault_pending_remove(pl_vault *v, const uint8_t hash[static 32], pl_err *e);
+
+#endif
