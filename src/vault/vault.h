@@ -135,8 +135,8 @@ typedef struct {
 	pl_wr receipt;
 } pl_item;
 
-/* Inserts; PL_EXIT_ERROR with e->code unchanged... returns 1 (not -1) if an
- * item with the same (contact, id, dir) exists (a duplicate delivery). */
+/* Inserts and sets it->seq: 0; 1 (nothing written) if an item with the same
+ * (contact, id, dir) exists, i.e. a duplicate delivery; -1 on error. */
 int pl_vault_item_add(pl_vault *v, pl_item *it, pl_err *e);
 int pl_vault_item_set_state(pl_vault *v, int64_t seq, const char *state, const uint8_t *receipt,
 			    size_t receiptlen, pl_err *e);
