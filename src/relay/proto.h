@@ -1,0 +1,180 @@
+/*
+ * proto.h — the relay's wire formats (docs/PROTOCOL.md, "Relay HTTP API"):
+ * encoders and strict decoders for every request and response body, the
+ * relay-signed deposit receipt, and the owner-auth header scheme.
+ *
+ * Shared by the relay (src/relay/server.c) and its client (src/client), so
+ * that both sides speak exactly the same bytes. Decoders read only through
+ * util/wire.h, reject any version other than 1, trailing bytes and oversize
+ * counts, and leave their output zeroed on failure. Nothing here touches the
+ * network, the disk or the clock (callers pass `now`).
+ *
+ * The fetched prekey bundle (`bundle :=` in PROTOCOL.md) is encoded and
+ * decoded by session/x3dh.h (pl_bundle_encode / pl_bundle_decode).
+ */
+#ifndef PARLEY_RELAY_PROTO_H
+#define PARLEY_RELAY_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "identity/identity.h"
+#include "util/wire.h"
+
+#define PL_PROTO_VERSION 1
+
+#define PL_PROTO_TOKEN_LEN 32	   /* access token T */
+#define PL_PROTO_TOKEN_HASH_LEN 32 /* SHA-256(T), what the relay stores */
+#define PL_PROTO_HASH_LEN 32	   /* SHA-256 of an envelope */
+#define PL_PROTO_GRANT_LOC_LEN 32  /* grant locator */
+#define PL_PROTO_GRANT_BLOB_MAX 256
+#define PL_PROTO_BUNDLE_MAX_OPK 100
+#define PL_PROTO_LISTING_MAX 256
+#define PL_PROTO_NONCE_LEN 16
+
+/* Exact or maximal sizes of bodies. */
+#define PL_PROTO_RELAY_KEY_LEN (1 + PL_IK_LEN)		      /* GET /v1/relay: 33 */
+#define PL_PROTO_TOKEN_BODY_LEN (1 + PL_PROTO_TOKEN_HASH_LEN) /* 33 */
+#define PL_PROTO_ACK_BODY_LEN (1 + 8)			      /* 9 */
+#define PL_PROTO_GRANT_BODY_MAX (1 + 4 + PL_PROTO_GRANT_BLOB_MAX)
+#define PL_PROTO_OPK_ENTRY_LEN (4 + PL_X25519_LEN)
+#define PL_PROTO_BUNDLE_UPLOAD_MIN (1 + PL_IK_LEN + 4 + PL_X25519_LEN + PL_SIG_LEN + 2)
+#define PL_PROTO_BUNDLE_UPLOAD_MAX                                                                 \
+	(PL_PROTO_BUNDLE_UPLOAD_MIN + PL_PROTO_BUNDLE_MAX_OPK * PL_PROTO_OPK_ENTRY_LEN)
+#define PL_PROTO_BUNDLE_LEN (1 + PL_IK_LEN + 4 + PL_X25519_LEN + PL_SIG_LEN + 4 + PL_X25519_LEN)
+#define PL_PROTO_RECEIPT_LEN (1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN + PL_SIG_LEN) /* 145  \
+											    */
+#define PL_PROTO_LISTING_ITEM_OVERHEAD (8 + 8 + 4)
+
+/* HTTP header names of the owner-auth scheme and the deposit token. */
+#define PL_HDR_KEY "Parley-Key"
+#define PL_HDR_TIME "Parley-Time"
+#define PL_HDR_NONCE "Parley-Nonce"
+#define PL_HDR_SIG "Parley-Sig"
+#define PL_HDR_TOKEN "Parley-Token"
+
+#define PL_PROTO_AUTH_WINDOW 300 /* |time - now| allowed, seconds */
+#define PL_PROTO_NONCE_TTL 600	 /* how long the relay remembers a nonce */
+
+/* ---- relay key: u8 1 ‖ relay Ed25519 public key ---------------------- */
+void pl_proto_relay_key_encode(uint8_t out[static PL_PROTO_RELAY_KEY_LEN],
+			       const uint8_t pk[static PL_IK_LEN]);
+int pl_proto_relay_key_decode(uint8_t pk[static PL_IK_LEN], const uint8_t *p, size_t n);
+
+/* ---- bundle upload --------------------------------------------------- */
+typedef struct {
+	uint32_t id; /* never 0 (0 means "none" in a fetched bundle) */
+	uint8_t pub[PL_X25519_LEN];
+} pl_proto_opk;
+
+typedef struct {
+	uint8_t ik[PL_IK_LEN];
+	uint32_t spk_id;
+	uint8_t spk[PL_X25519_LEN];
+	uint8_t spk_sig[PL_SIG_LEN];
+	uint16_t opk_count; /* <= PL_PROTO_BUNDLE_MAX_OPK */
+	pl_proto_opk opk[PL_PROTO_BUNDLE_MAX_OPK];
+} pl_proto_bundle_upload;
+
+/* Appends the encoding; -1 if opk_count is too large or an id is 0. */
+int pl_proto_bundle_upload_encode(pl_wr *w, const pl_proto_bundle_upload *u);
+/* Strict: also requires a valid IK, spk_sig to verify under IK, every
+ * opk id non-zero and the ids distinct. */
+int pl_proto_bundle_upload_decode(pl_proto_bundle_upload *u, const uint8_t *p, size_t n);
+/* The message spk_sig signs: "parley spk v1" ‖ spk_id ‖ spk. */
+int pl_proto_spk_verify(const uint8_t ik[static PL_IK_LEN], uint32_t spk_id,
+			const uint8_t spk[static PL_X25519_LEN],
+			const uint8_t sig[static PL_SIG_LEN]);
+
+/* ---- token registration: u8 1 ‖ SHA-256(token) ----------------------- */
+void pl_proto_token_hash(uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN],
+			 const uint8_t token[static PL_PROTO_TOKEN_LEN]);
+void pl_proto_token_encode(uint8_t out[static PL_PROTO_TOKEN_BODY_LEN],
+			   const uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN]);
+int pl_proto_token_decode(uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN], const uint8_t *p, size_t n);
+
+/* ---- grant body: u8 1 ‖ var(blob), 1 <= blob length <= 256 ------------ */
+int pl_proto_grant_encode(pl_wr *w, const uint8_t *blob, size_t bloblen);
+/* *blob points into p. */
+int pl_proto_grant_decode(const uint8_t **blob, size_t *bloblen, const uint8_t *p, size_t n);
+
+/* ---- ack body: u8 1 ‖ seq u64 ---------------------------------------- */
+void pl_proto_ack_encode(uint8_t out[static PL_PROTO_ACK_BODY_LEN], uint64_t seq);
+int pl_proto_ack_decode(uint64_t *seq, const uint8_t *p, size_t n);
+
+/* ---- receipt --------------------------------------------------------- */
+typedef struct {
+	uint8_t mbx[PL_MAILBOX_LEN];
+	uint64_t seq;
+	uint64_t time;
+	uint8_t hash[PL_PROTO_HASH_LEN]; /* SHA-256 of the sealed envelope */
+	uint8_t sig[PL_SIG_LEN];
+} pl_proto_receipt;
+
+/* Relay side: fills r->sig = Ed25519(relay sk, "parley receipt v1" ‖ mbx ‖
+ * seq ‖ time ‖ hash). */
+int pl_proto_receipt_sign(pl_proto_receipt *r, const uint8_t relay_sk[static PL_IK_SK_LEN]);
+void pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_LEN], const pl_proto_receipt *r);
+/* Structural decode only; follow with pl_proto_receipt_verify. */
+int pl_proto_receipt_decode(pl_proto_receipt *r, const uint8_t *p, size_t n);
+/* 0 iff sig verifies under relay_pk and (if expected_hash is not NULL) the
+ * receipt covers that envelope hash. The caller compares r->mbx itself. */
+int pl_proto_receipt_verify(const pl_proto_receipt *r, const uint8_t relay_pk[static PL_IK_LEN],
+			    const uint8_t *expected_hash);
+
+/* ---- mailbox listing ------------------------------------------------- */
+typedef struct {
+	uint64_t seq;
+	uint64_t time;
+	const uint8_t *env; /* points into the decoded buffer */
+	size_t envlen;
+} pl_proto_listing_item;
+
+typedef struct {
+	uint32_t count;
+	pl_proto_listing_item item[PL_PROTO_LISTING_MAX];
+} pl_proto_listing;
+
+/* Incremental encoder for the relay: begin with the final count, then
+ * exactly that many items. */
+void pl_proto_listing_encode_begin(pl_wr *w, uint32_t count);
+void pl_proto_listing_encode_item(pl_wr *w, uint64_t seq, uint64_t time, const uint8_t *env,
+				  size_t envlen);
+int pl_proto_listing_encode(pl_wr *w, const pl_proto_listing *l);
+/* Strict: count <= 256, seqs non-zero and strictly increasing, every
+ * envelope of a valid bucket size (pl_envelope_size_ok). */
+int pl_proto_listing_decode(pl_proto_listing *l, const uint8_t *p, size_t n);
+
+/* ---- owner auth ------------------------------------------------------ */
+#define PL_PROTO_TIME_STR_MAX 21 /* u64 in decimal + NUL */
+
+typedef struct {
+	char key[2 * PL_IK_LEN + 1];
+	char time[PL_PROTO_TIME_STR_MAX];
+	char nonce[2 * PL_PROTO_NONCE_LEN + 1];
+	char sig[2 * PL_SIG_LEN + 1];
+} pl_proto_auth;
+
+/* Client side: picks a fresh random nonce and signs
+ * "parley-auth-v1\n" METHOD "\n" PATH-with-query "\n" time "\n" nonce-hex "\n"
+ * hex(SHA-256(body)) "\n" with the identity key; fills the four header values. */
+int pl_proto_auth_sign(pl_proto_auth *a, const pl_identity *id, const char *method,
+		       const char *path_query, const uint8_t *body, size_t bodylen, uint64_t now);
+
+/* Relay side: parses the four header values (any may be NULL = missing),
+ * requires mailbox_id(key) == mbx (skipped when mbx is NULL), |time - now| <=
+ * PL_PROTO_AUTH_WINDOW and a valid signature. On success fills the signer's
+ * key, its mailbox id and the nonce (for the caller's replay check). On
+ * failure *why (if not NULL) names the reason in a short static phrase. */
+int pl_proto_auth_verify(uint8_t key_out[static PL_IK_LEN], uint8_t mbx_out[static PL_MAILBOX_LEN],
+			 uint8_t nonce_out[static PL_PROTO_NONCE_LEN], const uint8_t *mbx,
+			 const char *method, const char *path_query, const char *key_hex,
+			 const char *time_str, const char *nonce_hex, const char *sig_hex,
+			 const uint8_t *body, size_t bodylen, uint64_t now, const char **why);
+
+/* Strict decimal u64 (no sign, no leading zeros, no spaces). */
+int pl_proto_parse_u64(uint64_t *out, const char *s);
+/* Strict 64 lowercase hex digits → 32 bytes (mailbox ids, locators in paths). */
+int pl_proto_parse_id_hex(uint8_t out[static 32], const char *s, size_t len);
+
+#endif
