@@ -1,0 +1,236 @@
+/*
+ * envelope.c — owns the sealed-sender envelope (what the relay stores) and
+ * the payload codec (what travels inside a session); docs/PROTOCOL.md,
+ * "Envelope" and "Payload".
+ *
+ * The sender's identity travels only inside crypto_box_seal, so the relay
+ * sees a recipient mailbox and a padded size, never who wrote. Padding goes
+ * to the smallest bucket that fits, and the opener accepts only that
+ * canonical form: one envelope has exactly one valid encoding, so nothing
+ * about it (padding content, bucket choice) can carry a side channel.
+ *
+ * It must never return a sender key that is not a valid Ed25519 point,
+ * never accept nonzero padding or trailing bytes, and never leave decrypted
+ * bytes behind on a failure path.
+ */
+#include "envelope/envelope.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENVELOPE_VERSION 1
+#define PAYLOAD_VERSION 1
+/* version ‖ sender IK ‖ u32 length of the session message */
+#define INNER_HEADER (1 + PL_IK_LEN + 4)
+
+static const size_t buckets[] = {1024, 4096, 16384, PL_ENVELOPE_MAX_INNER};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+_Static_assert(PL_ENVELOPE_SEAL_OVERHEAD == crypto_box_SEALBYTES, "seal overhead");
+
+/* Smallest bucket that holds `need` bytes of inner, or 0 if none does. */
+static size_t bucket_for(size_t need)
+{
+	for (size_t i = 0; i < NBUCKETS; i++)
+		if (need <= buckets[i])
+			return buckets[i];
+	return 0;
+}
+
+int pl_envelope_size_ok(size_t sealed_len)
+{
+	for (size_t i = 0; i < NBUCKETS; i++)
+		if (sealed_len == buckets[i] + PL_ENVELOPE_SEAL_OVERHEAD)
+			return 1;
+	return 0;
+}
+
+int pl_envelope_seal(uint8_t **out, size_t *outlen, const uint8_t recipient_ik[static PL_IK_LEN],
+		     const uint8_t sender_ik[static PL_IK_LEN], const uint8_t *msg, size_t msglen)
+{
+	uint8_t xpk[PL_X25519_LEN];
+
+	if ((msg == NULL && msglen != 0) || msglen > PL_ENVELOPE_MAX_INNER - INNER_HEADER)
+		return -1;
+	if (pl_ik_to_x25519(xpk, recipient_ik) != 0 || pl_ik_validate(sender_ik) != 0)
+		return -1;
+
+	size_t innerlen = bucket_for(INNER_HEADER + msglen);
+	uint8_t *inner = calloc(1, innerlen);
+	uint8_t *sealed = malloc(innerlen + PL_ENVELOPE_SEAL_OVERHEAD);
+	if (inner == NULL || sealed == NULL) {
+		free(inner);
+		free(sealed);
+		return -1;
+	}
+	inner[0] = ENVELOPE_VERSION;
+	memcpy(inner + 1, sender_ik, PL_IK_LEN);
+	pl_be32_put(inner + 1 + PL_IK_LEN, (uint32_t)msglen);
+	if (msglen)
+		memcpy(inner + INNER_HEADER, msg, msglen);
+	/* The rest stays zero from calloc: that is the padding. */
+	int rc = crypto_box_seal(sealed, inner, innerlen, xpk);
+	sodium_memzero(inner, innerlen);
+	free(inner);
+	if (rc != 0) {
+		free(sealed);
+		return -1;
+	}
+	*out = sealed;
+	*outlen = innerlen + PL_ENVELOPE_SEAL_OVERHEAD;
+	return 0;
+}
+
+/* Strict decode of an opened inner; sets the sender and the message span. */
+static int inner_decode(uint8_t sender_ik[static PL_IK_LEN], const uint8_t **msg, size_t *msglen,
+			const uint8_t *inner, size_t innerlen)
+{
+	pl_rd r;
+	size_t mlen = 0;
+
+	pl_rd_init(&r, inner, innerlen);
+	uint8_t version = pl_rd_u8(&r);
+	const uint8_t *ik = pl_rd_bytes(&r, PL_IK_LEN);
+	const uint8_t *m = pl_rd_var(&r, innerlen, &mlen);
+	if (r.err || version != ENVELOPE_VERSION || pl_ik_validate(ik) != 0)
+		return -1;
+	/* Canonical padding: the smallest bucket, every pad byte zero. */
+	if (bucket_for(INNER_HEADER + mlen) != innerlen)
+		return -1;
+	const uint8_t *pad = pl_rd_bytes(&r, r.n);
+	if (pad == NULL || !sodium_is_zero(pad, innerlen - INNER_HEADER - mlen) ||
+	    pl_rd_done(&r) != 0)
+		return -1;
+	memcpy(sender_ik, ik, PL_IK_LEN);
+	*msg = m;
+	*msglen = mlen;
+	return 0;
+}
+
+int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static PL_IK_LEN],
+		     const uint8_t **msg, size_t *msglen, const pl_identity *me,
+		     const uint8_t *sealed, size_t sealedlen)
+{
+	uint8_t xsk[PL_X25519_LEN], xpk[PL_X25519_LEN];
+	uint8_t ik[PL_IK_LEN];
+	const uint8_t *m = NULL;
+	size_t mlen = 0;
+
+	*inner = NULL;
+	*innerlen = 0;
+	*msg = NULL;
+	*msglen = 0;
+	if (sealed == NULL || !pl_envelope_size_ok(sealedlen))
+		return -1;
+	size_t n = sealedlen - PL_ENVELOPE_SEAL_OVERHEAD;
+	uint8_t *buf = malloc(n);
+	if (buf == NULL)
+		return -1;
+	if (pl_identity_x25519(me, xsk, xpk) != 0) {
+		free(buf);
+		return -1;
+	}
+	int rc = crypto_box_seal_open(buf, sealed, sealedlen, xpk, xsk);
+	sodium_memzero(xsk, sizeof xsk);
+	if (rc != 0 || inner_decode(ik, &m, &mlen, buf, n) != 0) {
+		sodium_memzero(buf, n);
+		free(buf);
+		return -1;
+	}
+	memcpy(sender_ik, ik, PL_IK_LEN);
+	*inner = buf;
+	*innerlen = n;
+	*msg = m;
+	*msglen = mlen;
+	return 0;
+}
+
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF. A note is shown to a person, so it must be text.
+ */
+static int utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t len;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			len = 2, cp = c & 0x1F, min = 0x80;
+		} else if ((c & 0xF0) == 0xE0) {
+			len = 3, cp = c & 0x0F, min = 0x800;
+		} else if ((c & 0xF8) == 0xF0) {
+			len = 4, cp = c & 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (n - i < len)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/*
+ * The one place that knows which payload kinds exist and what each body
+ * must be. Issue 3 adds the negotiation kinds here (and to the enum in
+ * envelope.h); everything else, encoder and decoder, goes through it.
+ */
+static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
+{
+	switch (kind) {
+	case PL_KIND_NOTE:
+		return utf8_valid(body, bodylen);
+	default:
+		return 0;
+	}
+}
+
+void pl_payload_encode(pl_wr *w, const pl_payload *p)
+{
+	/* Refuse to write what the decoder would reject: the writer fails
+	 * instead, so pl_wr_ok() reports it and nothing valid-looking goes out. */
+	if ((p->body == NULL && p->bodylen != 0) || p->bodylen > PL_PAYLOAD_MAX_BODY ||
+	    !payload_kind_ok(p->kind, p->body, p->bodylen)) {
+		w->err = 1;
+		return;
+	}
+	pl_wr_u8(w, PAYLOAD_VERSION);
+	pl_wr_u8(w, p->kind);
+	pl_wr_bytes(w, p->id, PL_ITEM_ID_LEN);
+	pl_wr_u64(w, p->time);
+	pl_wr_var(w, p->body, p->bodylen);
+}
+
+int pl_payload_decode(pl_payload *p, const uint8_t *buf, size_t n)
+{
+	pl_rd r;
+	pl_payload t;
+
+	memset(&t, 0, sizeof t);
+	pl_rd_init(&r, buf, n);
+	uint8_t version = pl_rd_u8(&r);
+	t.kind = pl_rd_u8(&r);
+	pl_rd_copy(&r, t.id, PL_ITEM_ID_LEN);
+	t.time = pl_rd_u64(&r);
+	t.body = pl_rd_var(&r, PL_PAYLOAD_MAX_BODY, &t.bodylen);
+	if (pl_rd_done(&r) != 0 || version != PAYLOAD_VERSION ||
+	    !payload_kind_ok(t.kind, t.body, t.bodylen))
+		return -1;
+	*p = t;
+	return 0;
+}
