@@ -453,7 +453,7 @@ int pl_ratchet_save(const pl_ratchet *r, pl_wr *w)
 		pl_wr_u32(w, r->skipped[i].n);
 		pl_wr_bytes(w, r->skipped[i].mk, KEY_LEN);
 	}
-	return pl_wr_ok(w) ? 0 : -1;
+	return pl_wr_ok(w);
 }
 
 /* Whether the decoded fields form a state this module could have made. */

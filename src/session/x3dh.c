@@ -50,8 +50,9 @@ int pl_bundle_verify(const pl_bundle *b)
 
 	if (pl_ik_validate(b->ik) != 0)
 		return -1;
-	/* "No one-time prekey" is spelled exactly one way. */
-	if (b->opk_id == 0 && !opk_is_zero(b->opk))
+	/* "No one-time prekey" is spelled exactly one way, and a one-time
+	 * prekey (unsigned, per the X3DH spec) is never the all-zero point. */
+	if ((b->opk_id == 0) != (opk_is_zero(b->opk) != 0))
 		return -1;
 	spk_message(m, b->spk_id, b->spk);
 	return crypto_sign_verify_detached(b->spk_sig, m, sizeof m, b->ik) == 0 ? 0 : -1;
