@@ -1,0 +1,62 @@
+/*
+ * cli.h — the `parley` command line: global options, the dispatch table and
+ * the helpers every subcommand shares (passphrase, vault, output, errors).
+ *
+ * Output contract: results on stdout (one JSON document with --json);
+ * errors are one line on stderr beginning "parley: ", with an exit code from
+ * src/util/err.h. A subcommand never prints a secret.
+ */
+#ifndef PARLEY_CLI_CLI_H
+#define PARLEY_CLI_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util/err.h"
+#include "vault/vault.h"
+
+typedef struct {
+	const char *vault_dir;
+	const char *passfile;
+	int json;
+	char vault_buf[4096];
+} pl_cli;
+
+typedef struct {
+	const char *name;
+	int (*run)(pl_cli *cli, int argc, char **argv);
+	const char *usage;   /* one line after "parley " */
+	const char *summary; /* one line */
+} pl_cli_cmd;
+
+int pl_cli_main(int argc, char **argv);
+
+/* Prints "parley: <msg>" and returns e->code (PL_EXIT_ERROR if unset). */
+int pl_cli_fail(const pl_err *e);
+/* Prints "parley: <msg>; see parley <cmd> --help" and returns PL_EXIT_USAGE. */
+int pl_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the usage block of a command to stdout. */
+void pl_cli_help(const char *cmd);
+/* True if argv holds -h/--help before any "--". */
+int pl_cli_wants_help(int argc, char **argv);
+
+/* Passphrase from $PARLEY_PASSPHRASE, --passphrase-file, or the terminal
+ * (asked twice when confirm). *pass is sodium_malloc'd: free with
+ * pl_cli_passphrase_free. */
+int pl_cli_passphrase(pl_cli *cli, int confirm, char **pass, size_t *len, pl_err *e);
+void pl_cli_passphrase_free(char *pass, size_t len);
+int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e);
+
+/* Writes j (stolen) to stdout as one JSON document and a newline. */
+void pl_cli_json_out(json_t *j);
+
+/* Subcommands, one file each (src/cli/cmd_*.c). */
+int pl_cmd_init(pl_cli *cli, int argc, char **argv);
+int pl_cmd_id(pl_cli *cli, int argc, char **argv);
+int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
+int pl_cmd_send(pl_cli *cli, int argc, char **argv);
+int pl_cmd_sync(pl_cli *cli, int argc, char **argv);
+int pl_cmd_thread(pl_cli *cli, int argc, char **argv);
+int pl_cmd_demo(pl_cli *cli, int argc, char **argv);
+
+#endif

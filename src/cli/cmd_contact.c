@@ -1,0 +1,236 @@
+/*
+ * cmd_contact.c — `parley contact add|show|verify|list`. A contact is pinned
+ * to one identity key; a new key for a known name marks the contact changed
+ * and blocks sending until the new safety number is verified in person.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "client/messenger.h"
+#include "util/codec.h"
+
+static json_t *contact_json(const pl_vault *v, const pl_contact *c)
+{
+	char key[PL_KEY_HEX_LEN], fp[PL_FINGERPRINT_LEN], sn[PL_SAFETY_LEN];
+	pl_hex_encode(key, c->ik, PL_IK_LEN);
+	pl_fingerprint(fp, c->ik);
+	pl_safety_number(sn, pl_vault_identity(v)->pk, c->ik);
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "name", c->name, "key", key,
+			 "fingerprint", fp, "safety_number", sn, "verified", c->verified,
+			 "key_changed", c->key_changed);
+}
+
+static const char *status_word(const pl_contact *c)
+{
+	if (c->key_changed)
+		return "KEY CHANGED";
+	return c->verified ? "verified" : "unverified";
+}
+
+static int contact_add(pl_cli *cli, pl_vault *v, const char *name, const char *keyhex)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	uint8_t ik[PL_IK_LEN];
+	if (pl_hex_decode(ik, sizeof ik, keyhex) != 0)
+		return pl_cli_usage("contact", "KEY must be 64 hex digits, as printed by parley id "
+					       "on the other side");
+	if (pl_ik_validate(ik) != 0) {
+		pl_err_set(&e, PL_EXIT_INPUT, "KEY is not a valid Ed25519 public key; ask for it "
+					      "again");
+		return pl_cli_fail(&e);
+	}
+	if (sodium_memcmp(ik, pl_vault_identity(v)->pk, PL_IK_LEN) == 0) {
+		pl_err_set(&e, PL_EXIT_INPUT, "KEY is this vault's own key; add the other side's "
+					      "key");
+		return pl_cli_fail(&e);
+	}
+	pl_contact other;
+	if (pl_vault_contact_by_ik(v, ik, &other, &e) == 0 && strcmp(other.name, name) != 0) {
+		pl_err_set(&e, PL_EXIT_INPUT, "this key already belongs to contact \"%s\"",
+			   other.name);
+		sodium_memzero(&other, sizeof other);
+		return pl_cli_fail(&e);
+	}
+	sodium_memzero(&other, sizeof other);
+	pl_err_clear(&e);
+
+	pl_contact c;
+	int changed = 0, existed = 0;
+	if (pl_vault_contact_get(v, name, &c, &e) == 0) {
+		existed = 1;
+		if (sodium_memcmp(c.ik, ik, PL_IK_LEN) != 0) {
+			memcpy(c.ik, ik, PL_IK_LEN);
+			c.verified = 0;
+			c.key_changed = 1;
+			c.grant_published = 0;
+			c.has_token = 0;
+			sodium_memzero(c.token, sizeof c.token);
+			changed = 1;
+		}
+	} else if (e.code == PL_EXIT_NOTFOUND) {
+		memset(&c, 0, sizeof c);
+		if (strlen(name) > PL_NAME_MAX)
+			return pl_cli_usage("contact", "NAME is longer than %d bytes", PL_NAME_MAX);
+		strcpy(c.name, name);
+		memcpy(c.ik, ik, PL_IK_LEN);
+		c.added = pl_now();
+	} else {
+		return pl_cli_fail(&e);
+	}
+	pl_err_clear(&e);
+	if ((!existed || changed) && pl_vault_contact_put(v, &c, &e) != 0) {
+		sodium_memzero(&c, sizeof c);
+		return pl_cli_fail(&e);
+	}
+	pl_err pe;
+	pl_err_clear(&pe);
+	int published = pl_msgr_publish(v, &pe) == 0;
+	if (cli->json) {
+		json_t *j = contact_json(v, &c);
+		json_object_set_new(j, "published", json_boolean(published));
+		pl_cli_json_out(j);
+	} else {
+		char sn[PL_SAFETY_LEN];
+		pl_safety_number(sn, pl_vault_identity(v)->pk, c.ik);
+		printf("%s %s\nsafety number: %s\n", existed && !changed ? "already a contact:" : "added",
+		       c.name, sn);
+		printf("compare it with %s in person, then run: parley contact verify %s "
+		       "SAFETY_NUMBER\n",
+		       c.name, c.name);
+	}
+	if (changed)
+		fprintf(stderr,
+			"parley: warning: the key of \"%s\" changed; sending is blocked until you "
+			"compare the new safety number and run parley contact verify %s "
+			"SAFETY_NUMBER\n",
+			c.name, c.name);
+	if (!published)
+		fprintf(stderr, "parley: warning: %s; parley sync will retry\n", pe.msg);
+	sodium_memzero(&c, sizeof c);
+	return PL_EXIT_OK;
+}
+
+static int contact_show(pl_cli *cli, pl_vault *v, const char *name)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	pl_contact c;
+	if (pl_vault_contact_get(v, name, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	if (cli->json) {
+		pl_cli_json_out(contact_json(v, &c));
+	} else {
+		char key[PL_KEY_HEX_LEN], fp[PL_FINGERPRINT_LEN], sn[PL_SAFETY_LEN];
+		pl_hex_encode(key, c.ik, PL_IK_LEN);
+		pl_fingerprint(fp, c.ik);
+		pl_safety_number(sn, pl_vault_identity(v)->pk, c.ik);
+		printf("name:          %s\nkey:           %s\nfingerprint:   %s\n"
+		       "safety number: %s\nstatus:        %s\n",
+		       c.name, key, fp, sn, status_word(&c));
+	}
+	sodium_memzero(&c, sizeof c);
+	return PL_EXIT_OK;
+}
+
+static int contact_verify(pl_cli *cli, pl_vault *v, const char *name, const char *number)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	pl_contact c;
+	if (pl_vault_contact_get(v, name, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	if (pl_safety_number_check(number, pl_vault_identity(v)->pk, c.ik) != 0) {
+		sodium_memzero(&c, sizeof c);
+		pl_err_set(&e, PL_EXIT_SECURITY,
+			   "that is not the safety number of you and \"%s\"; nothing changed. "
+			   "Compare again with parley contact show %s",
+			   name, name);
+		return pl_cli_fail(&e);
+	}
+	c.verified = 1;
+	c.key_changed = 0;
+	if (pl_vault_contact_put(v, &c, &e) != 0) {
+		sodium_memzero(&c, sizeof c);
+		return pl_cli_fail(&e);
+	}
+	pl_err pe;
+	pl_err_clear(&pe);
+	int published = pl_msgr_publish(v, &pe) == 0;
+	if (cli->json) {
+		json_t *j = contact_json(v, &c);
+		json_object_set_new(j, "published", json_boolean(published));
+		pl_cli_json_out(j);
+	} else {
+		printf("verified %s\n", c.name);
+	}
+	if (!published)
+		fprintf(stderr, "parley: warning: %s; parley sync will retry\n", pe.msg);
+	sodium_memzero(&c, sizeof c);
+	return PL_EXIT_OK;
+}
+
+static int contact_list(pl_cli *cli, pl_vault *v)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	pl_contact *cs;
+	size_t n;
+	if (pl_vault_contact_list(v, &cs, &n, &e) != 0)
+		return pl_cli_fail(&e);
+	json_t *arr = cli->json ? json_array() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (arr) {
+			json_array_append_new(arr, contact_json(v, &cs[i]));
+		} else {
+			char fp[PL_FINGERPRINT_LEN];
+			pl_fingerprint(fp, cs[i].ik);
+			printf("%-24s %-12s %s\n", cs[i].name, status_word(&cs[i]), fp);
+		}
+	}
+	if (arr)
+		pl_cli_json_out(arr);
+	else if (n == 0)
+		printf("no contacts yet; add one with parley contact add NAME KEY\n");
+	sodium_memzero(cs, n * sizeof *cs);
+	free(cs);
+	return PL_EXIT_OK;
+}
+
+int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return pl_cli_usage("contact", "contact needs a subcommand: add, show, verify or "
+					       "list");
+	const char *sub = argv[1];
+	int want;
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "verify") == 0)
+		want = 4;
+	else if (strcmp(sub, "show") == 0)
+		want = 3;
+	else if (strcmp(sub, "list") == 0)
+		want = 2;
+	else
+		return pl_cli_usage("contact", "unknown contact subcommand '%s'", sub);
+	if (argc != want)
+		return pl_cli_usage("contact", "wrong number of arguments for contact %s", sub);
+	pl_err e;
+	pl_err_clear(&e);
+	pl_vault *v;
+	if (pl_cli_open_vault(cli, &v, &e) != 0)
+		return pl_cli_fail(&e);
+	int rc;
+	if (sub[0] == 'a')
+		rc = contact_add(cli, v, argv[2], argv[3]);
+	else if (sub[0] == 's')
+		rc = contact_show(cli, v, argv[2]);
+	else if (sub[0] == 'v')
+		rc = contact_verify(cli, v, argv[2], argv[3]);
+	else
+		rc = contact_list(cli, v);
+	pl_vault_close(v);
+	return rc;
+}

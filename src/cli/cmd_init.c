@@ -1,0 +1,121 @@
+/*
+ * cmd_init.c — `parley init --name NAME --relay URL [--relay-cert FILE]`:
+ * creates the vault, then (if the relay answers) pins the relay's key and
+ * publishes this party's prekeys and mailbox token. Never overwrites a vault.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "client/messenger.h"
+#include "util/codec.h"
+
+#define CERT_MAX (256 * 1024)
+
+static int read_file(const char *path, uint8_t **out, size_t *len, pl_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return pl_err_set(e, PL_EXIT_USAGE, "cannot read %s", path);
+	uint8_t *buf = malloc(CERT_MAX + 1);
+	size_t n = buf ? fread(buf, 1, CERT_MAX + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL || n == 0 || n > CERT_MAX) {
+		free(buf);
+		return pl_err_set(e, PL_EXIT_INPUT, "%s is empty or larger than %d bytes", path,
+				  CERT_MAX);
+	}
+	if (memmem(buf, n, "-----BEGIN CERTIFICATE-----", 27) == NULL) {
+		free(buf);
+		return pl_err_set(e, PL_EXIT_INPUT, "%s is not a PEM certificate", path);
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int pl_cmd_init(pl_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+					     {"relay", required_argument, NULL, 'r'},
+					     {"relay-cert", required_argument, NULL, 'c'},
+					     {NULL, 0, NULL, 0}};
+	const char *name = NULL, *relay = NULL, *cert = NULL;
+	int ch;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'r':
+			relay = optarg;
+			break;
+		case 'c':
+			cert = optarg;
+			break;
+		default:
+			return pl_cli_usage("init", "unknown or incomplete option %s",
+					    argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return pl_cli_usage("init", "unexpected argument '%s'", argv[optind]);
+	if (name == NULL || relay == NULL)
+		return pl_cli_usage("init", "init needs --name NAME and --relay URL");
+	if (strncmp(relay, "http://", 7) != 0 && strncmp(relay, "https://", 8) != 0)
+		return pl_cli_usage("init", "the relay URL must start with http:// or https://");
+	if (strlen(relay) > PL_URL_MAX)
+		return pl_cli_usage("init", "the relay URL is longer than %d bytes", PL_URL_MAX);
+
+	pl_err e;
+	pl_err_clear(&e);
+	uint8_t *pem = NULL;
+	size_t pemlen = 0;
+	if (cert && read_file(cert, &pem, &pemlen, &e) != 0)
+		return pl_cli_fail(&e);
+	char *pass;
+	size_t plen;
+	if (pl_cli_passphrase(cli, 1, &pass, &plen, &e) != 0) {
+		free(pem);
+		return pl_cli_fail(&e);
+	}
+	int rc = pl_vault_create(cli->vault_dir, name, relay, pem, pemlen, pass, plen, &e);
+	free(pem);
+	if (rc != 0) {
+		pl_cli_passphrase_free(pass, plen);
+		return pl_cli_fail(&e);
+	}
+	pl_vault *v;
+	rc = pl_vault_open(&v, cli->vault_dir, pass, plen, &e);
+	pl_cli_passphrase_free(pass, plen);
+	if (rc != 0)
+		return pl_cli_fail(&e);
+
+	pl_err pe;
+	pl_err_clear(&pe);
+	int published = pl_msgr_publish(v, &pe) == 0;
+	const pl_identity *id = pl_vault_identity(v);
+	char key[PL_KEY_HEX_LEN], fp[PL_FINGERPRINT_LEN];
+	pl_hex_encode(key, id->pk, PL_IK_LEN);
+	pl_fingerprint(fp, id->pk);
+	if (cli->json) {
+		pl_cli_json_out(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "vault",
+					  cli->vault_dir, "name", name, "key", key, "fingerprint",
+					  fp, "relay", relay, "published", published));
+	} else {
+		printf("created vault %s for %s\nkey:         %s\nfingerprint: %s\n",
+		       cli->vault_dir, name, key, fp);
+		if (published)
+			printf("published prekeys to %s\n", relay);
+	}
+	if (!published)
+		fprintf(stderr, "parley: warning: %s; the vault is ready, parley sync will "
+				"publish later\n",
+			pe.msg);
+	pl_vault_close(v);
+	return PL_EXIT_OK;
+}

@@ -1,0 +1,67 @@
+/*
+ * cmd_send.c — `parley send NAME TEXT`: the note is committed to the vault's
+ * outbox first, then delivered. If the relay cannot be reached it stays
+ * queued (exit 0, and the command says so); `parley sync` delivers it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "client/messenger.h"
+#include "envelope/envelope.h"
+#include "util/codec.h"
+
+int pl_cmd_send(pl_cli *cli, int argc, char **argv)
+{
+	int a = 1;
+	if (a < argc && strcmp(argv[a], "--") == 0)
+		a++;
+	if (argc - a != 2)
+		return pl_cli_usage("send", "send needs NAME and TEXT");
+	const char *name = argv[a], *text = argv[a + 1];
+	if (text[0] == '\0')
+		return pl_cli_usage("send", "the note is empty");
+	pl_err e;
+	pl_err_clear(&e);
+	pl_vault *v;
+	if (pl_cli_open_vault(cli, &v, &e) != 0)
+		return pl_cli_fail(&e);
+	uint8_t id[8];
+	int64_t seq;
+	if (pl_msgr_queue(v, name, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq,
+			  &e) != 0) {
+		pl_vault_close(v);
+		return pl_cli_fail(&e);
+	}
+	char idhex[17];
+	pl_hex_encode(idhex, id, sizeof id);
+	pl_sync_report r;
+	memset(&r, 0, sizeof r);
+	pl_err de;
+	pl_err_clear(&de);
+	int delivered = 0;
+	if (pl_msgr_deliver(v, &r, &de) == 0) {
+		pl_item it;
+		if (pl_vault_item_get(v, seq, &it, NULL) == 0) {
+			delivered = strcmp(it.state, "delivered") == 0;
+			pl_vault_item_free(&it);
+		}
+	}
+	if (cli->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s}", "id", idhex, "to", name, "state",
+				      delivered ? "delivered" : "queued");
+		if (!delivered && de.msg[0])
+			json_object_set_new(j, "reason", json_string(de.msg));
+		pl_cli_json_out(j);
+	} else if (delivered) {
+		printf("delivered %s to %s (relay receipt kept)\n", idhex, name);
+	} else {
+		printf("queued %s for %s; run parley sync to deliver it\n", idhex, name);
+	}
+	if (!delivered)
+		fprintf(stderr, "parley: note %s queued, not delivered: %s; run parley sync to "
+				"deliver it\n",
+			idhex, de.msg[0] ? de.msg : "an earlier note to this contact is blocked");
+	pl_vault_close(v);
+	return PL_EXIT_OK;
+}

@@ -1,0 +1,51 @@
+/*
+ * cmd_sync.c — `parley sync`: publish what is pending, deliver the outbox,
+ * fetch and process every waiting envelope. Reports counts.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "client/messenger.h"
+
+int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return pl_cli_usage("sync", "sync takes no arguments");
+	pl_err e;
+	pl_err_clear(&e);
+	pl_vault *v;
+	if (pl_cli_open_vault(cli, &v, &e) != 0)
+		return pl_cli_fail(&e);
+	pl_sync_report r;
+	memset(&r, 0, sizeof r);
+	int rc = pl_msgr_sync(v, &r, &e);
+	pl_vault_close(v);
+	if (rc != 0)
+		return pl_cli_fail(&e);
+	if (cli->json) {
+		pl_cli_json_out(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "received",
+					  (json_int_t)r.received, "delivered",
+					  (json_int_t)r.delivered, "queued", (json_int_t)r.queued,
+					  "rejected", (json_int_t)r.rejected, "duplicate",
+					  (json_int_t)r.duplicate, "pending", (json_int_t)r.pending));
+	} else {
+		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
+		       r.queued);
+	}
+	if (r.rejected)
+		fprintf(stderr, "parley: warning: %u envelope(s) failed to open or verify and were "
+				"discarded; they were not shown\n",
+			r.rejected);
+	if (r.pending)
+		fprintf(stderr, "parley: warning: %u envelope(s) from keys that are not verified "
+				"contacts are kept unread; add and verify the sender (parley contact "
+				"add, parley contact verify) to read them\n",
+			r.pending);
+	if (r.queued)
+		fprintf(stderr, "parley: warning: %u note(s) still queued (a contact is "
+				"unverified or not reachable yet); run parley sync again later\n",
+			r.queued);
+	return PL_EXIT_OK;
+}

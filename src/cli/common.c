@@ -1,0 +1,198 @@
+/*
+ * common.c — what every subcommand shares: reporting errors, reading the
+ * passphrase, opening the vault, writing JSON. The passphrase lives only in
+ * sodium_malloc'd memory and is wiped as soon as the vault is unlocked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define PASS_MAX 1024
+
+int pl_cli_fail(const pl_err *e)
+{
+	const char *msg = (e && e->msg[0]) ? e->msg : "unexpected internal error";
+	fprintf(stderr, "parley: %s\n", msg);
+	return (e && e->code) ? e->code : PL_EXIT_ERROR;
+}
+
+int pl_cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("parley: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; see parley %s --help\n", cmd);
+	return PL_EXIT_USAGE;
+}
+
+int pl_cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void pl_cli_passphrase_free(char *pass, size_t len)
+{
+	(void)len;
+	if (pass)
+		sodium_free(pass); /* sodium_free wipes */
+}
+
+static int read_tty_line(int fd, const char *prompt, char *buf, size_t cap, size_t *len)
+{
+	struct termios old, quiet;
+	int restore = 0;
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		return -1;
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	size_t n = 0;
+	int rc = -1;
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (ch == '\n' || ch == '\r') {
+			rc = 0;
+			break;
+		}
+		if (n + 1 >= cap)
+			break;
+		buf[n++] = ch;
+	}
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	buf[n] = '\0';
+	*len = n;
+	return rc;
+}
+
+int pl_cli_passphrase(pl_cli *cli, int confirm, char **pass, size_t *len, pl_err *e)
+{
+	char *buf = sodium_malloc(PASS_MAX);
+	*pass = NULL;
+	*len = 0;
+	if (buf == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the passphrase");
+	size_t n = 0;
+	const char *env = getenv("PARLEY_PASSPHRASE");
+	if (env != NULL && *env != '\0') {
+		n = strlen(env);
+		if (n >= PASS_MAX)
+			goto toolong;
+		memcpy(buf, env, n + 1);
+	} else if (cli->passfile != NULL) {
+		FILE *f = fopen(cli->passfile, "r");
+		if (f == NULL) {
+			sodium_free(buf);
+			return pl_err_set(e, PL_EXIT_USAGE, "cannot read passphrase file %s: %s",
+					  cli->passfile, strerror(errno));
+		}
+		n = fread(buf, 1, PASS_MAX, f);
+		fclose(f);
+		if (n >= PASS_MAX)
+			goto toolong;
+		buf[n] = '\0';
+		/* One line: the first newline ends it (editors add one). */
+		char *nl = memchr(buf, '\n', n);
+		if (nl) {
+			n = (size_t)(nl - buf);
+			if (n > 0 && buf[n - 1] == '\r')
+				n--;
+			buf[n] = '\0';
+		}
+	} else {
+		int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			sodium_free(buf);
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "no passphrase: set PARLEY_PASSPHRASE, pass "
+					  "--passphrase-file FILE, or run parley on a terminal");
+		}
+		int bad = read_tty_line(fd, "passphrase: ", buf, PASS_MAX, &n) != 0;
+		if (!bad && confirm) {
+			char *again = sodium_malloc(PASS_MAX);
+			size_t n2 = 0;
+			bad = again == NULL ||
+			      read_tty_line(fd, "passphrase again: ", again, PASS_MAX, &n2) != 0 ||
+			      n2 != n || sodium_memcmp(again, buf, n) != 0;
+			if (again)
+				sodium_free(again);
+			if (bad) {
+				close(fd);
+				sodium_free(buf);
+				return pl_err_set(e, PL_EXIT_USAGE,
+						  "the two passphrases differ; nothing was created, "
+						  "run the command again");
+			}
+		}
+		close(fd);
+		if (bad) {
+			sodium_free(buf);
+			return pl_err_set(e, PL_EXIT_USAGE, "could not read a passphrase from "
+							    "the terminal");
+		}
+	}
+	if (n == 0) {
+		sodium_free(buf);
+		return pl_err_set(e, PL_EXIT_USAGE, "the passphrase is empty; choose one");
+	}
+	*pass = buf;
+	*len = n;
+	return 0;
+toolong:
+	sodium_free(buf);
+	return pl_err_set(e, PL_EXIT_USAGE, "the passphrase is longer than %d bytes", PASS_MAX - 1);
+}
+
+int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e)
+{
+	char *pass;
+	size_t len;
+	if (access(cli->vault_dir, F_OK) != 0)
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "no vault at %s; create one with parley init --name NAME --relay "
+				  "URL",
+				  cli->vault_dir);
+	if (pl_cli_passphrase(cli, 0, &pass, &len, e) != 0)
+		return -1;
+	int rc = pl_vault_open(v, cli->vault_dir, pass, len, e);
+	pl_cli_passphrase_free(pass, len);
+	return rc;
+}
+
+void pl_cli_json_out(json_t *j)
+{
+	if (j == NULL) {
+		fputs("null\n", stdout);
+		return;
+	}
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}

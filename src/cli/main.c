@@ -1,0 +1,135 @@
+/*
+ * main.c — `parley`'s dispatch: global options, then one subcommand from the
+ * table below. Owns nothing else; every subcommand lives in its own file.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const pl_cli_cmd commands[] = {
+    {"init", pl_cmd_init, "init --name NAME --relay URL [--relay-cert FILE]",
+     "create a vault with a new identity"},
+    {"id", pl_cmd_id, "id", "print this party's name, public key and fingerprint"},
+    {"contact", pl_cmd_contact,
+     "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list",
+     "manage and verify contacts"},
+    {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
+    {"sync", pl_cmd_sync, "sync", "deliver what is queued, fetch and process what is waiting"},
+    {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},
+    {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const pl_cli_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+void pl_cli_help(const char *cmd)
+{
+	const pl_cli_cmd *c = find_command(cmd);
+	if (c == NULL)
+		return;
+	printf("usage: parley [--vault DIR] [--json] [--passphrase-file FILE] %s\n\n%s\n", c->usage,
+	       c->summary);
+}
+
+static void usage_all(FILE *out)
+{
+	fprintf(out,
+		"usage: parley [--vault DIR] [--json] [--passphrase-file FILE] COMMAND [ARGS]\n\n"
+		"A secure back-channel for negotiating between parties that distrust each other.\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\nGlobal options:\n"
+		"  --vault DIR              vault folder (default $PARLEY_VAULT, else ~/.parley)\n"
+		"  --json                   machine output: one JSON document on stdout\n"
+		"  --passphrase-file FILE   read the passphrase from FILE\n"
+		"The passphrase comes from $PARLEY_PASSPHRASE, --passphrase-file, or a prompt,\n"
+		"in that order.\n\n"
+		"Exit codes: 0 ok, 1 error, 2 usage, 3 vault (missing, exists, wrong passphrase),\n"
+		"4 relay unreachable or refused, 5 refused for safety or verification failed,\n"
+		"6 malformed input, 7 not found.\n"
+		"Run 'parley COMMAND --help' for a command's options.\n");
+}
+
+int pl_cli_main(int argc, char **argv)
+{
+	pl_cli cli;
+	memset(&cli, 0, sizeof cli);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "parley: libsodium failed to initialise; the system lacks a working "
+				"random source\n");
+		return PL_EXIT_ERROR;
+	}
+	int i = 1;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0) {
+			cli.json = 1;
+		} else if (strcmp(a, "--vault") == 0 || strcmp(a, "--passphrase-file") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "parley: %s needs a value; see parley --help\n", a);
+				return PL_EXIT_USAGE;
+			}
+			if (a[2] == 'v')
+				cli.vault_dir = argv[++i];
+			else
+				cli.passfile = argv[++i];
+		} else if (strcmp(a, "--help") == 0) {
+			usage_all(stdout);
+			return PL_EXIT_OK;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("parley 0.1\n");
+			return PL_EXIT_OK;
+		} else {
+			fprintf(stderr, "parley: unknown option %s; see parley --help\n", a);
+			return PL_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage_all(stderr);
+		return PL_EXIT_USAGE;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 < argc && find_command(argv[i + 1])) {
+			pl_cli_help(argv[i + 1]);
+		} else {
+			usage_all(stdout);
+		}
+		return PL_EXIT_OK;
+	}
+	const pl_cli_cmd *c = find_command(argv[i]);
+	if (c == NULL) {
+		fprintf(stderr, "parley: unknown command '%s'; see parley --help\n", argv[i]);
+		return PL_EXIT_USAGE;
+	}
+	if (cli.vault_dir == NULL) {
+		const char *env = getenv("PARLEY_VAULT");
+		const char *home = getenv("HOME");
+		if (env && *env) {
+			cli.vault_dir = env;
+		} else if (home && *home) {
+			snprintf(cli.vault_buf, sizeof cli.vault_buf, "%s/.parley", home);
+			cli.vault_dir = cli.vault_buf;
+		} else {
+			fprintf(stderr, "parley: no vault folder: pass --vault DIR or set "
+					"PARLEY_VAULT\n");
+			return PL_EXIT_USAGE;
+		}
+	}
+	if (pl_cli_wants_help(argc - i, argv + i)) {
+		pl_cli_help(c->name);
+		return PL_EXIT_OK;
+	}
+	return c->run(&cli, argc - i, argv + i);
+}

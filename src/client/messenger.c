@@ -1,0 +1,491 @@
+/*
+ * messenger.c — the channel seen from one party (see messenger.h).
+ *
+ * What it must never do: show or store as received anything that did not
+ * open, authenticate and decode; touch the network before the vault holds
+ * what the user typed; acknowledge an envelope before its result is
+ * committed; keep a plaintext or key in memory longer than the call.
+ */
+#include "client/messenger.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/grant.h"
+#include "client/relay_client.h"
+#include "crypto/kdf.h"
+#include "envelope/envelope.h"
+#include "relay/proto.h"
+#include "session/message.h"
+#include "session/ratchet.h"
+#include "session/x3dh.h"
+#include "util/codec.h"
+
+#define FETCH_ROUNDS_MAX 64
+
+int pl_msgr_open_relay(pl_vault *v, pl_relay_conn **c, pl_err *e)
+{
+	const uint8_t *pem;
+	size_t pemlen;
+	pl_vault_relay_ca(v, &pem, &pemlen);
+	return pl_relay_open(c, pl_vault_relay_url(v), (const char *)NULL, e /* TODO: pinned CA */);
+}
+
+/* Trust on first use: the relay key is pinned the first time; a different
+ * key later means another relay or an impostor, and everything stops. */
+static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_err *e)
+{
+	uint8_t got[32];
+	if (pl_relay_get_key(c, got, e) != 0)
+		return -1;
+	if (pl_vault_relay_key(v, pk) == 0) {
+		if (sodium_memcmp(pk, got, 32) != 0)
+			return pl_err_set(e, PL_EXIT_SECURITY,
+					  "the relay at %s presents a different signing key than "
+					  "the one pinned in this vault; it may be an impostor. "
+					  "Nothing was sent",
+					  pl_vault_relay_url(v));
+		return 0;
+	}
+	memcpy(pk, got, 32);
+	return pl_vault_set_relay_key(v, pk, e);
+}
+
+static int publish_bundle(pl_vault *v, pl_relay_conn *c, pl_err *e)
+{
+	const pl_identity *id = pl_vault_identity(v);
+	int done = (int)pl_vault_get_u64(v, "bundle_published", 0);
+	pl_prekey opks[PL_PROTO_BUNDLE_MAX_OPK];
+	int n = pl_vault_opk_unpublished(v, opks, PL_PROTO_BUNDLE_MAX_OPK, e);
+	if (n < 0)
+		return -1;
+	if (done && n == 0)
+		return 0;
+	pl_proto_bundle_upload *u = calloc(1, sizeof *u);
+	pl_prekey spk;
+	if (u == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = -1;
+	uint32_t max_id = 0;
+	if (pl_vault_spk_current(v, &spk, e) != 0)
+		goto out;
+	memcpy(u->ik, id->pk, 32);
+	u->spk_id = spk.id;
+	memcpy(u->spk, spk.pk, 32);
+	if (pl_spk_sign(u->spk_sig, id, spk.id, spk.pk) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "could not sign the prekey");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		u->opk[i].id = opks[i].id;
+		memcpy(u->opk[i].pub, opks[i].pk, 32);
+		if (opks[i].id > max_id)
+			max_id = opks[i].id;
+	}
+	u->opk_count = (uint16_t)n;
+	if (pl_relay_publish_bundle(c, id, u, e) != 0)
+		goto out;
+	if (pl_vault_begin(v, e) != 0)
+		goto out;
+	if ((n > 0 && pl_vault_opk_mark_published(v, max_id, e) != 0) ||
+	    pl_vault_set_u64(v, "bundle_published", 1, e) != 0 || pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(opks, sizeof opks);
+	sodium_memzero(&spk, sizeof spk);
+	free(u);
+	return rc;
+}
+
+static int publish_token(pl_vault *v, pl_relay_conn *c, pl_err *e)
+{
+	if (pl_vault_get_u64(v, "token_registered", 0))
+		return 0;
+	uint8_t token[PL_TOKEN_LEN];
+	if (pl_vault_own_token(v, token, e) != 0)
+		return -1;
+	int rc = pl_relay_put_token(c, pl_vault_identity(v), token, e);
+	sodium_memzero(token, sizeof token);
+	if (rc != 0)
+		return -1;
+	return pl_vault_set_u64(v, "token_registered", 1, e);
+}
+
+static int publish_grants(pl_vault *v, pl_relay_conn *c, pl_err *e)
+{
+	pl_contact *cs;
+	size_t n;
+	if (pl_vault_contact_list(v, &cs, &n, e) != 0)
+		return -1;
+	uint8_t token[PL_TOKEN_LEN];
+	int rc = pl_vault_own_token(v, token, e);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (cs[i].grant_published)
+			continue;
+		uint8_t loc[PL_PROTO_GRANT_LOC_LEN], blob[PL_GRANT_BLOB_LEN];
+		if (pl_grant_seal(loc, blob, pl_vault_identity(v), cs[i].ik, token) != 0) {
+			rc = pl_err_set(e, PL_EXIT_SECURITY,
+					"cannot derive a grant for \"%s\": their key is unusable",
+					cs[i].name);
+			break;
+		}
+		rc = pl_relay_put_grant(c, pl_vault_identity(v), loc, blob, sizeof blob, e);
+		sodium_memzero(blob, sizeof blob);
+		if (rc != 0)
+			break;
+		cs[i].grant_published = 1;
+		rc = pl_vault_contact_put(v, &cs[i], e);
+	}
+	sodium_memzero(token, sizeof token);
+	sodium_memzero(cs, n * sizeof *cs);
+	free(cs);
+	return rc;
+}
+
+int pl_msgr_publish(pl_vault *v, pl_err *e)
+{
+	pl_relay_conn *c;
+	uint8_t rpk[32];
+	if (pl_msgr_open_relay(v, &c, e) != 0)
+		return -1;
+	int rc = pin_relay(v, c, rpk, e);
+	if (rc == 0)
+		rc = publish_bundle(v, c, e);
+	if (rc == 0)
+		rc = publish_token(v, c, e);
+	if (rc == 0)
+		rc = publish_grants(v, c, e);
+	pl_relay_close(c);
+	return rc;
+}
+
+int pl_msgr_check_sendable(const pl_contact *c, pl_err *e)
+{
+	if (c->key_changed)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the key of \"%s\" changed and is not verified; compare the new "
+				  "safety number (parley contact show %s) and run parley contact "
+				  "verify %s SAFETY_NUMBER",
+				  c->name, c->name, c->name);
+	if (!c->verified)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "contact \"%s\" is unverified; compare the safety number in "
+				  "person (parley contact show %s) and run parley contact verify "
+				  "%s SAFETY_NUMBER",
+				  c->name, c->name, c->name);
+	return 0;
+}
+
+int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
+		  uint8_t id[static 8], int64_t *seq, pl_err *e)
+{
+	pl_contact c;
+	if (pl_vault_contact_get(v, contact, &c, e) != 0)
+		return -1;
+	int rc = pl_msgr_check_sendable(&c, e);
+	sodium_memzero(&c, sizeof c);
+	if (rc != 0)
+		return -1;
+	if (len > PL_PAYLOAD_MAX_BODY)
+		return pl_err_set(e, PL_EXIT_USAGE, "the text is %zu bytes; at most %d fit in one "
+						    "note",
+				  len, PL_PAYLOAD_MAX_BODY);
+	pl_item it;
+	memset(&it, 0, sizeof it);
+	randombytes_buf(it.id, sizeof it.id);
+	snprintf(it.contact, sizeof it.contact, "%s", contact);
+	it.dir = PL_DIR_OUT;
+	it.kind = kind;
+	it.time = pl_now();
+	snprintf(it.state, sizeof it.state, "queued");
+	pl_wr_init(&it.body);
+	pl_wr_init(&it.receipt);
+	pl_wr_bytes(&it.body, body, len);
+	if (pl_wr_ok(&it.body) != 0) {
+		pl_vault_item_free(&it);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	rc = -1;
+	if (pl_vault_begin(v, e) != 0)
+		goto out;
+	if (pl_vault_item_add(v, &it, e) != 0 || pl_vault_outbox_add(v, it.seq, contact, e) != 0 ||
+	    pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+		goto out;
+	}
+	memcpy(id, it.id, 8);
+	*seq = it.seq;
+	rc = 0;
+out:
+	pl_vault_item_free(&it);
+	return rc;
+}
+
+/* Picks the session to send on: one that has heard from the peer, else the
+ * newest. Returns its index or -1. */
+static int pick_send_session(pl_session_rec *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i].replied)
+			return (int)i;
+	return n ? 0 : -1;
+}
+
+static int new_initiator_session(pl_vault *v, pl_relay_conn *c, const pl_contact *ct,
+				 pl_session_rec *s, pl_err *e)
+{
+	pl_bundle b;
+	uint8_t sk[PL_X3DH_SK_LEN];
+	const pl_identity *me = pl_vault_identity(v);
+	if (pl_relay_fetch_bundle(c, ct->ik, &b, e) != 0)
+		return -1;
+	if (sodium_memcmp(b.ik, ct->ik, PL_IK_LEN) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the relay returned prekeys of another identity for \"%s\"; "
+				  "nothing was sent",
+				  ct->name);
+	memset(s, 0, sizeof *s);
+	if (pl_x3dh_initiate(sk, s->ek, me, &b) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the prekeys published for \"%s\" do not verify; nothing was sent",
+				  ct->name);
+	pl_ratchet *r = pl_ratchet_new();
+	int rc = -1;
+	if (r == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	if (pl_ratchet_init_alice(r, sk, b.spk) != 0) {
+		pl_err_set(e, PL_EXIT_SECURITY, "key agreement with \"%s\" failed", ct->name);
+		goto out;
+	}
+	memcpy(s->ik, ct->ik, PL_IK_LEN);
+	pl_x3dh_ad(s->ad, me->pk, ct->ik);
+	s->initiator = 1;
+	s->spk_id = b.spk_id;
+	s->opk_id = b.opk_id;
+	s->used = pl_now();
+	pl_wr_init(&s->state);
+	if (pl_ratchet_save(r, &s->state) != 0 || pl_wr_ok(&s->state) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	pl_ratchet_free(r);
+	sodium_memzero(sk, sizeof sk);
+	return rc;
+}
+
+/* Encrypts one outbox item into an envelope and commits ratchet state and
+ * envelope together. */
+static int seal_item(pl_vault *v, pl_relay_conn *c, const pl_contact *ct, pl_outbox *o,
+		     pl_err *e)
+{
+	pl_item it;
+	pl_session_rec *ss = NULL, fresh;
+	size_t ns = 0;
+	pl_ratchet *r = NULL;
+	pl_wr pay, smsg;
+	uint8_t *rbuf = NULL, *env = NULL;
+	size_t envlen = 0;
+	int rc = -1;
+	memset(&fresh, 0, sizeof fresh);
+	pl_wr_init(&fresh.state);
+	pl_wr_init(&pay);
+	pl_wr_init(&smsg);
+	if (pl_vault_item_get(v, o->item_seq, &it, e) != 0)
+		return -1;
+	if (pl_vault_sessions_load(v, ct->ik, &ss, &ns, e) != 0)
+		goto out;
+	int idx = pick_send_session(ss, ns);
+	pl_session_rec *s;
+	if (idx < 0) {
+		if (new_initiator_session(v, c, ct, &fresh, e) != 0)
+			goto out;
+		s = &fresh;
+	} else {
+		s = &ss[idx];
+	}
+	pl_payload p = {.kind = (uint8_t)it.kind, .time = it.time, .body = it.body.p,
+			.bodylen = it.body.n};
+	memcpy(p.id, it.id, sizeof p.id);
+	pl_payload_encode(&pay, &p);
+	r = pl_ratchet_new();
+	rbuf = malloc(pay.n + PL_RATCHET_OVERHEAD);
+	if (pl_wr_ok(&pay) != 0 || r == NULL || rbuf == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	size_t rlen = 0;
+	if (pl_ratchet_load(r, s->state.p, s->state.n) != 0 ||
+	    pl_ratchet_encrypt(r, s->ad, sizeof s->ad, pay.p, pay.n, rbuf, &rlen) != 0) {
+		pl_err_set(e, PL_EXIT_SECURITY, "the session with \"%s\" is damaged; cannot "
+						"encrypt",
+			   ct->name);
+		goto out;
+	}
+	pl_smsg m;
+	memset(&m, 0, sizeof m);
+	m.type = (s->initiator && !s->replied) ? PL_SMSG_PREKEY : PL_SMSG_NORMAL;
+	memcpy(m.ik, pl_vault_identity(v)->pk, PL_IK_LEN);
+	memcpy(m.ek, s->ek, sizeof m.ek);
+	m.spk_id = s->spk_id;
+	m.opk_id = s->opk_id;
+	m.ratchet = rbuf;
+	m.ratchetlen = rlen;
+	pl_smsg_encode(&smsg, &m);
+	if (pl_wr_ok(&smsg) != 0 ||
+	    pl_envelope_seal(&env, &envlen, ct->ik, pl_vault_identity(v)->pk, smsg.p, smsg.n) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "could not seal the envelope for \"%s\"", ct->name);
+		goto out;
+	}
+	pl_wr_free(&s->state);
+	if (pl_ratchet_save(r, &s->state) != 0 || pl_wr_ok(&s->state) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	s->used = pl_now();
+	if (pl_vault_begin(v, e) != 0)
+		goto out;
+	if (pl_vault_session_save(v, s, e) != 0 ||
+	    pl_vault_outbox_set_envelope(v, o->item_seq, env, envlen, e) != 0 ||
+	    pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+		goto out;
+	}
+	pl_wr_free(&o->envelope);
+	pl_wr_bytes(&o->envelope, env, envlen);
+	rc = pl_wr_ok(&o->envelope);
+out:
+	if (rbuf) {
+		sodium_memzero(rbuf, pay.n + PL_RATCHET_OVERHEAD);
+		free(rbuf);
+	}
+	free(env);
+	pl_ratchet_free(r);
+	pl_wr_free(&pay);
+	pl_wr_free(&smsg);
+	pl_wr_free(&fresh.state);
+	pl_vault_sessions_free(ss, ns);
+	pl_vault_item_free(&it);
+	return rc;
+}
+
+/* Gets the contact's mailbox token from the grant they published for us. */
+static int fetch_token(pl_vault *v, pl_relay_conn *c, pl_contact *ct, pl_err *e)
+{
+	uint8_t loc[PL_PROTO_GRANT_LOC_LEN], blob[PL_PROTO_GRANT_BLOB_MAX];
+	size_t n = 0;
+	const pl_identity *me = pl_vault_identity(v);
+	if (pl_grant_locator(loc, me, ct->ik, ct->ik) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY, "the key of \"%s\" is unusable", ct->name);
+	pl_err ge;
+	pl_err_clear(&ge);
+	if (pl_relay_get_grant(c, loc, blob, &n, &ge) != 0) {
+		if (ge.code == PL_EXIT_NOTFOUND)
+			return pl_err_set(e, PL_EXIT_NETWORK,
+					  "\"%s\" has not yet let you write to their mailbox (they "
+					  "must add you as a contact and sync); the note stays queued",
+					  ct->name);
+		*e = ge;
+		return -1;
+	}
+	if (pl_grant_open(ct->token, me, ct->ik, blob, n) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the access grant from \"%s\" does not open; it was not made by "
+				  "their key. The note stays queued",
+				  ct->name);
+	ct->has_token = 1;
+	return pl_vault_contact_put(v, ct, e);
+}
+
+static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 32],
+			pl_contact *ct, pl_outbox *o, pl_err *e)
+{
+	pl_proto_receipt rc;
+	uint8_t receipt[PL_PROTO_RECEIPT_LEN];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!ct->has_token && fetch_token(v, c, ct, e) != 0)
+			return -1;
+		pl_err de;
+		pl_err_clear(&de);
+		if (pl_relay_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
+				     &de) == 0) {
+			pl_proto_receipt_encode(receipt, &rc);
+			if (pl_vault_begin(v, e) != 0)
+				return -1;
+			if (pl_vault_item_set_state(v, o->item_seq, "delivered", receipt,
+						    sizeof receipt, e) != 0 ||
+			    pl_vault_outbox_remove(v, o->item_seq, e) != 0 ||
+			    pl_vault_commit(v, e) != 0) {
+				pl_vault_rollback(v);
+				return -1;
+			}
+			return 0;
+		}
+		if (pl_relay_last_status(c) != 403 || !ct->has_token || attempt == 1) {
+			*e = de;
+			return -1;
+		}
+		/* The token was refused: they may have rotated it. Fetch the grant again. */
+		ct->has_token = 0;
+	}
+	return -1;
+}
+
+int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
+{
+	pl_outbox *ob;
+	size_t n;
+	if (pl_vault_outbox_list(v, &ob, &n, e) != 0)
+		return -1;
+	if (n == 0) {
+		pl_vault_outbox_free(ob, n);
+		return 0;
+	}
+	pl_relay_conn *c;
+	uint8_t rpk[32];
+	int rc = pl_msgr_open_relay(v, &c, e);
+	if (rc == 0) {
+		rc = pin_relay(v, c, rpk, e);
+		size_t i = 0;
+		for (; rc == 0 && i < n; i++) {
+			pl_contact ct;
+			if (pl_vault_contact_get(v, ob[i].contact, &ct, e) != 0) {
+				rc = -1;
+				break;
+			}
+			pl_err se;
+			pl_err_clear(&se);
+			if (pl_msgr_check_sendable(&ct, &se) != 0) {
+				/* Blocked until re-verified; later items to others go on. */
+				sodium_memzero(&ct, sizeof ct);
+				continue;
+			}
+			if (ob[i].envelope.n == 0)
+				rc = seal_item(v, c, &ct, &ob[i], e);
+			if (rc == 0)
+				rc = deposit_item(v, c, rpk, &ct, &ob[i], e);
+			if (rc == 0 && r)
+				r->delivered++;
+			sodium_memzero(&ct, sizeof ct);
+		}
+		pl_relay_close(c);
+	}
+	if (r) {
+		pl_outbox *left;
+		size_t nleft;
+		if (pl_vault_outbox_list(v, &left, &nleft, NULL) == 0) {
+			r->queued = (unsigned)nleft;
+			pl_vault_outbox_free(left, nleft);
+		}
+	}
+	pl_vault_outbox_free(ob, n);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * messenger.h — a party's side of the channel: publishing prekeys, tokens
+ * and grants; queueing and delivering notes; fetching and processing what
+ * waits at the relay. Shared by the CLI and the demo.
+ *
+ * Durability rules: a note is in the vault before anything touches the
+ * network; ratchet state is saved in the same transaction as the envelope it
+ * produced or the message it processed; an envelope is acknowledged to the
+ * relay only after its result is committed.
+ */
+#ifndef PARLEY_CLIENT_MESSENGER_H
+#define PARLEY_CLIENT_MESSENGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "vault/vault.h"
+
+typedef struct {
+	unsigned received;  /* new items stored */
+	unsigned delivered; /* outbox items with a relay receipt */
+	unsigned queued;    /* outbox items still waiting */
+	unsigned rejected;  /* envelopes that failed to open, decrypt or decode */
+	unsigned duplicate; /* envelopes or items seen before */
+	unsigned pending;   /* kept for later: sender not (yet) a contact */
+} pl_sync_report;
+
+struct pl_relay_conn;
+/* Opens a connection to the vault's relay (with its pinned CA, if any). */
+int pl_msgr_open_relay(pl_vault *v, struct pl_relay_conn **c, pl_err *e);
+
+/* Pins the relay key, publishes prekeys and token, grants tokens to contacts. */
+int pl_msgr_publish(pl_vault *v, pl_err *e);
+
+/* Refuses (PL_EXIT_SECURITY) an unverified or changed contact. */
+int pl_msgr_check_sendable(const pl_contact *c, pl_err *e);
+
+/* Stores a note for `contact` in the outbox (committed), sets its id. */
+int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
+		  uint8_t id[static 8], int64_t *seq, pl_err *e);
+
+/* Delivers the outbox, oldest first; stops at the first network error. */
+int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e);
+
+/* publish + deliver + fetch/process/ack everything waiting. */
+int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e);
+
+#endif

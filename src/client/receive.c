@@ -1,0 +1,334 @@
+/*
+ * receive.c — fetching and processing envelopes (the other half of
+ * messenger.h). An envelope becomes an item only after it opened, its
+ * session message decrypted under a session bound to the sender's identity
+ * key, and its payload decoded; ratchet state, item and "seen" mark are
+ * committed in one transaction, and only then is the relay told to drop it.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/messenger.h"
+#include "client/relay_client.h"
+#include "crypto/kdf.h"
+#include "envelope/envelope.h"
+#include "relay/proto.h"
+#include "session/message.h"
+#include "session/ratchet.h"
+#include "session/x3dh.h"
+#include "util/codec.h"
+
+#define FETCH_ROUNDS_MAX 64
+
+enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR };
+
+/* Builds the responder side of a session from a prekey message. */
+static int respond_session(pl_vault *v, const pl_smsg *m, pl_session_rec *s, int *used_opk,
+			   pl_err *e)
+{
+	pl_prekey spk, opk;
+	uint8_t sk[PL_X3DH_SK_LEN];
+	int rc = -1;
+	*used_opk = 0;
+	memset(&opk, 0, sizeof opk);
+	if (pl_vault_spk_get(v, m->spk_id, &spk, e) != 0)
+		return -1;
+	if (m->opk_id != 0) {
+		if (pl_vault_opk_get(v, m->opk_id, &opk, e) != 0)
+			goto out;
+		*used_opk = 1;
+	}
+	const pl_identity *me = pl_vault_identity(v);
+	if (pl_x3dh_respond(sk, me, spk.sk, m->opk_id ? opk.sk : NULL, m->ik, m->ek) != 0) {
+		pl_err_set(e, PL_EXIT_SECURITY, "key agreement failed");
+		goto out;
+	}
+	pl_ratchet *r = pl_ratchet_new();
+	if (r == NULL || pl_ratchet_init_bob(r, sk, spk.sk, spk.pk) != 0) {
+		pl_ratchet_free(r);
+		pl_err_set(e, PL_EXIT_SECURITY, "key agreement failed");
+		goto out;
+	}
+	memset(s, 0, sizeof *s);
+	memcpy(s->ik, m->ik, PL_IK_LEN);
+	memcpy(s->ek, m->ek, sizeof s->ek);
+	pl_x3dh_ad(s->ad, m->ik, me->pk);
+	s->spk_id = m->spk_id;
+	s->opk_id = m->opk_id;
+	pl_wr_init(&s->state);
+	rc = pl_ratchet_save(r, &s->state) == 0 && pl_wr_ok(&s->state) == 0 ? 0 : -1;
+	pl_ratchet_free(r);
+	if (rc != 0)
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+out:
+	sodium_memzero(&spk, sizeof spk);
+	sodium_memzero(&opk, sizeof opk);
+	sodium_memzero(sk, sizeof sk);
+	return rc;
+}
+
+/* Tries to decrypt m with session s; on success replaces s->state. */
+static int try_session(pl_session_rec *s, const pl_smsg *m, uint8_t *out, size_t *outlen)
+{
+	pl_ratchet *r = pl_ratchet_new();
+	int rc = -1;
+	if (r == NULL)
+		return -1;
+	if (pl_ratchet_load(r, s->state.p, s->state.n) == 0 &&
+	    pl_ratchet_decrypt(r, s->ad, sizeof s->ad, m->ratchet, m->ratchetlen, out, outlen) ==
+		0) {
+		pl_wr_free(&s->state);
+		rc = pl_ratchet_save(r, &s->state) == 0 && pl_wr_ok(&s->state) == 0 ? 0 : -1;
+	}
+	pl_ratchet_free(r);
+	return rc;
+}
+
+static int process(pl_vault *v, const uint8_t *env, size_t envlen, uint64_t seq, int is_pending,
+		   pl_err *e)
+{
+	uint8_t hash[32], sender[PL_IK_LEN];
+	uint8_t *inner = NULL, *pt = NULL;
+	size_t innerlen = 0, ptlen = 0;
+	const uint8_t *msg;
+	size_t msglen;
+	pl_session_rec *ss = NULL, fresh;
+	size_t ns = 0;
+	pl_contact ct;
+	int result = PROC_REJECT, used_opk = 0;
+	pl_smsg m;
+	memset(&m, 0, sizeof m);
+
+	memset(&fresh, 0, sizeof fresh);
+	pl_wr_init(&fresh.state);
+	memset(&ct, 0, sizeof ct);
+	pl_sha256(hash, env, envlen);
+	int seen = pl_vault_seen(v, hash);
+	if (seen < 0)
+		return pl_err_set(e, PL_EXIT_VAULT, "cannot read the vault"), PROC_ERROR;
+	if (seen)
+		return PROC_DUP;
+	if (pl_envelope_open(&inner, &innerlen, sender, &msg, &msglen, pl_vault_identity(v), env,
+			     envlen) != 0)
+		goto done;
+	pl_err ce;
+	pl_err_clear(&ce);
+	if (pl_vault_contact_by_ik(v, sender, &ct, &ce) != 0) {
+		if (ce.code != PL_EXIT_NOTFOUND) {
+			*e = ce;
+			result = PROC_ERROR;
+			goto done;
+		}
+		/* Not (yet) a contact: keep it sealed; retried when they are added. */
+		result = PROC_PENDING;
+		if (!is_pending && pl_vault_pending_add(v, hash, env, envlen, e) != 0)
+			result = PROC_ERROR;
+		goto done;
+	}
+	if (!ct.verified || ct.key_changed) {
+		/* A key not verified in person could be an impostor's: hold the
+		 * envelope sealed until the user verifies the contact. */
+		result = PROC_PENDING;
+		if (!is_pending && pl_vault_pending_add(v, hash, env, envlen, e) != 0)
+			result = PROC_ERROR;
+		goto done;
+	}
+	if (pl_smsg_decode(&m, msg, msglen) != 0)
+		goto done;
+	if (m.type == PL_SMSG_PREKEY && sodium_memcmp(m.ik, sender, PL_IK_LEN) != 0)
+		goto done;
+	if (pl_vault_sessions_load(v, sender, &ss, &ns, e) != 0) {
+		result = PROC_ERROR;
+		goto done;
+	}
+	pt = malloc(m.ratchetlen);
+	if (pt == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		result = PROC_ERROR;
+		goto done;
+	}
+	pl_session_rec *s = NULL;
+	if (m.type == PL_SMSG_PREKEY) {
+		for (size_t i = 0; i < ns && s == NULL; i++)
+			if (!ss[i].initiator && sodium_memcmp(ss[i].ek, m.ek, 32) == 0)
+				s = &ss[i];
+		if (s == NULL) {
+			pl_err re;
+			pl_err_clear(&re);
+			if (respond_session(v, &m, &fresh, &used_opk, &re) != 0)
+				goto done; /* unknown or used prekey: reject */
+			s = &fresh;
+		}
+		if (try_session(s, &m, pt, &ptlen) != 0)
+			goto done;
+	} else {
+		for (size_t i = 0; i < ns && s == NULL; i++)
+			if (try_session(&ss[i], &m, pt, &ptlen) == 0)
+				s = &ss[i];
+		if (s == NULL)
+			goto done;
+	}
+	pl_payload p;
+	if (pl_payload_decode(&p, pt, ptlen) != 0)
+		goto done;
+	s->replied = 1;
+	s->used = pl_now();
+	pl_item it;
+	memset(&it, 0, sizeof it);
+	memcpy(it.id, p.id, sizeof it.id);
+	snprintf(it.contact, sizeof it.contact, "%s", ct.name);
+	it.dir = PL_DIR_IN;
+	it.kind = p.kind;
+	it.time = p.time;
+	snprintf(it.state, sizeof it.state, "received");
+	pl_wr_init(&it.body);
+	pl_wr_init(&it.receipt);
+	pl_wr_bytes(&it.body, p.body, p.bodylen);
+	result = PROC_ERROR;
+	if (pl_wr_ok(&it.body) != 0 || pl_vault_begin(v, e) != 0) {
+		pl_vault_item_free(&it);
+		goto done;
+	}
+	int added = pl_vault_session_save(v, s, e) == 0 ? pl_vault_item_add(v, &it, e) : -1;
+	if (added < 0 || (used_opk && pl_vault_opk_delete(v, m.opk_id, e) != 0) ||
+	    pl_vault_mark_seen(v, hash, e) != 0 ||
+	    (is_pending && pl_vault_pending_remove(v, hash, e) != 0) ||
+	    (seq && pl_vault_set_u64(v, "last_seq", seq, e) != 0) || pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+	} else {
+		result = added == 1 ? PROC_DUP : PROC_OK;
+	}
+	pl_vault_item_free(&it);
+done:
+	if (result == PROC_REJECT) {
+		/* Remember it so it is not retried; nothing else changes. */
+		pl_err me;
+		pl_err_clear(&me);
+		if (pl_vault_begin(v, &me) == 0) {
+			if (pl_vault_mark_seen(v, hash, &me) != 0 ||
+			    (is_pending && pl_vault_pending_remove(v, hash, &me) != 0) ||
+			    (seq && pl_vault_set_u64(v, "last_seq", seq, &me) != 0) ||
+			    pl_vault_commit(v, &me) != 0)
+				pl_vault_rollback(v);
+		}
+	} else if (result == PROC_PENDING && seq && !is_pending) {
+		pl_vault_set_u64(v, "last_seq", seq, NULL);
+	}
+	if (pt) {
+		sodium_memzero(pt, m.ratchetlen);
+		free(pt);
+	}
+	if (inner) {
+		sodium_memzero(inner, innerlen);
+		free(inner);
+	}
+	pl_wr_free(&fresh.state);
+	pl_vault_sessions_free(ss, ns);
+	sodium_memzero(&ct, sizeof ct);
+	return result;
+}
+
+static void count(pl_sync_report *r, int result)
+{
+	if (r == NULL)
+		return;
+	switch (result) {
+	case PROC_OK:
+		r->received++;
+		break;
+	case PROC_DUP:
+		r->duplicate++;
+		break;
+	case PROC_REJECT:
+		r->rejected++;
+		break;
+	case PROC_PENDING:
+		r->pending++;
+		break;
+	default:
+		break;
+	}
+}
+
+static int retry_pending(pl_vault *v, pl_sync_report *r, pl_err *e)
+{
+	pl_wr *envs;
+	size_t n;
+	if (pl_vault_pending_list(v, &envs, &n, e) != 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		int res = process(v, envs[i].p, envs[i].n, 0, 1, e);
+		if (res == PROC_ERROR) {
+			rc = -1;
+			break;
+		}
+		count(r, res);
+	}
+	for (size_t i = 0; i < n; i++)
+		pl_wr_free(&envs[i]);
+	free(envs);
+	return rc;
+}
+
+static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, pl_err *e)
+{
+	const pl_identity *me = pl_vault_identity(v);
+	for (int round = 0; round < FETCH_ROUNDS_MAX; round++) {
+		uint64_t after = pl_vault_get_u64(v, "last_seq", 0);
+		pl_relay_listing rl;
+		if (pl_relay_fetch(c, me, after, &rl, e) != 0)
+			return -1;
+		const pl_proto_listing *l = &rl.list;
+		uint32_t count_items = l->count;
+		uint64_t top = after;
+		int rc = 0;
+		for (uint32_t i = 0; i < l->count; i++) {
+			if (l->item[i].seq <= after)
+				continue; /* the relay repeated itself; already handled */
+			int res = process(v, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0, e);
+			if (res == PROC_ERROR) {
+				rc = -1;
+				break;
+			}
+			count(r, res);
+			top = l->item[i].seq;
+		}
+		pl_relay_listing_free(&rl);
+		if (rc != 0)
+			return -1;
+		if (top > after && pl_relay_ack(c, me, top, e) != 0)
+			return -1;
+		if (count_items == 0 || top == after)
+			return 0;
+	}
+	return 0;
+}
+
+int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
+{
+	if (pl_msgr_publish(v, e) != 0)
+		return -1;
+	if (pl_msgr_deliver(v, r, e) != 0)
+		return -1;
+	pl_relay_conn *c;
+	if (pl_msgr_open_relay(v, &c, e) != 0)
+		return -1;
+	int rc = fetch_all(v, c, r, e);
+	pl_relay_close(c);
+	if (rc == 0)
+		rc = retry_pending(v, r, e);
+	if (rc == 0 && r) {
+		pl_wr *envs;
+		size_t n;
+		if (pl_vault_pending_list(v, &envs, &n, NULL) == 0) {
+			r->pending = (unsigned)n;
+			for (size_t i = 0; i < n; i++)
+				pl_wr_free(&envs[i]);
+			free(envs);
+		}
+	}
+	return rc;
+}
