@@ -5,7 +5,8 @@
  * than against another library's overheads.
  *
  * Per message: a chain-KDF step on each side (MK = HMAC-SHA256(CK, 0x01),
- * CK' = HMAC-SHA256(CK, 0x02)), a 40-byte header written and read back,
+ * CK' = HMAC-SHA256(CK, 0x02), sharing the keyed HMAC state), a 40-byte
+ * header written and read back,
  * and one ChaCha20-Poly1305-IETF seal and open of 1024 bytes under AD =
  * 64-byte session AD ‖ header. Per change of direction (Signal spec, done
  * by the receiver of the first message with a new ratchet key): one X25519
@@ -61,29 +62,24 @@ static uint32_t be32_get(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void hmac(uint8_t out[KEY_LEN], const uint8_t *key, size_t keylen, const uint8_t *in,
-		 size_t n)
-{
-	crypto_auth_hmacsha256_state st;
-	crypto_auth_hmacsha256_init(&st, key, keylen);
-	crypto_auth_hmacsha256_update(&st, in, n);
-	crypto_auth_hmacsha256_final(&st, out);
-}
-
-/* Root KDF: HKDF(salt = RK, ikm = DH, info, 64) -> RK' || CK. */
+/* Root KDF: HKDF(salt = RK, ikm = DH, info, 64) -> RK' || CK. The keyed
+ * HMAC state for PRK is made once and copied for both expand blocks. */
 static void kdf_rk(uint8_t rk[KEY_LEN], uint8_t ck[KEY_LEN], const uint8_t dh[KEY_LEN])
 {
 	uint8_t prk[KEY_LEN], t[KEY_LEN];
-	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_state keyed, st;
 	uint8_t i = 1;
 
-	hmac(prk, rk, KEY_LEN, dh, KEY_LEN);
-	crypto_auth_hmacsha256_init(&st, prk, sizeof prk);
+	crypto_auth_hmacsha256_init(&st, rk, KEY_LEN);
+	crypto_auth_hmacsha256_update(&st, dh, KEY_LEN);
+	crypto_auth_hmacsha256_final(&st, prk);
+	crypto_auth_hmacsha256_init(&keyed, prk, sizeof prk);
+	st = keyed;
 	crypto_auth_hmacsha256_update(&st, root_info, sizeof root_info - 1);
 	crypto_auth_hmacsha256_update(&st, &i, 1);
 	crypto_auth_hmacsha256_final(&st, t);
 	i = 2;
-	crypto_auth_hmacsha256_init(&st, prk, sizeof prk);
+	st = keyed;
 	crypto_auth_hmacsha256_update(&st, t, sizeof t);
 	crypto_auth_hmacsha256_update(&st, root_info, sizeof root_info - 1);
 	crypto_auth_hmacsha256_update(&st, &i, 1);
@@ -91,12 +87,20 @@ static void kdf_rk(uint8_t rk[KEY_LEN], uint8_t ck[KEY_LEN], const uint8_t dh[KE
 	memcpy(rk, t, KEY_LEN);
 }
 
-/* Chain KDF: MK = HMAC(CK, 0x01), CK' = HMAC(CK, 0x02). */
+/* Chain KDF: MK = HMAC(CK, 0x01), CK' = HMAC(CK, 0x02). Both HMACs share
+ * one keyed state (the ipad/opad blocks of CK), the least work the chain
+ * step can be done in with libsodium's HMAC-SHA256. */
 static void kdf_ck(uint8_t ck[KEY_LEN], uint8_t mk[KEY_LEN])
 {
 	static const uint8_t one = 1, two = 2;
-	hmac(mk, ck, KEY_LEN, &one, 1);
-	hmac(ck, ck, KEY_LEN, &two, 1);
+	crypto_auth_hmacsha256_state keyed, st;
+
+	crypto_auth_hmacsha256_init(&keyed, ck, KEY_LEN);
+	st = keyed;
+	crypto_auth_hmacsha256_update(&st, &one, 1);
+	crypto_auth_hmacsha256_final(&st, mk);
+	crypto_auth_hmacsha256_update(&keyed, &two, 1);
+	crypto_auth_hmacsha256_final(&keyed, ck);
 }
 
 static int encrypt_msg(party *p, const uint8_t ad[AD_LEN], const uint8_t *pt, uint8_t *out)
@@ -142,9 +146,8 @@ static int decrypt_msg(party *p, const uint8_t ad[AD_LEN], const uint8_t *msg, u
 	p->nr++;
 	memcpy(fullad, ad, AD_LEN);
 	memcpy(fullad + AD_LEN, msg, HDR_LEN);
-	return crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, msg + HDR_LEN,
-							 MSG_LEN + TAG_LEN, fullad, sizeof fullad,
-							 nonce, mk);
+	return crypto_aead_chacha20poly1305_ietf_decrypt(
+	    out, NULL, NULL, msg + HDR_LEN, MSG_LEN + TAG_LEN, fullad, sizeof fullad, nonce, mk);
 }
 
 /* Alice knows Bob's first ratchet key, as after X3DH. */

@@ -170,7 +170,7 @@ static int ss_delete_all(const char *name, size_t name_len, void *ud)
 static int pk_load(signal_buffer **record, uint32_t id, void *ud)
 {
 	return kv_get(&((party_store *)ud)->pre_keys, id, record) == 1 ? SG_SUCCESS
-									: SG_ERR_INVALID_KEY_ID;
+								       : SG_ERR_INVALID_KEY_ID;
 }
 
 static int pk_store(uint32_t id, uint8_t *record, size_t len, void *ud)
@@ -253,8 +253,8 @@ static int party_init(party *p, signal_context *ctx)
 	    signal_protocol_key_helper_generate_registration_id(&p->st.reg_id, 0, ctx) != 0 ||
 	    ec_public_key_serialize(&p->st.id_pub, ratchet_identity_key_pair_get_public(p->id)) !=
 		0 ||
-	    ec_private_key_serialize(&p->st.id_priv, ratchet_identity_key_pair_get_private(p->id)) !=
-		0 ||
+	    ec_private_key_serialize(&p->st.id_priv,
+				     ratchet_identity_key_pair_get_private(p->id)) != 0 ||
 	    signal_protocol_store_context_create(&p->store, ctx) != 0)
 		return -1;
 
@@ -328,8 +328,9 @@ static int establish(party *alice, party *bob, signal_context *ctx,
 	    signal_protocol_signed_pre_key_store_key(bob->store, spk) != 0)
 		goto out;
 	if (session_pre_key_bundle_create(
-		&bundle, bob->st.reg_id, bob_addr->device_id, PRE_KEY_ID, ec_key_pair_get_public(pk),
-		SIGNED_PRE_KEY_ID, ec_key_pair_get_public(session_signed_pre_key_get_key_pair(spk)),
+		&bundle, bob->st.reg_id, bob_addr->device_id, PRE_KEY_ID,
+		ec_key_pair_get_public(pk), SIGNED_PRE_KEY_ID,
+		ec_key_pair_get_public(session_signed_pre_key_get_key_pair(spk)),
 		session_signed_pre_key_get_signature(spk), CURVE_SIGNATURE_LEN,
 		ratchet_identity_key_pair_get_public(bob->id)) != 0)
 		goto out;

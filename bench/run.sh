@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD — runs every benchmark in one go and prints one table.
+#
+# Ratchet: each implementation is its own process (bench/ratchet_*.c); the
+# implementations are interleaved round by round (floor, parley, libsignal,
+# olm; alternating then burst) so drift on a shared machine hits all of
+# them alike, and the table shows the median of ROUNDS runs.
+# Relay: bench/bare_httpd and parley-relay are started here on 127.0.0.1
+# port 0 with temporary data directories, driven by the same client
+# (bench/relay_load) at 1, 8 and 64 senders, interleaved, median of
+# RELAY_ROUNDS; both servers are stopped on exit, whatever happens.
+# Whole run: about 90 s; every child is under `timeout`.
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build-bench}
+B=$build/bench
+
+ROUNDS=${ROUNDS:-5}
+ALT_N=${ALT_N:-4000}
+BURST_N=${BURST_N:-20000}
+RELAY_ROUNDS=${RELAY_ROUNDS:-3}
+RELAY_SECONDS=${RELAY_SECONDS:-2}
+SENDERS="1 8 64"
+IMPLS="floor parley libsignal olm"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
+pids=""
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+bin_of() { # impl -> binary
+	case $1 in
+	libsignal) echo "$B/ratchet_signal" ;;
+	*) echo "$B/ratchet_$1" ;;
+	esac
+}
+
+median() { # numbers on stdin -> median (empty if none)
+	sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+fmt_int() { # 12345.6 -> 12,346 ; empty -> n/a
+	if [ -z "$1" ]; then echo "n/a"; else printf "%.0f" "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; fi
+}
+
+ratio() { # a b -> a/b with 2 decimals, or n/a
+	if [ -z "$1" ] || [ -z "$2" ]; then echo "n/a"; else awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; fi
+}
+
+verdict() { # value threshold -> met / not met / not measured
+	if [ "$1" = "n/a" ]; then echo "not measured"; else awk -v a="$1" -v t="$2" 'BEGIN { print (a >= t) ? "met" : "NOT MET" }'; fi
+}
+
+# ---- ratchet ----------------------------------------------------------------
+echo "parley bench: ratchet, $ROUNDS rounds of $ALT_N alternating and $BURST_N burst 1 KiB messages per implementation" >&2
+: >"$work/ratchet.txt"
+for r in $(seq 1 "$ROUNDS"); do
+	for impl in $IMPLS; do
+		for mode in alt burst; do
+			n=$ALT_N
+			[ "$mode" = burst ] && n=$BURST_N
+			bin=$(bin_of "$impl")
+			if [ ! -x "$bin" ]; then
+				echo "  $impl: $bin not built" >&2
+				continue
+			fi
+			if ! timeout 60 "$bin" "$mode" "$n" >>"$work/ratchet.txt" 2>"$work/err.txt"; then
+				echo "  $impl $mode (round $r) failed: $(head -c 300 "$work/err.txt")" >&2
+			fi
+		done
+	done
+	echo "  round $r done" >&2
+done
+
+declare -A med
+for impl in $IMPLS; do
+	for mode in alt burst; do
+		med[$impl.$mode]=$(awk -v i="$impl" -v m="$mode" '$1 == "ratchet" && $2 == i && $3 == m { print $6 }' "$work/ratchet.txt" | median)
+	done
+done
+
+# ---- relay ------------------------------------------------------------------
+start_server() { # name cmd... ; sets port, appends pid
+	local name=$1 out="$work/$1.out" i
+	shift
+	"$@" >"$out" 2>"$work/$name.err" &
+	local pid=$!
+	pids="$pids $pid"
+	port=""
+	for i in $(seq 1 100); do
+		if head -n 1 "$out" 2>/dev/null | grep -q '^listening on 127\.0\.0\.1:[0-9][0-9]*$'; then
+			port=$(head -n 1 "$out" | sed 's/.*://')
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "  $name did not start: $(head -c 300 "$work/$name.err")" >&2
+	return 1
+}
+
+echo "parley bench: relay, $RELAY_ROUNDS rounds of ${RELAY_SECONDS} s per point" >&2
+: >"$work/relay.txt"
+bare_port=""
+relay_port=""
+if [ -x "$B/bare_httpd" ] && start_server bare "$B/bare_httpd"; then
+	bare_port=$port
+fi
+mkdir -p "$work/relay-data"
+if [ -x "$build/parley-relay" ] &&
+	start_server relay "$build/parley-relay" --dir "$work/relay-data" --listen 127.0.0.1:0; then
+	relay_port=$port
+fi
+if [ -x "$B/relay_load" ]; then
+	for r in $(seq 1 "$RELAY_ROUNDS"); do
+		for n in $SENDERS; do
+			if [ -n "$bare_port" ]; then
+				timeout 60 "$B/relay_load" "http://127.0.0.1:$bare_port" "$n" "$RELAY_SECONDS" bare \
+					>>"$work/relay.txt" 2>"$work/err.txt" ||
+					echo "  bare $n senders (round $r): $(head -c 300 "$work/err.txt")" >&2
+			fi
+			if [ -n "$relay_port" ]; then
+				timeout 60 "$B/relay_load" "http://127.0.0.1:$relay_port" "$n" "$RELAY_SECONDS" relay --receipt \
+					>>"$work/relay.txt" 2>"$work/err.txt" ||
+					echo "  relay $n senders (round $r): $(head -c 300 "$work/err.txt")" >&2
+			fi
+		done
+	done
+	echo "  relay done" >&2
+fi
+
+relay_med() { # label senders field(7=rate 8=p50 9=p99 6=errors)
+	awk -v l="$1" -v n="$2" -v f="$3" '$1 == "relay" && $2 == l && $3 == n { print $f }' "$work/relay.txt" | median
+}
+
+# ---- table ------------------------------------------------------------------
+echo
+echo "== Ratchet: 1 KiB notes, encrypt + decrypt with wire encoding, msgs/s (median of $ROUNDS) =="
+printf "%-6s %10s %10s %10s %10s | %13s %16s %10s\n" mode floor parley libsignal olm parley/floor parley/libsignal parley/olm
+for mode in alt burst; do
+	printf "%-6s %10s %10s %10s %10s | %12sx %15sx %9sx\n" "$mode" \
+		"$(fmt_int "${med[floor.$mode]}")" "$(fmt_int "${med[parley.$mode]}")" \
+		"$(fmt_int "${med[libsignal.$mode]}")" "$(fmt_int "${med[olm.$mode]}")" \
+		"$(ratio "${med[parley.$mode]}" "${med[floor.$mode]}")" \
+		"$(ratio "${med[parley.$mode]}" "${med[libsignal.$mode]}")" \
+		"$(ratio "${med[parley.$mode]}" "${med[olm.$mode]}")"
+done
+echo "(alt: direction changes every message, so every message is a DH ratchet step; burst: one way)"
+
+echo
+echo "== Relay: durable deposits/s over loopback HTTP, 1,072-byte envelopes (median of $RELAY_ROUNDS x ${RELAY_SECONDS} s) =="
+printf "%-7s %10s %12s | %10s %12s %12s | %10s\n" senders bare/s "bare p99 ms" relay/s "relay p50 ms" "relay p99 ms" relay/bare
+declare -A rate
+for n in $SENDERS; do
+	b=$(relay_med bare "$n" 7)
+	rl=$(relay_med relay "$n" 7)
+	rate[bare.$n]=$b
+	rate[relay.$n]=$rl
+	printf "%-7s %10s %12s | %10s %12s %12s | %9sx\n" "$n" "$(fmt_int "$b")" \
+		"$(relay_med bare "$n" 9 | sed 's/^$/n\/a/')" "$(fmt_int "$rl")" \
+		"$(relay_med relay "$n" 8 | sed 's/^$/n\/a/')" "$(relay_med relay "$n" 9 | sed 's/^$/n\/a/')" \
+		"$(ratio "$rl" "$b")"
+done
+
+echo
+echo "== Targets =="
+a=$(ratio "${med[parley.alt]}" "${med[floor.alt]}")
+printf "%-55s %7s  %s\n" "ratchet alternating: parley >= 0.60x libsodium floor" "${a}x" "$(verdict "$a" 0.6)"
+a=$(ratio "${med[parley.burst]}" "${med[floor.burst]}")
+printf "%-55s %7s  %s\n" "ratchet burst: parley >= 0.60x libsodium floor" "${a}x" "$(verdict "$a" 0.6)"
+a=$(ratio "${rate[relay.64]}" "${rate[bare.64]}")
+printf "%-55s %7s  %s\n" "relay at 64 senders: >= 0.50x bare handler" "${a}x" "$(verdict "$a" 0.5)"
