@@ -1,0 +1,708 @@
+/*
+ * store.c — the relay's SQLite database and signing key file (store.h).
+ *
+ * It owns DATA/relay.db, DATA/relay.lock and DATA/relay.key. Every change is
+ * made inside the caller's transaction and savepoint, so a crash leaves the
+ * old state or the new one, never a mix. It must never write the relay's
+ * secret key anywhere but relay.key (0600), never leave it in memory it
+ * frees, and never decide anything about HTTP: it returns PL_STORE_* codes.
+ */
+#include "relay/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+	Q_NONCE_INS,
+	Q_NONCE_PRUNE,
+	Q_BUNDLE_PUT,
+	Q_OPK_PUT,
+	Q_OPK_COUNT,
+	Q_BUNDLE_GET,
+	Q_OPK_FIRST,
+	Q_OPK_DEL,
+	Q_TOKEN_PUT,
+	Q_TOKEN_GET,
+	Q_GRANT_OWNER,
+	Q_GRANT_PUT,
+	Q_GRANT_GET,
+	Q_MSG_BY_HASH,
+	Q_SEQ_NEXT,
+	Q_MSG_INS,
+	Q_MSG_LIST,
+	Q_LAST_SEQ,
+	Q_MSG_DEL,
+	Q_COUNT
+};
+
+static const char *const sql_text[Q_COUNT] = {
+    [Q_NONCE_INS] = "INSERT OR IGNORE INTO nonce(mbx, nonce, time) VALUES (?1, ?2, ?3)",
+    [Q_NONCE_PRUNE] = "DELETE FROM nonce WHERE time < ?1",
+    [Q_BUNDLE_PUT] =
+	"INSERT INTO bundle(mbx, ik, spk_id, spk, spk_sig) VALUES (?1, ?2, ?3, ?4, ?5) "
+	"ON CONFLICT(mbx) DO UPDATE SET ik = ?2, spk_id = ?3, spk = ?4, spk_sig = ?5",
+    [Q_OPK_PUT] = "INSERT OR REPLACE INTO opk(mbx, id, pub) VALUES (?1, ?2, ?3)",
+    [Q_OPK_COUNT] = "SELECT count(*) FROM opk WHERE mbx = ?1",
+    [Q_BUNDLE_GET] = "SELECT ik, spk_id, spk, spk_sig FROM bundle WHERE mbx = ?1",
+    [Q_OPK_FIRST] = "SELECT id, pub FROM opk WHERE mbx = ?1 ORDER BY id LIMIT 1",
+    [Q_OPK_DEL] = "DELETE FROM opk WHERE mbx = ?1 AND id = ?2",
+    [Q_TOKEN_PUT] = "INSERT INTO mailbox(mbx, last_seq, token) VALUES (?1, 0, ?2) "
+		    "ON CONFLICT(mbx) DO UPDATE SET token = ?2",
+    [Q_TOKEN_GET] = "SELECT token FROM mailbox WHERE mbx = ?1",
+    [Q_GRANT_OWNER] = "SELECT owner FROM grants WHERE loc = ?1",
+    [Q_GRANT_PUT] = "INSERT INTO grants(loc, owner, blob) VALUES (?1, ?2, ?3) "
+		    "ON CONFLICT(loc) DO UPDATE SET blob = ?3",
+    [Q_GRANT_GET] = "SELECT blob FROM grants WHERE loc = ?1",
+    [Q_MSG_BY_HASH] = "SELECT seq, time FROM msg WHERE mbx = ?1 AND hash = ?2",
+    [Q_SEQ_NEXT] = "UPDATE mailbox SET last_seq = last_seq + 1 WHERE mbx = ?1 RETURNING last_seq",
+    [Q_MSG_INS] = "INSERT INTO msg(mbx, seq, time, hash, env) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_MSG_LIST] = "SELECT seq, time, env FROM msg WHERE mbx = ?1 AND seq > ?2 ORDER BY seq "
+		   "LIMIT ?3",
+    [Q_LAST_SEQ] = "SELECT last_seq FROM mailbox WHERE mbx = ?1",
+    [Q_MSG_DEL] = "DELETE FROM msg WHERE mbx = ?1 AND seq <= ?2",
+};
+
+static const char schema_v1[] =
+    "CREATE TABLE mailbox(mbx BLOB PRIMARY KEY, last_seq INTEGER NOT NULL, token BLOB);"
+    "CREATE TABLE bundle(mbx BLOB PRIMARY KEY, ik BLOB NOT NULL, spk_id INTEGER NOT NULL,"
+    " spk BLOB NOT NULL, spk_sig BLOB NOT NULL);"
+    "CREATE TABLE opk(mbx BLOB NOT NULL, id INTEGER NOT NULL, pub BLOB NOT NULL,"
+    " PRIMARY KEY(mbx, id)) WITHOUT ROWID;"
+    "CREATE TABLE grants(loc BLOB PRIMARY KEY, owner BLOB NOT NULL, blob BLOB NOT NULL);"
+    "CREATE TABLE msg(id INTEGER PRIMARY KEY, mbx BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " time INTEGER NOT NULL, hash BLOB NOT NULL, env BLOB NOT NULL,"
+    " UNIQUE(mbx, seq), UNIQUE(mbx, hash));"
+    "CREATE TABLE nonce(mbx BLOB NOT NULL, nonce BLOB NOT NULL, time INTEGER NOT NULL,"
+    " PRIMARY KEY(mbx, nonce)) WITHOUT ROWID;"
+    "CREATE INDEX nonce_time ON nonce(time);"
+    "PRAGMA user_version = 1;";
+
+struct pl_store {
+	sqlite3 *db;
+	sqlite3_stmt *q[Q_COUNT];
+	int lockfd;
+};
+
+/* Returns the prepared statement, reset and unbound. */
+static sqlite3_stmt *q(pl_store *s, int which)
+{
+	sqlite3_stmt *st = s->q[which];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int exec(pl_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+	sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+/* Copies an exactly-n-byte blob column; -1 if the stored value is not one. */
+static int col_blob(sqlite3_stmt *st, int i, void *out, size_t n)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	if (p == NULL || (size_t)sqlite3_column_bytes(st, i) != n)
+		return -1;
+	memcpy(out, p, n);
+	return 0;
+}
+
+static int path_join(char *out, size_t cap, const char *dir, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+static int migrate(pl_store *s, pl_err *e)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot read relay.db: %s",
+				  sqlite3_errmsg(s->db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v == PL_STORE_SCHEMA_VERSION)
+		return 0;
+	if (v != 0)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "relay.db has schema version %d; this relay knows version %d", v,
+				  PL_STORE_SCHEMA_VERSION);
+	if (exec(s, "BEGIN IMMEDIATE") != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot create relay.db schema: %s",
+				  sqlite3_errmsg(s->db));
+	if (exec(s, schema_v1) != 0 || exec(s, "COMMIT") != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot create relay.db schema: %s",
+			   sqlite3_errmsg(s->db));
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+int pl_store_open(pl_store **out, const char *dir, pl_err *e)
+{
+	char path[4096];
+	pl_store *s;
+
+	*out = NULL;
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	s->lockfd = -1;
+	if (path_join(path, sizeof path, dir, "relay.lock") != 0) {
+		free(s);
+		return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
+	}
+	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lockfd < 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
+		free(s);
+		return -1;
+	}
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "data directory %s is in use by another relay", dir);
+		close(s->lockfd);
+		free(s);
+		return -1;
+	}
+	path_join(path, sizeof path, dir, "relay.db");
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path,
+			   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		pl_store_close(s);
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (exec(s, "PRAGMA journal_mode = WAL") != 0 ||
+	    exec(s, "PRAGMA synchronous = FULL") != 0 ||
+	    exec(s, "PRAGMA foreign_keys = OFF") != 0 ||
+	    exec(s, "PRAGMA cache_size = -16384") != 0 ||
+	    exec(s, "PRAGMA wal_autocheckpoint = 4000") != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot configure %s: %s", path,
+			   sqlite3_errmsg(s->db));
+		pl_store_close(s);
+		return -1;
+	}
+	/* journal_mode can silently stay non-WAL (e.g. on some filesystems). */
+	{
+		sqlite3_stmt *st;
+		int wal = 0;
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				const unsigned char *m = sqlite3_column_text(st, 0);
+				wal = m != NULL && strcmp((const char *)m, "wal") == 0;
+			}
+			sqlite3_finalize(st);
+		}
+		if (!wal) {
+			pl_err_set(e, PL_EXIT_ERROR, "%s cannot use WAL journaling", path);
+			pl_store_close(s);
+			return -1;
+		}
+	}
+	if (migrate(s, e) != 0) {
+		pl_store_close(s);
+		return -1;
+	}
+	for (int i = 0; i < Q_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
+				       NULL) != SQLITE_OK) {
+			pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
+			pl_store_close(s);
+			return -1;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void pl_store_close(pl_store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->q[i]);
+	if (s->db)
+		sqlite3_close(s->db);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	free(s);
+}
+
+int pl_store_begin(pl_store *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+int pl_store_commit(pl_store *s)
+{
+	if (exec(s, "COMMIT") == 0)
+		return 0;
+	pl_store_rollback(s);
+	return -1;
+}
+
+void pl_store_rollback(pl_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec(s, "ROLLBACK");
+}
+
+int pl_store_savepoint(pl_store *s)
+{
+	return exec(s, "SAVEPOINT req");
+}
+
+int pl_store_release(pl_store *s)
+{
+	return exec(s, "RELEASE req");
+}
+
+void pl_store_rollback_savepoint(pl_store *s)
+{
+	exec(s, "ROLLBACK TO req");
+	exec(s, "RELEASE req");
+}
+
+int pl_store_in_txn(pl_store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
+}
+
+/* ---- nonces ---------------------------------------------------------- */
+
+int pl_store_nonce_use(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		       const uint8_t nonce[static PL_PROTO_NONCE_LEN], uint64_t now)
+{
+	sqlite3_stmt *st = q(s, Q_NONCE_INS);
+
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	bind_blob(st, 2, nonce, PL_PROTO_NONCE_LEN);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+	if (step_done(st) != 0)
+		return PL_STORE_FAIL;
+	return sqlite3_changes(s->db) == 1 ? PL_STORE_OK : PL_STORE_REPLAY;
+}
+
+int pl_store_nonce_prune(pl_store *s, uint64_t now)
+{
+	sqlite3_stmt *st = q(s, Q_NONCE_PRUNE);
+
+	if (now < PL_PROTO_NONCE_TTL)
+		return 0;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - PL_PROTO_NONCE_TTL));
+	return step_done(st);
+}
+
+/* ---- bundles --------------------------------------------------------- */
+
+int pl_store_opk_count(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint32_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_OPK_COUNT);
+	int rc;
+
+	*n = 0;
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int pl_store_bundle_put(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+			const pl_proto_bundle_upload *u)
+{
+	sqlite3_stmt *st = q(s, Q_BUNDLE_PUT);
+	uint32_t n;
+
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	bind_blob(st, 2, u->ik, PL_IK_LEN);
+	sqlite3_bind_int64(st, 3, u->spk_id);
+	bind_blob(st, 4, u->spk, PL_X25519_LEN);
+	bind_blob(st, 5, u->spk_sig, PL_SIG_LEN);
+	if (step_done(st) != 0)
+		return PL_STORE_FAIL;
+	for (size_t i = 0; i < u->opk_count; i++) {
+		st = q(s, Q_OPK_PUT);
+		bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+		sqlite3_bind_int64(st, 2, u->opk[i].id);
+		bind_blob(st, 3, u->opk[i].pub, PL_X25519_LEN);
+		if (step_done(st) != 0)
+			return PL_STORE_FAIL;
+	}
+	if (pl_store_opk_count(s, mbx, &n) != 0)
+		return PL_STORE_FAIL;
+	return n > PL_STORE_MAX_OPK ? PL_STORE_CONFLICT : PL_STORE_OK;
+}
+
+int pl_store_bundle_take(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], pl_bundle *b)
+{
+	sqlite3_stmt *st = q(s, Q_BUNDLE_GET);
+	int rc;
+
+	memset(b, 0, sizeof *b);
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return PL_STORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW || col_blob(st, 0, b->ik, PL_IK_LEN) != 0 ||
+	    col_blob(st, 2, b->spk, PL_X25519_LEN) != 0 ||
+	    col_blob(st, 3, b->spk_sig, PL_SIG_LEN) != 0) {
+		sqlite3_reset(st);
+		return PL_STORE_FAIL;
+	}
+	b->spk_id = (uint32_t)sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+
+	st = q(s, Q_OPK_FIRST);
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		b->opk_id = (uint32_t)sqlite3_column_int64(st, 0);
+		if (col_blob(st, 1, b->opk, PL_X25519_LEN) != 0)
+			rc = SQLITE_ERROR;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return PL_STORE_OK;
+	if (rc != SQLITE_ROW)
+		return PL_STORE_FAIL;
+	st = q(s, Q_OPK_DEL);
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	sqlite3_bind_int64(st, 2, b->opk_id);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
+/* ---- tokens ---------------------------------------------------------- */
+
+int pl_store_token_put(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		       const uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN])
+{
+	sqlite3_stmt *st = q(s, Q_TOKEN_PUT);
+
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	bind_blob(st, 2, hash, PL_PROTO_TOKEN_HASH_LEN);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
+int pl_store_token_check(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+			 const uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN])
+{
+	sqlite3_stmt *st = q(s, Q_TOKEN_GET);
+	uint8_t have[PL_PROTO_TOKEN_HASH_LEN];
+	int rc, res = PL_STORE_DENIED;
+
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (col_blob(st, 0, have, sizeof have) == 0 &&
+		    sodium_memcmp(have, hash, sizeof have) == 0)
+			res = PL_STORE_OK;
+	} else if (rc != SQLITE_DONE) {
+		res = PL_STORE_FAIL;
+	}
+	sqlite3_reset(st);
+	return res;
+}
+
+/* ---- grants ---------------------------------------------------------- */
+
+int pl_store_grant_put(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
+		       const uint8_t owner[static PL_MAILBOX_LEN], const uint8_t *blob,
+		       size_t bloblen)
+{
+	sqlite3_stmt *st = q(s, Q_GRANT_OWNER);
+	uint8_t have[PL_MAILBOX_LEN];
+	int rc;
+
+	if (bloblen == 0 || bloblen > PL_PROTO_GRANT_BLOB_MAX)
+		return PL_STORE_FAIL;
+	bind_blob(st, 1, loc, PL_PROTO_GRANT_LOC_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (col_blob(st, 0, have, sizeof have) != 0)
+			rc = SQLITE_ERROR;
+		else if (memcmp(have, owner, sizeof have) != 0)
+			rc = SQLITE_CONSTRAINT;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return PL_STORE_CONFLICT;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return PL_STORE_FAIL;
+	st = q(s, Q_GRANT_PUT);
+	bind_blob(st, 1, loc, PL_PROTO_GRANT_LOC_LEN);
+	bind_blob(st, 2, owner, PL_MAILBOX_LEN);
+	bind_blob(st, 3, blob, bloblen);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
+int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
+		       uint8_t blob[static PL_PROTO_GRANT_BLOB_MAX], size_t *bloblen)
+{
+	sqlite3_stmt *st = q(s, Q_GRANT_GET);
+	int rc, res;
+
+	*bloblen = 0;
+	bind_blob(st, 1, loc, PL_PROTO_GRANT_LOC_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		if (p != NULL && n > 0 && n <= PL_PROTO_GRANT_BLOB_MAX) {
+			memcpy(blob, p, (size_t)n);
+			*bloblen = (size_t)n;
+			res = PL_STORE_OK;
+		} else {
+			res = PL_STORE_FAIL;
+		}
+	} else {
+		res = rc == SQLITE_DONE ? PL_STORE_NOTFOUND : PL_STORE_FAIL;
+	}
+	sqlite3_reset(st);
+	return res;
+}
+
+/* ---- mailbox --------------------------------------------------------- */
+
+int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		     const uint8_t hash[static PL_PROTO_HASH_LEN], const uint8_t *env,
+		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time)
+{
+	sqlite3_stmt *st = q(s, Q_MSG_BY_HASH);
+	int rc;
+	uint64_t n;
+
+	*seq = 0;
+	*time = 0;
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	bind_blob(st, 2, hash, PL_PROTO_HASH_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		*time = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return PL_STORE_OK;
+	if (rc != SQLITE_DONE)
+		return PL_STORE_FAIL;
+
+	st = q(s, Q_SEQ_NEXT);
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	rc = sqlite3_step(st);
+	n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	/* RETURNING statements must run to completion before the change counts. */
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || n == 0)
+		return n == 0 && rc == SQLITE_DONE ? PL_STORE_NOTFOUND : PL_STORE_FAIL;
+
+	st = q(s, Q_MSG_INS);
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+	bind_blob(st, 4, hash, PL_PROTO_HASH_LEN);
+	bind_blob(st, 5, env, envlen);
+	if (step_done(st) != 0)
+		return PL_STORE_FAIL;
+	*seq = n;
+	*time = now;
+	return PL_STORE_OK;
+}
+
+int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t after, pl_wr *w)
+{
+	sqlite3_stmt *st = q(s, Q_MSG_LIST);
+	uint32_t count = 0;
+	size_t bytes = 0;
+	size_t start = w->n;
+	int rc;
+
+	if (after > INT64_MAX)
+		after = INT64_MAX;
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+	sqlite3_bind_int(st, 3, PL_PROTO_LISTING_MAX);
+	pl_proto_listing_encode_begin(w, 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *env = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		if (count > 0 && bytes + len > PL_STORE_LISTING_BUDGET)
+			break;
+		pl_proto_listing_encode_item(w, (uint64_t)sqlite3_column_int64(st, 0),
+					     (uint64_t)sqlite3_column_int64(st, 1), env, len);
+		bytes += len;
+		count++;
+	}
+	sqlite3_reset(st);
+	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || pl_wr_ok(w) != 0)
+		return PL_STORE_FAIL;
+	pl_be32_put(w->p + start + 1, count);
+	return PL_STORE_OK;
+}
+
+int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t seq)
+{
+	sqlite3_stmt *st = q(s, Q_LAST_SEQ);
+	uint64_t last = 0;
+	int rc;
+
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		last = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return PL_STORE_FAIL;
+	if (seq > last)
+		return PL_STORE_CONFLICT;
+	st = q(s, Q_MSG_DEL);
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
+/* ---- relay key ------------------------------------------------------- */
+
+#define KEY_MAGIC "PLRK"
+#define KEY_VERSION 1
+#define KEY_ALG_ED25519 1
+
+static void key_id(uint8_t id[static 8], const uint8_t pk[static PL_IK_LEN])
+{
+	uint8_t h[32];
+	crypto_generichash(h, sizeof h, pk, PL_IK_LEN, NULL, 0);
+	memcpy(id, h, 8);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int key_create(const char *dir, const char *path, pl_err *e)
+{
+	uint8_t buf[PL_RELAY_KEY_FILE_LEN], seed[32], pk[PL_IK_LEN], sk[PL_IK_SK_LEN];
+	char tmp[4096];
+	int fd, dfd, rc = -1;
+
+	if (path_join(tmp, sizeof tmp, dir, "relay.key.tmp") != 0)
+		return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
+	randombytes_buf(seed, sizeof seed);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	memcpy(buf, KEY_MAGIC, 4);
+	buf[4] = KEY_VERSION;
+	buf[5] = KEY_ALG_ED25519;
+	key_id(buf + 6, pk);
+	memcpy(buf + 14, seed, 32);
+	memcpy(buf + 46, pk, 32);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot create %s: %s", tmp, strerror(errno));
+	} else {
+		if (write_all(fd, buf, sizeof buf) == 0 && fsync(fd) == 0 && close(fd) == 0 &&
+		    rename(tmp, path) == 0) {
+			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				rc = fsync(dfd);
+				close(dfd);
+			}
+		} else {
+			close(fd);
+		}
+		if (rc != 0) {
+			pl_err_set(e, PL_EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
+			unlink(tmp);
+		}
+	}
+	sodium_memzero(buf, sizeof buf);
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(sk, sizeof sk);
+	return rc;
+}
+
+int pl_relay_key_load(uint8_t sk[static PL_IK_SK_LEN], uint8_t pk[static PL_IK_LEN],
+		      const char *dir, pl_err *e)
+{
+	uint8_t buf[PL_RELAY_KEY_FILE_LEN + 1], tpk[PL_IK_LEN], tsk[PL_IK_SK_LEN], id[8];
+	char path[4096];
+	struct stat stt;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (path_join(path, sizeof path, dir, "relay.key") != 0)
+		return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		if (key_create(dir, path, e) != 0)
+			return -1;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode) || (stt.st_mode & 077) != 0) {
+		close(fd);
+		return pl_err_set(
+		    e, PL_EXIT_ERROR,
+		    "%s must be a regular file readable only by its owner (chmod 600)", path);
+	}
+	n = read(fd, buf, sizeof buf);
+	close(fd);
+	if (n == (ssize_t)PL_RELAY_KEY_FILE_LEN && memcmp(buf, KEY_MAGIC, 4) == 0 &&
+	    buf[4] == KEY_VERSION && buf[5] == KEY_ALG_ED25519) {
+		crypto_sign_seed_keypair(tpk, tsk, buf + 14);
+		key_id(id, tpk);
+		if (memcmp(tpk, buf + 46, PL_IK_LEN) == 0 && memcmp(id, buf + 6, 8) == 0) {
+			memcpy(sk, tsk, PL_IK_SK_LEN);
+			memcpy(pk, tpk, PL_IK_LEN);
+			rc = 0;
+		}
+	}
+	sodium_memzero(buf, sizeof buf);
+	sodium_memzero(tsk, sizeof tsk);
+	if (rc != 0)
+		pl_err_set(e, PL_EXIT_ERROR,
+			   "%s is not a parley relay key (version 1, Ed25519) or is damaged", path);
+	return rc;
+}

@@ -1,0 +1,105 @@
+/*
+ * store.h — the relay's durable state: DATA/relay.db (SQLite, WAL,
+ * synchronous=FULL) and the relay signing key DATA/relay.key.
+ *
+ * A pl_store is one SQLite connection and must be used by one thread at a
+ * time (the relay's committer thread). Operations run inside a transaction
+ * the caller opens with pl_store_begin(); each request's operations are
+ * wrapped in a savepoint so a refused request leaves nothing behind while
+ * the rest of the batch still commits (group commit).
+ */
+#ifndef PARLEY_RELAY_STORE_H
+#define PARLEY_RELAY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "identity/identity.h"
+#include "relay/proto.h"
+#include "session/x3dh.h"
+#include "util/err.h"
+#include "util/wire.h"
+
+#define PL_STORE_SCHEMA_VERSION 1
+#define PL_STORE_MAX_OPK 1000		   /* one-time prekeys kept per mailbox */
+#define PL_STORE_LISTING_BUDGET (4u << 20) /* envelope bytes per listing */
+
+/* Results of operations besides 0 (done) and -1 (storage failure). */
+enum {
+	PL_STORE_OK = 0,
+	PL_STORE_FAIL = -1,
+	PL_STORE_NOTFOUND = 1,
+	PL_STORE_CONFLICT = 2,
+	PL_STORE_REPLAY = 3,
+	PL_STORE_DENIED = 4
+};
+
+typedef struct pl_store pl_store;
+
+/* Opens DATA/relay.db (creating schema on first use) and takes an exclusive
+ * lock on DATA/relay.lock so two relays never share a directory. */
+int pl_store_open(pl_store **out, const char *dir, pl_err *e);
+void pl_store_close(pl_store *s);
+
+int pl_store_begin(pl_store *s);
+int pl_store_commit(pl_store *s);
+void pl_store_rollback(pl_store *s);
+/* Per-request savepoint inside a transaction. */
+int pl_store_savepoint(pl_store *s);
+int pl_store_release(pl_store *s);
+void pl_store_rollback_savepoint(pl_store *s);
+/* 1 while a transaction is open (SQLite rolls back on some errors by itself). */
+int pl_store_in_txn(pl_store *s);
+
+/* Records the nonce for a mailbox; PL_STORE_REPLAY if seen already. */
+int pl_store_nonce_use(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		       const uint8_t nonce[static PL_PROTO_NONCE_LEN], uint64_t now);
+/* Forgets nonces recorded before now - PL_PROTO_NONCE_TTL. */
+int pl_store_nonce_prune(pl_store *s, uint64_t now);
+
+/* Replaces the signed prekey and adds the one-time prekeys (replacing any
+ * with the same id); PL_STORE_CONFLICT if more than PL_STORE_MAX_OPK would be
+ * stored. */
+int pl_store_bundle_put(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+			const pl_proto_bundle_upload *u);
+/* The bundle with the lowest-id one-time prekey, which is deleted;
+ * opk_id = 0 if none is left. PL_STORE_NOTFOUND if never uploaded. */
+int pl_store_bundle_take(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], pl_bundle *b);
+/* Number of one-time prekeys held (tests and diagnostics). */
+int pl_store_opk_count(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint32_t *n);
+
+int pl_store_token_put(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		       const uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN]);
+/* PL_STORE_OK iff a token is registered and its hash equals `hash`;
+ * PL_STORE_DENIED otherwise. */
+int pl_store_token_check(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+			 const uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN]);
+
+/* PL_STORE_CONFLICT if the locator is held by another mailbox's owner. */
+int pl_store_grant_put(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
+		       const uint8_t owner[static PL_MAILBOX_LEN], const uint8_t *blob,
+		       size_t bloblen);
+int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
+		       uint8_t blob[static PL_PROTO_GRANT_BLOB_MAX], size_t *bloblen);
+
+/* Appends an envelope to a mailbox (whose token was checked); assigns the
+ * next per-mailbox seq. A deposit of an envelope already held (a retry after
+ * a lost receipt) returns the stored seq and time instead of a copy. */
+int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		     const uint8_t hash[static PL_PROTO_HASH_LEN], const uint8_t *env,
+		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time);
+/* Encodes the listing of envelopes with seq > after, at most
+ * PL_PROTO_LISTING_MAX and about PL_STORE_LISTING_BUDGET bytes, into w. */
+int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t after, pl_wr *w);
+/* Deletes envelopes with seq <= `seq`; PL_STORE_CONFLICT if seq is beyond
+ * the last seq ever assigned in the mailbox. */
+int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t seq);
+
+/* DATA/relay.key: created (mode 0600) at first start, else loaded and
+ * checked. File: "PLRK" ‖ u8 version 1 ‖ u8 alg 1 (Ed25519) ‖ key id(8) ‖
+ * seed(32) ‖ public key(32); key id = first 8 bytes of BLAKE2b-256(pk). */
+#define PL_RELAY_KEY_FILE_LEN (4 + 1 + 1 + 8 + 32 + 32)
+int pl_relay_key_load(uint8_t sk[static PL_IK_SK_LEN], uint8_t pk[static PL_IK_LEN],
+		      const char *dir, pl_err *e);
+
+#endif
