@@ -29,7 +29,7 @@
 
 typedef struct {
 	const char *name;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX + 64];
 	char pass[33];
 	pl_vault *v;
 } party;
@@ -140,7 +140,8 @@ static int make_party(demo *d, party *p, pl_err *e)
 	uint8_t r[16];
 	randombytes_buf(r, sizeof r);
 	pl_hex_encode(p->pass, r, sizeof r);
-	snprintf(p->dir, sizeof p->dir, "%s/%s", d->tmp, p->name);
+	if ((size_t)snprintf(p->dir, sizeof p->dir, "%s/%s", d->tmp, p->name) >= sizeof p->dir)
+		return pl_err_set(e, PL_EXIT_ERROR, "the temporary folder's path is too long");
 	if (pl_vault_create(p->dir, p->name, d->url, NULL, 0, p->pass, strlen(p->pass), e) != 0)
 		return -1;
 	if (pl_vault_open(&p->v, p->dir, p->pass, strlen(p->pass), e) != 0)
