@@ -76,8 +76,13 @@ int pl_vault_opk_unpublished(pl_vault *v, pl_prekey *out, int max, pl_err *e);
 int pl_vault_opk_mark_published(pl_vault *v, uint32_t up_to_id, pl_err *e);
 int pl_vault_opk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e); /* NOTFOUND if used */
 int pl_vault_opk_delete(pl_vault *v, uint32_t id, pl_err *e);
-/* Makes n more one-time prekeys (unpublished). */
+/* Makes n more one-time prekeys (unpublished), 1 <= n <= PL_VAULT_OPK_GENERATE_MAX.
+ * Ids are never reused, even after a prekey is deleted. */
+#define PL_VAULT_OPK_GENERATE_MAX 1000
 int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e);
+/* Makes a new signed prekey (id = highest + 1) that becomes the current one;
+ * older ones stay reachable through pl_vault_spk_get. */
+int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e);
 
 /* --- contacts ------------------------------------------------------------- */
 typedef struct {
@@ -167,5 +172,11 @@ int pl_vault_pending_add(pl_vault *v, const uint8_t hash[static 32], const uint8
 			 pl_err *e);
 int pl_vault_pending_list(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e);
 int pl_vault_pending_remove(pl_vault *v, const uint8_t hash[static 32], pl_err *e);
+void pl_vault_pending_free(pl_wr *envs, size_t n);
+
+/* 0 iff name is a valid party or contact name (1..PL_NAME_MAX bytes of UTF-8,
+ * no control characters, no bidirectional overrides, no '/'); else fills e
+ * (PL_EXIT_USAGE) with a sentence the CLI can print as is. */
+int pl_vault_name_check(const char *name, pl_err *e);
 
 #endif

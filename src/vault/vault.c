@@ -1,0 +1,1135 @@
+/*
+ * vault.c — the vault's life cycle: creating DIR/vault.db atomically,
+ * opening and unlocking it, transactions, and the small per-vault records
+ * (identity, party name, relay, counters, our own mailbox token). Also the
+ * SQLite helpers the other vault files share (vault_int.h).
+ *
+ * Creation builds the whole database in DIR/vault.db.tmp (created 0600 with
+ * O_EXCL before SQLite sees it, so the mode never depends on the umask),
+ * fsyncs it and only then links it into place: a crash leaves no vault or a
+ * complete one, never half of one, and an existing vault is never replaced.
+ *
+ * The key-encryption key and the identity live in sodium_malloc'd pages that
+ * are made read-only once filled and wiped by sodium_free on close. This
+ * file must never write a secret anywhere but through pl_vault_seal, never
+ * build SQL from data (every value is bound), and never put a secret into
+ * an error message.
+ */
+#include "vault/vault_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/codec.h"
+
+#define VAULT_FILE "vault.db"
+#define VAULT_TMP "vault.db.tmp"
+#define VAULT_APP_ID 0x504c5956 /* "PLYV" in PRAGMA application_id */
+#define VAULT_SCHEMA 1          /* PRAGMA user_version */
+#define VAULT_OPK_INITIAL 20
+#define CHECK_TEXT "parley vault key check v1"
+
+/* Version 1 of the schema. Secret columns (marked "sealed") hold
+ * pl_vault_seal blobs; everything else is public or metadata. */
+static const char SCHEMA_SQL[] =
+	"CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL);\n"
+	"CREATE TABLE counters(k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL);\n"
+	"CREATE TABLE spk(id INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
+	" sk BLOB NOT NULL /* sealed */, created INTEGER NOT NULL);\n"
+	"CREATE TABLE opk(id INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
+	" sk BLOB NOT NULL /* sealed */, published INTEGER NOT NULL DEFAULT 0);\n"
+	"CREATE TABLE contacts(name TEXT PRIMARY KEY NOT NULL, ik BLOB NOT NULL UNIQUE,"
+	" verified INTEGER NOT NULL, key_changed INTEGER NOT NULL,"
+	" grant_published INTEGER NOT NULL, token BLOB /* sealed */, added INTEGER NOT NULL);\n"
+	"CREATE TABLE sessions(id INTEGER PRIMARY KEY, ik BLOB NOT NULL, ad BLOB NOT NULL,"
+	" initiator INTEGER NOT NULL, replied INTEGER NOT NULL, ek BLOB NOT NULL,"
+	" spk_id INTEGER NOT NULL, opk_id INTEGER NOT NULL, used INTEGER NOT NULL,"
+	" state BLOB NOT NULL /* sealed */);\n"
+	"CREATE INDEX sessions_by_ik ON sessions(ik, used);\n"
+	"CREATE TABLE items(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" contact TEXT NOT NULL REFERENCES contacts(name), id BLOB NOT NULL,"
+	" dir INTEGER NOT NULL, kind INTEGER NOT NULL, time INTEGER NOT NULL,"
+	" state TEXT NOT NULL, body BLOB NOT NULL /* sealed */, receipt BLOB,"
+	" UNIQUE(contact, id, dir));\n"
+	"CREATE INDEX items_by_contact ON items(contact, seq);\n"
+	"CREATE TABLE outbox(n INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" item_seq INTEGER NOT NULL UNIQUE REFERENCES items(seq) ON DELETE CASCADE,"
+	" contact TEXT NOT NULL REFERENCES contacts(name), envelope BLOB);\n"
+	"CREATE TABLE seen(hash BLOB PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE TABLE pending(n INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE,"
+	" env BLOB NOT NULL, added INTEGER NOT NULL);\n";
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* --- SQLite helpers (vault_int.h) ------------------------------------------ */
+
+static const char *vdir(const pl_vault *v)
+{
+	return (v && v->dir) ? v->dir : "(unknown)";
+}
+
+int pl_vault_dberr(pl_vault *v, int rc, const char *what, pl_err *e)
+{
+	const char *why = (v && v->db) ? sqlite3_errmsg(v->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "could not %s: the vault at %s is busy in another parley "
+				  "process; try again when it has finished",
+				  what, vdir(v));
+	case SQLITE_FULL:
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not %s: the disk holding the vault at %s is full; free "
+				  "some space and try again",
+				  what, vdir(v));
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "could not %s: the vault at %s is damaged (%s); restore it from "
+				  "a backup",
+				  what, vdir(v), why);
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "could not %s in the vault at %s (%s); check the permissions of "
+				  "the folder and its files",
+				  what, vdir(v), why);
+	case SQLITE_IOERR:
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not %s: I/O error on the vault at %s (%s); check the disk "
+				  "and try again",
+				  what, vdir(v), why);
+	default:
+		return pl_err_set(e, PL_EXIT_ERROR, "could not %s in the vault at %s: %s", what,
+				  vdir(v), why);
+	}
+}
+
+int pl_vault_damaged(pl_vault *v, const char *what, pl_err *e)
+{
+	return pl_err_set(e, PL_EXIT_VAULT,
+			  "the vault at %s is damaged: %s; restore it from a backup", vdir(v),
+			  what);
+}
+
+int pl_vault_prep(pl_vault *v, sqlite3_stmt **st, const char *sql, pl_err *e)
+{
+	int rc = sqlite3_prepare_v2(v->db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK) {
+		*st = NULL;
+		return pl_vault_dberr(v, rc, "prepare a query", e);
+	}
+	return 0;
+}
+
+int pl_vault_exec(pl_vault *v, sqlite3_stmt *st, const char *what, pl_err *e)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return pl_vault_dberr(v, rc, what, e);
+	return 0;
+}
+
+/* Runs constant SQL (no data in it). */
+static int run_sql(pl_vault *v, const char *sql, const char *what, pl_err *e)
+{
+	int rc = sqlite3_exec(v->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return pl_vault_dberr(v, rc, what, e);
+	return 0;
+}
+
+int pl_vault_tx_start(pl_vault *v, int *own, pl_err *e)
+{
+	*own = sqlite3_get_autocommit(v->db) != 0;
+	return run_sql(v, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT pl_unit", "start a transaction",
+		       e);
+}
+
+int pl_vault_tx_end(pl_vault *v, int own, int ok, pl_err *e)
+{
+	if (ok) {
+		if (run_sql(v, own ? "COMMIT" : "RELEASE pl_unit", "commit a change", e) == 0)
+			return 0;
+		ok = 0; /* fall through to undo, keeping the commit error in e */
+	}
+	if (own) {
+		if (!sqlite3_get_autocommit(v->db))
+			sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+	} else {
+		sqlite3_exec(v->db, "ROLLBACK TO pl_unit; RELEASE pl_unit", NULL, NULL, NULL);
+	}
+	return -1;
+}
+
+int pl_vault_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	if (ncap <= n || ncap > SIZE_MAX / elem)
+		return -1;
+	void *p = calloc(ncap, elem);
+	if (p == NULL)
+		return -1;
+	if (*arr) {
+		memcpy(p, *arr, *cap * elem);
+		sodium_memzero(*arr, *cap * elem);
+		free(*arr);
+	}
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int pl_vault_col_fixed(sqlite3_stmt *st, int i, uint8_t *out, size_t len)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_BLOB)
+		return -1;
+	const void *p = sqlite3_column_blob(st, i);
+	if ((size_t)sqlite3_column_bytes(st, i) != len || (p == NULL && len != 0))
+		return -1;
+	if (len)
+		memcpy(out, p, len);
+	return 0;
+}
+
+static int col_text(sqlite3_stmt *st, int i, char *out, size_t cap, int name)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_TEXT)
+		return -1;
+	const uint8_t *p = sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	if (p == NULL || n >= cap)
+		return -1;
+	if (name ? pl_vault_name_ok(p, n) != 0 : pl_vault_word_ok(p, n, cap - 1) != 0)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int pl_vault_col_name(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	return col_text(st, i, out, cap, 1);
+}
+
+int pl_vault_col_word(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	return col_text(st, i, out, cap, 0);
+}
+
+/* --- meta records ----------------------------------------------------------- */
+
+static int meta_put(pl_vault *v, const char *k, const uint8_t *p, size_t n, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st,
+			  "INSERT INTO meta(k, v) VALUES(?1, ?2)"
+			  " ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+			  e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, n ? (const void *)p : "", (int)n, SQLITE_STATIC);
+	int r = pl_vault_exec(v, st, "save a vault record", e);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Reads meta k into a fresh buffer; *found = 0 (and 0 returned) if absent. */
+static int meta_get(pl_vault *v, const char *k, pl_wr *out, size_t max, int *found, pl_err *e)
+{
+	sqlite3_stmt *st;
+
+	pl_wr_init(out);
+	*found = 0;
+	if (pl_vault_prep(v, &st, "SELECT v FROM meta WHERE k = ?1", e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), r = 0;
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		const uint8_t *p = sqlite3_column_blob(st, 0);
+		if (sqlite3_column_type(st, 0) != SQLITE_BLOB || n > max) {
+			char what[96];
+			snprintf(what, sizeof what, "its %s record has the wrong type or size", k);
+			r = pl_vault_damaged(v, what, e);
+		} else {
+			pl_wr_bytes(out, p, n);
+			if (pl_wr_ok(out) != 0)
+				r = pl_err_set(e, PL_EXIT_ERROR, "out of memory reading the vault");
+			else
+				*found = 1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = pl_vault_dberr(v, rc, "read a vault record", e);
+	}
+	sqlite3_finalize(st);
+	if (r != 0)
+		pl_wr_free(out);
+	return r;
+}
+
+/* meta k must be exactly len bytes. */
+static int meta_get_fixed(pl_vault *v, const char *k, uint8_t *out, size_t len, pl_err *e)
+{
+	pl_wr w;
+	int found;
+	if (meta_get(v, k, &w, len, &found, e) != 0)
+		return -1;
+	if (!found || w.n != len) {
+		pl_wr_free(&w);
+		char what[96];
+		snprintf(what, sizeof what, "its %s record is missing or has the wrong size", k);
+		return pl_vault_damaged(v, what, e);
+	}
+	memcpy(out, w.p, len);
+	pl_wr_free(&w);
+	return 0;
+}
+
+/* AD of a per-vault sealed record: label ‖ our identity key. */
+static void own_ad(pl_wr *ad, const char *label, const uint8_t ik[static PL_IK_LEN])
+{
+	pl_vault_ad(ad, label);
+	pl_wr_bytes(ad, ik, PL_IK_LEN);
+}
+
+static int meta_put_sealed(pl_vault *v, const char *k, const char *label, const uint8_t *p,
+			   size_t n, pl_err *e)
+{
+	pl_wr ad, blob;
+	own_ad(&ad, label, v->id->pk);
+	int r = pl_vault_seal(&blob, v->kek, &ad, p, n);
+	pl_wr_free(&ad);
+	if (r != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "could not encrypt a vault record (out of memory)");
+	r = meta_put(v, k, blob.p, blob.n, e);
+	pl_wr_free(&blob);
+	return r;
+}
+
+static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_t *out,
+			   size_t len, pl_err *e)
+{
+	pl_wr blob, ad;
+	int found;
+
+	if (meta_get(v, k, &blob, PL_SEAL_OVERHEAD + len, &found, e) != 0)
+		return -1;
+	own_ad(&ad, label, v->id->pk);
+	int r = found ? pl_vault_unseal_fixed(out, len, v->kek, &ad, blob.p, blob.n) : -1;
+	pl_wr_free(&ad);
+	pl_wr_free(&blob);
+	if (r != 0) {
+		char what[96];
+		snprintf(what, sizeof what, "its sealed %s record is missing or does not open", k);
+		return pl_vault_damaged(v, what, e);
+	}
+	return 0;
+}
+
+/* --- life cycle ------------------------------------------------------------- */
+
+static char *path_join(const char *dir, const char *file)
+{
+	size_t n = strlen(dir) + 1 + strlen(file) + 1;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, file);
+	return p;
+}
+
+static void vault_free(pl_vault *v)
+{
+	if (v == NULL)
+		return;
+	if (v->db)
+		sqlite3_close_v2(v->db);
+	if (v->kek)
+		sodium_free(v->kek); /* zeroes the pages first */
+	if (v->id)
+		sodium_free(v->id);
+	if (v->ca) {
+		sodium_memzero(v->ca, v->calen);
+		free(v->ca);
+	}
+	free(v->dir);
+	sodium_memzero(v, sizeof *v);
+	free(v);
+}
+
+static pl_vault *vault_new(const char *dir, pl_err *e)
+{
+	pl_vault *v = calloc(1, sizeof *v);
+	if (v == NULL || (v->dir = strdup(dir)) == NULL ||
+	    (v->kek = sodium_malloc(PL_VAULT_KEY_LEN)) == NULL ||
+	    (v->id = sodium_malloc(sizeof *v->id)) == NULL) {
+		vault_free(v);
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault at %s", dir);
+		return NULL;
+	}
+	/* sodium_malloc already tries mlock; make sure the pages start zeroed. */
+	sodium_memzero(v->kek, PL_VAULT_KEY_LEN);
+	sodium_memzero(v->id, sizeof *v->id);
+	return v;
+}
+
+/* Opens path with the vault's connection settings. wal: journal mode WAL
+ * (a live vault) or DELETE (the temporary file being built, so that no -wal
+ * file is left behind under the temporary name). */
+static int db_open(pl_vault *v, const char *path, int wal, pl_err *e)
+{
+	int rc = sqlite3_open_v2(path, &v->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK)
+		return pl_vault_dberr(v, rc, "open the database", e);
+	sqlite3_extended_result_codes(v->db, 1);
+	sqlite3_busy_timeout(v->db, 5000);
+	sqlite3_db_config(v->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(v->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+	/* secure_delete: deleted rows (used prekeys, dropped sessions) are
+	 * overwritten, so old sealed state does not linger in free pages. */
+	if (run_sql(v,
+		    "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+		    " PRAGMA temp_store = MEMORY;",
+		    "configure the database", e) != 0)
+		return -1;
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, wal ? "PRAGMA journal_mode = WAL" : "PRAGMA journal_mode = DELETE",
+			  e) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	int ok = mode && strcmp(mode, wal ? "wal" : "delete") == 0;
+	sqlite3_finalize(st);
+	if (!ok)
+		return rc == SQLITE_ROW ? pl_err_set(e, PL_EXIT_VAULT,
+						     "could not switch the vault at %s to "
+						     "write-ahead logging; check the file system",
+						     vdir(v))
+					: pl_vault_dberr(v, rc, "open the database", e);
+	/* synchronous is per connection and must follow journal_mode. */
+	return run_sql(v, "PRAGMA synchronous = FULL", "configure the database", e);
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+static int spk_add(pl_vault *v, uint32_t id, pl_err *e);
+
+/* Fills the freshly created temporary database. */
+static int build(pl_vault *v, const char *name, const char *relay_url, const uint8_t *ca,
+		 size_t calen, const char *pass, size_t passlen, pl_err *e)
+{
+	pl_kdf_params k;
+	uint8_t rec[PL_KDF_REC_LEN], token[PL_TOKEN_LEN];
+	int ok = 0;
+
+	pl_vault_kdf_default(&k);
+	if (pl_vault_kdf_derive(v->kek, &k, pass, passlen) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not derive the vault key from the passphrase (out of "
+				  "memory?); close other programs and try again");
+	if (pl_identity_generate(v->id) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "could not generate an identity key");
+	pl_vault_kdf_encode(rec, &k);
+	if (run_sql(v,
+		    "PRAGMA application_id = " STR(VAULT_APP_ID) ";"
+		    " PRAGMA user_version = " STR(VAULT_SCHEMA) ";",
+		    "initialise the database", e) != 0)
+		return -1;
+	if (run_sql(v, "BEGIN IMMEDIATE", "initialise the database", e) != 0)
+		return -1;
+	uint8_t now[8];
+	pl_be64_put(now, pl_now());
+	randombytes_buf(token, sizeof token);
+	/* The identity seed is the secret; the 64-byte secret key is rebuilt
+	 * from it on open and checked against the stored public key. */
+	if (run_sql(v, SCHEMA_SQL, "create the tables", e) == 0 &&
+	    meta_put(v, "kdf", rec, sizeof rec, e) == 0 &&
+	    meta_put(v, "ik", v->id->pk, PL_IK_LEN, e) == 0 &&
+	    meta_put_sealed(v, "ik_seed", "identity", v->id->sk, 32, e) == 0 &&
+	    meta_put_sealed(v, "check", "key check", (const uint8_t *)CHECK_TEXT,
+			    sizeof CHECK_TEXT - 1, e) == 0 &&
+	    meta_put(v, "name", (const uint8_t *)name, strlen(name), e) == 0 &&
+	    meta_put(v, "relay_url", (const uint8_t *)relay_url, strlen(relay_url), e) == 0 &&
+	    (calen == 0 || meta_put(v, "relay_ca", ca, calen, e) == 0) &&
+	    meta_put(v, "created", now, sizeof now, e) == 0 &&
+	    meta_put_sealed(v, "own_token", "own token", token, sizeof token, e) == 0 &&
+	    spk_add(v, 1, e) == 0 && pl_vault_opk_generate_internal(v, VAULT_OPK_INITIAL, e) == 0)
+		ok = 1;
+	sodium_memzero(token, sizeof token);
+	return pl_vault_tx_end(v, 1, ok, e);
+}
+
+int pl_vault_create(const char *dir, const char *name, const char *relay_url,
+		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
+		    pl_err *e)
+{
+	if (sodium_init() < 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
+	if (dir == NULL || dir[0] == '\0')
+		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
+	if (name == NULL || pl_vault_name_ok((const uint8_t *)name, strlen(name)) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the party name must be 1 to %d bytes of UTF-8 without control "
+				  "characters or '/'; choose another --name",
+				  PL_NAME_MAX);
+	if (relay_url == NULL ||
+	    pl_vault_url_ok((const uint8_t *)relay_url, strlen(relay_url), PL_URL_MAX) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay URL must be 1 to %d printable characters without "
+				  "spaces; check --relay",
+				  PL_URL_MAX);
+	if ((relay_ca == NULL && relay_ca_len != 0) || relay_ca_len > PL_VAULT_CA_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay CA certificate must be at most %u bytes of PEM",
+				  PL_VAULT_CA_MAX);
+	if (pass == NULL || passlen == 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the passphrase is empty; choose a passphrase for the vault");
+
+	int made_dir = 0, fd = -1, r = -1;
+	pl_vault *v = NULL;
+	char *path = path_join(dir, VAULT_FILE), *tmp = path_join(dir, VAULT_TMP);
+	char *tmpj = path_join(dir, VAULT_TMP "-journal");
+	if (path == NULL || tmp == NULL || tmpj == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory creating the vault");
+		goto out;
+	}
+	if (mkdir(dir, 0700) == 0) {
+		made_dir = 1;
+		if (chmod(dir, 0700) != 0) { /* umask-proof */
+			pl_err_set(e, PL_EXIT_VAULT, "cannot set the mode of %s: %s", dir,
+				   strerror(errno));
+			goto out;
+		}
+	} else if (errno != EEXIST) {
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "cannot create the vault folder %s: %s; check that its parent exists "
+			   "and is writable",
+			   dir, strerror(errno));
+		goto out;
+	}
+	struct stat sb;
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		pl_err_set(e, PL_EXIT_VAULT, "%s is not a folder; choose another --vault", dir);
+		goto out;
+	}
+	if (lstat(path, &sb) == 0 || errno != ENOENT) {
+		pl_err_set(e, PL_EXIT_VAULT, "a vault already exists at %s; refusing to overwrite it",
+			   dir);
+		goto out;
+	}
+	/* A leftover temporary file is a creation that never finished. */
+	unlink(tmp);
+	unlink(tmpj);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		pl_err_set(e, PL_EXIT_VAULT, "cannot create %s: %s; check the folder's permissions",
+			   tmp, strerror(errno));
+		goto out;
+	}
+	if ((v = vault_new(dir, e)) == NULL)
+		goto out;
+	if (db_open(v, tmp, 0, e) != 0 ||
+	    build(v, name, relay_url, relay_ca, relay_ca_len, pass, passlen, e) != 0)
+		goto out;
+	if (sqlite3_close(v->db) != SQLITE_OK) {
+		pl_vault_dberr(v, SQLITE_ERROR, "finish the new vault", e);
+		goto out;
+	}
+	v->db = NULL;
+	if (fsync(fd) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot flush the new vault to disk: %s",
+			   strerror(errno));
+		goto out;
+	}
+	/* link() never replaces an existing file, unlike rename(); fall back to
+	 * rename() only on file systems without hard links. */
+	if (link(tmp, path) == 0) {
+		unlink(tmp);
+	} else if (errno == EEXIST) {
+		pl_err_set(e, PL_EXIT_VAULT, "a vault already exists at %s; refusing to overwrite it",
+			   dir);
+		goto out;
+	} else if (lstat(path, &sb) == 0 || errno != ENOENT || rename(tmp, path) != 0) {
+		pl_err_set(e, PL_EXIT_VAULT, "cannot put the new vault in place at %s: %s", path,
+			   strerror(errno));
+		goto out;
+	}
+	if (fsync_dir(dir) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot flush the vault folder %s to disk: %s", dir,
+			   strerror(errno));
+		r = -1; /* the vault is in place but may not survive a crash */
+		goto done;
+	}
+	r = 0;
+	goto done;
+out:
+	if (tmp)
+		unlink(tmp);
+	if (tmpj)
+		unlink(tmpj);
+	if (made_dir)
+		rmdir(dir);
+done:
+	if (fd >= 0)
+		close(fd);
+	vault_free(v);
+	free(path);
+	free(tmp);
+	free(tmpj);
+	return r;
+}
+
+/* Checks the database is a parley vault of a schema version we know. */
+static int check_header(pl_vault *v, pl_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t app = 0, ver = 0;
+
+	if (pl_vault_prep(v, &st, "PRAGMA application_id", e) != 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		app = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return pl_vault_dberr(v, rc, "read the vault header", e);
+	if (pl_vault_prep(v, &st, "PRAGMA user_version", e) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ver = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return pl_vault_dberr(v, rc, "read the vault header", e);
+	if (app != VAULT_APP_ID)
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "%s/" VAULT_FILE " is not a parley vault; choose another --vault",
+				  vdir(v));
+	if (ver > VAULT_SCHEMA)
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "the vault at %s was written by a newer parley (schema %lld); "
+				  "upgrade parley",
+				  vdir(v), (long long)ver);
+	if (ver != VAULT_SCHEMA)
+		return pl_vault_damaged(v, "its schema version is unknown", e);
+	return 0;
+}
+
+/* Loads the public per-vault records: name, relay URL, CA, relay key. */
+static int load_public(pl_vault *v, pl_err *e)
+{
+	pl_wr w;
+	int found;
+
+	if (meta_get(v, "name", &w, PL_NAME_MAX, &found, e) != 0)
+		return -1;
+	if (!found || pl_vault_name_ok(w.p, w.n) != 0) {
+		pl_wr_free(&w);
+		return pl_vault_damaged(v, "its party name is missing or invalid", e);
+	}
+	memcpy(v->name, w.p, w.n);
+	v->name[w.n] = '\0';
+	pl_wr_free(&w);
+
+	if (meta_get(v, "relay_url", &w, PL_URL_MAX, &found, e) != 0)
+		return -1;
+	if (!found || pl_vault_url_ok(w.p, w.n, PL_URL_MAX) != 0) {
+		pl_wr_free(&w);
+		return pl_vault_damaged(v, "its relay URL is missing or invalid", e);
+	}
+	memcpy(v->relay_url, w.p, w.n);
+	v->relay_url[w.n] = '\0';
+	pl_wr_free(&w);
+
+	if (meta_get(v, "relay_ca", &w, PL_VAULT_CA_MAX, &found, e) != 0)
+		return -1;
+	if (found && w.n > 0) {
+		v->ca = w.p; /* take the buffer */
+		v->calen = w.n;
+		pl_wr_init(&w);
+	}
+	pl_wr_free(&w);
+
+	if (meta_get(v, "relay_key", &w, 32, &found, e) != 0)
+		return -1;
+	if (found) {
+		if (w.n != 32) {
+			pl_wr_free(&w);
+			return pl_vault_damaged(v, "its pinned relay key has the wrong size", e);
+		}
+		memcpy(v->relay_key, w.p, 32);
+		v->has_relay_key = 1;
+	}
+	pl_wr_free(&w);
+	return 0;
+}
+
+/* Derives the KEK and opens the identity; tells a wrong passphrase apart
+ * from a damaged identity record by the separate key-check record. */
+static int unlock(pl_vault *v, const char *pass, size_t passlen, pl_err *e)
+{
+	uint8_t rec[PL_KDF_REC_LEN], ik[PL_IK_LEN], seed[32], chk[sizeof CHECK_TEXT - 1];
+	pl_kdf_params k;
+	int r = -1;
+
+	if (meta_get_fixed(v, "kdf", rec, sizeof rec, e) != 0 ||
+	    meta_get_fixed(v, "ik", ik, sizeof ik, e) != 0)
+		return -1;
+	if (pl_vault_kdf_decode(&k, rec, sizeof rec) != 0)
+		return pl_vault_damaged(v, "its passphrase parameters are invalid", e);
+	if (pl_vault_kdf_derive(v->kek, &k, pass, passlen) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not derive the vault key from the passphrase (out of "
+				  "memory?); close other programs and try again");
+	memcpy(v->id->pk, ik, sizeof ik);
+	pl_err tmp;
+	if (meta_get_sealed(v, "check", "key check", chk, sizeof chk, &tmp) != 0 ||
+	    sodium_memcmp(chk, CHECK_TEXT, sizeof chk) != 0)
+		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s", vdir(v));
+	if (meta_get_sealed(v, "ik_seed", "identity", seed, sizeof seed, e) != 0)
+		goto out;
+	if (crypto_sign_seed_keypair(v->id->pk, v->id->sk, seed) != 0 ||
+	    sodium_memcmp(v->id->pk, ik, sizeof ik) != 0) {
+		pl_vault_damaged(v, "its identity secret key does not match its public key", e);
+		goto out;
+	}
+	r = 0;
+out:
+	sodium_memzero(seed, sizeof seed);
+	return r;
+}
+
+int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)
+{
+	*out = NULL;
+	if (sodium_init() < 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
+	if (dir == NULL || dir[0] == '\0')
+		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
+	char *path = path_join(dir, VAULT_FILE);
+	if (path == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
+	struct stat sb;
+	if (lstat(path, &sb) != 0) {
+		int err = errno;
+		free(path);
+		if (err == ENOENT || err == ENOTDIR)
+			return pl_err_set(e, PL_EXIT_VAULT,
+					  "no vault at %s; create one with parley init --name NAME "
+					  "--relay URL",
+					  dir);
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "cannot read the vault at %s: %s; check its permissions", dir,
+				  strerror(err));
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		free(path);
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "%s/" VAULT_FILE " is not a regular file; refusing to open it",
+				  dir);
+	}
+	pl_vault *v = vault_new(dir, e);
+	int r = -1;
+	if (v == NULL)
+		goto done;
+	if (db_open(v, path, 1, e) != 0 || check_header(v, e) != 0 ||
+	    unlock(v, pass, passlen, e) != 0 || load_public(v, e) != 0)
+		goto done;
+	sodium_mprotect_readonly(v->kek);
+	sodium_mprotect_readonly(v->id);
+	*out = v;
+	v = NULL;
+	r = 0;
+done:
+	vault_free(v);
+	free(path);
+	return r;
+}
+
+void pl_vault_close(pl_vault *v)
+{
+	vault_free(v);
+}
+
+int pl_vault_begin(pl_vault *v, pl_err *e)
+{
+	return run_sql(v, "BEGIN IMMEDIATE", "start a transaction", e);
+}
+
+int pl_vault_commit(pl_vault *v, pl_err *e)
+{
+	if (run_sql(v, "COMMIT", "commit the change", e) != 0) {
+		pl_vault_rollback(v);
+		return -1;
+	}
+	return 0;
+}
+
+void pl_vault_rollback(pl_vault *v)
+{
+	if (v && v->db && !sqlite3_get_autocommit(v->db))
+		sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* --- identity and relay ------------------------------------------------------ */
+
+const pl_identity *pl_vault_identity(const pl_vault *v)
+{
+	return v->id;
+}
+
+const char *pl_vault_name(const pl_vault *v)
+{
+	return v->name;
+}
+
+const char *pl_vault_relay_url(const pl_vault *v)
+{
+	return v->relay_url;
+}
+
+void pl_vault_relay_ca(const pl_vault *v, const uint8_t **pem, size_t *len)
+{
+	*pem = v->ca;
+	*len = v->ca ? v->calen : 0;
+}
+
+int pl_vault_relay_key(const pl_vault *v, uint8_t pk[static 32])
+{
+	if (!v->has_relay_key)
+		return -1;
+	memcpy(pk, v->relay_key, 32);
+	return 0;
+}
+
+int pl_vault_set_relay_key(pl_vault *v, const uint8_t pk[static 32], pl_err *e)
+{
+	if (pl_ik_validate(pk) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the relay's key is not a valid Ed25519 public key; check the "
+				  "relay URL");
+	if (meta_put(v, "relay_key", pk, 32, e) != 0)
+		return -1;
+	memcpy(v->relay_key, pk, 32);
+	v->has_relay_key = 1;
+	return 0;
+}
+
+uint64_t pl_vault_get_u64(pl_vault *v, const char *key, uint64_t dflt)
+{
+	sqlite3_stmt *st;
+	uint64_t val = dflt;
+
+	if (key == NULL ||
+	    pl_vault_word_ok((const uint8_t *)key, strlen(key), PL_VAULT_KEYNAME_MAX) != 0 ||
+	    pl_vault_prep(v, &st, "SELECT v FROM counters WHERE k = ?1", NULL) != 0)
+		return dflt;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		val = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return val;
+}
+
+int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (key == NULL ||
+	    pl_vault_word_ok((const uint8_t *)key, strlen(key), PL_VAULT_KEYNAME_MAX) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "internal error: a vault counter name must be 1 to %d of "
+				  "[a-z0-9_.-]",
+				  PL_VAULT_KEYNAME_MAX);
+	if (pl_vault_prep(v, &st,
+			  "INSERT INTO counters(k, v) VALUES(?1, ?2)"
+			  " ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+			  e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)val);
+	int r = pl_vault_exec(v, st, "save a counter", e);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e)
+{
+	return meta_get_sealed(v, "own_token", "own token", token, PL_TOKEN_LEN, e);
+}
+
+/* --- prekeys ------------------------------------------------------------------ */
+
+/* AD of a prekey secret: label ‖ id ‖ public key. */
+static void prekey_ad(pl_wr *ad, const char *label, uint32_t id, const uint8_t pk[static 32])
+{
+	pl_vault_ad(ad, label);
+	pl_wr_u32(ad, id);
+	pl_wr_bytes(ad, pk, 32);
+}
+
+/* Makes an X25519 key pair and stores it sealed in table spk or opk. */
+static int prekey_insert(pl_vault *v, int one_time, uint32_t id, pl_err *e)
+{
+	uint8_t pk[32], sk[32];
+	pl_wr ad, blob;
+	sqlite3_stmt *st;
+
+	crypto_box_keypair(pk, sk);
+	prekey_ad(&ad, one_time ? "opk" : "spk", id, pk);
+	int r = pl_vault_seal(&blob, v->kek, &ad, sk, sizeof sk);
+	sodium_memzero(sk, sizeof sk);
+	pl_wr_free(&ad);
+	if (r != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "could not encrypt a prekey (out of memory)");
+	r = pl_vault_prep(v, &st,
+			  one_time ? "INSERT INTO opk(id, pk, sk, published) VALUES(?1, ?2, ?3, 0)"
+				   : "INSERT INTO spk(id, pk, sk, created) VALUES(?1, ?2, ?3, ?4)",
+			  e);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_blob(st, 2, pk, sizeof pk, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, blob.p, (int)blob.n, SQLITE_STATIC);
+		if (!one_time)
+			sqlite3_bind_int64(st, 4, (int64_t)pl_now());
+		r = pl_vault_exec(v, st, "save a prekey", e);
+		sqlite3_finalize(st);
+	}
+	pl_wr_free(&blob);
+	return r;
+}
+
+static int spk_add(pl_vault *v, uint32_t id, pl_err *e)
+{
+	return prekey_insert(v, 0, id, e);
+}
+
+/* Decodes a prekey row (id, pk, sk) and opens its secret; checks that the
+ * secret really belongs to the public key. */
+static int prekey_row(pl_vault *v, sqlite3_stmt *st, int one_time, int with_sk, pl_prekey *out,
+		      pl_err *e)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	pl_prekey k;
+
+	memset(&k, 0, sizeof k);
+	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || id < 1 || id > UINT32_MAX ||
+	    pl_vault_col_fixed(st, 1, k.pk, sizeof k.pk) != 0)
+		return pl_vault_damaged(v, "a prekey record has a bad id or public key", e);
+	k.id = (uint32_t)id;
+	if (with_sk) {
+		pl_wr ad;
+		uint8_t chk[32];
+		prekey_ad(&ad, one_time ? "opk" : "spk", k.id, k.pk);
+		int r = sqlite3_column_type(st, 2) == SQLITE_BLOB
+				? pl_vault_unseal_fixed(k.sk, sizeof k.sk, v->kek, &ad,
+							sqlite3_column_blob(st, 2),
+							(size_t)sqlite3_column_bytes(st, 2))
+				: -1;
+		pl_wr_free(&ad);
+		if (r == 0 && (crypto_scalarmult_base(chk, k.sk) != 0 ||
+			       sodium_memcmp(chk, k.pk, sizeof chk) != 0))
+			r = -1;
+		if (r != 0) {
+			sodium_memzero(&k, sizeof k);
+			char what[96];
+			snprintf(what, sizeof what, "the secret of %s prekey %u does not open",
+				 one_time ? "one-time" : "signed", (unsigned)id);
+			return pl_vault_damaged(v, what, e);
+		}
+	}
+	*out = k;
+	sodium_memzero(&k, sizeof k);
+	return 0;
+}
+
+static int prekey_one(pl_vault *v, sqlite3_stmt *st, int one_time, pl_prekey *out,
+		      const char *missing, pl_err *e)
+{
+	int rc = sqlite3_step(st), r;
+	if (rc == SQLITE_ROW)
+		r = prekey_row(v, st, one_time, 1, out, e);
+	else if (rc == SQLITE_DONE)
+		r = pl_err_set(e, PL_EXIT_NOTFOUND, "%s", missing);
+	else
+		r = pl_vault_dberr(v, rc, "read a prekey", e);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int pl_vault_spk_current(pl_vault *v, pl_prekey *out, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, "SELECT id, pk, sk FROM spk ORDER BY id DESC LIMIT 1", e) != 0)
+		return -1;
+	return prekey_one(v, st, 0, out, "the vault has no signed prekey; it is damaged", e);
+}
+
+int pl_vault_spk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e)
+{
+	sqlite3_stmt *st;
+	char missing[128];
+	if (pl_vault_prep(v, &st, "SELECT id, pk, sk FROM spk WHERE id = ?1", e) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	snprintf(missing, sizeof missing,
+		 "signed prekey %u is not in the vault; the sender used an unknown prekey",
+		 (unsigned)id);
+	return prekey_one(v, st, 0, out, missing, e);
+}
+
+int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e)
+{
+	sqlite3_stmt *st;
+	int own, ok = 0;
+	int64_t max = 0;
+
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	if (pl_vault_prep(v, &st, "SELECT COALESCE(MAX(id), 0) FROM spk", e) == 0) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			max = sqlite3_column_int64(st, 0);
+			ok = 1;
+		} else {
+			pl_vault_dberr(v, rc, "read the signed prekeys", e);
+		}
+		sqlite3_finalize(st);
+	}
+	if (ok && (max < 0 || max >= UINT32_MAX)) {
+		pl_vault_damaged(v, "its signed prekey ids are out of range", e);
+		ok = 0;
+	}
+	if (ok)
+		ok = prekey_insert(v, 0, (uint32_t)max + 1, e) == 0;
+	if (pl_vault_tx_end(v, own, ok, e) != 0)
+		return -1;
+	if (new_id)
+		*new_id = (uint32_t)max + 1;
+	return 0;
+}
+
+int pl_vault_opk_unpublished(pl_vault *v, pl_prekey *out, int max, pl_err *e)
+{
+	sqlite3_stmt *st;
+	int n = 0, rc;
+
+	if (max <= 0)
+		return 0;
+	if (pl_vault_prep(v, &st, "SELECT id, pk FROM opk WHERE published = 0 ORDER BY id LIMIT ?1",
+			  e) != 0)
+		return -1;
+	sqlite3_bind_int(st, 1, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (prekey_row(v, st, 1, 0, &out[n], e) != 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return pl_vault_dberr(v, rc, "read the one-time prekeys", e);
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+int pl_vault_opk_mark_published(pl_vault *v, uint32_t up_to_id, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, "UPDATE opk SET published = 1 WHERE id <= ?1", e) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, up_to_id);
+	int r = pl_vault_exec(v, st, "mark prekeys published", e);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int pl_vault_opk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e)
+{
+	sqlite3_stmt *st;
+	char missing[160];
+	if (pl_vault_prep(v, &st, "SELECT id, pk, sk FROM opk WHERE id = ?1", e) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	snprintf(missing, sizeof missing,
+		 "one-time prekey %u is not in the vault (already used, or never made); the "
+		 "message may be a replay",
+		 (unsigned)id);
+	return prekey_one(v, st, 1, out, missing, e);
+}
+
+int pl_vault_opk_delete(pl_vault *v, uint32_t id, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, "DELETE FROM opk WHERE id = ?1", e) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	int r = pl_vault_exec(v, st, "delete a used prekey", e);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Body of pl_vault_opk_generate without its own transaction. Ids come from
+ * a counter, never from MAX(id), so a used and deleted id is never reused. */
+int pl_vault_opk_generate_internal(pl_vault *v, int n, pl_err *e)
+{
+	uint8_t b[4];
+	pl_wr w;
+	int found;
+	uint32_t next = 1;
+
+	if (meta_get(v, "opk_next", &w, 4, &found, e) != 0)
+		return -1;
+	if (found) {
+		if (w.n != 4) {
+			pl_wr_free(&w);
+			return pl_vault_damaged(v, "its prekey counter has the wrong size", e);
+		}
+		next = pl_be32_get(w.p);
+	}
+	pl_wr_free(&w);
+	if (next == 0 || (uint64_t)next + (uint64_t)n > UINT32_MAX)
+		return pl_vault_damaged(v, "its prekey counter is out of range", e);
+	for (int i = 0; i < n; i++)
+		if (prekey_insert(v, 1, next + (uint32_t)i, e) != 0)
+			return -1;
+	pl_be32_put(b, next + (uint32_t)n);
+	return meta_put(v, "opk_next", b, sizeof b, e);
+}
+
+int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e)
+{
+	int own;
+
+	if (n < 1 || n > PL_VAULT_OPK_GENERATE_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "can make 1 to %d one-time prekeys at a time",
+				  PL_VAULT_OPK_GENERATE_MAX);
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	int ok = pl_vault_opk_generate_internal(v, n, e) == 0;
+	return pl_vault_tx_end(v, own, ok, e);
+}

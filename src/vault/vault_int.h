@@ -1,0 +1,135 @@
+/*
+ * vault_int.h — the vault's private parts, shared by the vault/ sources, the
+ * vault's unit test and its fuzzer. Nothing else includes it: other modules
+ * reach the vault through vault.h only.
+ *
+ * Two layers live here. The pure one (vault_seal.c) knows the byte formats
+ * the vault stores — the sealed-blob format, the KDF parameter record and
+ * the rules for names and short texts — and touches neither SQLite nor the
+ * file system, so it can be fuzzed. The other (vault.c, vault_rows.c) is the
+ * SQLite store built on it.
+ */
+#ifndef PARLEY_VAULT_VAULT_INT_H
+#define PARLEY_VAULT_VAULT_INT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vault/vault.h"
+
+/* --- sealed blobs ----------------------------------------------------------
+ * sealed := u8 tag=1 (XChaCha20-Poly1305-IETF, v1) ‖ nonce(24) ‖ ciphertext ‖ mac(16)
+ * AD      := u8 version=1 ‖ var(purpose label) ‖ the row's identity fields
+ * The AD starts with the same version byte as the blob's tag, so a blob can
+ * be neither reinterpreted under another format version nor moved to
+ * another row or column. */
+#define PL_VAULT_KEY_LEN 32
+#define PL_SEAL_V1 0x01
+#define PL_SEAL_NONCE_LEN 24
+#define PL_SEAL_MAC_LEN 16
+#define PL_SEAL_OVERHEAD (1 + PL_SEAL_NONCE_LEN + PL_SEAL_MAC_LEN)
+#define PL_VAULT_BLOB_MAX (4u << 20) /* largest plaintext the vault seals */
+#define PL_VAULT_RECEIPT_MAX 4096
+#define PL_VAULT_ENVELOPE_MAX (1u << 20)
+#define PL_VAULT_CA_MAX (1u << 20)
+#define PL_VAULT_STATE_MAX 15 /* pl_item.state holds 15 chars + NUL */
+#define PL_VAULT_KEYNAME_MAX 64
+
+/* Starts an AD: version byte and the purpose label. Callers append the row's
+ * identity with pl_wr_bytes (fixed sizes) or pl_wr_var (variable sizes). */
+void pl_vault_ad(pl_wr *ad, const char *label);
+/* out := sealed blob of pt (n may be 0) under key and ad. */
+int pl_vault_seal(pl_wr *out, const uint8_t key[static PL_VAULT_KEY_LEN], const pl_wr *ad,
+		  const uint8_t *pt, size_t n);
+/* Strict: checks tag, size (plaintext at most max) and authenticity; out is
+ * a fresh buffer holding the plaintext (wipe with pl_wr_free). Nothing is
+ * allocated on failure. */
+int pl_vault_unseal(pl_wr *out, const uint8_t key[static PL_VAULT_KEY_LEN], const pl_wr *ad,
+		    const uint8_t *blob, size_t n, size_t max);
+/* As pl_vault_unseal for a plaintext of exactly len bytes, into out. */
+int pl_vault_unseal_fixed(uint8_t *out, size_t len, const uint8_t key[static PL_VAULT_KEY_LEN],
+			  const pl_wr *ad, const uint8_t *blob, size_t n);
+
+/* --- passphrase KDF parameters ----------------------------------------------
+ * kdf record := u8 version=1 ‖ u8 alg (1 = Argon2id v1.3) ‖ opslimit u64 ‖
+ *               memlimit u64 ‖ salt(16)
+ * Stored beside the data so the cost can be raised later without breaking
+ * old vaults; bounded on decode so a damaged record cannot make open
+ * allocate gigabytes or spin for hours. */
+#define PL_KDF_ALG_ARGON2ID13 1
+#define PL_KDF_SALT_LEN 16
+#define PL_KDF_REC_LEN (1 + 1 + 8 + 8 + PL_KDF_SALT_LEN)
+#define PL_KDF_OPS_MAX 32u
+#define PL_KDF_MEM_MAX (4ull << 30)
+
+typedef struct {
+	uint8_t alg;
+	uint64_t ops;
+	uint64_t mem;
+	uint8_t salt[PL_KDF_SALT_LEN];
+} pl_kdf_params;
+
+/* Argon2id, OPSLIMIT_INTERACTIVE, MEMLIMIT_INTERACTIVE, fresh random salt. */
+void pl_vault_kdf_default(pl_kdf_params *k);
+void pl_vault_kdf_encode(uint8_t out[static PL_KDF_REC_LEN], const pl_kdf_params *k);
+int pl_vault_kdf_decode(pl_kdf_params *k, const uint8_t *p, size_t n);
+/* key := Argon2id(pass, params); -1 if the parameters are out of range or
+ * memory runs out. */
+int pl_vault_kdf_derive(uint8_t key[static PL_VAULT_KEY_LEN], const pl_kdf_params *k,
+			const char *pass, size_t passlen);
+
+/* --- texts ----------------------------------------------------------------- */
+/* 0 iff p[0..n) is a party or contact name: 1..PL_NAME_MAX bytes of strict
+ * UTF-8, no control characters (C0, DEL, C1), no line/paragraph separators
+ * or bidirectional overrides (they disguise a name on screen), and no '/'. */
+int pl_vault_name_ok(const uint8_t *p, size_t n);
+/* 0 iff p[0..n) is 1..max bytes of printable ASCII without space. */
+int pl_vault_url_ok(const uint8_t *p, size_t n, size_t max);
+/* 0 iff p[0..n) is 1..max bytes of [a-z0-9_.-] (item states, counter keys). */
+int pl_vault_word_ok(const uint8_t *p, size_t n, size_t max);
+
+/* --- the open vault -------------------------------------------------------- */
+struct pl_vault {
+	sqlite3 *db;
+	char *dir;
+	uint8_t *kek;    /* sodium_malloc'd, read-only after derivation */
+	pl_identity *id; /* sodium_malloc'd, read-only after loading */
+	char name[PL_NAME_MAX + 1];
+	char relay_url[PL_URL_MAX + 1];
+	uint8_t *ca; /* PEM bytes or NULL */
+	size_t calen;
+	int has_relay_key;
+	uint8_t relay_key[32];
+};
+
+/* SQLite helpers (vault.c). Every failure fills e with one sentence naming
+ * the vault's folder. */
+int pl_vault_prep(pl_vault *v, sqlite3_stmt **st, const char *sql, pl_err *e);
+/* Maps an SQLite result code to a pl_err (locked, full, damaged, ...). */
+int pl_vault_dberr(pl_vault *v, int rc, const char *what, pl_err *e);
+/* Steps a statement that returns no row; 0 on SQLITE_DONE. */
+int pl_vault_exec(pl_vault *v, sqlite3_stmt *st, const char *what, pl_err *e);
+/* "the vault at DIR is damaged: <what>; restore it from a backup". */
+int pl_vault_damaged(pl_vault *v, const char *what, pl_err *e);
+/* A unit of work that must be atomic: its own BEGIN IMMEDIATE when the
+ * caller has no transaction open, else a savepoint inside the caller's. */
+int pl_vault_tx_start(pl_vault *v, int *own, pl_err *e);
+/* Commits (ok) or undoes the unit; returns ok ? result of commit : -1. */
+int pl_vault_tx_end(pl_vault *v, int own, int ok, pl_err *e);
+
+/* pl_vault_opk_generate inside the caller's transaction (also used by
+ * create). */
+int pl_vault_opk_generate_internal(pl_vault *v, int n, pl_err *e);
+
+/* Makes room for element n of *arr (elem bytes each, *cap allocated): a new
+ * buffer, the old one wiped and freed (rows may hold secrets). 0 or -1. */
+int pl_vault_grow(void **arr, size_t *cap, size_t n, size_t elem);
+
+/* Reads column i as a blob of exactly len bytes; -1 otherwise. */
+int pl_vault_col_fixed(sqlite3_stmt *st, int i, uint8_t *out, size_t len);
+/* Reads column i as a text accepted by check into out (cap bytes incl. NUL). */
+int pl_vault_col_name(sqlite3_stmt *st, int i, char *out, size_t cap);
+int pl_vault_col_word(sqlite3_stmt *st, int i, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,1217 @@
+/*
+ * test_vault.c — the vault (src/vault): creation and unlocking, file modes,
+ * that no secret reaches the disk in clear, every record type's round trip
+ * and limits, transactions, and that a damaged vault gives an error rather
+ * than a crash or wrong data.
+ *
+ * Each test works in its own mkdtemp folder and removes it. The tests reach
+ * into the vault's private header (vault_int.h) only to recompute the
+ * key-encryption key and to check it against the one in memory.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vault/vault.h"
+#include "vault/vault_int.h"
+
+#define PASS "correct horse battery staple"
+#define RELAY "https://relay.example:8443"
+#define CA_PEM "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+typedef struct {
+	char base[64];
+	char dir[128];
+	char db[160];
+} tdir;
+
+static void tdir_make(tdir *t)
+{
+	strcpy(t->base, "/tmp/parley-vault-XXXXXX");
+	assert_non_null(mkdtemp(t->base));
+	snprintf(t->dir, sizeof t->dir, "%s/v", t->base);
+	snprintf(t->db, sizeof t->db, "%s/vault.db", t->dir);
+}
+
+static void rm_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	char p[512];
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void tdir_clean(tdir *t)
+{
+	rm_dir(t->dir);
+	rmdir(t->base);
+}
+
+static void make_vault(tdir *t, const char *name)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	int r = pl_vault_create(t->dir, name, RELAY, (const uint8_t *)CA_PEM, strlen(CA_PEM), PASS,
+				strlen(PASS), &e);
+	if (r != 0)
+		fail_msg("create: %s", e.msg);
+}
+
+static pl_vault *open_vault(tdir *t)
+{
+	pl_err e;
+	pl_vault *v = NULL;
+	if (pl_vault_open(&v, t->dir, PASS, strlen(PASS), &e) != 0)
+		fail_msg("open: %s", e.msg);
+	return v;
+}
+
+/* A contact with a fresh valid identity key. */
+static void new_contact(pl_contact *c, const char *name)
+{
+	pl_identity id;
+	memset(c, 0, sizeof *c);
+	snprintf(c->name, sizeof c->name, "%s", name);
+	assert_int_equal(pl_identity_generate(&id), 0);
+	memcpy(c->ik, id.pk, PL_IK_LEN);
+	pl_identity_wipe(&id);
+}
+
+static void put_contact(pl_vault *v, pl_contact *c, const char *name)
+{
+	pl_err e;
+	new_contact(c, name);
+	if (pl_vault_contact_put(v, c, &e) != 0)
+		fail_msg("contact_put: %s", e.msg);
+}
+
+static int64_t add_item(pl_vault *v, const char *contact, uint8_t idbyte, int dir,
+			const char *body)
+{
+	pl_item it;
+	pl_err e;
+	memset(&it, 0, sizeof it);
+	snprintf(it.contact, sizeof it.contact, "%s", contact);
+	memset(it.id, idbyte, sizeof it.id);
+	it.dir = dir;
+	it.kind = 1;
+	it.time = 1700000000;
+	strcpy(it.state, dir == PL_DIR_OUT ? "queued" : "received");
+	pl_wr_init(&it.body);
+	pl_wr_bytes(&it.body, (const uint8_t *)body, strlen(body));
+	int r = pl_vault_item_add(v, &it, &e);
+	pl_wr_free(&it.body);
+	if (r != 0)
+		fail_msg("item_add: %d %s", r, e.msg);
+	return it.seq;
+}
+
+/* Runs constant or bound SQL on the vault file behind the vault's back, as
+ * an attacker or a disk fault would. */
+static void raw_sql(tdir *t, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("raw sql: %s", msg);
+	sqlite3_close(db);
+}
+
+/* Flips one bit of byte `at` of a blob column in the row selected by
+ * `where` (constant SQL written by the test), through a bound parameter. */
+static void flip_byte(tdir *t, const char *table, const char *col, const char *where, int at)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[256];
+	assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s", col, table, where);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int n = sqlite3_column_bytes(st, 0);
+	assert_true(at < n);
+	uint8_t *b = malloc((size_t)n);
+	assert_non_null(b);
+	memcpy(b, sqlite3_column_blob(st, 0), (size_t)n);
+	sqlite3_finalize(st);
+	b[at] ^= 0x01;
+	snprintf(sql, sizeof sql, "UPDATE %s SET %s = ?1 WHERE %s", table, col, where);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, b, n, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(b);
+}
+
+/* Number of files in dir whose raw bytes contain needle. */
+static int scan_dir(const char *dir, const void *needle, size_t n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[512];
+	int hits = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		FILE *f = fopen(p, "rb");
+		if (f == NULL)
+			continue;
+		fseek(f, 0, SEEK_END);
+		long len = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
+		assert_non_null(buf);
+		size_t got = fread(buf, 1, (size_t)len, f);
+		fclose(f);
+		if (memmem(buf, got, needle, n) != NULL)
+			hits++;
+		free(buf);
+	}
+	closedir(d);
+	return hits;
+}
+
+/* --- creation and opening ------------------------------------------------------ */
+
+static void test_create_open_close(void **state)
+{
+	(void)state;
+	tdir t;
+	tdir_make(&t);
+	mode_t old = umask(0); /* the modes must not depend on the umask */
+	make_vault(&t, "Oman");
+	umask(old);
+
+	struct stat sb;
+	assert_int_equal(stat(t.dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(stat(t.db, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	char tmp[200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", t.db);
+	assert_int_not_equal(access(tmp, F_OK), 0);
+
+	pl_vault *v = open_vault(&t);
+	assert_string_equal(pl_vault_name(v), "Oman");
+	assert_string_equal(pl_vault_relay_url(v), RELAY);
+	const uint8_t *pem;
+	size_t pemlen;
+	pl_vault_relay_ca(v, &pem, &pemlen);
+	assert_int_equal(pemlen, strlen(CA_PEM));
+	assert_memory_equal(pem, CA_PEM, pemlen);
+	uint8_t rk[32];
+	assert_int_equal(pl_vault_relay_key(v, rk), -1);
+
+	const pl_identity *id = pl_vault_identity(v);
+	uint8_t pk[32], pk0[32];
+	assert_int_equal(crypto_sign_ed25519_sk_to_pk(pk, id->sk), 0);
+	assert_memory_equal(pk, id->pk, 32);
+	memcpy(pk0, id->pk, 32);
+
+	uint8_t tok[PL_TOKEN_LEN], tok2[PL_TOKEN_LEN], zero[PL_TOKEN_LEN] = {0};
+	pl_err e;
+	assert_int_equal(pl_vault_own_token(v, tok, &e), 0);
+	assert_memory_not_equal(tok, zero, sizeof tok);
+
+	pl_prekey k;
+	assert_int_equal(pl_vault_spk_current(v, &k, &e), 0);
+	assert_int_equal(k.id, 1);
+	assert_int_equal(crypto_scalarmult_base(pk, k.sk), 0);
+	assert_memory_equal(pk, k.pk, 32);
+
+	pl_prekey opk[30];
+	assert_int_equal(pl_vault_opk_unpublished(v, opk, 30, &e), 20);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(opk[i].id, (uint32_t)i + 1);
+		assert_memory_equal(opk[i].sk, zero, 32); /* public part only */
+	}
+	pl_vault_close(v);
+
+	/* Same identity and token after reopening; WAL mode persisted. */
+	v = open_vault(&t);
+	assert_memory_equal(pl_vault_identity(v)->pk, pk0, 32);
+	assert_int_equal(pl_vault_own_token(v, tok2, &e), 0);
+	assert_memory_equal(tok, tok2, sizeof tok);
+	pl_vault_close(v);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	tdir_clean(&t);
+}
+
+static void test_refuse_overwrite(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	uint8_t pk[32];
+	memcpy(pk, pl_vault_identity(v)->pk, 32);
+	pl_vault_close(v);
+
+	assert_int_equal(pl_vault_create(t.dir, "Other", RELAY, NULL, 0, "x", 1, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	char want[300];
+	snprintf(want, sizeof want, "a vault already exists at %s; refusing to overwrite it", t.dir);
+	assert_string_equal(e.msg, want);
+
+	v = open_vault(&t);
+	assert_memory_equal(pl_vault_identity(v)->pk, pk, 32);
+	assert_string_equal(pl_vault_name(v), "Oman");
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+static void test_wrong_passphrase_and_missing(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	pl_vault *v = (pl_vault *)&e; /* must be reset to NULL */
+	char want[300];
+	tdir_make(&t);
+
+	assert_int_equal(pl_vault_open(&v, t.dir, PASS, strlen(PASS), &e), -1);
+	assert_null(v);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	snprintf(want, sizeof want,
+		 "no vault at %s; create one with parley init --name NAME --relay URL", t.dir);
+	assert_string_equal(e.msg, want);
+
+	make_vault(&t, "Oman");
+	assert_int_equal(pl_vault_open(&v, t.dir, "wrong", 5, &e), -1);
+	assert_null(v);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	snprintf(want, sizeof want, "wrong passphrase for the vault at %s", t.dir);
+	assert_string_equal(e.msg, want);
+	/* A prefix of the right passphrase is wrong too. */
+	assert_int_equal(pl_vault_open(&v, t.dir, PASS, strlen(PASS) - 1, &e), -1);
+	assert_string_equal(e.msg, want);
+	tdir_clean(&t);
+}
+
+static void test_create_rejects_bad_input(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	const char *bad[] = {"", "a/b", "tab\there", "nl\n", "del\x7f", "bad\xff utf8",
+			     "overlong\xc0\xaf", "rlo\xe2\x80\xae", "c1\xc2\x85"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(pl_vault_create(t.dir, bad[i], RELAY, NULL, 0, PASS, strlen(PASS), &e),
+				 -1);
+		assert_int_equal(e.code, PL_EXIT_USAGE);
+	}
+	char longname[PL_NAME_MAX + 2];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[PL_NAME_MAX + 1] = '\0';
+	assert_int_equal(pl_vault_create(t.dir, longname, RELAY, NULL, 0, PASS, strlen(PASS), &e), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	assert_int_equal(pl_vault_create(t.dir, "Oman", "has space", NULL, 0, PASS, strlen(PASS), &e),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, "", 0, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	/* Nothing was left behind. */
+	assert_int_not_equal(access(t.dir, F_OK), 0);
+	/* Valid names: UTF-8, spaces, punctuation, exactly 64 bytes. */
+	longname[PL_NAME_MAX] = '\0';
+	assert_int_equal(pl_vault_name_check(longname, &e), 0);
+	assert_int_equal(pl_vault_name_check("Islamic Republic of Iran", &e), 0);
+	assert_int_equal(pl_vault_name_check("\xc3\x96sterreich (Vienna)", &e), 0);
+	assert_int_equal(pl_vault_name_check(NULL, &e), -1);
+	tdir_clean(&t);
+}
+
+static void test_not_a_vault(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	pl_vault *v;
+	tdir_make(&t);
+	assert_int_equal(mkdir(t.dir, 0700), 0);
+	FILE *f = fopen(t.db, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 3000; i++)
+		fputc(i * 7, f);
+	fclose(f);
+	assert_int_equal(pl_vault_open(&v, t.dir, PASS, strlen(PASS), &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	unlink(t.db);
+	/* A valid SQLite file that is not a vault. */
+	raw_sql(&t, "CREATE TABLE x(a)");
+	assert_int_equal(pl_vault_open(&v, t.dir, PASS, strlen(PASS), &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_non_null(strstr(e.msg, "is not a parley vault"));
+	tdir_clean(&t);
+}
+
+/* --- nothing secret in clear ----------------------------------------------------- */
+
+static void kek_of(tdir *t, uint8_t kek[32])
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	pl_kdf_params k;
+	assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'kdf'", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(pl_vault_kdf_decode(&k, sqlite3_column_blob(st, 0),
+					     (size_t)sqlite3_column_bytes(st, 0)),
+			 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(k.ops, crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE);
+	assert_int_equal(k.mem, crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE);
+	assert_int_equal(pl_vault_kdf_derive(kek, &k, PASS, strlen(PASS)), 0);
+}
+
+#define MARK_STATE "MARKER-ratchet-state-7f3a9c"
+#define MARK_BODY "MARKER-item-body-b81d22"
+#define MARK_TOKEN "MARKER-contact-token-0123456789a"
+
+typedef struct {
+	uint8_t secrets[64][64];
+	size_t lens[64];
+	int n;
+} secret_set;
+
+static void add_secret(secret_set *s, const void *p, size_t n)
+{
+	assert_true(s->n < 64 && n <= 64);
+	memcpy(s->secrets[s->n], p, n);
+	s->lens[s->n++] = n;
+}
+
+static void assert_nothing_in_clear(const char *dir, const secret_set *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (scan_dir(dir, s->secrets[i], s->lens[i]) != 0)
+			fail_msg("secret %d (%zu bytes) found in clear in %s", i, s->lens[i], dir);
+}
+
+static void test_no_secret_in_clear(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	secret_set s;
+	memset(&s, 0, sizeof s);
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+
+	uint8_t kek[32];
+	kek_of(&t, kek);
+	assert_memory_equal(kek, v->kek, 32); /* we scan for the real KEK */
+	const pl_identity *id = pl_vault_identity(v);
+	add_secret(&s, kek, 32);
+	add_secret(&s, id->sk, 64);
+	add_secret(&s, id->sk, 32); /* the seed */
+	add_secret(&s, PASS, strlen(PASS));
+	uint8_t tok[PL_TOKEN_LEN];
+	assert_int_equal(pl_vault_own_token(v, tok, &e), 0);
+	add_secret(&s, tok, sizeof tok);
+	pl_prekey k;
+	assert_int_equal(pl_vault_spk_current(v, &k, &e), 0);
+	add_secret(&s, k.sk, 32);
+	for (uint32_t i = 1; i <= 20; i++) {
+		assert_int_equal(pl_vault_opk_get(v, i, &k, &e), 0);
+		add_secret(&s, k.sk, 32);
+	}
+	sodium_memzero(&k, sizeof k);
+
+	/* Positive control: a public value stored in clear is found. */
+	assert_int_equal(scan_dir(t.dir, id->pk, 32), 1);
+
+	pl_contact c;
+	new_contact(&c, "Iran");
+	c.has_token = 1;
+	memcpy(c.token, MARK_TOKEN, PL_TOKEN_LEN);
+	assert_int_equal(pl_vault_contact_put(v, &c, &e), 0);
+	add_secret(&s, MARK_TOKEN, PL_TOKEN_LEN);
+	pl_session_rec sr;
+	memset(&sr, 0, sizeof sr);
+	memcpy(sr.ik, c.ik, 32);
+	sr.used = 5;
+	pl_wr_init(&sr.state);
+	for (int i = 0; i < 50; i++)
+		pl_wr_bytes(&sr.state, (const uint8_t *)MARK_STATE, strlen(MARK_STATE));
+	assert_int_equal(pl_vault_session_save(v, &sr, &e), 0);
+	pl_wr_free(&sr.state);
+	add_secret(&s, MARK_STATE, strlen(MARK_STATE));
+	add_item(v, "Iran", 1, PL_DIR_OUT, MARK_BODY " one");
+	add_item(v, "Iran", 2, PL_DIR_IN, MARK_BODY " two");
+	add_secret(&s, MARK_BODY, strlen(MARK_BODY));
+
+	/* While open: the database and its -wal. */
+	char wal[200];
+	snprintf(wal, sizeof wal, "%s-wal", t.db);
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_nothing_in_clear(t.dir, &s);
+	pl_vault_close(v);
+	assert_nothing_in_clear(t.dir, &s);
+
+	/* Updated and pruned sessions do not leave old state behind either. */
+	v = open_vault(&t);
+	for (int i = 0; i < 5; i++) {
+		memset(&sr, 0, sizeof sr);
+		memcpy(sr.ik, c.ik, 32);
+		sr.ek[0] = (uint8_t)i;
+		sr.used = 10 + (uint64_t)i;
+		pl_wr_init(&sr.state);
+		pl_wr_bytes(&sr.state, (const uint8_t *)MARK_STATE, strlen(MARK_STATE));
+		assert_int_equal(pl_vault_session_save(v, &sr, &e), 0);
+		pl_wr_free(&sr.state);
+	}
+	assert_nothing_in_clear(t.dir, &s);
+	pl_vault_close(v);
+	assert_nothing_in_clear(t.dir, &s);
+	sodium_memzero(&s, sizeof s);
+	sodium_memzero(kek, sizeof kek);
+	tdir_clean(&t);
+}
+
+/* --- records ----------------------------------------------------------------------- */
+
+static void test_contacts(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+
+	pl_contact a, b, got;
+	put_contact(v, &b, "United States");
+	new_contact(&a, "Iran");
+	a.verified = 1;
+	a.has_token = 1;
+	memset(a.token, 0x5a, sizeof a.token);
+	a.added = 1234;
+	assert_int_equal(pl_vault_contact_put(v, &a, &e), 0);
+
+	assert_int_equal(pl_vault_contact_get(v, "Iran", &got, &e), 0);
+	assert_string_equal(got.name, "Iran");
+	assert_memory_equal(got.ik, a.ik, 32);
+	assert_int_equal(got.verified, 1);
+	assert_int_equal(got.key_changed, 0);
+	assert_int_equal(got.has_token, 1);
+	assert_memory_equal(got.token, a.token, 32);
+	assert_int_equal(got.added, 1234);
+
+	assert_int_equal(pl_vault_contact_by_ik(v, b.ik, &got, &e), 0);
+	assert_string_equal(got.name, "United States");
+	assert_int_equal(got.has_token, 0);
+	assert_int_not_equal(got.added, 0);
+
+	/* Update in place: new key, token dropped, flags changed. */
+	pl_contact a2;
+	new_contact(&a2, "Iran");
+	a2.key_changed = 1;
+	a2.grant_published = 1;
+	assert_int_equal(pl_vault_contact_put(v, &a2, &e), 0);
+	assert_int_equal(pl_vault_contact_get(v, "Iran", &got, &e), 0);
+	assert_memory_equal(got.ik, a2.ik, 32);
+	assert_int_equal(got.key_changed, 1);
+	assert_int_equal(got.grant_published, 1);
+	assert_int_equal(got.verified, 0);
+	assert_int_equal(got.has_token, 0);
+	assert_int_equal(pl_vault_contact_by_ik(v, a.ik, &got, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+
+	pl_contact *list;
+	size_t n;
+	assert_int_equal(pl_vault_contact_list(v, &list, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "Iran");
+	assert_string_equal(list[1].name, "United States");
+	sodium_memzero(list, n * sizeof *list);
+	free(list);
+
+	/* Refusals. */
+	assert_int_equal(pl_vault_contact_get(v, "Nobody", &got, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_non_null(strstr(e.msg, "Nobody"));
+	assert_int_equal(pl_vault_contact_get(v, "a/b", &got, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	pl_contact bad;
+	new_contact(&bad, "x\ty");
+	assert_int_equal(pl_vault_contact_put(v, &bad, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	new_contact(&bad, "Switzerland");
+	memcpy(bad.ik, b.ik, 32); /* someone else's key */
+	assert_int_equal(pl_vault_contact_put(v, &bad, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	assert_non_null(strstr(e.msg, "United States"));
+	memcpy(bad.ik, pl_vault_identity(v)->pk, 32); /* our own key */
+	assert_int_equal(pl_vault_contact_put(v, &bad, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	memset(bad.ik, 0, 32); /* not a valid key */
+	assert_int_equal(pl_vault_contact_put(v, &bad, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_INPUT);
+	memset(bad.name, 'a', sizeof bad.name); /* not terminated */
+	assert_int_equal(pl_vault_contact_put(v, &bad, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	assert_int_equal(pl_vault_contact_list(v, &list, &n, &e), 0);
+	assert_int_equal(n, 2);
+	free(list);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+static void save_session(pl_vault *v, pl_session_rec *s, const uint8_t ik[32], uint8_t tag,
+			 uint64_t used)
+{
+	pl_err e;
+	memset(s, 0, sizeof *s);
+	memcpy(s->ik, ik, 32);
+	memset(s->ad, tag, sizeof s->ad);
+	memset(s->ek, tag, sizeof s->ek);
+	s->initiator = tag & 1;
+	s->spk_id = tag;
+	s->opk_id = 100u + tag;
+	s->used = used;
+	pl_wr_init(&s->state);
+	for (int i = 0; i < 100 * tag; i++)
+		pl_wr_u8(&s->state, tag);
+	if (pl_vault_session_save(v, s, &e) != 0)
+		fail_msg("session_save: %s", e.msg);
+	pl_wr_free(&s->state);
+}
+
+static void test_sessions(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	pl_contact a, b;
+	put_contact(v, &a, "Iran");
+	put_contact(v, &b, "Qatar");
+
+	pl_session_rec s[5], *list;
+	size_t n;
+	assert_int_equal(pl_vault_sessions_load(v, a.ik, &list, &n, &e), 0);
+	assert_int_equal(n, 0);
+	pl_vault_sessions_free(list, n);
+
+	save_session(v, &s[0], a.ik, 1, 100);
+	assert_true(s[0].rowid > 0);
+	save_session(v, &s[1], a.ik, 2, 300);
+	save_session(v, &s[2], a.ik, 3, 200);
+	save_session(v, &s[4], b.ik, 9, 50); /* another contact: untouched by pruning */
+	assert_int_equal(pl_vault_sessions_load(v, a.ik, &list, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].rowid, s[1].rowid); /* newest used first */
+	assert_int_equal(list[1].rowid, s[2].rowid);
+	assert_int_equal(list[2].rowid, s[0].rowid);
+	assert_int_equal(list[0].state.n, 200);
+	assert_int_equal(list[0].state.p[0], 2);
+	assert_int_equal(list[0].spk_id, 2);
+	assert_int_equal(list[0].opk_id, 102);
+	assert_int_equal(list[0].initiator, 0);
+	assert_int_equal(list[1].initiator, 1);
+	assert_memory_equal(list[0].ik, a.ik, 32);
+	assert_int_equal(list[0].ek[0], 2);
+	assert_int_equal(list[0].ad[63], 2);
+	pl_vault_sessions_free(list, n);
+
+	/* A fourth drops the least recently used (s[0], used 100). */
+	save_session(v, &s[3], a.ik, 4, 400);
+	assert_int_equal(pl_vault_sessions_load(v, a.ik, &list, &n, &e), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(list[i].rowid, s[0].rowid);
+	pl_vault_sessions_free(list, n);
+
+	/* Updating keeps the row, and the one just saved is never pruned even
+	 * if its clock is older. */
+	pl_session_rec u;
+	memset(&u, 0, sizeof u);
+	u.rowid = s[2].rowid;
+	memcpy(u.ik, a.ik, 32);
+	memset(u.ek, 3, 32);
+	u.replied = 1;
+	u.used = 1;
+	pl_wr_init(&u.state);
+	pl_wr_bytes(&u.state, (const uint8_t *)"new", 3);
+	assert_int_equal(pl_vault_session_save(v, &u, &e), 0);
+	assert_int_equal(u.rowid, s[2].rowid);
+	pl_wr_free(&u.state);
+	assert_int_equal(pl_vault_sessions_load(v, a.ik, &list, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[2].rowid, s[2].rowid);
+	assert_int_equal(list[2].replied, 1);
+	assert_int_equal(list[2].state.n, 3);
+	assert_memory_equal(list[2].state.p, "new", 3);
+	pl_vault_sessions_free(list, n);
+
+	/* An update of a row that is gone, or of another contact's row. */
+	u.rowid = s[0].rowid;
+	pl_wr_init(&u.state);
+	assert_int_equal(pl_vault_session_save(v, &u, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	u.rowid = s[4].rowid;
+	assert_int_equal(pl_vault_session_save(v, &u, &e), -1);
+	assert_int_equal(pl_vault_sessions_load(v, b.ik, &list, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].state.n, 900);
+	pl_vault_sessions_free(list, n);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+static void test_items(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	pl_contact a, b;
+	put_contact(v, &a, "Iran");
+	put_contact(v, &b, "Qatar");
+
+	int64_t s1 = add_item(v, "Iran", 1, PL_DIR_OUT, "first offer");
+	int64_t s2 = add_item(v, "Qatar", 1, PL_DIR_OUT, "to the mediator");
+	int64_t s3 = add_item(v, "Iran", 1, PL_DIR_IN, "same id, other direction");
+	int64_t s4 = add_item(v, "Iran", 2, PL_DIR_IN, "");
+	assert_true(s1 > 0 && s2 > s1 && s3 > s2 && s4 > s3);
+
+	/* Duplicate delivery: 1, nothing written, seq untouched. */
+	pl_item it;
+	memset(&it, 0, sizeof it);
+	strcpy(it.contact, "Iran");
+	memset(it.id, 1, 8);
+	it.dir = PL_DIR_IN;
+	strcpy(it.state, "received");
+	it.seq = -5;
+	pl_wr_init(&it.body);
+	pl_wr_bytes(&it.body, (const uint8_t *)"replayed", 8);
+	assert_int_equal(pl_vault_item_add(v, &it, &e), 1);
+	assert_int_equal(it.seq, -5);
+	/* Unknown contact, bad state. */
+	strcpy(it.contact, "Nobody");
+	assert_int_equal(pl_vault_item_add(v, &it, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	strcpy(it.contact, "Iran");
+	memset(it.id, 7, 8);
+	strcpy(it.state, "Sent!");
+	assert_int_equal(pl_vault_item_add(v, &it, &e), -1);
+	pl_wr_free(&it.body);
+
+	pl_item *list;
+	size_t n;
+	assert_int_equal(pl_vault_item_list(v, "Iran", &list, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].seq, s1);
+	assert_int_equal(list[1].seq, s3);
+	assert_int_equal(list[2].seq, s4);
+	assert_int_equal(list[1].body.n, strlen("same id, other direction"));
+	assert_memory_equal(list[1].body.p, "same id, other direction", list[1].body.n);
+	assert_int_equal(list[1].dir, PL_DIR_IN);
+	assert_int_equal(list[1].kind, 1);
+	assert_int_equal(list[1].time, 1700000000);
+	assert_string_equal(list[1].state, "received");
+	assert_int_equal(list[2].body.n, 0);
+	assert_int_equal(list[0].has_receipt, 0);
+	pl_vault_items_free(list, n);
+	assert_int_equal(pl_vault_item_list(v, NULL, &list, &n, &e), 0);
+	assert_int_equal(n, 4);
+	pl_vault_items_free(list, n);
+	assert_int_equal(pl_vault_item_list(v, "Nobody", &list, &n, &e), 0);
+	assert_int_equal(n, 0);
+	pl_vault_items_free(list, n);
+
+	/* State and receipt. */
+	uint8_t receipt[145];
+	memset(receipt, 0xab, sizeof receipt);
+	assert_int_equal(pl_vault_item_set_state(v, s1, "sent", receipt, sizeof receipt, &e), 0);
+	assert_int_equal(pl_vault_item_set_state(v, s1, "delivered", NULL, 0, &e), 0);
+	assert_int_equal(pl_vault_item_get(v, s1, &it, &e), 0);
+	assert_string_equal(it.state, "delivered");
+	assert_int_equal(it.has_receipt, 1);
+	assert_int_equal(it.receipt.n, sizeof receipt);
+	assert_memory_equal(it.receipt.p, receipt, sizeof receipt);
+	assert_memory_equal(it.body.p, "first offer", 11);
+	assert_string_equal(it.contact, "Iran");
+	pl_vault_item_free(&it);
+	assert_int_equal(pl_vault_item_set_state(v, 999, "sent", NULL, 0, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_int_equal(pl_vault_item_set_state(v, s1, "this-state-is-too-long", NULL, 0, &e), -1);
+	assert_int_equal(pl_vault_item_get(v, 999, &it, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+static void test_outbox(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	pl_contact a;
+	put_contact(v, &a, "Iran");
+	int64_t s1 = add_item(v, "Iran", 1, PL_DIR_OUT, "one");
+	int64_t s2 = add_item(v, "Iran", 2, PL_DIR_OUT, "two");
+
+	assert_int_equal(pl_vault_outbox_add(v, s2, "Iran", &e), 0);
+	assert_int_equal(pl_vault_outbox_add(v, s1, "Iran", &e), 0);
+	assert_int_equal(pl_vault_outbox_add(v, s1, "Iran", &e), 0); /* once only */
+	assert_int_equal(pl_vault_outbox_add(v, 999, "Iran", &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+
+	pl_outbox *o;
+	size_t n;
+	assert_int_equal(pl_vault_outbox_list(v, &o, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(o[0].item_seq, s2); /* oldest first */
+	assert_int_equal(o[1].item_seq, s1);
+	assert_string_equal(o[0].contact, "Iran");
+	assert_int_equal(o[0].envelope.n, 0);
+	pl_vault_outbox_free(o, n);
+
+	uint8_t env[1072];
+	memset(env, 0x42, sizeof env);
+	assert_int_equal(pl_vault_outbox_set_envelope(v, s1, env, sizeof env, &e), 0);
+	assert_int_equal(pl_vault_outbox_set_envelope(v, 999, env, sizeof env, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_int_equal(pl_vault_outbox_list(v, &o, &n, &e), 0);
+	assert_int_equal(o[1].envelope.n, sizeof env);
+	assert_memory_equal(o[1].envelope.p, env, sizeof env);
+	pl_vault_outbox_free(o, n);
+
+	assert_int_equal(pl_vault_outbox_remove(v, s2, &e), 0);
+	assert_int_equal(pl_vault_outbox_list(v, &o, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(o[0].item_seq, s1);
+	pl_vault_outbox_free(o, n);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+static void test_seen_pending(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+
+	uint8_t h1[32], h2[32];
+	memset(h1, 1, 32);
+	memset(h2, 2, 32);
+	assert_int_equal(pl_vault_seen(v, h1), 0);
+	assert_int_equal(pl_vault_mark_seen(v, h1, &e), 0);
+	assert_int_equal(pl_vault_mark_seen(v, h1, &e), 0);
+	assert_int_equal(pl_vault_seen(v, h1), 1);
+	assert_int_equal(pl_vault_seen(v, h2), 0);
+
+	pl_wr *envs;
+	size_t n;
+	assert_int_equal(pl_vault_pending_list(v, &envs, &n, &e), 0);
+	assert_int_equal(n, 0);
+	pl_vault_pending_free(envs, n);
+	assert_int_equal(pl_vault_pending_add(v, h2, (const uint8_t *)"env-two", 7, &e), 0);
+	assert_int_equal(pl_vault_pending_add(v, h1, (const uint8_t *)"env-one", 7, &e), 0);
+	assert_int_equal(pl_vault_pending_add(v, h1, (const uint8_t *)"env-one", 7, &e), 0);
+	assert_int_equal(pl_vault_pending_add(v, h1, NULL, 0, &e), -1);
+	assert_int_equal(pl_vault_pending_list(v, &envs, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(envs[0].p, "env-two", 7);
+	assert_memory_equal(envs[1].p, "env-one", 7);
+	pl_vault_pending_free(envs, n);
+	assert_int_equal(pl_vault_pending_remove(v, h2, &e), 0);
+	assert_int_equal(pl_vault_pending_list(v, &envs, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(envs[0].p, "env-one", 7);
+	pl_vault_pending_free(envs, n);
+
+	/* Counters and the relay key. */
+	assert_int_equal(pl_vault_get_u64(v, "last_seq", 77), 77);
+	assert_int_equal(pl_vault_set_u64(v, "last_seq", UINT64_MAX - 1, &e), 0);
+	assert_true(pl_vault_get_u64(v, "last_seq", 0) == UINT64_MAX - 1);
+	assert_int_equal(pl_vault_set_u64(v, "Bad Key", 1, &e), -1);
+	uint8_t rk[32], got[32];
+	pl_identity rid;
+	assert_int_equal(pl_identity_generate(&rid), 0);
+	memcpy(rk, rid.pk, 32);
+	pl_identity_wipe(&rid);
+	assert_int_equal(pl_vault_set_relay_key(v, rk, &e), 0);
+	assert_int_equal(pl_vault_relay_key(v, got), 0);
+	assert_memory_equal(got, rk, 32);
+	memset(got, 0, 32);
+	assert_int_equal(pl_vault_set_relay_key(v, got, &e), -1);
+	pl_vault_close(v);
+	v = open_vault(&t);
+	assert_int_equal(pl_vault_relay_key(v, got), 0);
+	assert_memory_equal(got, rk, 32);
+	assert_true(pl_vault_get_u64(v, "last_seq", 0) == UINT64_MAX - 1);
+	assert_int_equal(pl_vault_seen(v, h1), 1);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+static void test_opk_lifecycle(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+
+	pl_prekey k[40], one;
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 5, &e), 5);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 0, &e), 0);
+	assert_int_equal(pl_vault_opk_mark_published(v, 10, &e), 0);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 40, &e), 10);
+	assert_int_equal(k[0].id, 11);
+	assert_int_equal(k[9].id, 20);
+
+	assert_int_equal(pl_vault_opk_get(v, 5, &one, &e), 0);
+	assert_int_equal(one.id, 5);
+	uint8_t pk[32];
+	assert_int_equal(crypto_scalarmult_base(pk, one.sk), 0);
+	assert_memory_equal(pk, one.pk, 32);
+	assert_int_equal(pl_vault_opk_delete(v, 5, &e), 0);
+	assert_int_equal(pl_vault_opk_get(v, 5, &one, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_int_equal(pl_vault_opk_get(v, 21, &one, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+
+	/* New ones continue the numbering, even after the highest is deleted. */
+	assert_int_equal(pl_vault_opk_delete(v, 20, &e), 0);
+	assert_int_equal(pl_vault_opk_generate(v, 5, &e), 0);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 40, &e), 14);
+	assert_int_equal(k[9].id, 21);
+	assert_int_equal(k[13].id, 25);
+	assert_int_equal(pl_vault_opk_generate(v, 0, &e), -1);
+	assert_int_equal(pl_vault_opk_generate(v, PL_VAULT_OPK_GENERATE_MAX + 1, &e), -1);
+
+	/* Signed prekey rotation keeps the old one reachable. */
+	pl_prekey s1, s2, s;
+	assert_int_equal(pl_vault_spk_current(v, &s1, &e), 0);
+	uint32_t nid = 0;
+	assert_int_equal(pl_vault_spk_rotate(v, &nid, &e), 0);
+	assert_int_equal(nid, 2);
+	assert_int_equal(pl_vault_spk_current(v, &s2, &e), 0);
+	assert_int_equal(s2.id, 2);
+	assert_memory_not_equal(s2.pk, s1.pk, 32);
+	assert_int_equal(pl_vault_spk_get(v, 1, &s, &e), 0);
+	assert_memory_equal(s.sk, s1.sk, 32);
+	assert_int_equal(pl_vault_spk_get(v, 3, &s, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	sodium_memzero(&s, sizeof s);
+	sodium_memzero(&s1, sizeof s1);
+	sodium_memzero(&s2, sizeof s2);
+	sodium_memzero(&one, sizeof one);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+static void test_transactions(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	pl_contact a, got;
+	pl_session_rec s;
+	pl_item *items;
+	size_t n;
+	uint8_t h[32] = {9};
+
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	put_contact(v, &a, "Iran");
+	add_item(v, "Iran", 1, PL_DIR_OUT, "never");
+	save_session(v, &s, a.ik, 1, 10);
+	assert_int_equal(pl_vault_set_u64(v, "k", 5, &e), 0);
+	assert_int_equal(pl_vault_mark_seen(v, h, &e), 0);
+	assert_int_equal(pl_vault_opk_delete(v, 1, &e), 0);
+	assert_int_equal(pl_vault_opk_generate(v, 3, &e), 0);
+	pl_vault_rollback(v);
+
+	assert_int_equal(pl_vault_contact_get(v, "Iran", &got, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_int_equal(pl_vault_item_list(v, NULL, &items, &n, &e), 0);
+	assert_int_equal(n, 0);
+	pl_vault_items_free(items, n);
+	pl_session_rec *ss;
+	assert_int_equal(pl_vault_sessions_load(v, a.ik, &ss, &n, &e), 0);
+	assert_int_equal(n, 0);
+	pl_vault_sessions_free(ss, n);
+	assert_int_equal(pl_vault_get_u64(v, "k", 0), 0);
+	assert_int_equal(pl_vault_seen(v, h), 0);
+	pl_prekey k[40];
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 40, &e), 20);
+	assert_int_equal(k[0].id, 1);
+
+	/* Committed work survives a reopen. */
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	assert_int_equal(pl_vault_begin(v, &e), -1); /* no nesting */
+	put_contact(v, &a, "Iran");
+	add_item(v, "Iran", 1, PL_DIR_OUT, "kept");
+	assert_int_equal(pl_vault_commit(v, &e), 0);
+	pl_vault_close(v);
+	v = open_vault(&t);
+	assert_int_equal(pl_vault_item_list(v, "Iran", &items, &n, &e), 0);
+	assert_int_equal(n, 1);
+	pl_vault_items_free(items, n);
+	/* Closing with an open transaction discards it. */
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	add_item(v, "Iran", 2, PL_DIR_OUT, "dropped");
+	pl_vault_close(v);
+	v = open_vault(&t);
+	assert_int_equal(pl_vault_item_list(v, "Iran", &items, &n, &e), 0);
+	assert_int_equal(n, 1);
+	pl_vault_items_free(items, n);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
+/* --- damage ------------------------------------------------------------------------- */
+
+static void test_corrupted_blobs(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	pl_contact a, b, got;
+	new_contact(&a, "Iran");
+	a.has_token = 1;
+	memset(a.token, 3, 32);
+	assert_int_equal(pl_vault_contact_put(v, &a, &e), 0);
+	put_contact(v, &b, "Qatar");
+	pl_session_rec s;
+	save_session(v, &s, a.ik, 1, 10);
+	int64_t s1 = add_item(v, "Iran", 1, PL_DIR_OUT, "one");
+	int64_t s2 = add_item(v, "Iran", 2, PL_DIR_OUT, "two");
+	pl_vault_close(v);
+
+	/* A flipped byte in each sealed column. */
+	flip_byte(&t, "items", "body", "seq = 1", 30);
+	v = open_vault(&t);
+	pl_item it;
+	assert_int_equal(pl_vault_item_get(v, s1, &it, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_non_null(strstr(e.msg, "damaged"));
+	assert_int_equal(pl_vault_item_get(v, s2, &it, &e), 0);
+	pl_vault_item_free(&it);
+	pl_item *items;
+	size_t n;
+	assert_int_equal(pl_vault_item_list(v, "Iran", &items, &n, &e), -1);
+	assert_null(items);
+	pl_vault_close(v);
+
+	/* Blobs swapped between rows do not open (AD binds them to their row). */
+	raw_sql(&t, "UPDATE items SET body = (SELECT body FROM items WHERE seq = 2) WHERE seq = 1");
+	v = open_vault(&t);
+	assert_int_equal(pl_vault_item_get(v, s1, &it, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	pl_vault_close(v);
+
+	raw_sql(&t, "UPDATE sessions SET state = substr(state, 1, length(state) - 1)");
+	flip_byte(&t, "opk", "sk", "id = 6", 0); /* the format tag */
+	flip_byte(&t, "opk", "sk", "id = 7", 5); /* the nonce */
+	raw_sql(&t, "UPDATE contacts SET token = zeroblob(57) WHERE name = 'Iran'");
+	raw_sql(&t, "UPDATE contacts SET ik = x'00' WHERE name = 'Qatar'");
+	raw_sql(&t, "UPDATE opk SET sk = x'01' || substr(sk, 2) WHERE id = 3");
+	raw_sql(&t, "UPDATE opk SET sk = 'text, not a blob' WHERE id = 4");
+	raw_sql(&t, "UPDATE spk SET pk = zeroblob(32)");
+	v = open_vault(&t);
+	pl_session_rec *ss;
+	assert_int_equal(pl_vault_sessions_load(v, a.ik, &ss, &n, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_int_equal(pl_vault_contact_get(v, "Iran", &got, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_int_equal(pl_vault_contact_get(v, "Qatar", &got, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	pl_contact *cl;
+	assert_int_equal(pl_vault_contact_list(v, &cl, &n, &e), -1);
+	pl_prekey k;
+	assert_int_equal(pl_vault_opk_get(v, 2, &k, &e), 0);
+	assert_int_equal(pl_vault_opk_get(v, 3, &k, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_int_equal(pl_vault_opk_get(v, 4, &k, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_int_equal(pl_vault_opk_get(v, 6, &k, &e), -1);
+	assert_int_equal(pl_vault_opk_get(v, 7, &k, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_int_equal(pl_vault_spk_current(v, &k, &e), -1); /* secret does not fit the key */
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	pl_vault_close(v);
+
+	/* Item metadata out of range. */
+	raw_sql(&t, "UPDATE items SET dir = 7 WHERE seq = 2");
+	v = open_vault(&t);
+	assert_int_equal(pl_vault_item_get(v, s2, &it, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	pl_vault_close(v);
+
+	/* The identity: damaged, not "wrong passphrase". */
+	raw_sql(&t, "UPDATE meta SET v = x'01' || zeroblob(72) WHERE k = 'ik_seed'");
+	pl_vault *w = NULL;
+	assert_int_equal(pl_vault_open(&w, t.dir, PASS, strlen(PASS), &e), -1);
+	assert_null(w);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_non_null(strstr(e.msg, "damaged"));
+	/* The KDF record: out-of-range cost is refused before any work. */
+	raw_sql(&t, "UPDATE meta SET v = x'0101' || x'00000000000000FF' || x'0000000004000000' || "
+		    "zeroblob(16) WHERE k = 'kdf'");
+	assert_int_equal(pl_vault_open(&w, t.dir, PASS, strlen(PASS), &e), -1);
+	assert_non_null(strstr(e.msg, "damaged"));
+	raw_sql(&t, "DELETE FROM meta WHERE k = 'kdf'");
+	assert_int_equal(pl_vault_open(&w, t.dir, PASS, strlen(PASS), &e), -1);
+	assert_non_null(strstr(e.msg, "damaged"));
+	raw_sql(&t, "PRAGMA user_version = 99");
+	assert_int_equal(pl_vault_open(&w, t.dir, PASS, strlen(PASS), &e), -1);
+	assert_non_null(strstr(e.msg, "newer parley"));
+	tdir_clean(&t);
+}
+
+/* --- the pure formats ----------------------------------------------------------------- */
+
+static void test_seal_format(void **state)
+{
+	(void)state;
+	uint8_t key[32], other[32];
+	pl_wr ad, ad2, blob, pt;
+	randombytes_buf(key, sizeof key);
+	randombytes_buf(other, sizeof other);
+	pl_vault_ad(&ad, "item");
+	pl_wr_u32(&ad, 1);
+	pl_vault_ad(&ad2, "item");
+	pl_wr_u32(&ad2, 2);
+
+	assert_int_equal(pl_vault_seal(&blob, key, &ad, (const uint8_t *)"hello", 5), 0);
+	assert_int_equal(blob.n, PL_SEAL_OVERHEAD + 5);
+	assert_int_equal(blob.p[0], PL_SEAL_V1);
+	assert_int_equal(pl_vault_unseal(&pt, key, &ad, blob.p, blob.n, 5), 0);
+	assert_int_equal(pt.n, 5);
+	assert_memory_equal(pt.p, "hello", 5);
+	pl_wr_free(&pt);
+	assert_int_equal(pl_vault_unseal(&pt, key, &ad, blob.p, blob.n, 4), -1); /* too big */
+	assert_int_equal(pl_vault_unseal(&pt, other, &ad, blob.p, blob.n, 5), -1);
+	assert_int_equal(pl_vault_unseal(&pt, key, &ad2, blob.p, blob.n, 5), -1);
+	assert_int_equal(pl_vault_unseal(&pt, key, &ad, blob.p, blob.n - 1, 5), -1);
+	assert_int_equal(pl_vault_unseal(&pt, key, &ad, blob.p, PL_SEAL_OVERHEAD - 1, 5), -1);
+	assert_int_equal(pl_vault_unseal(&pt, key, &ad, NULL, 0, 5), -1);
+	for (size_t i = 0; i < blob.n; i++) {
+		blob.p[i] ^= 0x80;
+		assert_int_equal(pl_vault_unseal(&pt, key, &ad, blob.p, blob.n, 5), -1);
+		assert_null(pt.p);
+		blob.p[i] ^= 0x80;
+	}
+	uint8_t five[5], six[6];
+	assert_int_equal(pl_vault_unseal_fixed(five, 5, key, &ad, blob.p, blob.n), 0);
+	assert_int_equal(pl_vault_unseal_fixed(six, 6, key, &ad, blob.p, blob.n), -1);
+	pl_wr_free(&blob);
+	/* Empty plaintext. */
+	assert_int_equal(pl_vault_seal(&blob, key, &ad, NULL, 0), 0);
+	assert_int_equal(pl_vault_unseal(&pt, key, &ad, blob.p, blob.n, 0), 0);
+	assert_int_equal(pt.n, 0);
+	pl_wr_free(&pt);
+	pl_wr_free(&blob);
+	pl_wr_free(&ad);
+	pl_wr_free(&ad2);
+
+	/* KDF record. */
+	pl_kdf_params k, d;
+	uint8_t rec[PL_KDF_REC_LEN];
+	pl_vault_kdf_default(&k);
+	pl_vault_kdf_encode(rec, &k);
+	assert_int_equal(pl_vault_kdf_decode(&d, rec, sizeof rec), 0);
+	assert_memory_equal(&d.salt, &k.salt, sizeof k.salt);
+	assert_int_equal(pl_vault_kdf_decode(&d, rec, sizeof rec - 1), -1);
+	rec[0] = 2;
+	assert_int_equal(pl_vault_kdf_decode(&d, rec, sizeof rec), -1);
+	rec[0] = 1;
+	rec[1] = 2;
+	assert_int_equal(pl_vault_kdf_decode(&d, rec, sizeof rec), -1);
+	rec[1] = 1;
+	k.mem = PL_KDF_MEM_MAX + 1;
+	pl_vault_kdf_encode(rec, &k);
+	assert_int_equal(pl_vault_kdf_decode(&d, rec, sizeof rec), -1);
+	k.mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+	k.ops = 0;
+	pl_vault_kdf_encode(rec, &k);
+	assert_int_equal(pl_vault_kdf_decode(&d, rec, sizeof rec), -1);
+	sodium_memzero(key, sizeof key);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_open_close),
+		cmocka_unit_test(test_refuse_overwrite),
+		cmocka_unit_test(test_wrong_passphrase_and_missing),
+		cmocka_unit_test(test_create_rejects_bad_input),
+		cmocka_unit_test(test_not_a_vault),
+		cmocka_unit_test(test_no_secret_in_clear),
+		cmocka_unit_test(test_contacts),
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_items),
+		cmocka_unit_test(test_outbox),
+		cmocka_unit_test(test_seen_pending),
+		cmocka_unit_test(test_opk_lifecycle),
+		cmocka_unit_test(test_transactions),
+		cmocka_unit_test(test_corrupted_blobs),
+		cmocka_unit_test(test_seal_format),
+	};
+	return cmocka_run_group_tests_name("vault", tests, NULL, NULL);
+}
