@@ -1019,7 +1019,8 @@ static struct {
 	char url[64];
 } real;
 
-static int real_start(void)
+/* Starts the relay; over HTTPS when cert and key are given. */
+static int real_start_tls(char *cert, char *key)
 {
 	const char *b = getenv("PARLEY_BUILD");
 	char relay[512], line[256], data[128], out[128];
@@ -1035,7 +1036,10 @@ static int real_start(void)
 	snprintf(out, sizeof out, "%s/out", real.dir);
 	if (mkdir(data, 0700) != 0)
 		return -1;
-	char *argv[] = {relay, "--listen", "127.0.0.1:0", "--data", data, NULL};
+	char *argv[] = {relay,	      "--listen", "127.0.0.1:0", "--data", data,
+			"--tls-cert", cert,	  "--tls-key",	 key,	   NULL};
+	if (cert == NULL)
+		argv[5] = NULL;
 	real.pid = spawn_until(argv, out, "listening on ", line, sizeof line);
 	if (real.pid < 0) {
 		real.pid = 0;
@@ -1047,8 +1051,13 @@ static int real_start(void)
 		real_stop();
 		return -1;
 	}
-	snprintf(real.url, sizeof real.url, "http://127.0.0.1:%u", port);
+	snprintf(real.url, sizeof real.url, "%s://127.0.0.1:%u", cert ? "https" : "http", port);
 	return 0;
+}
+
+static int real_start(void)
+{
+	return real_start_tls(NULL, NULL);
 }
 
 static void real_stop(void)
@@ -1202,6 +1211,55 @@ static void test_real_relay(void **state)
 	pl_relay_close(c);
 }
 
+/* The relay's own TLS: verified with its certificate as CA file, refused
+ * against the system store; plain HTTP to the TLS port does not work. */
+static void test_real_relay_tls(void **state)
+{
+	(void)state;
+	if (!have_program("openssl"))
+		skip();
+	char dir[] = "/tmp/parley-rtls.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char cmd[1024], cert[128], key[128];
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	snprintf(cmd, sizeof cmd,
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+		 key, cert);
+	if (system(cmd) != 0 || real_start_tls(cert, key) != 0) {
+		rm_rf(dir);
+		print_message("# parley-relay or openssl not available; skipped\n");
+		skip();
+	}
+	pl_relay_conn *c;
+	pl_err e;
+	uint8_t pk[32], pk2[32];
+
+	assert_int_equal(pl_relay_open(&c, real.url, cert, &e), 0);
+	if (pl_relay_get_key(c, pk, &e) != 0)
+		fail_msg("get key over TLS: %s", e.msg);
+	assert_int_equal(pl_ik_validate(pk), 0);
+	pl_relay_close(c);
+
+	assert_int_equal(pl_relay_open(&c, real.url, NULL, &e), 0);
+	assert_int_equal(pl_relay_get_key(c, pk2, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_SECURITY);
+	assert_non_null(strstr(e.msg, "TLS verification"));
+	pl_relay_close(c);
+
+	char plain[80];
+	snprintf(plain, sizeof plain, "http://%s", real.url + strlen("https://"));
+	assert_int_equal(pl_relay_open(&c, plain, NULL, &e), 0);
+	assert_int_equal(pl_relay_get_key(c, pk2, &e), -1);
+	assert_int_not_equal(e.code, PL_EXIT_OK);
+	pl_relay_close(c);
+
+	real_stop();
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1217,6 +1275,7 @@ int main(void)
 	    cmocka_unit_test(test_listing_fake),
 	    cmocka_unit_test(test_tls_verification),
 	    cmocka_unit_test(test_real_relay),
+	    cmocka_unit_test(test_real_relay_tls),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
