@@ -895,8 +895,11 @@ static pid_t spawn_until(char *const argv[], const char *out, const char *prefix
 		char buf[512];
 		while (f != NULL && fgets(buf, sizeof buf, f) != NULL) {
 			if (strncmp(buf, prefix, strlen(prefix)) == 0 && strchr(buf, '\n')) {
-				*strchr(buf, '\n') = '\0';
-				snprintf(line, cap, "%s", buf);
+				size_t len = (size_t)(strchr(buf, '\n') - buf);
+				if (len >= cap)
+					len = cap - 1;
+				memcpy(line, buf, len);
+				line[len] = '\0';
 				fclose(f);
 				return pid;
 			}
