@@ -271,8 +271,8 @@ static int transfer_error(pl_relay_conn *c, CURLcode rc, const resp_buf *r, cons
 	printable(detail, sizeof detail, d, strlen(d));
 	if (r->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "relay at " URL_SHOWN " sent a malformed %s (more than %zu "
-				  "bytes); nothing from this response was used",
+				  "relay at " URL_SHOWN " sent a malformed response to %s (more "
+				  "than %zu bytes); nothing from this response was used",
 				  c->url, what, r->cap);
 	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
