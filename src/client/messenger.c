@@ -30,7 +30,7 @@ int pl_msgr_open_relay(pl_vault *v, pl_relay_conn **c, pl_err *e)
 	const uint8_t *pem;
 	size_t pemlen;
 	pl_vault_relay_ca(v, &pem, &pemlen);
-	return pl_relay_open(c, pl_vault_relay_url(v), (const char *)NULL, e /* TODO: pinned CA */);
+	return pl_relay_open_pem(c, pl_vault_relay_url(v), pem, pemlen, e);
 }
 
 /* Trust on first use: the relay key is pinned the first time; a different

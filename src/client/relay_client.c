@@ -32,6 +32,8 @@ struct pl_relay_conn {
 	CURL *curl;
 	char url[URL_MAX]; /* scheme://host[:port], no trailing slash */
 	char *cafile;
+	uint8_t *capem; /* CA certificate(s) in PEM, pinned in the vault */
+	size_t capemlen;
 	int loopback;
 	long last_status;
 	char errbuf[CURL_ERROR_SIZE];
@@ -233,12 +235,40 @@ fail:
 	return -1;
 }
 
+int pl_relay_open_pem(pl_relay_conn **out, const char *url, const uint8_t *pem, size_t pemlen,
+		      pl_err *e)
+{
+	if (pl_relay_open(out, url, NULL, e) != 0)
+		return -1;
+	if (pem == NULL || pemlen == 0)
+		return 0;
+	pl_relay_conn *c = *out;
+	if (strncmp(c->url, "https://", 8) != 0) {
+		pl_relay_close(c);
+		*out = NULL;
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "a relay certificate is pinned but relay address " URL_SHOWN
+				  " is not https://; use https:// or drop the certificate",
+				  url);
+	}
+	c->capem = malloc(pemlen);
+	if (c->capem == NULL) {
+		pl_relay_close(c);
+		*out = NULL;
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	memcpy(c->capem, pem, pemlen);
+	c->capemlen = pemlen;
+	return 0;
+}
+
 void pl_relay_close(pl_relay_conn *c)
 {
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
 	free(c->cafile);
+	free(c->capem);
 	free(c);
 	curl_global_cleanup();
 }
@@ -407,6 +437,10 @@ static int relay_call(pl_relay_conn *c, const req *q, resp_buf *r, pl_err *e)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (c->cafile)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->cafile);
+	if (c->capem) {
+		struct curl_blob blob = {c->capem, c->capemlen, CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	}
 	if (c->loopback)
 		curl_easy_setopt(h, CURLOPT_PROXY, ""); /* an env proxy must not see loopback */
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "parley/1");

@@ -48,6 +48,10 @@ typedef struct pl_relay_conn pl_relay_conn;
  * prepares a connection; nothing is sent yet. cafile may be NULL; it is
  * refused with an http:// URL. */
 int pl_relay_open(pl_relay_conn **c, const char *url, const char *cafile, pl_err *e);
+/* The same, trusting only the CA certificate(s) given as PEM bytes (as
+ * pinned in a vault by parley init --relay-cert); pem NULL = system store. */
+int pl_relay_open_pem(pl_relay_conn **c, const char *url, const uint8_t *pem, size_t pemlen,
+		      pl_err *e);
 void pl_relay_close(pl_relay_conn *c);
 /* The normalized base URL (no trailing slash). */
 const char *pl_relay_url(const pl_relay_conn *c);
