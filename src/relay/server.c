@@ -81,6 +81,8 @@ typedef struct job {
 
 typedef struct {
 	pl_store *store;
+	int serving;	   /* set once the daemon runs; read by the MHD logger */
+	char startup[512]; /* last MHD message before that, for one error line */
 	uint8_t sk[PL_IK_SK_LEN];
 	uint8_t pk[PL_IK_LEN];
 	pthread_mutex_t mu;
@@ -853,12 +855,18 @@ static char *read_file(const char *path, size_t *len)
 	return NULL;
 }
 
+/* MHD's messages, one line each. While the daemon starts, only the last one
+ * is kept, so that a failed start gives a single error line. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	relay *R = cls;
 	char line[512];
 	vsnprintf(line, sizeof line, fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
+	if (!__atomic_load_n(&R->serving, __ATOMIC_ACQUIRE)) {
+		snprintf(R->startup, sizeof R->startup, "%s", line);
+		return;
+	}
 	fprintf(stderr, PROG ": %s\n", line);
 }
 
@@ -967,7 +975,7 @@ int pl_relay_main(int argc, char **argv)
 		    {MHD_OPTION_END, 0, NULL},
 		};
 		d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, &R, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    flags, 0, NULL, NULL, on_request, &R, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &R,
 		    MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_TIMEOUT,
 		    (unsigned)PL_RELAY_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
 		    (unsigned)PL_RELAY_CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -976,10 +984,12 @@ int pl_relay_main(int argc, char **argv)
 		    request_done, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	}
 	if (d == NULL) {
-		fail("cannot start the HTTP server%s",
-		     cert ? " (check the TLS certificate and key)" : "");
+		fail("cannot start the HTTP server%s%s%s",
+		     cert ? " (check the TLS certificate and key)" : "", R.startup[0] ? ": " : "",
+		     R.startup);
 		goto out;
 	}
+	__atomic_store_n(&R.serving, 1, __ATOMIC_RELEASE);
 	lfd = -1; /* the daemon owns it now */
 
 	inet_ntop(AF_INET, &bound.sin_addr, ip, sizeof ip);
