@@ -66,3 +66,5 @@ start_relay() {
 
 stop_relay() { kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }
 kill9_relay() { kill -KILL "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }
+# quiet command...: runs it with its output discarded (for use inside check)
+quiet() { "$@" >/dev/null 2>&1; }

@@ -64,8 +64,8 @@ check "tampered envelope: nothing received, one rejected" jq -e '.received == 0 
 check "  and a warning" grep -q 'parley: warning' "$T/t.err"
 
 # 5. The session still works both ways after all that.
-check "B -> A after the faults" pb send Alpha "after" >/dev/null
+check "B -> A after the faults" quiet pb send Alpha "after"
 check "A receives it" jq -e '.received == 1' <(pa --json sync)
-check "A -> B after the faults" pa send Bravo "again" >/dev/null
+check "A -> B after the faults" quiet pa send Bravo "again"
 check "B receives it" jq -e '.received == 1' <(pb --json sync)
 echo "1..$_n"
