@@ -140,8 +140,12 @@ static int make_party(demo *d, party *p, pl_err *e)
 	uint8_t r[16];
 	randombytes_buf(r, sizeof r);
 	pl_hex_encode(p->pass, r, sizeof r);
-	if ((size_t)snprintf(p->dir, sizeof p->dir, "%s/%s", d->tmp, p->name) >= sizeof p->dir)
+	size_t tl = strlen(d->tmp), nl = strlen(p->name);
+	if (tl + 1 + nl >= sizeof p->dir)
 		return pl_err_set(e, PL_EXIT_ERROR, "the temporary folder's path is too long");
+	memcpy(p->dir, d->tmp, tl);
+	p->dir[tl] = '/';
+	memcpy(p->dir + tl + 1, p->name, nl + 1);
 	if (pl_vault_create(p->dir, p->name, d->url, NULL, 0, p->pass, strlen(p->pass), e) != 0)
 		return -1;
 	if (pl_vault_open(&p->v, p->dir, p->pass, strlen(p->pass), e) != 0)
