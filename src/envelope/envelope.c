@@ -195,6 +195,16 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 	switch (kind) {
 	case PL_KIND_NOTE:
 		return utf8_valid(body, bodylen);
+	case PL_KIND_OBJECT:
+		/* Its bytes are checked by the one decoder of signed objects
+		 * (src/negotiation) before anything is stored. */
+		return bodylen > 0;
+	case PL_KIND_ACK: {
+		if (bodylen < 2)
+			return 0;
+		size_t count = ((size_t)body[0] << 8) | body[1];
+		return count >= 1 && count <= PL_ACK_MAX && bodylen == 2 + count * PL_ITEM_ID_LEN;
+	}
 	default:
 		return 0;
 	}

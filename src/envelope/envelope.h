@@ -28,7 +28,10 @@ int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static
 		     const uint8_t **msg, size_t *msglen, const pl_identity *me,
 		     const uint8_t *sealed, size_t sealedlen);
 
-enum { PL_KIND_NOTE = 1 };
+/* Payload kinds (docs/NEGOTIATION.md): a deniable note; a signed
+ * negotiation object; an ack listing item ids the sender has fetched. */
+enum { PL_KIND_NOTE = 1, PL_KIND_OBJECT = 2, PL_KIND_ACK = 3 };
+#define PL_ACK_MAX 256
 
 typedef struct {
 	uint8_t kind;

@@ -405,7 +405,7 @@ static void test_payload_rejections(void **state)
 	assert_int_equal(pl_payload_decode(&p, t, n), -1);
 
 	memcpy(t, buf, n);
-	uint8_t kinds[] = {0, 2, 3, 0x7f, 0xff};
+	uint8_t kinds[] = {0, PL_KIND_ACK, 4, 0x7f, 0xff}; /* "note" is no ack body */
 	for (size_t i = 0; i < sizeof kinds; i++) {
 		t[1] = kinds[i];
 		assert_int_equal(pl_payload_decode(&p, t, n), -1);
@@ -424,6 +424,38 @@ static void test_payload_rejections(void **state)
 	memcpy(t, buf, n);
 	pl_be32_put(t + 18, 5);
 	assert_int_equal(pl_payload_decode(&p, t, n), -1);
+}
+
+static void test_payload_ack_body(void **state)
+{
+	(void)state;
+	uint8_t body[2 + 3 * PL_ITEM_ID_LEN];
+	memset(body, 0xab, sizeof body);
+	body[0] = 0;
+	body[1] = 3;
+	pl_payload p = {.kind = PL_KIND_ACK, .body = body, .bodylen = sizeof body};
+	pl_wr w;
+	pl_wr_init(&w);
+	pl_payload_encode(&w, &p);
+	assert_int_equal(pl_wr_ok(&w), 0);
+	pl_payload q;
+	assert_int_equal(pl_payload_decode(&q, w.p, w.n), 0);
+	assert_int_equal(q.kind, PL_KIND_ACK);
+	pl_wr_free(&w);
+	size_t bad_lens[] = {0, 1, 2, sizeof body - 1};
+	for (size_t i = 0; i < sizeof bad_lens / sizeof bad_lens[0]; i++) {
+		p.bodylen = bad_lens[i];
+		pl_wr_init(&w);
+		pl_payload_encode(&w, &p);
+		assert_int_equal(pl_wr_ok(&w), -1);
+		pl_wr_free(&w);
+	}
+	body[1] = 0; /* count 0 */
+	p.bodylen = 2;
+	pl_wr_init(&w);
+	pl_payload_encode(&w, &p);
+	assert_int_equal(pl_wr_ok(&w), -1);
+	pl_wr_free(&w);
 }
 
 static void test_payload_encode_refuses_unknown_kind(void **state)
@@ -519,6 +551,7 @@ int main(void)
 	    cmocka_unit_test(test_payload_max_body),
 	    cmocka_unit_test(test_payload_rejections),
 	    cmocka_unit_test(test_payload_encode_refuses_unknown_kind),
+	    cmocka_unit_test(test_payload_ack_body),
 	    cmocka_unit_test(test_note_must_be_utf8),
 	    cmocka_unit_test(test_payload_in_envelope),
 	};
