@@ -43,6 +43,8 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 	json_t *arr = cli->json ? json_array() : NULL;
 	for (size_t i = 0; i < n; i++) {
 		pl_item *it = &items[i];
+		if (it->kind == PL_KIND_ACK)
+			continue; /* bookkeeping, shown as the "fetched" state instead */
 		char id[17], when[PL_RFC3339_LEN];
 		pl_hex_encode(id, it->id, sizeof it->id);
 		pl_time_rfc3339(when, it->time);

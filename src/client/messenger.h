@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envelope/envelope.h"
 #include "util/err.h"
 #include "vault/vault.h"
 
@@ -42,6 +43,11 @@ int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *bod
 
 /* Delivers the outbox, oldest first; stops at the first network error. */
 int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e);
+
+/* Checks a received signed negotiation object and applies the state change
+ * it makes, inside the caller's transaction: 0 ok, 1 invalid (reject the
+ * envelope), -1 vault error. (src/client/nego.c) */
+int pl_msgr_object_received(pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e);
 
 /* publish + deliver + fetch/process/ack everything waiting. */
 int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e);

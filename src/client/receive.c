@@ -22,7 +22,69 @@
 
 #define FETCH_ROUNDS_MAX 64
 
-enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR };
+enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR, PROC_ACK };
+
+/* Ids received in this sync, per contact, to acknowledge ("fetched"). */
+#define ACKS_MAX 1024
+typedef struct {
+	size_t n;
+	struct {
+		char contact[PL_NAME_MAX + 1];
+		uint8_t id[PL_ITEM_ID_LEN];
+	} e[ACKS_MAX];
+} ack_list;
+
+/* An ack from the peer: our outgoing items it names are now "fetched". Ids
+ * that are not ours, or items already past that state, are left alone. */
+static int apply_ack(pl_vault *v, const pl_contact *ct, const pl_payload *p, pl_err *e)
+{
+	pl_item *items;
+	size_t n;
+	size_t count = ((size_t)p->body[0] << 8) | p->body[1];
+	if (pl_vault_item_list(v, ct->name, &items, &n, e) != 0)
+		return -1;
+	int rc = 0;
+	for (size_t k = 0; k < count && rc == 0; k++) {
+		const uint8_t *id = p->body + 2 + k * PL_ITEM_ID_LEN;
+		for (size_t i = 0; i < n; i++) {
+			if (items[i].dir != PL_DIR_OUT || memcmp(items[i].id, id, PL_ITEM_ID_LEN) != 0)
+				continue;
+			if (strcmp(items[i].state, "delivered") == 0 ||
+			    strcmp(items[i].state, "queued") == 0)
+				rc = pl_vault_item_set_state(v, items[i].seq, "fetched", NULL, 0, e);
+			break;
+		}
+	}
+	pl_vault_items_free(items, n);
+	return rc;
+}
+
+/* Checks and applies what a payload means beyond being stored, inside the
+ * transaction that stores it. Returns 0, or 1 if the payload is invalid
+ * (reject), or -1 on a vault error. *store says whether it becomes an item. */
+static int apply_payload(pl_vault *v, const pl_contact *ct, const pl_payload *p, int *store,
+			 pl_err *e)
+{
+	*store = 1;
+	switch (p->kind) {
+	case PL_KIND_ACK:
+		*store = 0;
+		return apply_ack(v, ct, p, e);
+	case PL_KIND_OBJECT:
+		return pl_msgr_object_received(v, ct, p, e);
+	default:
+		return 0;
+	}
+}
+
+static void remember_ack(ack_list *acks, const char *contact, const uint8_t id[PL_ITEM_ID_LEN])
+{
+	if (acks == NULL || acks->n >= ACKS_MAX)
+		return;
+	snprintf(acks->e[acks->n].contact, sizeof acks->e[acks->n].contact, "%s", contact);
+	memcpy(acks->e[acks->n].id, id, PL_ITEM_ID_LEN);
+	acks->n++;
+}
 
 /* Builds the responder side of a session from a prekey message. */
 static int respond_session(pl_vault *v, const pl_smsg *m, pl_session_rec *s, int *used_opk,
@@ -87,7 +149,7 @@ static int try_session(pl_session_rec *s, const pl_smsg *m, uint8_t *out, size_t
 }
 
 static int process(pl_vault *v, const uint8_t *env, size_t envlen, uint64_t seq, int is_pending,
-		   pl_err *e)
+		   ack_list *acks, pl_err *e)
 {
 	uint8_t hash[32], sender[PL_IK_LEN];
 	uint8_t *inner = NULL, *pt = NULL;
@@ -191,14 +253,27 @@ static int process(pl_vault *v, const uint8_t *env, size_t envlen, uint64_t seq,
 		pl_vault_item_free(&it);
 		goto done;
 	}
-	int added = pl_vault_session_save(v, s, e) == 0 ? pl_vault_item_add(v, &it, e) : -1;
-	if (added < 0 || (used_opk && pl_vault_opk_delete(v, m.opk_id, e) != 0) ||
+	int store = 1, added = 0;
+	int bad = pl_vault_session_save(v, s, e) != 0 ? -1 : apply_payload(v, &ct, &p, &store, e);
+	if (bad == 1) {
+		/* Authentic from the session's point of view but not a valid
+		 * move: nothing of it is kept (the rejection path marks it seen). */
+		pl_vault_rollback(v);
+		pl_vault_item_free(&it);
+		result = PROC_REJECT;
+		goto done;
+	}
+	if (bad == 0 && store)
+		added = pl_vault_item_add(v, &it, e);
+	if (bad != 0 || added < 0 || (used_opk && pl_vault_opk_delete(v, m.opk_id, e) != 0) ||
 	    pl_vault_mark_seen(v, hash, e) != 0 ||
 	    (is_pending && pl_vault_pending_remove(v, hash, e) != 0) ||
 	    (seq && pl_vault_set_u64(v, "last_seq", seq, e) != 0) || pl_vault_commit(v, e) != 0) {
 		pl_vault_rollback(v);
 	} else {
-		result = added == 1 ? PROC_DUP : PROC_OK;
+		result = !store ? PROC_ACK : added == 1 ? PROC_DUP : PROC_OK;
+		if (added == 0 && store)
+			remember_ack(acks, ct.name, it.id);
 	}
 	pl_vault_item_free(&it);
 done:
@@ -252,7 +327,7 @@ static void count(pl_sync_report *r, int result)
 	}
 }
 
-static int retry_pending(pl_vault *v, pl_sync_report *r, pl_err *e)
+static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err *e)
 {
 	pl_wr *envs;
 	size_t n;
@@ -260,7 +335,7 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, pl_err *e)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		int res = process(v, envs[i].p, envs[i].n, 0, 1, e);
+		int res = process(v, envs[i].p, envs[i].n, 0, 1, acks, e);
 		if (res == PROC_ERROR) {
 			rc = -1;
 			break;
@@ -273,7 +348,7 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, pl_err *e)
 	return rc;
 }
 
-static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, pl_err *e)
+static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list *acks, pl_err *e)
 {
 	const pl_identity *me = pl_vault_identity(v);
 	for (int round = 0; round < FETCH_ROUNDS_MAX; round++) {
@@ -288,7 +363,7 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, pl_err *e
 		for (uint32_t i = 0; i < l->count; i++) {
 			if (l->item[i].seq <= after)
 				continue; /* the relay repeated itself; already handled */
-			int res = process(v, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0, e);
+			int res = process(v, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0, acks, e);
 			if (res == PROC_ERROR) {
 				rc = -1;
 				break;
@@ -307,6 +382,45 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, pl_err *e
 	return 0;
 }
 
+/* Queues one ack per contact for what this sync stored. */
+static int queue_acks(pl_vault *v, const ack_list *acks, pl_err *e)
+{
+	uint8_t body[2 + PL_ACK_MAX * PL_ITEM_ID_LEN];
+	uint8_t *done = calloc(acks->n ? acks->n : 1, 1);
+	if (done == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = 0;
+	/* Each pass takes up to PL_ACK_MAX ids of one contact; any left over
+	 * start a later pass. */
+	for (size_t i = 0; i < acks->n && rc == 0; i++) {
+		if (done[i])
+			continue;
+		size_t cnt = 0;
+		for (size_t j = i; j < acks->n && cnt < PL_ACK_MAX; j++) {
+			if (done[j] || strcmp(acks->e[j].contact, acks->e[i].contact) != 0)
+				continue;
+			memcpy(body + 2 + cnt * PL_ITEM_ID_LEN, acks->e[j].id, PL_ITEM_ID_LEN);
+			cnt++;
+			done[j] = 1;
+		}
+		body[0] = (uint8_t)(cnt >> 8);
+		body[1] = (uint8_t)cnt;
+		uint8_t id[PL_ITEM_ID_LEN];
+		int64_t seq;
+		pl_err qe;
+		pl_err_clear(&qe);
+		/* An ack to a contact that is no longer sendable is dropped. */
+		if (pl_msgr_queue(v, acks->e[i].contact, PL_KIND_ACK, body,
+				  2 + cnt * PL_ITEM_ID_LEN, id, &seq, &qe) != 0 &&
+		    qe.code != PL_EXIT_SECURITY) {
+			*e = qe;
+			rc = -1;
+		}
+	}
+	free(done);
+	return rc;
+}
+
 int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 {
 	if (pl_msgr_publish(v, e) != 0)
@@ -316,10 +430,25 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 	pl_relay_conn *c;
 	if (pl_msgr_open_relay(v, &c, e) != 0)
 		return -1;
-	int rc = fetch_all(v, c, r, e);
+	ack_list *acks = calloc(1, sizeof *acks);
+	if (acks == NULL) {
+		pl_relay_close(c);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	int rc = fetch_all(v, c, r, acks, e);
 	pl_relay_close(c);
 	if (rc == 0)
-		rc = retry_pending(v, r, e);
+		rc = retry_pending(v, r, acks, e);
+	if (rc == 0 && acks->n > 0) {
+		rc = queue_acks(v, acks, e);
+		pl_sync_report dr;
+		memset(&dr, 0, sizeof dr);
+		if (rc == 0)
+			rc = pl_msgr_deliver(v, &dr, e);
+		if (r)
+			r->queued = dr.queued;
+	}
+	free(acks);
 	if (rc == 0 && r) {
 		pl_wr *envs;
 		size_t n;

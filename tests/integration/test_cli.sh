@@ -68,6 +68,7 @@ check "thread shows the note with id, kind, from, time, text" jq -e 'length == 1
 check "reply B->A" pb send "United States" "Hello from Tehran"
 check "A syncs the reply" jq -e '.received == 1' <(pa --json sync)
 check "A's thread has both, in order" jq -e 'length == 2 and .[0].text == "Hello from Washington" and .[1].text == "Hello from Tehran" and .[1].from == "Iran"' <(pa --json thread Iran)
+check "A's note shows fetched once B acknowledged it" jq -e '.[0].state == "fetched"' <(pa --json thread Iran)
 check "a second sync receives nothing new" jq -e '.received == 0' <(pb --json sync)
 
 # Relay down: the note stays queued, the command says so, sync delivers it later.

@@ -10,6 +10,8 @@ A="$T/a" B="$T/b"
 pa() { "$PARLEY" --vault "$A" "$@"; }
 pb() { "$PARLEY" --vault "$B" "$@"; }
 db() { sqlite3 "$T/relay/relay.db" "$@"; }
+# The mailbox of the newest deposit (acks of the other direction share the table).
+LAST_MBX="(SELECT mbx FROM msg WHERE id = (SELECT max(id) FROM msg))"
 restart() { stop_relay && start_relay relay --listen "127.0.0.1:$RELAY_PORT"; }
 
 start_relay relay || { notok "relay starts"; exit 1; }
@@ -47,9 +49,10 @@ check "A receives nothing new from replayed envelopes" jq -e '.received == 0' "$
 check "A's thread shows d1, d2 once" test "$(texts "$A" Bravo)" = "d1,d2"
 
 # 3. Lost: one of three notes never arrives; the others do, and so do later ones.
+pb sync >/dev/null 2>&1
 for i in 1 2 3; do pa send Bravo "l$i" >/dev/null 2>&1; done
 stop_relay
-db "DELETE FROM msg WHERE seq = (SELECT min(seq) + 1 FROM msg);"
+db "DELETE FROM msg WHERE mbx = $LAST_MBX AND seq = (SELECT max(seq) - 1 FROM msg WHERE mbx = $LAST_MBX);"
 start_relay relay --listen "127.0.0.1:$RELAY_PORT"
 check "B receives the two that survived" jq -e '.received == 2' <(pb --json sync)
 check "B has l1 and l3, not l2" bash -c "t=\$(\"$PARLEY\" --vault \"$B\" --json thread Alpha | jq -r '.[].text' | tr '\n' ,); [[ \$t == *l1,* && \$t == *l3,* && \$t != *l2,* ]]"
@@ -57,7 +60,7 @@ check "B has l1 and l3, not l2" bash -c "t=\$(\"$PARLEY\" --vault \"$B\" --json 
 # 4. Tampered: a flipped byte in a stored envelope is rejected, nothing shown.
 pa send Bravo "t1" >/dev/null 2>&1
 stop_relay
-db "UPDATE msg SET env = substr(env, 1, 100) || (CASE WHEN substr(env, 101, 1) = X'00' THEN X'01' ELSE X'00' END) || substr(env, 102) WHERE seq = (SELECT max(seq) FROM msg);"
+db "UPDATE msg SET env = substr(env, 1, 100) || (CASE WHEN substr(env, 101, 1) = X'00' THEN X'01' ELSE X'00' END) || substr(env, 102) WHERE id = (SELECT max(id) FROM msg);"
 start_relay relay --listen "127.0.0.1:$RELAY_PORT"
 pb --json sync >"$T/t.json" 2>"$T/t.err"
 check "tampered envelope: nothing received, one rejected" jq -e '.received == 0 and .rejected == 1' "$T/t.json"
