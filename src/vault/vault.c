@@ -31,39 +31,39 @@
 #define VAULT_FILE "vault.db"
 #define VAULT_TMP "vault.db.tmp"
 #define VAULT_APP_ID 0x504c5956 /* "PLYV" in PRAGMA application_id */
-#define VAULT_SCHEMA 1          /* PRAGMA user_version */
+#define VAULT_SCHEMA 1		/* PRAGMA user_version */
 #define VAULT_OPK_INITIAL 20
 #define CHECK_TEXT "parley vault key check v1"
 
 /* Version 1 of the schema. Secret columns (marked "sealed") hold
  * pl_vault_seal blobs; everything else is public or metadata. */
 static const char SCHEMA_SQL[] =
-	"CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL);\n"
-	"CREATE TABLE counters(k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL);\n"
-	"CREATE TABLE spk(id INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
-	" sk BLOB NOT NULL /* sealed */, created INTEGER NOT NULL);\n"
-	"CREATE TABLE opk(id INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
-	" sk BLOB NOT NULL /* sealed */, published INTEGER NOT NULL DEFAULT 0);\n"
-	"CREATE TABLE contacts(name TEXT PRIMARY KEY NOT NULL, ik BLOB NOT NULL UNIQUE,"
-	" verified INTEGER NOT NULL, key_changed INTEGER NOT NULL,"
-	" grant_published INTEGER NOT NULL, token BLOB /* sealed */, added INTEGER NOT NULL);\n"
-	"CREATE TABLE sessions(id INTEGER PRIMARY KEY, ik BLOB NOT NULL, ad BLOB NOT NULL,"
-	" initiator INTEGER NOT NULL, replied INTEGER NOT NULL, ek BLOB NOT NULL,"
-	" spk_id INTEGER NOT NULL, opk_id INTEGER NOT NULL, used INTEGER NOT NULL,"
-	" state BLOB NOT NULL /* sealed */);\n"
-	"CREATE INDEX sessions_by_ik ON sessions(ik, used);\n"
-	"CREATE TABLE items(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" contact TEXT NOT NULL REFERENCES contacts(name), id BLOB NOT NULL,"
-	" dir INTEGER NOT NULL, kind INTEGER NOT NULL, time INTEGER NOT NULL,"
-	" state TEXT NOT NULL, body BLOB NOT NULL /* sealed */, receipt BLOB,"
-	" UNIQUE(contact, id, dir));\n"
-	"CREATE INDEX items_by_contact ON items(contact, seq);\n"
-	"CREATE TABLE outbox(n INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" item_seq INTEGER NOT NULL UNIQUE REFERENCES items(seq) ON DELETE CASCADE,"
-	" contact TEXT NOT NULL REFERENCES contacts(name), envelope BLOB);\n"
-	"CREATE TABLE seen(hash BLOB PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;\n"
-	"CREATE TABLE pending(n INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE,"
-	" env BLOB NOT NULL, added INTEGER NOT NULL);\n";
+    "CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL);\n"
+    "CREATE TABLE counters(k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL);\n"
+    "CREATE TABLE spk(id INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
+    " sk BLOB NOT NULL /* sealed */, created INTEGER NOT NULL);\n"
+    "CREATE TABLE opk(id INTEGER PRIMARY KEY, pk BLOB NOT NULL,"
+    " sk BLOB NOT NULL /* sealed */, published INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE contacts(name TEXT PRIMARY KEY NOT NULL, ik BLOB NOT NULL UNIQUE,"
+    " verified INTEGER NOT NULL, key_changed INTEGER NOT NULL,"
+    " grant_published INTEGER NOT NULL, token BLOB /* sealed */, added INTEGER NOT NULL);\n"
+    "CREATE TABLE sessions(id INTEGER PRIMARY KEY, ik BLOB NOT NULL, ad BLOB NOT NULL,"
+    " initiator INTEGER NOT NULL, replied INTEGER NOT NULL, ek BLOB NOT NULL,"
+    " spk_id INTEGER NOT NULL, opk_id INTEGER NOT NULL, used INTEGER NOT NULL,"
+    " state BLOB NOT NULL /* sealed */);\n"
+    "CREATE INDEX sessions_by_ik ON sessions(ik, used);\n"
+    "CREATE TABLE items(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " contact TEXT NOT NULL REFERENCES contacts(name), id BLOB NOT NULL,"
+    " dir INTEGER NOT NULL, kind INTEGER NOT NULL, time INTEGER NOT NULL,"
+    " state TEXT NOT NULL, body BLOB NOT NULL /* sealed */, receipt BLOB,"
+    " UNIQUE(contact, id, dir));\n"
+    "CREATE INDEX items_by_contact ON items(contact, seq);\n"
+    "CREATE TABLE outbox(n INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " item_seq INTEGER NOT NULL UNIQUE REFERENCES items(seq) ON DELETE CASCADE,"
+    " contact TEXT NOT NULL REFERENCES contacts(name), envelope BLOB);\n"
+    "CREATE TABLE seen(hash BLOB PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;\n"
+    "CREATE TABLE pending(n INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE,"
+    " env BLOB NOT NULL, added INTEGER NOT NULL);\n";
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -153,8 +153,7 @@ static int run_sql(pl_vault *v, const char *sql, const char *what, pl_err *e)
 int pl_vault_tx_start(pl_vault *v, int *own, pl_err *e)
 {
 	*own = sqlite3_get_autocommit(v->db) != 0;
-	return run_sql(v, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT pl_unit", "start a transaction",
-		       e);
+	return run_sql(v, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT pl_unit", "start a transaction", e);
 }
 
 int pl_vault_tx_end(pl_vault *v, int own, int ok, pl_err *e)
@@ -314,14 +313,15 @@ static int meta_put_sealed(pl_vault *v, const char *k, const char *label, const 
 	int r = pl_vault_seal(&blob, v->kek, &ad, p, n);
 	pl_wr_free(&ad);
 	if (r != 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "could not encrypt a vault record (out of memory)");
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not encrypt a vault record (out of memory)");
 	r = meta_put(v, k, blob.p, blob.n, e);
 	pl_wr_free(&blob);
 	return r;
 }
 
-static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_t *out,
-			   size_t len, pl_err *e)
+static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_t *out, size_t len,
+			   pl_err *e)
 {
 	pl_wr blob, ad;
 	int found;
@@ -406,8 +406,8 @@ static int db_open(pl_vault *v, const char *path, int wal, pl_err *e)
 		    "configure the database", e) != 0)
 		return -1;
 	sqlite3_stmt *st;
-	if (pl_vault_prep(v, &st, wal ? "PRAGMA journal_mode = WAL" : "PRAGMA journal_mode = DELETE",
-			  e) != 0)
+	if (pl_vault_prep(
+		v, &st, wal ? "PRAGMA journal_mode = WAL" : "PRAGMA journal_mode = DELETE", e) != 0)
 		return -1;
 	rc = sqlite3_step(st);
 	const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
@@ -453,7 +453,8 @@ static int build(pl_vault *v, const char *name, const char *relay_url, const uin
 	pl_vault_kdf_encode(rec, &k);
 	if (run_sql(v,
 		    "PRAGMA application_id = " STR(VAULT_APP_ID) ";"
-		    " PRAGMA user_version = " STR(VAULT_SCHEMA) ";",
+								 " PRAGMA user_version = " STR(
+								     VAULT_SCHEMA) ";",
 		    "initialise the database", e) != 0)
 		return -1;
 	if (run_sql(v, "BEGIN IMMEDIATE", "initialise the database", e) != 0)
@@ -535,8 +536,8 @@ int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 		goto out;
 	}
 	if (lstat(path, &sb) == 0 || errno != ENOENT) {
-		pl_err_set(e, PL_EXIT_VAULT, "a vault already exists at %s; refusing to overwrite it",
-			   dir);
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "a vault already exists at %s; refusing to overwrite it", dir);
 		goto out;
 	}
 	/* A leftover temporary file is a creation that never finished. */
@@ -568,8 +569,8 @@ int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 	if (link(tmp, path) == 0) {
 		unlink(tmp);
 	} else if (errno == EEXIST) {
-		pl_err_set(e, PL_EXIT_VAULT, "a vault already exists at %s; refusing to overwrite it",
-			   dir);
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "a vault already exists at %s; refusing to overwrite it", dir);
 		goto out;
 	} else if (lstat(path, &sb) == 0 || errno != ENOENT || rename(tmp, path) != 0) {
 		pl_err_set(e, PL_EXIT_VAULT, "cannot put the new vault in place at %s: %s", path,
@@ -707,7 +708,8 @@ static int unlock(pl_vault *v, const char *pass, size_t passlen, pl_err *e)
 	pl_err tmp;
 	if (meta_get_sealed(v, "check", "key check", chk, sizeof chk, &tmp) != 0 ||
 	    sodium_memcmp(chk, CHECK_TEXT, sizeof chk) != 0)
-		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s", vdir(v));
+		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s",
+				  vdir(v));
 	if (meta_get_sealed(v, "ik_seed", "identity", seed, sizeof seed, e) != 0)
 		goto out;
 	if (crypto_sign_seed_keypair(v->id->pk, v->id->sk, seed) != 0 ||
@@ -766,6 +768,36 @@ done:
 	vault_free(v);
 	free(path);
 	return r;
+}
+
+int pl_vault_open_memory(pl_vault **out, pl_err *e)
+{
+	*out = NULL;
+	if (sodium_init() < 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
+	pl_vault *v = vault_new("(memory)", e);
+	if (v == NULL)
+		return -1;
+	int rc =
+	    sqlite3_open_v2(":memory:", &v->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		pl_vault_dberr(v, rc, "open an in-memory database", e);
+		vault_free(v);
+		return -1;
+	}
+	sqlite3_extended_result_codes(v->db, 1);
+	sqlite3_db_config(v->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	randombytes_buf(v->kek, PL_VAULT_KEY_LEN);
+	if (pl_identity_generate(v->id) != 0 ||
+	    run_sql(v, "PRAGMA foreign_keys = ON", "configure the database", e) != 0 ||
+	    run_sql(v, SCHEMA_SQL, "create the tables", e) != 0 ||
+	    meta_put(v, "name", (const uint8_t *)"memory", 6, e) != 0) {
+		vault_free(v);
+		return -1;
+	}
+	memcpy(v->name, "memory", 7);
+	*out = v;
+	return 0;
 }
 
 void pl_vault_close(pl_vault *v)
@@ -944,10 +976,10 @@ static int prekey_row(pl_vault *v, sqlite3_stmt *st, int one_time, int with_sk, 
 		uint8_t chk[32];
 		prekey_ad(&ad, one_time ? "opk" : "spk", k.id, k.pk);
 		int r = sqlite3_column_type(st, 2) == SQLITE_BLOB
-				? pl_vault_unseal_fixed(k.sk, sizeof k.sk, v->kek, &ad,
-							sqlite3_column_blob(st, 2),
-							(size_t)sqlite3_column_bytes(st, 2))
-				: -1;
+			    ? pl_vault_unseal_fixed(k.sk, sizeof k.sk, v->kek, &ad,
+						    sqlite3_column_blob(st, 2),
+						    (size_t)sqlite3_column_bytes(st, 2))
+			    : -1;
 		pl_wr_free(&ad);
 		if (r == 0 && (crypto_scalarmult_base(chk, k.sk) != 0 ||
 			       sodium_memcmp(chk, k.pk, sizeof chk) != 0))

@@ -93,7 +93,7 @@ int pl_vault_word_ok(const uint8_t *p, size_t n, size_t max);
 struct pl_vault {
 	sqlite3 *db;
 	char *dir;
-	uint8_t *kek;    /* sodium_malloc'd, read-only after derivation */
+	uint8_t *kek;	 /* sodium_malloc'd, read-only after derivation */
 	pl_identity *id; /* sodium_malloc'd, read-only after loading */
 	char name[PL_NAME_MAX + 1];
 	char relay_url[PL_URL_MAX + 1];
@@ -102,6 +102,10 @@ struct pl_vault {
 	int has_relay_key;
 	uint8_t relay_key[32];
 };
+
+/* A vault in memory with a random key and identity and the real schema, for
+ * the unit test and the fuzzer; it never touches the disk. */
+int pl_vault_open_memory(pl_vault **out, pl_err *e);
 
 /* SQLite helpers (vault.c). Every failure fills e with one sentence naming
  * the vault's folder. */

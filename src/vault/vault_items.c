@@ -56,7 +56,8 @@ static int item_row(pl_vault *v, sqlite3_stmt *st, pl_item *it, pl_err *e)
 	size_t rlen = (size_t)sqlite3_column_bytes(st, 8);
 	if (it->seq < 1 || pl_vault_col_name(st, 1, it->contact, sizeof it->contact) != 0 ||
 	    pl_vault_col_fixed(st, 2, it->id, sizeof it->id) != 0 ||
-	    sqlite3_column_type(st, 3) != SQLITE_INTEGER || (dir != PL_DIR_OUT && dir != PL_DIR_IN) ||
+	    sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
+	    (dir != PL_DIR_OUT && dir != PL_DIR_IN) ||
 	    sqlite3_column_type(st, 4) != SQLITE_INTEGER || kind < 0 || kind > INT32_MAX ||
 	    sqlite3_column_type(st, 5) != SQLITE_INTEGER ||
 	    pl_vault_col_word(st, 6, it->state, sizeof it->state) != 0 ||
@@ -303,7 +304,8 @@ int pl_vault_outbox_list(pl_vault *v, pl_outbox **out, size_t *n, pl_err *e)
 		o->item_seq = sqlite3_column_int64(st, 0);
 		int t = sqlite3_column_type(st, 2);
 		size_t len = (size_t)sqlite3_column_bytes(st, 2);
-		if (o->item_seq < 1 || pl_vault_col_name(st, 1, o->contact, sizeof o->contact) != 0 ||
+		if (o->item_seq < 1 ||
+		    pl_vault_col_name(st, 1, o->contact, sizeof o->contact) != 0 ||
 		    (t != SQLITE_NULL && t != SQLITE_BLOB) || len > PL_VAULT_ENVELOPE_MAX) {
 			r = pl_vault_damaged(v, "an outbox record is malformed", e);
 			break;

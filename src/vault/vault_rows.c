@@ -67,15 +67,15 @@ static int contact_row(pl_vault *v, sqlite3_stmt *st, pl_contact *c, pl_err *e)
 		pl_wr ad;
 		token_ad(&ad, t.name, t.ik);
 		int r = sqlite3_column_type(st, 5) == SQLITE_BLOB
-				? pl_vault_unseal_fixed(t.token, sizeof t.token, v->kek, &ad,
-							sqlite3_column_blob(st, 5),
-							(size_t)sqlite3_column_bytes(st, 5))
-				: -1;
+			    ? pl_vault_unseal_fixed(t.token, sizeof t.token, v->kek, &ad,
+						    sqlite3_column_blob(st, 5),
+						    (size_t)sqlite3_column_bytes(st, 5))
+			    : -1;
 		pl_wr_free(&ad);
 		if (r != 0) {
 			char what[160];
-			snprintf(what, sizeof what, "the mailbox token of contact \"%s\" does not open",
-				 t.name);
+			snprintf(what, sizeof what,
+				 "the mailbox token of contact \"%s\" does not open", t.name);
 			sodium_memzero(&t, sizeof t);
 			return pl_vault_damaged(v, what, e);
 		}
@@ -87,8 +87,7 @@ static int contact_row(pl_vault *v, sqlite3_stmt *st, pl_contact *c, pl_err *e)
 }
 
 /* Steps st once and decodes the contact it finds; NOTFOUND with `missing`. */
-static int contact_one(pl_vault *v, sqlite3_stmt *st, pl_contact *c, const char *missing,
-		       pl_err *e)
+static int contact_one(pl_vault *v, sqlite3_stmt *st, pl_contact *c, const char *missing, pl_err *e)
 {
 	int rc = sqlite3_step(st), r;
 	if (rc == SQLITE_ROW)
@@ -162,7 +161,8 @@ int pl_vault_contact_put(pl_vault *v, const pl_contact *c, pl_err *e)
 					  "could not encrypt a contact's token (out of memory)");
 	}
 	if (pl_vault_prep(v, &st,
-			  "INSERT INTO contacts(" CONTACT_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+			  "INSERT INTO contacts(" CONTACT_COLS
+			  ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 			  " ON CONFLICT(name) DO UPDATE SET ik = excluded.ik,"
 			  " verified = excluded.verified, key_changed = excluded.key_changed,"
 			  " grant_published = excluded.grant_published, token = excluded.token,"
@@ -349,12 +349,13 @@ int pl_vault_session_save(pl_vault *v, pl_session_rec *s, pl_err *e)
 		return -1;
 	}
 	if (pl_vault_prep(v, &st,
-			  rowid == 0 ? "INSERT INTO sessions(ik, ad, initiator, replied, ek, spk_id,"
-				       " opk_id, used, state)"
-				       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-				     : "UPDATE sessions SET ad = ?2, initiator = ?3, replied = ?4,"
-				       " ek = ?5, spk_id = ?6, opk_id = ?7, used = ?8, state = ?9"
-				       " WHERE id = ?10 AND ik = ?1",
+			  rowid == 0
+			      ? "INSERT INTO sessions(ik, ad, initiator, replied, ek, spk_id,"
+				" opk_id, used, state)"
+				" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+			      : "UPDATE sessions SET ad = ?2, initiator = ?3, replied = ?4,"
+				" ek = ?5, spk_id = ?6, opk_id = ?7, used = ?8, state = ?9"
+				" WHERE id = ?10 AND ik = ?1",
 			  e) != 0)
 		goto end;
 	sqlite3_bind_blob(st, 1, s->ik, PL_IK_LEN, SQLITE_STATIC);

@@ -197,8 +197,7 @@ int pl_vault_name_ok(const uint8_t *p, size_t n)
 			return -1;
 		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == '/' || cp == 0x2028 ||
 		    cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
-		    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F ||
-		    cp == 0xFEFF)
+		    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F || cp == 0xFEFF)
 			return -1;
 		i += len;
 	}

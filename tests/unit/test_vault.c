@@ -106,8 +106,7 @@ static void put_contact(pl_vault *v, pl_contact *c, const char *name)
 		fail_msg("contact_put: %s", e.msg);
 }
 
-static int64_t add_item(pl_vault *v, const char *contact, uint8_t idbyte, int dir,
-			const char *body)
+static int64_t add_item(pl_vault *v, const char *contact, uint8_t idbyte, int dir, const char *body)
 {
 	pl_item it;
 	pl_err e;
@@ -220,6 +219,10 @@ static void test_create_open_close(void **state)
 	assert_int_not_equal(access(tmp, F_OK), 0);
 
 	pl_vault *v = open_vault(&t);
+	char wal[200];
+	snprintf(wal, sizeof wal, "%s-wal", t.db);
+	assert_int_equal(stat(wal, &sb), 0); /* SQLite gives the -wal the db's mode */
+	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_string_equal(pl_vault_name(v), "Oman");
 	assert_string_equal(pl_vault_relay_url(v), RELAY);
 	const uint8_t *pem;
@@ -270,6 +273,18 @@ static void test_create_open_close(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	tdir_clean(&t);
+
+	/* The harshest umask still yields 0700 and 0600, and a usable vault. */
+	tdir_make(&t);
+	old = umask(0777);
+	make_vault(&t, "Oman");
+	umask(old);
+	assert_int_equal(stat(t.dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(stat(t.db, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	pl_vault_close(open_vault(&t));
+	tdir_clean(&t);
 }
 
 static void test_refuse_overwrite(void **state)
@@ -287,7 +302,8 @@ static void test_refuse_overwrite(void **state)
 	assert_int_equal(pl_vault_create(t.dir, "Other", RELAY, NULL, 0, "x", 1, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	char want[300];
-	snprintf(want, sizeof want, "a vault already exists at %s; refusing to overwrite it", t.dir);
+	snprintf(want, sizeof want, "a vault already exists at %s; refusing to overwrite it",
+		 t.dir);
 	assert_string_equal(e.msg, want);
 
 	v = open_vault(&t);
@@ -331,20 +347,22 @@ static void test_create_rejects_bad_input(void **state)
 	tdir t;
 	pl_err e;
 	tdir_make(&t);
-	const char *bad[] = {"", "a/b", "tab\there", "nl\n", "del\x7f", "bad\xff utf8",
-			     "overlong\xc0\xaf", "rlo\xe2\x80\xae", "c1\xc2\x85"};
+	const char *bad[] = {"",	  "a/b",	  "tab\there",	      "nl\n",
+			     "del\x7f",	  "bad\xff utf8", "overlong\xc0\xaf", "rlo\xe2\x80\xae",
+			     "c1\xc2\x85"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		assert_int_equal(pl_vault_create(t.dir, bad[i], RELAY, NULL, 0, PASS, strlen(PASS), &e),
-				 -1);
+		assert_int_equal(
+		    pl_vault_create(t.dir, bad[i], RELAY, NULL, 0, PASS, strlen(PASS), &e), -1);
 		assert_int_equal(e.code, PL_EXIT_USAGE);
 	}
 	char longname[PL_NAME_MAX + 2];
 	memset(longname, 'a', sizeof longname - 1);
 	longname[PL_NAME_MAX + 1] = '\0';
-	assert_int_equal(pl_vault_create(t.dir, longname, RELAY, NULL, 0, PASS, strlen(PASS), &e), -1);
-	assert_int_equal(e.code, PL_EXIT_USAGE);
-	assert_int_equal(pl_vault_create(t.dir, "Oman", "has space", NULL, 0, PASS, strlen(PASS), &e),
+	assert_int_equal(pl_vault_create(t.dir, longname, RELAY, NULL, 0, PASS, strlen(PASS), &e),
 			 -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	assert_int_equal(
+	    pl_vault_create(t.dir, "Oman", "has space", NULL, 0, PASS, strlen(PASS), &e), -1);
 	assert_int_equal(e.code, PL_EXIT_USAGE);
 	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, "", 0, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_USAGE);
@@ -391,8 +409,8 @@ static void kek_of(tdir *t, uint8_t kek[32])
 	sqlite3_stmt *st;
 	pl_kdf_params k;
 	assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'kdf'", -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = 'kdf'", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(pl_vault_kdf_decode(&k, sqlite3_column_blob(st, 0),
 					     (size_t)sqlite3_column_bytes(st, 0)),
@@ -1197,21 +1215,21 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_open_close),
-		cmocka_unit_test(test_refuse_overwrite),
-		cmocka_unit_test(test_wrong_passphrase_and_missing),
-		cmocka_unit_test(test_create_rejects_bad_input),
-		cmocka_unit_test(test_not_a_vault),
-		cmocka_unit_test(test_no_secret_in_clear),
-		cmocka_unit_test(test_contacts),
-		cmocka_unit_test(test_sessions),
-		cmocka_unit_test(test_items),
-		cmocka_unit_test(test_outbox),
-		cmocka_unit_test(test_seen_pending),
-		cmocka_unit_test(test_opk_lifecycle),
-		cmocka_unit_test(test_transactions),
-		cmocka_unit_test(test_corrupted_blobs),
-		cmocka_unit_test(test_seal_format),
+	    cmocka_unit_test(test_create_open_close),
+	    cmocka_unit_test(test_refuse_overwrite),
+	    cmocka_unit_test(test_wrong_passphrase_and_missing),
+	    cmocka_unit_test(test_create_rejects_bad_input),
+	    cmocka_unit_test(test_not_a_vault),
+	    cmocka_unit_test(test_no_secret_in_clear),
+	    cmocka_unit_test(test_contacts),
+	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_items),
+	    cmocka_unit_test(test_outbox),
+	    cmocka_unit_test(test_seen_pending),
+	    cmocka_unit_test(test_opk_lifecycle),
+	    cmocka_unit_test(test_transactions),
+	    cmocka_unit_test(test_corrupted_blobs),
+	    cmocka_unit_test(test_seal_format),
 	};
 	return cmocka_run_group_tests_name("vault", tests, NULL, NULL);
 }
