@@ -22,7 +22,9 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -76,7 +78,7 @@ typedef struct job {
 	size_t bloblen;
 	pl_wr out; /* listing */
 	int res;
-	int done;
+	sem_t done; /* posted by the committer once res is final */
 } job;
 
 typedef struct {
@@ -87,7 +89,6 @@ typedef struct {
 	uint8_t pk[PL_IK_LEN];
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;
-	pthread_cond_t done_cv;
 	job *head, *tail;
 	int stopping;
 	uint64_t last_prune;
@@ -145,12 +146,7 @@ static void run_batch(relay *R, job *batch)
 
 	in_txn = pl_store_begin(s) == 0;
 	if (in_txn && now >= R->last_prune + PRUNE_EVERY) {
-		if (pl_store_savepoint(s) == 0) {
-			if (pl_store_nonce_prune(s, now) == 0)
-				pl_store_release(s);
-			else
-				pl_store_rollback_savepoint(s);
-		}
+		(void)pl_store_nonce_prune(s, now); /* one statement: all or nothing */
 		R->last_prune = now;
 	}
 	for (job *j = batch; j != NULL; j = j->next) {
@@ -158,22 +154,34 @@ static void run_batch(relay *R, job *batch)
 			j->res = PL_STORE_FAIL;
 			continue;
 		}
-		if (pl_store_savepoint(s) != 0) {
-			j->res = PL_STORE_FAIL;
-		} else {
-			j->res = run_job(s, j, now);
-			if (j->res == PL_STORE_OK) {
-				if (pl_store_release(s) != 0)
-					j->res = PL_STORE_FAIL;
+		if (j->kind == J_BUNDLE_PUT) {
+			/* The only job that may refuse after writing (too many
+			 * prekeys): it gets a savepoint of its own. */
+			if (pl_store_savepoint(s) != 0) {
+				j->res = PL_STORE_FAIL;
 			} else {
-				pl_store_rollback_savepoint(s);
-				/* A signed request that was refused still used its nonce. */
-				if (j->authed && j->res != PL_STORE_REPLAY &&
-				    j->res != PL_STORE_FAIL)
-					(void)pl_store_nonce_use(s, j->signer, j->nonce, now);
+				j->res = run_job(s, j, now);
+				if (j->res == PL_STORE_OK) {
+					if (pl_store_release(s) != 0)
+						j->res = PL_STORE_FAIL;
+				} else {
+					pl_store_rollback_savepoint(s);
+					/* A signed request that was refused still used its nonce.
+					 */
+					if (j->res != PL_STORE_REPLAY && j->res != PL_STORE_FAIL)
+						(void)pl_store_nonce_use(s, j->signer, j->nonce,
+									 now);
+				}
 			}
+		} else {
+			/* Every other job checks before it writes, so a refusal leaves
+			 * nothing behind; a storage failure may have, so it takes the
+			 * transaction down with it (the jobs before it fail too). */
+			j->res = run_job(s, j, now);
+			if (j->res == PL_STORE_FAIL)
+				pl_store_rollback(s);
 		}
-		/* Some SQLite errors (full disk, I/O) roll the whole transaction back. */
+		/* Also reached when SQLite itself rolled back (full disk, I/O error). */
 		if (!pl_store_in_txn(s)) {
 			fail_range(first, j->next);
 			first = j->next;
@@ -188,6 +196,7 @@ static void *committer(void *arg)
 {
 	relay *R = arg;
 
+	pthread_setname_np(pthread_self(), "pl-committer");
 	pthread_mutex_lock(&R->mu);
 	for (;;) {
 		while (R->head == NULL && !R->stopping)
@@ -208,12 +217,13 @@ static void *committer(void *arg)
 
 		run_batch(R, batch);
 
-		pthread_mutex_lock(&R->mu);
+		/* Wake exactly the handlers of this batch; a job lives on its
+		 * handler's stack, so read `next` before posting. */
 		for (job *j = batch, *next; j != NULL; j = next) {
-			next = j->next; /* j lives on its handler's stack: read first */
-			j->done = 1;
+			next = j->next;
+			sem_post(&j->done);
 		}
-		pthread_cond_broadcast(&R->done_cv);
+		pthread_mutex_lock(&R->mu);
 	}
 	pthread_mutex_unlock(&R->mu);
 	return NULL;
@@ -223,7 +233,10 @@ static void *committer(void *arg)
 static void submit(relay *R, job *j)
 {
 	j->next = NULL;
-	j->done = 0;
+	if (sem_init(&j->done, 0, 0) != 0) {
+		j->res = PL_STORE_FAIL;
+		return;
+	}
 	pthread_mutex_lock(&R->mu);
 	if (R->tail)
 		R->tail->next = j;
@@ -231,9 +244,10 @@ static void submit(relay *R, job *j)
 		R->head = j;
 	R->tail = j;
 	pthread_cond_signal(&R->work_cv);
-	while (!j->done)
-		pthread_cond_wait(&R->done_cv, &R->mu);
 	pthread_mutex_unlock(&R->mu);
+	while (sem_wait(&j->done) != 0)
+		; /* EINTR */
+	sem_destroy(&j->done);
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -923,6 +937,10 @@ int pl_relay_main(int argc, char **argv)
 	memset(&R, 0, sizeof R);
 	pl_err_clear(&err);
 	umask(077); /* the database and key are nobody else's business */
+	/* glibc returns freed memory of thread arenas with madvise(), and each
+	 * call interrupts every CPU running one of our threads (TLB shootdown);
+	 * keep it instead. */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	if (mkdir(o.data, 0700) != 0 && errno != EEXIST)
 		return fail("cannot create data directory %s: %s", o.data, strerror(errno));
 	if (o.cert != NULL) {
@@ -956,7 +974,6 @@ int pl_relay_main(int argc, char **argv)
 	}
 	pthread_mutex_init(&R.mu, NULL);
 	pthread_cond_init(&R.work_cv, NULL);
-	pthread_cond_init(&R.done_cv, NULL);
 	R.last_prune = 0;
 	if (pthread_create(&th, NULL, committer, &R) != 0) {
 		fail("cannot start the committer thread");

@@ -40,6 +40,12 @@ enum {
 	Q_MSG_LIST,
 	Q_LAST_SEQ,
 	Q_MSG_DEL,
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_SAVEPOINT,
+	Q_RELEASE,
+	Q_ROLLBACK_TO,
 	Q_COUNT
 };
 
@@ -68,6 +74,13 @@ static const char *const sql_text[Q_COUNT] = {
 		   "LIMIT ?3",
     [Q_LAST_SEQ] = "SELECT last_seq FROM mailbox WHERE mbx = ?1",
     [Q_MSG_DEL] = "DELETE FROM msg WHERE mbx = ?1 AND seq <= ?2",
+    /* Prepared once: the committer runs these for every batch. */
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT req",
+    [Q_RELEASE] = "RELEASE req",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO req",
 };
 
 static const char schema_v1[] =
@@ -257,12 +270,12 @@ void pl_store_close(pl_store *s)
 
 int pl_store_begin(pl_store *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	return step_done(q(s, Q_BEGIN));
 }
 
 int pl_store_commit(pl_store *s)
 {
-	if (exec(s, "COMMIT") == 0)
+	if (step_done(q(s, Q_COMMIT)) == 0)
 		return 0;
 	pl_store_rollback(s);
 	return -1;
@@ -271,23 +284,23 @@ int pl_store_commit(pl_store *s)
 void pl_store_rollback(pl_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		exec(s, "ROLLBACK");
+		(void)step_done(q(s, Q_ROLLBACK));
 }
 
 int pl_store_savepoint(pl_store *s)
 {
-	return exec(s, "SAVEPOINT req");
+	return step_done(q(s, Q_SAVEPOINT));
 }
 
 int pl_store_release(pl_store *s)
 {
-	return exec(s, "RELEASE req");
+	return step_done(q(s, Q_RELEASE));
 }
 
 void pl_store_rollback_savepoint(pl_store *s)
 {
-	exec(s, "ROLLBACK TO req");
-	exec(s, "RELEASE req");
+	(void)step_done(q(s, Q_ROLLBACK_TO));
+	(void)step_done(q(s, Q_RELEASE));
 }
 
 int pl_store_in_txn(pl_store *s)
