@@ -1,0 +1,78 @@
+/* text.c — strict UTF-8 and displayable-text checks; see text.h. */
+#include "util/text.h"
+
+/* Decodes one code point at p (n bytes left); returns its length or 0. */
+static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	uint8_t c = p[0];
+	size_t len;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		v = c & 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		v = c & 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		v = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+int pl_utf8_ok(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint32_t cp;
+		size_t l = utf8_next(p + i, n - i, &cp);
+		if (l == 0)
+			return -1;
+		i += l;
+	}
+	return 0;
+}
+
+static int cp_forbidden(uint32_t cp, int multiline)
+{
+	if (cp == '\n')
+		return !multiline;
+	if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+		return 1;
+	/* line/paragraph separators; bidi embeddings, overrides and isolates */
+	return cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int pl_text_ok(const uint8_t *p, size_t n, size_t min, size_t max, int multiline)
+{
+	if (n < min || n > max || (p == NULL && n != 0))
+		return -1;
+	size_t i = 0;
+	while (i < n) {
+		uint32_t cp;
+		size_t l = utf8_next(p + i, n - i, &cp);
+		if (l == 0 || cp_forbidden(cp, multiline))
+			return -1;
+		i += l;
+	}
+	return 0;
+}
