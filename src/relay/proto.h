@@ -42,8 +42,8 @@
 #define PL_PROTO_BUNDLE_UPLOAD_MAX                                                                 \
 	(PL_PROTO_BUNDLE_UPLOAD_MIN + PL_PROTO_BUNDLE_MAX_OPK * PL_PROTO_OPK_ENTRY_LEN)
 #define PL_PROTO_BUNDLE_LEN (1 + PL_IK_LEN + 4 + PL_X25519_LEN + PL_SIG_LEN + 4 + PL_X25519_LEN)
-#define PL_PROTO_RECEIPT_LEN (1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN + PL_SIG_LEN) /* 145  \
-											    */
+/* 145 bytes */
+#define PL_PROTO_RECEIPT_LEN (1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN + PL_SIG_LEN)
 #define PL_PROTO_LISTING_ITEM_OVERHEAD (8 + 8 + 4)
 
 /* HTTP header names of the owner-auth scheme and the deposit token. */

@@ -5,11 +5,14 @@
  * Design. libmicrohttpd runs one thread per connection, so a handler may
  * block. Each handler parses and checks its request itself (signatures,
  * body decoding, envelope hash — all CPU work, in parallel), then hands a
- * job to the one committer thread and sleeps. The committer takes every job
- * queued so far, runs each in its own savepoint inside one SQLite
+ * job to the one committer thread and sleeps on the job's semaphore. The
+ * committer takes every job queued so far, runs them all inside one SQLite
  * transaction (WAL, synchronous=FULL) and commits once, so one fsync covers
- * the whole batch; then it wakes the handlers, which sign their receipts
- * and answer. A deposit is therefore acknowledged only after it is durable.
+ * the whole batch; then it posts exactly those jobs' semaphores, and their
+ * handlers sign their receipts and answer. A deposit is therefore
+ * acknowledged only after it is durable. Jobs check before they write, so a
+ * refused job leaves nothing behind without a savepoint of its own; a
+ * storage failure fails the whole transaction (503), never half of it.
  *
  * It must never acknowledge before COMMIT returned, never buffer a body
  * past its endpoint's limit, never log a token, key or envelope, and never
