@@ -117,7 +117,7 @@ if [ -x "$B/bare_httpd" ] && start_server bare "$B/bare_httpd"; then
 fi
 mkdir -p "$work/relay-data"
 if [ -x "$build/parley-relay" ] &&
-	start_server relay "$build/parley-relay" --dir "$work/relay-data" --listen 127.0.0.1:0; then
+	start_server relay "$build/parley-relay" --listen 127.0.0.1:0 --data "$work/relay-data"; then
 	relay_port=$port
 fi
 if [ -x "$B/relay_load" ]; then
