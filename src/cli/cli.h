@@ -50,10 +50,14 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e);
 /* Writes j (stolen) to stdout as one JSON document and a newline. */
 void pl_cli_json_out(json_t *j);
 
+/* JSON of a case record (cmd_case.c), shared by the commands that show one. */
+json_t *pl_cli_case_json(const pl_case *c);
+
 /* Subcommands, one file each (src/cli/cmd_*.c). */
 int pl_cmd_init(pl_cli *cli, int argc, char **argv);
 int pl_cmd_id(pl_cli *cli, int argc, char **argv);
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
+int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv);
 int pl_cmd_thread(pl_cli *cli, int argc, char **argv);

@@ -16,6 +16,11 @@ static const pl_cli_cmd commands[] = {
     {"contact", pl_cmd_contact,
      "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list",
      "manage and verify contacts"},
+    {"case", pl_cmd_case,
+     "case add --name NAME --held-by PARTY [--nationality A,B] [--since DATE] [--charges TEXT]\n"
+     "         [--sentence TEXT] [--born DATE] [--humanitarian TEXT] [--priority 0-100]\n"
+     "       | case list | case show ID | case edit ID [options of add] | case link THEIR_REF ID",
+     "keep the case file of detainee records"},
     {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
     {"sync", pl_cmd_sync, "sync", "deliver what is queued, fetch and process what is waiting"},
     {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},

@@ -63,7 +63,11 @@ static const char SCHEMA_SQL[] =
     " contact TEXT NOT NULL REFERENCES contacts(name), envelope BLOB);\n"
     "CREATE TABLE seen(hash BLOB PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;\n"
     "CREATE TABLE pending(n INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE,"
-    " env BLOB NOT NULL, added INTEGER NOT NULL);\n";
+    " env BLOB NOT NULL, added INTEGER NOT NULL);\n"
+    "CREATE TABLE cases(id INTEGER PRIMARY KEY AUTOINCREMENT, ref BLOB NOT NULL UNIQUE,"
+    " rec BLOB NOT NULL /* sealed */);\n"
+    "CREATE TABLE links(contact TEXT NOT NULL REFERENCES contacts(name), ref BLOB NOT NULL,"
+    " case_id INTEGER NOT NULL REFERENCES cases(id), PRIMARY KEY(contact, ref));\n";
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

@@ -179,4 +179,45 @@ void pl_vault_pending_free(pl_wr *envs, size_t n);
  * (PL_EXIT_USAGE) with a sentence the CLI can print as is. */
 int pl_vault_name_check(const char *name, pl_err *e);
 
+/* --- the case file: detainee records (issue 3) ---------------------------- */
+#define PL_CASE_REF_LEN 8
+#define PL_CASE_NAME_MAX 128
+#define PL_CASE_PARTY_MAX 64
+#define PL_CASE_NAT_MAX 128
+#define PL_CASE_DATE_MAX 32
+#define PL_CASE_CHARGES_MAX 512
+#define PL_CASE_SENTENCE_MAX 256
+#define PL_CASE_HUMANITARIAN_MAX 512
+
+typedef struct {
+	int64_t id;                   /* local, small: what people type */
+	uint8_t ref[PL_CASE_REF_LEN]; /* random, travels in proposals */
+	char name[PL_CASE_NAME_MAX + 1];
+	char held_by[PL_CASE_PARTY_MAX + 1];
+	char nationality[PL_CASE_NAT_MAX + 1]; /* comma-separated */
+	char born[PL_CASE_DATE_MAX + 1];
+	char since[PL_CASE_DATE_MAX + 1];
+	char charges[PL_CASE_CHARGES_MAX + 1];
+	char sentence[PL_CASE_SENTENCE_MAX + 1];
+	char humanitarian[PL_CASE_HUMANITARIAN_MAX + 1];
+	int priority; /* 0..100 */
+	uint64_t created, updated;
+} pl_case;
+
+/* Checks every field (text rules of util/text.h, limits above); 0 or
+ * PL_EXIT_USAGE naming the field. name and held_by are required. */
+int pl_case_check(const pl_case *c, pl_err *e);
+/* Inserts a new record: sets id, a fresh random ref, created/updated. */
+int pl_vault_case_add(pl_vault *v, pl_case *c, pl_err *e);
+int pl_vault_case_get(pl_vault *v, int64_t id, pl_case *c, pl_err *e);             /* NOTFOUND */
+int pl_vault_case_by_ref(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN], pl_case *c,
+			 pl_err *e);                                                  /* NOTFOUND */
+int pl_vault_case_update(pl_vault *v, pl_case *c, pl_err *e); /* by id; sets updated */
+int pl_vault_case_list(pl_vault *v, pl_case **out, size_t *n, pl_err *e); /* by id */
+/* Links a contact's reference to one of our records (replaces an old link). */
+int pl_vault_link_put(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
+		      int64_t case_id, pl_err *e);
+int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
+		      int64_t *case_id, pl_err *e); /* NOTFOUND */
+
 #endif
