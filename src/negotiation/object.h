@@ -185,7 +185,7 @@ int pl_obj_parse(pl_obj *o, const uint8_t *p, size_t n, pl_err *e);
 /* SHA-256 of the signed bytes: how responses and answers name an object. */
 void pl_obj_hash(uint8_t out[static PL_OBJ_HASH_LEN], const uint8_t *signed_bytes, size_t n);
 
-/* 16 lowercase hex digits of an id; parse is strict (exactly 16 digits). */
+/* 16 lowercase hex digits of an id; parse takes exactly 16 hex digits. */
 void pl_obj_id_hex(char out[static PL_OBJ_ID_HEX_LEN], const uint8_t id[static PL_OBJ_ID_LEN]);
 int pl_obj_id_parse(uint8_t id[static PL_OBJ_ID_LEN], const char *hex);
 
