@@ -71,7 +71,8 @@ int pl_agreement_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
 /* Direction of an entry, from the exporter's side. An outgoing signed object
  * must be authored by the exporter and addressed to the peer; an incoming
  * one the other way round. */
-enum { PL_DIR_OUT = 1, PL_DIR_IN = 2 };
+/* (Named PL_EXPORT_* so as not to clash with vault.h's PL_DIR_OUT/IN.) */
+enum { PL_EXPORT_OUT = 1, PL_EXPORT_IN = 2 };
 
 typedef struct pl_thread_export pl_thread_export;
 
