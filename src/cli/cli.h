@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "client/nego.h"
 #include "util/err.h"
 #include "vault/vault.h"
 
@@ -50,6 +51,19 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e);
 /* Writes j (stolen) to stdout as one JSON document and a newline. */
 void pl_cli_json_out(json_t *j);
 
+/* ID of an item (16 hex digits) or a usage error (returns PL_EXIT_USAGE). */
+int pl_cli_parse_id(const char *cmd, const char *s, uint8_t id[static 8]);
+/* After a negotiation move is queued: delivers, prints its id (JSON: id,
+ * kind, state) and says so on stderr if it stays queued. */
+int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t id[static 8],
+		     int64_t seq);
+/* Options shared by propose and counter, parsed from argv[first..]. */
+int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
+		       const char **positional);
+
+/* accept, reject and withdraw (respond_common.c). */
+int pl_cli_response(pl_cli *cli, const char *cmd, int kind, int argc, char **argv);
+
 /* JSON of a case record (cmd_case.c), shared by the commands that show one. */
 json_t *pl_cli_case_json(const pl_case *c);
 
@@ -59,6 +73,17 @@ int pl_cmd_id(pl_cli *cli, int argc, char **argv);
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);
+int pl_cmd_outreach(pl_cli *cli, int argc, char **argv);
+int pl_cmd_propose(pl_cli *cli, int argc, char **argv);
+int pl_cmd_counter(pl_cli *cli, int argc, char **argv);
+int pl_cmd_accept(pl_cli *cli, int argc, char **argv);
+int pl_cmd_reject(pl_cli *cli, int argc, char **argv);
+int pl_cmd_withdraw(pl_cli *cli, int argc, char **argv);
+int pl_cmd_request(pl_cli *cli, int argc, char **argv);
+int pl_cmd_respond(pl_cli *cli, int argc, char **argv);
+int pl_cmd_inbox(pl_cli *cli, int argc, char **argv);
+int pl_cmd_export(pl_cli *cli, int argc, char **argv);
+int pl_cmd_verify(pl_cli *cli, int argc, char **argv);
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv);
 int pl_cmd_thread(pl_cli *cli, int argc, char **argv);
 int pl_cmd_demo(pl_cli *cli, int argc, char **argv);

@@ -10,16 +10,6 @@
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
-static const char *kind_name(int kind)
-{
-	switch (kind) {
-	case PL_KIND_NOTE:
-		return "note";
-	default:
-		return "unknown";
-	}
-}
-
 int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 {
 	if (argc != 2)
@@ -41,29 +31,14 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	}
 	json_t *arr = cli->json ? json_array() : NULL;
+	uint64_t now = pl_now();
 	for (size_t i = 0; i < n; i++) {
-		pl_item *it = &items[i];
-		if (it->kind == PL_KIND_ACK)
+		if (items[i].kind == PL_KIND_ACK)
 			continue; /* bookkeeping, shown as the "fetched" state instead */
-		char id[17], when[PL_RFC3339_LEN];
-		pl_hex_encode(id, it->id, sizeof it->id);
-		pl_time_rfc3339(when, it->time);
-		const char *from = it->dir == PL_DIR_OUT ? pl_vault_name(v) : c.name;
-		if (arr) {
-			json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind",
-					      kind_name(it->kind), "from", from, "time", when,
-					      "direction", it->dir == PL_DIR_OUT ? "out" : "in",
-					      "state", it->state);
-			if (it->kind == PL_KIND_NOTE)
-				json_object_set_new(j, "text",
-						    json_stringn((const char *)it->body.p,
-								 it->body.n));
-			json_array_append_new(arr, j);
-		} else {
-			printf("%s  %s  %-10s %s [%s]\n    %.*s\n", when, id, from,
-			       kind_name(it->kind), it->state, (int)it->body.n,
-			       (const char *)it->body.p);
-		}
+		if (arr)
+			json_array_append_new(arr, pl_nego_item_json(v, &items[i], now));
+		else
+			pl_nego_item_print(v, &items[i], now);
 	}
 	if (arr)
 		pl_cli_json_out(arr);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "client/messenger.h"
+#include "util/codec.h"
 
 #define PASS_MAX 1024
 
@@ -195,4 +197,42 @@ void pl_cli_json_out(json_t *j)
 		puts(s);
 		free(s);
 	}
+}
+
+int pl_cli_parse_id(const char *cmd, const char *s, uint8_t id[static 8])
+{
+	if (pl_hex_decode(id, 8, s) != 0)
+		return pl_cli_usage(cmd, "ID must be 16 hex digits, as shown by parley inbox or "
+					 "parley thread");
+	return 0;
+}
+
+int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t id[static 8],
+		     int64_t seq)
+{
+	char hex[17];
+	pl_hex_encode(hex, id, 8);
+	pl_sync_report r;
+	memset(&r, 0, sizeof r);
+	pl_err de;
+	pl_err_clear(&de);
+	const char *state = "queued";
+	pl_item it;
+	if (pl_msgr_deliver(v, &r, &de) == 0 && pl_vault_item_get(v, seq, &it, NULL) == 0) {
+		if (strcmp(it.state, "queued") != 0)
+			state = "delivered";
+		pl_vault_item_free(&it);
+	}
+	if (cli->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s}", "id", hex, "kind", what, "state", state);
+		if (strcmp(state, "queued") == 0 && de.msg[0])
+			json_object_set_new(j, "reason", json_string(de.msg));
+		pl_cli_json_out(j);
+	} else {
+		printf("%s\n", hex);
+	}
+	if (strcmp(state, "queued") == 0)
+		fprintf(stderr, "parley: %s %s queued, not delivered: %s; run parley sync to deliver it\n",
+			what, hex, de.msg[0] ? de.msg : "an earlier item to this contact is blocked");
+	return PL_EXIT_OK;
 }

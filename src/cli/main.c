@@ -22,6 +22,28 @@ static const pl_cli_cmd commands[] = {
      "       | case list | case show ID | case edit ID [options of add] | case link THEIR_REF ID",
      "keep the case file of detainee records"},
     {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
+    {"outreach", pl_cmd_outreach, "outreach NAME --topic TEXT", "invite NAME to talk about a topic"},
+    {"propose", pl_cmd_propose,
+     "propose NAME --we-release ID,... --they-release ID,... [--condition TEXT]...\n"
+     "       [--place TEXT] [--sequencing simultaneous|staged] [--mediator NAME]\n"
+     "       [--expires DURATION]",
+     "send a signed exchange proposal"},
+    {"accept", pl_cmd_accept, "accept ID", "countersign a proposal: it becomes an agreement"},
+    {"reject", pl_cmd_reject, "reject ID [--reason TEXT]", "reject a proposal"},
+    {"counter", pl_cmd_counter, "counter ID --we-release ... --they-release ... [options of propose]",
+     "answer a proposal with one that supersedes it"},
+    {"withdraw", pl_cmd_withdraw, "withdraw ID [--reason TEXT]", "withdraw your own open proposal"},
+    {"request", pl_cmd_request,
+     "request NAME --detainee ID --kind medical-leave|consular-access|proof-of-life|release\n"
+     "       --urgency routine|urgent|critical [--text TEXT]",
+     "make a humanitarian request"},
+    {"respond", pl_cmd_respond, "respond ID --grant|--deny [--text TEXT]",
+     "answer a humanitarian request"},
+    {"inbox", pl_cmd_inbox, "inbox", "everything received, with its state"},
+    {"export", pl_cmd_export, "export agreement ID --out FILE | export thread NAME --out FILE",
+     "write a file anyone can verify"},
+    {"verify", pl_cmd_verify, "verify FILE [--expect-key KEY]...",
+     "check an exported file offline (no vault needed)"},
     {"sync", pl_cmd_sync, "sync", "deliver what is queued, fetch and process what is waiting"},
     {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
@@ -63,7 +85,7 @@ static void usage_all(FILE *out)
 		"in that order.\n\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 vault (missing, exists, wrong passphrase),\n"
 		"4 relay unreachable or refused, 5 refused for safety or verification failed,\n"
-		"6 malformed input, 7 not found.\n"
+		"6 malformed input, 7 not found, 8 move refused in the item's state.\n"
 		"Run 'parley COMMAND --help' for a command's options.\n");
 }
 

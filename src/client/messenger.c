@@ -418,9 +418,19 @@ static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 
 		if (pl_relay_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
 				     &de) == 0) {
 			pl_proto_receipt_encode(receipt, &rc);
+			/* Only a queued item becomes delivered: a reply may already
+			 * have moved it on (e.g. accepted) if an earlier receipt was
+			 * lost. The receipt is kept either way. */
+			pl_item cur;
+			char state[16] = "delivered";
+			if (pl_vault_item_get(v, o->item_seq, &cur, e) != 0)
+				return -1;
+			if (strcmp(cur.state, "queued") != 0)
+				snprintf(state, sizeof state, "%s", cur.state);
+			pl_vault_item_free(&cur);
 			if (pl_vault_begin(v, e) != 0)
 				return -1;
-			if (pl_vault_item_set_state(v, o->item_seq, "delivered", receipt,
+			if (pl_vault_item_set_state(v, o->item_seq, state, receipt,
 						    sizeof receipt, e) != 0 ||
 			    pl_vault_outbox_remove(v, o->item_seq, e) != 0 ||
 			    pl_vault_commit(v, e) != 0) {

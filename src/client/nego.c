@@ -1,27 +1,1009 @@
 /*
- * nego.c — negotiation objects received through the channel: checks that a
- * signed object is well formed, signed by the sender's pinned key, addressed
- * to us, and a legal move given what the vault holds; then applies its state
- * change. Until the negotiation layer lands every object is refused.
+ * nego.c — the negotiation engine (see nego.h). Objects are stored as items
+ * of kind PL_KIND_OBJECT whose body is the exact signed bytes and whose id is
+ * the object id; an item's state column carries the state machine of
+ * docs/NEGOTIATION.md.
+ *
+ * What it must never do: accept or apply a received object that does not
+ * verify under the sender's pinned key, is not addressed to us, or names an
+ * object we do not hold with those exact bytes; write anything for a move it
+ * refuses.
  */
-#include "client/messenger.h"
 #include "client/nego.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/messenger.h"
+#include "envelope/envelope.h"
+#include "negotiation/verify.h"
+#include "util/codec.h"
+
+/* --- helpers ---------------------------------------------------------------- */
+
+static int is_open(const char *state)
+{
+	return strcmp(state, "queued") == 0 || strcmp(state, "delivered") == 0 ||
+	       strcmp(state, "fetched") == 0 || strcmp(state, "received") == 0;
+}
+
+static pl_obj *obj_new(pl_err *e)
+{
+	pl_obj *o = calloc(1, sizeof *o);
+	if (o == NULL)
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	return o;
+}
+
+/* Decodes (and verifies) the signed object an item holds. */
+static int item_obj(const pl_item *it, pl_obj *o, pl_err *e)
+{
+	if (it->kind != PL_KIND_OBJECT)
+		return pl_err_set(e, PL_EXIT_USAGE, "that item is a note, not a negotiation move");
+	return pl_obj_decode_signed(o, it->body.p, it->body.n, e);
+}
+
+static int expired(const pl_obj *o, uint64_t at)
+{
+	return o->type == PL_OBJ_PROPOSAL && o->u.proposal.expires != 0 &&
+	       at > o->u.proposal.expires;
+}
+
+static const char *effective_state(const pl_item *it, const pl_obj *o, uint64_t now)
+{
+	if (o && is_open(it->state) && expired(o, now))
+		return "expired";
+	return it->state;
+}
+
+int pl_nego_find(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], pl_item *it, pl_err *e)
+{
+	pl_item *items;
+	size_t n, found = 0, at = 0;
+	if (pl_vault_item_list(v, NULL, &items, &n, e) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].kind == PL_KIND_ACK || memcmp(items[i].id, id, PL_OBJ_ID_LEN) != 0)
+			continue;
+		found++;
+		at = i;
+	}
+	char hex[PL_OBJ_ID_HEX_LEN];
+	pl_obj_id_hex(hex, id);
+	int rc = 0;
+	if (found == 0) {
+		rc = pl_err_set(e, PL_EXIT_NOTFOUND,
+				"no item %s in this vault; see parley inbox or parley thread NAME",
+				hex);
+	} else if (found > 1) {
+		rc = pl_err_set(e, PL_EXIT_SECURITY,
+				"two items share the id %s; refusing to guess which one you mean",
+				hex);
+	} else {
+		*it = items[at];
+		pl_wr_init(&items[at].body);
+		pl_wr_init(&items[at].receipt);
+	}
+	pl_vault_items_free(items, n);
+	return rc;
+}
+
+static void person_from_case(pl_person *p, const pl_case *c)
+{
+	memset(p, 0, sizeof *p);
+	memcpy(p->ref, c->ref, PL_OBJ_REF_LEN);
+	snprintf(p->name, sizeof p->name, "%s", c->name);
+	snprintf(p->held_by, sizeof p->held_by, "%s", c->held_by);
+	snprintf(p->nationality, sizeof p->nationality, "%s", c->nationality);
+	snprintf(p->born, sizeof p->born, "%s", c->born);
+	snprintf(p->since, sizeof p->since, "%s", c->since);
+	snprintf(p->charges, sizeof p->charges, "%s", c->charges);
+	snprintf(p->sentence, sizeof p->sentence, "%s", c->sentence);
+	snprintf(p->humanitarian, sizeof p->humanitarian, "%s", c->humanitarian);
+	p->priority = (uint8_t)c->priority;
+}
+
+static int load_person(pl_vault *v, int64_t id, pl_person *p, pl_err *e)
+{
+	pl_case c;
+	if (pl_vault_case_get(v, id, &c, e) != 0)
+		return -1;
+	person_from_case(p, &c);
+	sodium_memzero(&c, sizeof c);
+	return 0;
+}
+
+static int sendable_contact(pl_vault *v, const char *name, pl_contact *c, pl_err *e)
+{
+	if (pl_vault_contact_get(v, name, c, e) != 0)
+		return -1;
+	if (pl_msgr_check_sendable(c, e) != 0) {
+		sodium_memzero(c, sizeof *c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Signs o, then in one transaction stores it as an outgoing item, queues it
+ * and (if target_seq) moves the target to target_state. */
+static int commit_move(pl_vault *v, const char *contact, pl_obj *o, int64_t target_seq,
+		       const char *target_state, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
+		       pl_err *e)
+{
+	pl_wr sig;
+	pl_item it;
+	int rc = -1;
+	pl_wr_init(&sig);
+	memset(&it, 0, sizeof it);
+	pl_wr_init(&it.body);
+	pl_wr_init(&it.receipt);
+	if (pl_obj_sign(&sig, o, pl_vault_identity(v), e) != 0)
+		goto out;
+	if (sig.n > PL_PAYLOAD_MAX_BODY) {
+		pl_err_set(e, PL_EXIT_USAGE, "the move is too large to send (%zu bytes)", sig.n);
+		goto out;
+	}
+	memcpy(it.id, o->id, PL_OBJ_ID_LEN);
+	snprintf(it.contact, sizeof it.contact, "%s", contact);
+	it.dir = PL_DIR_OUT;
+	it.kind = PL_KIND_OBJECT;
+	it.time = o->created;
+	snprintf(it.state, sizeof it.state, "queued");
+	pl_wr_bytes(&it.body, sig.p, sig.n);
+	if (pl_wr_ok(&it.body) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	if (pl_vault_begin(v, e) != 0)
+		goto out;
+	int added = pl_vault_item_add(v, &it, e);
+	if (added != 0 || pl_vault_outbox_add(v, it.seq, contact, e) != 0 ||
+	    (target_seq && pl_vault_item_set_state(v, target_seq, target_state, NULL, 0, e) != 0) ||
+	    pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+		if (added == 1)
+			pl_err_set(e, PL_EXIT_ERROR, "an item with the same id exists; try again");
+		goto out;
+	}
+	memcpy(id, o->id, PL_OBJ_ID_LEN);
+	*seq = it.seq;
+	rc = 0;
+out:
+	pl_wr_free(&sig);
+	pl_vault_item_free(&it);
+	return rc;
+}
+
+/* --- composing moves -------------------------------------------------------- */
+
+int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
+		     uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	pl_contact c;
+	if (sendable_contact(v, contact, &c, e) != 0)
+		return -1;
+	pl_obj *o = obj_new(e);
+	int rc = -1;
+	if (o == NULL)
+		goto out;
+	pl_obj_init(o, PL_OBJ_OUTREACH);
+	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	if (pl_obj_text_ok(topic, 1, PL_OUTREACH_TOPIC_MAX, 1) != 0) {
+		pl_err_set(e, PL_EXIT_USAGE, "--topic must be 1 to %d bytes of text",
+			   PL_OUTREACH_TOPIC_MAX);
+		goto out;
+	}
+	snprintf(o->u.outreach.topic, sizeof o->u.outreach.topic, "%s", topic);
+	rc = commit_move(v, c.name, o, 0, NULL, id, seq, e);
+out:
+	free(o);
+	sodium_memzero(&c, sizeof c);
+	return rc;
+}
+
+static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
+{
+	pl_proposal *p = &o->u.proposal;
+	if (t->n_we + t->n_they == 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "a proposal must name at least one person (--we-release or "
+				  "--they-release)");
+	if (t->n_we > PL_PROPOSAL_SIDE_MAX || t->n_they > PL_PROPOSAL_SIDE_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "at most %d people on each side",
+				  PL_PROPOSAL_SIDE_MAX);
+	for (size_t i = 0; i < t->n_we + t->n_they; i++) {
+		int64_t a = i < t->n_we ? t->we[i] : t->they[i - t->n_we];
+		for (size_t j = i + 1; j < t->n_we + t->n_they; j++) {
+			int64_t b = j < t->n_we ? t->we[j] : t->they[j - t->n_we];
+			if (a == b)
+				return pl_err_set(e, PL_EXIT_USAGE,
+						  (i < t->n_we) != (j < t->n_we)
+						      ? "record %lld is named on both sides; a "
+							"person can only be released by one"
+						      : "record %lld is named twice",
+						  (long long)a);
+		}
+	}
+	for (size_t i = 0; i < t->n_we; i++)
+		if (load_person(v, t->we[i], &p->author[i], e) != 0)
+			return -1;
+	for (size_t i = 0; i < t->n_they; i++)
+		if (load_person(v, t->they[i], &p->recipient[i], e) != 0)
+			return -1;
+	p->n_author = (uint8_t)t->n_we;
+	p->n_recipient = (uint8_t)t->n_they;
+	if (t->n_cond > PL_PROPOSAL_COND_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "at most %d conditions", PL_PROPOSAL_COND_MAX);
+	for (size_t i = 0; i < t->n_cond; i++) {
+		if (pl_obj_text_ok(t->cond[i], 1, PL_PROPOSAL_COND_LEN, 0) != 0)
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "each --condition must be one line of 1 to %d bytes",
+					  PL_PROPOSAL_COND_LEN);
+		snprintf(p->cond[i], sizeof p->cond[i], "%s", t->cond[i]);
+	}
+	p->n_cond = (uint8_t)t->n_cond;
+	if (t->place) {
+		if (pl_obj_text_ok(t->place, 0, PL_PROPOSAL_PLACE_MAX, 0) != 0)
+			return pl_err_set(e, PL_EXIT_USAGE, "--place must be one line of at most %d "
+							    "bytes",
+					  PL_PROPOSAL_PLACE_MAX);
+		snprintf(p->place, sizeof p->place, "%s", t->place);
+	}
+	p->sequencing = (uint8_t)t->sequencing;
+	if (t->mediator) {
+		pl_contact m;
+		if (pl_vault_contact_get(v, t->mediator, &m, e) != 0)
+			return -1;
+		if (!m.verified || m.key_changed) {
+			sodium_memzero(&m, sizeof m);
+			return pl_err_set(e, PL_EXIT_SECURITY,
+					  "the mediator \"%s\" is not a verified contact; run parley "
+					  "contact verify %s SAFETY_NUMBER first",
+					  t->mediator, t->mediator);
+		}
+		p->has_mediator = 1;
+		memcpy(p->mediator_ik, m.ik, PL_IK_LEN);
+		snprintf(p->mediator_name, sizeof p->mediator_name, "%s", m.name);
+		sodium_memzero(&m, sizeof m);
+	}
+	if (t->expires_in)
+		p->expires = o->created + t->expires_in;
+	return 0;
+}
+
+int pl_nego_propose(pl_vault *v, const char *contact, const pl_nego_terms *t,
+		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	pl_contact c;
+	if (sendable_contact(v, contact, &c, e) != 0)
+		return -1;
+	pl_obj *o = obj_new(e);
+	int rc = -1;
+	if (o == NULL)
+		goto out;
+	pl_obj_init(o, PL_OBJ_PROPOSAL);
+	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	if (t->mediator && strcmp(t->mediator, c.name) == 0) {
+		pl_err_set(e, PL_EXIT_USAGE, "the mediator cannot be the other party");
+		goto out;
+	}
+	if (fill_terms(v, o, t, e) == 0)
+		rc = commit_move(v, c.name, o, 0, NULL, id, seq, e);
+out:
+	free(o);
+	sodium_memzero(&c, sizeof c);
+	return rc;
+}
+
+/* Loads target item and object and checks it is an open proposal or request
+ * received from a contact we may still answer. */
+static int answerable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int type,
+		      pl_item *it, pl_obj *to, pl_contact *c, pl_err *e)
+{
+	char hex[PL_OBJ_ID_HEX_LEN];
+	pl_obj_id_hex(hex, target);
+	if (pl_nego_find(v, target, it, e) != 0)
+		return -1;
+	if (item_obj(it, to, e) != 0)
+		return -1;
+	const char *what = type == PL_OBJ_PROPOSAL ? "proposal" : "request";
+	if (to->type != type)
+		return pl_err_set(e, PL_EXIT_REFUSED, "%s is a %s, not a %s", hex,
+				  pl_obj_type_to_str(to->type), what);
+	if (it->dir == PL_DIR_OUT)
+		return pl_err_set(e, PL_EXIT_REFUSED,
+				  "%s is your own %s; only the other side can answer it%s", hex,
+				  what, type == PL_OBJ_PROPOSAL ? " (you may withdraw it)" : "");
+	if (!is_open(it->state))
+		return pl_err_set(e, PL_EXIT_REFUSED, "%s %s is already %s; nothing changed", what,
+				  hex, it->state);
+	if (expired(to, pl_now()))
+		return pl_err_set(e, PL_EXIT_REFUSED, "proposal %s has expired; nothing changed",
+				  hex);
+	return sendable_contact(v, it->contact, c, e);
+}
+
+int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
+		    const pl_nego_terms *t, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
+		    pl_err *e)
+{
+	pl_item it;
+	pl_contact c;
+	pl_obj *to = obj_new(e), *o = obj_new(e);
+	int rc = -1;
+	memset(&it, 0, sizeof it);
+	memset(&c, 0, sizeof c);
+	if (to == NULL || o == NULL)
+		goto out;
+	if (answerable(v, target, PL_OBJ_PROPOSAL, &it, to, &c, e) != 0)
+		goto out;
+	pl_obj_init(o, PL_OBJ_PROPOSAL);
+	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	memcpy(o->u.proposal.supersedes_id, target, PL_OBJ_ID_LEN);
+	pl_obj_hash(o->u.proposal.supersedes_hash, it.body.p, it.body.n);
+	if (fill_terms(v, o, t, e) == 0)
+		rc = commit_move(v, c.name, o, it.seq, "countered", id, seq, e);
+out:
+	pl_vault_item_free(&it);
+	free(to);
+	free(o);
+	sodium_memzero(&c, sizeof c);
+	return rc;
+}
+
+int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
+		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	pl_item it;
+	pl_contact c;
+	pl_obj *to = obj_new(e), *o = obj_new(e);
+	int rc = -1;
+	char hex[PL_OBJ_ID_HEX_LEN];
+	pl_obj_id_hex(hex, target);
+	memset(&it, 0, sizeof it);
+	memset(&c, 0, sizeof c);
+	if (to == NULL || o == NULL)
+		goto out;
+	if (kind == PL_RESP_WITHDRAW) {
+		if (pl_nego_find(v, target, &it, e) != 0 || item_obj(&it, to, e) != 0)
+			goto out;
+		if (to->type != PL_OBJ_PROPOSAL) {
+			pl_err_set(e, PL_EXIT_REFUSED, "%s is a %s; only proposals can be withdrawn",
+				   hex, pl_obj_type_to_str(to->type));
+			goto out;
+		}
+		if (it.dir != PL_DIR_OUT) {
+			pl_err_set(e, PL_EXIT_REFUSED,
+				   "proposal %s is not yours; you can accept, reject or counter "
+				   "it, not withdraw it",
+				   hex);
+			goto out;
+		}
+		if (!is_open(it.state)) {
+			pl_err_set(e, PL_EXIT_REFUSED, "proposal %s is already %s; nothing changed",
+				   hex, it.state);
+			goto out;
+		}
+		if (sendable_contact(v, it.contact, &c, e) != 0)
+			goto out;
+	} else if (answerable(v, target, PL_OBJ_PROPOSAL, &it, to, &c, e) != 0) {
+		goto out;
+	}
+	pl_obj_init(o, PL_OBJ_RESPONSE);
+	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	o->u.response.kind = (uint8_t)kind;
+	memcpy(o->u.response.target_id, target, PL_OBJ_ID_LEN);
+	pl_obj_hash(o->u.response.target_hash, it.body.p, it.body.n);
+	if (reason) {
+		if (pl_obj_text_ok(reason, 0, PL_RESPONSE_REASON_MAX, 1) != 0) {
+			pl_err_set(e, PL_EXIT_USAGE, "--reason must be at most %d bytes of text",
+				   PL_RESPONSE_REASON_MAX);
+			goto out;
+		}
+		snprintf(o->u.response.reason, sizeof o->u.response.reason, "%s", reason);
+	}
+	const char *st = kind == PL_RESP_ACCEPT ? "accepted"
+			 : kind == PL_RESP_REJECT ? "rejected"
+						  : "withdrawn";
+	rc = commit_move(v, c.name, o, it.seq, st, id, seq, e);
+out:
+	pl_vault_item_free(&it);
+	free(to);
+	free(o);
+	sodium_memzero(&c, sizeof c);
+	return rc;
+}
+
+int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind, int urgency,
+		    const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	pl_contact c;
+	if (sendable_contact(v, contact, &c, e) != 0)
+		return -1;
+	pl_obj *o = obj_new(e);
+	int rc = -1;
+	if (o == NULL)
+		goto out;
+	pl_obj_init(o, PL_OBJ_REQUEST);
+	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	if (load_person(v, case_id, &o->u.request.person, e) != 0)
+		goto out;
+	o->u.request.kind = (uint8_t)kind;
+	o->u.request.urgency = (uint8_t)urgency;
+	if (text) {
+		if (pl_obj_text_ok(text, 0, PL_REQUEST_TEXT_MAX, 1) != 0) {
+			pl_err_set(e, PL_EXIT_USAGE, "--text must be at most %d bytes of text",
+				   PL_REQUEST_TEXT_MAX);
+			goto out;
+		}
+		snprintf(o->u.request.text, sizeof o->u.request.text, "%s", text);
+	}
+	rc = commit_move(v, c.name, o, 0, NULL, id, seq, e);
+out:
+	free(o);
+	sodium_memzero(&c, sizeof c);
+	return rc;
+}
+
+int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
+		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	pl_item it;
+	pl_contact c;
+	pl_obj *to = obj_new(e), *o = obj_new(e);
+	int rc = -1;
+	memset(&it, 0, sizeof it);
+	memset(&c, 0, sizeof c);
+	if (to == NULL || o == NULL)
+		goto out;
+	if (answerable(v, target, PL_OBJ_REQUEST, &it, to, &c, e) != 0)
+		goto out;
+	pl_obj_init(o, PL_OBJ_ANSWER);
+	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	memcpy(o->u.answer.target_id, target, PL_OBJ_ID_LEN);
+	pl_obj_hash(o->u.answer.target_hash, it.body.p, it.body.n);
+	o->u.answer.decision = (uint8_t)decision;
+	if (text) {
+		if (pl_obj_text_ok(text, 0, PL_ANSWER_TEXT_MAX, 1) != 0) {
+			pl_err_set(e, PL_EXIT_USAGE, "--text must be at most %d bytes of text",
+				   PL_ANSWER_TEXT_MAX);
+			goto out;
+		}
+		snprintf(o->u.answer.text, sizeof o->u.answer.text, "%s", text);
+	}
+	rc = commit_move(v, c.name, o, it.seq, decision == PL_DECISION_GRANT ? "granted" : "denied",
+			 id, seq, e);
+out:
+	pl_vault_item_free(&it);
+	free(to);
+	free(o);
+	sodium_memzero(&c, sizeof c);
+	return rc;
+}
+
+/* --- receiving -------------------------------------------------------------- */
+
+/* The item (of `contact`, direction dir) holding object `id` with exactly
+ * the signed bytes whose hash is `hash`; -1 if there is none. */
+static int find_target(pl_vault *v, const char *contact, int dir, const uint8_t id[PL_OBJ_ID_LEN],
+		       const uint8_t hash[PL_OBJ_HASH_LEN], pl_item *out, pl_err *e)
+{
+	pl_item *items;
+	size_t n;
+	int rc = 1;
+	if (pl_vault_item_list(v, contact, &items, &n, e) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].kind != PL_KIND_OBJECT || items[i].dir != dir ||
+		    memcmp(items[i].id, id, PL_OBJ_ID_LEN) != 0)
+			continue;
+		uint8_t h[PL_OBJ_HASH_LEN];
+		pl_obj_hash(h, items[i].body.p, items[i].body.n);
+		if (sodium_memcmp(h, hash, sizeof h) != 0)
+			continue;
+		*out = items[i];
+		pl_wr_init(&items[i].body);
+		pl_wr_init(&items[i].receipt);
+		rc = 0;
+		break;
+	}
+	pl_vault_items_free(items, n);
+	return rc;
+}
+
+/* Applies a received response or answer to the item it names. Returns 0,
+ * 1 (invalid: names nothing of ours with those bytes), or -1. */
+static int apply_reply(pl_vault *v, const pl_contact *from, const pl_obj *o, pl_err *e)
+{
+	pl_item t;
+	pl_obj *to = NULL;
+	const uint8_t *tid, *th;
+	int dir, want_type;
+	const char *st;
+	if (o->type == PL_OBJ_RESPONSE) {
+		tid = o->u.response.target_id;
+		th = o->u.response.target_hash;
+		want_type = PL_OBJ_PROPOSAL;
+		/* accept/reject answer our proposal; withdraw retracts theirs */
+		dir = o->u.response.kind == PL_RESP_WITHDRAW ? PL_DIR_IN : PL_DIR_OUT;
+		st = o->u.response.kind == PL_RESP_ACCEPT   ? "accepted"
+		     : o->u.response.kind == PL_RESP_REJECT ? "rejected"
+							    : "withdrawn";
+	} else {
+		tid = o->u.answer.target_id;
+		th = o->u.answer.target_hash;
+		want_type = PL_OBJ_REQUEST;
+		dir = PL_DIR_OUT;
+		st = o->u.answer.decision == PL_DECISION_GRANT ? "granted" : "denied";
+	}
+	int r = find_target(v, from->name, dir, tid, th, &t, e);
+	if (r != 0)
+		return r;
+	int rc = 1;
+	to = calloc(1, sizeof *to);
+	if (to == NULL) {
+		rc = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	if (pl_obj_decode_signed(to, t.body.p, t.body.n, NULL) != 0 || to->type != want_type)
+		goto out;
+	rc = 0;
+	if (!is_open(t.state))
+		goto out; /* crossed in flight (e.g. withdrawn while they accepted): keep ours */
+	if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT &&
+	    expired(to, o->created))
+		st = "expired"; /* accepted too late: no agreement */
+	rc = pl_vault_item_set_state(v, t.seq, st, NULL, 0, e);
+out:
+	free(to);
+	pl_vault_item_free(&t);
+	return rc;
+}
 
 int pl_msgr_object_received(pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e)
 {
-	(void)v;
-	(void)from;
-	(void)p;
-	(void)e;
-	return 1;
+	pl_obj *o = calloc(1, sizeof *o);
+	int rc = 1;
+	if (o == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (pl_obj_decode_signed(o, p->body, p->bodylen, NULL) != 0)
+		goto out;
+	/* Signed by the sender's pinned key, for us, under the id it travels as. */
+	if (sodium_memcmp(o->author_ik, from->ik, PL_IK_LEN) != 0 ||
+	    sodium_memcmp(o->recipient_ik, pl_vault_identity(v)->pk, PL_IK_LEN) != 0 ||
+	    memcmp(o->id, p->id, PL_OBJ_ID_LEN) != 0)
+		goto out;
+	switch (o->type) {
+	case PL_OBJ_OUTREACH:
+	case PL_OBJ_REQUEST:
+		rc = 0;
+		break;
+	case PL_OBJ_PROPOSAL: {
+		static const uint8_t zero[PL_OBJ_ID_LEN];
+		rc = 0;
+		if (memcmp(o->u.proposal.supersedes_id, zero, PL_OBJ_ID_LEN) != 0) {
+			pl_item t;
+			int r = find_target(v, from->name, PL_DIR_OUT, o->u.proposal.supersedes_id,
+					    o->u.proposal.supersedes_hash, &t, e);
+			if (r != 0) {
+				rc = r; /* a counter of something we never proposed */
+				break;
+			}
+			if (is_open(t.state))
+				rc = pl_vault_item_set_state(v, t.seq, "countered", NULL, 0, e);
+			pl_vault_item_free(&t);
+		}
+		break;
+	}
+	case PL_OBJ_RESPONSE:
+	case PL_OBJ_ANSWER:
+		rc = apply_reply(v, from, o, e);
+		break;
+	default:
+		break;
+	}
+out:
+	free(o);
+	return rc;
+}
+
+/* --- showing ---------------------------------------------------------------- */
+
+static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
+{
+	char ref[2 * PL_OBJ_REF_LEN + 1];
+	pl_hex_encode(ref, p->ref, PL_OBJ_REF_LEN);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "ref", ref,
+			      "name", p->name, "held_by", p->held_by, "nationality",
+			      p->nationality, "born", p->born, "since", p->since, "charges",
+			      p->charges, "sentence", p->sentence, "humanitarian", p->humanitarian,
+			      "priority", (int)p->priority);
+	pl_case c;
+	int64_t id = 0;
+	int linked = 0;
+	if (pl_vault_case_by_ref(v, p->ref, &c, NULL) == 0) {
+		linked = 1;
+	} else if (pl_vault_link_get(v, contact, p->ref, &id, NULL) == 0 &&
+		   pl_vault_case_get(v, id, &c, NULL) == 0) {
+		linked = 1;
+	}
+	if (linked) {
+		json_object_set_new(j, "linked", json_integer(c.id));
+		json_object_set_new(j, "unknown", json_false());
+		/* Two vaults may disagree about a person: say so, show ours. */
+		int differs = strcmp(c.name, p->name) != 0 || strcmp(c.held_by, p->held_by) != 0;
+		json_object_set_new(j, "differs", json_boolean(differs));
+		if (differs)
+			json_object_set_new(j, "our_record",
+					    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)c.id,
+						      "name", c.name, "held_by", c.held_by));
+		sodium_memzero(&c, sizeof c);
+	} else {
+		json_object_set_new(j, "linked", json_null());
+		json_object_set_new(j, "unknown", json_true());
+		json_object_set_new(j, "differs", json_false());
+	}
+	return j;
+}
+
+static json_t *persons_json(pl_vault *v, const char *contact, const pl_person *ps, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, person_json(v, contact, &ps[i]));
+	return a;
+}
+
+static void set_time(json_t *j, const char *key, uint64_t t)
+{
+	if (t == 0) {
+		json_object_set_new(j, key, json_null());
+		return;
+	}
+	char s[PL_RFC3339_LEN];
+	pl_time_rfc3339(s, t);
+	json_object_set_new(j, key, json_string(s));
+}
+
+json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now)
+{
+	char id[PL_OBJ_ID_HEX_LEN], when[PL_RFC3339_LEN];
+	pl_obj_id_hex(id, it->id);
+	pl_time_rfc3339(when, it->time);
+	const char *from = it->dir == PL_DIR_OUT ? pl_vault_name(v) : it->contact;
+	const char *to = it->dir == PL_DIR_OUT ? it->contact : pl_vault_name(v);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", "note",
+			      "from", from, "to", to, "time", when, "direction",
+			      it->dir == PL_DIR_OUT ? "out" : "in", "state", it->state);
+	if (it->kind == PL_KIND_NOTE) {
+		json_object_set_new(j, "text",
+				    json_stringn((const char *)it->body.p, it->body.n));
+		return j;
+	}
+	pl_obj *o = calloc(1, sizeof *o);
+	if (o == NULL || pl_obj_decode_signed(o, it->body.p, it->body.n, NULL) != 0) {
+		json_object_set_new(j, "kind", json_string("unreadable"));
+		free(o);
+		return j;
+	}
+	json_object_set_new(j, "kind", json_string(pl_obj_type_to_str(o->type)));
+	json_object_set_new(j, "state", json_string(effective_state(it, o, now)));
+	switch (o->type) {
+	case PL_OBJ_OUTREACH:
+		json_object_set_new(j, "text", json_string(o->u.outreach.topic));
+		break;
+	case PL_OBJ_PROPOSAL: {
+		const pl_proposal *p = &o->u.proposal;
+		int mine = it->dir == PL_DIR_OUT;
+		json_object_set_new(j, "we_release",
+				    mine ? persons_json(v, it->contact, p->author, p->n_author)
+					 : persons_json(v, it->contact, p->recipient,
+							p->n_recipient));
+		json_object_set_new(j, "they_release",
+				    mine ? persons_json(v, it->contact, p->recipient, p->n_recipient)
+					 : persons_json(v, it->contact, p->author, p->n_author));
+		json_t *conds = json_array();
+		for (size_t i = 0; i < p->n_cond; i++)
+			json_array_append_new(conds, json_string(p->cond[i]));
+		json_object_set_new(j, "conditions", conds);
+		json_object_set_new(j, "place", json_string(p->place));
+		json_object_set_new(j, "sequencing",
+				    json_string(pl_obj_sequencing_to_str(p->sequencing)));
+		if (p->has_mediator) {
+			char mk[PL_KEY_HEX_LEN];
+			pl_hex_encode(mk, p->mediator_ik, PL_IK_LEN);
+			json_object_set_new(j, "mediator",
+					    json_pack("{s:s, s:s}", "name", p->mediator_name,
+						      "key", mk));
+		} else {
+			json_object_set_new(j, "mediator", json_null());
+		}
+		set_time(j, "expires", p->expires);
+		static const uint8_t zero[PL_OBJ_ID_LEN];
+		if (memcmp(p->supersedes_id, zero, PL_OBJ_ID_LEN) != 0) {
+			char sid[PL_OBJ_ID_HEX_LEN];
+			pl_obj_id_hex(sid, p->supersedes_id);
+			json_object_set_new(j, "supersedes", json_string(sid));
+		} else {
+			json_object_set_new(j, "supersedes", json_null());
+		}
+		break;
+	}
+	case PL_OBJ_RESPONSE: {
+		char tid[PL_OBJ_ID_HEX_LEN];
+		pl_obj_id_hex(tid, o->u.response.target_id);
+		json_object_set_new(
+		    j, "response", json_string(pl_obj_response_kind_to_str(o->u.response.kind)));
+		json_object_set_new(j, "target", json_string(tid));
+		json_object_set_new(j, "text", json_string(o->u.response.reason));
+		break;
+	}
+	case PL_OBJ_REQUEST: {
+		const pl_request *r = &o->u.request;
+		json_object_set_new(j, "request", json_string(pl_obj_request_kind_to_str(r->kind)));
+		json_object_set_new(j, "urgency", json_string(pl_obj_urgency_to_str(r->urgency)));
+		json_object_set_new(j, "detainee", person_json(v, it->contact, &r->person));
+		json_object_set_new(j, "text", json_string(r->text));
+		break;
+	}
+	case PL_OBJ_ANSWER: {
+		char tid[PL_OBJ_ID_HEX_LEN];
+		pl_obj_id_hex(tid, o->u.answer.target_id);
+		json_object_set_new(j, "decision",
+				    json_string(pl_obj_decision_to_str(o->u.answer.decision)));
+		json_object_set_new(j, "target", json_string(tid));
+		json_object_set_new(j, "text", json_string(o->u.answer.text));
+		break;
+	}
+	default:
+		break;
+	}
+	free(o);
+	return j;
+}
+
+static void print_names(json_t *arr)
+{
+	size_t i;
+	json_t *p;
+	if (json_array_size(arr) == 0) {
+		printf("nobody");
+		return;
+	}
+	json_array_foreach(arr, i, p)
+	{
+		printf("%s%s%s", i ? ", " : "", json_string_value(json_object_get(p, "name")),
+		       json_is_true(json_object_get(p, "unknown")) ? " (unknown to you)" : "");
+	}
+}
+
+void pl_nego_item_print(pl_vault *v, const pl_item *it, uint64_t now)
+{
+	json_t *j = pl_nego_item_json(v, it, now);
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+	printf("%s  %s  %-14s %-9s [%s]", json_string_value(json_object_get(j, "time")),
+	       json_string_value(json_object_get(j, "id")),
+	       json_string_value(json_object_get(j, "from")), kind,
+	       json_string_value(json_object_get(j, "state")));
+	if (strcmp(kind, "proposal") == 0) {
+		printf("\n    we release: ");
+		print_names(json_object_get(j, "we_release"));
+		printf("\n    they release: ");
+		print_names(json_object_get(j, "they_release"));
+		const char *place = json_string_value(json_object_get(j, "place"));
+		if (place && *place)
+			printf("\n    place: %s", place);
+		json_t *exp = json_object_get(j, "expires");
+		if (json_is_string(exp))
+			printf("\n    expires: %s", json_string_value(exp));
+		json_t *sup = json_object_get(j, "supersedes");
+		if (json_is_string(sup))
+			printf("\n    counters: %s", json_string_value(sup));
+	} else if (strcmp(kind, "response") == 0) {
+		printf("\n    %s %s", json_string_value(json_object_get(j, "response")),
+		       json_string_value(json_object_get(j, "target")));
+	} else if (strcmp(kind, "request") == 0) {
+		printf("\n    %s (%s) for %s", json_string_value(json_object_get(j, "request")),
+		       json_string_value(json_object_get(j, "urgency")),
+		       json_string_value(
+			   json_object_get(json_object_get(j, "detainee"), "name")));
+	} else if (strcmp(kind, "answer") == 0) {
+		printf("\n    %s %s", json_string_value(json_object_get(j, "decision")),
+		       json_string_value(json_object_get(j, "target")));
+	}
+	const char *text = json_string_value(json_object_get(j, "text"));
+	if (text && *text)
+		printf("\n    %s", text);
+	putchar('\n');
+	json_decref(j);
+}
+
+/* --- exports ---------------------------------------------------------------- */
+
+int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
+			     pl_err *e)
+{
+	pl_item it, prop, acc;
+	pl_obj *o = obj_new(e);
+	int rc = -1;
+	char hex[PL_OBJ_ID_HEX_LEN];
+	pl_obj_id_hex(hex, id);
+	memset(&it, 0, sizeof it);
+	memset(&prop, 0, sizeof prop);
+	memset(&acc, 0, sizeof acc);
+	if (o == NULL || pl_nego_find(v, id, &it, e) != 0 || item_obj(&it, o, e) != 0)
+		goto out;
+	if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT) {
+		int dir = it.dir == PL_DIR_OUT ? PL_DIR_IN : PL_DIR_OUT;
+		if (find_target(v, it.contact, dir, o->u.response.target_id,
+				o->u.response.target_hash, &prop, e) != 0) {
+			pl_err_set(e, PL_EXIT_NOTFOUND, "the proposal accepted by %s is not in this "
+							"vault",
+				   hex);
+			goto out;
+		}
+		acc = it;
+		memset(&it, 0, sizeof it);
+	} else if (o->type == PL_OBJ_PROPOSAL) {
+		if (strcmp(it.state, "accepted") != 0) {
+			pl_err_set(e, PL_EXIT_NOTFOUND,
+				   "proposal %s is %s, not accepted; there is no agreement to "
+				   "export",
+				   hex, it.state);
+			goto out;
+		}
+		uint8_t h[PL_OBJ_HASH_LEN];
+		pl_obj_hash(h, it.body.p, it.body.n);
+		pl_item *items;
+		size_t n;
+		if (pl_vault_item_list(v, it.contact, &items, &n, e) != 0)
+			goto out;
+		int found = 0;
+		for (size_t i = 0; i < n && !found; i++) {
+			if (items[i].kind != PL_KIND_OBJECT || items[i].dir == it.dir ||
+			    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
+				continue;
+			if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT &&
+			    memcmp(o->u.response.target_id, id, PL_OBJ_ID_LEN) == 0 &&
+			    sodium_memcmp(o->u.response.target_hash, h, sizeof h) == 0) {
+				acc = items[i];
+				pl_wr_init(&items[i].body);
+				pl_wr_init(&items[i].receipt);
+				found = 1;
+			}
+		}
+		pl_vault_items_free(items, n);
+		if (!found) {
+			pl_err_set(e, PL_EXIT_NOTFOUND, "the acceptance of %s is not in this vault",
+				   hex);
+			goto out;
+		}
+		prop = it;
+		memset(&it, 0, sizeof it);
+	} else {
+		pl_err_set(e, PL_EXIT_USAGE, "%s is a %s; name an accepted proposal or its acceptance",
+			   hex, pl_obj_type_to_str(o->type));
+		goto out;
+	}
+	json_t *j;
+	if (pl_agreement_write(&j, prop.body.p, prop.body.n, acc.body.p, acc.body.n, e) != 0)
+		goto out;
+	rc = pl_export_write_file(path, j, e);
+	json_decref(j);
+out:
+	pl_vault_item_free(&it);
+	pl_vault_item_free(&prop);
+	pl_vault_item_free(&acc);
+	free(o);
+	return rc;
+}
+
+int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl_err *e)
+{
+	pl_contact c;
+	pl_item *items = NULL;
+	size_t n = 0;
+	pl_thread_export *x = NULL;
+	int rc = -1;
+	if (pl_vault_contact_get(v, contact, &c, e) != 0)
+		return -1;
+	if (pl_vault_item_list(v, contact, &items, &n, e) != 0 ||
+	    pl_thread_export_begin(&x, pl_vault_identity(v), c.ik, e) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		int dir = items[i].dir == PL_DIR_OUT ? PL_EXPORT_OUT : PL_EXPORT_IN;
+		int r = 0;
+		if (items[i].kind == PL_KIND_OBJECT) {
+			r = pl_thread_export_add_signed(x, dir, items[i].time, items[i].body.p,
+							items[i].body.n, e);
+		} else if (items[i].kind == PL_KIND_NOTE) {
+			char *t = malloc(items[i].body.n + 1);
+			if (t == NULL) {
+				pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+				goto out;
+			}
+			memcpy(t, items[i].body.p, items[i].body.n);
+			t[items[i].body.n] = '\0';
+			r = pl_thread_export_add_note(x, dir, items[i].time, t, e);
+			sodium_memzero(t, items[i].body.n);
+			free(t);
+		}
+		if (r != 0)
+			goto out;
+	}
+	json_t *j;
+	if (pl_thread_export_finish(x, &j, e) != 0)
+		goto out;
+	rc = pl_export_write_file(path, j, e);
+	json_decref(j);
+out:
+	pl_thread_export_free(x);
+	pl_vault_items_free(items, n);
+	sodium_memzero(&c, sizeof c);
+	return rc;
 }
 
 int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 			char contact[static PL_NAME_MAX + 1], pl_err *e)
 {
-	(void)v;
-	(void)ref;
-	(void)contact;
-	return pl_err_set(e, PL_EXIT_NOTFOUND, "no proposal or request you received names that "
-					       "reference; see parley inbox");
+	pl_item *items;
+	size_t n;
+	pl_obj *o = obj_new(e);
+	if (o == NULL || pl_vault_item_list(v, NULL, &items, &n, e) != 0) {
+		free(o);
+		return -1;
+	}
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (items[i].kind != PL_KIND_OBJECT || items[i].dir != PL_DIR_IN ||
+		    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
+			continue;
+		const pl_person *ps = NULL;
+		size_t np = 0;
+		if (o->type == PL_OBJ_PROPOSAL) {
+			for (size_t k = 0; k < o->u.proposal.n_author && !found; k++)
+				found = memcmp(o->u.proposal.author[k].ref, ref, PL_OBJ_REF_LEN) == 0;
+			ps = o->u.proposal.recipient;
+			np = o->u.proposal.n_recipient;
+		} else if (o->type == PL_OBJ_REQUEST) {
+			ps = &o->u.request.person;
+			np = 1;
+		}
+		for (size_t k = 0; k < np && !found; k++)
+			found = memcmp(ps[k].ref, ref, PL_OBJ_REF_LEN) == 0;
+		if (found)
+			snprintf(contact, PL_NAME_MAX + 1, "%s", items[i].contact);
+	}
+	pl_vault_items_free(items, n);
+	free(o);
+	if (!found)
+		return pl_err_set(e, PL_EXIT_NOTFOUND,
+				  "no proposal or request you received names that reference; see "
+				  "parley inbox");
+	return 0;
+}
+
+int pl_nego_parse_duration(const char *s, uint64_t *seconds)
+{
+	char *end;
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	unsigned long long x = strtoull(s, &end, 10);
+	uint64_t mult = 1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mult = 60, end++;
+	else if (*end == 'h')
+		mult = 3600, end++;
+	else if (*end == 'd')
+		mult = 86400, end++;
+	else if (*end == 'w')
+		mult = 7 * 86400, end++;
+	if (*end != '\0' || x == 0 || x > (10ULL * 365 * 86400) / mult)
+		return -1;
+	*seconds = (uint64_t)x * mult;
+	return 0;
 }

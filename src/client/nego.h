@@ -1,18 +1,79 @@
 /*
- * nego.h — negotiation moves on top of the channel (issue 3): composing,
- * signing and queueing outreach, proposals, responses, requests and answers;
- * checking and applying the ones received; and the queries the CLI needs
- * (state of an item, who a reference belongs to).
+ * nego.h — negotiation moves on top of the channel (issue 3,
+ * docs/NEGOTIATION.md): composing, signing and queueing outreach,
+ * proposals, responses, requests and answers; checking and applying the ones
+ * received; and what the CLI shows of them.
+ *
+ * Every move is checked against the vault before anything is written, and
+ * the object, its outbox entry and the state change it makes are committed
+ * in one transaction: an illegal move changes nothing.
  */
 #ifndef PARLEY_CLIENT_NEGO_H
 #define PARLEY_CLIENT_NEGO_H
 
+#include <jansson.h>
+#include <stdint.h>
+
+#include "negotiation/object.h"
 #include "util/err.h"
 #include "vault/vault.h"
+
+typedef struct {
+	int64_t we[PL_PROPOSAL_SIDE_MAX]; /* our case ids: what the author releases */
+	size_t n_we;
+	int64_t they[PL_PROPOSAL_SIDE_MAX]; /* our case ids of people the other side holds */
+	size_t n_they;
+	const char *cond[PL_PROPOSAL_COND_MAX];
+	size_t n_cond;
+	const char *place;      /* NULL = none */
+	int sequencing;         /* pl_sequencing */
+	const char *mediator;   /* a contact name, NULL = none */
+	uint64_t expires_in;    /* seconds from now, 0 = never */
+} pl_nego_terms;
+
+/* Each creates the object, signs it and queues it for delivery; *seq is the
+ * new item's local number and id its object id. Deliver with
+ * pl_msgr_deliver. */
+int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
+		     uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+int pl_nego_propose(pl_vault *v, const char *contact, const pl_nego_terms *t,
+		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+/* counter: a new proposal to the author of `target` that supersedes it. */
+int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
+		    const pl_nego_terms *t, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
+		    pl_err *e);
+/* kind: PL_RESP_ACCEPT, PL_RESP_REJECT or PL_RESP_WITHDRAW. */
+int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
+		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind, int urgency,
+		    const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+/* decision: PL_DECISION_GRANT or PL_DECISION_DENY. */
+int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
+		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+
+/* The negotiation item with this object id (either direction); NOTFOUND
+ * with a sentence naming parley inbox. Caller frees with pl_vault_item_free. */
+int pl_nego_find(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], pl_item *it, pl_err *e);
+
+/* JSON of an item as shown by thread and inbox (id, kind, from, time, state,
+ * text or the object's fields; proposals: we_release, they_release from the
+ * viewer's side, expires). */
+json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now);
+/* One line for plain output. */
+void pl_nego_item_print(pl_vault *v, const pl_item *it, uint64_t now);
+
+/* Writes the agreement made by accepting proposal `id` (or named by the
+ * acceptance `id`) to path; PL_EXIT_NOTFOUND if it was not accepted. */
+int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
+			     pl_err *e);
+int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl_err *e);
 
 /* Finds the contact whose received proposals or requests name `ref`;
  * NOTFOUND if none does. */
 int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 			char contact[static PL_NAME_MAX + 1], pl_err *e);
+
+/* Parses "90s", "45m", "48h", "7d" (or a bare number of seconds). */
+int pl_nego_parse_duration(const char *s, uint64_t *seconds);
 
 #endif

@@ -18,7 +18,8 @@ enum {
 	PL_EXIT_NETWORK = 4,  /* relay unreachable or refused the request */
 	PL_EXIT_SECURITY = 5, /* verification failed or refused for safety */
 	PL_EXIT_INPUT = 6,    /* malformed input (file, key, message) */
-	PL_EXIT_NOTFOUND = 7  /* no such contact, item or record */
+	PL_EXIT_NOTFOUND = 7, /* no such contact, item or record */
+	PL_EXIT_REFUSED = 8   /* a negotiation move the item's state does not allow */
 };
 
 #define PL_ERR_MSG_MAX 400

@@ -1,0 +1,43 @@
+/*
+ * respond_common.c — what accept, reject and withdraw share: parse `ID
+ * [--reason TEXT]`, make the signed response, deliver it. Each of the three
+ * commands is its own file and calls this with its kind.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int pl_cli_response(pl_cli *cli, const char *cmd, int kind, int argc, char **argv)
+{
+	static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
+					     {NULL, 0, NULL, 0}};
+	const char *reason = NULL;
+	int ch;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'r' || kind == PL_RESP_ACCEPT)
+			return pl_cli_usage(cmd, "unknown or incomplete option %s",
+					    argv[optind - 1]);
+		reason = optarg;
+	}
+	if (argc - optind != 1)
+		return pl_cli_usage(cmd, "%s needs exactly one ID", cmd);
+	uint8_t target[PL_OBJ_ID_LEN], id[PL_OBJ_ID_LEN];
+	int rc = pl_cli_parse_id(cmd, argv[optind], target);
+	if (rc != 0)
+		return rc;
+	pl_err e;
+	pl_err_clear(&e);
+	pl_vault *v;
+	if (pl_cli_open_vault(cli, &v, &e) != 0)
+		return pl_cli_fail(&e);
+	int64_t seq;
+	if (pl_nego_respond(v, target, kind, reason, id, &seq, &e) != 0)
+		rc = pl_cli_fail(&e);
+	else
+		rc = pl_cli_move_done(cli, v, "response", id, seq);
+	pl_vault_close(v);
+	return rc;
+}
