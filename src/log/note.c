@@ -80,6 +80,22 @@ static int text_ok(const uint8_t *p, size_t n)
 	return 1;
 }
 
+/* pl_b64_decode on libsodium 1.0.18 takes every byte ≥ 0x80 for some
+ * base64 character (its constant-time class tests assume 7-bit input), so
+ * the alphabet is checked here first: a note is UTF-8 and may put any
+ * such byte where base64 is expected. */
+static int b64_decode(uint8_t *out, size_t cap, size_t *outlen, const char *b64, size_t len)
+{
+	*outlen = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = b64[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '='))
+			return -1;
+	}
+	return pl_b64_decode(out, cap, outlen, b64, len);
+}
+
 /* Unicode White_Space (what "Unicode spaces" means for key names). */
 static int is_space(uint32_t cp)
 {
@@ -184,7 +200,7 @@ static int key_string_parse(char name[static PL_NOTE_NAME_MAX + 1], uint32_t *ke
 	size_t b64len = len - (size_t)(b64 - s);
 
 	if (pl_note_name_check(s, namelen) != 0 || hex8_parse(keyid, h, (size_t)(p2 - h)) != 0 ||
-	    b64len != KEY_B64_LEN || pl_b64_decode(raw, sizeof raw, &rawlen, b64, b64len) != 0 ||
+	    b64len != KEY_B64_LEN || b64_decode(raw, sizeof raw, &rawlen, b64, b64len) != 0 ||
 	    rawlen != sizeof raw || raw[0] != PL_NOTE_ALG_ED25519) {
 		sodium_memzero(raw, sizeof raw);
 		return -1;
@@ -325,7 +341,7 @@ static int sigline_parse(sigline *sl, const uint8_t *p, size_t n, uint8_t *buf)
 	sl->b64 = (const char *)sp + 1;
 	sl->b64len = n - sl->namelen - 1;
 	if (!name_syntax_ok(sl->name, sl->namelen) || sl->b64len == 0 ||
-	    pl_b64_decode(buf, PL_NOTE_SIG_MAX, &got, sl->b64, sl->b64len) != 0 ||
+	    b64_decode(buf, PL_NOTE_SIG_MAX, &got, sl->b64, sl->b64len) != 0 ||
 	    got < PL_NOTE_KEYID_LEN + 1)
 		return -1;
 	sl->keyid = pl_be32_get(buf);
@@ -393,7 +409,7 @@ pl_note_status pl_note_open(pl_note *n, const uint8_t *msg, size_t len, const pl
 			continue;
 		size_t got = 0;
 		if (sl[i].siglen != PL_NOTE_KEYID_LEN + ED_SIG_LEN ||
-		    pl_b64_decode(buf, PL_NOTE_SIG_MAX, &got, sl[i].b64, sl[i].b64len) != 0 ||
+		    b64_decode(buf, PL_NOTE_SIG_MAX, &got, sl[i].b64, sl[i].b64len) != 0 ||
 		    got != PL_NOTE_KEYID_LEN + ED_SIG_LEN ||
 		    crypto_sign_verify_detached(buf + PL_NOTE_KEYID_LEN, msg, textlen,
 						known[k].pk) != 0) {
@@ -505,7 +521,7 @@ int pl_checkpoint_parse(pl_checkpoint *out, const uint8_t *text, size_t len)
 	if (next_line(text, len, &off, &line, &ll) != 0 || size_parse(&c.size, line, ll) != 0)
 		return -1;
 	if (next_line(text, len, &off, &line, &ll) != 0 || ll != ROOT_B64_LEN ||
-	    pl_b64_decode(c.root, sizeof c.root, &got, (const char *)line, ll) != 0 || got != HLEN)
+	    b64_decode(c.root, sizeof c.root, &got, (const char *)line, ll) != 0 || got != HLEN)
 		return -1;
 	c.ext = off < len ? text + off : NULL;
 	c.extlen = len - off;

@@ -221,6 +221,9 @@ static void test_vkey_strictness(void **state)
 	expect_vkey_bad("PeterNeumann+c74f20a3+");
 	expect_vkey_bad("PeterNeumann");
 	expect_vkey_bad("");
+	/* bytes ≥ 0x80 where base64 belongs (libsodium 1.0.18 would take them) */
+	expect_vkey_bad("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq\xd7LDE4izWy10TW");
+	expect_vkey_bad("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmq\xc3\xa9LDE4izWy10TW");
 	/* a 0x02 (ECDSA) type byte: not an Ed25519 key */
 	expect_vkey_bad("PeterNeumann+c74f20a3+Ahpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
 	/* the length given is what counts, not a NUL */
@@ -473,6 +476,14 @@ static void test_known_key_semantics(void **state)
 	len = build(buf, sizeof buf, p10, 4);
 	assert_int_equal(pl_note_open(&n, buf, len, &peter, 1), PL_NOTE_MALFORMED);
 
+	/* a UTF-8 character inside the base64 is malformed, not a bad signature */
+	char putf[256];
+	memcpy(putf, psig, sizeof psig);
+	memcpy(strrchr(putf, ' ') + 41, "\xc3\xa9", 2);
+	const char *p11[] = {t, "\n", putf};
+	len = build(buf, sizeof buf, p11, 3);
+	assert_int_equal(pl_note_open(&n, buf, len, &peter, 1), PL_NOTE_MALFORMED);
+
 	/* the cap: 100 signature lines are accepted, 101 are not */
 	const char *parts[104];
 	size_t np = 0;
@@ -663,7 +674,11 @@ static void test_checkpoint_strictness(void **state)
 	    "47DEQpj8HBSa-_TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",	/* URL alphabet */
 	    "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=AAAA", /* 35 bytes */
 	    "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hS",		/* 30 bytes */
-	    "ZG9uJ3QgY2FyZSAy"};
+	    "ZG9uJ3QgY2FyZSAy",
+	    "4\xd2\xbb"
+	    "EQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", /* UTF-8 */
+	    "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hS\xc3\xa9"
+	    "FU="};
 	for (size_t i = 0; i < sizeof bad_roots / sizeof bad_roots[0]; i++) {
 		snprintf(s, sizeof s, "log.example\n5\n%s\n", bad_roots[i]);
 		if (cp_parse(&c, s) == 0)
