@@ -1039,8 +1039,9 @@ static int thread_file(const uint8_t *file, size_t n, const uint8_t (*expect)[PL
 	fmt_time(t2, s.last_time);
 	if (out) {
 		fprintf(out, "valid thread exported by %s with %s\n", s.exporter_fp, s.peer_fp);
-		fprintf(out, "  %zu entries: %zu signed objects, %zu notes", s.n_entries,
-			s.n_signed, s.n_notes);
+		fprintf(out, "  %zu entr%s: %zu signed object%s, %zu note%s", s.n_entries,
+			s.n_entries == 1 ? "y" : "ies", s.n_signed, s.n_signed == 1 ? "" : "s",
+			s.n_notes, s.n_notes == 1 ? "" : "s");
 		if (s.n_entries)
 			fprintf(out, ", %s to %s", t1, t2);
 		fprintf(out, "\n  head %s\n", h);
