@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/messenger.h"
 #include "client/relay_client.h"
@@ -21,6 +22,18 @@
 #include "util/codec.h"
 
 #define FETCH_ROUNDS_MAX 64
+
+/* Crash points for the crash tests (tests/integration/test_negotiation.sh):
+ * PARLEY_FAULT=after-fetch dies once a listing is fetched and before any of
+ * it is processed; after-commit dies after the first envelope's result is
+ * committed and before the relay is told. Both must lose and double
+ * nothing. */
+static void fault_point(const char *name)
+{
+	const char *f = getenv("PARLEY_FAULT");
+	if (f && strcmp(f, name) == 0)
+		_exit(99);
+}
 
 enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR, PROC_ACK };
 
@@ -357,6 +370,8 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list 
 		if (pl_relay_fetch(c, me, after, &rl, e) != 0)
 			return -1;
 		const pl_proto_listing *l = &rl.list;
+		if (l->count > 0)
+			fault_point("after-fetch");
 		uint32_t count_items = l->count;
 		uint64_t top = after;
 		int rc = 0;
@@ -370,6 +385,7 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list 
 			}
 			count(r, res);
 			top = l->item[i].seq;
+			fault_point("after-commit");
 		}
 		pl_relay_listing_free(&rl);
 		if (rc != 0)
