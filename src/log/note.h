@@ -30,7 +30,9 @@
  *   VERIFIED   — at least one known key signed it, and every signature by
  *                a known key verified.
  * Signatures by unknown keys (a name or key id, or both, that match no
- * known key) are checked for syntax only and otherwise ignored.
+ * known key) are checked for syntax only and otherwise ignored. The whole
+ * note is parsed before any signature is checked, so MALFORMED wins over
+ * INVALID, and garbage costs no Ed25519 verification.
  * Stricter than Go's sumdb/note in two ways, both in the safe direction:
  * base64 must be canonical (zero padding bits), and a repeated signature by
  * a known key is verified again rather than skipped.
