@@ -10,6 +10,7 @@
 #include "client/messenger.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
+#include "util/text.h"
 
 int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 {
@@ -21,6 +22,11 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 	const char *name = argv[a], *text = argv[a + 1];
 	if (text[0] == '\0')
 		return pl_cli_usage("send", "the note is empty");
+	if (pl_text_ok((const uint8_t *)text, strlen(text), 1, PL_PAYLOAD_MAX_BODY,
+		       PL_TEXT_MULTILINE) != 0)
+		return pl_cli_usage("send", "the note must be UTF-8 text without control characters "
+					    "(other than newlines), at most %d bytes",
+				    PL_PAYLOAD_MAX_BODY);
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

@@ -14,6 +14,7 @@
  * bytes behind on a failure path.
  */
 #include "envelope/envelope.h"
+#include "util/text.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -146,44 +147,6 @@ int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static
 	return 0;
 }
 
-/*
- * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
- * U+10FFFF. A note is shown to a person, so it must be text.
- */
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t len;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			len = 2, cp = c & 0x1F, min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			len = 3, cp = c & 0x0F, min = 0x800;
-		} else if ((c & 0xF8) == 0xF0) {
-			len = 4, cp = c & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
 
 /*
  * The one place that knows which payload kinds exist and what each body
@@ -194,7 +157,9 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 {
 	switch (kind) {
 	case PL_KIND_NOTE:
-		return utf8_valid(body, bodylen);
+		/* Shown on terminals and exported: the shared text rule (no
+		 * control characters but newline, no bidi overrides). */
+		return pl_text_ok(body, bodylen, 0, PL_PAYLOAD_MAX_BODY, PL_TEXT_MULTILINE) == 0;
 	case PL_KIND_OBJECT:
 		/* Its bytes are checked by the one decoder of signed objects
 		 * (src/negotiation) before anything is stored. */

@@ -353,6 +353,21 @@ static void test_payload_roundtrip(void **state)
 	assert_int_equal(n, 1 + 1 + 8 + 8 + 4);
 	assert_int_equal(pl_payload_decode(&p, buf, n), 0);
 	assert_int_equal(p.bodylen, 0);
+
+	/* A note is shown on terminals: escape sequences and other control
+	 * characters are refused (newlines are text). */
+	n = encode_note(buf, sizeof buf, "two\nlines");
+	assert_int_equal(pl_payload_decode(&p, buf, n), 0);
+	n = encode_note(buf, sizeof buf, "x");
+	const char *bad[] = {"\x1b", "\t", "\r", "\x7f", "\xe2\x80\xae"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint8_t t[256];
+		memcpy(t, buf, n);
+		size_t bl = strlen(bad[i]);
+		memcpy(t + n - 1, bad[i], bl);
+		pl_be32_put(t + 18, (uint32_t)bl);
+		assert_int_equal(pl_payload_decode(&p, t, n - 1 + bl), -1);
+	}
 }
 
 static void test_payload_max_body(void **state)
