@@ -38,6 +38,14 @@ int pl_b64_decode(uint8_t *out, size_t cap, size_t *outlen, const char *b64, siz
 {
 	const char *end = NULL;
 	*outlen = 0;
+	/* libsodium 1.0.18 takes any byte >= 0x80 as a base64 character:
+	 * check the alphabet first. */
+	for (size_t i = 0; i < b64len; i++) {
+		char c = b64[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '='))
+			return -1;
+	}
 	if (sodium_base642bin(out, cap, b64, b64len, NULL, outlen, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != b64 + b64len)
