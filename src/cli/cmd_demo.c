@@ -22,6 +22,8 @@
 
 #include "cli/cli.h"
 #include "client/messenger.h"
+#include "client/nego.h"
+#include "negotiation/verify.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -166,8 +168,8 @@ static int meet(demo *d, party *a, party *b, pl_err *e)
 	char sa[PL_SAFETY_LEN], sb[PL_SAFETY_LEN];
 	pl_safety_number(sa, pl_vault_identity(a->v)->pk, ca.ik);
 	pl_safety_number(sb, pl_vault_identity(b->v)->pk, cb.ik);
-	say("    %-12s reads: %s", a->name, sa);
-	say("    %-12s reads: %s", b->name, sb);
+	say("    %-14s reads: %s", a->name, sa);
+	say("    %-14s reads: %s", b->name, sb);
 	if (strcmp(sa, sb) != 0 || pl_safety_number_check(sb, pl_vault_identity(a->v)->pk, ca.ik) != 0)
 		return step_fail(d, "safety numbers differ", NULL);
 	ca.verified = cb.verified = 1;
@@ -180,22 +182,15 @@ static int meet(demo *d, party *a, party *b, pl_err *e)
 	return 0;
 }
 
-static int send_note(demo *d, party *from, party *to, const char *text, pl_err *e)
+/* Delivers what `from` queued; the relay must acknowledge all of it. */
+static int deliver(demo *d, party *from, pl_err *e)
 {
-	uint8_t id[8];
-	int64_t seq;
 	pl_sync_report r;
 	memset(&r, 0, sizeof r);
-	if (pl_msgr_queue(from->v, to->name, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id,
-			  &seq, e) != 0 ||
-	    pl_msgr_deliver(from->v, &r, e) != 0)
+	if (pl_msgr_deliver(from->v, &r, e) != 0)
 		return -1;
-	if (r.delivered != 1)
-		return step_fail(d, "the relay did not acknowledge the note", NULL);
-	say("  %s -> %s: \"%s\"", from->name, to->name, text);
-	say("    sealed, padded and deposited; the relay signed a receipt (it saw only "
-	    "%s's mailbox and a padded size).",
-	    to->name);
+	if (r.queued != 0)
+		return step_fail(d, "the relay did not acknowledge every item", NULL);
 	return 0;
 }
 
@@ -207,25 +202,84 @@ static int fetch(demo *d, party *p, unsigned expect, pl_err *e)
 		return -1;
 	if (r.received != expect || r.rejected != 0)
 		return step_fail(d, "unexpected number of received items", NULL);
-	say("    %s fetched %u item(s); each decrypted and authenticated under the pinned key.",
-	    p->name, r.received);
 	return 0;
+}
+
+/* The state of item `id` in p's vault must be `want`. */
+static int expect_state(demo *d, party *p, const uint8_t id[8], const char *want, pl_err *e)
+{
+	pl_item it;
+	if (pl_nego_find(p->v, id, &it, e) != 0)
+		return -1;
+	json_t *j = pl_nego_item_json(p->v, &it, pl_now());
+	const char *st = json_string_value(json_object_get(j, "state"));
+	int ok = st && strcmp(st, want) == 0;
+	if (!ok) {
+		char what[128];
+		snprintf(what, sizeof what, "%s expected state %s, found %s", p->name, want,
+			 st ? st : "none");
+		json_decref(j);
+		pl_vault_item_free(&it);
+		return step_fail(d, what, NULL);
+	}
+	json_decref(j);
+	pl_vault_item_free(&it);
+	return 0;
+}
+
+static int64_t add_case(party *p, const char *name, const char *held_by, const char *nat,
+			const char *born, const char *notes, int priority, pl_err *e)
+{
+	pl_case c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.name, sizeof c.name, "%s", name);
+	snprintf(c.held_by, sizeof c.held_by, "%s", held_by);
+	snprintf(c.nationality, sizeof c.nationality, "%s", nat);
+	snprintf(c.born, sizeof c.born, "%s", born);
+	snprintf(c.humanitarian, sizeof c.humanitarian, "%s", notes);
+	c.priority = priority;
+	return pl_vault_case_add(p->v, &c, e) == 0 ? c.id : -1;
+}
+
+static const char *party_of(demo *d, const uint8_t ik[32])
+{
+	for (int i = 0; i < NPARTY; i++)
+		if (sodium_memcmp(pl_vault_identity(d->p[i].v)->pk, ik, 32) == 0)
+			return d->p[i].name;
+	return "an unknown key";
+}
+
+static void release_table(demo *d, const pl_agreement_summary *s)
+{
+	const pl_proposal *p = &s->proposal.u.proposal;
+	const char *proposer = party_of(d, s->proposer_ik), *accepter = party_of(d, s->accepter_ik);
+	say("  %-28s %-15s %-15s", "person", "released by", "to");
+	say("  %-28s %-15s %-15s", "----------------------------", "---------------",
+	    "---------------");
+	for (size_t i = 0; i < p->n_author; i++)
+		say("  %-28s %-15s %-15s", p->author[i].name, proposer, accepter);
+	for (size_t i = 0; i < p->n_recipient; i++)
+		say("  %-28s %-15s %-15s", p->recipient[i].name, accepter, proposer);
+	say("  place: %s; sequencing: %s; mediator: %s", p->place[0] ? p->place : "not set",
+	    pl_obj_sequencing_to_str(p->sequencing), p->has_mediator ? p->mediator_name : "none");
 }
 
 static int run(demo *d, pl_err *e)
 {
 	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
+	int64_t seq;
 	say("parley demo — a back-channel between two governments with no diplomatic relations.");
 	say("");
-	say("Setting: the United States wants to negotiate the release of detainees held in "
-	    "Iran;");
-	say("Iran says it is ready to talk about a swap. Switzerland, the protecting power, is "
-	    "the mediator.");
+	say("The situation: the United States wants the release of Americans detained in Iran,");
+	say("among them Xiyue Wang and Baquer Namazi, 81, returned to prison after an emergency");
+	say("pacemaker. Iran says it is ready for a swap and names Ahmad Sheikhzadeh, held in the");
+	say("United States, as its top priority. Each side says the other will not engage.");
+	say("Switzerland, the protecting power, is the mediator both accept.");
 	say("");
 	if (start_relay(d, e) != 0)
 		return -1;
 	say("A relay runs at %s. It is untrusted: it stores sealed envelopes and learns", d->url);
-	say("nothing but a recipient mailbox and padded sizes.");
+	say("only a recipient mailbox and padded sizes, never the sender or a word of content.");
 	say("");
 	for (int i = 0; i < NPARTY; i++)
 		if (make_party(d, &d->p[i], e) != 0)
@@ -235,38 +289,137 @@ static int run(demo *d, pl_err *e)
 	for (int i = 0; i < NPARTY; i++) {
 		char fp[PL_FINGERPRINT_LEN];
 		pl_fingerprint(fp, pl_vault_identity(d->p[i].v)->pk);
-		say("    %-12s fingerprint %s", d->p[i].name, fp);
+		say("    %-14s fingerprint %s", d->p[i].name, fp);
 	}
-	say("  At the meeting the delegations exchange keys and read their safety numbers aloud:");
+	say("   At the meeting the delegations exchange keys and read their safety numbers aloud:");
 	if (meet(d, us, ir, e) != 0 || meet(d, us, ch, e) != 0 || meet(d, ir, ch, e) != 0)
 		return -1;
-	say("");
-	say("2. The channel is used.");
-	if (send_note(d, us, ir,
-		      "The United States would like to open a direct channel on the detainees.",
-		      e) != 0 ||
-	    fetch(d, ir, 1, e) != 0)
+
+	int64_t u_namazi = add_case(us, "Baquer Namazi", "Iran", "US,Iran", "1936",
+				    "81; emergency pacemaker; medical examiner advised 3 months "
+				    "leave",
+				    95, e);
+	int64_t u_wang = add_case(us, "Xiyue Wang", "Iran", "US", "", "", 90, e);
+	int64_t u_sheikh = add_case(us, "Ahmad Sheikhzadeh", "United States", "Iran,US", "", "", 40, e);
+	int64_t i_sheikh = add_case(ir, "Ahmad Sheikhzadeh", "United States", "Iran", "", "", 100, e);
+	int64_t i_namazi = add_case(ir, "Baquer Namazi", "Iran", "Iran,US", "1936", "", 20, e);
+	if (u_namazi < 0 || u_wang < 0 || u_sheikh < 0 || i_sheikh < 0 || i_namazi < 0)
 		return -1;
-	if (send_note(d, ir, us, "Iran is ready to discuss an exchange.", e) != 0 ||
+	say("");
+	say("   Each side keeps its own case file of detainees, sealed in its vault.");
+	say("");
+
+	say("2. December: the United States reaches out. Then three more times.");
+	static const char *topics[] = {
+	    "December: a direct channel on the detainees held by both countries",
+	    "January: renewed invitation to discuss the detainees",
+	    "February: we remain ready to meet, at a place of your choosing",
+	    "March: a further invitation; the families are waiting"};
+	uint8_t outreach[4][8];
+	for (int i = 0; i < 4; i++) {
+		if (pl_nego_outreach(us->v, ir->name, topics[i], outreach[i], &seq, e) != 0 ||
+		    deliver(d, us, e) != 0)
+			return -1;
+		say("    outreach %d deposited with a relay receipt: \"%s\"", i + 1, topics[i]);
+	}
+	if (fetch(d, ir, 4, e) != 0 || fetch(d, us, 0, e) != 0)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (expect_state(d, us, outreach[i], "fetched", e) != 0)
+			return -1;
+	say("    Iran fetched all four (each acknowledged, so the United States sees them as");
+	say("    'fetched'), and answered none. \"There is no response\" is now a fact in the");
+	say("    record, not a claim.");
+	say("");
+
+	say("3. A humanitarian request, on its own track: medical leave for Baquer Namazi.");
+	uint8_t req[8], ans[8];
+	if (pl_nego_request(us->v, ir->name, u_namazi, PL_REQ_MEDICAL_LEAVE, PL_URG_CRITICAL,
+			    "He is 81 and has an emergency pacemaker; your medical examiner "
+			    "recommended three months of leave.",
+			    req, &seq, e) != 0 ||
+	    deliver(d, us, e) != 0 || fetch(d, ir, 1, e) != 0)
+		return -1;
+	say("    The United States sends a signed request, urgency critical.");
+	if (pl_nego_answer(ir->v, req, PL_DECISION_GRANT, "Three months of medical leave granted.",
+			   ans, &seq, e) != 0 ||
+	    deliver(d, ir, e) != 0 || fetch(d, us, 1, e) != 0 ||
+	    expect_state(d, us, req, "granted", e) != 0)
+		return -1;
+	say("    Iran answers with a signed grant: three months of medical leave.");
+	say("");
+
+	say("4. \"It takes two to tango\": Iran says it is ready for a swap and proposes one.");
+	uint8_t p1[8], p2[8], acc[8];
+	pl_nego_terms t;
+	memset(&t, 0, sizeof t);
+	t.we[t.n_we++] = i_namazi;
+	t.they[t.n_they++] = i_sheikh;
+	t.place = "Vienna";
+	t.sequencing = PL_SEQ_SIMULTANEOUS;
+	t.expires_in = 14 * 86400;
+	if (pl_nego_propose(ir->v, us->name, &t, p1, &seq, e) != 0 || deliver(d, ir, e) != 0 ||
 	    fetch(d, us, 1, e) != 0)
 		return -1;
-	say("");
-	say("3. What each side's vault now holds for the thread:");
-	pl_item *items;
-	size_t n;
-	if (pl_vault_item_list(us->v, ir->name, &items, &n, e) != 0)
+	say("    Iran proposes, signed: it releases Baquer Namazi, the United States releases its");
+	say("    top priority, Ahmad Sheikhzadeh; simultaneous exchange in Vienna.");
+	memset(&t, 0, sizeof t);
+	t.we[t.n_we++] = u_sheikh;
+	t.they[t.n_they++] = u_namazi;
+	t.they[t.n_they++] = u_wang;
+	t.cond[t.n_cond++] = "independent medical check before transfer";
+	t.place = "Geneva";
+	t.sequencing = PL_SEQ_SIMULTANEOUS;
+	t.mediator = ch->name;
+	t.expires_in = 14 * 86400;
+	if (pl_nego_counter(us->v, p1, &t, p2, &seq, e) != 0 || deliver(d, us, e) != 0 ||
+	    fetch(d, ir, 1, e) != 0 || expect_state(d, ir, p1, "countered", e) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char when[PL_RFC3339_LEN];
-		pl_time_rfc3339(when, items[i].time);
-		say("    %s  %-14s %-10s %.*s", when,
-		    items[i].dir == PL_DIR_OUT ? us->name : ir->name, items[i].state,
-		    (int)items[i].body.n, (const char *)items[i].body.p);
+	say("    The United States counters: Sheikhzadeh for Baquer Namazi and Xiyue Wang, in");
+	say("    Geneva, with Switzerland as mediator and a medical check first.");
+	if (pl_nego_respond(ir->v, p2, PL_RESP_ACCEPT, NULL, acc, &seq, e) != 0 ||
+	    deliver(d, ir, e) != 0 || fetch(d, us, 1, e) != 0 ||
+	    expect_state(d, us, p2, "accepted", e) != 0)
+		return -1;
+	say("    Iran accepts: its countersignature over the exact bytes of the counter makes");
+	say("    the pair a binding agreement.");
+	say("");
+
+	say("5. Switzerland verifies the agreement offline, from the exported file alone.");
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/agreement.json", d->tmp);
+	if (pl_nego_export_agreement(us->v, p2, path, e) != 0)
+		return -1;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot read the exported agreement");
+	uint8_t *buf = malloc(PL_EXPORT_FILE_MAX);
+	size_t n = buf ? fread(buf, 1, PL_EXPORT_FILE_MAX, f) : 0;
+	fclose(f);
+	pl_agreement_summary *s = calloc(1, sizeof *s);
+	uint8_t expect[2][PL_IK_LEN];
+	pl_contact c;
+	int rc = -1;
+	if (buf && s && pl_vault_contact_get(ch->v, us->name, &c, e) == 0) {
+		memcpy(expect[0], c.ik, PL_IK_LEN);
+		if (pl_vault_contact_get(ch->v, ir->name, &c, e) == 0) {
+			memcpy(expect[1], c.ik, PL_IK_LEN);
+			rc = pl_agreement_verify(s, buf, n, (const uint8_t(*)[PL_IK_LEN])expect, 2, e);
+		}
 	}
-	pl_vault_items_free(items, n);
-	if (n != 2)
-		return step_fail(d, "the thread should hold two notes", NULL);
-	(void)ch;
+	if (rc == 0) {
+		say("    Both signatures verify under the keys Switzerland pinned in Vienna:");
+		say("    proposer %s (%s)", party_of(d, s->proposer_ik), s->proposer_fp);
+		say("    accepter %s (%s)", party_of(d, s->accepter_ik), s->accepter_fp);
+		say("    Flipping any byte of the file makes this check fail.");
+		say("");
+		say("The agreement:");
+		release_table(d, s);
+	}
+	free(s);
+	free(buf);
+	if (rc != 0)
+		return -1;
 	say("");
 	say("Every step verified.");
 	return 0;
