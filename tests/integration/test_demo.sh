@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `parley demo` plays the seed story through the real relay and protocol and
+# exits 0 only if every step verified. (Its speed is reported, not asserted:
+# timings belong to make bench.)
+. "$(dirname "$0")/lib.sh"
+start=$(date +%s%N)
+timeout 120 "$PARLEY" demo >"$T/demo.out" 2>"$T/demo.err"
+rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "# parley demo took ${ms} ms"
+check "demo exits 0" test $rc -eq 0
+check "  and says every step verified" grep -q '^Every step verified\.$' "$T/demo.out"
+check "  four outreaches, fetched and unanswered" bash -c "[ \$(grep -c 'outreach [1-4] deposited' $T/demo.out) -eq 4 ] && grep -q 'answered none' $T/demo.out"
+check "  the medical-leave request is answered" grep -q 'three months of medical leave' "$T/demo.out"
+check "  the table names who is released by whom" bash -c "grep -Eq '^  Ahmad Sheikhzadeh +United States +Iran' $T/demo.out && grep -Eq '^  Baquer Namazi +Iran +United States' $T/demo.out && grep -Eq '^  Xiyue Wang +Iran +United States' $T/demo.out"
+check "  nothing on stderr" test ! -s "$T/demo.err"
+check "  it leaves no temporary folder behind" bash -c "! ls -d \${TMPDIR:-/tmp}/parley-demo.* 2>/dev/null | grep -q ."
+echo "1..$_n"
