@@ -124,6 +124,9 @@ static int case_store(pl_vault *v, const pl_case *c, int insert, pl_err *e)
 	if (!insert)
 		sqlite3_bind_int64(st, 3, c->id);
 	rc = pl_vault_exec(v, st, insert ? "add a case record" : "update a case record", e);
+	if (rc == 0 && !insert && sqlite3_changes(v->db) != 1)
+		rc = pl_err_set(e, PL_EXIT_NOTFOUND, "case record %lld is gone", (long long)c->id);
+	sqlite3_finalize(st);
 out:
 	pl_wr_free(&ad);
 	pl_wr_free(&pt);
@@ -274,7 +277,9 @@ int pl_vault_link_put(pl_vault *v, const char *contact, const uint8_t ref[static
 	sqlite3_bind_text(st, 1, contact, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, ref, PL_CASE_REF_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, case_id);
-	return pl_vault_exec(v, st, "link a case record", e);
+	int rc = pl_vault_exec(v, st, "link a case record", e);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
