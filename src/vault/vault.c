@@ -67,7 +67,13 @@ static const char SCHEMA_SQL[] =
     "CREATE TABLE cases(id INTEGER PRIMARY KEY AUTOINCREMENT, ref BLOB NOT NULL UNIQUE,"
     " rec BLOB NOT NULL /* sealed */);\n"
     "CREATE TABLE links(contact TEXT NOT NULL REFERENCES contacts(name), ref BLOB NOT NULL,"
-    " case_id INTEGER NOT NULL REFERENCES cases(id), PRIMARY KEY(contact, ref));\n";
+    " case_id INTEGER NOT NULL REFERENCES cases(id), PRIMARY KEY(contact, ref));\n"
+    "CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note BLOB NOT NULL,"
+    " at INTEGER NOT NULL);\n"
+    "CREATE TABLE evidence(n INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL,"
+    " note_a BLOB NOT NULL, note_b BLOB NOT NULL, at INTEGER NOT NULL);\n"
+    "CREATE TABLE receipt_checks(item_seq INTEGER PRIMARY KEY REFERENCES items(seq)"
+    " ON DELETE CASCADE, leaf INTEGER NOT NULL, size INTEGER NOT NULL);\n";
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

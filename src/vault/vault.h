@@ -220,4 +220,27 @@ int pl_vault_link_put(pl_vault *v, const char *contact, const uint8_t ref[static
 int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
 		      int64_t *case_id, pl_err *e); /* NOTFOUND */
 
+/* --- the relay's transparency log, as this party has seen it (issue 4) ----- */
+#define PL_LOG_NOTE_MAX 8192
+
+/* Signed checkpoints the client verified, by tree size. */
+int pl_vault_checkpoint_put(pl_vault *v, uint64_t size, const uint8_t *note, size_t n, pl_err *e);
+/* The largest stored checkpoint; NOTFOUND if none. *note malloc'd. */
+int pl_vault_checkpoint_latest(pl_vault *v, uint64_t *size, uint8_t **note, size_t *n, pl_err *e);
+/* Two signed statements of the relay that cannot both be true, kept forever. */
+typedef struct {
+	int64_t n;
+	char reason[256];
+	uint8_t *a, *b;
+	size_t alen, blen;
+	uint64_t at;
+} pl_evidence;
+int pl_vault_evidence_add(pl_vault *v, const char *reason, const uint8_t *a, size_t alen,
+			  const uint8_t *b, size_t blen, pl_err *e);
+int pl_vault_evidence_list(pl_vault *v, pl_evidence **out, size_t *n, pl_err *e);
+void pl_vault_evidence_free(pl_evidence *ev, size_t n);
+/* The receipt of item seq was proved included in a checkpoint of `size`. */
+int pl_vault_receipt_checked(pl_vault *v, int64_t item_seq, uint64_t leaf, uint64_t size, pl_err *e);
+int pl_vault_receipt_is_checked(pl_vault *v, int64_t item_seq); /* 1, 0, or -1 */
+
 #endif
