@@ -25,11 +25,12 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return pl_cli_fail(&e);
 	if (cli->json) {
-		pl_cli_json_out(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "received",
-					  (json_int_t)r.received, "delivered",
-					  (json_int_t)r.delivered, "queued", (json_int_t)r.queued,
-					  "rejected", (json_int_t)r.rejected, "duplicate",
-					  (json_int_t)r.duplicate, "pending", (json_int_t)r.pending));
+		pl_cli_json_out(json_pack(
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received", (json_int_t)r.received,
+		    "delivered", (json_int_t)r.delivered, "queued", (json_int_t)r.queued, "rejected",
+		    (json_int_t)r.rejected, "duplicate", (json_int_t)r.duplicate, "pending",
+		    (json_int_t)r.pending, "log_size", (json_int_t)r.log_size, "receipts_checked",
+		    (json_int_t)r.receipts, "withheld", (json_int_t)r.withheld));
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
 		       r.queued);
@@ -43,6 +44,13 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 				"contacts are kept unread; add and verify the sender (parley contact "
 				"add, parley contact verify) to read them\n",
 			r.pending);
+	if (r.withheld) {
+		fprintf(stderr,
+			"parley: the relay withheld %u envelope(s) it logged for you; its signed "
+			"log and the leaves are kept as evidence (parley relay evidence)\n",
+			r.withheld);
+		return PL_EXIT_SECURITY;
+	}
 	if (r.queued)
 		fprintf(stderr, "parley: warning: %u note(s) still queued (a contact is "
 				"unverified or not reachable yet); run parley sync again later\n",

@@ -417,7 +417,10 @@ static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 
 		pl_err_clear(&de);
 		if (pl_relay_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
 				     &de) == 0) {
-			pl_proto_receipt_encode(receipt, &rc);
+			size_t rlen = pl_proto_receipt_encode(receipt, &rc);
+			if (rlen == 0)
+				return pl_err_set(e, PL_EXIT_SECURITY,
+						  "the relay's receipt cannot be stored");
 			/* Only a queued item becomes delivered: a reply may already
 			 * have moved it on (e.g. accepted) if an earlier receipt was
 			 * lost. The receipt is kept either way. */
@@ -430,8 +433,8 @@ static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 
 			pl_vault_item_free(&cur);
 			if (pl_vault_begin(v, e) != 0)
 				return -1;
-			if (pl_vault_item_set_state(v, o->item_seq, state, receipt,
-						    sizeof receipt, e) != 0 ||
+			if (pl_vault_item_set_state(v, o->item_seq, state, receipt, rlen, e) !=
+				0 ||
 			    pl_vault_outbox_remove(v, o->item_seq, e) != 0 ||
 			    pl_vault_commit(v, e) != 0) {
 				pl_vault_rollback(v);

@@ -25,6 +25,9 @@ typedef struct {
 	unsigned rejected;  /* envelopes that failed to open, decrypt or decode */
 	unsigned duplicate; /* envelopes or items seen before */
 	unsigned pending;   /* kept for later: sender not (yet) a contact */
+	uint64_t log_size;  /* size of the relay log checkpoint accepted */
+	unsigned receipts;  /* receipts proved inside the relay's log */
+	unsigned withheld;  /* envelopes the relay logged for us but withheld */
 } pl_sync_report;
 
 struct pl_relay_conn;

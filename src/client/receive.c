@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/audit.h"
 #include "client/messenger.h"
 #include "client/relay_client.h"
 #include "crypto/kdf.h"
@@ -446,13 +447,28 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 	pl_relay_conn *c;
 	if (pl_msgr_open_relay(v, &c, e) != 0)
 		return -1;
+	/* The relay's log first: a relay that contradicts what it signed
+	 * before is refused before anything else is taken from it. */
+	pl_audit_report ar;
+	memset(&ar, 0, sizeof ar);
+	if (pl_audit_checkpoint(v, c, &ar, e) != 0) {
+		pl_relay_close(c);
+		return -1;
+	}
 	ack_list *acks = calloc(1, sizeof *acks);
 	if (acks == NULL) {
 		pl_relay_close(c);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
 	int rc = fetch_all(v, c, r, acks, e);
+	if (rc == 0)
+		rc = pl_audit_withheld(v, c, &ar, e);
 	pl_relay_close(c);
+	if (r) {
+		r->log_size = ar.size;
+		r->receipts = ar.receipts;
+		r->withheld = ar.withheld;
+	}
 	if (rc == 0)
 		rc = retry_pending(v, r, acks, e);
 	if (rc == 0 && acks->n > 0) {

@@ -774,3 +774,19 @@ int pl_relay_ack(pl_relay_conn *c, const pl_identity *id, uint64_t seq, pl_err *
 		 .what = "the acknowledgement"};
 	return relay_call_empty(c, &q, e);
 }
+
+int pl_relay_get_raw(pl_relay_conn *c, const char *path, size_t cap, uint8_t **body, size_t *n,
+		     const char *what, pl_err *e)
+{
+	resp_buf r;
+	req q = {.method = "GET", .path = path, .cap = cap, .what = what};
+	*body = NULL;
+	*n = 0;
+	if (relay_call(c, &q, &r, e) != 0)
+		return -1;
+	*body = r.p;
+	*n = r.n;
+	r.p = NULL;
+	resp_free(&r);
+	return 0;
+}

@@ -117,4 +117,9 @@ void pl_relay_listing_free(pl_relay_listing *l);
 /* POST /v1/mailbox/{mailbox of id}/ack: the relay deletes seq <= `seq`. */
 int pl_relay_ack(pl_relay_conn *c, const pl_identity *id, uint64_t seq, pl_err *e);
 
+/* An unauthenticated GET of `path` (e.g. under /log/), body of at most cap
+ * bytes returned as is (*body malloc'd) for the caller's strict decoder. */
+int pl_relay_get_raw(pl_relay_conn *c, const char *path, size_t cap, uint8_t **body, size_t *n,
+		     const char *what, pl_err *e);
+
 #endif

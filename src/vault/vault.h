@@ -242,5 +242,7 @@ void pl_vault_evidence_free(pl_evidence *ev, size_t n);
 /* The receipt of item seq was proved included in a checkpoint of `size`. */
 int pl_vault_receipt_checked(pl_vault *v, int64_t item_seq, uint64_t leaf, uint64_t size, pl_err *e);
 int pl_vault_receipt_is_checked(pl_vault *v, int64_t item_seq); /* 1, 0, or -1 */
+/* 1 if an envelope with this hash is kept pending, 0 if not, -1 on error. */
+int pl_vault_pending_has(pl_vault *v, const uint8_t hash[static 32]);
 
 #endif

@@ -166,3 +166,14 @@ int pl_vault_receipt_is_checked(pl_vault *v, int64_t item_seq)
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
+
+int pl_vault_pending_has(pl_vault *v, const uint8_t hash[static 32])
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, "SELECT 1 FROM pending WHERE hash = ?1", NULL) != 0)
+		return -1;
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
