@@ -86,6 +86,7 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv);
 int pl_cmd_verify(pl_cli *cli, int argc, char **argv);
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv);
 int pl_cmd_thread(pl_cli *cli, int argc, char **argv);
+int pl_cmd_relay(pl_cli *cli, int argc, char **argv);
 int pl_cmd_demo(pl_cli *cli, int argc, char **argv);
 
 #endif
