@@ -46,6 +46,8 @@ static const pl_cli_cmd commands[] = {
      "check an exported file offline (no vault needed)"},
     {"sync", pl_cmd_sync, "sync", "deliver what is queued, fetch and process what is waiting"},
     {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},
+    {"prove", pl_cmd_prove, "prove outreach NAME --out FILE",
+     "prove to anyone what you deposited for NAME and that NAME fetched it"},
     {"relay", pl_cmd_relay, "relay evidence",
      "show signed proof that the relay forked its log or withheld envelopes"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
