@@ -220,7 +220,7 @@ out:
 	return rc;
 }
 
-int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_err *e)
+int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, int drained, pl_audit_report *r, pl_err *e)
 {
 	uint8_t *note = NULL;
 	size_t notelen = 0;
@@ -253,7 +253,7 @@ int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_err 
 			if (pl_leaf_decode(&lf, l->leaf[i].p, l->leaf[i].n) != 0 ||
 			    lf.type != PL_LEAF_DEPOSIT || sodium_memcmp(lf.mbx, mbx, 32) != 0)
 				continue;
-			if (lf.seq > last_seq) {
+			if (lf.seq > last_seq && !drained) {
 				next = cur + i; /* not fetched yet: look again next time */
 				break;
 			}

@@ -25,9 +25,11 @@ typedef struct {
 /* Before fetching: checkpoint signature and consistency, receipts. -1 with
  * PL_EXIT_SECURITY (and evidence stored) when the relay contradicts itself. */
 int pl_audit_checkpoint(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_err *e);
-/* After fetching: deposit leaves for our mailbox up to the accepted
- * checkpoint must all have been received. */
-int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_err *e);
+/* After fetching: deposit leaves for our mailbox in the checkpoint accepted
+ * before the fetch must all have been received. `drained`: the fetch
+ * emptied the mailbox, so a logged deposit past what we fetched was
+ * withheld; otherwise those are left for the next sync. */
+int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, int drained, pl_audit_report *r, pl_err *e);
 
 /* Helpers shared with `parley prove outreach`. */
 int pl_audit_inclusion(pl_relay_conn *c, uint64_t index, uint64_t size, uint8_t (*proof)[32],

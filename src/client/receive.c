@@ -362,8 +362,10 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err 
 	return rc;
 }
 
-static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list *acks, pl_err *e)
+static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list *acks, int *drained,
+		     pl_err *e)
 {
+	*drained = 0;
 	const pl_identity *me = pl_vault_identity(v);
 	for (int round = 0; round < FETCH_ROUNDS_MAX; round++) {
 		uint64_t after = pl_vault_get_u64(v, "last_seq", 0);
@@ -393,7 +395,11 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list 
 			return -1;
 		if (top > after && pl_relay_ack(c, me, top, e) != 0)
 			return -1;
-		if (count_items == 0 || top == after)
+		if (count_items == 0) {
+			*drained = 1;
+			return 0;
+		}
+		if (top == after)
 			return 0;
 	}
 	return 0;
@@ -460,9 +466,10 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_relay_close(c);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
-	int rc = fetch_all(v, c, r, acks, e);
+	int drained = 0;
+	int rc = fetch_all(v, c, r, acks, &drained, e);
 	if (rc == 0)
-		rc = pl_audit_withheld(v, c, &ar, e);
+		rc = pl_audit_withheld(v, c, drained, &ar, e);
 	pl_relay_close(c);
 	if (r) {
 		r->log_size = ar.size;
