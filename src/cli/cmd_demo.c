@@ -23,6 +23,9 @@
 #include "cli/cli.h"
 #include "client/messenger.h"
 #include "client/nego.h"
+#include "client/prove.h"
+#include "log/leaf.h"
+#include "log/proof.h"
 #include "negotiation/verify.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
@@ -264,6 +267,62 @@ static void release_table(demo *d, const pl_agreement_summary *s)
 	    pl_obj_sequencing_to_str(p->sequencing), p->has_mediator ? p->mediator_name : "none");
 }
 
+/* The United States proves its outreach; Switzerland checks the bundle
+ * offline against the relay key it pinned itself. */
+static int prove_outreach(demo *d, party *us, party *ir, party *ch, pl_err *e)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/outreach-proof.json", d->tmp);
+	pl_prove_report pr;
+	memset(&pr, 0, sizeof pr);
+	if (pl_prove_outreach(us->v, ir->name, path, &pr, e) != 0)
+		return -1;
+	say("    The United States bundles a proof of outreach (no content, only what the");
+	say("    relay's signed log shows) and hands it to Switzerland, which checks it offline");
+	say("    against the relay key it pinned itself:");
+	uint8_t rpk[32];
+	char vkey[PL_NOTE_VKEY_MAX];
+	if (pl_vault_relay_key(ch->v, rpk) != 0 || pl_leaf_log_vkey_string(vkey, rpk) != 0)
+		return step_fail(d, "Switzerland has no relay key pinned", NULL);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot read the proof bundle");
+	uint8_t *buf = malloc(PL_EXPORT_FILE_MAX);
+	size_t n = buf ? fread(buf, 1, PL_EXPORT_FILE_MAX, f) : 0;
+	fclose(f);
+	pl_outreach_summary s;
+	memset(&s, 0, sizeof s);
+	uint8_t expect[1][PL_IK_LEN];
+	memcpy(expect[0], pl_vault_identity(us->v)->pk, PL_IK_LEN);
+	int rc = buf ? pl_outreach_proof_verify(&s, buf, n, vkey, (const uint8_t(*)[PL_IK_LEN])expect,
+						1, e)
+		     : -1;
+	free(buf);
+	if (rc != 0)
+		return -1;
+	if (s.n_deposits != 4 || s.n_fetched != 4 || s.replies_received != 0) {
+		pl_outreach_summary_free(&s);
+		return step_fail(d, "the proof should show four deposits, all fetched, no reply",
+				 NULL);
+	}
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *mem = open_memstream(&text, &tlen);
+	if (mem) {
+		pl_outreach_summary_print(mem, &s);
+		fclose(mem);
+		char *line = text, *nl;
+		while (line && *line && (nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			say("      %s", line);
+			line = nl + 1;
+		}
+		free(text);
+	}
+	pl_outreach_summary_free(&s);
+	return 0;
+}
+
 static int run(demo *d, pl_err *e)
 {
 	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
@@ -328,8 +387,9 @@ static int run(demo *d, pl_err *e)
 		if (expect_state(d, us, outreach[i], "fetched", e) != 0)
 			return -1;
 	say("    Iran fetched all four (each acknowledged, so the United States sees them as");
-	say("    'fetched'), and answered none. \"There is no response\" is now a fact in the");
-	say("    record, not a claim.");
+	say("    'fetched'), and answered none.");
+	if (prove_outreach(d, us, ir, ch, e) != 0)
+		return -1;
 	say("");
 
 	say("3. A humanitarian request, on its own track: medical leave for Baquer Namazi.");
