@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "crypto/kdf.h"
+#include "log/proof.h"
 #include "util/codec.h"
 #include "util/text.h"
 
@@ -1012,13 +1013,13 @@ static json_t *agreement_summary_json(const pl_agreement_summary *s)
 	return j;
 }
 
-static int agreement_file(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],
-			  size_t n_expect, pl_err *e, FILE *out, json_t **js)
+static int agreement_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e,
+			  FILE *out, json_t **js)
 {
 	pl_agreement_summary *s = malloc(sizeof *s);
 	if (s == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	int rc = pl_agreement_verify(s, file, n, expect, n_expect, e);
+	int rc = pl_agreement_verify(s, file, n, o->expect, o->n_expect, e);
 	if (rc == 0 && out)
 		agreement_print(out, s);
 	if (rc == 0 && js)
@@ -1027,12 +1028,12 @@ static int agreement_file(const uint8_t *file, size_t n, const uint8_t (*expect)
 	return rc;
 }
 
-static int thread_file(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],
-		       size_t n_expect, pl_err *e, FILE *out, json_t **js)
+static int thread_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e, FILE *out,
+		       json_t **js)
 {
 	pl_thread_summary s;
 	char t1[TIME_BUF], t2[TIME_BUF], h[2 * PL_OBJ_HASH_LEN + 1];
-	if (pl_thread_verify(&s, file, n, expect, n_expect, e) != 0)
+	if (pl_thread_verify(&s, file, n, o->expect, o->n_expect, e) != 0)
 		return -1;
 	pl_hex_encode(h, s.head, sizeof s.head);
 	fmt_time(t1, s.first_time);
@@ -1063,19 +1064,47 @@ static int thread_file(const uint8_t *file, size_t n, const uint8_t (*expect)[PL
 	return 0;
 }
 
-/* Issue 4 adds "parley-outreach-proof" here. */
+/* Proof of outreach (issue 4): the bundle and its summaries live in
+ * log/proof.c; this is only its row in the table. */
+static int outreach_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e,
+			 FILE *out, json_t **js)
+{
+	pl_outreach_summary s;
+	if (pl_outreach_proof_verify(&s, file, n, o->relay_key, o->expect, o->n_expect, e) != 0)
+		return -1;
+	if (out)
+		pl_outreach_summary_print(out, &s);
+	if (js && (*js = pl_outreach_summary_json(&s)) == NULL) {
+		pl_outreach_summary_free(&s);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	pl_outreach_summary_free(&s);
+	return 0;
+}
+
 static const struct {
 	const char *format;
-	int (*verify)(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],
-		      size_t n_expect, pl_err *e, FILE *out, json_t **js);
+	int takes_relay_key; /* whether --relay-key applies */
+	int (*verify)(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e, FILE *out,
+		      json_t **js);
 } formats[] = {
-    {PL_AGREEMENT_FORMAT, agreement_file},
-    {PL_THREAD_FORMAT, thread_file},
+    {PL_AGREEMENT_FORMAT, 0, agreement_file},
+    {PL_THREAD_FORMAT, 0, thread_file},
+    {PL_OUTREACH_FORMAT, 1, outreach_file},
 };
 
 int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],
 		    size_t n_expect, pl_err *e, FILE *out_summary, json_t **json_summary)
 {
+	pl_verify_opts o = {expect, n_expect, NULL};
+	return pl_verify_bytes_ex(file, n, &o, e, out_summary, json_summary);
+}
+
+int pl_verify_bytes_ex(const uint8_t *file, size_t n, const pl_verify_opts *opts, pl_err *e,
+		       FILE *out_summary, json_t **json_summary)
+{
+	static const pl_verify_opts none = {NULL, 0, NULL};
+	const pl_verify_opts *o = opts ? opts : &none;
 	const char *prefix = "not a parley export file: ";
 	char safe[48];
 
@@ -1092,8 +1121,12 @@ int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK
 	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
 		if (strcmp(formats[i].format, f) == 0) {
 			json_decref(root);
-			return formats[i].verify(file, n, expect, n_expect, e, out_summary,
-						 json_summary);
+			if (o->relay_key != NULL && !formats[i].takes_relay_key)
+				return pl_err_set(e, PL_EXIT_USAGE,
+						  "--relay-key applies to proofs of outreach only; "
+						  "this file is a %s",
+						  formats[i].format);
+			return formats[i].verify(file, n, o, e, out_summary, json_summary);
 		}
 	}
 	safe_str(safe, f);
@@ -1103,6 +1136,13 @@ int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK
 
 int pl_verify_file(const char *path, const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e,
 		   FILE *out_summary, json_t **json_summary)
+{
+	pl_verify_opts o = {expect, n_expect, NULL};
+	return pl_verify_file_ex(path, &o, e, out_summary, json_summary);
+}
+
+int pl_verify_file_ex(const char *path, const pl_verify_opts *opts, pl_err *e, FILE *out_summary,
+		      json_t **json_summary)
 {
 	struct stat st;
 	if (json_summary)
@@ -1146,7 +1186,7 @@ int pl_verify_file(const char *path, const uint8_t (*expect)[PL_IK_LEN], size_t 
 		}
 	}
 	close(fd);
-	int rc = pl_verify_bytes(buf, n, expect, n_expect, e, out_summary, json_summary);
+	int rc = pl_verify_bytes_ex(buf, n, opts, e, out_summary, json_summary);
 	free(buf);
 	return rc;
 }

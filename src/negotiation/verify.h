@@ -121,4 +121,21 @@ int pl_verify_file(const char *path, const uint8_t (*expect)[PL_IK_LEN], size_t 
 int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],
 		    size_t n_expect, pl_err *e, FILE *out_summary, json_t **json_summary);
 
+/* Options of pl_verify_file_ex (zero-initialize, then set what applies). */
+typedef struct {
+	const uint8_t (*expect)[PL_IK_LEN]; /* keys that must have signed (--expect-key) */
+	size_t n_expect;
+	/* Proof-of-outreach bundles (log/proof.h): the relay log's verifier key
+	 * to check against (--relay-key); NULL = the key inside the bundle, which
+	 * the summary then prints for the reader to compare. Refused (exit 2)
+	 * for other formats, which involve no relay. */
+	const char *relay_key;
+} pl_verify_opts;
+
+/* pl_verify_file and pl_verify_bytes with options (opts may be NULL). */
+int pl_verify_file_ex(const char *path, const pl_verify_opts *opts, pl_err *e, FILE *out_summary,
+		      json_t **json_summary);
+int pl_verify_bytes_ex(const uint8_t *file, size_t n, const pl_verify_opts *opts, pl_err *e,
+		       FILE *out_summary, json_t **json_summary);
+
 #endif
