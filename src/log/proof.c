@@ -1022,7 +1022,7 @@ void pl_outreach_summary_print(FILE *out, const pl_outreach_summary *s)
 			i + 1, h, t1, (unsigned long long)it->index, (unsigned long long)it->seq);
 		if (it->fetched) {
 			fmt_time(t2, it->fetch_time);
-			fprintf(out, "fetched by %s's key %s (leaf %llu)\n", peer, t2,
+			fprintf(out, "fetched by %s's key at %s (leaf %llu)\n", peer, t2,
 				(unsigned long long)it->fetch_index);
 		} else {
 			fputs("not proven fetched\n", out);

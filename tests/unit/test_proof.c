@@ -438,6 +438,12 @@ static void test_dispatch_and_file(void **st)
 	assert_int_equal(pl_verify_file_ex(path, NULL, &e, NULL, NULL), 0);
 	unlink(path);
 	rmdir(dir);
+	/* --relay-key means nothing to an agreement or a thread: refused */
+	static const char agr[] = "{\"format\": \"parley-agreement\"}";
+	o.relay_key = vkey;
+	assert_int_equal(
+	    pl_verify_bytes_ex((const uint8_t *)agr, sizeof agr - 1, &o, &e, NULL, NULL), -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
 	free(file);
 }
 
@@ -629,11 +635,7 @@ static void test_statement_by_other_key(void **st)
 	free(f2);
 	/* but the same change without the prover's signature does not */
 	json_decref(j);
-	j = json_loadb(file, n, 0, NULL);
-	free(file);
-	file = good_file(&n);
-	json_decref(j);
-	j = json_loadb(file, n, 0, NULL);
+	j = json_loadb(file, strlen(file), 0, NULL);
 	json_object_set_new(json_object_get(j, "statement"), "replies_received", json_integer(2));
 	f2 = pl_export_dumps(j, &n);
 	expect_fail(f2, n, vkey, PL_EXIT_SECURITY, "statement does not verify");
