@@ -9,7 +9,9 @@
  * "format" field through a small table. The verifiers are strict: exactly
  * the known keys, the right types, canonical base64 and hex, no duplicate
  * keys, and the file must be byte for byte what parley writes for that
- * content, so an edit anywhere is refused.
+ * content, so an edit anywhere is refused. A third format, the proof of
+ * outreach (issue 4), is owned by log/proof.h and only has its row in the
+ * table here (pl_verify_file_ex passes it a relay key).
  *
  * It must never report a file valid unless every signature in it verified,
  * and never need a vault: everything it checks is in the file.
