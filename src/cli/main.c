@@ -42,7 +42,7 @@ static const pl_cli_cmd commands[] = {
     {"inbox", pl_cmd_inbox, "inbox", "everything received, with its state"},
     {"export", pl_cmd_export, "export agreement ID --out FILE | export thread NAME --out FILE",
      "write a file anyone can verify"},
-    {"verify", pl_cmd_verify, "verify FILE [--expect-key KEY]...",
+    {"verify", pl_cmd_verify, "verify FILE [--expect-key KEY]... [--relay-key VKEY]",
      "check an exported file offline (no vault needed)"},
     {"sync", pl_cmd_sync, "sync", "deliver what is queued, fetch and process what is waiting"},
     {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},
