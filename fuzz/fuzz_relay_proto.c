@@ -4,9 +4,10 @@
  * decoder gets the rest.
  *
  *   0 relay key   1 bundle upload   2 bundle upload, validly signed
- *   3 token body  4 grant body      5 ack body     6 receipt (+ verify)
+ *   3 token body  4 grant body      5 ack body     6 receipt v2 (+ verify)
  *   7 listing     8 owner auth (NUL-separated header values)
  *   9 decimal u64 and 64-hex id parsers
+ *   10 log proof body   11 log leaves body
  *
  * Must never crash or leak, and aborts if a decoder accepts bytes that do
  * not re-encode to exactly the input (every format is canonical), or if
@@ -105,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size == 0)
 		return 0;
-	uint8_t sel = data[0] % 10;
+	uint8_t sel = data[0] % 12;
 	data++;
 	size--;
 	buf = malloc(size ? size : 1);
@@ -159,18 +160,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 6: {
-		pl_proto_receipt r;
-		uint8_t out[PL_PROTO_RECEIPT_LEN];
+		static pl_proto_receipt r;
+		static uint8_t out[PL_PROTO_RECEIPT_MAX];
 		if (pl_proto_receipt_decode(&r, buf, size) == 0) {
-			pl_proto_receipt_encode(out, &r);
-			check_same(out, sizeof out, buf, size);
-			/* nobody but the signer's key could have signed it */
-			if (pl_proto_receipt_verify(&r, signer.pk, NULL) == 0) {
-				pl_proto_receipt t = r;
-				if (pl_proto_receipt_sign(&t, signer.sk) != 0 ||
-				    memcmp(t.sig, r.sig, PL_SIG_LEN) != 0)
-					abort();
-			}
+			size_t n = pl_proto_receipt_encode(out, &r);
+			check_same(out, n, buf, size);
+			/* Must not crash; a seed signed by the fixed signer gets
+			 * past the checkpoint signature to the inclusion proof. */
+			(void)pl_proto_receipt_verify(&r, signer.pk, NULL);
 		}
 		break;
 	}
@@ -189,6 +186,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 8:
 		fuzz_auth(buf, size);
 		break;
+	case 10: {
+		uint8_t proof[PL_PROTO_PROOF_MAX][32];
+		size_t k;
+		pl_wr w;
+		if (pl_proto_proof_decode(proof, &k, buf, size) == 0) {
+			pl_wr_init(&w);
+			if (pl_proto_proof_encode(&w, (const uint8_t(*)[32])proof, k) != 0)
+				abort();
+			check_same(w.p, w.n, buf, size);
+			pl_wr_free(&w);
+		}
+		break;
+	}
+	case 11: {
+		static pl_proto_leaves l;
+		pl_wr w;
+		if (pl_proto_leaves_decode(&l, buf, size) == 0) {
+			pl_wr_init(&w);
+			pl_proto_leaves_encode_begin(&w, l.count);
+			for (uint32_t i = 0; i < l.count; i++)
+				pl_wr_var(&w, l.leaf[i].p, l.leaf[i].n);
+			if (pl_wr_ok(&w) != 0)
+				abort();
+			check_same(w.p, w.n, buf, size);
+			pl_wr_free(&w);
+		}
+		break;
+	}
 	case 9: {
 		char *s = malloc(size + 1);
 		uint64_t v;

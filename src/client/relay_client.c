@@ -8,7 +8,8 @@
  *
  * It must never turn off TLS verification, follow a redirect, accept a body
  * larger than the endpoint can legitimately send, report a deposit as done
- * without a receipt that verifies under the pinned relay key, or put a
+ * without a receipt whose checkpoint verifies under the pinned relay key
+ * and whose inclusion proof covers the deposit, or put a
  * token or secret key in an error message.
  */
 #include "client/relay_client.h"
@@ -20,6 +21,8 @@
 #include <string.h>
 
 #include "crypto/kdf.h"
+#include "log/leaf.h"
+#include "log/note.h"
 #include "util/codec.h"
 
 #define URL_MAX 512
@@ -654,33 +657,51 @@ int pl_relay_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_
 			   const uint8_t mbx[static PL_MAILBOX_LEN],
 			   const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url, pl_err *e)
 {
-	pl_proto_receipt t;
+	pl_proto_receipt *t = malloc(sizeof *t); /* ~3 KiB: not on the stack */
+	pl_checkpoint cp;
+	int rc = -1;
 
-	if (pl_proto_receipt_decode(&t, body, bodylen) != 0)
-		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "relay at " URL_SHOWN " sent a malformed receipt; the deposit is "
-				  "not proven, so it was not marked delivered",
-				  url);
-	if (pl_proto_receipt_verify(&t, relay_pk, NULL) != 0)
-		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "relay at " URL_SHOWN
-				  " sent a receipt that does not verify under "
-				  "its pinned key; the deposit is not proven, so it was not marked "
-				  "delivered",
-				  url);
-	if (sodium_memcmp(t.mbx, mbx, PL_MAILBOX_LEN) != 0)
-		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "relay at " URL_SHOWN " sent a receipt for another mailbox; the "
-				  "deposit is not proven, so it was not marked delivered",
-				  url);
-	if (sodium_memcmp(t.hash, hash, PL_PROTO_HASH_LEN) != 0)
-		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "relay at " URL_SHOWN " sent a receipt for different bytes than "
-				  "were deposited; the deposit is not proven, so it was not marked "
-				  "delivered",
-				  url);
-	*receipt = t;
-	return 0;
+	if (t == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	/* A receipt is the relay log's signed checkpoint of the commit that
+	 * made the deposit durable, and the deposit's leaf (rebuilt here from
+	 * mailbox, envelope hash, seq and time) proved inside it. */
+	if (pl_proto_receipt_decode(t, body, bodylen) != 0)
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "relay at " URL_SHOWN " sent a malformed receipt; the deposit is "
+			   "not proven, so it was not marked delivered",
+			   url);
+	else if (pl_leaf_checkpoint_open(&cp, t->note, t->notelen, relay_pk) != 0)
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "relay at " URL_SHOWN
+			   " sent a receipt whose checkpoint does not verify under "
+			   "its pinned key; the deposit is not proven, so it was not marked "
+			   "delivered",
+			   url);
+	else if (pl_proto_receipt_verify(t, relay_pk, NULL) != 0)
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "relay at " URL_SHOWN
+			   " sent a receipt whose inclusion proof does not verify against its "
+			   "signed checkpoint; the deposit is not proven, so it was not marked "
+			   "delivered",
+			   url);
+	else if (sodium_memcmp(t->mbx, mbx, PL_MAILBOX_LEN) != 0)
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "relay at " URL_SHOWN " sent a receipt for another mailbox; the "
+			   "deposit is not proven, so it was not marked delivered",
+			   url);
+	else if (sodium_memcmp(t->hash, hash, PL_PROTO_HASH_LEN) != 0)
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "relay at " URL_SHOWN " sent a receipt for different bytes than "
+			   "were deposited; the deposit is not proven, so it was not marked "
+			   "delivered",
+			   url);
+	else
+		rc = 0;
+	if (rc == 0)
+		memcpy(receipt, t, sizeof *t);
+	free(t);
+	return rc;
 }
 
 int pl_relay_deposit(pl_relay_conn *c, const uint8_t relay_pk[static PL_IK_LEN],

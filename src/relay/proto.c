@@ -2,8 +2,9 @@
  * proto.c — encoders, strict decoders and signatures of the relay protocol
  * (see proto.h and docs/PROTOCOL.md, "Relay HTTP API").
  *
- * It owns the exact bytes of every relay body and of the two signed strings
- * (receipt, owner auth). It must never accept a body with a wrong version,
+ * It owns the exact bytes of every relay body and of the owner-auth signed
+ * string; receipts are checked against the relay log's checkpoint format
+ * (log/leaf.h, log/note.h, log/merkle.h). It must never accept a body with a wrong version,
  * trailing bytes or an oversize count, never report success with a
  * half-filled output, and never do I/O.
  */
@@ -15,10 +16,19 @@
 
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
+#include "log/leaf.h"
+#include "log/merkle.h"
+#include "log/note.h"
 #include "util/codec.h"
 
+_Static_assert(PL_PROTO_PROOF_MAX == PL_MERKLE_PROOF_MAX, "a proof body holds any proof");
+_Static_assert(PL_PROTO_RECEIPT_PROOF_MAX + 1 == PL_MERKLE_PROOF_MAX,
+	       "inclusion proofs are shorter");
+_Static_assert(PL_PROTO_LEAVES_BODY_MAX == 1 + 4 + PL_PROTO_LEAVES_MAX * (4 + PL_LEAF_MAX),
+	       "leaves body bound");
+_Static_assert(PL_LEAF_NOTE_MAX <= PL_PROTO_RECEIPT_NOTE_MAX, "the relay's notes fit a receipt");
+
 #define SPK_TAG "parley spk v1"
-#define RECEIPT_TAG "parley receipt v1"
 #define AUTH_TAG "parley-auth-v1\n"
 
 /* ---- relay key ------------------------------------------------------- */
@@ -201,39 +211,14 @@ int pl_proto_ack_decode(uint64_t *seq, const uint8_t *p, size_t n)
 
 /* ---- receipt --------------------------------------------------------- */
 
-#define RECEIPT_MSG_LEN (sizeof RECEIPT_TAG - 1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN)
-
-static void receipt_msg(uint8_t m[static RECEIPT_MSG_LEN], const pl_proto_receipt *r)
-{
-	size_t o = sizeof RECEIPT_TAG - 1;
-
-	memcpy(m, RECEIPT_TAG, o);
-	memcpy(m + o, r->mbx, PL_MAILBOX_LEN);
-	o += PL_MAILBOX_LEN;
-	pl_be64_put(m + o, r->seq);
-	o += 8;
-	pl_be64_put(m + o, r->time);
-	o += 8;
-	memcpy(m + o, r->hash, PL_PROTO_HASH_LEN);
-}
-
-int pl_proto_receipt_sign(pl_proto_receipt *r, const uint8_t relay_sk[static PL_IK_SK_LEN])
-{
-	uint8_t m[RECEIPT_MSG_LEN];
-
-	receipt_msg(m, r);
-	if (crypto_sign_detached(r->sig, NULL, m, sizeof m, relay_sk) != 0) {
-		memset(r->sig, 0, PL_SIG_LEN);
-		return -1;
-	}
-	return 0;
-}
-
-void pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_LEN], const pl_proto_receipt *r)
+size_t pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_MAX], const pl_proto_receipt *r)
 {
 	size_t o = 0;
 
-	out[o++] = PL_PROTO_VERSION;
+	if (r->notelen == 0 || r->notelen > PL_PROTO_RECEIPT_NOTE_MAX ||
+	    r->prooflen > PL_PROTO_RECEIPT_PROOF_MAX)
+		return 0;
+	out[o++] = PL_PROTO_RECEIPT_VERSION;
 	memcpy(out + o, r->mbx, PL_MAILBOX_LEN);
 	o += PL_MAILBOX_LEN;
 	pl_be64_put(out + o, r->seq);
@@ -242,23 +227,44 @@ void pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_LEN], const pl_
 	o += 8;
 	memcpy(out + o, r->hash, PL_PROTO_HASH_LEN);
 	o += PL_PROTO_HASH_LEN;
-	memcpy(out + o, r->sig, PL_SIG_LEN);
+	pl_be64_put(out + o, r->index);
+	o += 8;
+	pl_be32_put(out + o, (uint32_t)r->notelen);
+	o += 4;
+	memcpy(out + o, r->note, r->notelen);
+	o += r->notelen;
+	out[o++] = (uint8_t)r->prooflen;
+	memcpy(out + o, r->proof, r->prooflen * 32);
+	o += r->prooflen * 32;
+	memset(out + o, 0, PL_PROTO_RECEIPT_MAX - o);
+	return o;
 }
 
 int pl_proto_receipt_decode(pl_proto_receipt *r, const uint8_t *p, size_t n)
 {
 	pl_rd rd;
+	const uint8_t *note;
+	size_t np = 0;
 
 	memset(r, 0, sizeof *r);
 	pl_rd_init(&rd, p, n);
-	if (pl_rd_u8(&rd) != PL_PROTO_VERSION)
+	if (pl_rd_u8(&rd) != PL_PROTO_RECEIPT_VERSION)
 		pl_rd_fail(&rd);
 	pl_rd_copy(&rd, r->mbx, PL_MAILBOX_LEN);
 	r->seq = pl_rd_u64(&rd);
 	r->time = pl_rd_u64(&rd);
 	pl_rd_copy(&rd, r->hash, PL_PROTO_HASH_LEN);
-	pl_rd_copy(&rd, r->sig, PL_SIG_LEN);
-	if (pl_rd_done(&rd) != 0 || r->seq == 0) {
+	r->index = pl_rd_u64(&rd);
+	note = pl_rd_var(&rd, PL_PROTO_RECEIPT_NOTE_MAX, &r->notelen);
+	if (note != NULL && r->notelen > 0)
+		memcpy(r->note, note, r->notelen);
+	np = pl_rd_u8(&rd);
+	if (np > PL_PROTO_RECEIPT_PROOF_MAX)
+		pl_rd_fail(&rd);
+	for (size_t i = 0; i < np && rd.err == 0; i++)
+		pl_rd_copy(&rd, r->proof[i], 32);
+	r->prooflen = np;
+	if (pl_rd_done(&rd) != 0 || r->seq == 0 || r->notelen == 0) {
 		memset(r, 0, sizeof *r);
 		return -1;
 	}
@@ -268,12 +274,91 @@ int pl_proto_receipt_decode(pl_proto_receipt *r, const uint8_t *p, size_t n)
 int pl_proto_receipt_verify(const pl_proto_receipt *r, const uint8_t relay_pk[static PL_IK_LEN],
 			    const uint8_t *expected_hash)
 {
-	uint8_t m[RECEIPT_MSG_LEN];
+	pl_checkpoint c;
+	pl_leaf l;
+	uint8_t h[PL_MERKLE_HASH_LEN];
 
 	if (expected_hash != NULL && sodium_memcmp(expected_hash, r->hash, PL_PROTO_HASH_LEN) != 0)
 		return -1;
-	receipt_msg(m, r);
-	return crypto_sign_verify_detached(r->sig, m, sizeof m, relay_pk) == 0 ? 0 : -1;
+	if (r->notelen == 0 || r->notelen > PL_PROTO_RECEIPT_NOTE_MAX ||
+	    r->prooflen > PL_PROTO_RECEIPT_PROOF_MAX ||
+	    pl_leaf_checkpoint_open(&c, r->note, r->notelen, relay_pk) != 0 || r->index >= c.size)
+		return -1;
+	memset(&l, 0, sizeof l);
+	l.type = PL_LEAF_DEPOSIT;
+	memcpy(l.mbx, r->mbx, PL_MAILBOX_LEN);
+	memcpy(l.hash, r->hash, PL_PROTO_HASH_LEN);
+	l.seq = r->seq;
+	l.relay_time = r->time;
+	if (pl_leaf_hash_of(h, &l) != 0)
+		return -1;
+	return pl_merkle_verify_inclusion(h, r->index, c.size, (const uint8_t(*)[32])r->proof,
+					  r->prooflen, c.root);
+}
+
+/* ---- transparency log bodies ----------------------------------------- */
+
+int pl_proto_proof_encode(pl_wr *w, const uint8_t (*proof)[32], size_t n)
+{
+	if (n > PL_PROTO_PROOF_MAX)
+		return -1;
+	pl_wr_u8(w, PL_PROTO_VERSION);
+	pl_wr_u8(w, (uint8_t)n);
+	for (size_t i = 0; i < n; i++)
+		pl_wr_bytes(w, proof[i], 32);
+	return pl_wr_ok(w);
+}
+
+int pl_proto_proof_decode(uint8_t (*proof)[32], size_t *n, const uint8_t *p, size_t len)
+{
+	pl_rd r;
+	size_t k;
+
+	*n = 0;
+	pl_rd_init(&r, p, len);
+	if (pl_rd_u8(&r) != PL_PROTO_VERSION)
+		pl_rd_fail(&r);
+	k = pl_rd_u8(&r);
+	if (k > PL_PROTO_PROOF_MAX)
+		pl_rd_fail(&r);
+	for (size_t i = 0; i < k && r.err == 0; i++)
+		pl_rd_copy(&r, proof[i], 32);
+	if (pl_rd_done(&r) != 0) {
+		memset(proof, 0, PL_PROTO_PROOF_MAX * 32);
+		return -1;
+	}
+	*n = k;
+	return 0;
+}
+
+void pl_proto_leaves_encode_begin(pl_wr *w, uint32_t count)
+{
+	pl_wr_u8(w, PL_PROTO_VERSION);
+	pl_wr_u32(w, count);
+}
+
+int pl_proto_leaves_decode(pl_proto_leaves *l, const uint8_t *p, size_t n)
+{
+	pl_rd r;
+	pl_leaf leaf;
+
+	memset(l, 0, sizeof *l);
+	pl_rd_init(&r, p, n);
+	if (pl_rd_u8(&r) != PL_PROTO_VERSION)
+		pl_rd_fail(&r);
+	l->count = pl_rd_u32(&r);
+	if (l->count > PL_PROTO_LEAVES_MAX)
+		pl_rd_fail(&r);
+	for (uint32_t i = 0; i < l->count && r.err == 0; i++) {
+		l->leaf[i].p = pl_rd_var(&r, PL_LEAF_MAX, &l->leaf[i].n);
+		if (r.err == 0 && pl_leaf_decode(&leaf, l->leaf[i].p, l->leaf[i].n) != 0)
+			pl_rd_fail(&r);
+	}
+	if (pl_rd_done(&r) != 0) {
+		memset(l, 0, sizeof *l);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- listing --------------------------------------------------------- */

@@ -1,11 +1,12 @@
 /*
  * proto.h — the relay's wire formats (docs/PROTOCOL.md, "Relay HTTP API"):
  * encoders and strict decoders for every request and response body, the
- * relay-signed deposit receipt, and the owner-auth header scheme.
+ * deposit receipt (a leaf of the relay log with its signed checkpoint and
+ * inclusion proof; log/leaf.h), and the owner-auth header scheme.
  *
  * Shared by the relay (src/relay/server.c) and its client (src/client), so
  * that both sides speak exactly the same bytes. Decoders read only through
- * util/wire.h, reject any version other than 1, trailing bytes and oversize
+ * util/wire.h, reject any version other than 1 (2 for receipts), trailing bytes and oversize
  * counts, and leave their output zeroed on failure. Nothing here touches the
  * network, the disk or the clock (callers pass `now`).
  *
@@ -43,7 +44,6 @@
 	(PL_PROTO_BUNDLE_UPLOAD_MIN + PL_PROTO_BUNDLE_MAX_OPK * PL_PROTO_OPK_ENTRY_LEN)
 #define PL_PROTO_BUNDLE_LEN (1 + PL_IK_LEN + 4 + PL_X25519_LEN + PL_SIG_LEN + 4 + PL_X25519_LEN)
 /* 145 bytes */
-#define PL_PROTO_RECEIPT_LEN (1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN + PL_SIG_LEN)
 #define PL_PROTO_LISTING_ITEM_OVERHEAD (8 + 8 + 4)
 
 /* HTTP header names of the owner-auth scheme and the deposit token. */
@@ -102,23 +102,47 @@ int pl_proto_grant_decode(const uint8_t **blob, size_t *bloblen, const uint8_t *
 void pl_proto_ack_encode(uint8_t out[static PL_PROTO_ACK_BODY_LEN], uint64_t seq);
 int pl_proto_ack_decode(uint64_t *seq, const uint8_t *p, size_t n);
 
-/* ---- receipt --------------------------------------------------------- */
+/* ---- receipt (version 2: checkpoint-signed) -------------------------- */
+/* receipt := u8 2 ‖ mbx(32) ‖ seq u64 ‖ time u64 ‖ SHA-256(envelope)(32) ‖
+ *            leaf index u64 ‖ var(signed checkpoint note) ‖ u8 n ‖ n × 32
+ * The relay signs no receipt of its own: the note is the checkpoint of the
+ * group commit that made the deposit durable (one Ed25519 signature per
+ * batch), and the proof shows the deposit leaf (log/leaf.h) in it. */
+#define PL_PROTO_RECEIPT_VERSION 2
+#define PL_PROTO_RECEIPT_NOTE_MAX 1024 /* room for cosignatures; the relay's own is <= 256 */
+#define PL_PROTO_RECEIPT_PROOF_MAX 64  /* an inclusion proof below 2^64 leaves */
+#define PL_PROTO_RECEIPT_FIXED_LEN (1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN + 8)
+#define PL_PROTO_RECEIPT_MAX                                                                       \
+	(PL_PROTO_RECEIPT_FIXED_LEN + 4 + PL_PROTO_RECEIPT_NOTE_MAX + 1 +                          \
+	 PL_PROTO_RECEIPT_PROOF_MAX * 32) /* 3166 bytes */
+/* The buffer an encoded receipt needs (its length varies; the encoder
+ * returns it). Kept under this name for callers that size buffers by it. */
+#define PL_PROTO_RECEIPT_LEN PL_PROTO_RECEIPT_MAX
+
 typedef struct {
 	uint8_t mbx[PL_MAILBOX_LEN];
 	uint64_t seq;
 	uint64_t time;
 	uint8_t hash[PL_PROTO_HASH_LEN]; /* SHA-256 of the sealed envelope */
-	uint8_t sig[PL_SIG_LEN];
+	uint64_t index;			 /* the deposit's leaf in the relay log */
+	size_t notelen;
+	uint8_t note[PL_PROTO_RECEIPT_NOTE_MAX]; /* C2SP signed checkpoint */
+	size_t prooflen;
+	uint8_t proof[PL_PROTO_RECEIPT_PROOF_MAX][32]; /* inclusion of the leaf in it */
 } pl_proto_receipt;
 
-/* Relay side: fills r->sig = Ed25519(relay sk, "parley receipt v1" ‖ mbx ‖
- * seq ‖ time ‖ hash). */
-int pl_proto_receipt_sign(pl_proto_receipt *r, const uint8_t relay_sk[static PL_IK_SK_LEN]);
-void pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_LEN], const pl_proto_receipt *r);
-/* Structural decode only; follow with pl_proto_receipt_verify. */
+/* Writes the receipt and returns its length (0 if notelen or prooflen is
+ * out of range); the rest of out, up to PL_PROTO_RECEIPT_MAX, is zeroed so
+ * a caller that keeps the whole buffer keeps no stray bytes. */
+size_t pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_MAX], const pl_proto_receipt *r);
+/* Structural decode only (version 2, seq != 0, 1 <= note <= 1024 bytes,
+ * n <= 64, no trailing bytes); follow with pl_proto_receipt_verify. */
 int pl_proto_receipt_decode(pl_proto_receipt *r, const uint8_t *p, size_t n);
-/* 0 iff sig verifies under relay_pk and (if expected_hash is not NULL) the
- * receipt covers that envelope hash. The caller compares r->mbx itself. */
+/* 0 iff the note is a checkpoint signed by relay_pk under the log origin
+ * derived from it (log/leaf.h), index < its size, and the proof includes
+ * the deposit leaf (mbx, hash, seq, time) at index under its root; and (if
+ * expected_hash is not NULL) the receipt covers that envelope hash. The
+ * caller compares r->mbx itself. */
 int pl_proto_receipt_verify(const pl_proto_receipt *r, const uint8_t relay_pk[static PL_IK_LEN],
 			    const uint8_t *expected_hash);
 
@@ -144,6 +168,32 @@ int pl_proto_listing_encode(pl_wr *w, const pl_proto_listing *l);
 /* Strict: count <= 256, seqs non-zero and strictly increasing, every
  * envelope of a valid bucket size (pl_envelope_size_ok). */
 int pl_proto_listing_decode(pl_proto_listing *l, const uint8_t *p, size_t n);
+
+/* ---- transparency log bodies (GET /log/...) --------------------------- */
+/* proof  := u8 1 ‖ u8 n ‖ n × 32      (inclusion or consistency, n <= 65)
+ * leaves := u8 1 ‖ u32 n ‖ n × var(leaf)   (n <= 1000, each a valid leaf) */
+#define PL_PROTO_PROOF_MAX 65 /* = PL_MERKLE_PROOF_MAX */
+#define PL_PROTO_PROOF_BODY_MAX (1 + 1 + PL_PROTO_PROOF_MAX * 32)
+#define PL_PROTO_LEAVES_MAX 1000
+#define PL_PROTO_LEAVES_BODY_MAX (1 + 4 + PL_PROTO_LEAVES_MAX * (4 + 170))
+
+int pl_proto_proof_encode(pl_wr *w, const uint8_t (*proof)[32], size_t n);
+/* Strict; proof must have room for PL_PROTO_PROOF_MAX hashes. */
+int pl_proto_proof_decode(uint8_t (*proof)[32], size_t *n, const uint8_t *p, size_t len);
+
+typedef struct {
+	uint32_t count;
+	struct {
+		const uint8_t *p; /* points into the decoded buffer */
+		size_t n;
+	} leaf[PL_PROTO_LEAVES_MAX];
+} pl_proto_leaves;
+
+/* Incremental encoder for the relay: begin with the final count, then
+ * exactly that many pl_wr_var(leaf bytes). */
+void pl_proto_leaves_encode_begin(pl_wr *w, uint32_t count);
+/* Strict: count <= 1000 and every item a valid leaf (pl_leaf_decode). */
+int pl_proto_leaves_decode(pl_proto_leaves *l, const uint8_t *p, size_t n);
 
 /* ---- owner auth ------------------------------------------------------ */
 #define PL_PROTO_TIME_STR_MAX 21 /* u64 in decimal + NUL */

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log/leaf.h"
+
 enum {
 	Q_NONCE_INS,
 	Q_NONCE_PRUNE,
@@ -40,6 +42,18 @@ enum {
 	Q_MSG_LIST,
 	Q_LAST_SEQ,
 	Q_MSG_DEL,
+	Q_MSG_SET_LEAF,
+	Q_LEAF_PUT,
+	Q_LEAF_GET,
+	Q_LEAF_RANGE,
+	Q_LOG_SIZE,
+	Q_NODE_PUT,
+	Q_NODE_GET,
+	Q_CP_PUT,
+	Q_CP_GET,
+	Q_CP_LATEST,
+	Q_META_GET,
+	Q_META_PUT,
 	Q_BEGIN,
 	Q_COMMIT,
 	Q_ROLLBACK,
@@ -67,13 +81,26 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_GRANT_PUT] = "INSERT INTO grants(loc, owner, blob) VALUES (?1, ?2, ?3) "
 		    "ON CONFLICT(loc) DO UPDATE SET blob = ?3",
     [Q_GRANT_GET] = "SELECT blob FROM grants WHERE loc = ?1",
-    [Q_MSG_BY_HASH] = "SELECT seq, time FROM msg WHERE mbx = ?1 AND hash = ?2",
+    [Q_MSG_BY_HASH] = "SELECT seq, time, leaf, id FROM msg WHERE mbx = ?1 AND hash = ?2",
     [Q_SEQ_NEXT] = "UPDATE mailbox SET last_seq = last_seq + 1 WHERE mbx = ?1 RETURNING last_seq",
-    [Q_MSG_INS] = "INSERT INTO msg(mbx, seq, time, hash, env) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_MSG_INS] =
+	"INSERT INTO msg(mbx, seq, time, hash, env, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_MSG_LIST] = "SELECT seq, time, env FROM msg WHERE mbx = ?1 AND seq > ?2 ORDER BY seq "
 		   "LIMIT ?3",
     [Q_LAST_SEQ] = "SELECT last_seq FROM mailbox WHERE mbx = ?1",
     [Q_MSG_DEL] = "DELETE FROM msg WHERE mbx = ?1 AND seq <= ?2",
+    [Q_MSG_SET_LEAF] = "UPDATE msg SET leaf = ?2 WHERE id = ?1",
+    [Q_LEAF_PUT] = "INSERT INTO leaf(idx, data) VALUES (?1, ?2)",
+    [Q_LEAF_GET] = "SELECT data FROM leaf WHERE idx = ?1",
+    [Q_LEAF_RANGE] = "SELECT idx, data FROM leaf WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+    [Q_LOG_SIZE] = "SELECT max(idx) FROM leaf",
+    [Q_NODE_PUT] = "INSERT INTO node(id, hash) VALUES (?1, ?2)",
+    [Q_NODE_GET] = "SELECT hash FROM node WHERE id = ?1",
+    [Q_CP_PUT] = "INSERT INTO checkpoint(size, note) VALUES (?1, ?2)",
+    [Q_CP_GET] = "SELECT size, note FROM checkpoint WHERE size = ?1",
+    [Q_CP_LATEST] = "SELECT size, note FROM checkpoint ORDER BY size DESC LIMIT 1",
+    [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+    [Q_META_PUT] = "INSERT INTO meta(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = ?2",
     /* Prepared once: the committer runs these for every batch. */
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
@@ -97,6 +124,18 @@ static const char schema_v1[] =
     " PRIMARY KEY(mbx, nonce)) WITHOUT ROWID;"
     "CREATE INDEX nonce_time ON nonce(time);"
     "PRAGMA user_version = 1;";
+
+/* Version 2: the transparency log. A message records its deposit leaf
+ * (NULL for one stored before the log existed, or by a relay run with
+ * --no-log). A node's id is level << 56 | index (levels 1..63; leaves are
+ * level 0 and live in `leaf`). Every checkpoint ever signed is kept. */
+static const char schema_v2[] =
+    "ALTER TABLE msg ADD COLUMN leaf INTEGER;"
+    "CREATE TABLE leaf(idx INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE node(id INTEGER PRIMARY KEY, hash BLOB NOT NULL);"
+    "CREATE TABLE checkpoint(size INTEGER PRIMARY KEY, note BLOB NOT NULL);"
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+    "PRAGMA user_version = 2;";
 
 struct pl_store {
 	sqlite3 *db;
@@ -146,31 +185,42 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name)
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
-static int migrate(pl_store *s, pl_err *e)
+static int user_version(pl_store *s)
 {
 	sqlite3_stmt *st;
 	int v = -1;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return pl_err_set(e, PL_EXIT_ERROR, "cannot read relay.db: %s",
-				  sqlite3_errmsg(s->db));
+		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (v == PL_STORE_SCHEMA_VERSION)
-		return 0;
-	if (v != 0)
+	return v;
+}
+
+/* Brings the schema to PL_STORE_SCHEMA_VERSION, one step per version, each
+ * step in its own transaction. */
+static int migrate(pl_store *s, pl_err *e)
+{
+	static const char *const step[] = {schema_v1, schema_v2};
+	int v = user_version(s);
+
+	if (v < 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot read relay.db: %s",
+				  sqlite3_errmsg(s->db));
+	if (v > PL_STORE_SCHEMA_VERSION)
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "relay.db has schema version %d; this relay knows version %d", v,
 				  PL_STORE_SCHEMA_VERSION);
-	if (exec(s, "BEGIN IMMEDIATE") != 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "cannot create relay.db schema: %s",
-				  sqlite3_errmsg(s->db));
-	if (exec(s, schema_v1) != 0 || exec(s, "COMMIT") != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot create relay.db schema: %s",
-			   sqlite3_errmsg(s->db));
-		exec(s, "ROLLBACK");
-		return -1;
+	for (; v < PL_STORE_SCHEMA_VERSION; v++) {
+		if (exec(s, "BEGIN IMMEDIATE") != 0 || exec(s, step[v]) != 0 ||
+		    exec(s, "COMMIT") != 0) {
+			pl_err_set(e, PL_EXIT_ERROR,
+				   "cannot bring relay.db to schema version %d: %s", v + 1,
+				   sqlite3_errmsg(s->db));
+			exec(s, "ROLLBACK");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -509,24 +559,43 @@ int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_
 
 int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 		     const uint8_t hash[static PL_PROTO_HASH_LEN], const uint8_t *env,
-		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time)
+		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time, uint64_t *leaf,
+		     int *append)
 {
 	sqlite3_stmt *st = q(s, Q_MSG_BY_HASH);
-	int rc;
-	uint64_t n;
+	uint64_t next_leaf = *leaf, n;
+	int64_t id = 0;
+	int rc, has_leaf = 0;
 
 	*seq = 0;
 	*time = 0;
+	*leaf = PL_STORE_NO_LEAF;
+	*append = 0;
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 	bind_blob(st, 2, hash, PL_PROTO_HASH_LEN);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*seq = (uint64_t)sqlite3_column_int64(st, 0);
 		*time = (uint64_t)sqlite3_column_int64(st, 1);
+		has_leaf = sqlite3_column_type(st, 2) == SQLITE_INTEGER;
+		if (has_leaf)
+			*leaf = (uint64_t)sqlite3_column_int64(st, 2);
+		id = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
+		/* A retry. Stored before the log existed: it gets its leaf now. */
+		if (!has_leaf && next_leaf != PL_STORE_NO_LEAF) {
+			st = q(s, Q_MSG_SET_LEAF);
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)next_leaf);
+			if (step_done(st) != 0)
+				return PL_STORE_FAIL;
+			*leaf = next_leaf;
+			*append = 1;
+		}
 		return PL_STORE_OK;
+	}
 	if (rc != SQLITE_DONE)
 		return PL_STORE_FAIL;
 
@@ -547,10 +616,16 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
 	bind_blob(st, 4, hash, PL_PROTO_HASH_LEN);
 	bind_blob(st, 5, env, envlen);
+	if (next_leaf != PL_STORE_NO_LEAF)
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)next_leaf);
 	if (step_done(st) != 0)
 		return PL_STORE_FAIL;
 	*seq = n;
 	*time = now;
+	if (next_leaf != PL_STORE_NO_LEAF) {
+		*leaf = next_leaf;
+		*append = 1;
+	}
 	return PL_STORE_OK;
 }
 
@@ -606,6 +681,226 @@ int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t
 	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
+/* ---- transparency log ------------------------------------------------ */
+
+#define NODE_ID(level, index) ((sqlite3_int64)(((uint64_t)(level) << 56) | (index)))
+
+int pl_store_log_size(pl_store *s, uint64_t *size)
+{
+	sqlite3_stmt *st = q(s, Q_LOG_SIZE);
+	int rc;
+
+	*size = 0;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		*size = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int pl_store_leaf_put(pl_store *s, uint64_t index, const uint8_t *data, size_t n)
+{
+	sqlite3_stmt *st = q(s, Q_LEAF_PUT);
+
+	if (index >= PL_STORE_LOG_MAX || n == 0 || n > PL_LEAF_MAX)
+		return PL_STORE_FAIL;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
+	bind_blob(st, 2, data, n);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
+int pl_store_leaf_get(pl_store *s, uint64_t index, uint8_t data[static PL_LEAF_MAX], size_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_LEAF_GET);
+	int rc, res = PL_STORE_FAIL;
+
+	*n = 0;
+	if (index >= PL_STORE_LOG_MAX)
+		return PL_STORE_NOTFOUND;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 0);
+		int len = sqlite3_column_bytes(st, 0);
+		if (p != NULL && len > 0 && len <= PL_LEAF_MAX) {
+			memcpy(data, p, (size_t)len);
+			*n = (size_t)len;
+			res = PL_STORE_OK;
+		}
+	} else if (rc == SQLITE_DONE) {
+		res = PL_STORE_NOTFOUND;
+	}
+	sqlite3_reset(st);
+	return res;
+}
+
+int pl_store_node_put(pl_store *s, unsigned level, uint64_t index,
+		      const uint8_t hash[static PL_MERKLE_HASH_LEN])
+{
+	sqlite3_stmt *st = q(s, Q_NODE_PUT);
+
+	if (level == 0 || level >= PL_STORE_LOG_BITS || (index >> (PL_STORE_LOG_BITS - level)) != 0)
+		return PL_STORE_FAIL;
+	sqlite3_bind_int64(st, 1, NODE_ID(level, index));
+	bind_blob(st, 2, hash, PL_MERKLE_HASH_LEN);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
+int pl_store_node_get(pl_store *s, unsigned level, uint64_t index,
+		      uint8_t hash[static PL_MERKLE_HASH_LEN])
+{
+	sqlite3_stmt *st;
+	int rc, res;
+
+	if (level == 0 || level >= PL_STORE_LOG_BITS || (index >> (PL_STORE_LOG_BITS - level)) != 0)
+		return PL_STORE_NOTFOUND;
+	st = q(s, Q_NODE_GET);
+	sqlite3_bind_int64(st, 1, NODE_ID(level, index));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		res = col_blob(st, 0, hash, PL_MERKLE_HASH_LEN) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	else
+		res = rc == SQLITE_DONE ? PL_STORE_NOTFOUND : PL_STORE_FAIL;
+	sqlite3_reset(st);
+	return res;
+}
+
+static int src_leaf(void *ctx, uint64_t index, uint8_t out[PL_MERKLE_HASH_LEN])
+{
+	uint8_t data[PL_LEAF_MAX];
+	size_t n;
+
+	if (pl_store_leaf_get(ctx, index, data, &n) != PL_STORE_OK)
+		return -1;
+	pl_leaf_hash(out, data, n);
+	return 0;
+}
+
+static int src_node(void *ctx, unsigned level, uint64_t index, uint8_t out[PL_MERKLE_HASH_LEN])
+{
+	int r = pl_store_node_get(ctx, level, index, out);
+	return r == PL_STORE_OK ? 1 : r == PL_STORE_NOTFOUND ? 0 : -1;
+}
+
+void pl_store_merkle_source(pl_store *s, pl_merkle_source *src)
+{
+	src->get_leaf = src_leaf;
+	src->get_node = src_node;
+	src->ctx = s;
+}
+
+int pl_store_leaves(pl_store *s, uint64_t start, uint32_t count, pl_wr *w)
+{
+	sqlite3_stmt *st = q(s, Q_LEAF_RANGE);
+	uint64_t want = start;
+	size_t at = w->n;
+	uint32_t got = 0;
+	int rc;
+
+	if (count > PL_PROTO_LEAVES_MAX || start >= PL_STORE_LOG_MAX)
+		return PL_STORE_FAIL;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)start);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)(start + count));
+	pl_proto_leaves_encode_begin(w, count);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 1);
+		int len = sqlite3_column_bytes(st, 1);
+		/* A gap would be a damaged log: never serve around one. */
+		if ((uint64_t)sqlite3_column_int64(st, 0) != want || p == NULL || len <= 0 ||
+		    len > PL_LEAF_MAX) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		pl_wr_var(w, p, (size_t)len);
+		want++;
+		got++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || got != count || pl_wr_ok(w) != 0) {
+		w->n = at;
+		return PL_STORE_FAIL;
+	}
+	return PL_STORE_OK;
+}
+
+int pl_store_checkpoint_put(pl_store *s, uint64_t size, const uint8_t *note, size_t n)
+{
+	sqlite3_stmt *st = q(s, Q_CP_PUT);
+
+	if (size > PL_STORE_LOG_MAX || n == 0 || n > PL_LEAF_NOTE_MAX)
+		return PL_STORE_FAIL;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	bind_blob(st, 2, note, n);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
+static int checkpoint_row(sqlite3_stmt *st, uint64_t *size, uint8_t note[static PL_LEAF_NOTE_MAX],
+			  size_t *n)
+{
+	int rc = sqlite3_step(st), res = PL_STORE_FAIL;
+
+	if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 1);
+		int len = sqlite3_column_bytes(st, 1);
+		if (p != NULL && len > 0 && len <= PL_LEAF_NOTE_MAX) {
+			*size = (uint64_t)sqlite3_column_int64(st, 0);
+			memcpy(note, p, (size_t)len);
+			*n = (size_t)len;
+			res = PL_STORE_OK;
+		}
+	} else if (rc == SQLITE_DONE) {
+		res = PL_STORE_NOTFOUND;
+	}
+	sqlite3_reset(st);
+	return res;
+}
+
+int pl_store_checkpoint_get(pl_store *s, uint64_t size, uint8_t note[static PL_LEAF_NOTE_MAX],
+			    size_t *n)
+{
+	sqlite3_stmt *st = q(s, Q_CP_GET);
+	uint64_t got;
+
+	*n = 0;
+	if (size > PL_STORE_LOG_MAX)
+		return PL_STORE_NOTFOUND;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	return checkpoint_row(st, &got, note, n);
+}
+
+int pl_store_checkpoint_latest(pl_store *s, uint64_t *size, uint8_t note[static PL_LEAF_NOTE_MAX],
+			       size_t *n)
+{
+	*size = 0;
+	*n = 0;
+	return checkpoint_row(q(s, Q_CP_LATEST), size, note, n);
+}
+
+int pl_store_meta_get(pl_store *s, const char *key, int64_t *v)
+{
+	sqlite3_stmt *st = q(s, Q_META_GET);
+	int rc;
+
+	*v = 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW	   ? PL_STORE_OK
+	       : rc == SQLITE_DONE ? PL_STORE_NOTFOUND
+				   : PL_STORE_FAIL;
+}
+
+int pl_store_meta_put(pl_store *s, const char *key, int64_t v)
+{
+	sqlite3_stmt *st = q(s, Q_META_PUT);
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+}
+
 /* ---- relay key ------------------------------------------------------- */
 
 #define KEY_MAGIC "PLRK"
@@ -639,8 +934,12 @@ static int key_create(const char *dir, const char *path, pl_err *e)
 	char tmp[4096];
 	int fd, dfd, rc = -1;
 
-	if (path_join(tmp, sizeof tmp, dir, "relay.key.tmp") != 0)
-		return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
+	{
+		char name[64];
+		snprintf(name, sizeof name, "relay.key.tmp.%ld", (long)getpid());
+		if (path_join(tmp, sizeof tmp, dir, name) != 0)
+			return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
+	}
 	randombytes_buf(seed, sizeof seed);
 	crypto_sign_seed_keypair(pk, sk, seed);
 	memcpy(buf, KEY_MAGIC, 4);
@@ -654,20 +953,22 @@ static int key_create(const char *dir, const char *path, pl_err *e)
 	if (fd < 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "cannot create %s: %s", tmp, strerror(errno));
 	} else {
-		if (write_all(fd, buf, sizeof buf) == 0 && fsync(fd) == 0 && close(fd) == 0 &&
-		    rename(tmp, path) == 0) {
+		/* link(), not rename(): a key another process (a relay starting,
+		 * parley-relay --print-key) created meanwhile is never replaced;
+		 * the caller then loads that one. */
+		int ok = write_all(fd, buf, sizeof buf) == 0 && fsync(fd) == 0;
+		if (close(fd) != 0)
+			ok = 0;
+		if (ok && (link(tmp, path) == 0 || errno == EEXIST)) {
 			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (dfd >= 0) {
 				rc = fsync(dfd);
 				close(dfd);
 			}
-		} else {
-			close(fd);
 		}
-		if (rc != 0) {
+		if (rc != 0)
 			pl_err_set(e, PL_EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
-			unlink(tmp);
-		}
+		unlink(tmp);
 	}
 	sodium_memzero(buf, sizeof buf);
 	sodium_memzero(seed, sizeof seed);

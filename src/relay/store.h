@@ -2,6 +2,11 @@
  * store.h — the relay's durable state: DATA/relay.db (SQLite, WAL,
  * synchronous=FULL) and the relay signing key DATA/relay.key.
  *
+ * The relay keeps its transparency log here too (docs/PROTOCOL.md,
+ * "Transparency log"): the leaves, every complete subtree's hash (the
+ * store pl_merkle_store_append asks for) and every checkpoint it signed,
+ * changed in the same transactions as the deposits and acks they record.
+ *
  * A pl_store is one SQLite connection and must be used by one thread at a
  * time (the relay's committer thread). Operations run inside a transaction
  * the caller opens with pl_store_begin(); each request's operations are
@@ -15,12 +20,14 @@
 #include <stdint.h>
 
 #include "identity/identity.h"
+#include "log/leaf.h"
+#include "log/merkle.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/err.h"
 #include "util/wire.h"
 
-#define PL_STORE_SCHEMA_VERSION 1
+#define PL_STORE_SCHEMA_VERSION 2
 #define PL_STORE_MAX_OPK 1000		   /* one-time prekeys kept per mailbox */
 #define PL_STORE_LISTING_BUDGET (4u << 20) /* envelope bytes per listing */
 
@@ -82,18 +89,57 @@ int pl_store_grant_put(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_
 int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
 		       uint8_t blob[static PL_PROTO_GRANT_BLOB_MAX], size_t *bloblen);
 
+#define PL_STORE_NO_LEAF UINT64_MAX
+
 /* Appends an envelope to a mailbox (whose token was checked); assigns the
  * next per-mailbox seq. A deposit of an envelope already held (a retry after
- * a lost receipt) returns the stored seq and time instead of a copy. */
+ * a lost receipt) returns the stored seq and time instead of a copy.
+ * *leaf: in, the index the log's next leaf gets (PL_STORE_NO_LEAF: the log
+ * is off); out, the deposit's leaf (PL_STORE_NO_LEAF if it has none). *append
+ * is set when the caller must append the deposit's leaf at that index in
+ * this transaction: a new deposit, or a retry of one stored before the log. */
 int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 		     const uint8_t hash[static PL_PROTO_HASH_LEN], const uint8_t *env,
-		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time);
+		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time, uint64_t *leaf,
+		     int *append);
 /* Encodes the listing of envelopes with seq > after, at most
  * PL_PROTO_LISTING_MAX and about PL_STORE_LISTING_BUDGET bytes, into w. */
 int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t after, pl_wr *w);
 /* Deletes envelopes with seq <= `seq`; PL_STORE_CONFLICT if seq is beyond
  * the last seq ever assigned in the mailbox. */
 int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t seq);
+
+/* ---- transparency log ----------------------------------------------- */
+/* Leaves are 0..size-1 without gaps; node (level, index) is stored as
+ * level << 56 | index, so the log holds fewer than 2^56 leaves. */
+#define PL_STORE_LOG_BITS 56
+#define PL_STORE_LOG_MAX ((uint64_t)1 << PL_STORE_LOG_BITS)
+
+/* Number of leaves (highest index + 1). */
+int pl_store_log_size(pl_store *s, uint64_t *size);
+int pl_store_leaf_put(pl_store *s, uint64_t index, const uint8_t *data, size_t n);
+/* PL_STORE_NOTFOUND beyond the log. */
+int pl_store_leaf_get(pl_store *s, uint64_t index, uint8_t data[static PL_LEAF_MAX], size_t *n);
+/* Complete subtree hashes, level >= 1 (pl_merkle_store_append's nodes). */
+int pl_store_node_put(pl_store *s, unsigned level, uint64_t index,
+		      const uint8_t hash[static PL_MERKLE_HASH_LEN]);
+int pl_store_node_get(pl_store *s, unsigned level, uint64_t index,
+		      uint8_t hash[static PL_MERKLE_HASH_LEN]);
+/* A merkle.h source over this store (leaf hashes from the stored leaves). */
+void pl_store_merkle_source(pl_store *s, pl_merkle_source *src);
+/* Encodes the leaves body (proto.h) of leaves [start, start + count), all
+ * of which must exist (count <= PL_PROTO_LEAVES_MAX), into w. */
+int pl_store_leaves(pl_store *s, uint64_t start, uint32_t count, pl_wr *w);
+/* Signed checkpoints, by tree size (one per size). */
+int pl_store_checkpoint_put(pl_store *s, uint64_t size, const uint8_t *note, size_t n);
+int pl_store_checkpoint_get(pl_store *s, uint64_t size, uint8_t note[static PL_LEAF_NOTE_MAX],
+			    size_t *n);
+/* The checkpoint of the largest size; PL_STORE_NOTFOUND if none. */
+int pl_store_checkpoint_latest(pl_store *s, uint64_t *size, uint8_t note[static PL_LEAF_NOTE_MAX],
+			       size_t *n);
+/* Small integer settings (e.g. "nolog": the relay once ran without its log). */
+int pl_store_meta_get(pl_store *s, const char *key, int64_t *v);
+int pl_store_meta_put(pl_store *s, const char *key, int64_t v);
 
 /* DATA/relay.key: created (mode 0600) at first start, else loaded and
  * checked. File: "PLRK" ‖ u8 version 1 ‖ u8 alg 1 (Ed25519) ‖ key id(8) ‖

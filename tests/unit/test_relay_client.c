@@ -38,6 +38,7 @@
 #include "client/relay_client.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
+#include "log/leaf.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/codec.h"
@@ -644,28 +645,45 @@ static void test_bundles_fake(void **state)
 	pl_relay_close(c);
 }
 
-/* A receipt as the fake relay would sign it. */
-static void make_receipt(uint8_t out[PL_PROTO_RECEIPT_LEN], const pl_identity *signer,
-			 const uint8_t mbx[32], const uint8_t hash[32])
+/* A receipt as the fake relay would make it: the deposit as the one leaf
+ * of a log, its checkpoint signed by `signer`. Returns its length. */
+static size_t make_receipt(uint8_t out[PL_PROTO_RECEIPT_MAX], const pl_identity *signer,
+			   const uint8_t mbx[32], const uint8_t hash[32])
 {
-	pl_proto_receipt r;
+	static pl_proto_receipt r;
+	pl_leaf l;
+	uint8_t root[32];
+	size_t n;
+
+	memset(&r, 0, sizeof r);
 	memcpy(r.mbx, mbx, 32);
 	r.seq = 12;
 	r.time = pl_now();
 	memcpy(r.hash, hash, 32);
-	assert_int_equal(pl_proto_receipt_sign(&r, signer->sk), 0);
-	pl_proto_receipt_encode(out, &r);
+	memset(&l, 0, sizeof l);
+	l.type = PL_LEAF_DEPOSIT;
+	memcpy(l.mbx, mbx, 32);
+	memcpy(l.hash, hash, 32);
+	l.seq = r.seq;
+	l.relay_time = r.time;
+	assert_int_equal(pl_leaf_hash_of(root, &l), 0);
+	assert_int_equal(
+	    pl_leaf_checkpoint_sign(r.note, sizeof r.note, &r.notelen, 1, root, signer->sk), 0);
+	n = pl_proto_receipt_encode(out, &r);
+	assert_true(n > 0);
+	return n;
 }
 
 static void test_deposit_fake(void **state)
 {
 	(void)state;
 	pl_relay_conn *c = fake_conn();
-	uint8_t token[32], mbx[32], hash[32], rb[PL_PROTO_RECEIPT_LEN], other[32];
+	uint8_t token[32], mbx[32], hash[32], rb[PL_PROTO_RECEIPT_MAX], other[32];
 	uint8_t *env = NULL;
 	size_t envlen = 0, bn;
 	pl_proto_receipt rec;
 	pl_err e;
+	size_t rn;
 	char tok_hex[65], got_tok[80], sig[200], method[16], path[256], want[256], hex[65];
 
 	randombytes_buf(token, sizeof token);
@@ -674,8 +692,8 @@ static void test_deposit_fake(void **state)
 	pl_mailbox_id(mbx, bob.pk);
 	pl_sha256(hash, env, envlen);
 
-	make_receipt(rb, &relay_id, mbx, hash);
-	fake_set(200, "application/octet-stream", rb, sizeof rb);
+	rn = make_receipt(rb, &relay_id, mbx, hash);
+	fake_set(200, "application/octet-stream", rb, rn);
 	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), 0);
 	assert_int_equal(rec.seq, 12);
 	assert_memory_equal(rec.hash, hash, 32);
@@ -696,8 +714,8 @@ static void test_deposit_fake(void **state)
 	/* A receipt for other bytes. */
 	memcpy(other, hash, 32);
 	other[0] ^= 1;
-	make_receipt(rb, &relay_id, mbx, other);
-	fake_set(200, "application/octet-stream", rb, sizeof rb);
+	rn = make_receipt(rb, &relay_id, mbx, other);
+	fake_set(200, "application/octet-stream", rb, rn);
 	memset(&rec, 0x33, sizeof rec);
 	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
 			 -1);
@@ -707,24 +725,24 @@ static void test_deposit_fake(void **state)
 
 	/* For another mailbox. */
 	pl_mailbox_id(other, alice.pk);
-	make_receipt(rb, &relay_id, other, hash);
-	fake_set(200, "application/octet-stream", rb, sizeof rb);
+	rn = make_receipt(rb, &relay_id, other, hash);
+	fake_set(200, "application/octet-stream", rb, rn);
 	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "another mailbox"));
 
 	/* Signed by a key other than the pinned one. */
-	make_receipt(rb, &alice, mbx, hash);
-	fake_set(200, "application/octet-stream", rb, sizeof rb);
+	rn = make_receipt(rb, &alice, mbx, hash);
+	fake_set(200, "application/octet-stream", rb, rn);
 	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "does not verify"));
 
 	/* Truncated. */
-	make_receipt(rb, &relay_id, mbx, hash);
-	fake_set(200, "application/octet-stream", rb, sizeof rb - 1);
+	rn = make_receipt(rb, &relay_id, mbx, hash);
+	fake_set(200, "application/octet-stream", rb, rn - 1);
 	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
@@ -756,40 +774,39 @@ static void test_deposit_fake(void **state)
 static void test_receipt_check(void **state)
 {
 	(void)state;
-	uint8_t mbx[32], hash[32], rb[PL_PROTO_RECEIPT_LEN];
+	uint8_t mbx[32], hash[32], rb[PL_PROTO_RECEIPT_MAX];
 	pl_proto_receipt r;
 	pl_err e;
+	size_t rn;
 
 	randombytes_buf(hash, 32);
 	pl_mailbox_id(mbx, bob.pk);
-	make_receipt(rb, &relay_id, mbx, hash);
-	assert_int_equal(
-	    pl_relay_receipt_check(&r, rb, sizeof rb, relay_id.pk, mbx, hash, "http://x", &e), 0);
-	for (size_t i = 0; i < sizeof rb; i++) {
+	rn = make_receipt(rb, &relay_id, mbx, hash);
+	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
+			 0);
+	for (size_t i = 0; i < rn; i++) {
 		rb[i] ^= 0x10;
-		assert_int_equal(pl_relay_receipt_check(&r, rb, sizeof rb, relay_id.pk, mbx, hash,
-							"http://x", &e),
-				 -1);
+		assert_int_equal(
+		    pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e), -1);
 		assert_int_equal(e.code, PL_EXIT_SECURITY);
 		rb[i] ^= 0x10;
 	}
-	for (size_t n = 0; n < sizeof rb; n++)
+	for (size_t n = 0; n < rn; n++)
 		assert_int_equal(
 		    pl_relay_receipt_check(&r, rb, n, relay_id.pk, mbx, hash, "http://x", &e), -1);
-	uint8_t longer[PL_PROTO_RECEIPT_LEN + 1] = {0};
-	memcpy(longer, rb, sizeof rb);
-	assert_int_equal(pl_relay_receipt_check(&r, longer, sizeof longer, relay_id.pk, mbx, hash,
-						"http://x", &e),
+	uint8_t longer[PL_PROTO_RECEIPT_MAX + 1] = {0};
+	memcpy(longer, rb, rn);
+	assert_int_equal(
+	    pl_relay_receipt_check(&r, longer, rn + 1, relay_id.pk, mbx, hash, "http://x", &e), -1);
+	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, alice.pk, mbx, hash, "http://x", &e),
 			 -1);
-	assert_int_equal(
-	    pl_relay_receipt_check(&r, rb, sizeof rb, alice.pk, mbx, hash, "http://x", &e), -1);
 	hash[31] ^= 1;
-	assert_int_equal(
-	    pl_relay_receipt_check(&r, rb, sizeof rb, relay_id.pk, mbx, hash, "http://x", &e), -1);
+	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
+			 -1);
 	hash[31] ^= 1;
 	mbx[0] ^= 1;
-	assert_int_equal(
-	    pl_relay_receipt_check(&r, rb, sizeof rb, relay_id.pk, mbx, hash, "http://x", &e), -1);
+	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
+			 -1);
 }
 
 static void test_listing_fake(void **state)

@@ -1,6 +1,7 @@
 /*
  * test_relay_proto.c — round trips and rejections of every relay body codec
- * in src/relay/proto.c, the receipt signature and the owner-auth scheme.
+ * in src/relay/proto.c, the checkpoint-signed receipt (v2), the log's proof
+ * and leaves bodies, and the owner-auth scheme.
  * Pure computation: no network, no files.
  */
 #include <setjmp.h>
@@ -13,6 +14,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "log/leaf.h"
+#include "log/merkle.h"
 #include "relay/proto.h"
 
 static int setup(void **state)
@@ -258,16 +261,58 @@ static void test_token_grant_ack(void **state)
 
 static int dec_receipt(const uint8_t *p, size_t n)
 {
-	pl_proto_receipt r;
+	static pl_proto_receipt r;
 	return pl_proto_receipt_decode(&r, p, n);
+}
+
+/* A small log in memory: leaf hashes in an array. */
+typedef struct {
+	uint8_t h[64][32];
+} arr_log;
+
+static int arr_leaf(void *ctx, uint64_t i, uint8_t out[32])
+{
+	arr_log *a = ctx;
+	if (i >= 64)
+		return -1;
+	memcpy(out, a->h[i], 32);
+	return 0;
+}
+
+/* A receipt for r's deposit as leaf `index` of a log of `size` random
+ * leaves, signed with sk. */
+static void make_receipt(pl_proto_receipt *r, uint64_t index, uint64_t size, const uint8_t *sk)
+{
+	static arr_log a;
+	pl_merkle_source src = {arr_leaf, NULL, &a};
+	uint8_t root[32], proof[PL_MERKLE_PROOF_MAX][32];
+	pl_leaf l;
+
+	memset(&l, 0, sizeof l);
+	l.type = PL_LEAF_DEPOSIT;
+	memcpy(l.mbx, r->mbx, 32);
+	memcpy(l.hash, r->hash, 32);
+	l.seq = r->seq;
+	l.relay_time = r->time;
+	for (uint64_t i = 0; i < size; i++)
+		randombytes_buf(a.h[i], 32);
+	assert_int_equal(pl_leaf_hash_of(a.h[index], &l), 0);
+	assert_int_equal(pl_merkle_root(&src, size, root), 0);
+	assert_int_equal(pl_merkle_prove_inclusion(&src, index, size, proof, &r->prooflen), 0);
+	memcpy(r->proof, proof, r->prooflen * 32);
+	r->index = index;
+	assert_int_equal(
+	    pl_leaf_checkpoint_sign(r->note, sizeof r->note, &r->notelen, size, root, sk), 0);
 }
 
 static void test_receipt(void **state)
 {
 	(void)state;
 	pl_identity relay, other;
-	pl_proto_receipt r, d;
-	uint8_t buf[PL_PROTO_RECEIPT_LEN], h2[32];
+	static pl_proto_receipt r, d;
+	static uint8_t buf[PL_PROTO_RECEIPT_MAX], b2[PL_PROTO_RECEIPT_MAX + 1];
+	uint8_t h2[32];
+	size_t n;
 
 	assert_int_equal(pl_identity_generate(&relay), 0);
 	assert_int_equal(pl_identity_generate(&other), 0);
@@ -276,34 +321,188 @@ static void test_receipt(void **state)
 	r.seq = 42;
 	r.time = 1700000000;
 	randombytes_buf(r.hash, sizeof r.hash);
-	assert_int_equal(pl_proto_receipt_sign(&r, relay.sk), 0);
-	pl_proto_receipt_encode(buf, &r);
-	assert_int_equal(sizeof buf, 145);
-	assert_int_equal(pl_proto_receipt_decode(&d, buf, sizeof buf), 0);
+	make_receipt(&r, 5, 13, relay.sk);
+	assert_int_equal(r.prooflen, 4);
+	n = pl_proto_receipt_encode(buf, &r);
+	assert_int_equal(n, PL_PROTO_RECEIPT_FIXED_LEN + 4 + r.notelen + 1 + 4 * 32);
+	assert_int_equal(buf[0], 2);
+	for (size_t i = n; i < sizeof buf; i++)
+		assert_int_equal(buf[i], 0); /* the rest of the buffer is zeroed */
+	assert_int_equal(pl_proto_receipt_decode(&d, buf, n), 0);
 	assert_memory_equal(&r, &d, sizeof r);
 	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), 0);
 	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, r.hash), 0);
-	check_prefixes_and_trailing(dec_receipt, buf, sizeof buf);
+	/* every strict prefix, a trailing byte, other versions */
+	memcpy(b2, buf, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(dec_receipt(b2, i), -1);
+	b2[n] = 0;
+	assert_int_equal(dec_receipt(b2, n + 1), -1);
+	for (int v = 0; v < 256; v++) {
+		b2[0] = (uint8_t)v;
+		assert_int_equal(dec_receipt(b2, n), v == 2 ? 0 : -1);
+	}
 
 	/* wrong relay key, wrong expected hash */
 	assert_int_equal(pl_proto_receipt_verify(&d, other.pk, NULL), -1);
 	memcpy(h2, r.hash, 32);
 	h2[5] ^= 1;
 	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, h2), -1);
-	/* any flipped bit breaks the signature */
-	for (size_t i = 1; i < sizeof buf; i++) {
+	/* any flipped bit is refused by the decoder or the verifier */
+	for (size_t i = 1; i < n; i++) {
 		buf[i] ^= 0x01;
-		if (pl_proto_receipt_decode(&d, buf, sizeof buf) == 0)
+		if (pl_proto_receipt_decode(&d, buf, n) == 0)
 			assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
 		buf[i] ^= 0x01;
 	}
-	/* seq 0 is never issued */
-	r.seq = 0;
-	assert_int_equal(pl_proto_receipt_sign(&r, relay.sk), 0);
-	pl_proto_receipt_encode(buf, &r);
-	assert_int_equal(pl_proto_receipt_decode(&d, buf, sizeof buf), -1);
+	/* a proof one hash short or long, an index outside the checkpoint */
+	d = r;
+	d.prooflen--;
+	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	d = r;
+	d.prooflen++;
+	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	d = r;
+	d.index = 13;
+	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	d = r;
+	d.index = 4; /* another leaf of the same tree */
+	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	/* a checkpoint signed under another key's origin */
+	d = r;
+	make_receipt(&d, 5, 13, other.sk);
+	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_proto_receipt_verify(&d, other.pk, NULL), 0);
+	/* one-leaf log: empty proof */
+	d = r;
+	make_receipt(&d, 0, 1, relay.sk);
+	assert_int_equal(d.prooflen, 0);
+	n = pl_proto_receipt_encode(buf, &d);
+	assert_int_equal(pl_proto_receipt_decode(&d, buf, n), 0);
+	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, r.hash), 0);
+
+	/* the encoder refuses what the decoder would */
+	d = r;
+	d.notelen = 0;
+	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
+	d.notelen = PL_PROTO_RECEIPT_NOTE_MAX + 1;
+	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
+	d = r;
+	d.prooflen = PL_PROTO_RECEIPT_PROOF_MAX + 1;
+	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
+	/* the decoder: seq 0, empty note, 65 proof hashes, oversized note */
+	{
+		pl_wr w;
+		uint8_t z[32] = {0};
+		for (int k = 0; k < 4; k++) {
+			pl_wr_init(&w);
+			pl_wr_u8(&w, 2);
+			pl_wr_bytes(&w, r.mbx, 32);
+			pl_wr_u64(&w, k == 0 ? 0 : 1);
+			pl_wr_u64(&w, 1);
+			pl_wr_bytes(&w, r.hash, 32);
+			pl_wr_u64(&w, 0);
+			if (k == 1)
+				pl_wr_var(&w, NULL, 0);
+			else if (k == 3)
+				pl_wr_var(&w, buf, PL_PROTO_RECEIPT_NOTE_MAX + 1);
+			else
+				pl_wr_var(&w, r.note, r.notelen);
+			pl_wr_u8(&w, k == 2 ? 65 : 0);
+			for (int i = 0; k == 2 && i < 65; i++)
+				pl_wr_bytes(&w, z, 32);
+			assert_int_equal(pl_wr_ok(&w), 0);
+			assert_int_equal(dec_receipt(w.p, w.n), -1);
+			pl_wr_free(&w);
+		}
+	}
 	pl_identity_wipe(&relay);
 	pl_identity_wipe(&other);
+}
+
+/* ---- log bodies ------------------------------------------------------ */
+
+static int dec_proof(const uint8_t *p, size_t n)
+{
+	uint8_t proof[PL_PROTO_PROOF_MAX][32];
+	size_t k;
+	return pl_proto_proof_decode(proof, &k, p, n);
+}
+
+static int dec_leaves(const uint8_t *p, size_t n)
+{
+	static pl_proto_leaves l;
+	return pl_proto_leaves_decode(&l, p, n);
+}
+
+static void test_log_bodies(void **state)
+{
+	(void)state;
+	uint8_t proof[PL_PROTO_PROOF_MAX + 1][32], got[PL_PROTO_PROOF_MAX][32];
+	uint8_t leaf[PL_LEAF_MAX];
+	static pl_proto_leaves l;
+	pl_leaf lf;
+	size_t n, len;
+	pl_wr w;
+
+	randombytes_buf(proof, sizeof proof);
+	for (size_t k = 0; k <= PL_PROTO_PROOF_MAX; k++) {
+		pl_wr_init(&w);
+		assert_int_equal(pl_proto_proof_encode(&w, (const uint8_t(*)[32])proof, k), 0);
+		assert_int_equal(w.n, 2 + 32 * k);
+		assert_int_equal(pl_proto_proof_decode(got, &n, w.p, w.n), 0);
+		assert_int_equal(n, k);
+		assert_memory_equal(got, proof, 32 * k);
+		if (k == 3)
+			check_prefixes_and_trailing(dec_proof, w.p, w.n);
+		pl_wr_free(&w);
+	}
+	pl_wr_init(&w);
+	assert_int_equal(
+	    pl_proto_proof_encode(&w, (const uint8_t(*)[32])proof, PL_PROTO_PROOF_MAX + 1), -1);
+	pl_wr_free(&w);
+	{
+		/* a count of 66 with 66 hashes */
+		static uint8_t b[2 + 66 * 32];
+		b[0] = 1;
+		b[1] = 66;
+		assert_int_equal(pl_proto_proof_decode(got, &n, b, sizeof b), -1);
+	}
+
+	/* leaves: one deposit, one fetch */
+	memset(&lf, 0, sizeof lf);
+	lf.type = PL_LEAF_DEPOSIT;
+	lf.seq = 3;
+	pl_wr_init(&w);
+	pl_proto_leaves_encode_begin(&w, 2);
+	len = pl_leaf_encode(leaf, &lf);
+	pl_wr_var(&w, leaf, len);
+	lf.type = PL_LEAF_FETCH;
+	len = pl_leaf_encode(leaf, &lf);
+	pl_wr_var(&w, leaf, len);
+	assert_int_equal(pl_wr_ok(&w), 0);
+	assert_int_equal(pl_proto_leaves_decode(&l, w.p, w.n), 0);
+	assert_int_equal(l.count, 2);
+	assert_int_equal(l.leaf[0].n, PL_LEAF_DEPOSIT_LEN);
+	assert_int_equal(l.leaf[1].n, PL_LEAF_FETCH_LEN);
+	check_prefixes_and_trailing(dec_leaves, w.p, w.n);
+	/* an item that is not a leaf */
+	w.p[1 + 4 + 4 + 1] = 9; /* the first leaf's type */
+	assert_int_equal(pl_proto_leaves_decode(&l, w.p, w.n), -1);
+	pl_wr_free(&w);
+	/* a count above 1000 */
+	pl_wr_init(&w);
+	pl_proto_leaves_encode_begin(&w, PL_PROTO_LEAVES_MAX + 1);
+	for (int i = 0; i <= PL_PROTO_LEAVES_MAX; i++)
+		pl_wr_var(&w, leaf, len);
+	assert_int_equal(pl_proto_leaves_decode(&l, w.p, w.n), -1);
+	pl_wr_free(&w);
+	/* an empty list is fine */
+	pl_wr_init(&w);
+	pl_proto_leaves_encode_begin(&w, 0);
+	assert_int_equal(pl_proto_leaves_decode(&l, w.p, w.n), 0);
+	assert_int_equal(l.count, 0);
+	pl_wr_free(&w);
 }
 
 /* ---- listing --------------------------------------------------------- */
@@ -529,9 +728,13 @@ static void test_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_relay_key),	    cmocka_unit_test(test_bundle_upload),
-	    cmocka_unit_test(test_token_grant_ack), cmocka_unit_test(test_receipt),
-	    cmocka_unit_test(test_listing),	    cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_relay_key),
+	    cmocka_unit_test(test_bundle_upload),
+	    cmocka_unit_test(test_token_grant_ack),
+	    cmocka_unit_test(test_receipt),
+	    cmocka_unit_test(test_log_bodies),
+	    cmocka_unit_test(test_listing),
+	    cmocka_unit_test(test_auth),
 	    cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
