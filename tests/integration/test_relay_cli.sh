@@ -36,6 +36,19 @@ bad_args "--tls-cert without --tls-key" --listen 127.0.0.1:0 --data "$T/d" --tls
 bad_args "unreadable certificate" --listen 127.0.0.1:0 --data "$T/d" --tls-cert /nonexistent --tls-key /nonexistent
 bad_args "data is a file" --listen 127.0.0.1:0 --data /etc/hostname
 bad_args "--listen twice" --listen 127.0.0.1:0 --listen 127.0.0.1:0 --data "$T/d"
+bad_args "--print-key with --listen" --print-key --listen 127.0.0.1:0 --data "$T/d"
+bad_args "--print-key without --data" --print-key
+bad_args "--print-key with --no-log" --print-key --no-log --data "$T/d"
+bad_args "--no-log twice" --no-log --no-log --listen 127.0.0.1:0 --data "$T/d"
+
+# --print-key: one line, the log's C2SP verifier key; creates relay.key if needed
+"$RELAY" --print-key --data "$T/pk" >"$T/pk.out" 2>"$T/pk.err"
+check "--print-key exits 0" test $? -eq 0
+check "--print-key prints one line and nothing on stderr" test "$(wc -l <"$T/pk.out")" -eq 1 -a ! -s "$T/pk.err"
+check "--print-key prints name+keyid+base64" grep -Eq '^parley\.relay/[0-9a-f]{16}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$' "$T/pk.out"
+check "--print-key created relay.key (mode 600)" test "$(stat -c %a "$T/pk/relay.key")" = 600
+"$RELAY" --print-key --data "$T/pk" >"$T/pk2.out" 2>/dev/null
+check "--print-key is stable" cmp -s "$T/pk.out" "$T/pk2.out"
 
 # port 0: the first line names the port; the relay key is 33 bytes
 if start_relay r0; then
@@ -50,6 +63,17 @@ if start_relay r0; then
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RELAY_URL/v1/bundle/XYZ")
 	check "bad mailbox id is 400 (got $code)" test "$code" = 400
 	check "relay.key is mode 600" test "$(stat -c %a "$T/r0/relay.key")" = 600
+	# the printed verifier key holds the key GET /v1/relay serves, and names its origin
+	vkey=$("$RELAY" --print-key --data "$T/r0" 2>/dev/null)
+	want=$(curl -s --max-time 5 "$RELAY_URL/v1/relay" | tail -c 32 | od -An -tx1 | tr -d ' \n')
+	got=$(printf '%s' "${vkey##*+}" | base64 -d 2>/dev/null | tail -c 32 | od -An -tx1 | tr -d ' \n')
+	check "--print-key's key is the relay's key" test -n "$want" -a "$want" = "$got"
+	check "its name is parley.relay/ and the key's first 8 bytes" test "${vkey%%+*}" = "parley.relay/${want:0:16}"
+	code=$(curl -s -o "$T/cp.out" -w '%{http_code} %{content_type}' --max-time 5 "$RELAY_URL/log/checkpoint")
+	check "GET /log/checkpoint is 200 text/plain (got $code)" test "$code" = "200 text/plain; charset=utf-8"
+	check "  its first line is the origin" test "$(head -n 1 "$T/cp.out")" = "${vkey%%+*}"
+	check "  its second line is the size 0" test "$(sed -n 2p "$T/cp.out")" = 0
+	check "  it is signed under the origin" grep -q "^— ${vkey%%+*} " "$T/cp.out"
 	# a second relay on the same data directory is refused
 	timeout 5 "$RELAY" --listen 127.0.0.1:0 --data "$T/r0" >/dev/null 2>"$T/dup.err"
 	rc=$?

@@ -4,8 +4,18 @@
  * every rejection (garbage, truncated, oversized, bad ids, wrong signature,
  * stale time, replay, wrong token, wrong bucket). After each rejection the
  * relay must still answer and the stored state (read from relay.db,
- * read-only) must be unchanged. Every wait is bounded; the child is killed
- * at the end and its temporary directory removed.
+ * read-only, log tables included) must be unchanged.
+ * The transparency log: every receipt verifies (checkpoint signature,
+ * inclusion proof) and one size never gets two checkpoints; the newest
+ * checkpoint verifies with the key `parley-relay --print-key` prints; every
+ * leaf is served, proved in the newest checkpoint, and is exactly one
+ * receipted deposit or one accepted ack (whose owner signature verifies
+ * offline); every checkpoint seen is served again byte for byte and pairs
+ * of them (and every stored one, against the newest) are consistent; each
+ * /log endpoint's bad parameters (400), unknown sizes (404), methods (405)
+ * and bodies (413); the log reopens unchanged after a restart; --no-log.
+ * Every wait is bounded; the child is killed at the end and its temporary
+ * directory removed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,7 +43,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/relay_client.h"
 #include "identity/identity.h"
+#include "log/leaf.h"
+#include "log/merkle.h"
+#include "log/note.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/codec.h"
@@ -43,6 +57,7 @@ static char relay_bin[PATH_MAX];
 
 typedef struct {
 	char dir[64];
+	const char *extra; /* one more argument (--no-log), or NULL */
 	pid_t pid;
 	unsigned port;
 	uint8_t relay_pk[32];
@@ -53,6 +68,7 @@ typedef struct {
 } fixture;
 
 static fixture F;
+static unsigned port_override; /* talk to another relay than F's */
 
 /* ---- child process ---------------------------------------------------- */
 
@@ -78,7 +94,7 @@ static int start_relay(fixture *f)
 		if (e >= 0)
 			dup2(e, 2);
 		execl(relay_bin, "parley-relay", "--listen", "127.0.0.1:0", "--data", f->dir,
-		      (char *)NULL);
+		      f->extra, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -163,7 +179,8 @@ static long http(resp *r, const char *method, const char *path, const char *cons
 
 	memset(r, 0, sizeof *r);
 	assert_non_null(c);
-	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", F.port, path);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port_override ? port_override : F.port,
+		 path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
@@ -252,7 +269,10 @@ static void state_digest(uint8_t out[32])
 	    "SELECT mbx, ik, spk_id, spk, spk_sig FROM bundle ORDER BY mbx",
 	    "SELECT mbx, id, pub FROM opk ORDER BY mbx, id",
 	    "SELECT loc, owner, blob FROM grants ORDER BY loc",
-	    "SELECT mbx, seq, time, hash, env FROM msg ORDER BY mbx, seq",
+	    "SELECT mbx, seq, time, hash, env, leaf FROM msg ORDER BY mbx, seq",
+	    "SELECT idx, data FROM leaf ORDER BY idx",
+	    "SELECT id, hash FROM node ORDER BY id",
+	    "SELECT size, note FROM checkpoint ORDER BY size",
 	};
 	char path[128];
 	sqlite3 *db = NULL;
@@ -297,6 +317,96 @@ static int count_rows(const char *sql)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return n;
+}
+
+/* ---- what the log must hold ------------------------------------------ */
+
+/* Every checkpoint the test saw (in receipts and at /log/checkpoint), one
+ * per size, and every deposit a receipt proved. */
+#define SEEN_MAX 4096
+typedef struct {
+	uint64_t size;
+	uint8_t root[32];
+	size_t n;
+	uint8_t note[PL_LEAF_NOTE_MAX];
+} seen_cp;
+typedef struct {
+	uint64_t index, seq, time;
+	uint8_t mbx[32], hash[32];
+} seen_dep;
+static seen_cp seen[SEEN_MAX];
+static seen_dep deps[SEEN_MAX];
+static size_t nseen, ndeps;
+static unsigned acks_ok; /* acks the relay accepted: each is a fetch leaf */
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A note signed by the relay; a second note of the same size must be the
+ * same bytes (one checkpoint per size). Returns its size. */
+static uint64_t saw_note(const uint8_t *note, size_t n)
+{
+	pl_checkpoint c;
+	size_t i;
+
+	assert_int_equal(pl_leaf_checkpoint_open(&c, note, n, F.relay_pk), 0);
+	pthread_mutex_lock(&seen_mu);
+	for (i = 0; i < nseen; i++)
+		if (seen[i].size == c.size)
+			break;
+	if (i < nseen) {
+		if (seen[i].n != n || memcmp(seen[i].note, note, n) != 0)
+			fail_msg("two different checkpoints of size %llu",
+				 (unsigned long long)c.size);
+	} else if (nseen < SEEN_MAX) {
+		seen[nseen].size = c.size;
+		memcpy(seen[nseen].root, c.root, 32);
+		seen[nseen].n = n;
+		memcpy(seen[nseen].note, note, n);
+		nseen++;
+	}
+	pthread_mutex_unlock(&seen_mu);
+	return c.size;
+}
+
+/* Decodes and verifies a deposit's receipt (for `hash`) and records it. */
+static int check_receipt(pl_proto_receipt *rc, const resp *r, const uint8_t hash[32])
+{
+	if (pl_proto_receipt_decode(rc, r->body, r->len) != 0 ||
+	    pl_proto_receipt_verify(rc, F.relay_pk, hash) != 0)
+		return -1;
+	saw_note(rc->note, rc->notelen);
+	pthread_mutex_lock(&seen_mu);
+	size_t i;
+	for (i = 0; i < ndeps; i++)
+		if (deps[i].index == rc->index)
+			break;
+	if (i < ndeps) {
+		/* a retry: the same leaf, the same deposit */
+		if (deps[i].seq != rc->seq || memcmp(deps[i].hash, rc->hash, 32) != 0)
+			fail_msg("leaf %llu receipted for two deposits",
+				 (unsigned long long)rc->index);
+	} else if (ndeps < SEEN_MAX) {
+		deps[ndeps].index = rc->index;
+		deps[ndeps].seq = rc->seq;
+		deps[ndeps].time = rc->time;
+		memcpy(deps[ndeps].mbx, rc->mbx, 32);
+		memcpy(deps[ndeps].hash, rc->hash, 32);
+		ndeps++;
+	}
+	pthread_mutex_unlock(&seen_mu);
+	return 0;
+}
+
+/* A deposit that must succeed with a valid receipt. */
+static void deposit_ok(const char *mbx_hex, const void *env, size_t len, pl_proto_receipt *rc)
+{
+	static pl_proto_receipt tmp;
+	uint8_t h[32];
+	resp r;
+
+	crypto_hash_sha256(h, env, len);
+	assert_int_equal(deposit(&r, mbx_hex, F.token, env, len), 200);
+	assert_int_equal(check_receipt(rc ? rc : &tmp, &r, h), 0);
+	resp_free(&r);
 }
 
 static void relay_alive(void)
@@ -446,23 +556,20 @@ static void test_happy_path(void **state)
 	crypto_hash_sha256(h1, e1, sizeof e1);
 	crypto_hash_sha256(h2, e2, sizeof e2);
 	assert_int_equal(deposit(&r, F.hex_a, F.token, e1, sizeof e1), 200);
-	assert_int_equal(pl_proto_receipt_decode(&rc1, r.body, r.len), 0);
-	assert_int_equal(pl_proto_receipt_verify(&rc1, F.relay_pk, h1), 0);
+	assert_int_equal(check_receipt(&rc1, &r, h1), 0);
 	assert_int_equal(pl_proto_receipt_verify(&rc1, F.relay_pk, h2), -1);
 	assert_memory_equal(rc1.mbx, F.mbx_a, 32);
 	assert_true(rc1.seq == 1);
 	assert_true(rc1.time + 60 > (uint64_t)time(NULL));
 	resp_free(&r);
 	assert_int_equal(deposit(&r, F.hex_a, F.token, e2, sizeof e2), 200);
-	assert_int_equal(pl_proto_receipt_decode(&rc2, r.body, r.len), 0);
-	assert_int_equal(pl_proto_receipt_verify(&rc2, F.relay_pk, h2), 0);
+	assert_int_equal(check_receipt(&rc2, &r, h2), 0);
 	assert_true(rc2.seq == 2);
 	resp_free(&r);
 	/* a retried deposit (lost receipt) is stored once: the same seq, time
 	 * and leaf, proved in the newest checkpoint */
 	assert_int_equal(deposit(&r, F.hex_a, F.token, e1, sizeof e1), 200);
-	assert_int_equal(pl_proto_receipt_decode(&rc3, r.body, r.len), 0);
-	assert_int_equal(pl_proto_receipt_verify(&rc3, F.relay_pk, h1), 0);
+	assert_int_equal(check_receipt(&rc3, &r, h1), 0);
 	assert_true(rc3.seq == rc1.seq && rc3.time == rc1.time && rc3.index == rc1.index);
 	resp_free(&r);
 
@@ -491,6 +598,7 @@ static void test_happy_path(void **state)
 		snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
 		assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 204);
 		resp_free(&r);
+		acks_ok++;
 	}
 	assert_int_equal(list(&F.a, F.hex_a, 0, &l, &r), 1);
 	assert_true(l.item[0].seq == 2);
@@ -545,8 +653,7 @@ static void test_rejections(void **state)
 	assert_int_equal(signed_req(&r, &F.b, "PUT", path, tb, sizeof tb), 204);
 	resp_free(&r);
 	randombytes_buf(env, sizeof env);
-	assert_int_equal(deposit(&r, F.hex_b, F.token, env, sizeof env), 200);
-	resp_free(&r);
+	deposit_ok(F.hex_b, env, sizeof env, NULL);
 	snprintf(lpath, sizeof lpath, "/v1/mailbox/%s?after=0", F.hex_b);
 	snprintf(apath, sizeof apath, "/v1/mailbox/%s/ack", F.hex_b);
 	randombytes_buf(garbage, sizeof garbage);
@@ -653,6 +760,7 @@ static void test_rejections(void **state)
 		auth_headers(&h, &F.b, "POST", apath, ack, sizeof ack, now);
 		assert_int_equal(http(&r, "POST", apath, h.v, ack, sizeof ack), 204);
 		resp_free(&r);
+		acks_ok++;
 		REFUSED(401, http(&r_, "POST", apath, h.v, ack, sizeof ack));
 		/* a body other than the signed one */
 		auth_headers(&h, &F.b, "POST", apath, ack, sizeof ack, now);
@@ -689,8 +797,7 @@ static void test_rejections(void **state)
 	REFUSED(413, deposit(&r_, F.hex_b, F.token, big, 65584 + 1));
 	REFUSED(413, deposit(&r_, F.hex_b, F.token, big, sizeof big));
 	/* the largest bucket is accepted */
-	assert_int_equal(deposit(&r, F.hex_b, F.token, big, 65584), 200);
-	resp_free(&r);
+	deposit_ok(F.hex_b, big, 65584, NULL);
 
 	/* grants */
 	{
@@ -811,15 +918,14 @@ static void *conc_worker(void *p)
 	conc_arg *a = p;
 	uint8_t env[1072];
 	resp r;
-	pl_proto_receipt rc;
+	static __thread pl_proto_receipt rc;
 
 	a->ok = 0;
 	for (int i = 0; i < CONC_EACH; i++) {
 		randombytes_buf(env, sizeof env);
 		crypto_hash_sha256(a->hash[i], env, sizeof env);
 		if (deposit(&r, F.hex_a, F.token, env, sizeof env) != 200 ||
-		    pl_proto_receipt_decode(&rc, r.body, r.len) != 0 ||
-		    pl_proto_receipt_verify(&rc, F.relay_pk, a->hash[i]) != 0) {
+		    check_receipt(&rc, &r, a->hash[i]) != 0) {
 			resp_free(&r);
 			return NULL;
 		}
@@ -870,6 +976,296 @@ static void test_concurrent_deposits(void **state)
 	assert_int_equal(total, CONC_THREADS * CONC_EACH);
 }
 
+/* ---- the transparency log ------------------------------------------- */
+
+/* GET a proof body; returns its length (or -1) in *n. */
+static long get_proof(const char *path, uint8_t (*proof)[32], size_t *n)
+{
+	resp r;
+	long st = http(&r, "GET", path, NULL, NULL, 0);
+	if (st == 200 && pl_proto_proof_decode(proof, n, r.body, r.len) != 0)
+		st = -1;
+	resp_free(&r);
+	return st;
+}
+
+static int consistent(const seen_cp *a, const seen_cp *b)
+{
+	char path[160];
+	uint8_t proof[PL_PROTO_PROOF_MAX][32];
+	size_t n;
+
+	snprintf(path, sizeof path, "/log/proof/consistency?old=%llu&size=%llu",
+		 (unsigned long long)a->size, (unsigned long long)b->size);
+	if (get_proof(path, proof, &n) != 200)
+		return -1;
+	return pl_merkle_verify_consistency(a->size, b->size, a->root, b->root,
+					    (const uint8_t(*)[32])proof, n);
+}
+
+static int cmp_seen(const void *x, const void *y)
+{
+	const seen_cp *a = x, *b = y;
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+/* The verifier key parley-relay --print-key prints for F.dir. */
+static void printed_vkey(pl_note_vkey *v)
+{
+	char cmd[PATH_MAX + 200], line[PL_NOTE_VKEY_MAX + 2];
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd, "'%s' --print-key --data '%s'", relay_bin, F.dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof line, p));
+	assert_null(fgets(cmd, sizeof cmd, p)); /* one line */
+	assert_int_equal(pclose(p), 0);
+	line[strcspn(line, "\n")] = '\0';
+	assert_int_equal(pl_note_vkey_parse(v, line, strlen(line)), 0);
+}
+
+static void test_log_endpoints(void **state)
+{
+	(void)state;
+	static pl_proto_leaves lv;
+	static uint8_t note[PL_LEAF_NOTE_MAX];
+	uint8_t proof[PL_PROTO_PROOF_MAX][32], root[32];
+	char path[200];
+	pl_note_vkey vk;
+	pl_checkpoint cp;
+	uint64_t size;
+	unsigned fetches = 0, deposits = 0;
+	resp r;
+
+	/* the newest checkpoint verifies with the printed key */
+	assert_int_equal(http(&r, "GET", "/log/checkpoint", NULL, NULL, 0), 200);
+	printed_vkey(&vk);
+	assert_int_equal(pl_checkpoint_open(&cp, r.body, r.len, &vk), PL_NOTE_VERIFIED);
+	size = saw_note(r.body, r.len);
+	memcpy(root, cp.root, 32);
+	assert_true(size == cp.size && size >= 2 + ndeps);
+	resp_free(&r);
+
+	/* every leaf, in pages; each one proved in the newest checkpoint */
+	for (uint64_t start = 0; start < size;) {
+		uint32_t want = 1 + (uint32_t)randombytes_uniform(PL_PROTO_LEAVES_MAX);
+		snprintf(path, sizeof path, "/log/leaves?start=%llu&count=%u",
+			 (unsigned long long)start, want);
+		assert_int_equal(http(&r, "GET", path, NULL, NULL, 0), 200);
+		assert_int_equal(pl_proto_leaves_decode(&lv, r.body, r.len), 0);
+		assert_int_equal(lv.count, size - start < want ? size - start : want);
+		for (uint32_t i = 0; i < lv.count; i++) {
+			uint64_t idx = start + i;
+			uint8_t h[32];
+			size_t n;
+			pl_leaf l;
+			assert_int_equal(pl_leaf_decode(&l, lv.leaf[i].p, lv.leaf[i].n), 0);
+			pl_leaf_hash(h, lv.leaf[i].p, lv.leaf[i].n);
+			snprintf(path, sizeof path, "/log/proof/inclusion?index=%llu&size=%llu",
+				 (unsigned long long)idx, (unsigned long long)size);
+			assert_int_equal(get_proof(path, proof, &n), 200);
+			assert_int_equal(pl_merkle_verify_inclusion(
+					     h, idx, size, (const uint8_t(*)[32])proof, n, root),
+					 0);
+			if (l.type == PL_LEAF_FETCH) {
+				/* the owner's signature verifies offline */
+				assert_int_equal(pl_leaf_fetch_verify(&l), 0);
+				fetches++;
+				continue;
+			}
+			/* a deposit leaf is exactly what its receipt said */
+			size_t k;
+			for (k = 0; k < ndeps; k++)
+				if (deps[k].index == idx)
+					break;
+			if (k == ndeps)
+				fail_msg("deposit leaf %llu has no receipt",
+					 (unsigned long long)idx);
+			assert_memory_equal(l.mbx, deps[k].mbx, 32);
+			assert_memory_equal(l.hash, deps[k].hash, 32);
+			assert_true(l.seq == deps[k].seq && l.relay_time == deps[k].time);
+			deposits++;
+		}
+		start += lv.count;
+		resp_free(&r);
+	}
+	assert_int_equal(deposits, ndeps);
+	assert_int_equal(fetches, acks_ok);
+	assert_int_equal(deposits + fetches, size);
+
+	/* every checkpoint seen is served again byte for byte, and each pair
+	 * is consistent (a sample of pairs if many were seen) */
+	qsort(seen, nseen, sizeof seen[0], cmp_seen);
+	for (size_t i = 0; i < nseen; i++) {
+		snprintf(path, sizeof path, "/log/checkpoint?size=%llu",
+			 (unsigned long long)seen[i].size);
+		assert_int_equal(http(&r, "GET", path, NULL, NULL, 0), 200);
+		assert_int_equal(r.len, seen[i].n);
+		assert_memory_equal(r.body, seen[i].note, r.len);
+		resp_free(&r);
+	}
+	{
+		size_t step = nseen > 40 ? nseen / 40 : 1, pairs = 0;
+		for (size_t i = 0; i < nseen; i += step)
+			for (size_t j = i; j < nseen; j += step) {
+				if (consistent(&seen[i], &seen[j]) != 0)
+					fail_msg("checkpoints %llu and %llu are not consistent",
+						 (unsigned long long)seen[i].size,
+						 (unsigned long long)seen[j].size);
+				pairs++;
+			}
+		for (size_t i = 0; i < nseen; i++)
+			assert_int_equal(consistent(&seen[i], &seen[nseen - 1]), 0);
+		printf("# %zu checkpoints seen, %zu pairs proved consistent, log size %llu\n",
+		       nseen, pairs + nseen, (unsigned long long)size);
+	}
+	/* a proof that does not match: an older root against a newer size */
+	if (nseen >= 2) {
+		seen_cp a = seen[0], b = seen[nseen - 1];
+		if (a.size > 0 && a.size < b.size) {
+			memcpy(a.root, b.root, 32);
+			assert_int_not_equal(consistent(&a, &b), 0);
+		}
+	}
+	/* inclusion in an older signed size */
+	if (nseen >= 2 && seen[1].size > 0) {
+		size_t n;
+		uint8_t h[32];
+		snprintf(path, sizeof path, "/log/leaves?start=0&count=1");
+		assert_int_equal(http(&r, "GET", path, NULL, NULL, 0), 200);
+		assert_int_equal(pl_proto_leaves_decode(&lv, r.body, r.len), 0);
+		pl_leaf_hash(h, lv.leaf[0].p, lv.leaf[0].n);
+		resp_free(&r);
+		snprintf(path, sizeof path, "/log/proof/inclusion?index=0&size=%llu",
+			 (unsigned long long)seen[1].size);
+		assert_int_equal(get_proof(path, proof, &n), 200);
+		assert_int_equal(pl_merkle_verify_inclusion(h, 0, seen[1].size,
+							    (const uint8_t(*)[32])proof, n,
+							    seen[1].root),
+				 0);
+	}
+	/* edge sizes: old 0 and old = size give empty proofs */
+	{
+		size_t n = 99;
+		snprintf(path, sizeof path, "/log/proof/consistency?old=0&size=%llu",
+			 (unsigned long long)size);
+		assert_int_equal(get_proof(path, proof, &n), 200);
+		assert_int_equal(n, 0);
+		snprintf(path, sizeof path, "/log/proof/consistency?old=%llu&size=%llu",
+			 (unsigned long long)size, (unsigned long long)size);
+		assert_int_equal(get_proof(path, proof, &n), 200);
+		assert_int_equal(n, 0);
+	}
+	/* every stored checkpoint is consistent with the newest */
+	{
+		char db[128];
+		sqlite3 *d = NULL;
+		sqlite3_stmt *st;
+		uint64_t missing = 0;
+		uint64_t prev = 0;
+		snprintf(db, sizeof db, "%s/relay.db", F.dir);
+		assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		sqlite3_busy_timeout(d, 5000);
+		assert_int_equal(
+		    sqlite3_prepare_v2(d, "SELECT size, note FROM checkpoint ORDER BY size", -1,
+				       &st, NULL),
+		    SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			uint64_t sz = (uint64_t)sqlite3_column_int64(st, 0);
+			size_t n = (size_t)sqlite3_column_bytes(st, 1);
+			seen_cp c;
+			assert_true(n <= sizeof note);
+			memcpy(note, sqlite3_column_blob(st, 1), n);
+			assert_int_equal(pl_leaf_checkpoint_open(&cp, note, n, F.relay_pk), 0);
+			assert_true(cp.size == sz);
+			c.size = sz;
+			memcpy(c.root, cp.root, 32);
+			assert_int_equal(consistent(&c, &seen[nseen - 1]), 0);
+			if (sz > prev + 1 && missing == 0)
+				missing = prev + 1; /* a size inside a batch: never signed */
+			prev = sz;
+		}
+		sqlite3_finalize(st);
+		sqlite3_close(d);
+		if (missing != 0) {
+			snprintf(path, sizeof path, "/log/checkpoint?size=%llu",
+				 (unsigned long long)missing);
+			REFUSED(404, http(&r_, "GET", path, NULL, NULL, 0));
+		}
+	}
+
+	/* rejections: syntax 400, beyond the log 404, method 405, body 413 */
+	{
+		char big[80], beyond[80], ex[120];
+		snprintf(beyond, sizeof beyond, "%llu", (unsigned long long)size + 1);
+		snprintf(big, sizeof big, "18446744073709551616");
+		const char *bad400[] = {
+		    "/log/checkpoint?size=",
+		    "/log/checkpoint?size=01",
+		    "/log/checkpoint?size=-1",
+		    "/log/checkpoint?size=+1",
+		    "/log/checkpoint?size=1&size=1",
+		    "/log/checkpoint?size=1&x=2",
+		    "/log/checkpoint?sizes=1",
+		    "/log/checkpoint?size=1%30",
+		    "/log/checkpoint?",
+		    "/log/checkpoint?size=18446744073709551616",
+		    "/log/checkpoint?size=999999999999999999999999",
+		    "/log/proof/inclusion",
+		    "/log/proof/inclusion?index=0",
+		    "/log/proof/inclusion?size=2&index=0",
+		    "/log/proof/inclusion?index=1&size=1",
+		    "/log/proof/inclusion?index=0&size=0",
+		    "/log/proof/inclusion?index=00&size=1",
+		    "/log/proof/inclusion?index=0&size=1&",
+		    "/log/proof/inclusion?index=0&&size=1",
+		    "/log/proof/inclusion?index=%200&size=1",
+		    "/log/proof/consistency?old=2&size=1",
+		    "/log/proof/consistency?old=0",
+		    "/log/proof/consistency?size=1&old=0",
+		    "/log/leaves?start=0",
+		    "/log/leaves?start=0&count=0",
+		    "/log/leaves?start=0&count=1001",
+		    "/log/leaves?count=1&start=0",
+		    "/log/leaves?start=0&count=1x",
+		};
+		for (size_t i = 0; i < sizeof bad400 / sizeof bad400[0]; i++) {
+			uint8_t before[32], after[32];
+			long got = http(&r, "GET", bad400[i], NULL, NULL, 0);
+			if (got != 400)
+				fail_msg("%s: want 400, got %ld", bad400[i], got);
+			assert_true(r.len > 1 && r.body[r.len - 1] == '\n');
+			assert_null(memchr(r.body, '\n', r.len - 1));
+			resp_free(&r);
+			state_digest(before);
+			relay_alive();
+			state_digest(after);
+			assert_memory_equal(before, after, 32);
+		}
+		snprintf(ex, sizeof ex, "/log/checkpoint?size=%s", beyond);
+		REFUSED(404, http(&r_, "GET", ex, NULL, NULL, 0));
+		REFUSED(404, http(&r_, "GET", "/log/checkpoint?size=18446744073709551615", NULL,
+				  NULL, 0));
+		snprintf(ex, sizeof ex, "/log/proof/inclusion?index=0&size=%s", beyond);
+		REFUSED(404, http(&r_, "GET", ex, NULL, NULL, 0));
+		snprintf(ex, sizeof ex, "/log/proof/consistency?old=1&size=%s", beyond);
+		REFUSED(404, http(&r_, "GET", ex, NULL, NULL, 0));
+		snprintf(ex, sizeof ex, "/log/leaves?start=%llu&count=1", (unsigned long long)size);
+		REFUSED(404, http(&r_, "GET", ex, NULL, NULL, 0));
+		REFUSED(404, http(&r_, "GET", "/log/leaves?start=18446744073709551615&count=1",
+				  NULL, NULL, 0));
+		REFUSED(404, http(&r_, "GET", "/log", NULL, NULL, 0));
+		REFUSED(404, http(&r_, "GET", "/log/", NULL, NULL, 0));
+		REFUSED(404, http(&r_, "GET", "/log/checkpoint/1", NULL, NULL, 0));
+		REFUSED(404, http(&r_, "GET", "/log/proof", NULL, NULL, 0));
+		REFUSED(405, http(&r_, "POST", "/log/checkpoint", NULL, "x", 1));
+		REFUSED(405, http(&r_, "PUT", "/log/leaves?start=0&count=1", NULL, "x", 1));
+		REFUSED(413, http(&r_, "GET", "/log/checkpoint", NULL, "x", 1));
+		(void)big;
+	}
+}
+
 /* Restart on the same data: the key and the stored state survive. */
 static void test_restart_keeps_state(void **state)
 {
@@ -879,7 +1275,15 @@ static void test_restart_keeps_state(void **state)
 	resp r;
 	int n1, n2;
 
+	static uint8_t note[PL_LEAF_NOTE_MAX];
+	size_t notelen;
+
 	n1 = list(&F.a, F.hex_a, 0, &l, &r);
+	resp_free(&r);
+	assert_int_equal(http(&r, "GET", "/log/checkpoint", NULL, NULL, 0), 200);
+	assert_true(r.len <= sizeof note);
+	memcpy(note, r.body, r.len);
+	notelen = r.len;
 	resp_free(&r);
 	state_digest(before);
 	memcpy(pk, F.relay_pk, 32);
@@ -889,6 +1293,29 @@ static void test_restart_keeps_state(void **state)
 	assert_memory_equal(pk, F.relay_pk, 32);
 	state_digest(after);
 	assert_memory_equal(before, after, 32);
+	/* the log reopens where it was: the same newest checkpoint */
+	assert_int_equal(http(&r, "GET", "/log/checkpoint", NULL, NULL, 0), 200);
+	assert_int_equal(r.len, notelen);
+	assert_memory_equal(r.body, note, notelen);
+	resp_free(&r);
+	/* and a deposit after the restart extends it */
+	{
+		uint8_t env[1072];
+		static pl_proto_receipt rc;
+		seen_cp a, b;
+		pl_checkpoint c;
+		randombytes_buf(env, sizeof env);
+		deposit_ok(F.hex_a, env, sizeof env, &rc);
+		assert_int_equal(pl_leaf_checkpoint_open(&c, note, notelen, F.relay_pk), 0);
+		a.size = c.size;
+		memcpy(a.root, c.root, 32);
+		assert_int_equal(pl_leaf_checkpoint_open(&c, rc.note, rc.notelen, F.relay_pk), 0);
+		b.size = c.size;
+		memcpy(b.root, c.root, 32);
+		assert_true(b.size == a.size + 1 && rc.index == a.size);
+		assert_int_equal(consistent(&a, &b), 0);
+		state_digest(before);
+	}
 	n2 = list(&F.a, F.hex_a, 0, &l, &r);
 	resp_free(&r);
 	assert_int_equal(n1, n2);
@@ -900,6 +1327,65 @@ static void test_restart_keeps_state(void **state)
 		int st = system(cmd);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
 	}
+}
+
+/* --no-log, the benchmark switch: deposits are stored, nothing is logged,
+ * the receipt is one no client accepts; the directory stays marked. */
+static void test_no_log(void **state)
+{
+	(void)state;
+	fixture G;
+	resp r;
+	char path[200], cmd[PATH_MAX + 256];
+	uint8_t th[32], tb[PL_PROTO_TOKEN_BODY_LEN], env[1072], h[32];
+	static pl_proto_receipt rc;
+	pl_err e;
+	int st;
+
+	memset(&G, 0, sizeof G);
+	strcpy(G.dir, "/tmp/parley-relay-nolog.XXXXXX");
+	assert_non_null(mkdtemp(G.dir));
+	G.extra = "--no-log";
+	assert_int_equal(start_relay(&G), 0);
+	port_override = G.port;
+	pl_proto_token_hash(th, F.token);
+	pl_proto_token_encode(tb, th);
+	snprintf(path, sizeof path, "/v1/token/%s", F.hex_a);
+	assert_int_equal(signed_req(&r, &F.a, "PUT", path, tb, sizeof tb), 204);
+	resp_free(&r);
+	randombytes_buf(env, sizeof env);
+	crypto_hash_sha256(h, env, sizeof env);
+	assert_int_equal(deposit(&r, F.hex_a, F.token, env, sizeof env), 200);
+	assert_int_equal(r.len, PL_PROTO_RECEIPT_FIXED_LEN + 5);
+	assert_int_equal(pl_proto_receipt_decode(&rc, r.body, r.len), -1);
+	assert_int_equal(pl_relay_receipt_check(&rc, r.body, r.len, F.relay_pk, F.mbx_a, h,
+						"http://127.0.0.1", &e),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_SECURITY);
+	resp_free(&r);
+	assert_int_equal(http(&r, "GET", "/log/checkpoint", NULL, NULL, 0), 404);
+	resp_free(&r);
+	assert_int_equal(http(&r, "GET", "/log/leaves?start=0&count=1", NULL, NULL, 0), 404);
+	resp_free(&r);
+	port_override = 0;
+	st = stop_relay(&G);
+	assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* the marked directory is refused by a relay with its log */
+	snprintf(cmd, sizeof cmd, "'%s' --listen 127.0.0.1:0 --data '%s' >/dev/null 2>'%s.err2'",
+		 relay_bin, G.dir, G.dir);
+	st = system(cmd);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	/* --no-log on a directory with a log is refused */
+	stop_relay(&F);
+	snprintf(cmd, sizeof cmd,
+		 "'%s' --listen 127.0.0.1:0 --data '%s' --no-log >/dev/null 2>/dev/null", relay_bin,
+		 F.dir);
+	st = system(cmd);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_int_equal(start_relay(&F), 0);
+	relay_alive();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.err' '%s.err2'", G.dir, G.dir, G.dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /* Last: SIGTERM stops the relay with status 0, and its stderr holds no
@@ -941,6 +1427,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_happy_path),		cmocka_unit_test(test_rejections),
 	    cmocka_unit_test(test_raw_garbage),		cmocka_unit_test(test_concurrent_deposits),
+	    cmocka_unit_test(test_log_endpoints),	cmocka_unit_test(test_no_log),
 	    cmocka_unit_test(test_restart_keeps_state), cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
