@@ -52,7 +52,7 @@ b[i] ^= 0x01 if b[i] != 0x0a else 0x20
 open(sys.argv[2], "wb").write(b)
 PY
 	tried=$((tried + 1))
-	if "$PARLEY" verify "$T/flip.json" --relay-key "$VKEY" >/dev/null 2>"$T/err" || ! one_error "$T/err"; then bad=$((bad + 1)); fi
+	if "$PARLEY" verify "$T/flip.json" --relay-key "$VKEY" >/dev/null 2>"$T/err" || ! one_error "$T/err"; then bad=$((bad + 1)); echo "# flip at $pos not refused in one line: $(head -c 200 "$T/err")"; fi
 done
 check "every sampled flipped byte ($tried of $size; test_proof flips them all) fails verify" test $bad -eq 0
 
