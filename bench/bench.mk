@@ -19,7 +19,7 @@ PARLEY_PKGS := libsodium sqlite3 libmicrohttpd libcurl jansson
 PARLEY_LIBS := $(call pc,--libs,$(PARLEY_PKGS)) -lpthread
 
 BINS := $(B)/ratchet_floor $(B)/ratchet_parley $(B)/ratchet_signal $(B)/ratchet_olm \
-	$(B)/bare_httpd $(B)/relay_load
+	$(B)/bare_httpd $(B)/relay_load $(B)/log_bench
 
 .PHONY: all
 all: $(BINS)
@@ -56,3 +56,7 @@ $(B)/bare_httpd: bench/bare_httpd.c
 $(B)/relay_load: bench/relay_load.c $(LIB)
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) $(call pc,--cflags,libsodium libcurl) -o $@ $< $(LIB) $(PARLEY_LIBS)
+
+$(B)/log_bench: bench/log_bench.c $(LIB)
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)
