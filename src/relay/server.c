@@ -60,10 +60,10 @@
 #include "util/err.h"
 
 #define PROG "parley-relay"
-#define PRUNE_EVERY 60	    /* seconds between nonce-table prunes */
-#define DRAIN_WAIT_S 120    /* longest wait for queued jobs at shutdown */
-#define QUERY_NUM_MAX 24    /* a u64 in decimal is at most 20 digits */
-#define COMMITTER_NICE (-5) /* best effort: the serial stage runs first */
+#define PRUNE_EVERY 60	     /* seconds between nonce-table prunes */
+#define DRAIN_WAIT_S 120     /* longest wait for queued jobs at shutdown */
+#define QUERY_NUM_MAX 24     /* a u64 in decimal is at most 20 digits */
+#define COMMITTER_NICE (-10) /* best effort: the serial stage runs first */
 #define NOLOG_META "nolog"
 
 /* ---- group commit ---------------------------------------------------- */
@@ -164,13 +164,7 @@ static int log_append(relay *R, const pl_leaf *l)
 	if (pl_tlog_append(&R->tlog, h, nodes, &cnt) != 0)
 		return PL_STORE_FAIL;
 	/* On failure the caller rolls back the transaction and the tree. */
-	if (pl_store_leaf_put(R->store, index, data, n) != PL_STORE_OK)
-		return PL_STORE_FAIL;
-	for (size_t i = 0; i < cnt; i++)
-		if (pl_store_node_put(R->store, nodes[i].level, nodes[i].index, nodes[i].hash) !=
-		    PL_STORE_OK)
-			return PL_STORE_FAIL;
-	return PL_STORE_OK;
+	return pl_store_leaf_put(R->store, index, data, n, nodes, cnt);
 }
 
 /* Signs the checkpoint of the current tree and stores it (caller's
@@ -250,12 +244,9 @@ static int run_job(relay *R, job *j, uint64_t now)
 	case J_GRANT_GET:
 		return pl_store_grant_get(s, j->id, j->blob, &j->bloblen);
 	case J_DEPOSIT:
-		r = pl_store_token_check(s, j->id, j->token_hash);
-		if (r != PL_STORE_OK)
-			return r;
 		j->leaf = R->log ? R->tlog.size : PL_STORE_NO_LEAF;
-		r = pl_store_deposit(s, j->id, j->hash, j->data, j->datalen, now, &j->seq, &j->time,
-				     &j->leaf, &append);
+		r = pl_store_deposit(s, j->id, j->token_hash, j->hash, j->data, j->datalen, now,
+				     &j->seq, &j->time, &j->leaf, &append);
 		if (r != PL_STORE_OK || !append)
 			return r;
 		memset(&l, 0, sizeof l);

@@ -3,13 +3,18 @@
  *
  * It owns DATA/relay.db, DATA/relay.lock and DATA/relay.key. Every change is
  * made inside the caller's transaction and savepoint, so a crash leaves the
- * old state or the new one, never a mix. It must never write the relay's
+ * old state or the new one, never a mix. It also owns what makes the group
+ * commit cheap: the database goes through relay/walbuf.h (WAL writes
+ * gathered), WAL checkpoints run in a thread of their own, and retried
+ * deposits are found through an in-memory fingerprint map instead of a
+ * random-key index (schema version 3, below). It must never write the relay's
  * secret key anywhere but relay.key (0600), never leave it in memory it
  * frees, and never decide anything about HTTP: it returns PL_STORE_* codes.
  */
 #include "relay/store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -18,9 +23,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log/leaf.h"
+#include "relay/walbuf.h"
 
 enum {
 	Q_NONCE_INS,
@@ -36,19 +43,21 @@ enum {
 	Q_GRANT_OWNER,
 	Q_GRANT_PUT,
 	Q_GRANT_GET,
-	Q_MSG_BY_HASH,
+	Q_MSG_BY_ID,
 	Q_SEQ_NEXT,
 	Q_MSG_INS,
 	Q_MSG_LIST,
 	Q_LAST_SEQ,
 	Q_MSG_DEL,
 	Q_MSG_SET_LEAF,
+	Q_FP_INS,
+	Q_FP_DEL,
+	Q_FP_ALL,
 	Q_LEAF_PUT,
 	Q_LEAF_GET,
 	Q_LEAF_RANGE,
 	Q_LOG_SIZE,
-	Q_NODE_PUT,
-	Q_NODE_GET,
+	Q_NODES_GET,
 	Q_CP_PUT,
 	Q_CP_GET,
 	Q_CP_LATEST,
@@ -81,21 +90,26 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_GRANT_PUT] = "INSERT INTO grants(loc, owner, blob) VALUES (?1, ?2, ?3) "
 		    "ON CONFLICT(loc) DO UPDATE SET blob = ?3",
     [Q_GRANT_GET] = "SELECT blob FROM grants WHERE loc = ?1",
-    [Q_MSG_BY_HASH] = "SELECT seq, time, leaf, id FROM msg WHERE mbx = ?1 AND hash = ?2",
-    [Q_SEQ_NEXT] = "UPDATE mailbox SET last_seq = last_seq + 1 WHERE mbx = ?1 RETURNING last_seq",
+    [Q_MSG_BY_ID] = "SELECT mbx, hash, seq, time, leaf FROM msg WHERE id = ?1",
+    /* The token is checked by the same statement that takes the next seq. */
+    [Q_SEQ_NEXT] = "UPDATE mailbox SET last_seq = last_seq + 1 WHERE mbx = ?1 AND token = ?2 "
+		   "RETURNING last_seq",
     [Q_MSG_INS] =
 	"INSERT INTO msg(mbx, seq, time, hash, env, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_MSG_LIST] = "SELECT seq, time, env FROM msg WHERE mbx = ?1 AND seq > ?2 ORDER BY seq "
 		   "LIMIT ?3",
     [Q_LAST_SEQ] = "SELECT last_seq FROM mailbox WHERE mbx = ?1",
-    [Q_MSG_DEL] = "DELETE FROM msg WHERE mbx = ?1 AND seq <= ?2",
+    [Q_MSG_DEL] = "DELETE FROM msg WHERE mbx = ?1 AND seq <= ?2 RETURNING id, hash",
     [Q_MSG_SET_LEAF] = "UPDATE msg SET leaf = ?2 WHERE id = ?1",
-    [Q_LEAF_PUT] = "INSERT INTO leaf(idx, data) VALUES (?1, ?2)",
+    /* REPLACE: a row deleted behind the relay's back may leave its id to reuse */
+    [Q_FP_INS] = "INSERT OR REPLACE INTO msgfp(id, fp) VALUES (?1, ?2)",
+    [Q_FP_DEL] = "DELETE FROM msgfp WHERE id = ?1",
+    [Q_FP_ALL] = "SELECT id, fp FROM msgfp",
+    [Q_LEAF_PUT] = "INSERT INTO leaf(idx, data, nodes) VALUES (?1, ?2, ?3)",
     [Q_LEAF_GET] = "SELECT data FROM leaf WHERE idx = ?1",
     [Q_LEAF_RANGE] = "SELECT idx, data FROM leaf WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
     [Q_LOG_SIZE] = "SELECT max(idx) FROM leaf",
-    [Q_NODE_PUT] = "INSERT INTO node(id, hash) VALUES (?1, ?2)",
-    [Q_NODE_GET] = "SELECT hash FROM node WHERE id = ?1",
+    [Q_NODES_GET] = "SELECT nodes FROM leaf WHERE idx = ?1",
     [Q_CP_PUT] = "INSERT INTO checkpoint(size, note) VALUES (?1, ?2)",
     [Q_CP_GET] = "SELECT size, note FROM checkpoint WHERE size = ?1",
     [Q_CP_LATEST] = "SELECT size, note FROM checkpoint ORDER BY size DESC LIMIT 1",
@@ -137,10 +151,67 @@ static const char schema_v2[] =
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
     "PRAGMA user_version = 2;";
 
+/* Version 3: fewer pages written per deposit.
+ *  - No index on (mbx, hash). A retried deposit is found through an
+ *    in-memory map from a 64-bit fingerprint of (mailbox, envelope hash)
+ *    to message ids, loaded at start from `msgfp` (one small row per
+ *    message, appended in the deposit's transaction): a random-key index
+ *    cost the group commit one database page per deposit.
+ *  - No `node` table. The complete subtrees leaf i closes (levels 1..t,
+ *    t = trailing zeros of i + 1; pl_merkle_store_append's nodes) are
+ *    stored with the leaf, as t hashes, level 1 first: subtree (level l,
+ *    index j) is in the row of leaf (j + 1) * 2^l - 1. One row per append
+ *    instead of two. fill_leaf_nodes() moves version 2's nodes there. */
+static const char schema_v3[] =
+    "CREATE TABLE msg3(id INTEGER PRIMARY KEY, mbx BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " time INTEGER NOT NULL, hash BLOB NOT NULL, env BLOB NOT NULL, leaf INTEGER,"
+    " UNIQUE(mbx, seq));"
+    "INSERT INTO msg3(id, mbx, seq, time, hash, env, leaf)"
+    " SELECT id, mbx, seq, time, hash, env, leaf FROM msg;"
+    "DROP TABLE msg;"
+    "ALTER TABLE msg3 RENAME TO msg;"
+    "CREATE TABLE msgfp(id INTEGER PRIMARY KEY, fp INTEGER NOT NULL);"
+    "ALTER TABLE leaf ADD COLUMN nodes BLOB;"
+    "PRAGMA user_version = 3;";
+
+/* WAL checkpoints run on a connection of their own in a background
+ * thread, so the committer never copies WAL frames into the database on
+ * its commit path: it asks for one once the WAL holds CKPT_SOFT pages, and
+ * only if the WAL still reaches CKPT_HARD pages (the checkpointer cannot
+ * keep up, or a long reader holds it back) does the committer checkpoint
+ * itself. An idle relay is checkpointed every CKPT_IDLE_S seconds. */
+#define CKPT_SOFT 16000 /* pages (64 MiB): wake the checkpointer */
+#define CKPT_HARD 64000 /* pages (256 MiB): the committer checkpoints itself */
+#define CKPT_IDLE_S 5
+
+/* The fingerprint map: open addressing, linear probing, ids > 0; an empty
+ * slot has id 0, a removed one id -1. Changes of the open transaction are
+ * recorded so that a rollback undoes the adds and a commit applies the
+ * removes (until then a removed message is still found, and its row is
+ * simply missing when it is read). */
+typedef struct {
+	uint64_t fp;
+	int64_t id;
+} fp_slot;
+
+typedef struct {
+	fp_slot *slot;
+	size_t cap, used, live; /* used counts removed slots too */
+	fp_slot *adds, *dels;	/* this transaction's */
+	size_t nadds, ndels, capadds, capdels;
+} fp_map;
+
 struct pl_store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
 	int lockfd;
+	fp_map fps;
+	/* the background checkpointer */
+	sqlite3 *ckpt_db;
+	pthread_t ckpt_th;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	int ckpt_started, ckpt_want, ckpt_stop;
 };
 
 /* Returns the prepared statement, reset and unbound. */
@@ -185,6 +256,204 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name)
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
+/* ---- envelope fingerprints --------------------------------------------- */
+
+static uint64_t fingerprint(const uint8_t mbx[static PL_MAILBOX_LEN],
+			    const uint8_t hash[static PL_PROTO_HASH_LEN])
+{
+	/* The envelope hash is SHA-256: its first bytes are already uniform. */
+	return pl_be64_get(hash) ^ pl_be64_get(mbx);
+}
+
+static size_t fp_home(const fp_map *m, uint64_t fp)
+{
+	return (size_t)(fp * 0x9e3779b97f4a7c15ull) & (m->cap - 1);
+}
+
+static int fp_grow(fp_map *m)
+{
+	size_t cap = m->cap ? m->cap : 1024;
+	fp_slot *old = m->slot, *slot;
+
+	while (cap < 4 * (m->live + 1))
+		cap *= 2;
+	slot = calloc(cap, sizeof *slot);
+	if (slot == NULL)
+		return -1;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (old[i].id <= 0)
+			continue;
+		size_t j = (size_t)(old[i].fp * 0x9e3779b97f4a7c15ull) & (cap - 1);
+		while (slot[j].id != 0)
+			j = (j + 1) & (cap - 1);
+		slot[j] = old[i];
+	}
+	free(old);
+	m->slot = slot;
+	m->cap = cap;
+	m->used = m->live;
+	return 0;
+}
+
+/* Adds (fp, id) outside any transaction bookkeeping. */
+static int fp_put(fp_map *m, uint64_t fp, int64_t id)
+{
+	size_t i;
+
+	if ((m->used + 1) * 2 > m->cap && fp_grow(m) != 0)
+		return -1;
+	for (i = fp_home(m, fp); m->slot[i].id > 0; i = (i + 1) & (m->cap - 1))
+		;
+	if (m->slot[i].id == 0)
+		m->used++;
+	m->slot[i].fp = fp;
+	m->slot[i].id = id;
+	m->live++;
+	return 0;
+}
+
+static void fp_remove(fp_map *m, uint64_t fp, int64_t id)
+{
+	if (m->cap == 0)
+		return;
+	for (size_t i = fp_home(m, fp), n = 0; m->slot[i].id != 0 && n < m->cap;
+	     i = (i + 1) & (m->cap - 1), n++) {
+		if (m->slot[i].id == id && m->slot[i].fp == fp) {
+			m->slot[i].id = -1;
+			m->live--;
+			return;
+		}
+	}
+}
+
+static int fp_note(fp_slot **list, size_t *n, size_t *cap, uint64_t fp, int64_t id)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 256;
+		fp_slot *l = realloc(*list, nc * sizeof *l);
+		if (l == NULL)
+			return -1;
+		*list = l;
+		*cap = nc;
+	}
+	(*list)[*n].fp = fp;
+	(*list)[(*n)++].id = id;
+	return 0;
+}
+
+/* The transaction is gone: undo its adds, forget its removes. */
+static void fp_undo(fp_map *m)
+{
+	for (size_t i = 0; i < m->nadds; i++)
+		fp_remove(m, m->adds[i].fp, m->adds[i].id);
+	m->nadds = m->ndels = 0;
+}
+
+/* The transaction committed. */
+static void fp_apply(fp_map *m)
+{
+	for (size_t i = 0; i < m->ndels; i++)
+		fp_remove(m, m->dels[i].fp, m->dels[i].id);
+	m->nadds = m->ndels = 0;
+}
+
+static void fp_free(fp_map *m)
+{
+	free(m->slot);
+	free(m->adds);
+	free(m->dels);
+	memset(m, 0, sizeof *m);
+}
+
+static int fp_table_fill(pl_store *s)
+{
+	sqlite3_stmt *st, *ins;
+	int rc, ok = 1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT id, mbx, hash FROM msg", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO msgfp(id, fp) VALUES (?1, ?2)", -1, &ins,
+			       NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
+		if (col_blob(st, 1, mbx, sizeof mbx) != 0 ||
+		    col_blob(st, 2, hash, sizeof hash) != 0)
+			continue; /* not a message this relay wrote: never a retry's match */
+		sqlite3_bind_int64(ins, 1, sqlite3_column_int64(st, 0));
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)fingerprint(mbx, hash));
+		ok = sqlite3_step(ins) == SQLITE_DONE;
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return ok && rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int fp_load(pl_store *s)
+{
+	sqlite3_stmt *st = s->q[Q_FP_ALL];
+	int rc;
+
+	sqlite3_reset(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && fp_put(&s->fps, (uint64_t)sqlite3_column_int64(st, 1), id) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Version 2 -> 3: every leaf gets the subtree hashes it closed. */
+static int fill_leaf_nodes(pl_store *s)
+{
+	sqlite3_stmt *ls, *ns, *up;
+	int rc, ok = 1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT idx FROM leaf ORDER BY idx", -1, &ls, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT hash FROM node WHERE id = ?1", -1, &ns, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(ls);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(s->db, "UPDATE leaf SET nodes = ?2 WHERE idx = ?1", -1, &up, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(ls);
+		sqlite3_finalize(ns);
+		return -1;
+	}
+	while (ok && (rc = sqlite3_step(ls)) == SQLITE_ROW) {
+		uint64_t i = (uint64_t)sqlite3_column_int64(ls, 0);
+		unsigned t = (unsigned)__builtin_ctzll(i + 1);
+		uint8_t nodes[PL_MERKLE_APPEND_MAX * PL_MERKLE_HASH_LEN];
+		if (t == 0 || i + 1 >= PL_STORE_LOG_MAX)
+			continue;
+		for (unsigned l = 1; l <= t && ok; l++) {
+			sqlite3_bind_int64(
+			    ns, 1, (sqlite3_int64)((uint64_t)l << 56 | (((i + 1) >> l) - 1)));
+			ok = sqlite3_step(ns) == SQLITE_ROW &&
+			     col_blob(ns, 0, nodes + (l - 1) * PL_MERKLE_HASH_LEN,
+				      PL_MERKLE_HASH_LEN) == 0;
+			sqlite3_reset(ns);
+		}
+		sqlite3_bind_int64(up, 1, (sqlite3_int64)i);
+		sqlite3_bind_blob(up, 2, nodes, (int)(t * PL_MERKLE_HASH_LEN), SQLITE_STATIC);
+		ok = ok && sqlite3_step(up) == SQLITE_DONE;
+		sqlite3_reset(up);
+	}
+	sqlite3_finalize(ls);
+	sqlite3_finalize(ns);
+	sqlite3_finalize(up);
+	return ok && rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int user_version(pl_store *s)
 {
 	sqlite3_stmt *st;
@@ -202,7 +471,7 @@ static int user_version(pl_store *s)
  * step in its own transaction. */
 static int migrate(pl_store *s, pl_err *e)
 {
-	static const char *const step[] = {schema_v1, schema_v2};
+	static const char *const step[] = {schema_v1, schema_v2, schema_v3};
 	int v = user_version(s);
 
 	if (v < 0)
@@ -214,6 +483,8 @@ static int migrate(pl_store *s, pl_err *e)
 				  PL_STORE_SCHEMA_VERSION);
 	for (; v < PL_STORE_SCHEMA_VERSION; v++) {
 		if (exec(s, "BEGIN IMMEDIATE") != 0 || exec(s, step[v]) != 0 ||
+		    (v == 2 && (fp_table_fill(s) != 0 || fill_leaf_nodes(s) != 0 ||
+				exec(s, "DROP TABLE node") != 0)) ||
 		    exec(s, "COMMIT") != 0) {
 			pl_err_set(e, PL_EXIT_ERROR,
 				   "cannot bring relay.db to schema version %d: %s", v + 1,
@@ -222,6 +493,74 @@ static int migrate(pl_store *s, pl_err *e)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* ---- background WAL checkpoints --------------------------------------- */
+
+static void *checkpointer(void *arg)
+{
+	pl_store *s = arg;
+	struct timespec until;
+
+	pthread_setname_np(pthread_self(), "pl-checkpoint");
+	pthread_mutex_lock(&s->ckpt_mu);
+	while (!s->ckpt_stop) {
+		if (!s->ckpt_want) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += CKPT_IDLE_S;
+			(void)pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &until);
+			if (s->ckpt_stop)
+				break;
+		}
+		s->ckpt_want = 0;
+		pthread_mutex_unlock(&s->ckpt_mu);
+		/* PASSIVE: copies what it can without blocking the committer; the
+		 * next write transaction restarts the WAL once all is copied. */
+		(void)sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+						NULL);
+		pthread_mutex_lock(&s->ckpt_mu);
+	}
+	pthread_mutex_unlock(&s->ckpt_mu);
+	return NULL;
+}
+
+/* Called by SQLite after each commit on the committer's connection. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	pl_store *s = arg;
+
+	if (pages >= CKPT_HARD) {
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (pages >= CKPT_SOFT && s->ckpt_started) {
+		pthread_mutex_lock(&s->ckpt_mu);
+		s->ckpt_want = 1;
+		pthread_cond_signal(&s->ckpt_cv);
+		pthread_mutex_unlock(&s->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+static int checkpointer_start(pl_store *s, const char *path)
+{
+	if (sqlite3_open_v2(path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(s->ckpt_db, 5000);
+	if (sqlite3_exec(s->ckpt_db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	if (pthread_mutex_init(&s->ckpt_mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&s->ckpt_cv, NULL) != 0) {
+		pthread_mutex_destroy(&s->ckpt_mu);
+		return -1;
+	}
+	if (pthread_create(&s->ckpt_th, NULL, checkpointer, s) != 0) {
+		pthread_cond_destroy(&s->ckpt_cv);
+		pthread_mutex_destroy(&s->ckpt_mu);
+		return -1;
+	}
+	s->ckpt_started = 1;
 	return 0;
 }
 
@@ -252,9 +591,14 @@ int pl_store_open(pl_store **out, const char *dir, pl_err *e)
 		return -1;
 	}
 	path_join(path, sizeof path, dir, "relay.db");
+	if (pl_walbuf_register() != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot set up SQLite for %s", path);
+		pl_store_close(s);
+		return -1;
+	}
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+			    PL_WALBUF_VFS) != SQLITE_OK) {
 		pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path,
 			   s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		pl_store_close(s);
@@ -266,7 +610,7 @@ int pl_store_open(pl_store **out, const char *dir, pl_err *e)
 	    exec(s, "PRAGMA synchronous = FULL") != 0 ||
 	    exec(s, "PRAGMA foreign_keys = OFF") != 0 ||
 	    exec(s, "PRAGMA cache_size = -16384") != 0 ||
-	    exec(s, "PRAGMA wal_autocheckpoint = 4000") != 0) {
+	    exec(s, "PRAGMA wal_autocheckpoint = 0") != 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "cannot configure %s: %s", path,
 			   sqlite3_errmsg(s->db));
 		pl_store_close(s);
@@ -301,6 +645,17 @@ int pl_store_open(pl_store **out, const char *dir, pl_err *e)
 			return -1;
 		}
 	}
+	if (fp_load(s) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot read %s: %s", path, sqlite3_errmsg(s->db));
+		pl_store_close(s);
+		return -1;
+	}
+	if (checkpointer_start(s, path) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "cannot start the checkpointer of %s", path);
+		pl_store_close(s);
+		return -1;
+	}
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	*out = s;
 	return 0;
 }
@@ -309,24 +664,39 @@ void pl_store_close(pl_store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->ckpt_started) {
+		pthread_mutex_lock(&s->ckpt_mu);
+		s->ckpt_stop = 1;
+		pthread_cond_signal(&s->ckpt_cv);
+		pthread_mutex_unlock(&s->ckpt_mu);
+		pthread_join(s->ckpt_th, NULL);
+		pthread_mutex_destroy(&s->ckpt_mu);
+		pthread_cond_destroy(&s->ckpt_cv);
+	}
+	if (s->ckpt_db)
+		sqlite3_close(s->ckpt_db);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->q[i]);
 	if (s->db)
 		sqlite3_close(s->db);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
+	fp_free(&s->fps);
 	free(s);
 }
 
 int pl_store_begin(pl_store *s)
 {
+	fp_undo(&s->fps); /* a transaction SQLite rolled back by itself */
 	return step_done(q(s, Q_BEGIN));
 }
 
 int pl_store_commit(pl_store *s)
 {
-	if (step_done(q(s, Q_COMMIT)) == 0)
+	if (step_done(q(s, Q_COMMIT)) == 0) {
+		fp_apply(&s->fps);
 		return 0;
+	}
 	pl_store_rollback(s);
 	return -1;
 }
@@ -335,6 +705,7 @@ void pl_store_rollback(pl_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		(void)step_done(q(s, Q_ROLLBACK));
+	fp_undo(&s->fps);
 }
 
 int pl_store_savepoint(pl_store *s)
@@ -557,34 +928,82 @@ int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_
 
 /* ---- mailbox --------------------------------------------------------- */
 
+/* The stored message `id` if it is this (mailbox, envelope): 1 and its
+ * fields, 0 if not (or gone), -1 on error. */
+static int msg_match(pl_store *s, int64_t id, const uint8_t mbx[static PL_MAILBOX_LEN],
+		     const uint8_t hash[static PL_PROTO_HASH_LEN], uint64_t *seq, uint64_t *time,
+		     uint64_t *leaf, int *has_leaf)
+{
+	sqlite3_stmt *st = q(s, Q_MSG_BY_ID);
+	uint8_t m[PL_MAILBOX_LEN], h[PL_PROTO_HASH_LEN];
+	int rc, res = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && col_blob(st, 0, m, sizeof m) == 0 &&
+	    col_blob(st, 1, h, sizeof h) == 0 && memcmp(m, mbx, sizeof m) == 0 &&
+	    memcmp(h, hash, sizeof h) == 0) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 2);
+		*time = (uint64_t)sqlite3_column_int64(st, 3);
+		*has_leaf = sqlite3_column_type(st, 4) == SQLITE_INTEGER;
+		*leaf = *has_leaf ? (uint64_t)sqlite3_column_int64(st, 4) : PL_STORE_NO_LEAF;
+		res = 1;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		res = -1;
+	}
+	sqlite3_reset(st);
+	return res;
+}
+
+/* A stored copy of this envelope in this mailbox: its id (> 0), 0 if none,
+ * -1 on error. */
+static int64_t find_copy(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+			 const uint8_t hash[static PL_PROTO_HASH_LEN], uint64_t *seq,
+			 uint64_t *time, uint64_t *leaf, int *has_leaf)
+{
+	fp_map *m = &s->fps;
+	uint64_t fp = fingerprint(mbx, hash);
+
+	if (m->cap == 0)
+		return 0;
+	for (size_t i = fp_home(m, fp), n = 0; m->slot[i].id != 0 && n < m->cap;
+	     i = (i + 1) & (m->cap - 1), n++) {
+		if (m->slot[i].id < 0 || m->slot[i].fp != fp)
+			continue;
+		int r = msg_match(s, m->slot[i].id, mbx, hash, seq, time, leaf, has_leaf);
+		if (r != 0)
+			return r < 0 ? -1 : m->slot[i].id;
+	}
+	return 0;
+}
+
 int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		     const uint8_t token_hash[static PL_PROTO_TOKEN_HASH_LEN],
 		     const uint8_t hash[static PL_PROTO_HASH_LEN], const uint8_t *env,
 		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time, uint64_t *leaf,
 		     int *append)
 {
-	sqlite3_stmt *st = q(s, Q_MSG_BY_HASH);
+	sqlite3_stmt *st;
 	uint64_t next_leaf = *leaf, n;
-	int64_t id = 0;
-	int rc, has_leaf = 0;
+	int64_t id;
+	int rc, has_leaf = 0, r;
 
 	*seq = 0;
 	*time = 0;
 	*leaf = PL_STORE_NO_LEAF;
 	*append = 0;
-	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
-	bind_blob(st, 2, hash, PL_PROTO_HASH_LEN);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*seq = (uint64_t)sqlite3_column_int64(st, 0);
-		*time = (uint64_t)sqlite3_column_int64(st, 1);
-		has_leaf = sqlite3_column_type(st, 2) == SQLITE_INTEGER;
-		if (has_leaf)
-			*leaf = (uint64_t)sqlite3_column_int64(st, 2);
-		id = sqlite3_column_int64(st, 3);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW) {
-		/* A retry. Stored before the log existed: it gets its leaf now. */
+	id = find_copy(s, mbx, hash, seq, time, leaf, &has_leaf);
+	if (id < 0)
+		return PL_STORE_FAIL;
+	if (id > 0) {
+		/* A retry, by a holder of the token only. */
+		r = pl_store_token_check(s, mbx, token_hash);
+		if (r != PL_STORE_OK) {
+			*seq = *time = 0;
+			*leaf = PL_STORE_NO_LEAF;
+			return r;
+		}
+		/* Stored before the log existed: it gets its leaf now. */
 		if (!has_leaf && next_leaf != PL_STORE_NO_LEAF) {
 			st = q(s, Q_MSG_SET_LEAF);
 			sqlite3_bind_int64(st, 1, id);
@@ -596,19 +1015,22 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 		}
 		return PL_STORE_OK;
 	}
-	if (rc != SQLITE_DONE)
-		return PL_STORE_FAIL;
 
+	/* The token is compared by SQLite, not in constant time: what could leak
+	 * is how much of SHA-256(token) matches, which says nothing of the token. */
 	st = q(s, Q_SEQ_NEXT);
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	bind_blob(st, 2, token_hash, PL_PROTO_TOKEN_HASH_LEN);
 	rc = sqlite3_step(st);
 	n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	/* RETURNING statements must run to completion before the change counts. */
 	if (rc == SQLITE_ROW)
 		rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || n == 0)
-		return n == 0 && rc == SQLITE_DONE ? PL_STORE_NOTFOUND : PL_STORE_FAIL;
+	if (rc != SQLITE_DONE)
+		return PL_STORE_FAIL;
+	if (n == 0)
+		return PL_STORE_DENIED; /* no such mailbox, or another token */
 
 	st = q(s, Q_MSG_INS);
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
@@ -620,6 +1042,17 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)next_leaf);
 	if (step_done(st) != 0)
 		return PL_STORE_FAIL;
+	id = sqlite3_last_insert_rowid(s->db);
+	st = q(s, Q_FP_INS);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)fingerprint(mbx, hash));
+	if (step_done(st) != 0 ||
+	    fp_note(&s->fps.adds, &s->fps.nadds, &s->fps.capadds, fingerprint(mbx, hash), id) != 0)
+		return PL_STORE_FAIL;
+	if (fp_put(&s->fps, fingerprint(mbx, hash), id) != 0) {
+		s->fps.nadds--;
+		return PL_STORE_FAIL;
+	}
 	*seq = n;
 	*time = now;
 	if (next_leaf != PL_STORE_NO_LEAF) {
@@ -662,7 +1095,7 @@ int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_
 
 int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t seq)
 {
-	sqlite3_stmt *st = q(s, Q_LAST_SEQ);
+	sqlite3_stmt *st = q(s, Q_LAST_SEQ), *del;
 	uint64_t last = 0;
 	int rc;
 
@@ -675,15 +1108,34 @@ int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t
 		return PL_STORE_FAIL;
 	if (seq > last)
 		return PL_STORE_CONFLICT;
+	if (seq > INT64_MAX)
+		seq = INT64_MAX;
 	st = q(s, Q_MSG_DEL);
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	del = s->q[Q_FP_DEL];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		uint8_t h[PL_PROTO_HASH_LEN];
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, id);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		if (col_blob(st, 1, h, sizeof h) == 0 &&
+		    fp_note(&s->fps.dels, &s->fps.ndels, &s->fps.capdels, fingerprint(mbx, h),
+			    id) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_reset(del);
+	return rc == SQLITE_DONE ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
 /* ---- transparency log ------------------------------------------------ */
-
-#define NODE_ID(level, index) ((sqlite3_int64)(((uint64_t)(level) << 56) | (index)))
 
 int pl_store_log_size(pl_store *s, uint64_t *size)
 {
@@ -698,14 +1150,24 @@ int pl_store_log_size(pl_store *s, uint64_t *size)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-int pl_store_leaf_put(pl_store *s, uint64_t index, const uint8_t *data, size_t n)
+int pl_store_leaf_put(pl_store *s, uint64_t index, const uint8_t *data, size_t n,
+		      const pl_merkle_node *nodes, size_t count)
 {
 	sqlite3_stmt *st = q(s, Q_LEAF_PUT);
+	uint8_t buf[PL_MERKLE_APPEND_MAX * PL_MERKLE_HASH_LEN];
 
-	if (index >= PL_STORE_LOG_MAX || n == 0 || n > PL_LEAF_MAX)
+	if (index >= PL_STORE_LOG_MAX || n == 0 || n > PL_LEAF_MAX ||
+	    count != (size_t)__builtin_ctzll(index + 1))
 		return PL_STORE_FAIL;
+	for (size_t k = 0; k < count; k++) {
+		if (nodes[k].level != k + 1 || nodes[k].index != ((index + 1) >> (k + 1)) - 1)
+			return PL_STORE_FAIL;
+		memcpy(buf + k * PL_MERKLE_HASH_LEN, nodes[k].hash, PL_MERKLE_HASH_LEN);
+	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
 	bind_blob(st, 2, data, n);
+	if (count > 0)
+		bind_blob(st, 3, buf, count * PL_MERKLE_HASH_LEN);
 	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
@@ -734,33 +1196,28 @@ int pl_store_leaf_get(pl_store *s, uint64_t index, uint8_t data[static PL_LEAF_M
 	return res;
 }
 
-int pl_store_node_put(pl_store *s, unsigned level, uint64_t index,
-		      const uint8_t hash[static PL_MERKLE_HASH_LEN])
-{
-	sqlite3_stmt *st = q(s, Q_NODE_PUT);
-
-	if (level == 0 || level >= PL_STORE_LOG_BITS || (index >> (PL_STORE_LOG_BITS - level)) != 0)
-		return PL_STORE_FAIL;
-	sqlite3_bind_int64(st, 1, NODE_ID(level, index));
-	bind_blob(st, 2, hash, PL_MERKLE_HASH_LEN);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
-}
-
 int pl_store_node_get(pl_store *s, unsigned level, uint64_t index,
 		      uint8_t hash[static PL_MERKLE_HASH_LEN])
 {
 	sqlite3_stmt *st;
-	int rc, res;
+	int rc, res = PL_STORE_NOTFOUND;
 
-	if (level == 0 || level >= PL_STORE_LOG_BITS || (index >> (PL_STORE_LOG_BITS - level)) != 0)
+	/* Subtree (level, index) was closed by leaf (index + 1) * 2^level - 1. */
+	if (level == 0 || level >= PL_STORE_LOG_BITS || index >= (PL_STORE_LOG_MAX >> level))
 		return PL_STORE_NOTFOUND;
-	st = q(s, Q_NODE_GET);
-	sqlite3_bind_int64(st, 1, NODE_ID(level, index));
+	st = q(s, Q_NODES_GET);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(((index + 1) << level) - 1));
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		res = col_blob(st, 0, hash, PL_MERKLE_HASH_LEN) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
-	else
-		res = rc == SQLITE_DONE ? PL_STORE_NOTFOUND : PL_STORE_FAIL;
+	if (rc == SQLITE_ROW) {
+		const uint8_t *p = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		if (p != NULL && len >= (size_t)level * PL_MERKLE_HASH_LEN) {
+			memcpy(hash, p + (level - 1) * PL_MERKLE_HASH_LEN, PL_MERKLE_HASH_LEN);
+			res = PL_STORE_OK;
+		}
+	} else if (rc != SQLITE_DONE) {
+		res = PL_STORE_FAIL;
+	}
 	sqlite3_reset(st);
 	return res;
 }

@@ -27,7 +27,7 @@
 #include "util/err.h"
 #include "util/wire.h"
 
-#define PL_STORE_SCHEMA_VERSION 2
+#define PL_STORE_SCHEMA_VERSION 3
 #define PL_STORE_MAX_OPK 1000		   /* one-time prekeys kept per mailbox */
 #define PL_STORE_LISTING_BUDGET (4u << 20) /* envelope bytes per listing */
 
@@ -91,7 +91,8 @@ int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_
 
 #define PL_STORE_NO_LEAF UINT64_MAX
 
-/* Appends an envelope to a mailbox (whose token was checked); assigns the
+/* Appends an envelope to a mailbox if token_hash is its registered token's
+ * (PL_STORE_DENIED otherwise, or if the mailbox has none); assigns the
  * next per-mailbox seq. A deposit of an envelope already held (a retry after
  * a lost receipt) returns the stored seq and time instead of a copy.
  * *leaf: in, the index the log's next leaf gets (PL_STORE_NO_LEAF: the log
@@ -99,6 +100,7 @@ int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_
  * is set when the caller must append the deposit's leaf at that index in
  * this transaction: a new deposit, or a retry of one stored before the log. */
 int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
+		     const uint8_t token_hash[static PL_PROTO_TOKEN_HASH_LEN],
 		     const uint8_t hash[static PL_PROTO_HASH_LEN], const uint8_t *env,
 		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time, uint64_t *leaf,
 		     int *append);
@@ -110,19 +112,22 @@ int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_
 int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t seq);
 
 /* ---- transparency log ----------------------------------------------- */
-/* Leaves are 0..size-1 without gaps; node (level, index) is stored as
- * level << 56 | index, so the log holds fewer than 2^56 leaves. */
+/* Leaves are 0..size-1 without gaps, fewer than 2^56. Each leaf row also
+ * holds the complete subtrees the leaf closed (pl_merkle_store_append's
+ * nodes), so every complete subtree is stored. */
 #define PL_STORE_LOG_BITS 56
 #define PL_STORE_LOG_MAX ((uint64_t)1 << PL_STORE_LOG_BITS)
 
 /* Number of leaves (highest index + 1). */
 int pl_store_log_size(pl_store *s, uint64_t *size);
-int pl_store_leaf_put(pl_store *s, uint64_t index, const uint8_t *data, size_t n);
+/* nodes[0..count) must be exactly the subtrees leaf `index` closes (levels
+ * 1..count, count = trailing zeros of index + 1), as pl_merkle_store_append
+ * gives them. */
+int pl_store_leaf_put(pl_store *s, uint64_t index, const uint8_t *data, size_t n,
+		      const pl_merkle_node *nodes, size_t count);
 /* PL_STORE_NOTFOUND beyond the log. */
 int pl_store_leaf_get(pl_store *s, uint64_t index, uint8_t data[static PL_LEAF_MAX], size_t *n);
-/* Complete subtree hashes, level >= 1 (pl_merkle_store_append's nodes). */
-int pl_store_node_put(pl_store *s, unsigned level, uint64_t index,
-		      const uint8_t hash[static PL_MERKLE_HASH_LEN]);
+/* A stored complete subtree hash, level >= 1; PL_STORE_NOTFOUND if none. */
 int pl_store_node_get(pl_store *s, unsigned level, uint64_t index,
 		      uint8_t hash[static PL_MERKLE_HASH_LEN]);
 /* A merkle.h source over this store (leaf hashes from the stored leaves). */
