@@ -13,9 +13,13 @@
  * Parley-Token. Every envelope is distinct (the relay deduplicates retries
  * by hash), 1024 + 48 bytes: the smallest valid bucket. Only 127.0.0.1.
  *
- * Usage: relay_load BASE_URL SENDERS SECONDS LABEL [--receipt]
- *   BASE_URL  http://127.0.0.1:PORT
- *   --receipt require a 200 with a receipt-sized body (the real relay)
+ * Usage: relay_load BASE_URL SENDERS SECONDS LABEL [--receipt | --receipt-nolog]
+ *   BASE_URL         http://127.0.0.1:PORT
+ *   --receipt        require a 200 with a receipt that decodes (the real relay);
+ *                    each sender's warm-up receipt is verified in full against
+ *                    the key GET /v1/relay gives (checkpoint signature, inclusion)
+ *   --receipt-nolog  require a 200 with the fixed-size body of parley-relay
+ *                    --no-log (the log switched off, for the log's cost)
  * Prints: "relay LABEL SENDERS SECONDS OK ERRORS DEPOSITS_PER_S P50_MS P99_MS".
  */
 #include <curl/curl.h>
@@ -36,7 +40,7 @@
 #define MAX_SECONDS 60
 #define MAX_REQUESTS_PER_SENDER 5000000L
 #define SAMPLES_TOTAL 4000000L /* latency samples kept, over all senders */
-#define BODY_CAP 1024
+#define BODY_CAP 4096	       /* > PL_PROTO_RECEIPT_MAX */
 #define URL_CAP 256
 #define HDR_CAP 256
 
@@ -47,7 +51,7 @@ typedef struct {
 
 typedef struct {
 	const char *base;
-	int want_receipt;
+	int want_receipt; /* 0 any 200, 1 a receipt, 2 the --no-log body */
 	double seconds;
 	pthread_barrier_t *ready;
 	const double *t_start; /* written by main before the barrier releases */
@@ -197,9 +201,41 @@ out:
 
 static int deposit_ok(const sender *s, long st, const body *resp)
 {
-	if (s->want_receipt)
-		return st == 200 && resp->n == PL_PROTO_RECEIPT_LEN;
-	return st == 200;
+	static __thread pl_proto_receipt r;
+
+	if (st != 200)
+		return 0;
+	if (s->want_receipt == 1)
+		return pl_proto_receipt_decode(&r, resp->buf, resp->n) == 0;
+	if (s->want_receipt == 2)
+		return resp->n == PL_PROTO_RECEIPT_FIXED_LEN + 5;
+	return 1;
+}
+
+/* The warm-up receipt, in full: GET /v1/relay for the key, then the
+ * checkpoint signature and the inclusion proof. */
+static int receipt_verifies(CURL *c, const char *base, const body *receipt)
+{
+	static __thread pl_proto_receipt r;
+	uint8_t pk[PL_IK_LEN];
+	char url[URL_CAP];
+	body key;
+	long st = -1;
+
+	if (pl_proto_receipt_decode(&r, receipt->buf, receipt->n) != 0)
+		return -1;
+	snprintf(url, sizeof url, "%s/v1/relay", base);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &key);
+	key.n = 0;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	if (st != 200 || pl_proto_relay_key_decode(pk, key.buf, key.n) != 0)
+		return -1;
+	return pl_proto_receipt_verify(&r, pk, NULL);
 }
 
 static void *sender_main(void *arg)
@@ -230,6 +266,12 @@ static void *sender_main(void *arg)
 			s->setup_failed = !deposit_ok(s, st, &resp);
 			if (s->setup_failed)
 				fprintf(stderr, "relay_load: warm-up deposit -> %ld\n", st);
+			else if (s->want_receipt == 1 && receipt_verifies(c, s->base, &resp) != 0) {
+				fprintf(stderr,
+					"relay_load: the warm-up receipt does not verify\n");
+				s->setup_failed = 1;
+			}
+			curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
 		}
 	}
 	pthread_barrier_wait(s->ready);
@@ -272,8 +314,14 @@ static int cmp_float(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc < 5 || argc > 6 || (argc == 6 && strcmp(argv[5], "--receipt") != 0)) {
-		fprintf(stderr, "usage: relay_load BASE_URL SENDERS SECONDS LABEL [--receipt]\n");
+	int want = 0;
+	if (argc == 6 && strcmp(argv[5], "--receipt") == 0)
+		want = 1;
+	else if (argc == 6 && strcmp(argv[5], "--receipt-nolog") == 0)
+		want = 2;
+	if (argc < 5 || argc > 6 || (argc == 6 && want == 0)) {
+		fprintf(stderr, "usage: relay_load BASE_URL SENDERS SECONDS LABEL [--receipt | "
+				"--receipt-nolog]\n");
 		return 2;
 	}
 	const char *base = argv[1];
@@ -299,7 +347,7 @@ int main(int argc, char **argv)
 		return 1;
 	for (long i = 0; i < n; i++) {
 		s[i].base = base;
-		s[i].want_receipt = argc == 6;
+		s[i].want_receipt = want;
 		s[i].seconds = secs;
 		s[i].ready = &ready;
 		s[i].t_start = &t_start;

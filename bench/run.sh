@@ -5,10 +5,11 @@
 # implementations are interleaved round by round (floor, parley, libsignal,
 # olm; alternating then burst) so drift on a shared machine hits all of
 # them alike, and the table shows the median of ROUNDS runs.
-# Relay: bench/bare_httpd and parley-relay are started here on 127.0.0.1
-# port 0 with temporary data directories, driven by the same client
-# (bench/relay_load) at 1, 8 and 64 senders, interleaved, median of
-# RELAY_ROUNDS; both servers are stopped on exit, whatever happens.
+# Relay: bench/bare_httpd, parley-relay and parley-relay --no-log (the
+# transparency log switched off: a benchmark switch) are started here on
+# 127.0.0.1 port 0 with temporary data directories, driven by the same
+# client (bench/relay_load) at 1, 8 and 64 senders, interleaved, median of
+# RELAY_ROUNDS; every server is stopped on exit, whatever happens.
 # Whole run: about 90 s; every child is under `timeout`.
 set -u
 cd "$(dirname "$0")/.."
@@ -20,7 +21,8 @@ ALT_N=${ALT_N:-4000}
 BURST_N=${BURST_N:-20000}
 RELAY_ROUNDS=${RELAY_ROUNDS:-3}
 RELAY_SECONDS=${RELAY_SECONDS:-2}
-SENDERS="1 8 64"
+SENDERS=${SENDERS:-1 8 64}
+PARTS=${PARTS:-ratchet relay} # which parts to run
 IMPLS="floor parley libsignal olm"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
@@ -61,6 +63,8 @@ verdict() { # value threshold -> met / not met / not measured
 }
 
 # ---- ratchet ----------------------------------------------------------------
+want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+want ratchet || ROUNDS=0
 echo "parley bench: ratchet, $ROUNDS rounds of $ALT_N alternating and $BURST_N burst 1 KiB messages per implementation" >&2
 : >"$work/ratchet.txt"
 for r in $(seq 1 "$ROUNDS"); do
@@ -108,31 +112,38 @@ start_server() { # name cmd... ; sets port, appends pid
 	return 1
 }
 
+want relay || RELAY_ROUNDS=0
 echo "parley bench: relay, $RELAY_ROUNDS rounds of ${RELAY_SECONDS} s per point" >&2
 : >"$work/relay.txt"
 bare_port=""
 relay_port=""
-if [ -x "$B/bare_httpd" ] && start_server bare "$B/bare_httpd"; then
+nolog_port=""
+if [ "$RELAY_ROUNDS" -gt 0 ] && [ -x "$B/bare_httpd" ] && start_server bare "$B/bare_httpd"; then
 	bare_port=$port
 fi
-mkdir -p "$work/relay-data"
-if [ -x "$build/parley-relay" ] &&
+mkdir -p "$work/relay-data" "$work/nolog-data"
+if [ "$RELAY_ROUNDS" -gt 0 ] && [ -x "$build/parley-relay" ] &&
 	start_server relay "$build/parley-relay" --listen 127.0.0.1:0 --data "$work/relay-data"; then
 	relay_port=$port
 fi
+if [ "$RELAY_ROUNDS" -gt 0 ] && [ -x "$build/parley-relay" ] &&
+	start_server nolog "$build/parley-relay" --listen 127.0.0.1:0 --data "$work/nolog-data" --no-log; then
+	nolog_port=$port
+fi
+load() { # label port senders round receipt-flag...
+	local label=$1 p=$2 n=$3 r=$4
+	shift 4
+	[ -n "$p" ] || return 0
+	timeout 60 "$B/relay_load" "http://127.0.0.1:$p" "$n" "$RELAY_SECONDS" "$label" "$@" \
+		>>"$work/relay.txt" 2>"$work/err.txt" ||
+		echo "  $label $n senders (round $r): $(head -c 300 "$work/err.txt")" >&2
+}
 if [ -x "$B/relay_load" ]; then
 	for r in $(seq 1 "$RELAY_ROUNDS"); do
 		for n in $SENDERS; do
-			if [ -n "$bare_port" ]; then
-				timeout 60 "$B/relay_load" "http://127.0.0.1:$bare_port" "$n" "$RELAY_SECONDS" bare \
-					>>"$work/relay.txt" 2>"$work/err.txt" ||
-					echo "  bare $n senders (round $r): $(head -c 300 "$work/err.txt")" >&2
-			fi
-			if [ -n "$relay_port" ]; then
-				timeout 60 "$B/relay_load" "http://127.0.0.1:$relay_port" "$n" "$RELAY_SECONDS" relay --receipt \
-					>>"$work/relay.txt" 2>"$work/err.txt" ||
-					echo "  relay $n senders (round $r): $(head -c 300 "$work/err.txt")" >&2
-			fi
+			load bare "$bare_port" "$n" "$r"
+			load relay "$relay_port" "$n" "$r" --receipt
+			load nolog "$nolog_port" "$n" "$r" --receipt-nolog
 		done
 	done
 	echo "  relay done" >&2
@@ -158,19 +169,24 @@ echo "(alt: direction changes every message, so every message is a DH ratchet st
 
 echo
 echo "== Relay: durable deposits/s over loopback HTTP, 1,072-byte envelopes (median of $RELAY_ROUNDS x ${RELAY_SECONDS} s) =="
-printf "%-7s %10s %12s | %10s %12s %12s | %10s\n" senders bare/s "bare p99 ms" relay/s "relay p50 ms" "relay p99 ms" relay/bare
+printf "%-7s %10s %12s | %10s %12s %12s | %10s | %10s %12s | %9s\n" senders bare/s "bare p99 ms" relay/s "relay p50 ms" "relay p99 ms" relay/bare "no-log/s" "no-log p99" "log cost"
 declare -A rate
 for n in $SENDERS; do
 	b=$(relay_med bare "$n" 7)
 	rl=$(relay_med relay "$n" 7)
+	nl=$(relay_med nolog "$n" 7)
 	rate[bare.$n]=$b
 	rate[relay.$n]=$rl
-	printf "%-7s %10s %12s | %10s %12s %12s | %9sx\n" "$n" "$(fmt_int "$b")" \
+	rate[nolog.$n]=$nl
+	cost=n/a
+	[ -n "$rl" ] && [ -n "$nl" ] && cost=$(awk -v a="$rl" -v b="$nl" 'BEGIN { printf "%.0f%%", (1 - a / b) * 100 }')
+	printf "%-7s %10s %12s | %10s %12s %12s | %9sx | %10s %12s | %9s\n" "$n" "$(fmt_int "$b")" \
 		"$(relay_med bare "$n" 9 | sed 's/^$/n\/a/')" "$(fmt_int "$rl")" \
 		"$(relay_med relay "$n" 8 | sed 's/^$/n\/a/')" "$(relay_med relay "$n" 9 | sed 's/^$/n\/a/')" \
-		"$(ratio "$rl" "$b")"
+		"$(ratio "$rl" "$b")" "$(fmt_int "$nl")" "$(relay_med nolog "$n" 9 | sed 's/^$/n\/a/')" "$cost"
 done
-
+echo "(relay: with its transparency log, receipts checkpoint-signed; no-log: parley-relay --no-log, a"
+echo " benchmark switch; log cost = 1 - relay/no-log)"
 echo
 echo "== Targets =="
 a=$(ratio "${med[parley.alt]}" "${med[floor.alt]}")
@@ -179,3 +195,7 @@ a=$(ratio "${med[parley.burst]}" "${med[floor.burst]}")
 printf "%-55s %7s  %s\n" "ratchet burst: parley >= 0.60x libsodium floor" "${a}x" "$(verdict "$a" 0.6)"
 a=$(ratio "${rate[relay.64]}" "${rate[bare.64]}")
 printf "%-55s %7s  %s\n" "relay at 64 senders: >= 0.50x bare handler" "${a}x" "$(verdict "$a" 0.5)"
+for n in 1 64; do
+	a=$(ratio "${rate[relay.$n]}" "${rate[nolog.$n]}")
+	printf "%-55s %7s  %s\n" "log at $n sender(s): relay >= 0.75x no-log (cost <= 25%)" "${a}x" "$(verdict "$a" 0.75)"
+done
