@@ -335,7 +335,30 @@ static int log_reload(relay *R, const uint8_t *note, size_t notelen)
 	return 0;
 }
 
-static void run_batch(relay *R, job *batch)
+/* Takes up to max queued jobs (caller holds R->mu); *n gets their number. */
+static job *take_locked(relay *R, unsigned long max, unsigned long *n)
+{
+	job *batch = R->head, *last = batch;
+
+	*n = 0;
+	if (batch == NULL || max == 0)
+		return NULL;
+	*n = 1;
+	while (last->next != NULL && *n < max) {
+		last = last->next;
+		(*n)++;
+	}
+	R->head = last->next;
+	if (R->head == NULL)
+		R->tail = NULL;
+	last->next = NULL;
+	return batch;
+}
+
+/* Runs the batch in one transaction. Jobs queued while it runs join it (up
+ * to PL_RELAY_BATCH_MAX in all), so a busy relay commits less often and
+ * each fsync and signature covers more; *n counts the jobs run. */
+static void run_batch(relay *R, job *batch, unsigned long *n)
 {
 	pl_store *s = R->store;
 	uint64_t now = pl_now();
@@ -388,6 +411,15 @@ static void run_batch(relay *R, job *batch)
 			first = j->next;
 			in_txn = pl_store_begin(s) == 0;
 		}
+		if (j->next == NULL && *n < PL_RELAY_BATCH_MAX) {
+			unsigned long k;
+			pthread_mutex_lock(&R->mu);
+			j->next = take_locked(R, PL_RELAY_BATCH_MAX - *n, &k);
+			pthread_mutex_unlock(&R->mu);
+			*n += k;
+			if (first == NULL)
+				first = j->next;
+		}
 	}
 	/* One checkpoint for the batch, in its transaction: it is durable
 	 * exactly when the leaves it covers are. */
@@ -437,19 +469,11 @@ static void *committer(void *arg)
 			pthread_cond_wait(&R->work_cv, &R->mu);
 		if (R->head == NULL)
 			break;
-		job *batch = R->head, *last = batch;
-		unsigned long n = 1;
-		while (last->next != NULL && n < PL_RELAY_BATCH_MAX) {
-			last = last->next;
-			n++;
-		}
-		R->head = last->next;
-		if (R->head == NULL)
-			R->tail = NULL;
-		last->next = NULL;
+		unsigned long n;
+		job *batch = take_locked(R, PL_RELAY_BATCH_MAX, &n);
 		pthread_mutex_unlock(&R->mu);
 
-		run_batch(R, batch);
+		run_batch(R, batch, &n);
 
 		/* Resume exactly the connections of this batch. A job lives in
 		 * its connection's request, which may be freed as soon as the

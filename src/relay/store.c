@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log/leaf.h"
+#include "relay/msgdir.h"
 #include "relay/walbuf.h"
 
 enum {
@@ -46,13 +47,11 @@ enum {
 	Q_MSG_BY_ID,
 	Q_SEQ_NEXT,
 	Q_MSG_INS,
-	Q_MSG_LIST,
 	Q_LAST_SEQ,
-	Q_MSG_DEL,
 	Q_MSG_SET_LEAF,
-	Q_FP_INS,
-	Q_FP_DEL,
-	Q_FP_ALL,
+	Q_MSG_ROW,
+	Q_MSG_DEL_ID,
+	Q_MSG_ALL,
 	Q_LEAF_PUT,
 	Q_LEAF_GET,
 	Q_LEAF_RANGE,
@@ -96,15 +95,11 @@ static const char *const sql_text[Q_COUNT] = {
 		   "RETURNING last_seq",
     [Q_MSG_INS] =
 	"INSERT INTO msg(mbx, seq, time, hash, env, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [Q_MSG_LIST] = "SELECT seq, time, env FROM msg WHERE mbx = ?1 AND seq > ?2 ORDER BY seq "
-		   "LIMIT ?3",
     [Q_LAST_SEQ] = "SELECT last_seq FROM mailbox WHERE mbx = ?1",
-    [Q_MSG_DEL] = "DELETE FROM msg WHERE mbx = ?1 AND seq <= ?2 RETURNING id, hash",
     [Q_MSG_SET_LEAF] = "UPDATE msg SET leaf = ?2 WHERE id = ?1",
-    /* REPLACE: a row deleted behind the relay's back may leave its id to reuse */
-    [Q_FP_INS] = "INSERT OR REPLACE INTO msgfp(id, fp) VALUES (?1, ?2)",
-    [Q_FP_DEL] = "DELETE FROM msgfp WHERE id = ?1",
-    [Q_FP_ALL] = "SELECT id, fp FROM msgfp",
+    [Q_MSG_ROW] = "SELECT mbx, seq, time, env FROM msg WHERE id = ?1",
+    [Q_MSG_DEL_ID] = "DELETE FROM msg WHERE id = ?1",
+    [Q_MSG_ALL] = "SELECT id, mbx, seq, hash FROM msg",
     [Q_LEAF_PUT] = "INSERT INTO leaf(idx, data, nodes) VALUES (?1, ?2, ?3)",
     [Q_LEAF_GET] = "SELECT data FROM leaf WHERE idx = ?1",
     [Q_LEAF_RANGE] = "SELECT idx, data FROM leaf WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
@@ -152,11 +147,7 @@ static const char schema_v2[] =
     "PRAGMA user_version = 2;";
 
 /* Version 3: fewer pages written per deposit.
- *  - No index on (mbx, hash). A retried deposit is found through an
- *    in-memory map from a 64-bit fingerprint of (mailbox, envelope hash)
- *    to message ids, loaded at start from `msgfp` (one small row per
- *    message, appended in the deposit's transaction): a random-key index
- *    cost the group commit one database page per deposit.
+ *  - No index on (mbx, hash); `msgfp` (dropped again by version 4).
  *  - No `node` table. The complete subtrees leaf i closes (levels 1..t,
  *    t = trailing zeros of i + 1; pl_merkle_store_append's nodes) are
  *    stored with the leaf, as t hashes, level 1 first: subtree (level l,
@@ -174,6 +165,22 @@ static const char schema_v3[] =
     "ALTER TABLE leaf ADD COLUMN nodes BLOB;"
     "PRAGMA user_version = 3;";
 
+/* Version 4: the message table has no index at all. Which messages a
+ * mailbox holds, in seq order, and which envelope a retry repeats, are kept
+ * in memory (relay/msgdir.h), rebuilt from this table at start; the
+ * (mbx, seq) index cost every deposit a page write in a random place, and
+ * `msgfp` one more row. Seqs stay unique per mailbox: they come from
+ * mailbox.last_seq. */
+static const char schema_v4[] =
+    "CREATE TABLE msg4(id INTEGER PRIMARY KEY, mbx BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " time INTEGER NOT NULL, hash BLOB NOT NULL, env BLOB NOT NULL, leaf INTEGER);"
+    "INSERT INTO msg4(id, mbx, seq, time, hash, env, leaf)"
+    " SELECT id, mbx, seq, time, hash, env, leaf FROM msg;"
+    "DROP TABLE msg;"
+    "ALTER TABLE msg4 RENAME TO msg;"
+    "DROP TABLE msgfp;"
+    "PRAGMA user_version = 4;";
+
 /* WAL checkpoints run on a connection of their own in a background
  * thread, so the committer never copies WAL frames into the database on
  * its commit path: it asks for one once the WAL holds CKPT_SOFT pages, and
@@ -184,28 +191,11 @@ static const char schema_v3[] =
 #define CKPT_HARD 64000 /* pages (256 MiB): the committer checkpoints itself */
 #define CKPT_IDLE_S 5
 
-/* The fingerprint map: open addressing, linear probing, ids > 0; an empty
- * slot has id 0, a removed one id -1. Changes of the open transaction are
- * recorded so that a rollback undoes the adds and a commit applies the
- * removes (until then a removed message is still found, and its row is
- * simply missing when it is read). */
-typedef struct {
-	uint64_t fp;
-	int64_t id;
-} fp_slot;
-
-typedef struct {
-	fp_slot *slot;
-	size_t cap, used, live; /* used counts removed slots too */
-	fp_slot *adds, *dels;	/* this transaction's */
-	size_t nadds, ndels, capadds, capdels;
-} fp_map;
-
 struct pl_store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
 	int lockfd;
-	fp_map fps;
+	pl_msgdir *dir; /* stored envelopes by mailbox and fingerprint */
 	/* the background checkpointer */
 	sqlite3 *ckpt_db;
 	pthread_t ckpt_th;
@@ -256,159 +246,6 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name)
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
-/* ---- envelope fingerprints --------------------------------------------- */
-
-static uint64_t fingerprint(const uint8_t mbx[static PL_MAILBOX_LEN],
-			    const uint8_t hash[static PL_PROTO_HASH_LEN])
-{
-	/* The envelope hash is SHA-256: its first bytes are already uniform. */
-	return pl_be64_get(hash) ^ pl_be64_get(mbx);
-}
-
-static size_t fp_home(const fp_map *m, uint64_t fp)
-{
-	return (size_t)(fp * 0x9e3779b97f4a7c15ull) & (m->cap - 1);
-}
-
-static int fp_grow(fp_map *m)
-{
-	size_t cap = m->cap ? m->cap : 1024;
-	fp_slot *old = m->slot, *slot;
-
-	while (cap < 4 * (m->live + 1))
-		cap *= 2;
-	slot = calloc(cap, sizeof *slot);
-	if (slot == NULL)
-		return -1;
-	for (size_t i = 0; i < m->cap; i++) {
-		if (old[i].id <= 0)
-			continue;
-		size_t j = (size_t)(old[i].fp * 0x9e3779b97f4a7c15ull) & (cap - 1);
-		while (slot[j].id != 0)
-			j = (j + 1) & (cap - 1);
-		slot[j] = old[i];
-	}
-	free(old);
-	m->slot = slot;
-	m->cap = cap;
-	m->used = m->live;
-	return 0;
-}
-
-/* Adds (fp, id) outside any transaction bookkeeping. */
-static int fp_put(fp_map *m, uint64_t fp, int64_t id)
-{
-	size_t i;
-
-	if ((m->used + 1) * 2 > m->cap && fp_grow(m) != 0)
-		return -1;
-	for (i = fp_home(m, fp); m->slot[i].id > 0; i = (i + 1) & (m->cap - 1))
-		;
-	if (m->slot[i].id == 0)
-		m->used++;
-	m->slot[i].fp = fp;
-	m->slot[i].id = id;
-	m->live++;
-	return 0;
-}
-
-static void fp_remove(fp_map *m, uint64_t fp, int64_t id)
-{
-	if (m->cap == 0)
-		return;
-	for (size_t i = fp_home(m, fp), n = 0; m->slot[i].id != 0 && n < m->cap;
-	     i = (i + 1) & (m->cap - 1), n++) {
-		if (m->slot[i].id == id && m->slot[i].fp == fp) {
-			m->slot[i].id = -1;
-			m->live--;
-			return;
-		}
-	}
-}
-
-static int fp_note(fp_slot **list, size_t *n, size_t *cap, uint64_t fp, int64_t id)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? 2 * *cap : 256;
-		fp_slot *l = realloc(*list, nc * sizeof *l);
-		if (l == NULL)
-			return -1;
-		*list = l;
-		*cap = nc;
-	}
-	(*list)[*n].fp = fp;
-	(*list)[(*n)++].id = id;
-	return 0;
-}
-
-/* The transaction is gone: undo its adds, forget its removes. */
-static void fp_undo(fp_map *m)
-{
-	for (size_t i = 0; i < m->nadds; i++)
-		fp_remove(m, m->adds[i].fp, m->adds[i].id);
-	m->nadds = m->ndels = 0;
-}
-
-/* The transaction committed. */
-static void fp_apply(fp_map *m)
-{
-	for (size_t i = 0; i < m->ndels; i++)
-		fp_remove(m, m->dels[i].fp, m->dels[i].id);
-	m->nadds = m->ndels = 0;
-}
-
-static void fp_free(fp_map *m)
-{
-	free(m->slot);
-	free(m->adds);
-	free(m->dels);
-	memset(m, 0, sizeof *m);
-}
-
-static int fp_table_fill(pl_store *s)
-{
-	sqlite3_stmt *st, *ins;
-	int rc, ok = 1;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT id, mbx, hash FROM msg", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO msgfp(id, fp) VALUES (?1, ?2)", -1, &ins,
-			       NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return -1;
-	}
-	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
-		if (col_blob(st, 1, mbx, sizeof mbx) != 0 ||
-		    col_blob(st, 2, hash, sizeof hash) != 0)
-			continue; /* not a message this relay wrote: never a retry's match */
-		sqlite3_bind_int64(ins, 1, sqlite3_column_int64(st, 0));
-		sqlite3_bind_int64(ins, 2, (sqlite3_int64)fingerprint(mbx, hash));
-		ok = sqlite3_step(ins) == SQLITE_DONE;
-		sqlite3_reset(ins);
-	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
-	return ok && rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int fp_load(pl_store *s)
-{
-	sqlite3_stmt *st = s->q[Q_FP_ALL];
-	int rc;
-
-	sqlite3_reset(st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		if (id > 0 && fp_put(&s->fps, (uint64_t)sqlite3_column_int64(st, 1), id) != 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* Version 2 -> 3: every leaf gets the subtree hashes it closed. */
 static int fill_leaf_nodes(pl_store *s)
 {
@@ -454,6 +291,33 @@ static int fill_leaf_nodes(pl_store *s)
 	return ok && rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The in-memory directory of stored envelopes, from the message table. */
+static int dir_load(pl_store *s)
+{
+	sqlite3_stmt *st = s->q[Q_MSG_ALL];
+	int rc;
+
+	s->dir = pl_msgdir_new();
+	if (s->dir == NULL)
+		return -1;
+	sqlite3_reset(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
+		int64_t id = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 2);
+		/* A row the relay did not write (edited by hand): never listed. */
+		if (id <= 0 || seq <= 0 || col_blob(st, 1, mbx, sizeof mbx) != 0 ||
+		    col_blob(st, 3, hash, sizeof hash) != 0)
+			continue;
+		if (pl_msgdir_load(s->dir, mbx, hash, (uint64_t)seq, id) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	pl_msgdir_sort(s->dir);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int user_version(pl_store *s)
 {
 	sqlite3_stmt *st;
@@ -471,7 +335,7 @@ static int user_version(pl_store *s)
  * step in its own transaction. */
 static int migrate(pl_store *s, pl_err *e)
 {
-	static const char *const step[] = {schema_v1, schema_v2, schema_v3};
+	static const char *const step[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 	int v = user_version(s);
 
 	if (v < 0)
@@ -483,8 +347,7 @@ static int migrate(pl_store *s, pl_err *e)
 				  PL_STORE_SCHEMA_VERSION);
 	for (; v < PL_STORE_SCHEMA_VERSION; v++) {
 		if (exec(s, "BEGIN IMMEDIATE") != 0 || exec(s, step[v]) != 0 ||
-		    (v == 2 && (fp_table_fill(s) != 0 || fill_leaf_nodes(s) != 0 ||
-				exec(s, "DROP TABLE node") != 0)) ||
+		    (v == 2 && (fill_leaf_nodes(s) != 0 || exec(s, "DROP TABLE node") != 0)) ||
 		    exec(s, "COMMIT") != 0) {
 			pl_err_set(e, PL_EXIT_ERROR,
 				   "cannot bring relay.db to schema version %d: %s", v + 1,
@@ -645,7 +508,7 @@ int pl_store_open(pl_store **out, const char *dir, pl_err *e)
 			return -1;
 		}
 	}
-	if (fp_load(s) != 0) {
+	if (dir_load(s) != 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "cannot read %s: %s", path, sqlite3_errmsg(s->db));
 		pl_store_close(s);
 		return -1;
@@ -681,20 +544,20 @@ void pl_store_close(pl_store *s)
 		sqlite3_close(s->db);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
-	fp_free(&s->fps);
+	pl_msgdir_free(s->dir);
 	free(s);
 }
 
 int pl_store_begin(pl_store *s)
 {
-	fp_undo(&s->fps); /* a transaction SQLite rolled back by itself */
+	pl_msgdir_rollback(s->dir); /* a transaction SQLite rolled back by itself */
 	return step_done(q(s, Q_BEGIN));
 }
 
 int pl_store_commit(pl_store *s)
 {
 	if (step_done(q(s, Q_COMMIT)) == 0) {
-		fp_apply(&s->fps);
+		pl_msgdir_commit(s->dir);
 		return 0;
 	}
 	pl_store_rollback(s);
@@ -705,7 +568,7 @@ void pl_store_rollback(pl_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		(void)step_done(q(s, Q_ROLLBACK));
-	fp_undo(&s->fps);
+	pl_msgdir_rollback(s->dir);
 }
 
 int pl_store_savepoint(pl_store *s)
@@ -957,22 +820,23 @@ static int msg_match(pl_store *s, int64_t id, const uint8_t mbx[static PL_MAILBO
 
 /* A stored copy of this envelope in this mailbox: its id (> 0), 0 if none,
  * -1 on error. */
+#define CANDIDATES_MAX 16 /* fingerprints of one (mailbox, envelope) that collide */
+
 static int64_t find_copy(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 			 const uint8_t hash[static PL_PROTO_HASH_LEN], uint64_t *seq,
 			 uint64_t *time, uint64_t *leaf, int *has_leaf)
 {
-	fp_map *m = &s->fps;
-	uint64_t fp = fingerprint(mbx, hash);
+	int64_t ids[CANDIDATES_MAX];
+	size_t n = pl_msgdir_candidates(s->dir, mbx, hash, ids, CANDIDATES_MAX);
 
-	if (m->cap == 0)
-		return 0;
-	for (size_t i = fp_home(m, fp), n = 0; m->slot[i].id != 0 && n < m->cap;
-	     i = (i + 1) & (m->cap - 1), n++) {
-		if (m->slot[i].id < 0 || m->slot[i].fp != fp)
-			continue;
-		int r = msg_match(s, m->slot[i].id, mbx, hash, seq, time, leaf, has_leaf);
+	/* More than CANDIDATES_MAX 64-bit collisions cannot happen by chance;
+	 * if they did, some retry would be stored twice, which is safe. */
+	if (n > CANDIDATES_MAX)
+		n = CANDIDATES_MAX;
+	for (size_t i = 0; i < n; i++) {
+		int r = msg_match(s, ids[i], mbx, hash, seq, time, leaf, has_leaf);
 		if (r != 0)
-			return r < 0 ? -1 : m->slot[i].id;
+			return r < 0 ? -1 : ids[i];
 	}
 	return 0;
 }
@@ -1043,16 +907,8 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 	if (step_done(st) != 0)
 		return PL_STORE_FAIL;
 	id = sqlite3_last_insert_rowid(s->db);
-	st = q(s, Q_FP_INS);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)fingerprint(mbx, hash));
-	if (step_done(st) != 0 ||
-	    fp_note(&s->fps.adds, &s->fps.nadds, &s->fps.capadds, fingerprint(mbx, hash), id) != 0)
+	if (pl_msgdir_add(s->dir, mbx, hash, n, id) != 0)
 		return PL_STORE_FAIL;
-	if (fp_put(&s->fps, fingerprint(mbx, hash), id) != 0) {
-		s->fps.nadds--;
-		return PL_STORE_FAIL;
-	}
 	*seq = n;
 	*time = now;
 	if (next_leaf != PL_STORE_NO_LEAF) {
@@ -1064,39 +920,53 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 
 int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t after, pl_wr *w)
 {
-	sqlite3_stmt *st = q(s, Q_MSG_LIST);
+	uint64_t seqs[PL_PROTO_LISTING_MAX];
+	int64_t ids[PL_PROTO_LISTING_MAX];
+	size_t n = pl_msgdir_list(s->dir, mbx, after, seqs, ids, PL_PROTO_LISTING_MAX);
 	uint32_t count = 0;
-	size_t bytes = 0;
-	size_t start = w->n;
-	int rc;
+	size_t bytes = 0, start = w->n;
+	int res = PL_STORE_OK;
 
-	if (after > INT64_MAX)
-		after = INT64_MAX;
-	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
-	sqlite3_bind_int(st, 3, PL_PROTO_LISTING_MAX);
 	pl_proto_listing_encode_begin(w, 0);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *env = sqlite3_column_blob(st, 2);
-		size_t len = (size_t)sqlite3_column_bytes(st, 2);
-		if (count > 0 && bytes + len > PL_STORE_LISTING_BUDGET)
-			break;
-		pl_proto_listing_encode_item(w, (uint64_t)sqlite3_column_int64(st, 0),
-					     (uint64_t)sqlite3_column_int64(st, 1), env, len);
-		bytes += len;
-		count++;
+	for (size_t i = 0; i < n && res == PL_STORE_OK; i++) {
+		sqlite3_stmt *st = q(s, Q_MSG_ROW);
+		uint8_t m[PL_MAILBOX_LEN];
+		int rc;
+
+		sqlite3_bind_int64(st, 1, ids[i]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && col_blob(st, 0, m, sizeof m) == 0 &&
+		    memcmp(m, mbx, sizeof m) == 0 &&
+		    (uint64_t)sqlite3_column_int64(st, 1) == seqs[i]) {
+			const void *env = sqlite3_column_blob(st, 3);
+			size_t len = (size_t)sqlite3_column_bytes(st, 3);
+			if (count > 0 && bytes + len > PL_STORE_LISTING_BUDGET) {
+				sqlite3_reset(st);
+				break;
+			}
+			pl_proto_listing_encode_item(
+			    w, seqs[i], (uint64_t)sqlite3_column_int64(st, 2), env, len);
+			bytes += len;
+			count++;
+		} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			res = PL_STORE_FAIL;
+		}
+		/* Otherwise acknowledged earlier in this transaction: gone. */
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
-	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || pl_wr_ok(w) != 0)
+	if (res != PL_STORE_OK || pl_wr_ok(w) != 0) {
+		w->n = start;
 		return PL_STORE_FAIL;
+	}
 	pl_be32_put(w->p + start + 1, count);
 	return PL_STORE_OK;
 }
 
 int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t seq)
 {
-	sqlite3_stmt *st = q(s, Q_LAST_SEQ), *del;
-	uint64_t last = 0;
+	sqlite3_stmt *st = q(s, Q_LAST_SEQ);
+	uint64_t last = 0, after = 0, seqs[PL_PROTO_LISTING_MAX];
+	int64_t ids[PL_PROTO_LISTING_MAX];
 	int rc;
 
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
@@ -1108,31 +978,23 @@ int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t
 		return PL_STORE_FAIL;
 	if (seq > last)
 		return PL_STORE_CONFLICT;
-	if (seq > INT64_MAX)
-		seq = INT64_MAX;
-	st = q(s, Q_MSG_DEL);
-	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	del = s->q[Q_FP_DEL];
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		uint8_t h[PL_PROTO_HASH_LEN];
-		sqlite3_reset(del);
-		sqlite3_bind_int64(del, 1, id);
-		if (sqlite3_step(del) != SQLITE_DONE) {
-			rc = SQLITE_ERROR;
-			break;
+	/* Every message with seq <= `seq`, a page of ids at a time; the
+	 * directory drops them when the transaction commits. Bounded: each
+	 * page moves `after` past its last seq. */
+	for (;;) {
+		size_t n = pl_msgdir_list(s->dir, mbx, after, seqs, ids, PL_PROTO_LISTING_MAX);
+		size_t i;
+		for (i = 0; i < n && seqs[i] <= seq; i++) {
+			st = q(s, Q_MSG_DEL_ID);
+			sqlite3_bind_int64(st, 1, ids[i]);
+			if (step_done(st) != 0)
+				return PL_STORE_FAIL;
 		}
-		if (col_blob(st, 1, h, sizeof h) == 0 &&
-		    fp_note(&s->fps.dels, &s->fps.ndels, &s->fps.capdels, fingerprint(mbx, h),
-			    id) != 0) {
-			rc = SQLITE_NOMEM;
+		if (i < PL_PROTO_LISTING_MAX)
 			break;
-		}
+		after = seqs[i - 1];
 	}
-	sqlite3_reset(st);
-	sqlite3_reset(del);
-	return rc == SQLITE_DONE ? PL_STORE_OK : PL_STORE_FAIL;
+	return pl_msgdir_remove_through(s->dir, mbx, seq) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
 /* ---- transparency log ------------------------------------------------ */

@@ -271,7 +271,6 @@ static void state_digest(uint8_t out[32])
 	    "SELECT loc, owner, blob FROM grants ORDER BY loc",
 	    "SELECT mbx, seq, time, hash, env, leaf FROM msg ORDER BY mbx, seq",
 	    "SELECT idx, data, nodes FROM leaf ORDER BY idx",
-	    "SELECT id, fp FROM msgfp ORDER BY id",
 	    "SELECT size, note FROM checkpoint ORDER BY size",
 	};
 	char path[128];
