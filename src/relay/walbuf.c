@@ -23,6 +23,7 @@ typedef struct {
 	uint8_t *buf;	    /* WAL files only */
 	size_t len;	    /* bytes buffered */
 	sqlite3_int64 off;  /* file offset of buf[0] */
+	sqlite3_int64 end;  /* WAL files: bytes known to exist in the file */
 } wb_file;
 
 static sqlite3_vfs wb_vfs;
@@ -36,10 +37,35 @@ static sqlite3_vfs *real_vfs;
  * instead of two calls per frame. */
 #define WRITE_MAX (64u << 10)
 
+/* A WAL that grows is extended ahead of its writes, with zeros, so that
+ * the sync of each commit writes data into blocks that already exist and
+ * need not also write the file's size and allocation. SQLite reads a WAL
+ * only up to the first frame that fails its checksum, as zeros do. */
+#define EXTEND (4 << 20)
+
+static int extend(wb_file *f, sqlite3_int64 want)
+{
+	static const uint8_t zero[64 << 10];
+	sqlite3_int64 to = (want + EXTEND - 1) / EXTEND * EXTEND;
+	int rc = SQLITE_OK;
+
+	while (f->end < to && rc == SQLITE_OK) {
+		sqlite3_int64 n = to - f->end < (sqlite3_int64)sizeof zero
+				      ? to - f->end
+				      : (sqlite3_int64)sizeof zero;
+		rc = f->real->pMethods->xWrite(f->real, zero, (int)n, f->end);
+		if (rc == SQLITE_OK)
+			f->end += n;
+	}
+	return rc;
+}
+
 static int flush(wb_file *f)
 {
 	int rc = SQLITE_OK;
 
+	if (f->len > 0 && f->off + (sqlite3_int64)f->len > f->end)
+		rc = extend(f, f->off + (sqlite3_int64)f->len);
 	for (size_t at = 0; at < f->len && rc == SQLITE_OK; at += WRITE_MAX) {
 		size_t n = f->len - at < WRITE_MAX ? f->len - at : WRITE_MAX;
 		rc = f->real->pMethods->xWrite(f->real, f->buf + at, (int)n,
@@ -88,8 +114,13 @@ static int wb_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 
 static int wb_truncate(sqlite3_file *file, sqlite3_int64 size)
 {
-	int rc = flush((wb_file *)file);
-	return rc != SQLITE_OK ? rc : REAL(file)->pMethods->xTruncate(REAL(file), size);
+	wb_file *f = (wb_file *)file;
+	int rc = flush(f);
+	if (rc == SQLITE_OK)
+		rc = f->real->pMethods->xTruncate(f->real, size);
+	if (rc == SQLITE_OK && f->end > size)
+		f->end = size;
+	return rc;
 }
 
 static int wb_sync(sqlite3_file *file, int flags)
@@ -210,7 +241,9 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
 	}
 	if ((flags & SQLITE_OPEN_WAL) != 0) {
 		f->buf = malloc(BUF_CAP);
-		if (f->buf == NULL) {
+		if (f->buf == NULL || f->real->pMethods->xFileSize(f->real, &f->end) != SQLITE_OK) {
+			free(f->buf);
+			f->buf = NULL;
 			f->real->pMethods->xClose(f->real);
 			return SQLITE_NOMEM;
 		}

@@ -11,7 +11,11 @@
  * commit syncs the WAL: synchronous=FULL), a file control, a memory map or
  * a close. Nothing reaches another connection before SQLite's own sync, so
  * SQLite's ordering and durability are unchanged; a crash loses only
- * writes of a commit that had not returned.
+ * writes of a commit that had not returned. A WAL that grows is extended
+ * ahead, 4 MiB of zeros at a time, so that a commit's sync rewrites blocks
+ * that exist rather than also syncing the file's new size and allocation
+ * (SQLite stops reading a WAL at the first frame whose checksum fails, as
+ * a zero frame does).
  *
  * Must never: reorder writes of the same file, let a read or a sync see
  * the file without the buffered bytes, or buffer anything but WAL files.
