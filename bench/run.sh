@@ -189,15 +189,20 @@ echo "(relay: with its transparency log, receipts checkpoint-signed; no-log: par
 echo " benchmark switch; log cost = 1 - relay/no-log)"
 echo
 echo "== Targets =="
-a=$(ratio "${med[parley.alt]}" "${med[floor.alt]}")
-printf "%-55s %7s  %s\n" "ratchet alternating: parley >= 0.60x libsodium floor" "${a}x" "$(verdict "$a" 0.6)"
-a=$(ratio "${med[parley.burst]}" "${med[floor.burst]}")
-printf "%-55s %7s  %s\n" "ratchet burst: parley >= 0.60x libsodium floor" "${a}x" "$(verdict "$a" 0.6)"
-a=$(ratio "${rate[relay.64]}" "${rate[bare.64]}")
-printf "%-55s %7s  %s\n" "relay at 64 senders: >= 0.50x bare handler" "${a}x" "$(verdict "$a" 0.5)"
+target() { # label value threshold
+	local shown=$2
+	[ "$shown" = "n/a" ] || shown="${shown}x"
+	printf "%-55s %7s  %s\n" "$1" "$shown" "$(verdict "$2" "$3")"
+}
+target "ratchet alternating: parley >= 0.60x libsodium floor" \
+	"$(ratio "${med[parley.alt]:-}" "${med[floor.alt]:-}")" 0.6
+target "ratchet burst: parley >= 0.60x libsodium floor" \
+	"$(ratio "${med[parley.burst]:-}" "${med[floor.burst]:-}")" 0.6
+target "relay at 64 senders: >= 0.50x bare handler" \
+	"$(ratio "${rate[relay.64]:-}" "${rate[bare.64]:-}")" 0.5
 for n in 1 64; do
-	a=$(ratio "${rate[relay.$n]}" "${rate[nolog.$n]}")
-	printf "%-55s %7s  %s\n" "log at $n sender(s): relay >= 0.75x no-log (cost <= 25%)" "${a}x" "$(verdict "$a" 0.75)"
+	target "log at $n sender(s): relay >= 0.75x no-log (cost <= 25%)" \
+		"$(ratio "${rate[relay.$n]:-}" "${rate[nolog.$n]:-}")" 0.75
 done
 if want log && [ -x "$B/log_bench" ]; then
 	echo

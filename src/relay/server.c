@@ -556,6 +556,39 @@ static const char *match_id(req *q, const char *path, const char *prefix, const 
 	return end;
 }
 
+#define MBX_BAD "mailbox id must be 64 lowercase hex digits"
+
+/* The endpoints PREFIX{id}: the route each method takes (R_NONE: not
+ * allowed) and the body limit of the writing ones. */
+typedef struct {
+	const char *prefix, *bad_id;
+	int get, put, post;
+	size_t put_max, post_max;
+} id_route;
+
+static const id_route id_routes[] = {
+    {"/v1/bundle/", MBX_BAD, R_BUNDLE_GET, R_BUNDLE_PUT, R_NONE, PL_PROTO_BUNDLE_UPLOAD_MAX, 0},
+    {"/v1/token/", MBX_BAD, R_NONE, R_TOKEN_PUT, R_NONE, PL_PROTO_TOKEN_BODY_LEN, 0},
+    {"/v1/grant/", "grant locator must be 64 lowercase hex digits", R_GRANT_GET, R_GRANT_PUT,
+     R_NONE, PL_PROTO_GRANT_BODY_MAX, 0},
+    {"/v1/deposit/", MBX_BAD, R_NONE, R_NONE, R_DEPOSIT, 0, PL_ENVELOPE_MAX},
+};
+
+/* match_id over id_routes: the rest of the path after the id, *r its
+ * entry; NULL if none matches (with q->status set if one did but its id
+ * is malformed). */
+static const char *match_id_route(req *q, const char *path, const id_route **r)
+{
+	for (size_t i = 0; i < sizeof id_routes / sizeof id_routes[0]; i++) {
+		const char *rest = match_id(q, path, id_routes[i].prefix, id_routes[i].bad_id);
+		if (rest != NULL || q->status) {
+			*r = &id_routes[i];
+			return rest;
+		}
+	}
+	return NULL;
+}
+
 /* Strict query: exactly "n1=V1" or "n1=V1&n2=V2" in that order, each value
  * a decimal u64 without sign or leading zeros. */
 static int parse_query(const char *query, const char *n1, uint64_t *v1, const char *n2,
@@ -635,10 +668,10 @@ static void parse_route(req *q, const char *method)
 	const char *t = q->target, *rest;
 	char path[256];
 	const char *query = NULL;
+	const id_route *route = NULL;
 	size_t plen;
 	int get = strcmp(method, "GET") == 0, put = strcmp(method, "PUT") == 0,
 	    post = strcmp(method, "POST") == 0;
-	const char *mbx_bad = "mailbox id must be 64 lowercase hex digits";
 
 	q->routed = 1;
 	q->route = R_NONE;
@@ -660,45 +693,16 @@ static void parse_route(req *q, const char *method)
 		q->route = R_RELAY;
 		if (!get)
 			goto method;
-	} else if ((rest = match_id(q, path, "/v1/bundle/", mbx_bad)) != NULL || q->status) {
+	} else if ((rest = match_id_route(q, path, &route)) != NULL || q->status) {
 		if (q->status)
 			return;
 		if (*rest)
 			goto notfound;
-		if (!get && !put)
+		q->route = get ? route->get : put ? route->put : post ? route->post : R_NONE;
+		if (q->route == R_NONE)
 			goto method;
-		q->route = get ? R_BUNDLE_GET : R_BUNDLE_PUT;
-		q->max = get ? 0 : PL_PROTO_BUNDLE_UPLOAD_MAX;
-	} else if ((rest = match_id(q, path, "/v1/token/", mbx_bad)) != NULL || q->status) {
-		if (q->status)
-			return;
-		if (*rest)
-			goto notfound;
-		if (!put)
-			goto method;
-		q->route = R_TOKEN_PUT;
-		q->max = PL_PROTO_TOKEN_BODY_LEN;
-	} else if ((rest = match_id(q, path, "/v1/grant/",
-				    "grant locator must be 64 lowercase hex digits")) != NULL ||
-		   q->status) {
-		if (q->status)
-			return;
-		if (*rest)
-			goto notfound;
-		if (!get && !put)
-			goto method;
-		q->route = get ? R_GRANT_GET : R_GRANT_PUT;
-		q->max = get ? 0 : PL_PROTO_GRANT_BODY_MAX;
-	} else if ((rest = match_id(q, path, "/v1/deposit/", mbx_bad)) != NULL || q->status) {
-		if (q->status)
-			return;
-		if (*rest)
-			goto notfound;
-		if (!post)
-			goto method;
-		q->route = R_DEPOSIT;
-		q->max = PL_ENVELOPE_MAX;
-	} else if ((rest = match_id(q, path, "/v1/mailbox/", mbx_bad)) != NULL || q->status) {
+		q->max = put ? route->put_max : post ? route->post_max : 0;
+	} else if ((rest = match_id(q, path, "/v1/mailbox/", MBX_BAD)) != NULL || q->status) {
 		if (q->status)
 			return;
 		if (strcmp(rest, "/ack") == 0) {

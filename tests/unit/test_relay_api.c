@@ -666,6 +666,28 @@ static void test_rejections(void **state)
 	REFUSED(405, http(&r_, "POST", "/v1/relay", NULL, "x", 1));
 	REFUSED(405, http(&r_, "DELETE", path, NULL, NULL, 0));
 	REFUSED(400, http(&r_, "GET", "/v1/bundle/abc", NULL, NULL, 0));
+	/* every PREFIX/{id} endpoint: the methods it does not take (405), a
+	 * path after the id (404), an id that is not 64 hex digits (400) */
+	{
+		static const struct {
+			const char *prefix, *refused[3];
+		} eps[] = {
+		    {"/v1/bundle/", {"POST", "DELETE", NULL}},
+		    {"/v1/token/", {"GET", "POST", "DELETE"}},
+		    {"/v1/grant/", {"POST", "DELETE", NULL}},
+		    {"/v1/deposit/", {"GET", "PUT", "DELETE"}},
+		};
+		char ep[200];
+		for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
+			snprintf(ep, sizeof ep, "%s%s", eps[i].prefix, F.hex_b);
+			for (size_t m = 0; m < 3 && eps[i].refused[m] != NULL; m++)
+				REFUSED(405, http(&r_, eps[i].refused[m], ep, NULL, "x", 1));
+			snprintf(ep, sizeof ep, "%s%s/x", eps[i].prefix, F.hex_b);
+			REFUSED(404, http(&r_, "GET", ep, NULL, NULL, 0));
+			snprintf(ep, sizeof ep, "%s%.63s", eps[i].prefix, F.hex_b);
+			REFUSED(400, http(&r_, "GET", ep, NULL, NULL, 0));
+		}
+	}
 	{
 		char up[200];
 		snprintf(up, sizeof up, "/v1/bundle/%s", F.hex_b);
