@@ -53,11 +53,21 @@ static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_er
 	return pl_vault_set_relay_key(v, pk, e);
 }
 
+/* One-time prekeys: each new session a contact starts with us uses one (and
+ * the vault deletes it); below OPK_LOW left, the vault makes enough for
+ * OPK_TARGET and this publish uploads them, so a first message keeps its
+ * forward secrecy instead of falling back to three-DH agreement. The count
+ * is what the vault holds, an upper bound on what the relay has left. */
+#define OPK_LOW 10
+#define OPK_TARGET 20
+
 static int publish_bundle(pl_vault *v, pl_relay_conn *c, pl_err *e)
 {
 	const pl_identity *id = pl_vault_identity(v);
-	int done = (int)pl_vault_get_u64(v, "bundle_published", 0);
+	int done = (int)pl_vault_get_u64(v, "bundle_published", 0), made;
 	pl_prekey opks[PL_PROTO_BUNDLE_MAX_OPK];
+	if (pl_vault_opk_top_up(v, OPK_LOW, OPK_TARGET, &made, e) != 0)
+		return -1;
 	int n = pl_vault_opk_unpublished(v, opks, PL_PROTO_BUNDLE_MAX_OPK, e);
 	if (n < 0)
 		return -1;
@@ -192,8 +202,9 @@ int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *bod
 	if (rc != 0)
 		return -1;
 	if (len > PL_PAYLOAD_MAX_BODY)
-		return pl_err_set(e, PL_EXIT_USAGE, "the text is %zu bytes; at most %d fit in one "
-						    "note",
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the text is %zu bytes; at most %d fit in one "
+				  "note",
 				  len, PL_PAYLOAD_MAX_BODY);
 	pl_item it;
 	memset(&it, 0, sizeof it);
@@ -251,9 +262,9 @@ static int new_initiator_session(pl_vault *v, pl_relay_conn *c, const pl_contact
 				  ct->name);
 	memset(s, 0, sizeof *s);
 	if (pl_x3dh_initiate(sk, s->ek, me, &b) != 0)
-		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "the prekeys published for \"%s\" do not verify; nothing was sent",
-				  ct->name);
+		return pl_err_set(
+		    e, PL_EXIT_SECURITY,
+		    "the prekeys published for \"%s\" do not verify; nothing was sent", ct->name);
 	pl_ratchet *r = pl_ratchet_new();
 	int rc = -1;
 	if (r == NULL) {
@@ -284,8 +295,7 @@ out:
 
 /* Encrypts one outbox item into an envelope and commits ratchet state and
  * envelope together. */
-static int seal_item(pl_vault *v, pl_relay_conn *c, const pl_contact *ct, pl_outbox *o,
-		     pl_err *e)
+static int seal_item(pl_vault *v, pl_relay_conn *c, const pl_contact *ct, pl_outbox *o, pl_err *e)
 {
 	pl_item it;
 	pl_session_rec *ss = NULL, fresh;
@@ -312,8 +322,8 @@ static int seal_item(pl_vault *v, pl_relay_conn *c, const pl_contact *ct, pl_out
 	} else {
 		s = &ss[idx];
 	}
-	pl_payload p = {.kind = (uint8_t)it.kind, .time = it.time, .body = it.body.p,
-			.bodylen = it.body.n};
+	pl_payload p = {
+	    .kind = (uint8_t)it.kind, .time = it.time, .body = it.body.p, .bodylen = it.body.n};
 	memcpy(p.id, it.id, sizeof p.id);
 	pl_payload_encode(&pay, &p);
 	r = pl_ratchet_new();
@@ -325,8 +335,9 @@ static int seal_item(pl_vault *v, pl_relay_conn *c, const pl_contact *ct, pl_out
 	size_t rlen = 0;
 	if (pl_ratchet_load(r, s->state.p, s->state.n) != 0 ||
 	    pl_ratchet_encrypt(r, s->ad, sizeof s->ad, pay.p, pay.n, rbuf, &rlen) != 0) {
-		pl_err_set(e, PL_EXIT_SECURITY, "the session with \"%s\" is damaged; cannot "
-						"encrypt",
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "the session with \"%s\" is damaged; cannot "
+			   "encrypt",
 			   ct->name);
 		goto out;
 	}
@@ -341,7 +352,8 @@ static int seal_item(pl_vault *v, pl_relay_conn *c, const pl_contact *ct, pl_out
 	m.ratchetlen = rlen;
 	pl_smsg_encode(&smsg, &m);
 	if (pl_wr_ok(&smsg) != 0 ||
-	    pl_envelope_seal(&env, &envlen, ct->ik, pl_vault_identity(v)->pk, smsg.p, smsg.n) != 0) {
+	    pl_envelope_seal(&env, &envlen, ct->ik, pl_vault_identity(v)->pk, smsg.p, smsg.n) !=
+		0) {
 		pl_err_set(e, PL_EXIT_ERROR, "could not seal the envelope for \"%s\"", ct->name);
 		goto out;
 	}
@@ -389,10 +401,11 @@ static int fetch_token(pl_vault *v, pl_relay_conn *c, pl_contact *ct, pl_err *e)
 	pl_err_clear(&ge);
 	if (pl_relay_get_grant(c, loc, blob, &n, &ge) != 0) {
 		if (ge.code == PL_EXIT_NOTFOUND)
-			return pl_err_set(e, PL_EXIT_NETWORK,
-					  "\"%s\" has not yet let you write to their mailbox (they "
-					  "must add you as a contact and sync); the note stays queued",
-					  ct->name);
+			return pl_err_set(
+			    e, PL_EXIT_NETWORK,
+			    "\"%s\" has not yet let you write to their mailbox (they "
+			    "must add you as a contact and sync); the note stays queued",
+			    ct->name);
 		*e = ge;
 		return -1;
 	}
@@ -405,8 +418,8 @@ static int fetch_token(pl_vault *v, pl_relay_conn *c, pl_contact *ct, pl_err *e)
 	return pl_vault_contact_put(v, ct, e);
 }
 
-static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 32],
-			pl_contact *ct, pl_outbox *o, pl_err *e)
+static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 32], pl_contact *ct,
+			pl_outbox *o, pl_err *e)
 {
 	pl_proto_receipt rc;
 	uint8_t receipt[PL_PROTO_RECEIPT_LEN];
@@ -433,8 +446,7 @@ static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 
 			pl_vault_item_free(&cur);
 			if (pl_vault_begin(v, e) != 0)
 				return -1;
-			if (pl_vault_item_set_state(v, o->item_seq, state, receipt, rlen, e) !=
-				0 ||
+			if (pl_vault_item_set_state(v, o->item_seq, state, receipt, rlen, e) != 0 ||
 			    pl_vault_outbox_remove(v, o->item_seq, e) != 0 ||
 			    pl_vault_commit(v, e) != 0) {
 				pl_vault_rollback(v);

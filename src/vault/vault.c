@@ -1163,6 +1163,36 @@ int pl_vault_opk_generate_internal(pl_vault *v, int n, pl_err *e)
 	return meta_put(v, "opk_next", b, sizeof b, e);
 }
 
+int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e)
+{
+	sqlite3_stmt *st;
+	int own, have = -1;
+
+	*made = 0;
+	if (low < 0 || target < low || target > PL_VAULT_OPK_GENERATE_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "prekey top-up bounds out of range");
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	if (pl_vault_prep(v, &st, "SELECT count(*) FROM opk", e) == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			have = sqlite3_column_int(st, 0);
+		else
+			pl_vault_damaged(v, "its prekey table cannot be read", e);
+		sqlite3_finalize(st);
+	}
+	int ok = have >= 0;
+	if (ok && have < low) {
+		ok = pl_vault_opk_generate_internal(v, target - have, e) == 0;
+		if (ok)
+			*made = target - have;
+	}
+	if (pl_vault_tx_end(v, own, ok, e) != 0) {
+		*made = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e)
 {
 	int own;

@@ -80,6 +80,11 @@ int pl_vault_opk_delete(pl_vault *v, uint32_t id, pl_err *e);
  * Ids are never reused, even after a prekey is deleted. */
 #define PL_VAULT_OPK_GENERATE_MAX 1000
 int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e);
+/* When fewer than `low` one-time prekeys are left (published or not; a
+ * used one is deleted), makes enough new ones to have `target`; *made says
+ * how many (0 when enough were left). The new ones are unpublished: the
+ * next pl_msgr_publish uploads them. */
+int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e);
 /* Makes a new signed prekey (id = highest + 1) that becomes the current one;
  * older ones stay reachable through pl_vault_spk_get. */
 int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e);
@@ -88,10 +93,10 @@ int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e);
 typedef struct {
 	char name[PL_NAME_MAX + 1];
 	uint8_t ik[PL_IK_LEN];
-	int verified;        /* safety number compared and confirmed */
+	int verified;	     /* safety number compared and confirmed */
 	int key_changed;     /* ik replaced since last verify: blocks sending */
 	int grant_published; /* our token has been granted to them on the relay */
-	int has_token;       /* we hold their mailbox token */
+	int has_token;	     /* we hold their mailbox token */
 	uint8_t token[PL_TOKEN_LEN];
 	uint64_t added;
 } pl_contact;
@@ -106,15 +111,15 @@ int pl_vault_contact_list(pl_vault *v, pl_contact **out, size_t *n, pl_err *e);
 
 /* --- sessions (at most a few per contact; newest first) ------------------- */
 typedef struct {
-	int64_t rowid;       /* 0 for a new session */
-	uint8_t ik[PL_IK_LEN];   /* contact's identity key */
-	uint8_t ad[64];      /* X3DH associated data */
-	int initiator;       /* we started it: keep sending prekey headers until a reply */
-	int replied;         /* a message has arrived on it */
-	uint8_t ek[32];      /* initiator's ephemeral key (identifies the X3DH run) */
+	int64_t rowid;	       /* 0 for a new session */
+	uint8_t ik[PL_IK_LEN]; /* contact's identity key */
+	uint8_t ad[64];	       /* X3DH associated data */
+	int initiator;	       /* we started it: keep sending prekey headers until a reply */
+	int replied;	       /* a message has arrived on it */
+	uint8_t ek[32];	       /* initiator's ephemeral key (identifies the X3DH run) */
 	uint32_t spk_id, opk_id;
-	uint64_t used;       /* last use (unix s) */
-	pl_wr state;         /* pl_ratchet_save bytes (plaintext in memory only) */
+	uint64_t used; /* last use (unix s) */
+	pl_wr state;   /* pl_ratchet_save bytes (plaintext in memory only) */
 } pl_session_rec;
 
 /* Loads all sessions with ik, newest used first; caller frees with
@@ -135,7 +140,7 @@ typedef struct {
 	int kind;
 	uint64_t time;
 	char state[16]; /* queued, sent, delivered, received, ... */
-	pl_wr body;     /* plaintext in memory only */
+	pl_wr body;	/* plaintext in memory only */
 	int has_receipt;
 	pl_wr receipt;
 } pl_item;
@@ -190,7 +195,7 @@ int pl_vault_name_check(const char *name, pl_err *e);
 #define PL_CASE_HUMANITARIAN_MAX 512
 
 typedef struct {
-	int64_t id;                   /* local, small: what people type */
+	int64_t id;		      /* local, small: what people type */
 	uint8_t ref[PL_CASE_REF_LEN]; /* random, travels in proposals */
 	char name[PL_CASE_NAME_MAX + 1];
 	char held_by[PL_CASE_PARTY_MAX + 1];
@@ -209,10 +214,10 @@ typedef struct {
 int pl_case_check(const pl_case *c, pl_err *e);
 /* Inserts a new record: sets id, a fresh random ref, created/updated. */
 int pl_vault_case_add(pl_vault *v, pl_case *c, pl_err *e);
-int pl_vault_case_get(pl_vault *v, int64_t id, pl_case *c, pl_err *e);             /* NOTFOUND */
+int pl_vault_case_get(pl_vault *v, int64_t id, pl_case *c, pl_err *e); /* NOTFOUND */
 int pl_vault_case_by_ref(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN], pl_case *c,
-			 pl_err *e);                                                  /* NOTFOUND */
-int pl_vault_case_update(pl_vault *v, pl_case *c, pl_err *e); /* by id; sets updated */
+			 pl_err *e);					  /* NOTFOUND */
+int pl_vault_case_update(pl_vault *v, pl_case *c, pl_err *e);		  /* by id; sets updated */
 int pl_vault_case_list(pl_vault *v, pl_case **out, size_t *n, pl_err *e); /* by id */
 /* Links a contact's reference to one of our records (replaces an old link). */
 int pl_vault_link_put(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
@@ -240,7 +245,8 @@ int pl_vault_evidence_add(pl_vault *v, const char *reason, const uint8_t *a, siz
 int pl_vault_evidence_list(pl_vault *v, pl_evidence **out, size_t *n, pl_err *e);
 void pl_vault_evidence_free(pl_evidence *ev, size_t n);
 /* The receipt of item seq was proved included in a checkpoint of `size`. */
-int pl_vault_receipt_checked(pl_vault *v, int64_t item_seq, uint64_t leaf, uint64_t size, pl_err *e);
+int pl_vault_receipt_checked(pl_vault *v, int64_t item_seq, uint64_t leaf, uint64_t size,
+			     pl_err *e);
 int pl_vault_receipt_is_checked(pl_vault *v, int64_t item_seq); /* 1, 0, or -1 */
 /* 1 if an envelope with this hash is kept pending, 0 if not, -1 on error. */
 int pl_vault_pending_has(pl_vault *v, const uint8_t hash[static 32]);

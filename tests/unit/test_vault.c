@@ -954,6 +954,25 @@ static void test_opk_lifecycle(void **state)
 	assert_int_equal(pl_vault_opk_generate(v, 0, &e), -1);
 	assert_int_equal(pl_vault_opk_generate(v, PL_VAULT_OPK_GENERATE_MAX + 1, &e), -1);
 
+	/* Top-up: nothing while at least `low` are left; below it, enough new
+	 * ones (unpublished, numbering on) to reach `target`. 23 are left now. */
+	int made = -1;
+	assert_int_equal(pl_vault_opk_top_up(v, 10, 20, &made, &e), 0);
+	assert_int_equal(made, 0);
+	for (uint32_t id = 1; id <= 15; id++)
+		if (id != 5)
+			assert_int_equal(pl_vault_opk_delete(v, id, &e), 0);
+	assert_int_equal(pl_vault_opk_top_up(v, 10, 20, &made, &e), 0); /* 9 left */
+	assert_int_equal(made, 11);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 40, &e), 20); /* 16-19, 21-36 */
+	assert_int_equal(k[0].id, 16);
+	assert_int_equal(k[4].id, 21);
+	assert_int_equal(k[19].id, 36);
+	assert_int_equal(pl_vault_opk_top_up(v, 10, 20, &made, &e), 0);
+	assert_int_equal(made, 0);
+	assert_int_equal(pl_vault_opk_top_up(v, 10, 5, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_top_up(v, 1, PL_VAULT_OPK_GENERATE_MAX + 1, &made, &e), -1);
+
 	/* Signed prekey rotation keeps the old one reachable. */
 	pl_prekey s1, s2, s;
 	assert_int_equal(pl_vault_spk_current(v, &s1, &e), 0);
