@@ -246,8 +246,9 @@ static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 	p->n_cond = (uint8_t)t->n_cond;
 	if (t->place) {
 		if (pl_obj_text_ok(t->place, 0, PL_PROPOSAL_PLACE_MAX, 0) != 0)
-			return pl_err_set(e, PL_EXIT_USAGE, "--place must be one line of at most %d "
-							    "bytes",
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "--place must be one line of at most %d "
+					  "bytes",
 					  PL_PROPOSAL_PLACE_MAX);
 		snprintf(p->place, sizeof p->place, "%s", t->place);
 	}
@@ -258,10 +259,11 @@ static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 			return -1;
 		if (!m.verified || m.key_changed) {
 			sodium_memzero(&m, sizeof m);
-			return pl_err_set(e, PL_EXIT_SECURITY,
-					  "the mediator \"%s\" is not a verified contact; run parley "
-					  "contact verify %s SAFETY_NUMBER first",
-					  t->mediator, t->mediator);
+			return pl_err_set(
+			    e, PL_EXIT_SECURITY,
+			    "the mediator \"%s\" is not a verified contact; run parley "
+			    "contact verify %s SAFETY_NUMBER first",
+			    t->mediator, t->mediator);
 		}
 		p->has_mediator = 1;
 		memcpy(p->mediator_ik, m.ik, PL_IK_LEN);
@@ -325,9 +327,8 @@ static int answerable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], i
 	return sendable_contact(v, it->contact, c, e);
 }
 
-int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
-		    const pl_nego_terms *t, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
-		    pl_err *e)
+int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], const pl_nego_terms *t,
+		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
 	pl_item it;
 	pl_contact c;
@@ -370,8 +371,9 @@ int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int
 		if (pl_nego_find(v, target, &it, e) != 0 || item_obj(&it, to, e) != 0)
 			goto out;
 		if (to->type != PL_OBJ_PROPOSAL) {
-			pl_err_set(e, PL_EXIT_REFUSED, "%s is a %s; only proposals can be withdrawn",
-				   hex, pl_obj_type_to_str(to->type));
+			pl_err_set(e, PL_EXIT_REFUSED,
+				   "%s is a %s; only proposals can be withdrawn", hex,
+				   pl_obj_type_to_str(to->type));
 			goto out;
 		}
 		if (it.dir != PL_DIR_OUT) {
@@ -404,7 +406,7 @@ int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int
 		}
 		snprintf(o->u.response.reason, sizeof o->u.response.reason, "%s", reason);
 	}
-	const char *st = kind == PL_RESP_ACCEPT ? "accepted"
+	const char *st = kind == PL_RESP_ACCEPT	  ? "accepted"
 			 : kind == PL_RESP_REJECT ? "rejected"
 						  : "withdrawn";
 	rc = commit_move(v, c.name, o, it.seq, st, id, seq, e);
@@ -550,11 +552,26 @@ static int apply_reply(pl_vault *v, const pl_contact *from, const pl_obj *o, pl_
 	if (pl_obj_decode_signed(to, t.body.p, t.body.n, NULL) != 0 || to->type != want_type)
 		goto out;
 	rc = 0;
-	if (!is_open(t.state))
-		goto out; /* crossed in flight (e.g. withdrawn while they accepted): keep ours */
-	if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT &&
-	    expired(to, o->created))
+	int accept = o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT;
+	if (accept && expired(to, o->created))
 		st = "expired"; /* accepted too late: no agreement */
+	if (!is_open(t.state)) {
+		/* Crossed in flight. Neither side's software sends an acceptance of
+		 * a withdrawn proposal or a withdrawal of an accepted one, so this
+		 * is an accept and a withdraw that passed each other: one vault
+		 * holds an acceptance, the other a withdrawal. Both mark the
+		 * proposal disputed, and neither exports it as an agreement.
+		 * Any other crossing (a reply to what we already rejected,
+		 * countered or saw expire) keeps our state. */
+		int acc_after_withdraw =
+		    accept && strcmp(st, "accepted") == 0 && strcmp(t.state, "withdrawn") == 0;
+		int withdraw_after_acc = o->type == PL_OBJ_RESPONSE &&
+					 o->u.response.kind == PL_RESP_WITHDRAW &&
+					 strcmp(t.state, "accepted") == 0;
+		if (acc_after_withdraw || withdraw_after_acc)
+			rc = pl_vault_item_set_state(v, t.seq, "disputed", NULL, 0, e);
+		goto out;
+	}
 	rc = pl_vault_item_set_state(v, t.seq, st, NULL, 0, e);
 out:
 	free(to);
@@ -615,11 +632,11 @@ static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
 {
 	char ref[2 * PL_OBJ_REF_LEN + 1];
 	pl_hex_encode(ref, p->ref, PL_OBJ_REF_LEN);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "ref", ref,
-			      "name", p->name, "held_by", p->held_by, "nationality",
-			      p->nationality, "born", p->born, "since", p->since, "charges",
-			      p->charges, "sentence", p->sentence, "humanitarian", p->humanitarian,
-			      "priority", (int)p->priority);
+	json_t *j =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "ref", ref, "name",
+		      p->name, "held_by", p->held_by, "nationality", p->nationality, "born",
+		      p->born, "since", p->since, "charges", p->charges, "sentence", p->sentence,
+		      "humanitarian", p->humanitarian, "priority", (int)p->priority);
 	pl_case c;
 	int64_t id = 0;
 	int linked = 0;
@@ -678,8 +695,7 @@ json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 			      "from", from, "to", to, "time", when, "direction",
 			      it->dir == PL_DIR_OUT ? "out" : "in", "state", it->state);
 	if (it->kind == PL_KIND_NOTE) {
-		json_object_set_new(j, "text",
-				    json_stringn((const char *)it->body.p, it->body.n));
+		json_object_set_new(j, "text", json_stringn((const char *)it->body.p, it->body.n));
 		return j;
 	}
 	pl_obj *o = calloc(1, sizeof *o);
@@ -697,13 +713,14 @@ json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 	case PL_OBJ_PROPOSAL: {
 		const pl_proposal *p = &o->u.proposal;
 		int mine = it->dir == PL_DIR_OUT;
-		json_object_set_new(j, "we_release",
-				    mine ? persons_json(v, it->contact, p->author, p->n_author)
-					 : persons_json(v, it->contact, p->recipient,
-							p->n_recipient));
+		json_object_set_new(
+		    j, "we_release",
+		    mine ? persons_json(v, it->contact, p->author, p->n_author)
+			 : persons_json(v, it->contact, p->recipient, p->n_recipient));
 		json_object_set_new(j, "they_release",
-				    mine ? persons_json(v, it->contact, p->recipient, p->n_recipient)
-					 : persons_json(v, it->contact, p->author, p->n_author));
+				    mine
+					? persons_json(v, it->contact, p->recipient, p->n_recipient)
+					: persons_json(v, it->contact, p->author, p->n_author));
 		json_t *conds = json_array();
 		for (size_t i = 0; i < p->n_cond; i++)
 			json_array_append_new(conds, json_string(p->cond[i]));
@@ -714,9 +731,9 @@ json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 		if (p->has_mediator) {
 			char mk[PL_KEY_HEX_LEN];
 			pl_hex_encode(mk, p->mediator_ik, PL_IK_LEN);
-			json_object_set_new(j, "mediator",
-					    json_pack("{s:s, s:s}", "name", p->mediator_name,
-						      "key", mk));
+			json_object_set_new(
+			    j, "mediator",
+			    json_pack("{s:s, s:s}", "name", p->mediator_name, "key", mk));
 		} else {
 			json_object_set_new(j, "mediator", json_null());
 		}
@@ -734,8 +751,8 @@ json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 	case PL_OBJ_RESPONSE: {
 		char tid[PL_OBJ_ID_HEX_LEN];
 		pl_obj_id_hex(tid, o->u.response.target_id);
-		json_object_set_new(
-		    j, "response", json_string(pl_obj_response_kind_to_str(o->u.response.kind)));
+		json_object_set_new(j, "response",
+				    json_string(pl_obj_response_kind_to_str(o->u.response.kind)));
 		json_object_set_new(j, "target", json_string(tid));
 		json_object_set_new(j, "text", json_string(o->u.response.reason));
 		break;
@@ -801,14 +818,17 @@ void pl_nego_item_print(pl_vault *v, const pl_item *it, uint64_t now)
 		json_t *sup = json_object_get(j, "supersedes");
 		if (json_is_string(sup))
 			printf("\n    counters: %s", json_string_value(sup));
+		if (strcmp(json_string_value(json_object_get(j, "state")), "disputed") == 0)
+			printf("\n    DISPUTED: an acceptance and a withdrawal crossed in flight; "
+			       "the two sides hold different last moves and there is no "
+			       "agreement. Agree on a new proposal.");
 	} else if (strcmp(kind, "response") == 0) {
 		printf("\n    %s %s", json_string_value(json_object_get(j, "response")),
 		       json_string_value(json_object_get(j, "target")));
 	} else if (strcmp(kind, "request") == 0) {
 		printf("\n    %s (%s) for %s", json_string_value(json_object_get(j, "request")),
 		       json_string_value(json_object_get(j, "urgency")),
-		       json_string_value(
-			   json_object_get(json_object_get(j, "detainee"), "name")));
+		       json_string_value(json_object_get(json_object_get(j, "detainee"), "name")));
 	} else if (strcmp(kind, "answer") == 0) {
 		printf("\n    %s %s", json_string_value(json_object_get(j, "decision")),
 		       json_string_value(json_object_get(j, "target")));
@@ -839,15 +859,16 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 		int dir = it.dir == PL_DIR_OUT ? PL_DIR_IN : PL_DIR_OUT;
 		if (find_target(v, it.contact, dir, o->u.response.target_id,
 				o->u.response.target_hash, &prop, e) != 0) {
-			pl_err_set(e, PL_EXIT_NOTFOUND, "the proposal accepted by %s is not in this "
-							"vault",
+			pl_err_set(e, PL_EXIT_NOTFOUND,
+				   "the proposal accepted by %s is not in this "
+				   "vault",
 				   hex);
 			goto out;
 		}
 		acc = it;
 		memset(&it, 0, sizeof it);
 	} else if (o->type == PL_OBJ_PROPOSAL) {
-		if (strcmp(it.state, "accepted") != 0) {
+		if (strcmp(it.state, "accepted") != 0 && strcmp(it.state, "disputed") != 0) {
 			pl_err_set(e, PL_EXIT_NOTFOUND,
 				   "proposal %s is %s, not accepted; there is no agreement to "
 				   "export",
@@ -883,8 +904,23 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 		prop = it;
 		memset(&it, 0, sizeof it);
 	} else {
-		pl_err_set(e, PL_EXIT_USAGE, "%s is a %s; name an accepted proposal or its acceptance",
-			   hex, pl_obj_type_to_str(o->type));
+		pl_err_set(e, PL_EXIT_USAGE,
+			   "%s is a %s; name an accepted proposal or its acceptance", hex,
+			   pl_obj_type_to_str(o->type));
+		goto out;
+	}
+	if (strcmp(prop.state, "disputed") == 0) {
+		pl_err_set(e, PL_EXIT_NOTFOUND,
+			   "there is no agreement to export: the acceptance and a withdrawal of "
+			   "this proposal crossed in flight, so each side holds a different last "
+			   "move (see parley thread %s); agree on a new proposal",
+			   prop.contact);
+		goto out;
+	}
+	if (strcmp(prop.state, "accepted") != 0) {
+		pl_err_set(e, PL_EXIT_NOTFOUND,
+			   "the proposal is %s, not accepted; there is no agreement to export",
+			   prop.state);
 		goto out;
 	}
 	json_t *j;
@@ -964,7 +1000,8 @@ int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 		size_t np = 0;
 		if (o->type == PL_OBJ_PROPOSAL) {
 			for (size_t k = 0; k < o->u.proposal.n_author && !found; k++)
-				found = memcmp(o->u.proposal.author[k].ref, ref, PL_OBJ_REF_LEN) == 0;
+				found =
+				    memcmp(o->u.proposal.author[k].ref, ref, PL_OBJ_REF_LEN) == 0;
 			ps = o->u.proposal.recipient;
 			np = o->u.proposal.n_recipient;
 		} else if (o->type == PL_OBJ_REQUEST) {

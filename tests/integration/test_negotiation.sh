@@ -165,6 +165,21 @@ pb sync >/dev/null 2>&1
 check "  Iran sees it withdrawn" jq -e --arg id "$P4" '.[] | select(.id == $id) | .state == "withdrawn"' <(pb --json inbox)
 refused "accepting a withdrawn proposal is refused" pb accept "$P4"
 
+# --- an acceptance and a withdrawal that cross in flight -------------------------------
+P6=$(pa propose Iran --we-release "$SHEIKH" --they-release "$WANG")
+pb sync >/dev/null 2>&1
+check "crossing: the US withdraws" pa withdraw "$P6"
+check "  while Iran, not yet synced, accepts" pb accept "$P6"
+pa sync >/dev/null 2>&1
+pb sync >/dev/null 2>&1
+check "  the US vault marks the proposal disputed" jq -e --arg id "$P6" '.[] | select(.id == $id) | .state == "disputed"' <(pa --json thread Iran)
+check "  so does Iran's" jq -e --arg id "$P6" '.[] | select(.id == $id) | .state == "disputed"' <(pb --json inbox)
+refused "  Iran cannot export it as an agreement" pb export agreement "$P6" --out "$T/disputed.json"
+check "  and the error says the moves crossed" grep -q "crossed in flight" "$T/err"
+refused "  nor can the US" pa export agreement "$P6" --out "$T/disputed.json"
+check "  no file was written" test ! -e "$T/disputed.json"
+refused "  a disputed proposal cannot be withdrawn again" pa withdraw "$P6"
+
 # --- expiry in flight ----------------------------------------------------------------
 P5=$(pa propose Iran --we-release "$SHEIKH" --they-release "$WANG" --expires 2s)
 sleep 3
