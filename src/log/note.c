@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "util/codec.h"
+#include "util/text.h"
 #include "util/wire.h"
 
 #define HLEN PL_MERKLE_HASH_LEN
@@ -26,45 +27,6 @@
 static const uint8_t em_dash_sp[4] = {0xe2, 0x80, 0x94, 0x20}; /* "— " */
 static const char skey_prefix[] = "PRIVATE+KEY+";
 
-/* One UTF-8 scalar value at p[0..n) (RFC 3629: shortest form, no
- * surrogates, ≤ U+10FFFF): its length, or 0 if invalid. */
-static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint8_t c = p[0];
-	size_t len;
-	uint32_t v, min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		v = c & 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 /* Valid UTF-8 with no ASCII control character other than newline. */
 static int text_ok(const uint8_t *p, size_t n)
 {
@@ -72,7 +34,7 @@ static int text_ok(const uint8_t *p, size_t n)
 	uint32_t cp;
 
 	while (i < n) {
-		size_t k = utf8_next(p + i, n - i, &cp);
+		size_t k = pl_utf8_next(p + i, n - i, &cp);
 		if (k == 0 || (cp < 0x20 && cp != '\n'))
 			return 0;
 		i += k;
@@ -114,7 +76,7 @@ static int name_syntax_ok(const uint8_t *p, size_t n)
 	if (n == 0)
 		return 0;
 	while (i < n) {
-		size_t k = utf8_next(p + i, n - i, &cp);
+		size_t k = pl_utf8_next(p + i, n - i, &cp);
 		if (k == 0 || cp < 0x20 || cp == 0x7f || is_space(cp) || cp == '+')
 			return 0;
 		i += k;

@@ -1,8 +1,7 @@
 /* text.c — strict UTF-8 and displayable-text checks; see text.h. */
 #include "util/text.h"
 
-/* Decodes one code point at p (n bytes left); returns its length or 0. */
-static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
+size_t pl_utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
 {
 	uint8_t c = p[0];
 	size_t len;
@@ -43,7 +42,7 @@ int pl_utf8_ok(const uint8_t *p, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		uint32_t cp;
-		size_t l = utf8_next(p + i, n - i, &cp);
+		size_t l = pl_utf8_next(p + i, n - i, &cp);
 		if (l == 0)
 			return -1;
 		i += l;
@@ -69,7 +68,7 @@ int pl_text_ok(const uint8_t *p, size_t n, size_t min, size_t max, int multiline
 	size_t i = 0;
 	while (i < n) {
 		uint32_t cp;
-		size_t l = utf8_next(p + i, n - i, &cp);
+		size_t l = pl_utf8_next(p + i, n - i, &cp);
 		if (l == 0 || cp_forbidden(cp, multiline))
 			return -1;
 		i += l;

@@ -15,6 +15,10 @@ enum { PL_TEXT_LINE = 0, PL_TEXT_MULTILINE = 1 };
 
 /* 0 iff p[0..n) is acceptable text of min..max bytes. */
 int pl_text_ok(const uint8_t *p, size_t n, size_t min, size_t max, int multiline);
+/* One UTF-8 scalar value at p[0..n), n >= 1 (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF): its length in bytes with *cp set, or 0 if
+ * the bytes there are not one. */
+size_t pl_utf8_next(const uint8_t *p, size_t n, uint32_t *cp);
 /* 0 iff p[0..n) is strict UTF-8 (any code points). */
 int pl_utf8_ok(const uint8_t *p, size_t n);
 
