@@ -327,161 +327,157 @@ static int answerable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], i
 	return sendable_contact(v, it->contact, c, e);
 }
 
+/* A move that answers an earlier item: that item, its object, the contact
+ * the move goes to, and the new object. */
+typedef struct {
+	pl_item it;
+	pl_contact c;
+	pl_obj *to, *o;
+} reply;
+
+static int reply_begin(reply *r, pl_err *e)
+{
+	memset(r, 0, sizeof *r);
+	r->to = obj_new(e);
+	r->o = r->to ? obj_new(e) : NULL;
+	return r->o != NULL ? 0 : -1;
+}
+
+static void reply_end(reply *r)
+{
+	pl_vault_item_free(&r->it);
+	free(r->to);
+	free(r->o);
+	sodium_memzero(&r->c, sizeof r->c);
+}
+
+/* Starts the new object: its type, addressed to the contact. */
+static pl_obj *reply_obj(reply *r, int type)
+{
+	pl_obj_init(r->o, type);
+	memcpy(r->o->recipient_ik, r->c.ik, PL_IK_LEN);
+	return r->o;
+}
+
+/* Copies an optional free text (opt names its option in the error). */
+static int set_text(char *dst, size_t cap, const char *text, size_t max, const char *opt, pl_err *e)
+{
+	if (text == NULL)
+		return 0;
+	if (pl_obj_text_ok(text, 0, max, 1) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE, "%s must be at most %zu bytes of text", opt,
+				  max);
+	snprintf(dst, cap, "%s", text);
+	return 0;
+}
+
 int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], const pl_nego_terms *t,
 		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
-	pl_item it;
-	pl_contact c;
-	pl_obj *to = obj_new(e), *o = obj_new(e);
+	reply r;
 	int rc = -1;
-	memset(&it, 0, sizeof it);
-	memset(&c, 0, sizeof c);
-	if (to == NULL || o == NULL)
+	if (reply_begin(&r, e) != 0 ||
+	    answerable(v, target, PL_OBJ_PROPOSAL, &r.it, r.to, &r.c, e) != 0)
 		goto out;
-	if (answerable(v, target, PL_OBJ_PROPOSAL, &it, to, &c, e) != 0)
-		goto out;
-	pl_obj_init(o, PL_OBJ_PROPOSAL);
-	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	pl_obj *o = reply_obj(&r, PL_OBJ_PROPOSAL);
 	memcpy(o->u.proposal.supersedes_id, target, PL_OBJ_ID_LEN);
-	pl_obj_hash(o->u.proposal.supersedes_hash, it.body.p, it.body.n);
+	pl_obj_hash(o->u.proposal.supersedes_hash, r.it.body.p, r.it.body.n);
 	if (fill_terms(v, o, t, e) == 0)
-		rc = commit_move(v, c.name, o, it.seq, "countered", id, seq, e);
+		rc = commit_move(v, r.c.name, o, r.it.seq, "countered", id, seq, e);
 out:
-	pl_vault_item_free(&it);
-	free(to);
-	free(o);
-	sodium_memzero(&c, sizeof c);
+	reply_end(&r);
 	return rc;
+}
+
+/* Checks that `target` is our own open proposal, which we may withdraw. */
+static int withdrawable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], reply *r,
+			pl_err *e)
+{
+	char hex[PL_OBJ_ID_HEX_LEN];
+	pl_obj_id_hex(hex, target);
+	if (pl_nego_find(v, target, &r->it, e) != 0 || item_obj(&r->it, r->to, e) != 0)
+		return -1;
+	if (r->to->type != PL_OBJ_PROPOSAL)
+		return pl_err_set(e, PL_EXIT_REFUSED, "%s is a %s; only proposals can be withdrawn",
+				  hex, pl_obj_type_to_str(r->to->type));
+	if (r->it.dir != PL_DIR_OUT)
+		return pl_err_set(e, PL_EXIT_REFUSED,
+				  "proposal %s is not yours; you can accept, reject or counter it, "
+				  "not withdraw it",
+				  hex);
+	if (!is_open(r->it.state))
+		return pl_err_set(e, PL_EXIT_REFUSED, "proposal %s is already %s; nothing changed",
+				  hex, r->it.state);
+	return sendable_contact(v, r->it.contact, &r->c, e);
 }
 
 int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
 		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
-	pl_item it;
-	pl_contact c;
-	pl_obj *to = obj_new(e), *o = obj_new(e);
+	reply r;
 	int rc = -1;
-	char hex[PL_OBJ_ID_HEX_LEN];
-	pl_obj_id_hex(hex, target);
-	memset(&it, 0, sizeof it);
-	memset(&c, 0, sizeof c);
-	if (to == NULL || o == NULL)
+	if (reply_begin(&r, e) != 0)
 		goto out;
-	if (kind == PL_RESP_WITHDRAW) {
-		if (pl_nego_find(v, target, &it, e) != 0 || item_obj(&it, to, e) != 0)
-			goto out;
-		if (to->type != PL_OBJ_PROPOSAL) {
-			pl_err_set(e, PL_EXIT_REFUSED,
-				   "%s is a %s; only proposals can be withdrawn", hex,
-				   pl_obj_type_to_str(to->type));
-			goto out;
-		}
-		if (it.dir != PL_DIR_OUT) {
-			pl_err_set(e, PL_EXIT_REFUSED,
-				   "proposal %s is not yours; you can accept, reject or counter "
-				   "it, not withdraw it",
-				   hex);
-			goto out;
-		}
-		if (!is_open(it.state)) {
-			pl_err_set(e, PL_EXIT_REFUSED, "proposal %s is already %s; nothing changed",
-				   hex, it.state);
-			goto out;
-		}
-		if (sendable_contact(v, it.contact, &c, e) != 0)
-			goto out;
-	} else if (answerable(v, target, PL_OBJ_PROPOSAL, &it, to, &c, e) != 0) {
+	if (kind == PL_RESP_WITHDRAW
+		? withdrawable(v, target, &r, e) != 0
+		: answerable(v, target, PL_OBJ_PROPOSAL, &r.it, r.to, &r.c, e) != 0)
 		goto out;
-	}
-	pl_obj_init(o, PL_OBJ_RESPONSE);
-	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	pl_obj *o = reply_obj(&r, PL_OBJ_RESPONSE);
 	o->u.response.kind = (uint8_t)kind;
 	memcpy(o->u.response.target_id, target, PL_OBJ_ID_LEN);
-	pl_obj_hash(o->u.response.target_hash, it.body.p, it.body.n);
-	if (reason) {
-		if (pl_obj_text_ok(reason, 0, PL_RESPONSE_REASON_MAX, 1) != 0) {
-			pl_err_set(e, PL_EXIT_USAGE, "--reason must be at most %d bytes of text",
-				   PL_RESPONSE_REASON_MAX);
-			goto out;
-		}
-		snprintf(o->u.response.reason, sizeof o->u.response.reason, "%s", reason);
-	}
+	pl_obj_hash(o->u.response.target_hash, r.it.body.p, r.it.body.n);
+	if (set_text(o->u.response.reason, sizeof o->u.response.reason, reason,
+		     PL_RESPONSE_REASON_MAX, "--reason", e) != 0)
+		goto out;
 	const char *st = kind == PL_RESP_ACCEPT	  ? "accepted"
 			 : kind == PL_RESP_REJECT ? "rejected"
 						  : "withdrawn";
-	rc = commit_move(v, c.name, o, it.seq, st, id, seq, e);
+	rc = commit_move(v, r.c.name, o, r.it.seq, st, id, seq, e);
 out:
-	pl_vault_item_free(&it);
-	free(to);
-	free(o);
-	sodium_memzero(&c, sizeof c);
+	reply_end(&r);
 	return rc;
 }
 
 int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind, int urgency,
 		    const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
-	pl_contact c;
-	if (sendable_contact(v, contact, &c, e) != 0)
-		return -1;
-	pl_obj *o = obj_new(e);
+	reply r;
 	int rc = -1;
-	if (o == NULL)
+	if (reply_begin(&r, e) != 0 || sendable_contact(v, contact, &r.c, e) != 0)
 		goto out;
-	pl_obj_init(o, PL_OBJ_REQUEST);
-	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	pl_obj *o = reply_obj(&r, PL_OBJ_REQUEST);
 	if (load_person(v, case_id, &o->u.request.person, e) != 0)
 		goto out;
 	o->u.request.kind = (uint8_t)kind;
 	o->u.request.urgency = (uint8_t)urgency;
-	if (text) {
-		if (pl_obj_text_ok(text, 0, PL_REQUEST_TEXT_MAX, 1) != 0) {
-			pl_err_set(e, PL_EXIT_USAGE, "--text must be at most %d bytes of text",
-				   PL_REQUEST_TEXT_MAX);
-			goto out;
-		}
-		snprintf(o->u.request.text, sizeof o->u.request.text, "%s", text);
-	}
-	rc = commit_move(v, c.name, o, 0, NULL, id, seq, e);
+	if (set_text(o->u.request.text, sizeof o->u.request.text, text, PL_REQUEST_TEXT_MAX,
+		     "--text", e) != 0)
+		goto out;
+	rc = commit_move(v, r.c.name, o, 0, NULL, id, seq, e);
 out:
-	free(o);
-	sodium_memzero(&c, sizeof c);
+	reply_end(&r);
 	return rc;
 }
 
 int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
 		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
-	pl_item it;
-	pl_contact c;
-	pl_obj *to = obj_new(e), *o = obj_new(e);
+	reply r;
 	int rc = -1;
-	memset(&it, 0, sizeof it);
-	memset(&c, 0, sizeof c);
-	if (to == NULL || o == NULL)
+	if (reply_begin(&r, e) != 0 ||
+	    answerable(v, target, PL_OBJ_REQUEST, &r.it, r.to, &r.c, e) != 0)
 		goto out;
-	if (answerable(v, target, PL_OBJ_REQUEST, &it, to, &c, e) != 0)
-		goto out;
-	pl_obj_init(o, PL_OBJ_ANSWER);
-	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
+	pl_obj *o = reply_obj(&r, PL_OBJ_ANSWER);
 	memcpy(o->u.answer.target_id, target, PL_OBJ_ID_LEN);
-	pl_obj_hash(o->u.answer.target_hash, it.body.p, it.body.n);
+	pl_obj_hash(o->u.answer.target_hash, r.it.body.p, r.it.body.n);
 	o->u.answer.decision = (uint8_t)decision;
-	if (text) {
-		if (pl_obj_text_ok(text, 0, PL_ANSWER_TEXT_MAX, 1) != 0) {
-			pl_err_set(e, PL_EXIT_USAGE, "--text must be at most %d bytes of text",
-				   PL_ANSWER_TEXT_MAX);
-			goto out;
-		}
-		snprintf(o->u.answer.text, sizeof o->u.answer.text, "%s", text);
-	}
-	rc = commit_move(v, c.name, o, it.seq, decision == PL_DECISION_GRANT ? "granted" : "denied",
-			 id, seq, e);
+	if (set_text(o->u.answer.text, sizeof o->u.answer.text, text, PL_ANSWER_TEXT_MAX, "--text",
+		     e) != 0)
+		goto out;
+	rc = commit_move(v, r.c.name, o, r.it.seq,
+			 decision == PL_DECISION_GRANT ? "granted" : "denied", id, seq, e);
 out:
-	pl_vault_item_free(&it);
-	free(to);
-	free(o);
-	sodium_memzero(&c, sizeof c);
+	reply_end(&r);
 	return rc;
 }
 
