@@ -33,36 +33,11 @@
 #include <sodium.h>
 
 #include "log/merkle.h"
+#include "vecdir.h"
 
 #define H PL_MERKLE_HASH_LEN
 
 static char vecdir[PATH_MAX];
-
-/* ---- finding the vectors ---- */
-
-static int is_vecdir(const char *d)
-{
-	char p[PATH_MAX + 32];
-	struct stat st;
-	snprintf(p, sizeof p, "%s/rfc6962-tree8.json", d);
-	return stat(p, &st) == 0;
-}
-
-static void find_vecdir(const char *argv0)
-{
-	char tmp[PATH_MAX];
-	const char *src = getenv("PARLEY_SRCDIR");
-	if (src != NULL && *src) {
-		snprintf(vecdir, sizeof vecdir, "%s/tests/vectors/tlog", src);
-		if (is_vecdir(vecdir))
-			return;
-	}
-	snprintf(tmp, sizeof tmp, "%s", argv0);
-	snprintf(vecdir, sizeof vecdir, "%s/../../tests/vectors/tlog", dirname(tmp));
-	if (is_vecdir(vecdir))
-		return;
-	snprintf(vecdir, sizeof vecdir, "tests/vectors/tlog");
-}
 
 /* ---- an in-memory tree and subtree store ---- */
 
@@ -856,14 +831,8 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (sodium_init() < 0)
 		return 1;
-	find_vecdir(argv[0]);
-	if (!is_vecdir(vecdir)) {
-		fprintf(stderr,
-			"test_merkle: vectors not found at %s; set PARLEY_SRCDIR to the "
-			"repository root\n",
-			vecdir);
+	if (pl_test_find_vecdir(vecdir, argv[0], "rfc6962-tree8.json", "test_merkle") != 0)
 		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hash_basics),
 	    cmocka_unit_test(test_tree8_roots),

@@ -34,33 +34,10 @@
 #include <sodium.h>
 
 #include "log/merkle.h"
+#include "vecdir.h"
 #include "log/note.h"
 
 static char vecdir[PATH_MAX];
-
-static int is_vecdir(const char *d)
-{
-	char p[PATH_MAX + 64];
-	struct stat st;
-	snprintf(p, sizeof p, "%s/signed-note/go-text.txt", d);
-	return stat(p, &st) == 0;
-}
-
-static void find_vecdir(const char *argv0)
-{
-	char tmp[PATH_MAX];
-	const char *src = getenv("PARLEY_SRCDIR");
-	if (src != NULL && *src) {
-		snprintf(vecdir, sizeof vecdir, "%s/tests/vectors/tlog", src);
-		if (is_vecdir(vecdir))
-			return;
-	}
-	snprintf(tmp, sizeof tmp, "%s", argv0);
-	snprintf(vecdir, sizeof vecdir, "%s/../../tests/vectors/tlog", dirname(tmp));
-	if (is_vecdir(vecdir))
-		return;
-	snprintf(vecdir, sizeof vecdir, "tests/vectors/tlog");
-}
 
 /* Reads signed-note/<rel>; *len excludes the NUL added for convenience. */
 static uint8_t *slurp(const char *rel, size_t *len)
@@ -812,14 +789,8 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (sodium_init() < 0)
 		return 1;
-	find_vecdir(argv[0]);
-	if (!is_vecdir(vecdir)) {
-		fprintf(stderr,
-			"test_note: vectors not found at %s; set PARLEY_SRCDIR to the "
-			"repository root\n",
-			vecdir);
+	if (pl_test_find_vecdir(vecdir, argv[0], "signed-note/go-text.txt", "test_note") != 0)
 		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vkeys),
 	    cmocka_unit_test(test_skeys),
