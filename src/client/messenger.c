@@ -60,14 +60,23 @@ static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_er
  * is what the vault holds, an upper bound on what the relay has left. */
 #define OPK_LOW 10
 #define OPK_TARGET 20
+/* The signed prekey is replaced weekly (as Signal does) and a replaced one
+ * is kept five weeks for peers still holding the old bundle. */
+#define SPK_MAX_AGE (7 * 86400)
+#define SPK_KEEP (35 * 86400)
 
 static int publish_bundle(pl_vault *v, pl_relay_conn *c, pl_err *e)
 {
 	const pl_identity *id = pl_vault_identity(v);
 	int done = (int)pl_vault_get_u64(v, "bundle_published", 0), made;
 	pl_prekey opks[PL_PROTO_BUNDLE_MAX_OPK];
-	if (pl_vault_opk_top_up(v, OPK_LOW, OPK_TARGET, &made, e) != 0)
+	int rotated;
+	if (pl_vault_opk_top_up(v, OPK_LOW, OPK_TARGET, &made, e) != 0 ||
+	    pl_vault_spk_refresh(v, pl_now(), SPK_MAX_AGE, SPK_KEEP, &rotated, e) != 0)
 		return -1;
+	if (rotated && pl_vault_set_u64(v, "bundle_published", 0, e) != 0)
+		return -1; /* not published until the upload below succeeds */
+	done = done && !rotated;
 	int n = pl_vault_opk_unpublished(v, opks, PL_PROTO_BUNDLE_MAX_OPK, e);
 	if (n < 0)
 		return -1;

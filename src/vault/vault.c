@@ -1073,6 +1073,52 @@ int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e)
 	return 0;
 }
 
+int pl_vault_spk_refresh(pl_vault *v, uint64_t now, uint64_t max_age, uint64_t keep, int *rotated,
+			 pl_err *e)
+{
+	sqlite3_stmt *st;
+	int own, ok = 0;
+	int64_t created = 0;
+
+	*rotated = 0;
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	if (pl_vault_prep(v, &st, "SELECT created FROM spk ORDER BY id DESC LIMIT 1", e) == 0) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			created = sqlite3_column_int64(st, 0);
+			ok = 1;
+		} else if (rc == SQLITE_DONE) {
+			pl_vault_damaged(v, "it has no signed prekey", e);
+		} else {
+			pl_vault_dberr(v, rc, "read the signed prekeys", e);
+		}
+		sqlite3_finalize(st);
+	}
+	if (ok && created >= 0 && now >= (uint64_t)created + max_age) {
+		ok = pl_vault_spk_rotate(v, NULL, e) == 0;
+		*rotated = ok;
+	}
+	/* Older signed prekeys answer sessions begun from stale bundles; after
+	 * `keep` their secrets go, so that a later theft of the vault cannot
+	 * open those first messages. The current one always stays. */
+	if (ok && now > keep &&
+	    pl_vault_prep(v, &st,
+			  "DELETE FROM spk WHERE id < (SELECT MAX(id) FROM spk) AND created < ?1",
+			  e) == 0) {
+		sqlite3_bind_int64(st, 1, (int64_t)(now - keep));
+		ok = pl_vault_exec(v, st, "delete old signed prekeys", e) == 0;
+		sqlite3_finalize(st);
+	} else if (ok && now > keep) {
+		ok = 0;
+	}
+	if (pl_vault_tx_end(v, own, ok, e) != 0) {
+		*rotated = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int pl_vault_opk_unpublished(pl_vault *v, pl_prekey *out, int max, pl_err *e)
 {
 	sqlite3_stmt *st;

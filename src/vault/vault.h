@@ -88,6 +88,11 @@ int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e);
 /* Makes a new signed prekey (id = highest + 1) that becomes the current one;
  * older ones stay reachable through pl_vault_spk_get. */
 int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e);
+/* Scheduled rotation: when the current signed prekey is max_age seconds old
+ * at `now`, makes a new one (*rotated = 1: publish the bundle again); and
+ * deletes every older one created more than `keep` seconds before now. */
+int pl_vault_spk_refresh(pl_vault *v, uint64_t now, uint64_t max_age, uint64_t keep, int *rotated,
+			 pl_err *e);
 
 /* --- contacts ------------------------------------------------------------- */
 typedef struct {

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/codec.h"
 #include "vault/vault.h"
 #include "vault/vault_int.h"
 
@@ -917,6 +918,49 @@ static void test_seen_pending(void **state)
 	tdir_clean(&t);
 }
 
+static void test_spk_refresh(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	const uint64_t day = 86400, week = 7 * day, keep = 35 * day;
+	uint64_t now = pl_now();
+	int rotated = -1;
+	pl_prekey k;
+
+	/* A fresh signed prekey is kept; a week old, it is replaced. */
+	assert_int_equal(pl_vault_spk_refresh(v, now + day, week, keep, &rotated, &e), 0);
+	assert_int_equal(rotated, 0);
+	assert_int_equal(pl_vault_spk_current(v, &k, &e), 0);
+	assert_int_equal(k.id, 1);
+	assert_int_equal(pl_vault_spk_refresh(v, now + week + 1, week, keep, &rotated, &e), 0);
+	assert_int_equal(rotated, 1);
+	assert_int_equal(pl_vault_spk_current(v, &k, &e), 0);
+	assert_int_equal(k.id, 2);
+	/* the replaced one still answers stale bundles */
+	assert_int_equal(pl_vault_spk_get(v, 1, &k, &e), 0);
+	/* the new one is fresh: nothing more now */
+	assert_int_equal(pl_vault_spk_refresh(v, pl_now(), week, keep, &rotated, &e), 0);
+	assert_int_equal(rotated, 0);
+
+	/* Long after: a new current one, and every older one past `keep` gone. */
+	assert_int_equal(pl_vault_spk_refresh(v, pl_now() + keep + day, week, keep, &rotated, &e),
+			 0);
+	assert_int_equal(rotated, 1);
+	assert_int_equal(pl_vault_spk_current(v, &k, &e), 0);
+	assert_int_equal(k.id, 3);
+	assert_int_equal(pl_vault_spk_get(v, 1, &k, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_int_equal(pl_vault_spk_get(v, 2, &k, &e), -1);
+	assert_int_equal(pl_vault_spk_get(v, 3, &k, &e), 0);
+	sodium_memzero(&k, sizeof k);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
 static void test_opk_lifecycle(void **state)
 {
 	(void)state;
@@ -1246,6 +1290,7 @@ int main(void)
 	    cmocka_unit_test(test_outbox),
 	    cmocka_unit_test(test_seen_pending),
 	    cmocka_unit_test(test_opk_lifecycle),
+	    cmocka_unit_test(test_spk_refresh),
 	    cmocka_unit_test(test_transactions),
 	    cmocka_unit_test(test_corrupted_blobs),
 	    cmocka_unit_test(test_seal_format),
