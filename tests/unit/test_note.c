@@ -784,6 +784,119 @@ static void test_checkpoint_open(void **state)
 	sodium_memzero(&other, sizeof other);
 }
 
+/* Note text's UTF-8 rules (note.c's text_ok over util/text's pl_utf8_next),
+ * through every path that applies them: signing, opening, checkpoint origin
+ * and extension lines. Strict RFC 3629 (no overlong forms, surrogates, code
+ * points past U+10FFFF, stray or missing continuation bytes) and no C0
+ * control but "\n". DEL, C1 controls, bidi overrides and line separators
+ * are note text all the same (as in Go's sumdb/note): pl_text_ok's
+ * stricter display rules are not the note's. */
+static void test_text_utf8_rules(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"\xc2\x80" /* U+0080, first 2-byte */,
+					   "\xdf\xbf" /* U+07FF */,
+					   "\xe0\xa0\x80" /* U+0800 */,
+					   "\xed\x9f\xbf" /* U+D7FF */,
+					   "\xee\x80\x80" /* U+E000 */,
+					   "\xef\xbf\xbd" /* U+FFFD itself */,
+					   "\xf0\x90\x80\x80" /* U+10000 */,
+					   "\xf4\x8f\xbf\xbf" /* U+10FFFF */,
+					   "\x7f" /* DEL */,
+					   "\xc2\x85" /* C1 NEL */,
+					   "\xc2\x9f" /* C1 APC */,
+					   "\xe2\x80\xae" /* RLO */,
+					   "\xe2\x80\xa8" /* LSEP */,
+					   " ~"};
+	static const char *const bad[] = {
+	    "\x01",
+	    "\t",
+	    "\r",
+	    "\x1b",
+	    "\x1f",
+	    "\x80" /* lone continuation */,
+	    "\xbf",
+	    "\xc0\x80",
+	    "\xc0\xaf",
+	    "\xc1\xbf" /* overlong 2-byte */,
+	    "\xe0\x80\x80",
+	    "\xe0\x9f\xbf" /* overlong 3-byte */,
+	    "\xf0\x80\x80\x80",
+	    "\xf0\x8f\xbf\xbf" /* overlong 4-byte */,
+	    "\xed\xa0\x80",
+	    "\xed\xbf\xbf" /* surrogates */,
+	    "\xed\xa0\xbd\xed\xb8\x80" /* a surrogate pair (CESU-8) */,
+	    "\xf4\x90\x80\x80" /* U+110000 */,
+	    "\xf5\x80\x80\x80",
+	    "\xf7\xbf\xbf\xbf",
+	    "\xf8\x88\x80\x80\x80",
+	    "\xfc\x84\x80\x80\x80\x80",
+	    "\xfe",
+	    "\xff",
+	    "\xc3\x28" /* bad continuation */,
+	    "\xe2\x28\xa1",
+	    "\xe2\x82\x28",
+	    "\xf0\x28\x8c\xbc",
+	    "\xf0\x90\x28\xbc",
+	    "\xf0\x90\x8c\x28",
+	    "\xc3\xa9\xa9" /* one continuation too many */,
+	    "\xc3" /* cut short */,
+	    "\xe2\x82",
+	    "\xf0\x90\x8c"};
+	const char *root = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+	pl_note_skey k;
+	pl_note_vkey v;
+	pl_note n;
+	pl_checkpoint c;
+	uint8_t buf[1024], msg[1024];
+	char s[512];
+	size_t len, sl;
+
+	make_skey(&k, &v, "relay.example/log");
+	/* a well-formed signature line by the known key, over other text: with
+	 * a text that passed the syntax check the note would be INVALID */
+	assert_int_equal(pl_note_sign(buf, sizeof buf, &len, (const uint8_t *)"x\n", 2, &k), 0);
+	const uint8_t *sig = buf + 3;
+	sl = len - 3;
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		int tl = snprintf(s, sizeof s, "a%sb\n", good[i]);
+		assert_int_equal(
+		    pl_note_sign(msg, sizeof msg, &len, (const uint8_t *)s, (size_t)tl, &k), 0);
+		if (pl_note_open(&n, msg, len, &v, 1) != PL_NOTE_VERIFIED)
+			fail_msg("good[%zu] not verified", i);
+		assert_int_equal(n.textlen, (size_t)tl);
+		snprintf(s, sizeof s, "log%s\n5\n%s\ne%s\n", good[i], root, good[i]);
+		if (cp_parse(&c, s) != 0)
+			fail_msg("checkpoint refused: good[%zu]", i);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int tl = snprintf(s, sizeof s, "a%sb\n", bad[i]);
+		if (pl_note_sign(msg, sizeof msg, &len, (const uint8_t *)s, (size_t)tl, &k) == 0)
+			fail_msg("signed: bad[%zu]", i);
+		memcpy(msg, s, (size_t)tl);
+		msg[tl] = '\n';
+		memcpy(msg + tl + 1, sig, sl);
+		if (pl_note_open(&n, msg, (size_t)tl + 1 + sl, &v, 1) != PL_NOTE_MALFORMED)
+			fail_msg("note not malformed: bad[%zu]", i);
+		snprintf(s, sizeof s, "log%s\n5\n%s\n", bad[i], root);
+		if (cp_parse(&c, s) == 0)
+			fail_msg("origin accepted: bad[%zu]", i);
+		snprintf(s, sizeof s, "log\n5\n%s\ne%s\n", root, bad[i]);
+		if (cp_parse(&c, s) == 0)
+			fail_msg("extension accepted: bad[%zu]", i);
+		/* names refuse all of it too, also at the very end of the input */
+		snprintf(s, sizeof s, "a%s", bad[i]);
+		if (pl_note_name_check(s, strlen(s)) == 0)
+			fail_msg("name accepted: bad[%zu]", i);
+	}
+	/* a character cut short by the length given, not by a NUL */
+	assert_int_equal(pl_note_name_check("\xc3\xa9", 2), 0);
+	assert_int_equal(pl_note_name_check("\xc3\xa9", 1), -1);
+	assert_int_equal(pl_note_name_check("a\xf0\x90\x80\x80", 4), -1);
+	sodium_memzero(&k, sizeof k);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -806,6 +919,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_checkpoint_strictness),
 	    cmocka_unit_test(test_checkpoint_format),
 	    cmocka_unit_test(test_checkpoint_open),
+	    cmocka_unit_test(test_text_utf8_rules),
 	};
 	return cmocka_run_group_tests(tests, keys_setup, NULL);
 }
