@@ -6,7 +6,8 @@
 #   make bench   build and run the benchmarks (peers measured in the same run)
 #
 # Sources are found by wildcard: a new .c under src/ joins libparley, a new
-# tests/unit/test_*.c becomes a cmocka test, a new fuzz/fuzz_*.c a fuzzer.
+# tests/unit/test_*.c becomes a cmocka test (linked with tests/unit/support.c,
+# the shared fixture helpers), a new fuzz/fuzz_*.c a fuzzer.
 
 BUILD   ?= build
 CC      ?= cc
@@ -22,6 +23,7 @@ LIB_SRC   := $(sort $(shell find src -name '*.c'))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(BUILD)/tests/unit/support.o
 TOOLS     := $(BUILD)/parley $(BUILD)/parley-relay
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -58,7 +60,10 @@ $(BUILD)/parley: $(BUILD)/tools/parley.o $(BUILD)/libparley.a
 $(BUILD)/parley-relay: $(BUILD)/tools/parley-relay.o $(BUILD)/libparley.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libparley.a
+# every test also links the shared fixture helpers (tests/unit/support.[ch]);
+# naming support.o here keeps make from deleting it as an intermediate file
+$(TEST_BIN): $(TEST_SUPPORT)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT) $(BUILD)/libparley.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS) -lcmocka
 

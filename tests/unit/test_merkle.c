@@ -17,7 +17,6 @@
  * to the working directory. Must never weaken a vector to make it pass.
  */
 #include <dirent.h>
-#include <libgen.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,11 +32,9 @@
 #include <sodium.h>
 
 #include "log/merkle.h"
-#include "vecdir.h"
+#include "support.h"
 
 #define H PL_MERKLE_HASH_LEN
-
-static char vecdir[PATH_MAX];
 
 /* ---- an in-memory tree and subtree store ---- */
 
@@ -164,17 +161,9 @@ static const char *const int_keys[] = {"\"leafIdx\"", "\"treeSize\"", "\"size1\"
 
 static json_t *load_json_ints(const char *rel, uint64_t ints[NKEYS], int have[NKEYS])
 {
-	char p[2 * PATH_MAX + 32];
 	json_error_t err;
-	snprintf(p, sizeof p, "%s/%s", vecdir, rel);
-	FILE *f = fopen(p, "rb");
-	if (f == NULL)
-		fail_msg("cannot read %s (set PARLEY_SRCDIR to the repository root)", p);
-	static char text[1 << 16];
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	assert_true(n < sizeof text - 1);
-	fclose(f);
-	text[n] = '\0';
+	size_t n;
+	char *text = (char *)pl_test_read_vec(rel, &n);
 	for (size_t k = 0; k < NKEYS; k++) {
 		if (have != NULL)
 			have[k] = 0;
@@ -197,21 +186,15 @@ static json_t *load_json_ints(const char *rel, uint64_t ints[NKEYS], int have[NK
 		memset(q + 1, ' ', (size_t)(d - q - 1));
 	}
 	json_t *j = json_loadb(text, n, 0, &err);
+	free(text);
 	if (j == NULL)
-		fail_msg("cannot parse %s: %s", p, err.text);
+		fail_msg("cannot parse %s/%s: %s", pl_test_vecdir, rel, err.text);
 	return j;
 }
 
 static json_t *load_json(const char *rel)
 {
 	return load_json_ints(rel, NULL, NULL);
-}
-
-static size_t unhex(uint8_t *out, size_t cap, const char *hex)
-{
-	size_t got = 0;
-	assert_int_equal(sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &got, NULL), 0);
-	return got;
 }
 
 static int tree8_setup(void **state)
@@ -225,8 +208,8 @@ static int tree8_setup(void **state)
 		return -1;
 	for (size_t i = 0; i < 8; i++) {
 		uint8_t d[64], want[H];
-		size_t n = unhex(d, sizeof d, json_string_value(json_array_get(leaves, i)));
-		if (unhex(want, H, json_string_value(json_array_get(hashes, i))) != H)
+		size_t n = pl_test_unhex(d, sizeof d, json_string_value(json_array_get(leaves, i)));
+		if (pl_test_unhex(want, H, json_string_value(json_array_get(hashes, i))) != H)
 			return -1;
 		pl_merkle_leaf_hash(tree8_leaves[i], d, n);
 		if (memcmp(tree8_leaves[i], want, H) != 0)
@@ -235,7 +218,8 @@ static int tree8_setup(void **state)
 	for (int s = 0; s <= 8; s++) {
 		char key[16];
 		snprintf(key, sizeof key, "%d", s);
-		if (unhex(tree8_roots[s], H, json_string_value(json_object_get(roots, key))) != H)
+		if (pl_test_unhex(tree8_roots[s], H,
+				  json_string_value(json_object_get(roots, key))) != H)
 			return -1;
 	}
 	json_decref(j);
@@ -247,10 +231,10 @@ static void test_hash_basics(void **state)
 	(void)state;
 	uint8_t h[H], want[H], l[H], r[H], buf[1 + 2 * H];
 	pl_merkle_empty_root(h);
-	unhex(want, H, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	pl_test_unhex(want, H, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	assert_memory_equal(h, want, H);
 	pl_merkle_leaf_hash(h, (const uint8_t *)"", 0);
-	unhex(want, H, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+	pl_test_unhex(want, H, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
 	assert_memory_equal(h, want, H);
 	randombytes_buf(l, H);
 	randombytes_buf(r, H);
@@ -312,12 +296,10 @@ typedef struct {
 static int b64_hash(uint8_t out[H], json_t *v)
 {
 	uint8_t buf[256];
-	size_t got = 0;
+	size_t got;
 	const char *s = json_string_value(v);
 	assert_non_null(s);
-	if (sodium_base642bin(buf, sizeof buf, s, strlen(s), NULL, &got, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    got != H)
+	if (pl_test_unbase64(buf, sizeof buf, s, &got) != 0 || got != H)
 		return -1;
 	memcpy(out, buf, H);
 	return 0;
@@ -424,7 +406,7 @@ static int run_consistency(json_t *j, const char *rel, vec_stats *vs)
 static void walk(const char *rel, int consistency, vec_stats *vs)
 {
 	char path[2 * PATH_MAX + 16];
-	snprintf(path, sizeof path, "%s/merkle/%s", vecdir, rel);
+	pl_test_vec_path(path, sizeof path, "merkle/%s", rel);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		fail_msg("cannot open %s (set PARLEY_SRCDIR to the repository root)", path);
@@ -434,9 +416,9 @@ static void walk(const char *rel, int consistency, vec_stats *vs)
 		struct stat st;
 		if (e->d_name[0] == '.')
 			continue;
-		if (snprintf(sub, sizeof sub, "%s/%s", rel, e->d_name) >= (int)sizeof sub ||
-		    snprintf(path, sizeof path, "%s/merkle/%s", vecdir, sub) >= (int)sizeof path)
+		if (snprintf(sub, sizeof sub, "%s/%s", rel, e->d_name) >= (int)sizeof sub)
 			fail_msg("path too long under %s", rel);
+		pl_test_vec_path(path, sizeof path, "merkle/%s", sub);
 		assert_int_equal(stat(path, &st), 0);
 		if (S_ISDIR(st.st_mode)) {
 			walk(sub, consistency, vs);
@@ -831,7 +813,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (sodium_init() < 0)
 		return 1;
-	if (pl_test_find_vecdir(vecdir, argv[0], "rfc6962-tree8.json", "test_merkle") != 0)
+	if (pl_test_find_vecdir(argv[0], "rfc6962-tree8.json", "test_merkle") != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hash_basics),

@@ -15,11 +15,10 @@
  *     a signed note fails;
  *   - checkpoint parse/format strictness and pl_checkpoint_open.
  *
- * Vectors are found as in test_merkle.c ($PARLEY_SRCDIR, then relative to
- * the binary, then to the working directory).
+ * Vectors are found by pl_test_find_vecdir (support.h: $PARLEY_SRCDIR, then
+ * relative to the binary, then to the working directory).
  */
 #include <dirent.h>
-#include <libgen.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,26 +33,15 @@
 #include <sodium.h>
 
 #include "log/merkle.h"
-#include "vecdir.h"
 #include "log/note.h"
-
-static char vecdir[PATH_MAX];
+#include "support.h"
 
 /* Reads signed-note/<rel>; *len excludes the NUL added for convenience. */
 static uint8_t *slurp(const char *rel, size_t *len)
 {
-	char p[2 * PATH_MAX];
-	snprintf(p, sizeof p, "%s/signed-note/%s", vecdir, rel);
-	FILE *f = fopen(p, "rb");
-	if (f == NULL)
-		fail_msg("cannot read %s (set PARLEY_SRCDIR to the repository root)", p);
-	uint8_t *buf = malloc(1 << 16);
-	assert_non_null(buf);
-	*len = fread(buf, 1, (1 << 16) - 1, f);
-	assert_true(*len < (1 << 16) - 1);
-	buf[*len] = 0;
-	fclose(f);
-	return buf;
+	char r[PATH_MAX];
+	snprintf(r, sizeof r, "signed-note/%s", rel);
+	return pl_test_read_vec(r, len);
 }
 
 /* A key file: its one line, without the final newline. */
@@ -332,7 +320,7 @@ static void test_negative_vectors(void **state)
 	(void)state;
 	char dir[2 * PATH_MAX];
 	int count = 0;
-	snprintf(dir, sizeof dir, "%s/signed-note/negative", vecdir);
+	pl_test_vec_path(dir, sizeof dir, "signed-note/negative");
 	DIR *d = opendir(dir);
 	assert_non_null(d);
 	struct dirent *e;
@@ -902,7 +890,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (sodium_init() < 0)
 		return 1;
-	if (pl_test_find_vecdir(vecdir, argv[0], "signed-note/go-text.txt", "test_note") != 0)
+	if (pl_test_find_vecdir(argv[0], "signed-note/go-text.txt", "test_note") != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vkeys),

@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log/leaf.h"
 #include "log/proof.h"
 #include "negotiation/verify.h"
 #include "relay/proto.h"
+#include "support.h"
 #include "util/codec.h"
 
 #define T0 1764300000ull
@@ -422,13 +422,10 @@ static void test_dispatch_and_file(void **st)
 	json_decref(js);
 
 	/* through a file, with the relay key */
-	char dir[] = "/tmp/parley-test-proof-XXXXXX", path[64];
-	assert_non_null(mkdtemp(dir));
+	char dir[64], path[80];
+	pl_test_tmpdir(dir, sizeof dir, "test-proof");
 	snprintf(path, sizeof path, "%s/proof.json", dir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(file, 1, n, f), n);
-	fclose(f);
+	pl_test_write_file(path, file, n);
 	pl_verify_opts o = {NULL, 0, vkey};
 	assert_int_equal(pl_verify_file_ex(path, &o, &e, NULL, NULL), 0);
 	o.relay_key = other_vkey;
@@ -436,8 +433,7 @@ static void test_dispatch_and_file(void **st)
 	assert_null(js);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_int_equal(pl_verify_file_ex(path, NULL, &e, NULL, NULL), 0);
-	unlink(path);
-	rmdir(dir);
+	pl_test_rm_rf(dir);
 	/* --relay-key means nothing to an agreement or a thread: refused */
 	static const char agr[] = "{\"format\": \"parley-agreement\"}";
 	o.relay_key = vkey;

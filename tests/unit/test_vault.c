@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "support.h"
 #include "util/codec.h"
 #include "vault/vault.h"
 #include "vault/vault_int.h"
@@ -40,33 +41,14 @@ typedef struct {
 
 static void tdir_make(tdir *t)
 {
-	strcpy(t->base, "/tmp/parley-vault-XXXXXX");
-	assert_non_null(mkdtemp(t->base));
+	pl_test_tmpdir(t->base, sizeof t->base, "vault");
 	snprintf(t->dir, sizeof t->dir, "%s/v", t->base);
 	snprintf(t->db, sizeof t->db, "%s/vault.db", t->dir);
 }
 
-static void rm_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	char p[512];
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static void tdir_clean(tdir *t)
 {
-	rm_dir(t->dir);
-	rmdir(t->base);
+	pl_test_rm_rf(t->base);
 }
 
 static void make_vault(tdir *t, const char *name)
@@ -181,16 +163,10 @@ static int scan_dir(const char *dir, const void *needle, size_t n)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		FILE *f = fopen(p, "rb");
-		if (f == NULL)
+		size_t got;
+		uint8_t *buf = pl_test_read_file(p, &got);
+		if (buf == NULL)
 			continue;
-		fseek(f, 0, SEEK_END);
-		long len = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
-		assert_non_null(buf);
-		size_t got = fread(buf, 1, (size_t)len, f);
-		fclose(f);
 		if (memmem(buf, got, needle, n) != NULL)
 			hits++;
 		free(buf);

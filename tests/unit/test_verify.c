@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "negotiation/verify.h"
+#include "support.h"
 #include "util/codec.h"
 
 #define T0 1764300000ull
@@ -487,9 +487,8 @@ static void test_agreement_json_strictness(void **st)
 static void test_verify_file_and_dispatch(void **st)
 {
 	(void)st;
-	char dir[] = "/tmp/parley-test-verify-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[256];
+	char dir[64], path[256];
+	pl_test_tmpdir(dir, sizeof dir, "test-verify");
 	snprintf(path, sizeof path, "%s/agreement.json", dir);
 	buf p = proposal(&A, &B, T0, 0);
 	buf a = response(&B, &A, &p, PL_RESP_ACCEPT, T0 + 1);
@@ -533,9 +532,7 @@ static void test_verify_file_and_dispatch(void **st)
 		assert_int_equal(e.code, PL_EXIT_INPUT);
 		assert_null(strchr(e.msg, 0x1b)); /* nothing untrusted echoed raw */
 	}
-	snprintf(path, sizeof path, "%s/agreement.json", dir);
-	unlink(path);
-	rmdir(dir);
+	pl_test_rm_rf(dir);
 	buf_free(&p);
 	buf_free(&a);
 }

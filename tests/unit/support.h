@@ -1,0 +1,63 @@
+/*
+ * support.h — fixture helpers shared by the cmocka unit tests (support.c is
+ * linked into every tests/unit/test_*.c binary by the Makefile):
+ *   - the transparency-log vector directory (tests/vectors/tlog) and paths
+ *     and whole files under it;
+ *   - reading and writing whole files;
+ *   - hex and base64 decoding of vector fields;
+ *   - temporary directories under /tmp and their removal.
+ * Helpers that can fail in a way a test did not ask for fail the running
+ * cmocka test (fail_msg / assert_*), so callers need no error paths.
+ */
+#ifndef PARLEY_TEST_SUPPORT_H
+#define PARLEY_TEST_SUPPORT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The vector directory, filled by pl_test_find_vecdir. */
+extern char pl_test_vecdir[PATH_MAX];
+
+/* Finds tests/vectors/tlog: $PARLEY_SRCDIR/tests/vectors/tlog, else beside
+ * the test binary (build/tests/../../tests/vectors/tlog), else relative to
+ * the working directory; the first that holds the file probe (a path
+ * relative to it) wins. On failure prints a one-line hint naming `test`
+ * and returns -1. Call from main, before the tests run. */
+int pl_test_find_vecdir(const char *argv0, const char *probe, const char *test);
+
+/* out = pl_test_vecdir "/" (fmt, ...); fails the test if it does not fit. */
+void pl_test_vec_path(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The whole file at path, with a NUL after its last byte (not counted in
+ * *len); NULL if it cannot be opened or is not a regular file. A read
+ * error fails the test. The caller frees the result. */
+uint8_t *pl_test_read_file(const char *path, size_t *len);
+
+/* pl_test_read_file of a file under the vector directory (rel is relative
+ * to it); a file that cannot be read fails the test with a hint to set
+ * PARLEY_SRCDIR. */
+uint8_t *pl_test_read_vec(const char *rel, size_t *len);
+
+/* Writes n bytes to path (created or truncated); a failed open or short
+ * write fails the test. */
+void pl_test_write_file(const char *path, const void *p, size_t n);
+
+/* Decodes the hex string into out[cap]; returns the number of bytes.
+ * Anything but hex (or more than cap bytes) fails the test. */
+size_t pl_test_unhex(uint8_t *out, size_t cap, const char *hex);
+
+/* Decodes standard (padded) base64 into out[cap]: 0 and *got set, or -1 if
+ * it is not valid base64 or does not fit. Does not fail the test: vectors
+ * may hold bad base64 on purpose. */
+int pl_test_unbase64(uint8_t *out, size_t cap, const char *b64, size_t *got);
+
+/* Creates a fresh directory /tmp/parley-<tag>-XXXXXX (mkdtemp) and puts its
+ * path in out[cap]; fails the test if that cannot be done. */
+void pl_test_tmpdir(char *out, size_t cap, const char *tag);
+
+/* Removes dir and everything below it; missing entries are ignored. */
+void pl_test_rm_rf(const char *dir);
+
+#endif
