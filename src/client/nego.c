@@ -371,6 +371,24 @@ static int set_text(char *dst, size_t cap, const char *text, size_t max, const c
 	return 0;
 }
 
+int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], const pl_nego_terms *t,
+		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	reply r;
+	int rc = -1;
+	if (reply_begin(&r, e) != 0 ||
+	    answerable(v, target, PL_OBJ_PROPOSAL, &r.it, r.to, &r.c, e) != 0)
+		goto out;
+	pl_obj *o = reply_obj(&r, PL_OBJ_PROPOSAL);
+	memcpy(o->u.proposal.supersedes_id, target, PL_OBJ_ID_LEN);
+	pl_obj_hash(o->u.proposal.supersedes_hash, r.it.body.p, r.it.body.n);
+	if (fill_terms(v, o, t, e) == 0)
+		rc = commit_move(v, r.c.name, o, r.it.seq, "countered", id, seq, e);
+out:
+	reply_end(&r);
+	return rc;
+}
+
 /* Checks that `target` is our own open proposal, which we may withdraw. */
 static int withdrawable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], reply *r,
 			pl_err *e)
@@ -393,83 +411,31 @@ static int withdrawable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
 	return sendable_contact(v, r->it.contact, &r->c, e);
 }
 
-/* What one kind of reply adds to its object (already typed, addressed and
- * naming its target) from arg, with that move's own checks: 0, or -1 with e
- * set. */
-typedef int reply_fill(pl_vault *v, pl_obj *o, const void *arg, pl_err *e);
-
-/* Makes a move of `type` that answers `target`: a counter (a proposal), a
- * response or an answer. Loads the item and object target names and checks
- * them: with `withdraw`, our own open proposal; otherwise an open proposal
- * (a request, for an answer) received from a contact we may still answer.
- * Then starts the new object addressed to that contact, naming the target by
- * id and by the hash of its exact signed bytes, lets fill add the rest and
- * commits it, moving the target to `state` in the same transaction. A
- * refused move writes nothing. */
-static int reply_move(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int type,
-		      int withdraw, const char *state, reply_fill *fill, const void *arg,
-		      uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
-{
-	reply r;
-	int rc = -1;
-	int want = type == PL_OBJ_ANSWER ? PL_OBJ_REQUEST : PL_OBJ_PROPOSAL;
-	if (reply_begin(&r, e) != 0)
-		goto out;
-	if (withdraw ? withdrawable(v, target, &r, e) != 0
-		     : answerable(v, target, want, &r.it, r.to, &r.c, e) != 0)
-		goto out;
-	pl_obj *o = reply_obj(&r, type);
-	uint8_t *tid = o->u.response.target_id, *th = o->u.response.target_hash;
-	if (type == PL_OBJ_PROPOSAL) {
-		tid = o->u.proposal.supersedes_id;
-		th = o->u.proposal.supersedes_hash;
-	} else if (type == PL_OBJ_ANSWER) {
-		tid = o->u.answer.target_id;
-		th = o->u.answer.target_hash;
-	}
-	memcpy(tid, target, PL_OBJ_ID_LEN);
-	pl_obj_hash(th, r.it.body.p, r.it.body.n);
-	if (fill(v, o, arg, e) == 0)
-		rc = commit_move(v, r.c.name, o, r.it.seq, state, id, seq, e);
-out:
-	reply_end(&r);
-	return rc;
-}
-
-static int fill_counter(pl_vault *v, pl_obj *o, const void *terms, pl_err *e)
-{
-	return fill_terms(v, o, terms, e);
-}
-
-int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], const pl_nego_terms *t,
-		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
-{
-	return reply_move(v, target, PL_OBJ_PROPOSAL, 0, "countered", fill_counter, t, id, seq, e);
-}
-
-typedef struct {
-	int kind;
-	const char *reason;
-} response_args;
-
-static int fill_response(pl_vault *v, pl_obj *o, const void *arg, pl_err *e)
-{
-	const response_args *a = arg;
-	(void)v;
-	o->u.response.kind = (uint8_t)a->kind;
-	return set_text(o->u.response.reason, sizeof o->u.response.reason, a->reason,
-			PL_RESPONSE_REASON_MAX, "--reason", e);
-}
-
 int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
 		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
-	const response_args a = {kind, reason};
+	reply r;
+	int rc = -1;
+	if (reply_begin(&r, e) != 0)
+		goto out;
+	if (kind == PL_RESP_WITHDRAW
+		? withdrawable(v, target, &r, e) != 0
+		: answerable(v, target, PL_OBJ_PROPOSAL, &r.it, r.to, &r.c, e) != 0)
+		goto out;
+	pl_obj *o = reply_obj(&r, PL_OBJ_RESPONSE);
+	o->u.response.kind = (uint8_t)kind;
+	memcpy(o->u.response.target_id, target, PL_OBJ_ID_LEN);
+	pl_obj_hash(o->u.response.target_hash, r.it.body.p, r.it.body.n);
+	if (set_text(o->u.response.reason, sizeof o->u.response.reason, reason,
+		     PL_RESPONSE_REASON_MAX, "--reason", e) != 0)
+		goto out;
 	const char *st = kind == PL_RESP_ACCEPT	  ? "accepted"
 			 : kind == PL_RESP_REJECT ? "rejected"
 						  : "withdrawn";
-	return reply_move(v, target, PL_OBJ_RESPONSE, kind == PL_RESP_WITHDRAW, st, fill_response,
-			  &a, id, seq, e);
+	rc = commit_move(v, r.c.name, o, r.it.seq, st, id, seq, e);
+out:
+	reply_end(&r);
+	return rc;
 }
 
 int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind, int urgency,
@@ -493,27 +459,26 @@ out:
 	return rc;
 }
 
-typedef struct {
-	int decision;
-	const char *text;
-} answer_args;
-
-static int fill_answer(pl_vault *v, pl_obj *o, const void *arg, pl_err *e)
-{
-	const answer_args *a = arg;
-	(void)v;
-	o->u.answer.decision = (uint8_t)a->decision;
-	return set_text(o->u.answer.text, sizeof o->u.answer.text, a->text, PL_ANSWER_TEXT_MAX,
-			"--text", e);
-}
-
 int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
 		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
-	const answer_args a = {decision, text};
-	return reply_move(v, target, PL_OBJ_ANSWER, 0,
-			  decision == PL_DECISION_GRANT ? "granted" : "denied", fill_answer, &a, id,
-			  seq, e);
+	reply r;
+	int rc = -1;
+	if (reply_begin(&r, e) != 0 ||
+	    answerable(v, target, PL_OBJ_REQUEST, &r.it, r.to, &r.c, e) != 0)
+		goto out;
+	pl_obj *o = reply_obj(&r, PL_OBJ_ANSWER);
+	memcpy(o->u.answer.target_id, target, PL_OBJ_ID_LEN);
+	pl_obj_hash(o->u.answer.target_hash, r.it.body.p, r.it.body.n);
+	o->u.answer.decision = (uint8_t)decision;
+	if (set_text(o->u.answer.text, sizeof o->u.answer.text, text, PL_ANSWER_TEXT_MAX, "--text",
+		     e) != 0)
+		goto out;
+	rc = commit_move(v, r.c.name, o, r.it.seq,
+			 decision == PL_DECISION_GRANT ? "granted" : "denied", id, seq, e);
+out:
+	reply_end(&r);
+	return rc;
 }
 
 /* --- receiving -------------------------------------------------------------- */
