@@ -68,15 +68,15 @@ static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_er
 static int publish_bundle(pl_vault *v, pl_relay_conn *c, pl_err *e)
 {
 	const pl_identity *id = pl_vault_identity(v);
-	int done = (int)pl_vault_get_u64(v, "bundle_published", 0), made;
 	pl_prekey opks[PL_PROTO_BUNDLE_MAX_OPK];
-	int rotated;
+	int made, rotated;
 	if (pl_vault_opk_top_up(v, OPK_LOW, OPK_TARGET, &made, e) != 0 ||
 	    pl_vault_spk_refresh(v, pl_now(), SPK_MAX_AGE, SPK_KEEP, &rotated, e) != 0)
 		return -1;
+	/* A new signed prekey is not published until the upload below succeeds. */
 	if (rotated && pl_vault_set_u64(v, "bundle_published", 0, e) != 0)
-		return -1; /* not published until the upload below succeeds */
-	done = done && !rotated;
+		return -1;
+	int done = (int)pl_vault_get_u64(v, "bundle_published", 0);
 	int n = pl_vault_opk_unpublished(v, opks, PL_PROTO_BUNDLE_MAX_OPK, e);
 	if (n < 0)
 		return -1;

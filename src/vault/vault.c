@@ -1042,24 +1042,34 @@ int pl_vault_spk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e)
 	return prekey_one(v, st, 0, out, missing, e);
 }
 
-int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e)
+/* The one integer a one-row query gives (what: for the error message). */
+static int one_int64(pl_vault *v, const char *sql, const char *what, int64_t *out, pl_err *e)
 {
 	sqlite3_stmt *st;
-	int own, ok = 0;
+	if (pl_vault_prep(v, &st, sql, e) != 0)
+		return -1;
+	int rc = sqlite3_step(st), r = -1;
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (rc == SQLITE_DONE) {
+		pl_vault_damaged(v, what, e);
+	} else {
+		pl_vault_dberr(v, rc, what, e);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e)
+{
+	int own, ok;
 	int64_t max = 0;
 
 	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
-	if (pl_vault_prep(v, &st, "SELECT COALESCE(MAX(id), 0) FROM spk", e) == 0) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			max = sqlite3_column_int64(st, 0);
-			ok = 1;
-		} else {
-			pl_vault_dberr(v, rc, "read the signed prekeys", e);
-		}
-		sqlite3_finalize(st);
-	}
+	ok = one_int64(v, "SELECT COALESCE(MAX(id), 0) FROM spk", "read the signed prekeys", &max,
+		       e) == 0;
 	if (ok && (max < 0 || max >= UINT32_MAX)) {
 		pl_vault_damaged(v, "its signed prekey ids are out of range", e);
 		ok = 0;
@@ -1077,24 +1087,14 @@ int pl_vault_spk_refresh(pl_vault *v, uint64_t now, uint64_t max_age, uint64_t k
 			 pl_err *e)
 {
 	sqlite3_stmt *st;
-	int own, ok = 0;
+	int own, ok;
 	int64_t created = 0;
 
 	*rotated = 0;
 	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
-	if (pl_vault_prep(v, &st, "SELECT created FROM spk ORDER BY id DESC LIMIT 1", e) == 0) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			created = sqlite3_column_int64(st, 0);
-			ok = 1;
-		} else if (rc == SQLITE_DONE) {
-			pl_vault_damaged(v, "it has no signed prekey", e);
-		} else {
-			pl_vault_dberr(v, rc, "read the signed prekeys", e);
-		}
-		sqlite3_finalize(st);
-	}
+	ok = one_int64(v, "SELECT created FROM spk ORDER BY id DESC LIMIT 1",
+		       "read the signed prekeys", &created, e) == 0;
 	if (ok && created >= 0 && now >= (uint64_t)created + max_age) {
 		ok = pl_vault_spk_rotate(v, NULL, e) == 0;
 		*rotated = ok;
@@ -1102,15 +1102,16 @@ int pl_vault_spk_refresh(pl_vault *v, uint64_t now, uint64_t max_age, uint64_t k
 	/* Older signed prekeys answer sessions begun from stale bundles; after
 	 * `keep` their secrets go, so that a later theft of the vault cannot
 	 * open those first messages. The current one always stays. */
-	if (ok && now > keep &&
-	    pl_vault_prep(v, &st,
-			  "DELETE FROM spk WHERE id < (SELECT MAX(id) FROM spk) AND created < ?1",
-			  e) == 0) {
-		sqlite3_bind_int64(st, 1, (int64_t)(now - keep));
-		ok = pl_vault_exec(v, st, "delete old signed prekeys", e) == 0;
-		sqlite3_finalize(st);
-	} else if (ok && now > keep) {
-		ok = 0;
+	if (ok && now > keep) {
+		ok = pl_vault_prep(v, &st,
+				   "DELETE FROM spk WHERE id < (SELECT MAX(id) FROM spk) AND "
+				   "created < ?1",
+				   e) == 0;
+		if (ok) {
+			sqlite3_bind_int64(st, 1, (int64_t)(now - keep));
+			ok = pl_vault_exec(v, st, "delete old signed prekeys", e) == 0;
+			sqlite3_finalize(st);
+		}
 	}
 	if (pl_vault_tx_end(v, own, ok, e) != 0) {
 		*rotated = 0;
@@ -1211,26 +1212,19 @@ int pl_vault_opk_generate_internal(pl_vault *v, int n, pl_err *e)
 
 int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e)
 {
-	sqlite3_stmt *st;
-	int own, have = -1;
+	int own, ok;
+	int64_t have = 0;
 
 	*made = 0;
 	if (low < 0 || target < low || target > PL_VAULT_OPK_GENERATE_MAX)
 		return pl_err_set(e, PL_EXIT_USAGE, "prekey top-up bounds out of range");
 	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
-	if (pl_vault_prep(v, &st, "SELECT count(*) FROM opk", e) == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			have = sqlite3_column_int(st, 0);
-		else
-			pl_vault_damaged(v, "its prekey table cannot be read", e);
-		sqlite3_finalize(st);
-	}
-	int ok = have >= 0;
+	ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys", &have, e) == 0;
 	if (ok && have < low) {
-		ok = pl_vault_opk_generate_internal(v, target - have, e) == 0;
+		ok = pl_vault_opk_generate_internal(v, target - (int)have, e) == 0;
 		if (ok)
-			*made = target - have;
+			*made = target - (int)have;
 	}
 	if (pl_vault_tx_end(v, own, ok, e) != 0) {
 		*made = 0;
