@@ -12,6 +12,7 @@
  */
 #include "relay/msgdir.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,9 @@ typedef struct {
 
 typedef struct {
 	uint8_t key[PL_MSGDIR_KEY_LEN];
+	uint8_t token[PL_MSGDIR_KEY_LEN]; /* hash of the access token, if has_token */
+	int has_token;
+	uint64_t last; /* the last seq given out */
 	entry *e;
 	size_t off, n, cap; /* live entries e[off..n) */
 } mbox;
@@ -45,6 +49,14 @@ typedef struct {
 	uint64_t through;
 } del_rec;
 
+/* A mailbox's token and last seq before a change in this transaction. */
+typedef struct {
+	uint32_t box;
+	int has_token;
+	uint64_t last;
+	uint8_t token[PL_MSGDIR_KEY_LEN];
+} state_rec;
+
 struct pl_msgdir {
 	mbox *boxes;
 	size_t nboxes, capboxes;
@@ -56,6 +68,8 @@ struct pl_msgdir {
 	size_t nadds, capadds;
 	del_rec *dels;
 	size_t ndels, capdels;
+	state_rec *states;
+	size_t nstates, capstates;
 	size_t count;
 };
 
@@ -268,13 +282,93 @@ void pl_msgdir_free(pl_msgdir *d)
 	free(d->fslot);
 	free(d->adds);
 	free(d->dels);
+	free(d->states);
 	free(d);
 }
 
 int pl_msgdir_load(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
 		   const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id)
 {
-	return add(d, mbx, hash, seq, id, 0);
+	if (add(d, mbx, hash, seq, id, 0) != 0)
+		return -1;
+	mbox *m = &d->boxes[box_lookup(d, mbx)];
+	if (seq > m->last)
+		m->last = seq;
+	return 0;
+}
+
+int pl_msgdir_load_mailbox(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+			   const uint8_t *token, uint64_t last)
+{
+	long b = box_find(d, mbx, 1);
+
+	if (b < 0)
+		return -1;
+	if (token != NULL) {
+		memcpy(d->boxes[b].token, token, PL_MSGDIR_KEY_LEN);
+		d->boxes[b].has_token = 1;
+	}
+	if (last > d->boxes[b].last)
+		d->boxes[b].last = last;
+	return 0;
+}
+
+/* Notes box b's state for rollback; -1 on out of memory. */
+static int save_state(pl_msgdir *d, long b)
+{
+	state_rec *r;
+
+	if (grow((void **)&d->states, &d->capstates, d->nstates + 1, sizeof *d->states) != 0)
+		return -1;
+	r = &d->states[d->nstates++];
+	r->box = (uint32_t)b;
+	r->has_token = d->boxes[b].has_token;
+	r->last = d->boxes[b].last;
+	memcpy(r->token, d->boxes[b].token, PL_MSGDIR_KEY_LEN);
+	return 0;
+}
+
+int pl_msgdir_set_token(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+			const uint8_t token[static PL_MSGDIR_KEY_LEN])
+{
+	long b = box_find(d, mbx, 1);
+
+	if (b < 0 || save_state(d, b) != 0)
+		return -1;
+	memcpy(d->boxes[b].token, token, PL_MSGDIR_KEY_LEN);
+	d->boxes[b].has_token = 1;
+	return 0;
+}
+
+int pl_msgdir_token_ok(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+		       const uint8_t token[static PL_MSGDIR_KEY_LEN])
+{
+	long b = box_lookup(d, mbx);
+
+	return b >= 0 && d->boxes[b].has_token &&
+	       sodium_memcmp(d->boxes[b].token, token, PL_MSGDIR_KEY_LEN) == 0;
+}
+
+int pl_msgdir_next_seq(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+		       const uint8_t token[static PL_MSGDIR_KEY_LEN], uint64_t *seq)
+{
+	long b = box_lookup(d, mbx);
+
+	*seq = 0;
+	if (!pl_msgdir_token_ok(d, mbx, token))
+		return 1;
+	/* Seqs are stored as SQLite integers: at most INT64_MAX. */
+	if (d->boxes[b].last >= (uint64_t)INT64_MAX || save_state(d, b) != 0)
+		return -1;
+	*seq = ++d->boxes[b].last;
+	return 0;
+}
+
+uint64_t pl_msgdir_last_seq(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN])
+{
+	long b = box_lookup(d, mbx);
+
+	return b >= 0 ? d->boxes[b].last : 0;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -336,11 +430,17 @@ void pl_msgdir_commit(pl_msgdir *d)
 			m->off = 0;
 		}
 	}
-	d->nadds = d->ndels = 0;
+	d->nadds = d->ndels = d->nstates = 0;
 }
 
 void pl_msgdir_rollback(pl_msgdir *d)
 {
+	for (size_t k = d->nstates; k-- > 0;) {
+		mbox *m = &d->boxes[d->states[k].box];
+		m->has_token = d->states[k].has_token;
+		m->last = d->states[k].last;
+		memcpy(m->token, d->states[k].token, PL_MSGDIR_KEY_LEN);
+	}
 	for (size_t k = d->nadds; k-- > 0;) {
 		mbox *m = &d->boxes[d->adds[k].box];
 		for (size_t i = m->n; i-- > m->off;) {
@@ -353,7 +453,7 @@ void pl_msgdir_rollback(pl_msgdir *d)
 		}
 		fp_remove(d, d->adds[k].fp, d->adds[k].id);
 	}
-	d->nadds = d->ndels = 0;
+	d->nadds = d->ndels = d->nstates = 0;
 }
 
 size_t pl_msgdir_candidates(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],

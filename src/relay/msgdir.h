@@ -1,8 +1,8 @@
 /*
  * msgdir.h — the relay's directory of stored envelopes, in memory: for each
- * mailbox its messages (seq → row id) in seq order, and a map from a 64-bit
- * fingerprint of (mailbox, envelope hash) to row ids, which finds a retried
- * deposit.
+ * mailbox its messages (seq → row id) in seq order, its access token's
+ * hash and the last seq it gave out, and a map from a 64-bit fingerprint of
+ * (mailbox, envelope hash) to row ids, which finds a retried deposit.
  *
  * Why. As SQLite indexes, (mailbox, seq) and (mailbox, hash) are random-key
  * B-trees: every deposit of a group commit dirtied a page of each in a
@@ -11,9 +11,16 @@
  * only at its end. The store rebuilds the directory from the message table
  * when it opens (one scan), so the table stays the only truth.
  *
- * Transactions. Changes follow the store's transaction: adds take effect
- * at once (a lookup in the same transaction sees them) and are undone by
- * pl_msgdir_rollback; removals are recorded and applied by
+ * The token and the last seq are here for the same reason: read and
+ * written in the mailbox table's row, they cost every deposit a SELECT and
+ * an UPDATE and the commit a page in a random place. The store writes a
+ * token to the table when it is registered and the last seq when messages
+ * are acknowledged (deleted); at open, a mailbox's last seq is the larger
+ * of the table's and its highest stored message's (relay/store.c).
+ *
+ * Transactions. Changes follow the store's transaction: adds, tokens and
+ * seqs take effect at once (a lookup in the same transaction sees them)
+ * and are undone by pl_msgdir_rollback; removals are recorded and applied by
  * pl_msgdir_commit, so until then a removed message is still listed and the
  * caller, reading its row, finds it gone. Readers always confirm against
  * the table: the directory may point at a row that is gone, never miss one
@@ -40,6 +47,26 @@ void pl_msgdir_free(pl_msgdir *d);
 int pl_msgdir_load(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
 		   const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id);
 void pl_msgdir_sort(pl_msgdir *d);
+/* While loading: a mailbox row (token may be NULL: none registered). Its
+ * last seq becomes at least `last`; loaded messages raise it too. */
+int pl_msgdir_load_mailbox(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+			   const uint8_t *token, uint64_t last);
+
+/* In a transaction: registers (or replaces) the mailbox's token hash,
+ * creating the mailbox. -1 (nothing changed) on out of memory. */
+int pl_msgdir_set_token(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+			const uint8_t token[static PL_MSGDIR_KEY_LEN]);
+/* 1 iff the mailbox has a token and its hash equals `token` (compared in
+ * constant time). */
+int pl_msgdir_token_ok(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+		       const uint8_t token[static PL_MSGDIR_KEY_LEN]);
+/* In a transaction, for a deposit: if `token` is the mailbox's, takes the
+ * next seq (*seq) and returns 0; 1 if it is not (or no such mailbox); -1
+ * (nothing changed) on out of memory or if the seqs ran out. */
+int pl_msgdir_next_seq(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+		       const uint8_t token[static PL_MSGDIR_KEY_LEN], uint64_t *seq);
+/* The last seq the mailbox gave out (0: none, or no such mailbox). */
+uint64_t pl_msgdir_last_seq(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN]);
 
 /* In a transaction: a new message, with a seq above every seq the mailbox
  * holds. -1 (nothing changed) on out of memory. */

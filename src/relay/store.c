@@ -40,15 +40,13 @@ enum {
 	Q_OPK_FIRST,
 	Q_OPK_DEL,
 	Q_TOKEN_PUT,
-	Q_TOKEN_GET,
 	Q_GRANT_OWNER,
 	Q_GRANT_PUT,
 	Q_GRANT_GET,
 	Q_MSG_BY_ID,
-	Q_MBX_GET,
-	Q_SEQ_SET,
 	Q_MSG_INS,
-	Q_LAST_SEQ,
+	Q_SEQ_SAVE,
+	Q_MBX_ALL,
 	Q_MSG_SET_LEAF,
 	Q_MSG_ROW,
 	Q_MSG_DEL_ID,
@@ -85,21 +83,17 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_OPK_DEL] = "DELETE FROM opk WHERE mbx = ?1 AND id = ?2",
     [Q_TOKEN_PUT] = "INSERT INTO mailbox(mbx, last_seq, token) VALUES (?1, 0, ?2) "
 		    "ON CONFLICT(mbx) DO UPDATE SET token = ?2",
-    [Q_TOKEN_GET] = "SELECT token FROM mailbox WHERE mbx = ?1",
     [Q_GRANT_OWNER] = "SELECT owner FROM grants WHERE loc = ?1",
     [Q_GRANT_PUT] = "INSERT INTO grants(loc, owner, blob) VALUES (?1, ?2, ?3) "
 		    "ON CONFLICT(loc) DO UPDATE SET blob = ?3",
     [Q_GRANT_GET] = "SELECT blob FROM grants WHERE loc = ?1",
     [Q_MSG_BY_ID] = "SELECT mbx, hash, seq, time, leaf FROM msg WHERE id = ?1",
-    /* A deposit reads its mailbox row once (token and seq) and writes the
-     * next seq by rowid. One UPDATE ... RETURNING did both, but SQLite runs
-     * RETURNING through a temporary table opened and closed per statement:
-     * that was ~5x the cost of the message INSERT. */
-    [Q_MBX_GET] = "SELECT rowid, last_seq, token FROM mailbox WHERE mbx = ?1",
-    [Q_SEQ_SET] = "UPDATE mailbox SET last_seq = ?2 WHERE rowid = ?1",
     [Q_MSG_INS] =
 	"INSERT INTO msg(mbx, seq, time, hash, env, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [Q_LAST_SEQ] = "SELECT last_seq FROM mailbox WHERE mbx = ?1",
+    /* A mailbox's last seq is written when messages are acknowledged
+     * (deleted), not by every deposit: see schema_v5. */
+    [Q_SEQ_SAVE] = "UPDATE mailbox SET last_seq = ?2 WHERE mbx = ?1 AND last_seq < ?2",
+    [Q_MBX_ALL] = "SELECT mbx, last_seq, token FROM mailbox",
     [Q_MSG_SET_LEAF] = "UPDATE msg SET leaf = ?2 WHERE id = ?1",
     [Q_MSG_ROW] = "SELECT mbx, seq, time, env FROM msg WHERE id = ?1",
     [Q_MSG_DEL_ID] = "DELETE FROM msg WHERE id = ?1",
@@ -184,6 +178,16 @@ static const char schema_v4[] =
     "ALTER TABLE msg4 RENAME TO msg;"
     "DROP TABLE msgfp;"
     "PRAGMA user_version = 4;";
+
+/* Version 5: the same tables; what changed is what mailbox.last_seq means.
+ * A deposit no longer writes it (that was a SELECT, an UPDATE and a page in
+ * a random place per deposit): the relay keeps each mailbox's last seq in
+ * memory (relay/msgdir.h) and writes it when it deletes acknowledged
+ * messages. So the last seq a mailbox gave out is the larger of last_seq
+ * and its highest stored message's seq, which is how the store reads it at
+ * open. The version is raised so that an older relay, which would take
+ * last_seq alone and give out a seq twice, refuses this file. */
+static const char schema_v5[] = "PRAGMA user_version = 5;";
 
 /* WAL checkpoints run on a connection of their own in a background
  * thread, so the committer never copies WAL frames into the database on
@@ -295,16 +299,34 @@ static int fill_leaf_nodes(pl_store *s)
 	return ok && rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The in-memory directory of stored envelopes, from the message table. */
+/* The in-memory directory of mailboxes and stored envelopes, from the
+ * mailbox and message tables. */
 static int dir_load(pl_store *s)
 {
-	sqlite3_stmt *st = s->q[Q_MSG_ALL];
+	sqlite3_stmt *st = s->q[Q_MBX_ALL];
 	int rc;
 
 	s->dir = pl_msgdir_new();
 	if (s->dir == NULL)
 		return -1;
 	sqlite3_reset(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t mbx[PL_MAILBOX_LEN], tok[PL_PROTO_TOKEN_HASH_LEN];
+		int64_t last = sqlite3_column_int64(st, 1);
+		int has_tok = col_blob(st, 2, tok, sizeof tok) == 0;
+		/* A row the relay did not write (edited by hand): no mailbox. */
+		if (last < 0 || col_blob(st, 0, mbx, sizeof mbx) != 0)
+			continue;
+		if (pl_msgdir_load_mailbox(s->dir, mbx, has_tok ? tok : NULL, (uint64_t)last) !=
+		    0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	st = s->q[Q_MSG_ALL];
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
 		int64_t id = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 2);
@@ -339,7 +361,7 @@ static int user_version(pl_store *s)
  * step in its own transaction. */
 static int migrate(pl_store *s, pl_err *e)
 {
-	static const char *const step[] = {schema_v1, schema_v2, schema_v3, schema_v4};
+	static const char *const step[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
 	int v = user_version(s);
 
 	if (v < 0)
@@ -712,27 +734,14 @@ int pl_store_token_put(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 	bind_blob(st, 2, hash, PL_PROTO_TOKEN_HASH_LEN);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	return step_done(st) == 0 && pl_msgdir_set_token(s->dir, mbx, hash) == 0 ? PL_STORE_OK
+										 : PL_STORE_FAIL;
 }
 
 int pl_store_token_check(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 			 const uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN])
 {
-	sqlite3_stmt *st = q(s, Q_TOKEN_GET);
-	uint8_t have[PL_PROTO_TOKEN_HASH_LEN];
-	int rc, res = PL_STORE_DENIED;
-
-	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (col_blob(st, 0, have, sizeof have) == 0 &&
-		    sodium_memcmp(have, hash, sizeof have) == 0)
-			res = PL_STORE_OK;
-	} else if (rc != SQLITE_DONE) {
-		res = PL_STORE_FAIL;
-	}
-	sqlite3_reset(st);
-	return res;
+	return pl_msgdir_token_ok(s->dir, mbx, hash) ? PL_STORE_OK : PL_STORE_DENIED;
 }
 
 /* ---- grants ---------------------------------------------------------- */
@@ -853,8 +862,8 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 {
 	sqlite3_stmt *st;
 	uint64_t next_leaf = *leaf, n = 0;
-	int64_t id, row = 0;
-	int rc, has_leaf = 0, r, denied = 0;
+	int64_t id;
+	int has_leaf = 0, r;
 
 	*seq = 0;
 	*time = 0;
@@ -884,30 +893,12 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 		return PL_STORE_OK;
 	}
 
-	st = q(s, Q_MBX_GET);
-	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		uint8_t have[PL_PROTO_TOKEN_HASH_LEN];
-		int64_t last = sqlite3_column_int64(st, 1);
-		row = sqlite3_column_int64(st, 0);
-		if (col_blob(st, 2, have, sizeof have) == 0 &&
-		    sodium_memcmp(have, token_hash, sizeof have) == 0)
-			n = last >= 0 && last < INT64_MAX ? (uint64_t)last + 1 : 0;
-		else
-			denied = 1;
-		rc = last >= 0 && last < INT64_MAX ? SQLITE_DONE : SQLITE_CORRUPT;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return PL_STORE_FAIL;
-	if (n == 0 || denied)
-		return PL_STORE_DENIED; /* no such mailbox, or another token */
-	st = q(s, Q_SEQ_SET);
-	sqlite3_bind_int64(st, 1, row);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
-	if (step_done(st) != 0)
-		return PL_STORE_FAIL;
+	/* The token and the next seq come from memory (relay/msgdir.h): the
+	 * mailbox row is not read or written here. */
+	r = pl_msgdir_next_seq(s->dir, mbx, token_hash, &n);
+	if (r != 0)
+		return r > 0 ? PL_STORE_DENIED /* no such mailbox, or another token */
+			     : PL_STORE_FAIL;
 
 	st = q(s, Q_MSG_INS);
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
@@ -977,18 +968,10 @@ int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_
 
 int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t seq)
 {
-	sqlite3_stmt *st = q(s, Q_LAST_SEQ);
-	uint64_t last = 0, after = 0, seqs[PL_PROTO_LISTING_MAX];
+	sqlite3_stmt *st;
+	uint64_t last = pl_msgdir_last_seq(s->dir, mbx), after = 0, seqs[PL_PROTO_LISTING_MAX];
 	int64_t ids[PL_PROTO_LISTING_MAX];
-	int rc;
 
-	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		last = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return PL_STORE_FAIL;
 	if (seq > last)
 		return PL_STORE_CONFLICT;
 	/* Every message with seq <= `seq`, a page of ids at a time; the
@@ -1006,6 +989,15 @@ int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t
 		if (i < PL_PROTO_LISTING_MAX)
 			break;
 		after = seqs[i - 1];
+	}
+	/* Deleted messages no longer tell which seqs were given out: the
+	 * mailbox row does, from now on (schema_v5). */
+	if (last > 0) {
+		st = q(s, Q_SEQ_SAVE);
+		bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)last);
+		if (step_done(st) != 0)
+			return PL_STORE_FAIL;
 	}
 	return pl_msgdir_remove_through(s->dir, mbx, seq) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }

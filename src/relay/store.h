@@ -27,7 +27,7 @@
 #include "util/err.h"
 #include "util/wire.h"
 
-#define PL_STORE_SCHEMA_VERSION 4
+#define PL_STORE_SCHEMA_VERSION 5
 #define PL_STORE_MAX_OPK 1000		   /* one-time prekeys kept per mailbox */
 #define PL_STORE_LISTING_BUDGET (4u << 20) /* envelope bytes per listing */
 

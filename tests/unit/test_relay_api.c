@@ -1287,6 +1287,77 @@ static void test_log_endpoints(void **state)
 	}
 }
 
+/* A mailbox never gives a seq twice, across restarts: neither after its
+ * messages were acknowledged (deleted), nor while they wait. The relay
+ * keeps the last seq in memory and writes it only at acks (schema 5). */
+static void ack_through(uint64_t seq)
+{
+	uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+	char path[128];
+	resp r;
+
+	pl_proto_ack_encode(ack, seq);
+	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
+	assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 204);
+	resp_free(&r);
+	acks_ok++;
+}
+
+static uint64_t deposit_seq(void)
+{
+	static pl_proto_receipt rc;
+	uint8_t env[1072];
+
+	randombytes_buf(env, sizeof env);
+	deposit_ok(F.hex_a, env, sizeof env, &rc);
+	return rc.seq;
+}
+
+static void test_seq_survives_restart(void **state)
+{
+	(void)state;
+	static pl_proto_listing l;
+	resp r;
+	uint64_t s1 = deposit_seq(), s2 = deposit_seq(), s3 = deposit_seq();
+
+	assert_true(s2 == s1 + 1 && s3 == s2 + 1);
+	/* every message acknowledged: the mailbox table alone remembers s3 */
+	ack_through(s3);
+	assert_int_equal(list(&F.a, F.hex_a, 0, &l, &r), 0);
+	resp_free(&r);
+	{
+		char sql[160];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM msg WHERE mbx = X'%s'", F.hex_a);
+		assert_int_equal(count_rows(sql), 0);
+		snprintf(sql, sizeof sql,
+			 "SELECT count(*) FROM mailbox WHERE mbx = X'%s' AND last_seq = %llu",
+			 F.hex_a, (unsigned long long)s3);
+		assert_int_equal(count_rows(sql), 1);
+	}
+	stop_relay(&F);
+	assert_int_equal(start_relay(&F), 0);
+	relay_alive();
+	uint64_t s4 = deposit_seq(), s5 = deposit_seq();
+	assert_true(s4 == s3 + 1 && s5 == s4 + 1);
+	/* acking past the last seq given out is refused */
+	{
+		uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+		char path[128];
+		pl_proto_ack_encode(ack, s5 + 1);
+		snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
+		assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 409);
+		resp_free(&r);
+	}
+	/* unacknowledged messages carry the count over a restart by themselves */
+	stop_relay(&F);
+	assert_int_equal(start_relay(&F), 0);
+	relay_alive();
+	assert_true(deposit_seq() == s5 + 1);
+	assert_int_equal(list(&F.a, F.hex_a, s3, &l, &r), 3);
+	assert_true(l.item[0].seq == s4 && l.item[2].seq == s5 + 1);
+	resp_free(&r);
+}
+
 /* Restart on the same data: the key and the stored state survive. */
 static void test_restart_keeps_state(void **state)
 {
@@ -1449,7 +1520,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_happy_path),		cmocka_unit_test(test_rejections),
 	    cmocka_unit_test(test_raw_garbage),		cmocka_unit_test(test_concurrent_deposits),
 	    cmocka_unit_test(test_log_endpoints),	cmocka_unit_test(test_no_log),
-	    cmocka_unit_test(test_restart_keeps_state), cmocka_unit_test(test_clean_stop),
+	    cmocka_unit_test(test_restart_keeps_state), cmocka_unit_test(test_seq_survives_restart),
+	    cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -6,7 +6,10 @@
  * messages in seq order from any starting point, every stored envelope is
  * among the candidates of its (mailbox, hash), and the count matches;
  * removals show only after commit, adds vanish on rollback; loading out of
- * order and sorting gives the same directory. Pure computation.
+ * order and sorting gives the same directory. Each mailbox's token and last
+ * seq: refused without the token, seqs in order, undone by rollback, and
+ * loaded as the larger of the stored last seq and the highest message.
+ * Pure computation.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -215,11 +218,88 @@ static void test_unknown_mailbox(void **state)
 	pl_msgdir_free(d);
 }
 
+/* Each mailbox's token hash and last seq: a deposit needs the token, takes
+ * the next seq; both follow the transaction (rollback restores them), and
+ * loading takes the larger of the stored last seq and the highest message. */
+static void test_mailbox_state(void **state)
+{
+	(void)state;
+	pl_msgdir *d = pl_msgdir_new();
+	uint8_t a[32] = {1}, b[32] = {2}, c[32] = {3}, t1[32] = {7}, t2[32] = {8}, h[32] = {9};
+	uint64_t s = 99;
+
+	assert_non_null(d);
+	/* no mailbox: refused, nothing taken */
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 1);
+	assert_true(s == 0 && pl_msgdir_last_seq(d, a) == 0);
+	assert_int_equal(pl_msgdir_token_ok(d, a, t1), 0);
+
+	/* a token registered in a transaction that rolls back is gone */
+	assert_int_equal(pl_msgdir_set_token(d, a, t1), 0);
+	assert_int_equal(pl_msgdir_token_ok(d, a, t1), 1);
+	assert_int_equal(pl_msgdir_token_ok(d, a, t2), 0);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t2, &s), 1);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
+	assert_true(s == 1);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
+	assert_true(s == 2 && pl_msgdir_last_seq(d, a) == 2);
+	pl_msgdir_rollback(d);
+	assert_int_equal(pl_msgdir_token_ok(d, a, t1), 0);
+	assert_true(pl_msgdir_last_seq(d, a) == 0);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 1);
+
+	/* committed: seqs continue; a rolled-back seq is given again */
+	assert_int_equal(pl_msgdir_set_token(d, a, t1), 0);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
+	pl_msgdir_commit(d);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
+	assert_true(s == 3);
+	pl_msgdir_rollback(d);
+	assert_true(pl_msgdir_last_seq(d, a) == 2);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
+	assert_true(s == 3);
+	pl_msgdir_commit(d);
+
+	/* a replaced token: the new one only; rolled back: the old one again */
+	assert_int_equal(pl_msgdir_set_token(d, a, t2), 0);
+	assert_int_equal(pl_msgdir_token_ok(d, a, t1), 0);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t2, &s), 0);
+	assert_true(s == 4);
+	pl_msgdir_rollback(d);
+	assert_int_equal(pl_msgdir_token_ok(d, a, t1), 1);
+	assert_int_equal(pl_msgdir_token_ok(d, a, t2), 0);
+	assert_true(pl_msgdir_last_seq(d, a) == 3);
+	pl_msgdir_free(d);
+
+	/* loading: the larger of the row's last seq and the highest message */
+	d = pl_msgdir_new();
+	assert_non_null(d);
+	assert_int_equal(pl_msgdir_load_mailbox(d, a, t1, 5), 0);
+	assert_int_equal(pl_msgdir_load(d, a, h, 9, 1), 0);
+	assert_int_equal(pl_msgdir_load(d, a, h, 4, 2), 0);
+	pl_msgdir_sort(d);
+	assert_true(pl_msgdir_last_seq(d, a) == 9);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
+	assert_true(s == 10);
+	/* a message loaded before its mailbox row: the row cannot lower it */
+	assert_int_equal(pl_msgdir_load(d, b, h, 12, 3), 0);
+	assert_int_equal(pl_msgdir_load_mailbox(d, b, NULL, 7), 0);
+	assert_true(pl_msgdir_last_seq(d, b) == 12);
+	assert_int_equal(pl_msgdir_next_seq(d, b, t1, &s), 1); /* no token */
+	/* seqs are SQLite integers: past INT64_MAX none is given */
+	assert_int_equal(pl_msgdir_load_mailbox(d, c, t1, (uint64_t)INT64_MAX), 0);
+	assert_int_equal(pl_msgdir_next_seq(d, c, t1, &s), -1);
+	assert_true(s == 0 && pl_msgdir_last_seq(d, c) == (uint64_t)INT64_MAX);
+	pl_msgdir_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_transactions),
 	    cmocka_unit_test(test_unknown_mailbox),
+	    cmocka_unit_test(test_mailbox_state),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
