@@ -66,8 +66,11 @@ static int is_space(uint32_t cp)
 	       cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
-/* Key-name syntax, any length: non-empty UTF-8, no control character,
- * no white space, no "+". */
+/* Key-name syntax, any length: non-empty UTF-8, no white space, no "+"
+ * (the spec's rules), and no control character: C0, DEL or C1. Go's
+ * sumdb/note allows controls that are not spaces; we do not, because key
+ * names are printed to terminals (U+009B is a CSI there, as ESC [ is), so
+ * a note that names a key with one is refused. */
 static int name_syntax_ok(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
@@ -77,7 +80,7 @@ static int name_syntax_ok(const uint8_t *p, size_t n)
 		return 0;
 	while (i < n) {
 		size_t k = pl_utf8_next(p + i, n - i, &cp);
-		if (k == 0 || cp < 0x20 || cp == 0x7f || is_space(cp) || cp == '+')
+		if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || is_space(cp) || cp == '+')
 			return 0;
 		i += k;
 	}

@@ -214,9 +214,12 @@ static void test_vkey_strictness(void **state)
 static void test_name_rules(void **state)
 {
 	(void)state;
-	static const char *const good[] = {"a", "example.com/log", "PeterNeumann",
+	static const char *const good[] = {"a",
+					   "example.com/log",
+					   "PeterNeumann",
 					   "\xc3\xa9t\xc3\xa9",
-					   "x\xe2\x80\x94y" /* em dash is not a space */};
+					   "x\xe2\x80\x94y" /* em dash is not a space */,
+					   "a\xc2\xa1" /* U+00A1, past C1 and NBSP */};
 	static const char *const bad[] = {"",
 					  "a b",
 					  "a+b",
@@ -230,7 +233,10 @@ static void test_name_rules(void **state)
 					  "\xff",
 					  "\xc0\xaf" /* overlong */,
 					  "\xed\xa0\x80" /* surrogate */,
-					  "a\x7f"};
+					  "a\x7f",
+					  "a\xc2\x80" /* C1, first */,
+					  "a\xc2\x9b" /* C1 CSI */,
+					  "a\xc2\x9f" /* C1, last */};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		assert_int_equal(pl_note_name_check(good[i], strlen(good[i])), 0);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
