@@ -383,7 +383,8 @@ void pl_msgdir_sort(pl_msgdir *d)
 {
 	for (size_t b = 0; b < d->nboxes; b++) {
 		mbox *m = &d->boxes[b];
-		qsort(m->e + m->off, m->n - m->off, sizeof *m->e, cmp_entry);
+		if (m->n - m->off > 1) /* a mailbox may hold none (e is NULL then) */
+			qsort(m->e + m->off, m->n - m->off, sizeof *m->e, cmp_entry);
 	}
 }
 
