@@ -109,6 +109,12 @@ size_t pl_test_unhex(uint8_t *out, size_t cap, const char *hex)
 	return got;
 }
 
+void pl_test_unhex_n(uint8_t *out, size_t n, const char *hex)
+{
+	assert_int_equal(strlen(hex), 2 * n);
+	assert_int_equal(pl_test_unhex(out, n, hex), n);
+}
+
 int pl_test_unbase64(uint8_t *out, size_t cap, const char *b64, size_t *got)
 {
 	*got = 0;

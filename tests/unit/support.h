@@ -48,6 +48,10 @@ void pl_test_write_file(const char *path, const void *p, size_t n);
  * Anything but hex (or more than cap bytes) fails the test. */
 size_t pl_test_unhex(uint8_t *out, size_t cap, const char *hex);
 
+/* Decodes exactly n bytes (2n hex digits) into out; a string of any other
+ * length, or anything but hex, fails the test. For known-answer vectors. */
+void pl_test_unhex_n(uint8_t *out, size_t n, const char *hex);
+
 /* Decodes standard (padded) base64 into out[cap]: 0 and *got set, or -1 if
  * it is not valid base64 or does not fit. Does not fail the test: vectors
  * may hold bad base64 on purpose. */

@@ -19,14 +19,7 @@
 #include <sodium.h>
 
 #include "identity/identity.h"
-
-static void hx(uint8_t *out, size_t n, const char *hex)
-{
-	size_t got = 0;
-	assert_int_equal(strlen(hex), 2 * n);
-	assert_int_equal(sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL), 0);
-	assert_int_equal(got, n);
-}
+#include "support.h"
 
 /*
  * libsignal's displayable-fingerprint vectors, from
@@ -47,8 +40,8 @@ static void test_fingerprint_libsignal_vectors(void **state)
 	(void)state;
 	uint8_t a[33], b[33];
 	char fa[31], fb[31], both[61];
-	hx(a, 33, LS_ALICE_KEY);
-	hx(b, 33, LS_BOB_KEY);
+	pl_test_unhex_n(a, 33, LS_ALICE_KEY);
+	pl_test_unhex_n(b, 33, LS_BOB_KEY);
 	pl_fingerprint_digits(fa, a, sizeof a, (const uint8_t *)LS_ALICE_ID, strlen(LS_ALICE_ID),
 			      5200);
 	pl_fingerprint_digits(fb, b, sizeof b, (const uint8_t *)LS_BOB_ID, strlen(LS_BOB_ID), 5200);
@@ -78,8 +71,8 @@ static void test_fingerprint_parley_known_answer(void **state)
 	(void)state;
 	uint8_t k1[32], k2[32];
 	char f[PL_FINGERPRINT_LEN], s[PL_SAFETY_LEN];
-	hx(k1, 32, K1);
-	hx(k2, 32, K2);
+	pl_test_unhex_n(k1, 32, K1);
+	pl_test_unhex_n(k2, 32, K2);
 	pl_fingerprint(f, k1);
 	assert_string_equal(f, "23642 61624 11428 32664 06033 88265");
 	pl_fingerprint(f, k2);
@@ -148,9 +141,10 @@ static void test_mailbox_id(void **state)
 {
 	(void)state;
 	uint8_t k1[32], k2[32], m1[32], m1b[32], m2[32], want[32];
-	hx(k1, 32, K1);
-	hx(k2, 32, K2);
-	hx(want, 32, "fc13d6d1b24e67f745d0f6dcf08f12329f29afb55b581ee776f27e6979ff028a");
+	pl_test_unhex_n(k1, 32, K1);
+	pl_test_unhex_n(k2, 32, K2);
+	pl_test_unhex_n(want, 32,
+			"fc13d6d1b24e67f745d0f6dcf08f12329f29afb55b581ee776f27e6979ff028a");
 	pl_mailbox_id(m1, k1);
 	pl_mailbox_id(m1b, k1);
 	pl_mailbox_id(m2, k2);
@@ -197,7 +191,7 @@ static void test_ik_validate_rejects(void **state)
 	};
 	uint8_t k[32], x[32];
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		hx(k, 32, bad[i]);
+		pl_test_unhex_n(k, 32, bad[i]);
 		assert_int_equal(pl_ik_validate(k), -1);
 		assert_int_equal(pl_ik_to_x25519(x, k), -1);
 	}
@@ -206,7 +200,7 @@ static void test_ik_validate_rejects(void **state)
 	pl_identity a;
 	uint8_t t[32], mixed[32];
 	assert_int_equal(pl_identity_generate(&a), 0);
-	hx(t, 32, bad[4]);
+	pl_test_unhex_n(t, 32, bad[4]);
 	assert_int_equal(crypto_core_ed25519_add(mixed, a.pk, t), 0);
 	assert_int_equal(pl_ik_validate(mixed), -1);
 	/* A y with no x on the curve: search a few small y values for one. */

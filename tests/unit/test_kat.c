@@ -17,20 +17,14 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-static void hx(uint8_t *out, size_t n, const char *hex)
-{
-	size_t got = 0;
-	assert_int_equal(strlen(hex), 2 * n);
-	assert_int_equal(sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL), 0);
-	assert_int_equal(got, n);
-}
+#include "support.h"
 
 static void x25519_check(const char *k_hex, const char *u_hex, const char *want_hex)
 {
 	uint8_t k[32], u[32], out[32], want[32];
-	hx(k, 32, k_hex);
-	hx(u, 32, u_hex);
-	hx(want, 32, want_hex);
+	pl_test_unhex_n(k, 32, k_hex);
+	pl_test_unhex_n(u, 32, u_hex);
+	pl_test_unhex_n(want, 32, want_hex);
 	assert_int_equal(crypto_scalarmult(out, k, u), 0);
 	assert_memory_equal(out, want, 32);
 }
@@ -59,8 +53,10 @@ static void test_x25519_rfc7748_iterated(void **state)
 {
 	(void)state;
 	uint8_t k[32] = {9}, u[32] = {9}, r[32], want1[32], want1000[32];
-	hx(want1, 32, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
-	hx(want1000, 32, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
+	pl_test_unhex_n(want1, 32,
+			"422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+	pl_test_unhex_n(want1000, 32,
+			"684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
 	for (int i = 1; i <= 1000; i++) {
 		assert_int_equal(crypto_scalarmult(r, k, u), 0);
 		memcpy(u, k, 32);
@@ -77,11 +73,16 @@ static void test_x25519_rfc7748_dh(void **state)
 	(void)state;
 	uint8_t a_sk[32], a_pk[32], b_sk[32], b_pk[32], want_a[32], want_b[32], want_k[32];
 	uint8_t pk[32], k1[32], k2[32];
-	hx(a_sk, 32, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-	hx(want_a, 32, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-	hx(b_sk, 32, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
-	hx(want_b, 32, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-	hx(want_k, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	pl_test_unhex_n(a_sk, 32,
+			"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	pl_test_unhex_n(want_a, 32,
+			"8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+	pl_test_unhex_n(b_sk, 32,
+			"5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	pl_test_unhex_n(want_b, 32,
+			"de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	pl_test_unhex_n(want_k, 32,
+			"4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
 	assert_int_equal(crypto_scalarmult_base(pk, a_sk), 0);
 	assert_memory_equal(pk, want_a, 32);
 	memcpy(a_pk, pk, 32);
@@ -101,9 +102,9 @@ static void ed25519_check(const char *sk_hex, const char *pk_hex, const uint8_t 
 {
 	uint8_t seed[32], want_pk[32], want_sig[64], pk[32], sk[64], sig[64];
 	unsigned long long siglen = 0;
-	hx(seed, 32, sk_hex);
-	hx(want_pk, 32, pk_hex);
-	hx(want_sig, 64, sig_hex);
+	pl_test_unhex_n(seed, 32, sk_hex);
+	pl_test_unhex_n(want_pk, 32, pk_hex);
+	pl_test_unhex_n(want_sig, 64, sig_hex);
 	assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
 	assert_memory_equal(pk, want_pk, 32);
 	assert_int_equal(crypto_sign_detached(sig, &siglen, msg, mlen, sk), 0);
@@ -160,9 +161,9 @@ static void test_ed25519_rfc8032_sha_abc(void **state)
 {
 	(void)state;
 	uint8_t msg[64], h[64];
-	hx(msg, 64,
-	   "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
-	   "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+	pl_test_unhex_n(msg, 64,
+			"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+			"2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
 	crypto_hash_sha512(h, (const uint8_t *)"abc", 3);
 	assert_memory_equal(h, msg, 64);
 	ed25519_check("833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",

@@ -17,16 +17,9 @@
 #include <sodium.h>
 
 #include "crypto/kdf.h"
+#include "support.h"
 
 /* Decodes a hex constant of exactly n bytes (test-side helper). */
-static void hx(uint8_t *out, size_t n, const char *hex)
-{
-	size_t got = 0;
-	assert_int_equal(strlen(hex), 2 * n);
-	assert_int_equal(sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL), 0);
-	assert_int_equal(got, n);
-}
-
 static void fill_range(uint8_t *out, uint8_t from, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -39,7 +32,8 @@ static void test_hmac_rfc4231_case1(void **state)
 	(void)state;
 	uint8_t key[20], mac[32], want[32];
 	memset(key, 0x0b, sizeof key);
-	hx(want, 32, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	pl_test_unhex_n(want, 32,
+			"b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 	pl_hmac_sha256(mac, key, sizeof key, (const uint8_t *)"Hi There", 8);
 	assert_memory_equal(mac, want, 32);
 }
@@ -50,7 +44,8 @@ static void test_hmac_rfc4231_case2(void **state)
 	(void)state;
 	uint8_t mac[32], want[32];
 	const char *data = "what do ya want for nothing?";
-	hx(want, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	pl_test_unhex_n(want, 32,
+			"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 	pl_hmac_sha256(mac, (const uint8_t *)"Jefe", 4, (const uint8_t *)data, strlen(data));
 	assert_memory_equal(mac, want, 32);
 }
@@ -63,10 +58,11 @@ static void test_hkdf_rfc5869_case1(void **state)
 	memset(ikm, 0x0b, sizeof ikm);
 	fill_range(salt, 0x00, sizeof salt);
 	fill_range(info, 0xf0, sizeof info);
-	hx(want_prk, 32, "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
-	hx(want, 42,
-	   "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
-	   "34007208d5b887185865");
+	pl_test_unhex_n(want_prk, 32,
+			"077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
+	pl_test_unhex_n(want, 42,
+			"3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+			"34007208d5b887185865");
 	pl_hmac_sha256(prk, salt, sizeof salt, ikm, sizeof ikm);
 	assert_memory_equal(prk, want_prk, 32);
 	assert_int_equal(
@@ -83,11 +79,12 @@ static void test_hkdf_rfc5869_case2(void **state)
 	fill_range(ikm, 0x00, sizeof ikm);
 	fill_range(salt, 0x60, sizeof salt);
 	fill_range(info, 0xb0, sizeof info);
-	hx(want_prk, 32, "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244");
-	hx(want, 82,
-	   "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
-	   "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
-	   "cc30c58179ec3e87c14c01d5c1f3434f1d87");
+	pl_test_unhex_n(want_prk, 32,
+			"06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244");
+	pl_test_unhex_n(want, 82,
+			"b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+			"59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
+			"cc30c58179ec3e87c14c01d5c1f3434f1d87");
 	pl_hmac_sha256(prk, salt, sizeof salt, ikm, sizeof ikm);
 	assert_memory_equal(prk, want_prk, 32);
 	assert_int_equal(
@@ -103,10 +100,11 @@ static void test_hkdf_rfc5869_case3(void **state)
 	static const uint8_t zero_salt[32];
 	uint8_t ikm[22], prk[32], okm[42], okm2[42], want_prk[32], want[42];
 	memset(ikm, 0x0b, sizeof ikm);
-	hx(want_prk, 32, "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
-	hx(want, 42,
-	   "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
-	   "9d201395faa4b61a96c8");
+	pl_test_unhex_n(want_prk, 32,
+			"19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
+	pl_test_unhex_n(want, 42,
+			"8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+			"9d201395faa4b61a96c8");
 	pl_hmac_sha256(prk, zero_salt, sizeof zero_salt, ikm, sizeof ikm);
 	assert_memory_equal(prk, want_prk, 32);
 	assert_int_equal(pl_hkdf_sha256(okm, sizeof okm, NULL, 0, ikm, sizeof ikm, NULL, 0), 0);

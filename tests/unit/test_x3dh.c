@@ -19,14 +19,7 @@
 
 #include "crypto/kdf.h"
 #include "session/x3dh.h"
-
-static void hx(uint8_t *out, size_t n, const char *hex)
-{
-	size_t got = 0;
-	assert_int_equal(strlen(hex), 2 * n);
-	assert_int_equal(sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL), 0);
-	assert_int_equal(got, n);
-}
+#include "support.h"
 
 typedef struct {
 	pl_identity id;
@@ -254,14 +247,22 @@ static void test_libsignal_session_init_v3(void **state)
 	uint8_t ik_a[32], ek_a[32], ik_b_sk[32], ik_b_pk[32], spk_sk[32], spk_pk[32];
 	uint8_t want_ck[32], want_rk[32], pk[32], ikm[32 * 4], okm[64];
 	static const uint8_t salt[32];
-	hx(ik_a, 32, "b4a8455660ada65b401007f615e654041746432e3339c6875149bceefcb42b4a");
-	hx(ek_a, 32, "472d1fb1a9862c3af6beaca8920277e2b26f4a79213ec7c906aeb35e03cf8950");
-	hx(ik_b_sk, 32, "4875cc69ddf8ea0719ec947d61081135868d5fd801f02c0225e516df2156605e");
-	hx(ik_b_pk, 32, "f1f43874f6966956c2dd473f8fa15adeb71d1cb991b2341692324cefb1c5e626");
-	hx(spk_sk, 32, "583900131fb727998b7803fe6ac22cc591f342e4e42a8c8d5d78194209b8d253");
-	hx(spk_pk, 32, "ac248a8f263be6863576eb0362e28c828f0107a3379d34bab1586bf8c770cd67");
-	hx(want_ck, 32, "9797caca53c989bbe229a40ca7727010eb2604fc14945d77958a0aeda088b44d");
-	hx(want_rk, 32, "3e6130d0a8c8e5b8ad65eb8b7d95fa3ab84710d48d92f34dcda43f9909261bca");
+	pl_test_unhex_n(ik_a, 32,
+			"b4a8455660ada65b401007f615e654041746432e3339c6875149bceefcb42b4a");
+	pl_test_unhex_n(ek_a, 32,
+			"472d1fb1a9862c3af6beaca8920277e2b26f4a79213ec7c906aeb35e03cf8950");
+	pl_test_unhex_n(ik_b_sk, 32,
+			"4875cc69ddf8ea0719ec947d61081135868d5fd801f02c0225e516df2156605e");
+	pl_test_unhex_n(ik_b_pk, 32,
+			"f1f43874f6966956c2dd473f8fa15adeb71d1cb991b2341692324cefb1c5e626");
+	pl_test_unhex_n(spk_sk, 32,
+			"583900131fb727998b7803fe6ac22cc591f342e4e42a8c8d5d78194209b8d253");
+	pl_test_unhex_n(spk_pk, 32,
+			"ac248a8f263be6863576eb0362e28c828f0107a3379d34bab1586bf8c770cd67");
+	pl_test_unhex_n(want_ck, 32,
+			"9797caca53c989bbe229a40ca7727010eb2604fc14945d77958a0aeda088b44d");
+	pl_test_unhex_n(want_rk, 32,
+			"3e6130d0a8c8e5b8ad65eb8b7d95fa3ab84710d48d92f34dcda43f9909261bca");
 
 	/* Bob's keys are consistent (clamped) X25519 pairs. */
 	assert_int_equal(crypto_scalarmult_base(pk, ik_b_sk), 0);
@@ -292,10 +293,13 @@ static void test_libsignal_chain_key_v3(void **state)
 	static const uint8_t one = 0x01, two = 0x02, salt[32];
 	uint8_t ck[32], want_cipher[32], want_mac[32], want_next[32], mk_in[32], next[32];
 	uint8_t okm[80];
-	hx(ck, 32, "8ab72d6f4cc5ac0d387eaf463378ddb28edd07385b1cb01250c715982e7ad48f");
-	hx(want_cipher, 32, "bf51e9d75e0e31031051f82a2491ffc084fa298b7793bd9db620056febf45217");
-	hx(want_mac, 32, "c6c77d6a73a354337a56435e34607dfe48e3ace14e77314dc6abc172e7a7030b");
-	hx(want_next, 32, "28e8f8fee54b801eef7c5cfb2f17f32c7b334485bbb70fac6ec10342a246d15d");
+	pl_test_unhex_n(ck, 32, "8ab72d6f4cc5ac0d387eaf463378ddb28edd07385b1cb01250c715982e7ad48f");
+	pl_test_unhex_n(want_cipher, 32,
+			"bf51e9d75e0e31031051f82a2491ffc084fa298b7793bd9db620056febf45217");
+	pl_test_unhex_n(want_mac, 32,
+			"c6c77d6a73a354337a56435e34607dfe48e3ace14e77314dc6abc172e7a7030b");
+	pl_test_unhex_n(want_next, 32,
+			"28e8f8fee54b801eef7c5cfb2f17f32c7b334485bbb70fac6ec10342a246d15d");
 	pl_hmac_sha256(mk_in, ck, 32, &one, 1);
 	pl_hmac_sha256(next, ck, 32, &two, 1);
 	assert_memory_equal(next, want_next, 32);
