@@ -335,11 +335,13 @@ typedef struct {
 	pl_obj *to, *o;
 } reply;
 
-static int reply_begin(reply *r, pl_err *e)
+/* with_target: the move answers an earlier item, whose object is loaded
+ * into r->to (a request answers nothing). */
+static int reply_begin(reply *r, int with_target, pl_err *e)
 {
 	memset(r, 0, sizeof *r);
-	r->to = obj_new(e);
-	r->o = r->to ? obj_new(e) : NULL;
+	r->to = with_target ? obj_new(e) : NULL;
+	r->o = !with_target || r->to ? obj_new(e) : NULL;
 	return r->o != NULL ? 0 : -1;
 }
 
@@ -376,7 +378,7 @@ int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], con
 {
 	reply r;
 	int rc = -1;
-	if (reply_begin(&r, e) != 0 ||
+	if (reply_begin(&r, 1, e) != 0 ||
 	    answerable(v, target, PL_OBJ_PROPOSAL, &r.it, r.to, &r.c, e) != 0)
 		goto out;
 	pl_obj *o = reply_obj(&r, PL_OBJ_PROPOSAL);
@@ -416,7 +418,7 @@ int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int
 {
 	reply r;
 	int rc = -1;
-	if (reply_begin(&r, e) != 0)
+	if (reply_begin(&r, 1, e) != 0)
 		goto out;
 	if (kind == PL_RESP_WITHDRAW
 		? withdrawable(v, target, &r, e) != 0
@@ -443,7 +445,7 @@ int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind,
 {
 	reply r;
 	int rc = -1;
-	if (reply_begin(&r, e) != 0 || sendable_contact(v, contact, &r.c, e) != 0)
+	if (reply_begin(&r, 0, e) != 0 || sendable_contact(v, contact, &r.c, e) != 0)
 		goto out;
 	pl_obj *o = reply_obj(&r, PL_OBJ_REQUEST);
 	if (load_person(v, case_id, &o->u.request.person, e) != 0)
@@ -464,7 +466,7 @@ int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int 
 {
 	reply r;
 	int rc = -1;
-	if (reply_begin(&r, e) != 0 ||
+	if (reply_begin(&r, 1, e) != 0 ||
 	    answerable(v, target, PL_OBJ_REQUEST, &r.it, r.to, &r.c, e) != 0)
 		goto out;
 	pl_obj *o = reply_obj(&r, PL_OBJ_ANSWER);
