@@ -19,7 +19,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -42,6 +41,7 @@
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/codec.h"
+#include "support.h"
 
 static pl_identity alice, bob, relay_id;
 static void real_stop(void);
@@ -874,19 +874,6 @@ static void test_listing_fake(void **state)
 
 /* ---- TLS against openssl s_server ------------------------------------ */
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Starts argv with stdout to the file `out`; waits (at most 10 s) for a
  * line starting with `prefix` there and copies it to line. A file, not a
  * pipe, so the child can keep writing after we stop reading. */
@@ -974,7 +961,7 @@ static void test_tls_verification(void **state)
 		 "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
 		 key, cert, otherkey, other);
 	if (system(cmd) != 0) {
-		rm_rf(dir);
+		pl_test_rm_rf(dir);
 		skip();
 	}
 	char *argv[] = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert",
@@ -983,7 +970,7 @@ static void test_tls_verification(void **state)
 	snprintf(out, sizeof out, "%s/out", dir);
 	pid_t pid = tls_pid = spawn_until(argv, out, "ACCEPT", line, sizeof line);
 	if (pid < 0) {
-		rm_rf(dir);
+		pl_test_rm_rf(dir);
 		skip();
 	}
 	const char *colon = strrchr(line, ':');
@@ -1028,7 +1015,7 @@ static void test_tls_verification(void **state)
 
 	stop_child(pid);
 	tls_pid = 0;
-	rm_rf(dir);
+	pl_test_rm_rf(dir);
 }
 
 /* ---- the real relay --------------------------------------------------- */
@@ -1063,7 +1050,7 @@ static int real_start_tls(char *cert, char *key)
 	real.pid = spawn_until(argv, out, "listening on ", line, sizeof line);
 	if (real.pid < 0) {
 		real.pid = 0;
-		rm_rf(real.dir);
+		pl_test_rm_rf(real.dir);
 		return -1;
 	}
 	unsigned port = 0;
@@ -1086,7 +1073,7 @@ static void real_stop(void)
 		return;
 	stop_child(real.pid);
 	real.pid = 0;
-	rm_rf(real.dir);
+	pl_test_rm_rf(real.dir);
 }
 
 static void test_real_relay(void **state)
@@ -1249,7 +1236,7 @@ static void test_real_relay_tls(void **state)
 		 "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
 		 key, cert);
 	if (system(cmd) != 0 || real_start_tls(cert, key) != 0) {
-		rm_rf(dir);
+		pl_test_rm_rf(dir);
 		print_message("# parley-relay or openssl not available; skipped\n");
 		skip();
 	}
@@ -1277,7 +1264,7 @@ static void test_real_relay_tls(void **state)
 	pl_relay_close(c);
 
 	real_stop();
-	rm_rf(dir);
+	pl_test_rm_rf(dir);
 }
 
 int main(void)
