@@ -254,6 +254,10 @@ static int add(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
 		fp_remove(d, fp, id);
 		return -1;
 	}
+	/* Loading: the mailbox gave out at least every seq it holds. (A
+	 * logged add's seq came from pl_msgdir_next_seq, which counted it.) */
+	if (!logged && seq > d->boxes[b].last)
+		d->boxes[b].last = seq;
 	if (logged) {
 		d->adds[d->nadds].box = (uint32_t)b;
 		d->adds[d->nadds].id = id;
@@ -289,12 +293,7 @@ void pl_msgdir_free(pl_msgdir *d)
 int pl_msgdir_load(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
 		   const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id)
 {
-	if (add(d, mbx, hash, seq, id, 0) != 0)
-		return -1;
-	mbox *m = &d->boxes[box_lookup(d, mbx)];
-	if (seq > m->last)
-		m->last = seq;
-	return 0;
+	return add(d, mbx, hash, seq, id, 0);
 }
 
 int pl_msgdir_load_mailbox(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
@@ -340,13 +339,17 @@ int pl_msgdir_set_token(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN
 	return 0;
 }
 
+/* 1 iff box b (or -1: none) has a token and it is `token`. */
+static int box_token_ok(const pl_msgdir *d, long b, const uint8_t token[static PL_MSGDIR_KEY_LEN])
+{
+	return b >= 0 && d->boxes[b].has_token &&
+	       sodium_memcmp(d->boxes[b].token, token, PL_MSGDIR_KEY_LEN) == 0;
+}
+
 int pl_msgdir_token_ok(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
 		       const uint8_t token[static PL_MSGDIR_KEY_LEN])
 {
-	long b = box_lookup(d, mbx);
-
-	return b >= 0 && d->boxes[b].has_token &&
-	       sodium_memcmp(d->boxes[b].token, token, PL_MSGDIR_KEY_LEN) == 0;
+	return box_token_ok(d, box_lookup(d, mbx), token);
 }
 
 int pl_msgdir_next_seq(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
@@ -355,7 +358,7 @@ int pl_msgdir_next_seq(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN]
 	long b = box_lookup(d, mbx);
 
 	*seq = 0;
-	if (!pl_msgdir_token_ok(d, mbx, token))
+	if (!box_token_ok(d, b, token))
 		return 1;
 	/* Seqs are stored as SQLite integers: at most INT64_MAX. */
 	if (d->boxes[b].last >= (uint64_t)INT64_MAX || save_state(d, b) != 0)
