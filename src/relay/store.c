@@ -191,12 +191,12 @@ static const char schema_v5[] = "PRAGMA user_version = 5;";
 
 /* WAL checkpoints run on a connection of their own in a background
  * thread, so the committer never copies WAL frames into the database on
- * its commit path: it asks for one once the WAL holds CKPT_SOFT pages, and
- * only if the WAL still reaches CKPT_HARD pages (the checkpointer cannot
- * keep up, or a long reader holds it back) does the committer checkpoint
- * itself. An idle relay is checkpointed every CKPT_IDLE_S seconds. */
-#define CKPT_SOFT 16000 /* pages (64 MiB): wake the checkpointer */
-#define CKPT_HARD 64000 /* pages (256 MiB): the committer checkpoints itself */
+ * its commit path. pl_store_ckpt_plan() says what each commit asks for
+ * (store.h). The committer copies frames itself only to finish a copy that
+ * is almost done, so that the WAL can restart, or if the WAL still reaches
+ * PL_STORE_CKPT_HARD pages (the checkpointer cannot keep up, or a long
+ * reader holds it back). An idle relay is checkpointed every CKPT_IDLE_S
+ * seconds. */
 #define CKPT_IDLE_S 5
 
 struct pl_store {
@@ -210,6 +210,7 @@ struct pl_store {
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
 	int ckpt_started, ckpt_want, ckpt_stop;
+	int ckpt_copied; /* WAL frames already in the database, as last seen */
 };
 
 /* Returns the prepared statement, reset and unbound. */
@@ -406,25 +407,58 @@ static void *checkpointer(void *arg)
 		pthread_mutex_unlock(&s->ckpt_mu);
 		/* PASSIVE: copies what it can without blocking the committer; the
 		 * next write transaction restarts the WAL once all is copied. */
-		(void)sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-						NULL);
+		int frames = -1, copied = -1;
+		int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+						   &frames, &copied);
 		pthread_mutex_lock(&s->ckpt_mu);
+		if (rc == SQLITE_OK && copied >= 0)
+			s->ckpt_copied = copied;
 	}
 	pthread_mutex_unlock(&s->ckpt_mu);
 	return NULL;
 }
 
-/* Called by SQLite after each commit on the committer's connection. */
+int pl_store_ckpt_plan(int pages, int copied, int background)
+{
+	int backlog = pages - (copied < pages ? copied : pages);
+
+	if (pages >= PL_STORE_CKPT_HARD)
+		return PL_STORE_CKPT_INLINE;
+	if (!background)
+		return PL_STORE_CKPT_NONE;
+	if (pages >= PL_STORE_CKPT_RESTART)
+		return backlog <= PL_STORE_CKPT_TAIL ? PL_STORE_CKPT_INLINE : PL_STORE_CKPT_WAKE;
+	return backlog >= PL_STORE_CKPT_STEP ? PL_STORE_CKPT_WAKE : PL_STORE_CKPT_NONE;
+}
+
+/* Called by SQLite after each commit on the committer's connection, with
+ * the number of frames in the WAL. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	pl_store *s = arg;
+	int plan, rc, frames = -1, copied = -1;
 
-	if (pages >= CKPT_HARD) {
-		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (pages >= CKPT_SOFT && s->ckpt_started) {
-		pthread_mutex_lock(&s->ckpt_mu);
+	if (!s->ckpt_started) {
+		if (pl_store_ckpt_plan(pages, 0, 0) == PL_STORE_CKPT_INLINE)
+			(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+							NULL);
+		return SQLITE_OK;
+	}
+	pthread_mutex_lock(&s->ckpt_mu);
+	if (s->ckpt_copied > pages)
+		s->ckpt_copied = 0; /* the WAL restarted from its beginning */
+	plan = pl_store_ckpt_plan(pages, s->ckpt_copied, 1);
+	if (plan == PL_STORE_CKPT_WAKE && !s->ckpt_want) {
 		s->ckpt_want = 1;
 		pthread_cond_signal(&s->ckpt_cv);
+	}
+	pthread_mutex_unlock(&s->ckpt_mu);
+	if (plan == PL_STORE_CKPT_INLINE) {
+		rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &frames,
+					       &copied);
+		pthread_mutex_lock(&s->ckpt_mu);
+		if (rc == SQLITE_OK && copied >= 0)
+			s->ckpt_copied = copied;
 		pthread_mutex_unlock(&s->ckpt_mu);
 	}
 	return SQLITE_OK;

@@ -43,6 +43,26 @@ enum {
 
 typedef struct pl_store pl_store;
 
+/* WAL checkpoints, in pages (4 KiB). The background checkpointer copies
+ * the WAL into the database in steps of about PL_STORE_CKPT_STEP pages,
+ * never once per commit: each copy costs two fsyncs, which compete with
+ * the commits' own. Once the WAL holds PL_STORE_CKPT_RESTART pages the
+ * copy is finished (the committer copies the last <= PL_STORE_CKPT_TAIL
+ * pages itself), so the next transaction restarts the WAL from its
+ * beginning and it stays near that size. */
+#define PL_STORE_CKPT_STEP 4096	    /* 16 MiB not yet copied: wake the checkpointer */
+#define PL_STORE_CKPT_RESTART 16000 /* 64 MiB in the WAL: finish the copy */
+#define PL_STORE_CKPT_TAIL 256	    /* 1 MiB: the most the committer copies to finish */
+#define PL_STORE_CKPT_HARD 64000    /* 256 MiB: the committer copies whatever is left */
+
+enum { PL_STORE_CKPT_NONE, PL_STORE_CKPT_WAKE, PL_STORE_CKPT_INLINE };
+
+/* What a commit that leaves `pages` frames in the WAL, `copied` of them
+ * already in the database, asks for: nothing, a wake of the background
+ * checkpointer (`background`: one runs), or a checkpoint on the
+ * committer's own connection. */
+int pl_store_ckpt_plan(int pages, int copied, int background);
+
 /* Opens DATA/relay.db (creating schema on first use) and takes an exclusive
  * lock on DATA/relay.lock so two relays never share a directory. */
 int pl_store_open(pl_store **out, const char *dir, pl_err *e);
