@@ -144,3 +144,21 @@ void pl_test_rm_rf(const char *dir)
 {
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int pl_test_rm_relay_dir(const char *dir)
+{
+	static const char *const logs[] = {".err", ".err2"};
+	char path[4096];
+	struct stat st;
+	int left = 0;
+
+	pl_test_rm_rf(dir);
+	left |= lstat(dir, &st) == 0;
+	for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++) {
+		if (snprintf(path, sizeof path, "%s%s", dir, logs[i]) >= (int)sizeof path)
+			return -1;
+		remove(path);
+		left |= lstat(path, &st) == 0;
+	}
+	return left ? -1 : 0;
+}

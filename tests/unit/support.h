@@ -64,4 +64,9 @@ void pl_test_tmpdir(char *out, size_t cap, const char *tag);
 /* Removes dir and everything below it; missing entries are ignored. */
 void pl_test_rm_rf(const char *dir);
 
+/* Removes a relay's data directory DIR (pl_test_rm_rf) and the stderr
+ * logs the tests keep beside it, DIR.err and DIR.err2; 0 if none of them
+ * is left, -1 otherwise. */
+int pl_test_rm_relay_dir(const char *dir);
+
 #endif

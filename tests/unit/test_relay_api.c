@@ -53,6 +53,8 @@
 #include "util/codec.h"
 #include "util/wire.h"
 
+#include "support.h"
+
 static char relay_bin[PATH_MAX];
 
 typedef struct {
@@ -469,10 +471,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	char cmd[200];
 	stop_relay(&F);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.err'", F.dir, F.dir);
-	if (system(cmd) != 0)
+	if (pl_test_rm_relay_dir(F.dir) != 0)
 		return -1;
 	pl_identity_wipe(&F.a);
 	pl_identity_wipe(&F.b);
@@ -1476,8 +1476,7 @@ static void test_no_log(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	assert_int_equal(start_relay(&F), 0);
 	relay_alive();
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.err' '%s.err2'", G.dir, G.dir, G.dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pl_test_rm_relay_dir(G.dir), 0);
 }
 
 /* Last: SIGTERM stops the relay with status 0, and its stderr holds no

@@ -44,6 +44,8 @@
 #include "relay/proto.h"
 #include "util/codec.h"
 
+#include "support.h"
+
 #define ROUNDS 8
 #define SENDERS 4
 #define ENV_LEN 1072
@@ -694,7 +696,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[256], path[128], line[512];
+	char path[128], line[512];
 	FILE *f;
 	int bad = 0;
 
@@ -709,8 +711,7 @@ static int teardown(void **state)
 			}
 		fclose(f);
 	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.err'", dir, dir);
-	if (system(cmd) != 0)
+	if (pl_test_rm_relay_dir(dir) != 0)
 		bad = 1;
 	free(recs);
 	free(cps);
