@@ -1042,8 +1042,11 @@ int pl_vault_spk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e)
 	return prekey_one(v, st, 0, out, missing, e);
 }
 
-/* The one integer a one-row query gives (what: for the error message). */
-static int one_int64(pl_vault *v, const char *sql, const char *what, int64_t *out, pl_err *e)
+/* The one integer a one-row query gives. what: the action, for a storage
+ * error; missing: what a vault without that row lacks (an aggregate always
+ * gives a row). */
+static int one_int64(pl_vault *v, const char *sql, const char *what, const char *missing,
+		     int64_t *out, pl_err *e)
 {
 	sqlite3_stmt *st;
 	if (pl_vault_prep(v, &st, sql, e) != 0)
@@ -1053,7 +1056,7 @@ static int one_int64(pl_vault *v, const char *sql, const char *what, int64_t *ou
 		*out = sqlite3_column_int64(st, 0);
 		r = 0;
 	} else if (rc == SQLITE_DONE) {
-		pl_vault_damaged(v, what, e);
+		pl_vault_damaged(v, missing, e);
 	} else {
 		pl_vault_dberr(v, rc, what, e);
 	}
@@ -1068,8 +1071,8 @@ int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e)
 
 	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
-	ok = one_int64(v, "SELECT COALESCE(MAX(id), 0) FROM spk", "read the signed prekeys", &max,
-		       e) == 0;
+	ok = one_int64(v, "SELECT COALESCE(MAX(id), 0) FROM spk", "read the signed prekeys",
+		       "its signed prekeys cannot be counted", &max, e) == 0;
 	if (ok && (max < 0 || max >= UINT32_MAX)) {
 		pl_vault_damaged(v, "its signed prekey ids are out of range", e);
 		ok = 0;
@@ -1094,7 +1097,7 @@ int pl_vault_spk_refresh(pl_vault *v, uint64_t now, uint64_t max_age, uint64_t k
 	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
 	ok = one_int64(v, "SELECT created FROM spk ORDER BY id DESC LIMIT 1",
-		       "read the signed prekeys", &created, e) == 0;
+		       "read the signed prekeys", "it has no signed prekey", &created, e) == 0;
 	if (ok && created >= 0 && now >= (uint64_t)created + max_age) {
 		ok = pl_vault_spk_rotate(v, NULL, e) == 0;
 		*rotated = ok;
@@ -1220,7 +1223,8 @@ int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e)
 		return pl_err_set(e, PL_EXIT_USAGE, "prekey top-up bounds out of range");
 	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
-	ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys", &have, e) == 0;
+	ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys",
+		       "its one-time prekeys cannot be counted", &have, e) == 0;
 	if (ok && have < low) {
 		ok = pl_vault_opk_generate_internal(v, target - (int)have, e) == 0;
 		if (ok)

@@ -933,6 +933,13 @@ static void test_spk_refresh(void **state)
 	assert_int_equal(pl_vault_spk_get(v, 2, &k, &e), -1);
 	assert_int_equal(pl_vault_spk_get(v, 3, &k, &e), 0);
 	sodium_memzero(&k, sizeof k);
+
+	/* A vault whose signed prekeys were deleted behind its back says so. */
+	raw_sql(&t, "DELETE FROM spk");
+	assert_int_equal(pl_vault_spk_refresh(v, pl_now(), week, keep, &rotated, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	assert_non_null(strstr(e.msg, "is damaged: it has no signed prekey"));
+	assert_int_equal(rotated, 0);
 	pl_vault_close(v);
 	tdir_clean(&t);
 }
