@@ -439,27 +439,26 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	int plan, rc, frames = -1, copied = -1;
 
 	if (!s->ckpt_started) {
-		if (pl_store_ckpt_plan(pages, 0, 0) == PL_STORE_CKPT_INLINE)
-			(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
-							NULL);
-		return SQLITE_OK;
+		plan = pl_store_ckpt_plan(pages, 0, 0);
+	} else {
+		pthread_mutex_lock(&s->ckpt_mu);
+		if (s->ckpt_copied > pages)
+			s->ckpt_copied = 0; /* the WAL restarted from its beginning */
+		plan = pl_store_ckpt_plan(pages, s->ckpt_copied, 1);
+		if (plan == PL_STORE_CKPT_WAKE && !s->ckpt_want) {
+			s->ckpt_want = 1;
+			pthread_cond_signal(&s->ckpt_cv);
+		}
+		pthread_mutex_unlock(&s->ckpt_mu);
 	}
-	pthread_mutex_lock(&s->ckpt_mu);
-	if (s->ckpt_copied > pages)
-		s->ckpt_copied = 0; /* the WAL restarted from its beginning */
-	plan = pl_store_ckpt_plan(pages, s->ckpt_copied, 1);
-	if (plan == PL_STORE_CKPT_WAKE && !s->ckpt_want) {
-		s->ckpt_want = 1;
-		pthread_cond_signal(&s->ckpt_cv);
-	}
-	pthread_mutex_unlock(&s->ckpt_mu);
 	if (plan == PL_STORE_CKPT_INLINE) {
 		rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &frames,
 					       &copied);
-		pthread_mutex_lock(&s->ckpt_mu);
-		if (rc == SQLITE_OK && copied >= 0)
+		if (s->ckpt_started && rc == SQLITE_OK && copied >= 0) {
+			pthread_mutex_lock(&s->ckpt_mu);
 			s->ckpt_copied = copied;
-		pthread_mutex_unlock(&s->ckpt_mu);
+			pthread_mutex_unlock(&s->ckpt_mu);
+		}
 	}
 	return SQLITE_OK;
 }
