@@ -1,7 +1,7 @@
 /*
  * bare_httpd.c — the ceiling for the relay benchmark: a libmicrohttpd server
  * in the same threading mode as parley-relay (src/relay/server.c: a pool of
- * epoll worker threads, one per CPU between 2 and 8, suspend/resume
+ * poll() worker threads, one per CPU between 2 and 8, suspend/resume
  * allowed, the same limits) that reads and discards every request body and
  * answers 200 with an empty body. What
  * bench/relay_load.c measures against it is the cost of HTTP over loopback
@@ -70,13 +70,13 @@ int main(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	/* The relay's flags and limits (src/relay/server.c), minus TLS and logging:
-	 * an epoll thread pool of one worker per CPU (2..8), suspend/resume
+	 * a poll() thread pool of one worker per CPU (2..8), suspend/resume
 	 * allowed, 30 s timeout, 1000 connections, 32 KiB per connection,
 	 * strict parsing. */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = ncpu < 2 ? 2 : ncpu > 8 ? 8 : (unsigned)ncpu;
 	struct MHD_Daemon *d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
 		MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, workers, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,

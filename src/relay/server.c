@@ -3,7 +3,7 @@
  * owner-auth and token checks, group commit, the transparency log, TLS and
  * clean shutdown.
  *
- * Design. libmicrohttpd runs a small pool of worker threads (epoll), so 64
+ * Design. libmicrohttpd runs a small pool of worker threads (poll), so 64
  * connections are not 64 runnable threads. A worker parses and checks each
  * request itself (signatures, body decoding, envelope hash — the CPU work,
  * in parallel), then queues a job for the one committer thread and
@@ -1606,7 +1606,14 @@ int pl_relay_main(int argc, char **argv)
 	started = 1;
 
 	{
-		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		/* poll(), not epoll: every deposit suspends its connection until
+		 * the group commit resumes it, and under epoll each suspend and
+		 * resume is an epoll_ctl() removing and re-adding the socket
+		 * (~6 % of a worker's time at 64 senders). A poll() worker just
+		 * leaves suspended sockets out of its next call. Its cost grows
+		 * with the connections a worker holds, which PL_RELAY_CONN_LIMIT
+		 * bounds; bench/README.md has both measured. */
+		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 				 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 		if (cert != NULL)
 			flags |= MHD_USE_TLS;
