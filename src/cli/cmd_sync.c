@@ -26,23 +26,26 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	if (cli->json) {
 		pl_cli_json_out(json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received", (json_int_t)r.received,
-		    "delivered", (json_int_t)r.delivered, "queued", (json_int_t)r.queued, "rejected",
-		    (json_int_t)r.rejected, "duplicate", (json_int_t)r.duplicate, "pending",
-		    (json_int_t)r.pending, "log_size", (json_int_t)r.log_size, "receipts_checked",
-		    (json_int_t)r.receipts, "withheld", (json_int_t)r.withheld));
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
+		    (json_int_t)r.received, "delivered", (json_int_t)r.delivered, "queued",
+		    (json_int_t)r.queued, "rejected", (json_int_t)r.rejected, "duplicate",
+		    (json_int_t)r.duplicate, "pending", (json_int_t)r.pending, "log_size",
+		    (json_int_t)r.log_size, "receipts_checked", (json_int_t)r.receipts, "withheld",
+		    (json_int_t)r.withheld, "prekeys_added", (json_int_t)r.prekeys_added));
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
 		       r.queued);
 	}
 	if (r.rejected)
-		fprintf(stderr, "parley: warning: %u envelope(s) failed to open or verify and were "
-				"discarded; they were not shown\n",
+		fprintf(stderr,
+			"parley: warning: %u envelope(s) failed to open or verify and were "
+			"discarded; they were not shown\n",
 			r.rejected);
 	if (r.pending)
-		fprintf(stderr, "parley: warning: %u envelope(s) from keys that are not verified "
-				"contacts are kept unread; add and verify the sender (parley contact "
-				"add, parley contact verify) to read them\n",
+		fprintf(stderr,
+			"parley: warning: %u envelope(s) from keys that are not verified "
+			"contacts are kept unread; add and verify the sender (parley contact "
+			"add, parley contact verify) to read them\n",
 			r.pending);
 	if (r.withheld) {
 		fprintf(stderr,
@@ -52,8 +55,9 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		return PL_EXIT_SECURITY;
 	}
 	if (r.queued)
-		fprintf(stderr, "parley: warning: %u note(s) still queued (a contact is "
-				"unverified or not reachable yet); run parley sync again later\n",
+		fprintf(stderr,
+			"parley: warning: %u note(s) still queued (a contact is "
+			"unverified or not reachable yet); run parley sync again later\n",
 			r.queued);
 	return PL_EXIT_OK;
 }

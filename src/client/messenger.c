@@ -55,11 +55,15 @@ static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_er
 
 /* One-time prekeys: each new session a contact starts with us uses one (and
  * the vault deletes it); below OPK_LOW left, the vault makes enough for
- * OPK_TARGET and this publish uploads them, so a first message keeps its
- * forward secrecy instead of falling back to three-DH agreement. The count
- * is what the vault holds, an upper bound on what the relay has left. */
+ * OPK_TARGET and a publish uploads them, so a first message keeps its
+ * forward secrecy instead of falling back to three-DH agreement. Publish
+ * counts what the vault holds, an upper bound on what the relay has left;
+ * every sync also learns the relay's own count from the mailbox listing
+ * (anyone may take prekeys with GET /v1/bundle) and replenishes from that
+ * (pl_msgr_replenish), keeping at most OPK_KEEP in the vault. */
 #define OPK_LOW 10
 #define OPK_TARGET 20
+#define OPK_KEEP 500
 /* The signed prekey is replaced weekly (as Signal does) and a replaced one
  * is kept five weeks for peers still holding the old bundle. */
 #define SPK_MAX_AGE (7 * 86400)
@@ -181,6 +185,14 @@ int pl_msgr_publish(pl_vault *v, pl_err *e)
 		rc = publish_grants(v, c, e);
 	pl_relay_close(c);
 	return rc;
+}
+
+int pl_msgr_replenish(pl_vault *v, int relay_left, int *added, pl_err *e)
+{
+	*added = 0;
+	if (pl_vault_opk_replenish(v, relay_left, OPK_LOW, OPK_TARGET, OPK_KEEP, added, e) != 0)
+		return -1;
+	return *added > 0 ? pl_msgr_publish(v, e) : 0;
 }
 
 int pl_msgr_check_sendable(const pl_contact *c, pl_err *e)

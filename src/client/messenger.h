@@ -19,15 +19,16 @@
 #include "vault/vault.h"
 
 typedef struct {
-	unsigned received;  /* new items stored */
-	unsigned delivered; /* outbox items with a relay receipt */
-	unsigned queued;    /* outbox items still waiting */
-	unsigned rejected;  /* envelopes that failed to open, decrypt or decode */
-	unsigned duplicate; /* envelopes or items seen before */
-	unsigned pending;   /* kept for later: sender not (yet) a contact */
-	uint64_t log_size;  /* size of the relay log checkpoint accepted */
-	unsigned receipts;  /* receipts proved inside the relay's log */
-	unsigned withheld;  /* envelopes the relay logged for us but withheld */
+	unsigned received;	/* new items stored */
+	unsigned delivered;	/* outbox items with a relay receipt */
+	unsigned queued;	/* outbox items still waiting */
+	unsigned rejected;	/* envelopes that failed to open, decrypt or decode */
+	unsigned duplicate;	/* envelopes or items seen before */
+	unsigned pending;	/* kept for later: sender not (yet) a contact */
+	uint64_t log_size;	/* size of the relay log checkpoint accepted */
+	unsigned receipts;	/* receipts proved inside the relay's log */
+	unsigned withheld;	/* envelopes the relay logged for us but withheld */
+	unsigned prekeys_added; /* one-time prekeys made and uploaded: the relay ran low */
 } pl_sync_report;
 
 struct pl_relay_conn;
@@ -36,6 +37,12 @@ int pl_msgr_open_relay(pl_vault *v, struct pl_relay_conn **c, pl_err *e);
 
 /* Pins the relay key, publishes prekeys and token, grants tokens to contacts. */
 int pl_msgr_publish(pl_vault *v, pl_err *e);
+
+/* Given how many of our one-time prekeys the relay still holds (from a
+ * mailbox listing): below the low mark, makes enough for the target, keeps
+ * the vault's total bounded (pl_vault_opk_replenish) and uploads them.
+ * *added is how many were made (0 if enough were left). */
+int pl_msgr_replenish(pl_vault *v, int relay_left, int *added, pl_err *e);
 
 /* Refuses (PL_EXIT_SECURITY) an unverified or changed contact. */
 int pl_msgr_check_sendable(const pl_contact *c, pl_err *e);

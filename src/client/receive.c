@@ -61,11 +61,13 @@ static int apply_ack(pl_vault *v, const pl_contact *ct, const pl_payload *p, pl_
 	for (size_t k = 0; k < count && rc == 0; k++) {
 		const uint8_t *id = p->body + 2 + k * PL_ITEM_ID_LEN;
 		for (size_t i = 0; i < n; i++) {
-			if (items[i].dir != PL_DIR_OUT || memcmp(items[i].id, id, PL_ITEM_ID_LEN) != 0)
+			if (items[i].dir != PL_DIR_OUT ||
+			    memcmp(items[i].id, id, PL_ITEM_ID_LEN) != 0)
 				continue;
 			if (strcmp(items[i].state, "delivered") == 0 ||
 			    strcmp(items[i].state, "queued") == 0)
-				rc = pl_vault_item_set_state(v, items[i].seq, "fetched", NULL, 0, e);
+				rc =
+				    pl_vault_item_set_state(v, items[i].seq, "fetched", NULL, 0, e);
 			break;
 		}
 	}
@@ -362,8 +364,9 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err 
 	return rc;
 }
 
+/* *prekeys: the relay's count of our one-time prekeys in the last listing. */
 static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list *acks, int *drained,
-		     pl_err *e)
+		     int *prekeys, pl_err *e)
 {
 	*drained = 0;
 	const pl_identity *me = pl_vault_identity(v);
@@ -373,6 +376,7 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list 
 		if (pl_relay_fetch(c, me, after, &rl, e) != 0)
 			return -1;
 		const pl_proto_listing *l = &rl.list;
+		*prekeys = l->prekeys;
 		if (l->count > 0)
 			fault_point("after-fetch");
 		uint32_t count_items = l->count;
@@ -381,7 +385,8 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list 
 		for (uint32_t i = 0; i < l->count; i++) {
 			if (l->item[i].seq <= after)
 				continue; /* the relay repeated itself; already handled */
-			int res = process(v, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0, acks, e);
+			int res = process(v, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0,
+					  acks, e);
 			if (res == PROC_ERROR) {
 				rc = -1;
 				break;
@@ -466,11 +471,15 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_relay_close(c);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
-	int drained = 0;
-	int rc = fetch_all(v, c, r, acks, &drained, e);
+	int drained = 0, prekeys = -1, added = 0;
+	int rc = fetch_all(v, c, r, acks, &drained, &prekeys, e);
 	if (rc == 0)
 		rc = pl_audit_withheld(v, c, drained, &ar, e);
 	pl_relay_close(c);
+	if (rc == 0 && prekeys >= 0)
+		rc = pl_msgr_replenish(v, prekeys, &added, e);
+	if (r)
+		r->prekeys_added = (unsigned)added;
 	if (r) {
 		r->log_size = ar.size;
 		r->receipts = ar.receipts;

@@ -363,9 +363,10 @@ int pl_proto_leaves_decode(pl_proto_leaves *l, const uint8_t *p, size_t n)
 
 /* ---- listing --------------------------------------------------------- */
 
-void pl_proto_listing_encode_begin(pl_wr *w, uint32_t count)
+void pl_proto_listing_encode_begin(pl_wr *w, uint16_t prekeys, uint32_t count)
 {
-	pl_wr_u8(w, PL_PROTO_VERSION);
+	pl_wr_u8(w, PL_PROTO_LISTING_VERSION);
+	pl_wr_u16(w, prekeys);
 	pl_wr_u32(w, count);
 }
 
@@ -381,7 +382,7 @@ int pl_proto_listing_encode(pl_wr *w, const pl_proto_listing *l)
 {
 	if (l->count > PL_PROTO_LISTING_MAX)
 		return -1;
-	pl_proto_listing_encode_begin(w, l->count);
+	pl_proto_listing_encode_begin(w, l->prekeys, l->count);
 	for (uint32_t i = 0; i < l->count; i++)
 		pl_proto_listing_encode_item(w, l->item[i].seq, l->item[i].time, l->item[i].env,
 					     l->item[i].envlen);
@@ -395,8 +396,9 @@ int pl_proto_listing_decode(pl_proto_listing *l, const uint8_t *p, size_t n)
 
 	memset(l, 0, sizeof *l);
 	pl_rd_init(&r, p, n);
-	if (pl_rd_u8(&r) != PL_PROTO_VERSION)
+	if (pl_rd_u8(&r) != PL_PROTO_LISTING_VERSION)
 		pl_rd_fail(&r);
+	l->prekeys = pl_rd_u16(&r);
 	l->count = pl_rd_u32(&r);
 	if (l->count > PL_PROTO_LISTING_MAX)
 		pl_rd_fail(&r);

@@ -154,19 +154,29 @@ typedef struct {
 	size_t envlen;
 } pl_proto_listing_item;
 
+/* listing := u8 2 ‖ prekeys u16 ‖ u32 count ≤ 256 ‖ count × (seq u64 ‖
+ * time u64 ‖ var(envelope)). `prekeys` is how many of the owner's one-time
+ * prekeys the relay still holds (capped at 65535): anyone may take one with
+ * GET /v1/bundle, so only the relay's count, not the vault's, tells the
+ * owner when to upload more. Version 1 had no such field. */
+#define PL_PROTO_LISTING_VERSION 2
+#define PL_PROTO_LISTING_PREKEYS_OFF 1 /* offset of prekeys */
+#define PL_PROTO_LISTING_COUNT_OFF 3   /* offset of count */
+
 typedef struct {
+	uint16_t prekeys;
 	uint32_t count;
 	pl_proto_listing_item item[PL_PROTO_LISTING_MAX];
 } pl_proto_listing;
 
 /* Incremental encoder for the relay: begin with the final count, then
  * exactly that many items. */
-void pl_proto_listing_encode_begin(pl_wr *w, uint32_t count);
+void pl_proto_listing_encode_begin(pl_wr *w, uint16_t prekeys, uint32_t count);
 void pl_proto_listing_encode_item(pl_wr *w, uint64_t seq, uint64_t time, const uint8_t *env,
 				  size_t envlen);
 int pl_proto_listing_encode(pl_wr *w, const pl_proto_listing *l);
-/* Strict: count <= 256, seqs non-zero and strictly increasing, every
- * envelope of a valid bucket size (pl_envelope_size_ok). */
+/* Strict: version 2, count <= 256, seqs non-zero and strictly increasing,
+ * every envelope of a valid bucket size (pl_envelope_size_ok). */
 int pl_proto_listing_decode(pl_proto_listing *l, const uint8_t *p, size_t n);
 
 /* ---- transparency log bodies (GET /log/...) --------------------------- */

@@ -960,11 +960,13 @@ int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_
 	uint64_t seqs[PL_PROTO_LISTING_MAX];
 	int64_t ids[PL_PROTO_LISTING_MAX];
 	size_t n = pl_msgdir_list(s->dir, mbx, after, seqs, ids, PL_PROTO_LISTING_MAX);
-	uint32_t count = 0;
+	uint32_t count = 0, opks;
 	size_t bytes = 0, start = w->n;
 	int res = PL_STORE_OK;
 
-	pl_proto_listing_encode_begin(w, 0);
+	if (pl_store_opk_count(s, mbx, &opks) != 0)
+		return PL_STORE_FAIL;
+	pl_proto_listing_encode_begin(w, opks > UINT16_MAX ? UINT16_MAX : (uint16_t)opks, 0);
 	for (size_t i = 0; i < n && res == PL_STORE_OK; i++) {
 		sqlite3_stmt *st = q(s, Q_MSG_ROW);
 		uint8_t m[PL_MAILBOX_LEN];
@@ -995,7 +997,7 @@ int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_
 		w->n = start;
 		return PL_STORE_FAIL;
 	}
-	pl_be32_put(w->p + start + 1, count);
+	pl_be32_put(w->p + start + PL_PROTO_LISTING_COUNT_OFF, count);
 	return PL_STORE_OK;
 }
 

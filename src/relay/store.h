@@ -125,7 +125,8 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 		     size_t envlen, uint64_t now, uint64_t *seq, uint64_t *time, uint64_t *leaf,
 		     int *append);
 /* Encodes the listing of envelopes with seq > after, at most
- * PL_PROTO_LISTING_MAX and about PL_STORE_LISTING_BUDGET bytes, into w. */
+ * PL_PROTO_LISTING_MAX and about PL_STORE_LISTING_BUDGET bytes, with the
+ * count of one-time prekeys the mailbox has left, into w. */
 int pl_store_list(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t after, pl_wr *w);
 /* Deletes envelopes with seq <= `seq`; PL_STORE_CONFLICT if seq is beyond
  * the last seq ever assigned in the mailbox. */

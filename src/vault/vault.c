@@ -1168,7 +1168,8 @@ int pl_vault_opk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	snprintf(missing, sizeof missing,
-		 "one-time prekey %u is not in the vault (already used, or never made); the "
+		 "one-time prekey %u is not in the vault (already used, never made, or "
+		 "forgotten as one of the oldest of many taken from the relay); the "
 		 "message may be a replay",
 		 (unsigned)id);
 	return prekey_one(v, st, 1, out, missing, e);
@@ -1230,6 +1231,46 @@ int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e)
 		if (ok)
 			*made = target - (int)have;
 	}
+	if (pl_vault_tx_end(v, own, ok, e) != 0) {
+		*made = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int pl_vault_opk_replenish(pl_vault *v, int relay_left, int low, int target, int keep, int *made,
+			   pl_err *e)
+{
+	int own, ok;
+	int64_t have = 0;
+
+	*made = 0;
+	if (relay_left < 0 || low < 0 || target < low || target > PL_VAULT_OPK_GENERATE_MAX ||
+	    keep < target)
+		return pl_err_set(e, PL_EXIT_USAGE, "prekey replenish bounds out of range");
+	if (relay_left >= low)
+		return 0;
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	ok = pl_vault_opk_generate_internal(v, target - relay_left, e) == 0;
+	if (ok)
+		ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys",
+			       "its one-time prekeys cannot be counted", &have, e) == 0;
+	if (ok && have > keep) {
+		sqlite3_stmt *st;
+		ok = pl_vault_prep(
+			 v, &st,
+			 "DELETE FROM opk WHERE id IN (SELECT id FROM opk WHERE published = 1"
+			 " ORDER BY id LIMIT ?1)",
+			 e) == 0;
+		if (ok) {
+			sqlite3_bind_int64(st, 1, have - keep);
+			ok = pl_vault_exec(v, st, "forget old one-time prekeys", e) == 0;
+			sqlite3_finalize(st);
+		}
+	}
+	if (ok)
+		*made = target - relay_left;
 	if (pl_vault_tx_end(v, own, ok, e) != 0) {
 		*made = 0;
 		return -1;

@@ -85,6 +85,15 @@ int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e);
  * how many (0 when enough were left). The new ones are unpublished: the
  * next pl_msgr_publish uploads them. */
 int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e);
+/* When the relay says it holds only `relay_left` of our one-time prekeys
+ * (anyone may take one; a taken one stays in the vault until a first
+ * message uses it), makes target - relay_left new ones if relay_left <
+ * low, then keeps at most `keep` in all by deleting the oldest published
+ * ones: a peer that took one of those and never wrote cannot start a
+ * session with it, but an attacker draining the relay cannot make the
+ * vault grow without bound. *made as for pl_vault_opk_top_up. */
+int pl_vault_opk_replenish(pl_vault *v, int relay_left, int low, int target, int keep, int *made,
+			   pl_err *e);
 /* Makes a new signed prekey (id = highest + 1) that becomes the current one;
  * older ones stay reachable through pl_vault_spk_get. */
 int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e);

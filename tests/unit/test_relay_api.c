@@ -532,7 +532,7 @@ static void test_happy_path(void **state)
 	}
 	assert_int_equal(count_rows("SELECT count(*) FROM opk"), 0);
 	/* a new upload replaces the signed prekey and adds prekeys */
-	make_upload(&w, &F.a, 2, 1, 20);
+	make_upload(&w, &F.a, 2, 3, 20);
 	assert_int_equal(signed_req(&r, &F.a, "PUT", path, w.p, w.n), 204);
 	resp_free(&r);
 	pl_wr_free(&w);
@@ -572,8 +572,10 @@ static void test_happy_path(void **state)
 	assert_true(rc3.seq == rc1.seq && rc3.time == rc1.time && rc3.index == rc1.index);
 	resp_free(&r);
 
-	/* the owner lists them */
+	/* the owner lists them, with the count of its prekeys left (3
+	 * uploaded, one taken) */
 	assert_int_equal(list(&F.a, F.hex_a, 0, &l, &r), 2);
+	assert_int_equal(l.prekeys, 2);
 	assert_true(l.item[0].seq == 1 && l.item[1].seq == 2);
 	assert_true(l.item[0].time == rc1.time);
 	assert_int_equal(l.item[0].envlen, sizeof e1);
@@ -736,7 +738,10 @@ static void test_rejections(void **state)
 		make_upload(&w, &F.b, 1, 1, 5000);
 		REFUSED(409, signed_req(&r_, &F.b, "PUT", bp, w.p, w.n));
 		pl_wr_free(&w);
-		assert_int_equal(count_rows("SELECT count(*) FROM opk"), 1000);
+		char sql[160];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM opk WHERE hex(mbx) = upper('%s')",
+			 F.hex_b);
+		assert_int_equal(count_rows(sql), 1000);
 	}
 
 	/* token registration */

@@ -826,13 +826,14 @@ static void test_listing_fake(void **state)
 			 0);
 	pl_wr w;
 	pl_wr_init(&w);
-	pl_proto_listing_encode_begin(&w, 2);
+	pl_proto_listing_encode_begin(&w, 7, 2);
 	pl_proto_listing_encode_item(&w, 5, 1000, env1, n1);
 	pl_proto_listing_encode_item(&w, 9, 1001, env2, n2);
 	assert_int_equal(pl_wr_ok(&w), 0);
 	fake_set(200, "application/octet-stream", w.p, w.n);
 	assert_int_equal(pl_relay_fetch(c, &alice, 4, &l, &e), 0);
 	assert_int_equal(l.list.count, 2);
+	assert_int_equal(l.list.prekeys, 7);
 	assert_int_equal(l.list.item[0].seq, 5);
 	assert_int_equal(l.list.item[1].seq, 9);
 	assert_int_equal(l.list.item[1].envlen, n2);
@@ -861,7 +862,7 @@ static void test_listing_fake(void **state)
 
 	/* Empty listing. */
 	pl_wr_init(&w);
-	pl_proto_listing_encode_begin(&w, 0);
+	pl_proto_listing_encode_begin(&w, 0, 0);
 	fake_set(200, "application/octet-stream", w.p, w.n);
 	assert_int_equal(pl_relay_fetch(c, &alice, 0, &l, &e), 0);
 	assert_int_equal(l.list.count, 0);

@@ -37,7 +37,7 @@ static void check_prefixes_and_trailing(decode_fn f, const uint8_t *p, size_t n)
 		assert_int_equal(f(buf, i), -1);
 	buf[n] = 0;
 	assert_int_equal(f(buf, n + 1), -1);
-	buf[0] = 2; /* version */
+	buf[0] = (uint8_t)(p[0] + 1); /* the next version */
 	assert_int_equal(f(buf, n), -1);
 	buf[0] = 0;
 	assert_int_equal(f(buf, n), -1);
@@ -523,13 +523,17 @@ static void test_listing(void **state)
 	randombytes_buf(e1, sizeof e1);
 	randombytes_buf(e2, sizeof e2);
 	memset(&l, 0, sizeof l);
+	l.prekeys = 300;
 	l.count = 2;
 	l.item[0] = (pl_proto_listing_item){5, 1700000000, e1, sizeof e1};
 	l.item[1] = (pl_proto_listing_item){9, 1700000001, e2, sizeof e2};
 	pl_wr_init(&w);
 	assert_int_equal(pl_proto_listing_encode(&w, &l), 0);
-	assert_int_equal(w.n, 1 + 4 + 2 * PL_PROTO_LISTING_ITEM_OVERHEAD + sizeof e1 + sizeof e2);
+	assert_int_equal(w.n,
+			 1 + 2 + 4 + 2 * PL_PROTO_LISTING_ITEM_OVERHEAD + sizeof e1 + sizeof e2);
+	assert_int_equal(w.p[0], PL_PROTO_LISTING_VERSION);
 	assert_int_equal(pl_proto_listing_decode(&d, w.p, w.n), 0);
+	assert_int_equal(d.prekeys, 300);
 	assert_int_equal(d.count, 2);
 	assert_true(d.item[1].seq == 9 && d.item[1].time == 1700000001);
 	assert_int_equal(d.item[0].envlen, sizeof e1);
@@ -540,10 +544,20 @@ static void test_listing(void **state)
 
 	/* empty listing */
 	pl_wr_init(&w);
-	pl_proto_listing_encode_begin(&w, 0);
+	pl_proto_listing_encode_begin(&w, 65535, 0);
 	assert_int_equal(pl_proto_listing_decode(&d, w.p, w.n), 0);
 	assert_int_equal(d.count, 0);
+	assert_int_equal(d.prekeys, 65535);
 	pl_wr_free(&w);
+
+	/* a version 1 listing (no prekey count) is refused, even when its
+	 * bytes would parse as version 2 */
+	{
+		const uint8_t v1[] = {1, 0, 0, 0, 0};
+		const uint8_t v1_as_v2[] = {1, 0, 0, 0, 0, 0, 0};
+		assert_int_equal(pl_proto_listing_decode(&d, v1, sizeof v1), -1);
+		assert_int_equal(pl_proto_listing_decode(&d, v1_as_v2, sizeof v1_as_v2), -1);
+	}
 
 	/* seqs must increase strictly, be non-zero; envelopes must fit a bucket */
 	l.item[1].seq = 5;
@@ -569,14 +583,14 @@ static void test_listing(void **state)
 	assert_int_equal(pl_proto_listing_encode(&w, &l), -1);
 	pl_wr_free(&w);
 	pl_wr_init(&w);
-	pl_proto_listing_encode_begin(&w, 257);
+	pl_proto_listing_encode_begin(&w, 0, 257);
 	for (uint32_t i = 0; i < 257; i++)
 		pl_proto_listing_encode_item(&w, i + 1, 1, e1, sizeof e1);
 	assert_int_equal(pl_proto_listing_decode(&d, w.p, w.n), -1);
 	pl_wr_free(&w);
 	/* count claims more items than present */
 	pl_wr_init(&w);
-	pl_proto_listing_encode_begin(&w, 3);
+	pl_proto_listing_encode_begin(&w, 0, 3);
 	pl_proto_listing_encode_item(&w, 1, 1, e1, sizeof e1);
 	assert_int_equal(pl_proto_listing_decode(&d, w.p, w.n), -1);
 	pl_wr_free(&w);

@@ -1021,6 +1021,58 @@ static void test_opk_lifecycle(void **state)
 	tdir_clean(&t);
 }
 
+/* Replenishing from the relay's count: nothing while the relay holds at
+ * least `low`; below it, target - relay_left new (unpublished) ones; then
+ * at most `keep` in all, the oldest published ones forgotten first and
+ * unpublished ones never. */
+static void test_opk_replenish(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	pl_prekey k[80], one;
+	int made = -1;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+
+	assert_int_equal(pl_vault_opk_mark_published(v, 20, &e), 0); /* ids 1-20 */
+	assert_int_equal(pl_vault_opk_replenish(v, 10, 10, 20, 50, &made, &e), 0);
+	assert_int_equal(made, 0);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 0);
+	/* the vault still holds 20, but the relay only 3: 17 more */
+	assert_int_equal(pl_vault_opk_replenish(v, 3, 10, 20, 50, &made, &e), 0);
+	assert_int_equal(made, 17);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 17);
+	assert_int_equal(k[0].id, 21);
+	assert_int_equal(k[16].id, 37);
+	assert_int_equal(pl_vault_opk_mark_published(v, 37, &e), 0);
+	/* drained again: 20 more makes 57, so the 7 oldest go */
+	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 20, 50, &made, &e), 0);
+	assert_int_equal(made, 20);
+	assert_int_equal(pl_vault_opk_get(v, 7, &one, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_non_null(strstr(e.msg, "forgotten"));
+	assert_int_equal(pl_vault_opk_get(v, 8, &one, &e), 0);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 20); /* 38-57 */
+	/* unpublished ones are never forgotten, even above `keep` */
+	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 20, 20, &made, &e), 0);
+	assert_int_equal(made, 20);
+	assert_int_equal(pl_vault_opk_get(v, 37, &one, &e), -1);
+	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 40); /* 38-77 */
+	assert_int_equal(k[0].id, 38);
+	assert_int_equal(k[39].id, 77);
+	/* bounds */
+	assert_int_equal(pl_vault_opk_replenish(v, -1, 10, 20, 50, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 20, 19, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 5, 50, &made, &e), -1);
+	assert_int_equal(made, 0);
+	sodium_memzero(&one, sizeof one);
+	sodium_memzero(k, sizeof k);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
 static void test_transactions(void **state)
 {
 	(void)state;
@@ -1273,6 +1325,7 @@ int main(void)
 	    cmocka_unit_test(test_outbox),
 	    cmocka_unit_test(test_seen_pending),
 	    cmocka_unit_test(test_opk_lifecycle),
+	    cmocka_unit_test(test_opk_replenish),
 	    cmocka_unit_test(test_spk_refresh),
 	    cmocka_unit_test(test_transactions),
 	    cmocka_unit_test(test_corrupted_blobs),
