@@ -160,8 +160,7 @@ typedef struct {
  * GET /v1/bundle, so only the relay's count, not the vault's, tells the
  * owner when to upload more. Version 1 had no such field. */
 #define PL_PROTO_LISTING_VERSION 2
-#define PL_PROTO_LISTING_PREKEYS_OFF 1 /* offset of prekeys */
-#define PL_PROTO_LISTING_COUNT_OFF 3   /* offset of count */
+#define PL_PROTO_LISTING_COUNT_OFF 3 /* offset of count */
 
 typedef struct {
 	uint16_t prekeys;
