@@ -59,8 +59,8 @@ static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_er
  * forward secrecy instead of falling back to three-DH agreement. Publish
  * counts what the vault holds, an upper bound on what the relay has left;
  * every sync also learns the relay's own count from the mailbox listing
- * (anyone may take prekeys with GET /v1/bundle) and replenishes from that
- * (pl_msgr_replenish), keeping at most OPK_KEEP in the vault. */
+ * (anyone may take prekeys with GET /v1/bundle) and tops up from that
+ * (pl_msgr_replenish); either way at most OPK_KEEP stay in the vault. */
 #define OPK_LOW 10
 #define OPK_TARGET 20
 #define OPK_KEEP 500
@@ -74,7 +74,7 @@ static int publish_bundle(pl_vault *v, pl_relay_conn *c, pl_err *e)
 	const pl_identity *id = pl_vault_identity(v);
 	pl_prekey opks[PL_PROTO_BUNDLE_MAX_OPK];
 	int made, rotated;
-	if (pl_vault_opk_top_up(v, OPK_LOW, OPK_TARGET, &made, e) != 0 ||
+	if (pl_vault_opk_top_up(v, -1, OPK_LOW, OPK_TARGET, OPK_KEEP, &made, e) != 0 ||
 	    pl_vault_spk_refresh(v, pl_now(), SPK_MAX_AGE, SPK_KEEP, &rotated, e) != 0)
 		return -1;
 	/* A new signed prekey is not published until the upload below succeeds. */
@@ -190,7 +190,7 @@ int pl_msgr_publish(pl_vault *v, pl_err *e)
 int pl_msgr_replenish(pl_vault *v, int relay_left, int *added, pl_err *e)
 {
 	*added = 0;
-	if (pl_vault_opk_replenish(v, relay_left, OPK_LOW, OPK_TARGET, OPK_KEEP, added, e) != 0)
+	if (pl_vault_opk_top_up(v, relay_left, OPK_LOW, OPK_TARGET, OPK_KEEP, added, e) != 0)
 		return -1;
 	return *added > 0 ? pl_msgr_publish(v, e) : 0;
 }

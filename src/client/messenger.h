@@ -40,7 +40,7 @@ int pl_msgr_publish(pl_vault *v, pl_err *e);
 
 /* Given how many of our one-time prekeys the relay still holds (from a
  * mailbox listing): below the low mark, makes enough for the target, keeps
- * the vault's total bounded (pl_vault_opk_replenish) and uploads them.
+ * the vault's total bounded (pl_vault_opk_top_up) and uploads them.
  * *added is how many were made (0 if enough were left). */
 int pl_msgr_replenish(pl_vault *v, int relay_left, int *added, pl_err *e);
 

@@ -1214,63 +1214,43 @@ int pl_vault_opk_generate_internal(pl_vault *v, int n, pl_err *e)
 	return meta_put(v, "opk_next", b, sizeof b, e);
 }
 
-int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e)
+int pl_vault_opk_top_up(pl_vault *v, int relay_left, int low, int target, int keep, int *made,
+			pl_err *e)
 {
-	int own, ok;
-	int64_t have = 0;
+	int own, ok = 1;
+	int64_t left = relay_left, have = 0;
 
 	*made = 0;
-	if (low < 0 || target < low || target > PL_VAULT_OPK_GENERATE_MAX)
-		return pl_err_set(e, PL_EXIT_USAGE, "prekey top-up bounds out of range");
-	if (pl_vault_tx_start(v, &own, e) != 0)
-		return -1;
-	ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys",
-		       "its one-time prekeys cannot be counted", &have, e) == 0;
-	if (ok && have < low) {
-		ok = pl_vault_opk_generate_internal(v, target - (int)have, e) == 0;
-		if (ok)
-			*made = target - (int)have;
-	}
-	if (pl_vault_tx_end(v, own, ok, e) != 0) {
-		*made = 0;
-		return -1;
-	}
-	return 0;
-}
-
-int pl_vault_opk_replenish(pl_vault *v, int relay_left, int low, int target, int keep, int *made,
-			   pl_err *e)
-{
-	int own, ok;
-	int64_t have = 0;
-
-	*made = 0;
-	if (relay_left < 0 || low < 0 || target < low || target > PL_VAULT_OPK_GENERATE_MAX ||
+	if (relay_left < -1 || low < 0 || target < low || target > PL_VAULT_OPK_GENERATE_MAX ||
 	    keep < target)
-		return pl_err_set(e, PL_EXIT_USAGE, "prekey replenish bounds out of range");
+		return pl_err_set(e, PL_EXIT_USAGE, "prekey top-up bounds out of range");
 	if (relay_left >= low)
 		return 0;
 	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
-	ok = pl_vault_opk_generate_internal(v, target - relay_left, e) == 0;
-	if (ok)
+	if (relay_left < 0)
 		ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys",
-			       "its one-time prekeys cannot be counted", &have, e) == 0;
-	if (ok && have > keep) {
-		sqlite3_stmt *st;
-		ok = pl_vault_prep(
-			 v, &st,
-			 "DELETE FROM opk WHERE id IN (SELECT id FROM opk WHERE published = 1"
-			 " ORDER BY id LIMIT ?1)",
-			 e) == 0;
-		if (ok) {
-			sqlite3_bind_int64(st, 1, have - keep);
-			ok = pl_vault_exec(v, st, "forget old one-time prekeys", e) == 0;
-			sqlite3_finalize(st);
+			       "its one-time prekeys cannot be counted", &left, e) == 0;
+	if (ok && left < low) {
+		ok = pl_vault_opk_generate_internal(v, target - (int)left, e) == 0;
+		if (ok)
+			ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys",
+				       "its one-time prekeys cannot be counted", &have, e) == 0;
+		if (ok && have > keep) {
+			sqlite3_stmt *st;
+			ok = pl_vault_prep(v, &st,
+					   "DELETE FROM opk WHERE id IN (SELECT id FROM opk WHERE "
+					   "published = 1 ORDER BY id LIMIT ?1)",
+					   e) == 0;
+			if (ok) {
+				sqlite3_bind_int64(st, 1, have - keep);
+				ok = pl_vault_exec(v, st, "forget old one-time prekeys", e) == 0;
+				sqlite3_finalize(st);
+			}
 		}
+		if (ok)
+			*made = target - (int)left;
 	}
-	if (ok)
-		*made = target - relay_left;
 	if (pl_vault_tx_end(v, own, ok, e) != 0) {
 		*made = 0;
 		return -1;

@@ -80,20 +80,19 @@ int pl_vault_opk_delete(pl_vault *v, uint32_t id, pl_err *e);
  * Ids are never reused, even after a prekey is deleted. */
 #define PL_VAULT_OPK_GENERATE_MAX 1000
 int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e);
-/* When fewer than `low` one-time prekeys are left (published or not; a
- * used one is deleted), makes enough new ones to have `target`; *made says
- * how many (0 when enough were left). The new ones are unpublished: the
- * next pl_msgr_publish uploads them. */
-int pl_vault_opk_top_up(pl_vault *v, int low, int target, int *made, pl_err *e);
-/* When the relay says it holds only `relay_left` of our one-time prekeys
- * (anyone may take one; a taken one stays in the vault until a first
- * message uses it), makes target - relay_left new ones if relay_left <
- * low, then keeps at most `keep` in all by deleting the oldest published
- * ones: a peer that took one of those and never wrote cannot start a
- * session with it, but an attacker draining the relay cannot make the
- * vault grow without bound. *made as for pl_vault_opk_top_up. */
-int pl_vault_opk_replenish(pl_vault *v, int relay_left, int low, int target, int keep, int *made,
-			   pl_err *e);
+/* When fewer than `low` one-time prekeys are left, makes enough new ones to
+ * have `target`; *made says how many (0 when enough were left). "Left" is
+ * the relay's count when relay_left >= 0 (from a mailbox listing: anyone
+ * may take prekeys with GET /v1/bundle, and a taken one stays in the vault
+ * until a first message uses it), else the vault's (-1; published or not,
+ * a used one is deleted). The new ones are unpublished: the next
+ * pl_msgr_publish uploads them. Then at most `keep` stay in the vault, the
+ * oldest published ones forgotten first and unpublished ones never: a peer
+ * that took one of those and never wrote cannot start a session with it,
+ * but an attacker draining the relay cannot make the vault grow without
+ * bound. */
+int pl_vault_opk_top_up(pl_vault *v, int relay_left, int low, int target, int keep, int *made,
+			pl_err *e);
 /* Makes a new signed prekey (id = highest + 1) that becomes the current one;
  * older ones stay reachable through pl_vault_spk_get. */
 int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e);

@@ -984,21 +984,23 @@ static void test_opk_lifecycle(void **state)
 	/* Top-up: nothing while at least `low` are left; below it, enough new
 	 * ones (unpublished, numbering on) to reach `target`. 23 are left now. */
 	int made = -1;
-	assert_int_equal(pl_vault_opk_top_up(v, 10, 20, &made, &e), 0);
+	assert_int_equal(pl_vault_opk_top_up(v, -1, 10, 20, 50, &made, &e), 0);
 	assert_int_equal(made, 0);
 	for (uint32_t id = 1; id <= 15; id++)
 		if (id != 5)
 			assert_int_equal(pl_vault_opk_delete(v, id, &e), 0);
-	assert_int_equal(pl_vault_opk_top_up(v, 10, 20, &made, &e), 0); /* 9 left */
+	assert_int_equal(pl_vault_opk_top_up(v, -1, 10, 20, 50, &made, &e), 0); /* 9 left */
 	assert_int_equal(made, 11);
 	assert_int_equal(pl_vault_opk_unpublished(v, k, 40, &e), 20); /* 16-19, 21-36 */
 	assert_int_equal(k[0].id, 16);
 	assert_int_equal(k[4].id, 21);
 	assert_int_equal(k[19].id, 36);
-	assert_int_equal(pl_vault_opk_top_up(v, 10, 20, &made, &e), 0);
+	assert_int_equal(pl_vault_opk_top_up(v, -1, 10, 20, 50, &made, &e), 0);
 	assert_int_equal(made, 0);
-	assert_int_equal(pl_vault_opk_top_up(v, 10, 5, &made, &e), -1);
-	assert_int_equal(pl_vault_opk_top_up(v, 1, PL_VAULT_OPK_GENERATE_MAX + 1, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_top_up(v, -1, 10, 5, 50, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_top_up(v, -1, 1, PL_VAULT_OPK_GENERATE_MAX + 1,
+					     PL_VAULT_OPK_GENERATE_MAX + 1, &made, &e),
+			 -1);
 
 	/* Signed prekey rotation keeps the old one reachable. */
 	pl_prekey s1, s2, s;
@@ -1021,11 +1023,11 @@ static void test_opk_lifecycle(void **state)
 	tdir_clean(&t);
 }
 
-/* Replenishing from the relay's count: nothing while the relay holds at
+/* Topping up from the relay's count: nothing while the relay holds at
  * least `low`; below it, target - relay_left new (unpublished) ones; then
  * at most `keep` in all, the oldest published ones forgotten first and
  * unpublished ones never. */
-static void test_opk_replenish(void **state)
+static void test_opk_top_up_from_relay(void **state)
 {
 	(void)state;
 	tdir t;
@@ -1037,18 +1039,18 @@ static void test_opk_replenish(void **state)
 	pl_vault *v = open_vault(&t);
 
 	assert_int_equal(pl_vault_opk_mark_published(v, 20, &e), 0); /* ids 1-20 */
-	assert_int_equal(pl_vault_opk_replenish(v, 10, 10, 20, 50, &made, &e), 0);
+	assert_int_equal(pl_vault_opk_top_up(v, 10, 10, 20, 50, &made, &e), 0);
 	assert_int_equal(made, 0);
 	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 0);
 	/* the vault still holds 20, but the relay only 3: 17 more */
-	assert_int_equal(pl_vault_opk_replenish(v, 3, 10, 20, 50, &made, &e), 0);
+	assert_int_equal(pl_vault_opk_top_up(v, 3, 10, 20, 50, &made, &e), 0);
 	assert_int_equal(made, 17);
 	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 17);
 	assert_int_equal(k[0].id, 21);
 	assert_int_equal(k[16].id, 37);
 	assert_int_equal(pl_vault_opk_mark_published(v, 37, &e), 0);
 	/* drained again: 20 more makes 57, so the 7 oldest go */
-	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 20, 50, &made, &e), 0);
+	assert_int_equal(pl_vault_opk_top_up(v, 0, 10, 20, 50, &made, &e), 0);
 	assert_int_equal(made, 20);
 	assert_int_equal(pl_vault_opk_get(v, 7, &one, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
@@ -1056,16 +1058,16 @@ static void test_opk_replenish(void **state)
 	assert_int_equal(pl_vault_opk_get(v, 8, &one, &e), 0);
 	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 20); /* 38-57 */
 	/* unpublished ones are never forgotten, even above `keep` */
-	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 20, 20, &made, &e), 0);
+	assert_int_equal(pl_vault_opk_top_up(v, 0, 10, 20, 20, &made, &e), 0);
 	assert_int_equal(made, 20);
 	assert_int_equal(pl_vault_opk_get(v, 37, &one, &e), -1);
 	assert_int_equal(pl_vault_opk_unpublished(v, k, 80, &e), 40); /* 38-77 */
 	assert_int_equal(k[0].id, 38);
 	assert_int_equal(k[39].id, 77);
 	/* bounds */
-	assert_int_equal(pl_vault_opk_replenish(v, -1, 10, 20, 50, &made, &e), -1);
-	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 20, 19, &made, &e), -1);
-	assert_int_equal(pl_vault_opk_replenish(v, 0, 10, 5, 50, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_top_up(v, -2, 10, 20, 50, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_top_up(v, 0, 10, 20, 19, &made, &e), -1);
+	assert_int_equal(pl_vault_opk_top_up(v, 0, 10, 5, 50, &made, &e), -1);
 	assert_int_equal(made, 0);
 	sodium_memzero(&one, sizeof one);
 	sodium_memzero(k, sizeof k);
@@ -1325,7 +1327,7 @@ int main(void)
 	    cmocka_unit_test(test_outbox),
 	    cmocka_unit_test(test_seen_pending),
 	    cmocka_unit_test(test_opk_lifecycle),
-	    cmocka_unit_test(test_opk_replenish),
+	    cmocka_unit_test(test_opk_top_up_from_relay),
 	    cmocka_unit_test(test_spk_refresh),
 	    cmocka_unit_test(test_transactions),
 	    cmocka_unit_test(test_corrupted_blobs),
