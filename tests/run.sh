@@ -11,7 +11,7 @@ fail=0
 logdir=$(mktemp -d)
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
-tally() { # name logfile exitcode
+tally() { # name logfile exitcode seconds
 	local p f
 	p=$(grep -c '^ok ' "$2" || true)
 	f=$(grep -c '^not ok ' "$2" || true)
@@ -20,10 +20,10 @@ tally() { # name logfile exitcode
 		echo "not ok - $1 exited with status $3" >>"$2"
 	fi
 	if [ "$f" -ne 0 ]; then
-		echo "FAIL $1: $p passed, $f failed"
+		echo "FAIL $1: $p passed, $f failed (${4}s)"
 		grep -E '^not ok|^#|parley:|ERROR|runtime error|Sanitizer' "$2" | head -n 40 | sed 's/^/    /'
 	else
-		echo "ok   $1: $p passed"
+		echo "ok   $1: $p passed (${4}s)"
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f))
@@ -35,15 +35,17 @@ for build in "$@"; do
 		[ -x "$t" ] || continue
 		name="$build/$(basename "$t")"
 		log="$logdir/$(echo "$name" | tr / _).log"
+		t0=$SECONDS
 		PARLEY_BUILD="$bdir" timeout 600 "$t" >"$log" 2>&1
-		tally "$name" "$log" $?
+		tally "$name" "$log" $? $((SECONDS - t0))
 	done
 	for s in tests/integration/test_*.sh; do
 		[ -f "$s" ] || continue
 		name="$build/$(basename "$s" .sh)"
 		log="$logdir/$(echo "$name" | tr / _).log"
+		t0=$SECONDS
 		PARLEY_BUILD="$bdir" timeout 900 bash "$s" >"$log" 2>&1
-		tally "$name" "$log" $?
+		tally "$name" "$log" $? $((SECONDS - t0))
 	done
 done
 echo "logs: $logdir"
