@@ -21,20 +21,21 @@
 static int relay_key(pl_vault *v, uint8_t pk[static 32], pl_err *e)
 {
 	if (pl_vault_relay_key(v, pk) != 0)
-		return pl_err_set(e, PL_EXIT_SECURITY, "the relay's key is not pinned yet; run parley "
-						       "sync");
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the relay's key is not pinned yet; run parley "
+				  "sync");
 	return 0;
 }
 
-int pl_audit_fetch_checkpoint(pl_vault *v, pl_relay_conn *c, uint8_t **note, size_t *n,
-			      uint64_t *size, uint8_t root[static 32], pl_err *e)
+int pl_audit_fetch_checkpoint(pl_vault *v, pl_rc_conn *c, uint8_t **note, size_t *n, uint64_t *size,
+			      uint8_t root[static 32], pl_err *e)
 {
 	uint8_t pk[32];
 	pl_checkpoint cp;
 	if (relay_key(v, pk, e) != 0)
 		return -1;
-	if (pl_relay_get_raw(c, "/log/checkpoint", PL_LEAF_NOTE_MAX * 4, note, n,
-			     "the request for its log checkpoint", e) != 0)
+	if (pl_rc_get_raw(c, "/log/checkpoint", PL_LEAF_NOTE_MAX * 4, note, n,
+			  "the request for its log checkpoint", e) != 0)
 		return -1;
 	if (pl_leaf_checkpoint_open(&cp, *note, *n, pk) != 0) {
 		free(*note);
@@ -48,12 +49,12 @@ int pl_audit_fetch_checkpoint(pl_vault *v, pl_relay_conn *c, uint8_t **note, siz
 	return 0;
 }
 
-static int get_proof(pl_relay_conn *c, const char *path, uint8_t (*proof)[32], size_t *n,
+static int get_proof(pl_rc_conn *c, const char *path, uint8_t (*proof)[32], size_t *n,
 		     const char *what, pl_err *e)
 {
 	uint8_t *body;
 	size_t len;
-	if (pl_relay_get_raw(c, path, PL_PROTO_PROOF_BODY_MAX, &body, &len, what, e) != 0)
+	if (pl_rc_get_raw(c, path, PL_PROTO_PROOF_BODY_MAX, &body, &len, what, e) != 0)
 		return -1;
 	int rc = pl_proto_proof_decode(proof, n, body, len);
 	free(body);
@@ -62,7 +63,7 @@ static int get_proof(pl_relay_conn *c, const char *path, uint8_t (*proof)[32], s
 	return 0;
 }
 
-int pl_audit_inclusion(pl_relay_conn *c, uint64_t index, uint64_t size, uint8_t (*proof)[32],
+int pl_audit_inclusion(pl_rc_conn *c, uint64_t index, uint64_t size, uint8_t (*proof)[32],
 		       size_t *n, pl_err *e)
 {
 	char path[96];
@@ -71,8 +72,8 @@ int pl_audit_inclusion(pl_relay_conn *c, uint64_t index, uint64_t size, uint8_t 
 	return get_proof(c, path, proof, n, "inclusion proof", e);
 }
 
-static int consistency(pl_relay_conn *c, uint64_t old, uint64_t size, uint8_t (*proof)[32],
-		       size_t *n, pl_err *e)
+static int consistency(pl_rc_conn *c, uint64_t old, uint64_t size, uint8_t (*proof)[32], size_t *n,
+		       pl_err *e)
 {
 	char path[96];
 	snprintf(path, sizeof path, "/log/proof/consistency?old=%llu&size=%llu",
@@ -80,14 +81,14 @@ static int consistency(pl_relay_conn *c, uint64_t old, uint64_t size, uint8_t (*
 	return get_proof(c, path, proof, n, "consistency proof", e);
 }
 
-int pl_audit_leaves(pl_relay_conn *c, uint64_t start, uint32_t count, pl_proto_leaves *l,
+int pl_audit_leaves(pl_rc_conn *c, uint64_t start, uint32_t count, pl_proto_leaves *l,
 		    uint8_t **body, pl_err *e)
 {
 	char path[96];
 	size_t len;
 	snprintf(path, sizeof path, "/log/leaves?start=%llu&count=%u", (unsigned long long)start,
 		 count);
-	if (pl_relay_get_raw(c, path, PL_PROTO_LEAVES_BODY_MAX, body, &len, "log leaves", e) != 0)
+	if (pl_rc_get_raw(c, path, PL_PROTO_LEAVES_BODY_MAX, body, &len, "log leaves", e) != 0)
 		return -1;
 	if (pl_proto_leaves_decode(l, *body, len) != 0 || l->count != count) {
 		free(*body);
@@ -99,7 +100,7 @@ int pl_audit_leaves(pl_relay_conn *c, uint64_t start, uint32_t count, pl_proto_l
 
 /* Is the tree (size2, root2) an extension of (size1, root1)? 1 yes, 0 no
  * (the relay contradicts itself), -1 could not tell (network). */
-static int extends(pl_relay_conn *c, uint64_t size1, const uint8_t root1[32], uint64_t size2,
+static int extends(pl_rc_conn *c, uint64_t size1, const uint8_t root1[32], uint64_t size2,
 		   const uint8_t root2[32], pl_err *e)
 {
 	if (size2 < size1)
@@ -118,8 +119,8 @@ static int extends(pl_relay_conn *c, uint64_t size1, const uint8_t root1[32], ui
 		*e = ce;
 		return -1;
 	}
-	return pl_merkle_verify_consistency(size1, size2, root1, root2,
-					    (const uint8_t(*)[32])proof, n) == 0;
+	return pl_merkle_verify_consistency(size1, size2, root1, root2, (const uint8_t(*)[32])proof,
+					    n) == 0;
 }
 
 static int contradiction(pl_vault *v, const char *what, const uint8_t *a, size_t alen,
@@ -137,7 +138,7 @@ static int contradiction(pl_vault *v, const char *what, const uint8_t *a, size_t
 			       : "and the evidence could not be stored");
 }
 
-int pl_audit_checkpoint(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_err *e)
+int pl_audit_checkpoint(pl_vault *v, pl_rc_conn *c, pl_audit_report *r, pl_err *e)
 {
 	uint8_t *note = NULL, *old = NULL, root[32], pk[32];
 	size_t n = 0, oldn = 0;
@@ -145,14 +146,16 @@ int pl_audit_checkpoint(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_er
 	pl_item *items = NULL;
 	size_t nitems = 0;
 	int rc = -1;
-	if (relay_key(v, pk, e) != 0 || pl_audit_fetch_checkpoint(v, c, &note, &n, &size, root, e) != 0)
+	if (relay_key(v, pk, e) != 0 ||
+	    pl_audit_fetch_checkpoint(v, c, &note, &n, &size, root, e) != 0)
 		return -1;
 	pl_err le;
 	pl_err_clear(&le);
 	if (pl_vault_checkpoint_latest(v, &oldsize, &old, &oldn, &le) == 0) {
 		pl_checkpoint ocp;
 		if (pl_leaf_checkpoint_open(&ocp, old, oldn, pk) != 0) {
-			pl_err_set(e, PL_EXIT_VAULT, "a checkpoint stored in the vault does not verify");
+			pl_err_set(e, PL_EXIT_VAULT,
+				   "a checkpoint stored in the vault does not verify");
 			goto out;
 		}
 		int ok = extends(c, ocp.size, ocp.root, size, root, e);
@@ -160,9 +163,10 @@ int pl_audit_checkpoint(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_er
 			goto out;
 		if (!ok) {
 			contradiction(v,
-				      size < ocp.size ? "now shows a smaller tree than it signed before"
-						      : "signed a tree that does not extend the one it "
-							"signed before",
+				      size < ocp.size
+					  ? "now shows a smaller tree than it signed before"
+					  : "signed a tree that does not extend the one it "
+					    "signed before",
 				      old, oldn, note, n, e);
 			goto out;
 		}
@@ -195,7 +199,8 @@ int pl_audit_checkpoint(pl_vault *v, pl_relay_conn *c, pl_audit_report *r, pl_er
 			goto out;
 		}
 		if (!ok) {
-			contradiction(v, "signed a receipt in a tree its current log does not contain",
+			contradiction(v,
+				      "signed a receipt in a tree its current log does not contain",
 				      rc2->note, rc2->notelen, note, n, e);
 			free(rc2);
 			goto out;
@@ -220,7 +225,7 @@ out:
 	return rc;
 }
 
-int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, int drained, pl_audit_report *r, pl_err *e)
+int pl_audit_withheld(pl_vault *v, pl_rc_conn *c, int drained, pl_audit_report *r, pl_err *e)
 {
 	uint8_t *note = NULL;
 	size_t notelen = 0;
@@ -240,8 +245,8 @@ int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, int drained, pl_audit_repor
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
 	for (int round = 0; round < SCAN_ROUNDS_MAX && cur < stop && rc == 0; round++) {
-		uint32_t count = stop - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX
-								  : (uint32_t)(stop - cur);
+		uint32_t count =
+		    stop - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX : (uint32_t)(stop - cur);
 		uint8_t *body;
 		if (pl_audit_leaves(c, cur, count, l, &body, e) != 0) {
 			rc = -1;
@@ -265,8 +270,8 @@ int pl_audit_withheld(pl_vault *v, pl_relay_conn *c, int drained, pl_audit_repor
 				 "withheld the envelope it logged for this mailbox as seq %llu "
 				 "(leaf %llu)",
 				 (unsigned long long)lf.seq, (unsigned long long)(cur + i));
-			if (pl_vault_evidence_add(v, what, note, notelen, l->leaf[i].p, l->leaf[i].n,
-						  e) != 0) {
+			if (pl_vault_evidence_add(v, what, note, notelen, l->leaf[i].p,
+						  l->leaf[i].n, e) != 0) {
 				rc = -1;
 				break;
 			}

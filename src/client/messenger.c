@@ -25,20 +25,20 @@
 
 #define FETCH_ROUNDS_MAX 64
 
-int pl_msgr_open_relay(pl_vault *v, pl_relay_conn **c, pl_err *e)
+int pl_msgr_open_relay(pl_vault *v, pl_rc_conn **c, pl_err *e)
 {
 	const uint8_t *pem;
 	size_t pemlen;
 	pl_vault_relay_ca(v, &pem, &pemlen);
-	return pl_relay_open_pem(c, pl_vault_relay_url(v), pem, pemlen, e);
+	return pl_rc_open_pem(c, pl_vault_relay_url(v), pem, pemlen, e);
 }
 
 /* Trust on first use: the relay key is pinned the first time; a different
  * key later means another relay or an impostor, and everything stops. */
-static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_err *e)
+static int pin_relay(pl_vault *v, pl_rc_conn *c, uint8_t pk[static 32], pl_err *e)
 {
 	uint8_t got[32];
-	if (pl_relay_get_key(c, got, e) != 0)
+	if (pl_rc_get_key(c, got, e) != 0)
 		return -1;
 	if (pl_vault_relay_key(v, pk) == 0) {
 		if (sodium_memcmp(pk, got, 32) != 0)
@@ -69,7 +69,7 @@ static int pin_relay(pl_vault *v, pl_relay_conn *c, uint8_t pk[static 32], pl_er
 #define SPK_MAX_AGE (7 * 86400)
 #define SPK_KEEP (35 * 86400)
 
-static int publish_bundle(pl_vault *v, pl_relay_conn *c, pl_err *e)
+static int publish_bundle(pl_vault *v, pl_rc_conn *c, pl_err *e)
 {
 	const pl_identity *id = pl_vault_identity(v);
 	pl_prekey opks[PL_PROTO_BUNDLE_MAX_OPK];
@@ -108,7 +108,7 @@ static int publish_bundle(pl_vault *v, pl_relay_conn *c, pl_err *e)
 			max_id = opks[i].id;
 	}
 	u->opk_count = (uint16_t)n;
-	if (pl_relay_publish_bundle(c, id, u, e) != 0)
+	if (pl_rc_publish_bundle(c, id, u, e) != 0)
 		goto out;
 	if (pl_vault_begin(v, e) != 0)
 		goto out;
@@ -125,21 +125,21 @@ out:
 	return rc;
 }
 
-static int publish_token(pl_vault *v, pl_relay_conn *c, pl_err *e)
+static int publish_token(pl_vault *v, pl_rc_conn *c, pl_err *e)
 {
 	if (pl_vault_get_u64(v, "token_registered", 0))
 		return 0;
 	uint8_t token[PL_TOKEN_LEN];
 	if (pl_vault_own_token(v, token, e) != 0)
 		return -1;
-	int rc = pl_relay_put_token(c, pl_vault_identity(v), token, e);
+	int rc = pl_rc_put_token(c, pl_vault_identity(v), token, e);
 	sodium_memzero(token, sizeof token);
 	if (rc != 0)
 		return -1;
 	return pl_vault_set_u64(v, "token_registered", 1, e);
 }
 
-static int publish_grants(pl_vault *v, pl_relay_conn *c, pl_err *e)
+static int publish_grants(pl_vault *v, pl_rc_conn *c, pl_err *e)
 {
 	pl_contact *cs;
 	size_t n;
@@ -157,7 +157,7 @@ static int publish_grants(pl_vault *v, pl_relay_conn *c, pl_err *e)
 					cs[i].name);
 			break;
 		}
-		rc = pl_relay_put_grant(c, pl_vault_identity(v), loc, blob, sizeof blob, e);
+		rc = pl_rc_put_grant(c, pl_vault_identity(v), loc, blob, sizeof blob, e);
 		sodium_memzero(blob, sizeof blob);
 		if (rc != 0)
 			break;
@@ -172,7 +172,7 @@ static int publish_grants(pl_vault *v, pl_relay_conn *c, pl_err *e)
 
 int pl_msgr_publish(pl_vault *v, pl_err *e)
 {
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 	uint8_t rpk[32];
 	if (pl_msgr_open_relay(v, &c, e) != 0)
 		return -1;
@@ -183,7 +183,7 @@ int pl_msgr_publish(pl_vault *v, pl_err *e)
 		rc = publish_token(v, c, e);
 	if (rc == 0)
 		rc = publish_grants(v, c, e);
-	pl_relay_close(c);
+	pl_rc_close(c);
 	return rc;
 }
 
@@ -268,13 +268,13 @@ static int pick_send_session(pl_session_rec *s, size_t n)
 	return n ? 0 : -1;
 }
 
-static int new_initiator_session(pl_vault *v, pl_relay_conn *c, const pl_contact *ct,
+static int new_initiator_session(pl_vault *v, pl_rc_conn *c, const pl_contact *ct,
 				 pl_session_rec *s, pl_err *e)
 {
 	pl_bundle b;
 	uint8_t sk[PL_X3DH_SK_LEN];
 	const pl_identity *me = pl_vault_identity(v);
-	if (pl_relay_fetch_bundle(c, ct->ik, &b, e) != 0)
+	if (pl_rc_fetch_bundle(c, ct->ik, &b, e) != 0)
 		return -1;
 	if (sodium_memcmp(b.ik, ct->ik, PL_IK_LEN) != 0)
 		return pl_err_set(e, PL_EXIT_SECURITY,
@@ -316,7 +316,7 @@ out:
 
 /* Encrypts one outbox item into an envelope and commits ratchet state and
  * envelope together. */
-static int seal_item(pl_vault *v, pl_relay_conn *c, const pl_contact *ct, pl_outbox *o, pl_err *e)
+static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox *o, pl_err *e)
 {
 	pl_item it;
 	pl_session_rec *ss = NULL, fresh;
@@ -411,7 +411,7 @@ out:
 }
 
 /* Gets the contact's mailbox token from the grant they published for us. */
-static int fetch_token(pl_vault *v, pl_relay_conn *c, pl_contact *ct, pl_err *e)
+static int fetch_token(pl_vault *v, pl_rc_conn *c, pl_contact *ct, pl_err *e)
 {
 	uint8_t loc[PL_PROTO_GRANT_LOC_LEN], blob[PL_PROTO_GRANT_BLOB_MAX];
 	size_t n = 0;
@@ -420,7 +420,7 @@ static int fetch_token(pl_vault *v, pl_relay_conn *c, pl_contact *ct, pl_err *e)
 		return pl_err_set(e, PL_EXIT_SECURITY, "the key of \"%s\" is unusable", ct->name);
 	pl_err ge;
 	pl_err_clear(&ge);
-	if (pl_relay_get_grant(c, loc, blob, &n, &ge) != 0) {
+	if (pl_rc_get_grant(c, loc, blob, &n, &ge) != 0) {
 		if (ge.code == PL_EXIT_NOTFOUND)
 			return pl_err_set(
 			    e, PL_EXIT_NETWORK,
@@ -439,7 +439,7 @@ static int fetch_token(pl_vault *v, pl_relay_conn *c, pl_contact *ct, pl_err *e)
 	return pl_vault_contact_put(v, ct, e);
 }
 
-static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 32], pl_contact *ct,
+static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_contact *ct,
 			pl_outbox *o, pl_err *e)
 {
 	pl_proto_receipt rc;
@@ -449,8 +449,8 @@ static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 
 			return -1;
 		pl_err de;
 		pl_err_clear(&de);
-		if (pl_relay_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
-				     &de) == 0) {
+		if (pl_rc_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
+				  &de) == 0) {
 			size_t rlen = pl_proto_receipt_encode(receipt, &rc);
 			if (rlen == 0)
 				return pl_err_set(e, PL_EXIT_SECURITY,
@@ -475,7 +475,7 @@ static int deposit_item(pl_vault *v, pl_relay_conn *c, const uint8_t rpk[static 
 			}
 			return 0;
 		}
-		if (pl_relay_last_status(c) != 403 || !ct->has_token || attempt == 1) {
+		if (pl_rc_last_status(c) != 403 || !ct->has_token || attempt == 1) {
 			*e = de;
 			return -1;
 		}
@@ -495,7 +495,7 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_vault_outbox_free(ob, n);
 		return 0;
 	}
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 	uint8_t rpk[32];
 	int rc = pl_msgr_open_relay(v, &c, e);
 	if (rc == 0) {
@@ -522,7 +522,7 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 				r->delivered++;
 			sodium_memzero(&ct, sizeof ct);
 		}
-		pl_relay_close(c);
+		pl_rc_close(c);
 	}
 	if (r) {
 		pl_outbox *left;

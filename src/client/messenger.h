@@ -31,9 +31,9 @@ typedef struct {
 	unsigned prekeys_added; /* one-time prekeys made and uploaded: the relay ran low */
 } pl_sync_report;
 
-struct pl_relay_conn;
+struct pl_rc_conn;
 /* Opens a connection to the vault's relay (with its pinned CA, if any). */
-int pl_msgr_open_relay(pl_vault *v, struct pl_relay_conn **c, pl_err *e);
+int pl_msgr_open_relay(pl_vault *v, struct pl_rc_conn **c, pl_err *e);
 
 /* Pins the relay key, publishes prekeys and token, grants tokens to contacts. */
 int pl_msgr_publish(pl_vault *v, pl_err *e);

@@ -36,7 +36,7 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 		      pl_err *e)
 {
 	pl_contact ct;
-	pl_relay_conn *c = NULL;
+	pl_rc_conn *c = NULL;
 	pl_item *items = NULL;
 	size_t nitems = 0, ndep = 0, nfetch = 0, fcap = 0;
 	pl_proof_deposit *deps = NULL;
@@ -123,8 +123,8 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 	/* The peer's logged acks: scan the log for fetches of its mailbox. */
 	uint64_t cur = 0;
 	for (int round = 0; round < SCAN_ROUNDS_MAX && cur < size; round++) {
-		uint32_t count = size - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX
-								  : (uint32_t)(size - cur);
+		uint32_t count =
+		    size - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX : (uint32_t)(size - cur);
 		uint8_t *body;
 		if (pl_audit_leaves(c, cur, count, pl, &body, e) != 0)
 			goto out;
@@ -132,7 +132,8 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 			pl_leaf lf;
 			if (pl_leaf_decode(&lf, pl->leaf[i].p, pl->leaf[i].n) != 0 ||
 			    lf.type != PL_LEAF_FETCH || sodium_memcmp(lf.mbx, peer_mbx, 32) != 0 ||
-			    sodium_memcmp(lf.owner, ct.ik, 32) != 0 || pl_leaf_fetch_verify(&lf) != 0)
+			    sodium_memcmp(lf.owner, ct.ik, 32) != 0 ||
+			    pl_leaf_fetch_verify(&lf) != 0)
 				continue;
 			if (nfetch == fcap) {
 				size_t ncap = fcap ? 2 * fcap : 16;
@@ -215,7 +216,7 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 	}
 out:
 	if (c)
-		pl_relay_close(c);
+		pl_rc_close(c);
 	pl_vault_items_free(items, nitems);
 	free(deps);
 	free(leaves);

@@ -365,15 +365,15 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err 
 }
 
 /* *prekeys: the relay's count of our one-time prekeys in the last listing. */
-static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list *acks, int *drained,
+static int fetch_all(pl_vault *v, pl_rc_conn *c, pl_sync_report *r, ack_list *acks, int *drained,
 		     int *prekeys, pl_err *e)
 {
 	*drained = 0;
 	const pl_identity *me = pl_vault_identity(v);
 	for (int round = 0; round < FETCH_ROUNDS_MAX; round++) {
 		uint64_t after = pl_vault_get_u64(v, "last_seq", 0);
-		pl_relay_listing rl;
-		if (pl_relay_fetch(c, me, after, &rl, e) != 0)
+		pl_rc_listing rl;
+		if (pl_rc_fetch(c, me, after, &rl, e) != 0)
 			return -1;
 		const pl_proto_listing *l = &rl.list;
 		*prekeys = l->prekeys;
@@ -395,10 +395,10 @@ static int fetch_all(pl_vault *v, pl_relay_conn *c, pl_sync_report *r, ack_list 
 			top = l->item[i].seq;
 			fault_point("after-commit");
 		}
-		pl_relay_listing_free(&rl);
+		pl_rc_listing_free(&rl);
 		if (rc != 0)
 			return -1;
-		if (top > after && pl_relay_ack(c, me, top, e) != 0)
+		if (top > after && pl_rc_ack(c, me, top, e) != 0)
 			return -1;
 		if (count_items == 0) {
 			*drained = 1;
@@ -455,7 +455,7 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 		return -1;
 	if (pl_msgr_deliver(v, r, e) != 0)
 		return -1;
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 	if (pl_msgr_open_relay(v, &c, e) != 0)
 		return -1;
 	/* The relay's log first: a relay that contradicts what it signed
@@ -463,19 +463,19 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 	pl_audit_report ar;
 	memset(&ar, 0, sizeof ar);
 	if (pl_audit_checkpoint(v, c, &ar, e) != 0) {
-		pl_relay_close(c);
+		pl_rc_close(c);
 		return -1;
 	}
 	ack_list *acks = calloc(1, sizeof *acks);
 	if (acks == NULL) {
-		pl_relay_close(c);
+		pl_rc_close(c);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
 	int drained = 0, prekeys = -1, added = 0;
 	int rc = fetch_all(v, c, r, acks, &drained, &prekeys, e);
 	if (rc == 0)
 		rc = pl_audit_withheld(v, c, drained, &ar, e);
-	pl_relay_close(c);
+	pl_rc_close(c);
 	if (rc == 0 && prekeys >= 0)
 		rc = pl_msgr_replenish(v, prekeys, &added, e);
 	if (r)

@@ -31,7 +31,7 @@
 #define REASON_MAX 160
 #define URL_SHOWN "%.120s" /* how much of the URL an error message shows */
 
-struct pl_relay_conn {
+struct pl_rc_conn {
 	CURL *curl;
 	char url[URL_MAX]; /* scheme://host[:port], no trailing slash */
 	char *cafile;
@@ -146,7 +146,7 @@ static int is_loopback_host(const char *host)
 }
 
 /* Validates url and writes scheme://host[:port] to c->url. */
-static int parse_url(pl_relay_conn *c, const char *url, pl_err *e)
+static int parse_url(pl_rc_conn *c, const char *url, pl_err *e)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *x = NULL;
@@ -194,9 +194,9 @@ out:
 	return rc;
 }
 
-int pl_relay_open(pl_relay_conn **out, const char *url, const char *cafile, pl_err *e)
+int pl_rc_open(pl_rc_conn **out, const char *url, const char *cafile, pl_err *e)
 {
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 
 	*out = NULL;
 	if (url == NULL || url[0] == '\0')
@@ -238,16 +238,15 @@ fail:
 	return -1;
 }
 
-int pl_relay_open_pem(pl_relay_conn **out, const char *url, const uint8_t *pem, size_t pemlen,
-		      pl_err *e)
+int pl_rc_open_pem(pl_rc_conn **out, const char *url, const uint8_t *pem, size_t pemlen, pl_err *e)
 {
-	if (pl_relay_open(out, url, NULL, e) != 0)
+	if (pl_rc_open(out, url, NULL, e) != 0)
 		return -1;
 	if (pem == NULL || pemlen == 0)
 		return 0;
-	pl_relay_conn *c = *out;
+	pl_rc_conn *c = *out;
 	if (strncmp(c->url, "https://", 8) != 0) {
-		pl_relay_close(c);
+		pl_rc_close(c);
 		*out = NULL;
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "a relay certificate is pinned but relay address " URL_SHOWN
@@ -256,7 +255,7 @@ int pl_relay_open_pem(pl_relay_conn **out, const char *url, const uint8_t *pem, 
 	}
 	c->capem = malloc(pemlen);
 	if (c->capem == NULL) {
-		pl_relay_close(c);
+		pl_rc_close(c);
 		*out = NULL;
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
@@ -265,7 +264,7 @@ int pl_relay_open_pem(pl_relay_conn **out, const char *url, const uint8_t *pem, 
 	return 0;
 }
 
-void pl_relay_close(pl_relay_conn *c)
+void pl_rc_close(pl_rc_conn *c)
 {
 	if (c == NULL)
 		return;
@@ -276,17 +275,17 @@ void pl_relay_close(pl_relay_conn *c)
 	curl_global_cleanup();
 }
 
-const char *pl_relay_url(const pl_relay_conn *c)
+const char *pl_rc_url(const pl_rc_conn *c)
 {
 	return c->url;
 }
 
-long pl_relay_last_status(const pl_relay_conn *c)
+long pl_rc_last_status(const pl_rc_conn *c)
 {
 	return c->last_status;
 }
 
-static int malformed(const pl_relay_conn *c, const char *what, pl_err *e)
+static int malformed(const pl_rc_conn *c, const char *what, pl_err *e)
 {
 	return pl_err_set(e, PL_EXIT_SECURITY,
 			  "relay at " URL_SHOWN " sent a malformed %s; it may be faulty or "
@@ -295,7 +294,7 @@ static int malformed(const pl_relay_conn *c, const char *what, pl_err *e)
 }
 
 /* Turns a failed transfer into a pl_err. */
-static int transfer_error(pl_relay_conn *c, CURLcode rc, const resp_buf *r, const char *what,
+static int transfer_error(pl_rc_conn *c, CURLcode rc, const resp_buf *r, const char *what,
 			  pl_err *e)
 {
 	char detail[REASON_MAX];
@@ -341,8 +340,7 @@ static int transfer_error(pl_relay_conn *c, CURLcode rc, const resp_buf *r, cons
 	}
 }
 
-static int status_error(pl_relay_conn *c, long status, const resp_buf *r, const char *what,
-			pl_err *e)
+static int status_error(pl_rc_conn *c, long status, const resp_buf *r, const char *what, pl_err *e)
 {
 	char reason[REASON_MAX];
 
@@ -387,7 +385,7 @@ static struct curl_slist *add_header(struct curl_slist *h, int *bad, const char 
 }
 
 /* One request; 0 with a 2xx body in *r (caller frees), else -1 and e set. */
-static int relay_call(pl_relay_conn *c, const req *q, resp_buf *r, pl_err *e)
+static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 {
 	CURL *h = c->curl;
 	struct curl_slist *hdr = NULL;
@@ -434,8 +432,8 @@ static int relay_call(pl_relay_conn *c, const req *q, resp_buf *r, pl_err *e)
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)PL_RELAY_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)PL_RELAY_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)PL_RC_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)PL_RC_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (c->cafile)
@@ -449,7 +447,7 @@ static int relay_call(pl_relay_conn *c, const req *q, resp_buf *r, pl_err *e)
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "parley/1");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PL_RELAY_RESPONSE_MAX);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PL_RC_RESPONSE_MAX);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
 	if (strcmp(q->method, "GET") == 0) {
@@ -482,7 +480,7 @@ static int relay_call(pl_relay_conn *c, const req *q, resp_buf *r, pl_err *e)
 }
 
 /* A call whose success response must be empty. */
-static int relay_call_empty(pl_relay_conn *c, const req *q, pl_err *e)
+static int relay_call_empty(pl_rc_conn *c, const req *q, pl_err *e)
 {
 	resp_buf r;
 	req q0 = *q;
@@ -505,7 +503,7 @@ static void mailbox_path(char out[static PATH_MAX_LEN], const char *prefix,
 	snprintf(out, PATH_MAX_LEN, "%s%s%s", prefix, hex, suffix);
 }
 
-int pl_relay_get_key(pl_relay_conn *c, uint8_t relay_pk[static PL_IK_LEN], pl_err *e)
+int pl_rc_get_key(pl_rc_conn *c, uint8_t relay_pk[static PL_IK_LEN], pl_err *e)
 {
 	resp_buf r;
 	uint8_t pk[PL_IK_LEN];
@@ -524,8 +522,8 @@ int pl_relay_get_key(pl_relay_conn *c, uint8_t relay_pk[static PL_IK_LEN], pl_er
 	return 0;
 }
 
-int pl_relay_publish_bundle(pl_relay_conn *c, const pl_identity *id,
-			    const pl_proto_bundle_upload *u, pl_err *e)
+int pl_rc_publish_bundle(pl_rc_conn *c, const pl_identity *id, const pl_proto_bundle_upload *u,
+			 pl_err *e)
 {
 	char path[PATH_MAX_LEN];
 	pl_wr w;
@@ -553,8 +551,7 @@ int pl_relay_publish_bundle(pl_relay_conn *c, const pl_identity *id,
 	return rc;
 }
 
-int pl_relay_fetch_bundle(pl_relay_conn *c, const uint8_t ik[static PL_IK_LEN], pl_bundle *b,
-			  pl_err *e)
+int pl_rc_fetch_bundle(pl_rc_conn *c, const uint8_t ik[static PL_IK_LEN], pl_bundle *b, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
 	resp_buf r;
@@ -580,8 +577,8 @@ int pl_relay_fetch_bundle(pl_relay_conn *c, const uint8_t ik[static PL_IK_LEN], 
 	return 0;
 }
 
-int pl_relay_put_token(pl_relay_conn *c, const pl_identity *id,
-		       const uint8_t token[static PL_PROTO_TOKEN_LEN], pl_err *e)
+int pl_rc_put_token(pl_rc_conn *c, const pl_identity *id,
+		    const uint8_t token[static PL_PROTO_TOKEN_LEN], pl_err *e)
 {
 	char path[PATH_MAX_LEN];
 	uint8_t hash[PL_PROTO_TOKEN_HASH_LEN], body[PL_PROTO_TOKEN_BODY_LEN];
@@ -598,9 +595,9 @@ int pl_relay_put_token(pl_relay_conn *c, const pl_identity *id,
 	return relay_call_empty(c, &q, e);
 }
 
-int pl_relay_put_grant(pl_relay_conn *c, const pl_identity *id,
-		       const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN], const uint8_t *blob,
-		       size_t bloblen, pl_err *e)
+int pl_rc_put_grant(pl_rc_conn *c, const pl_identity *id,
+		    const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN], const uint8_t *blob,
+		    size_t bloblen, pl_err *e)
 {
 	char path[PATH_MAX_LEN], hex[2 * PL_PROTO_GRANT_LOC_LEN + 1];
 	pl_wr w;
@@ -626,8 +623,8 @@ int pl_relay_put_grant(pl_relay_conn *c, const pl_identity *id,
 	return rc;
 }
 
-int pl_relay_get_grant(pl_relay_conn *c, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
-		       uint8_t blob[static PL_PROTO_GRANT_BLOB_MAX], size_t *bloblen, pl_err *e)
+int pl_rc_get_grant(pl_rc_conn *c, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
+		    uint8_t blob[static PL_PROTO_GRANT_BLOB_MAX], size_t *bloblen, pl_err *e)
 {
 	char path[PATH_MAX_LEN], hex[2 * PL_PROTO_GRANT_LOC_LEN + 1];
 	resp_buf r;
@@ -652,10 +649,10 @@ int pl_relay_get_grant(pl_relay_conn *c, const uint8_t loc[static PL_PROTO_GRANT
 	return 0;
 }
 
-int pl_relay_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t bodylen,
-			   const uint8_t relay_pk[static PL_IK_LEN],
-			   const uint8_t mbx[static PL_MAILBOX_LEN],
-			   const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url, pl_err *e)
+int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t bodylen,
+			const uint8_t relay_pk[static PL_IK_LEN],
+			const uint8_t mbx[static PL_MAILBOX_LEN],
+			const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url, pl_err *e)
 {
 	pl_proto_receipt *t = malloc(sizeof *t); /* ~3 KiB: not on the stack */
 	pl_checkpoint cp;
@@ -704,10 +701,10 @@ int pl_relay_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_
 	return rc;
 }
 
-int pl_relay_deposit(pl_relay_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
-		     const uint8_t recipient_ik[static PL_IK_LEN],
-		     const uint8_t token[static PL_PROTO_TOKEN_LEN], const uint8_t *env,
-		     size_t envlen, pl_proto_receipt *receipt, pl_err *e)
+int pl_rc_deposit(pl_rc_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
+		  const uint8_t recipient_ik[static PL_IK_LEN],
+		  const uint8_t token[static PL_PROTO_TOKEN_LEN], const uint8_t *env, size_t envlen,
+		  pl_proto_receipt *receipt, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
 	uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
@@ -730,17 +727,16 @@ int pl_relay_deposit(pl_relay_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
 		 .what = "the deposit"};
 	if (relay_call(c, &q, &r, e) != 0)
 		return -1;
-	int rc = pl_relay_receipt_check(receipt, r.p, r.n, relay_pk, mbx, hash, c->url, e);
+	int rc = pl_rc_receipt_check(receipt, r.p, r.n, relay_pk, mbx, hash, c->url, e);
 	resp_free(&r);
 	return rc;
 }
 
-int pl_relay_fetch(pl_relay_conn *c, const pl_identity *id, uint64_t after, pl_relay_listing *out,
-		   pl_err *e)
+int pl_rc_fetch(pl_rc_conn *c, const pl_identity *id, uint64_t after, pl_rc_listing *out, pl_err *e)
 {
 	char path[PATH_MAX_LEN], suffix[40];
 	resp_buf r;
-	pl_relay_listing *t = malloc(sizeof *t); /* ~8 KiB of items: not on the stack */
+	pl_rc_listing *t = malloc(sizeof *t); /* ~8 KiB of items: not on the stack */
 
 	if (t == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
@@ -749,7 +745,7 @@ int pl_relay_fetch(pl_relay_conn *c, const pl_identity *id, uint64_t after, pl_r
 	req q = {.method = "GET",
 		 .path = path,
 		 .signer = id,
-		 .cap = PL_RELAY_RESPONSE_MAX,
+		 .cap = PL_RC_RESPONSE_MAX,
 		 .what = "the mailbox listing request"};
 	if (relay_call(c, &q, &r, e) != 0) {
 		free(t);
@@ -772,7 +768,7 @@ int pl_relay_fetch(pl_relay_conn *c, const pl_identity *id, uint64_t after, pl_r
 	return 0;
 }
 
-void pl_relay_listing_free(pl_relay_listing *l)
+void pl_rc_listing_free(pl_rc_listing *l)
 {
 	if (l == NULL)
 		return;
@@ -780,7 +776,7 @@ void pl_relay_listing_free(pl_relay_listing *l)
 	memset(l, 0, sizeof *l);
 }
 
-int pl_relay_ack(pl_relay_conn *c, const pl_identity *id, uint64_t seq, pl_err *e)
+int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, uint64_t seq, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
 	uint8_t body[PL_PROTO_ACK_BODY_LEN];
@@ -796,8 +792,8 @@ int pl_relay_ack(pl_relay_conn *c, const pl_identity *id, uint64_t seq, pl_err *
 	return relay_call_empty(c, &q, e);
 }
 
-int pl_relay_get_raw(pl_relay_conn *c, const char *path, size_t cap, uint8_t **body, size_t *n,
-		     const char *what, pl_err *e)
+int pl_rc_get_raw(pl_rc_conn *c, const char *path, size_t cap, uint8_t **body, size_t *n,
+		  const char *what, pl_err *e)
 {
 	resp_buf r;
 	req q = {.method = "GET", .path = path, .cap = cap, .what = what};

@@ -2,11 +2,11 @@
  * relay_client.h — the client side of the relay HTTP API (docs/PROTOCOL.md,
  * "Relay HTTP API"): one function per endpoint, over libcurl.
  *
- * A pl_relay_conn is one relay at one base URL ("http://host:port" or
+ * A pl_rc_conn is one relay at one base URL ("http://host:port" or
  * "https://host:port", no path). HTTPS always verifies the peer and the host
  * name, against `cafile` when given, else the system store. Every request
  * has a 5 s connect and 30 s total timeout, follows no redirects, and
- * refuses a response body larger than PL_RELAY_RESPONSE_MAX.
+ * refuses a response body larger than PL_RC_RESPONSE_MAX.
  *
  * Every function returns 0 or -1 and, on -1, fills the pl_err with one of:
  *   PL_EXIT_NETWORK   the relay is unreachable, timed out, or refused the
@@ -16,13 +16,13 @@
  *                     response, or a receipt/bundle that does not verify;
  *   PL_EXIT_USAGE     a bad base URL; PL_EXIT_INPUT an argument we refuse to
  *                     send (e.g. an envelope of no bucket size).
- * pl_relay_last_status() gives the HTTP status of the last response (0 if
+ * pl_rc_last_status() gives the HTTP status of the last response (0 if
  * none came), for callers that react to a particular one (e.g. 403 on a
  * deposit: the token changed, fetch the grant again).
  *
  * Outputs are written only on success. Nothing here keeps state between
  * requests except the connection cache; the relay key is pinned by the
- * caller and passed to pl_relay_deposit.
+ * caller and passed to pl_rc_deposit.
  */
 #ifndef PARLEY_CLIENT_RELAY_CLIENT_H
 #define PARLEY_CLIENT_RELAY_CLIENT_H
@@ -36,90 +36,87 @@
 #include "session/x3dh.h"
 #include "util/err.h"
 
-#define PL_RELAY_CONNECT_TIMEOUT_S 5
-#define PL_RELAY_TIMEOUT_S 30
+#define PL_RC_CONNECT_TIMEOUT_S 5
+#define PL_RC_TIMEOUT_S 30
 /* The largest body any endpoint returns: a full listing. */
-#define PL_RELAY_RESPONSE_MAX                                                                      \
+#define PL_RC_RESPONSE_MAX                                                                         \
 	(1 + 4 + (size_t)PL_PROTO_LISTING_MAX * (PL_PROTO_LISTING_ITEM_OVERHEAD + PL_ENVELOPE_MAX))
 
-typedef struct pl_relay_conn pl_relay_conn;
+typedef struct pl_rc_conn pl_rc_conn;
 
 /* Checks the URL (http/https, host, optional port, no path/query/user) and
  * prepares a connection; nothing is sent yet. cafile may be NULL; it is
  * refused with an http:// URL. */
-int pl_relay_open(pl_relay_conn **c, const char *url, const char *cafile, pl_err *e);
+int pl_rc_open(pl_rc_conn **c, const char *url, const char *cafile, pl_err *e);
 /* The same, trusting only the CA certificate(s) given as PEM bytes (as
  * pinned in a vault by parley init --relay-cert); pem NULL = system store. */
-int pl_relay_open_pem(pl_relay_conn **c, const char *url, const uint8_t *pem, size_t pemlen,
-		      pl_err *e);
-void pl_relay_close(pl_relay_conn *c);
+int pl_rc_open_pem(pl_rc_conn **c, const char *url, const uint8_t *pem, size_t pemlen, pl_err *e);
+void pl_rc_close(pl_rc_conn *c);
 /* The normalized base URL (no trailing slash). */
-const char *pl_relay_url(const pl_relay_conn *c);
-long pl_relay_last_status(const pl_relay_conn *c);
+const char *pl_rc_url(const pl_rc_conn *c);
+long pl_rc_last_status(const pl_rc_conn *c);
 
 /* GET /v1/relay: the relay's Ed25519 key (validated), to pin on first use. */
-int pl_relay_get_key(pl_relay_conn *c, uint8_t relay_pk[static PL_IK_LEN], pl_err *e);
+int pl_rc_get_key(pl_rc_conn *c, uint8_t relay_pk[static PL_IK_LEN], pl_err *e);
 
 /* PUT /v1/bundle/{mailbox of id}: u->ik must be id->pk. */
-int pl_relay_publish_bundle(pl_relay_conn *c, const pl_identity *id,
-			    const pl_proto_bundle_upload *u, pl_err *e);
+int pl_rc_publish_bundle(pl_rc_conn *c, const pl_identity *id, const pl_proto_bundle_upload *u,
+			 pl_err *e);
 
 /* GET /v1/bundle/{mailbox of ik}: the bundle, verified (spk signature) and
  * checked to be the bundle of `ik` (the pinned contact key). Takes one
  * one-time prekey on the relay. */
-int pl_relay_fetch_bundle(pl_relay_conn *c, const uint8_t ik[static PL_IK_LEN], pl_bundle *b,
-			  pl_err *e);
+int pl_rc_fetch_bundle(pl_rc_conn *c, const uint8_t ik[static PL_IK_LEN], pl_bundle *b, pl_err *e);
 
 /* PUT /v1/token/{mailbox of id}: registers SHA-256(token) for deposits. */
-int pl_relay_put_token(pl_relay_conn *c, const pl_identity *id,
-		       const uint8_t token[static PL_PROTO_TOKEN_LEN], pl_err *e);
+int pl_rc_put_token(pl_rc_conn *c, const pl_identity *id,
+		    const uint8_t token[static PL_PROTO_TOKEN_LEN], pl_err *e);
 
 /* PUT /v1/grant/{loc}, signed by the granting mailbox owner `id`. */
-int pl_relay_put_grant(pl_relay_conn *c, const pl_identity *id,
-		       const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN], const uint8_t *blob,
-		       size_t bloblen, pl_err *e);
+int pl_rc_put_grant(pl_rc_conn *c, const pl_identity *id,
+		    const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN], const uint8_t *blob,
+		    size_t bloblen, pl_err *e);
 
 /* GET /v1/grant/{loc}: copies the blob (1..PL_PROTO_GRANT_BLOB_MAX bytes). */
-int pl_relay_get_grant(pl_relay_conn *c, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
-		       uint8_t blob[static PL_PROTO_GRANT_BLOB_MAX], size_t *bloblen, pl_err *e);
+int pl_rc_get_grant(pl_rc_conn *c, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
+		    uint8_t blob[static PL_PROTO_GRANT_BLOB_MAX], size_t *bloblen, pl_err *e);
 
 /* POST /v1/deposit/{mailbox of recipient_ik} with the recipient's token.
  * Succeeds only with a receipt signed by relay_pk for that mailbox and for
  * SHA-256 of exactly `env`; the receipt is returned for the caller to keep
  * (it is the proof of delivery). */
-int pl_relay_deposit(pl_relay_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
-		     const uint8_t recipient_ik[static PL_IK_LEN],
-		     const uint8_t token[static PL_PROTO_TOKEN_LEN], const uint8_t *env,
-		     size_t envlen, pl_proto_receipt *receipt, pl_err *e);
+int pl_rc_deposit(pl_rc_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
+		  const uint8_t recipient_ik[static PL_IK_LEN],
+		  const uint8_t token[static PL_PROTO_TOKEN_LEN], const uint8_t *env, size_t envlen,
+		  pl_proto_receipt *receipt, pl_err *e);
 
-/* The receipt check pl_relay_deposit applies to the response body; public
+/* The receipt check pl_rc_deposit applies to the response body; public
  * so it can be tested against forged receipts. */
-int pl_relay_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t bodylen,
-			   const uint8_t relay_pk[static PL_IK_LEN],
-			   const uint8_t mbx[static PL_MAILBOX_LEN],
-			   const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url,
-			   pl_err *e);
+int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t bodylen,
+			const uint8_t relay_pk[static PL_IK_LEN],
+			const uint8_t mbx[static PL_MAILBOX_LEN],
+			const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url, pl_err *e);
 
-/* A fetched listing; items point into buf. Free with pl_relay_listing_free. */
+/* A fetched listing; items point into buf. Free with pl_rc_listing_free. */
 typedef struct {
 	pl_proto_listing list;
 	uint8_t *buf;
 	size_t len;
-} pl_relay_listing;
+} pl_rc_listing;
 
 /* GET /v1/mailbox/{mailbox of id}?after=SEQ: envelopes with seq > after,
  * oldest first, at most PL_PROTO_LISTING_MAX per call (call again with the
  * last seq for more). */
-int pl_relay_fetch(pl_relay_conn *c, const pl_identity *id, uint64_t after, pl_relay_listing *out,
-		   pl_err *e);
-void pl_relay_listing_free(pl_relay_listing *l);
+int pl_rc_fetch(pl_rc_conn *c, const pl_identity *id, uint64_t after, pl_rc_listing *out,
+		pl_err *e);
+void pl_rc_listing_free(pl_rc_listing *l);
 
 /* POST /v1/mailbox/{mailbox of id}/ack: the relay deletes seq <= `seq`. */
-int pl_relay_ack(pl_relay_conn *c, const pl_identity *id, uint64_t seq, pl_err *e);
+int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, uint64_t seq, pl_err *e);
 
 /* An unauthenticated GET of `path` (e.g. under /log/), body of at most cap
  * bytes returned as is (*body malloc'd) for the caller's strict decoder. */
-int pl_relay_get_raw(pl_relay_conn *c, const char *path, size_t cap, uint8_t **body, size_t *n,
-		     const char *what, pl_err *e);
+int pl_rc_get_raw(pl_rc_conn *c, const char *path, size_t cap, uint8_t **body, size_t *n,
+		  const char *what, pl_err *e);
 
 #endif

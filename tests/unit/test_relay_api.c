@@ -1455,9 +1455,9 @@ static void test_no_log(void **state)
 	assert_int_equal(deposit(&r, F.hex_a, F.token, env, sizeof env), 200);
 	assert_int_equal(r.len, PL_PROTO_RECEIPT_FIXED_LEN + 5);
 	assert_int_equal(pl_proto_receipt_decode(&rc, r.body, r.len), -1);
-	assert_int_equal(pl_relay_receipt_check(&rc, r.body, r.len, F.relay_pk, F.mbx_a, h,
-						"http://127.0.0.1", &e),
-			 -1);
+	assert_int_equal(
+	    pl_rc_receipt_check(&rc, r.body, r.len, F.relay_pk, F.mbx_a, h, "http://127.0.0.1", &e),
+	    -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	resp_free(&r);
 	assert_int_equal(http(&r, "GET", "/log/checkpoint", NULL, NULL, 0), 404);

@@ -268,13 +268,13 @@ static void assert_owner_signed(const pl_identity *id)
 	assert_memory_equal(mbx, want_mbx, 32);
 }
 
-static pl_relay_conn *fake_conn(void)
+static pl_rc_conn *fake_conn(void)
 {
 	char url[64];
-	pl_relay_conn *c = NULL;
+	pl_rc_conn *c = NULL;
 	pl_err e;
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", fake.port);
-	assert_int_equal(pl_relay_open(&c, url, NULL, &e), 0);
+	assert_int_equal(pl_rc_open(&c, url, NULL, &e), 0);
 	return c;
 }
 
@@ -333,30 +333,30 @@ static void test_open_urls(void **state)
 	    "http://",
 	    "http://127.0.0.1:8080/\n",
 	};
-	pl_relay_conn *c = (pl_relay_conn *)1;
+	pl_rc_conn *c = (pl_rc_conn *)1;
 	pl_err e;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		pl_err_clear(&e);
-		assert_int_equal(pl_relay_open(&c, bad[i], NULL, &e), -1);
+		assert_int_equal(pl_rc_open(&c, bad[i], NULL, &e), -1);
 		assert_null(c);
 		assert_int_equal(e.code, PL_EXIT_USAGE);
 		assert_true(strlen(e.msg) > 10);
 	}
-	assert_int_equal(pl_relay_open(&c, NULL, NULL, &e), -1);
+	assert_int_equal(pl_rc_open(&c, NULL, NULL, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_USAGE);
 
-	assert_int_equal(pl_relay_open(&c, "http://127.0.0.1:8080/", NULL, &e), 0);
-	assert_string_equal(pl_relay_url(c), "http://127.0.0.1:8080");
-	assert_int_equal(pl_relay_last_status(c), 0);
-	pl_relay_close(c);
-	assert_int_equal(pl_relay_open(&c, "HTTPS://Relay.Example:443", "/tmp/ca.pem", &e), 0);
-	assert_int_equal(strncmp(pl_relay_url(c), "https://", 8), 0);
-	pl_relay_close(c);
+	assert_int_equal(pl_rc_open(&c, "http://127.0.0.1:8080/", NULL, &e), 0);
+	assert_string_equal(pl_rc_url(c), "http://127.0.0.1:8080");
+	assert_int_equal(pl_rc_last_status(c), 0);
+	pl_rc_close(c);
+	assert_int_equal(pl_rc_open(&c, "HTTPS://Relay.Example:443", "/tmp/ca.pem", &e), 0);
+	assert_int_equal(strncmp(pl_rc_url(c), "https://", 8), 0);
+	pl_rc_close(c);
 	/* A CA file with plain HTTP is a mistake worth saying. */
-	assert_int_equal(pl_relay_open(&c, "http://127.0.0.1:8080", "/tmp/ca.pem", &e), -1);
+	assert_int_equal(pl_rc_open(&c, "http://127.0.0.1:8080", "/tmp/ca.pem", &e), -1);
 	assert_int_equal(e.code, PL_EXIT_USAGE);
 	assert_non_null(strstr(e.msg, "CA file"));
-	pl_relay_close(NULL);
+	pl_rc_close(NULL);
 }
 
 /* ---- failure classification against the fake server ---------------- */
@@ -370,86 +370,86 @@ static void test_unreachable(void **state)
 	close(fd); /* nothing listens there now */
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 	pl_err e;
 	uint8_t pk[32];
-	assert_int_equal(pl_relay_open(&c, url, NULL, &e), 0);
+	assert_int_equal(pl_rc_open(&c, url, NULL, &e), 0);
 	pl_err_clear(&e);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
 	assert_non_null(strstr(e.msg, "is unreachable"));
 	assert_non_null(strstr(e.msg, url));
-	assert_int_equal(pl_relay_last_status(c), 0);
-	pl_relay_close(c);
+	assert_int_equal(pl_rc_last_status(c), 0);
+	pl_rc_close(c);
 }
 
 static void test_get_key_fake(void **state)
 {
 	(void)state;
-	pl_relay_conn *c = fake_conn();
+	pl_rc_conn *c = fake_conn();
 	uint8_t body[PL_PROTO_RELAY_KEY_LEN], pk[32];
 	pl_err e;
 
 	pl_proto_relay_key_encode(body, relay_id.pk);
 	fake_set(200, "application/octet-stream", body, sizeof body);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), 0);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), 0);
 	assert_memory_equal(pk, relay_id.pk, 32);
-	assert_int_equal(pl_relay_last_status(c), 200);
+	assert_int_equal(pl_rc_last_status(c), 200);
 
 	/* Wrong length, wrong version, invalid point. */
 	memset(pk, 0x55, sizeof pk);
 	fake_set(200, "application/octet-stream", body, sizeof body - 1);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "malformed relay key"));
 	assert_int_equal(pk[0], 0x55); /* nothing written */
 	body[0] = 2;
 	fake_set(200, "application/octet-stream", body, sizeof body);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	uint8_t zero[PL_PROTO_RELAY_KEY_LEN] = {1};
 	fake_set(200, "application/octet-stream", zero, sizeof zero);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 
 	/* More than the endpoint can send. */
 	uint8_t big[4096] = {1};
 	fake_set(200, "application/octet-stream", big, sizeof big);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "malformed"));
-	pl_relay_close(c);
+	pl_rc_close(c);
 }
 
 static void test_http_errors(void **state)
 {
 	(void)state;
-	pl_relay_conn *c = fake_conn();
+	pl_rc_conn *c = fake_conn();
 	uint8_t pk[32];
 	pl_err e;
 
 	fake_set_text(503, "storage failure: disk full\nsecond line");
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
-	assert_int_equal(pl_relay_last_status(c), 503);
+	assert_int_equal(pl_rc_last_status(c), 503);
 	assert_non_null(strstr(e.msg, "HTTP 503: storage failure: disk full"));
 	assert_null(strstr(e.msg, "second line"));
 	assert_non_null(strstr(e.msg, "try again later"));
 
 	/* Terminal escapes and other bytes from the relay are neutralised. */
 	fake_set_text(400, "bad \x1b[31mred\x7f\xc3\xa9");
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
 	assert_null(strchr(e.msg, '\x1b'));
 	assert_non_null(strstr(e.msg, "bad ?[31mred???"));
 
 	fake_set_text(404, "no such mailbox");
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
-	assert_int_equal(pl_relay_last_status(c), 404);
+	assert_int_equal(pl_rc_last_status(c), 404);
 
 	fake_set_text(401, "");
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
 	assert_non_null(strstr(e.msg, "no reason given"));
 	assert_non_null(strstr(e.msg, "clock"));
@@ -459,46 +459,46 @@ static void test_http_errors(void **state)
 	memset(longtext, 'x', sizeof longtext - 1);
 	longtext[sizeof longtext - 1] = '\0';
 	fake_set_text(413, longtext);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
-	assert_int_equal(pl_relay_last_status(c), 413);
+	assert_int_equal(pl_rc_last_status(c), 413);
 
 	const char *redir = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\n"
 			    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	fake_set_raw(redir, strlen(redir));
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
 	assert_non_null(strstr(e.msg, "redirect"));
 
 	/* Not HTTP at all. */
 	const char *junk = "SSH-2.0-OpenSSH_9.2\r\n";
 	fake_set_raw(junk, strlen(junk));
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "malformed"));
 
 	/* Connection closed without a word. */
 	fake_set_raw("", 0);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
 
 	/* A body announced larger than any listing is refused up front. */
 	char huge[200];
 	snprintf(huge, sizeof huge,
 		 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		 (size_t)PL_RELAY_RESPONSE_MAX + 1);
+		 (size_t)PL_RC_RESPONSE_MAX + 1);
 	fake_set_raw(huge, strlen(huge));
-	pl_relay_listing l;
-	assert_int_equal(pl_relay_fetch(c, &alice, 0, &l, &e), -1);
+	pl_rc_listing l;
+	assert_int_equal(pl_rc_fetch(c, &alice, 0, &l, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "malformed"));
-	pl_relay_close(c);
+	pl_rc_close(c);
 }
 
 static void test_empty_endpoints_fake(void **state)
 {
 	(void)state;
-	pl_relay_conn *c = fake_conn();
+	pl_rc_conn *c = fake_conn();
 	uint8_t token[32], hash[32], mbx[32];
 	char method[16], path[256], hex[65], want[256];
 	pl_err e;
@@ -506,7 +506,7 @@ static void test_empty_endpoints_fake(void **state)
 
 	randombytes_buf(token, sizeof token);
 	fake_set_204();
-	assert_int_equal(pl_relay_put_token(c, &alice, token, &e), 0);
+	assert_int_equal(pl_rc_put_token(c, &alice, token, &e), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	pl_mailbox_id(mbx, alice.pk);
 	pl_hex_encode(hex, mbx, 32);
@@ -526,7 +526,7 @@ static void test_empty_endpoints_fake(void **state)
 	assert_null(memmem(fake.req, fake.reqlen, tok_hex, 64));
 
 	fake_set_204();
-	assert_int_equal(pl_relay_ack(c, &alice, 41, &e), 0);
+	assert_int_equal(pl_rc_ack(c, &alice, 41, &e), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	snprintf(want, sizeof want, "/v1/mailbox/%s/ack", hex);
 	assert_string_equal(method, "POST");
@@ -538,42 +538,42 @@ static void test_empty_endpoints_fake(void **state)
 
 	/* A 200 with a body where none belongs is malformed. */
 	fake_set(200, "application/octet-stream", "x", 1);
-	assert_int_equal(pl_relay_ack(c, &alice, 41, &e), -1);
+	assert_int_equal(pl_rc_ack(c, &alice, 41, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	fake_set(200, "application/octet-stream", "", 0);
-	assert_int_equal(pl_relay_ack(c, &alice, 41, &e), 0);
+	assert_int_equal(pl_rc_ack(c, &alice, 41, &e), 0);
 
 	/* Grants: the upload and the fetch. */
 	uint8_t loc[32], blob[PL_GRANT_BLOB_LEN], got[PL_PROTO_GRANT_BLOB_MAX];
 	size_t gotlen = 0;
 	assert_int_equal(pl_grant_seal(loc, blob, &alice, bob.pk, token), 0);
 	fake_set_204();
-	assert_int_equal(pl_relay_put_grant(c, &alice, loc, blob, sizeof blob, &e), 0);
+	assert_int_equal(pl_rc_put_grant(c, &alice, loc, blob, sizeof blob, &e), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	pl_hex_encode(hex, loc, 32);
 	snprintf(want, sizeof want, "/v1/grant/%s", hex);
 	assert_string_equal(path, want);
 	assert_owner_signed(&alice);
-	assert_int_equal(pl_relay_put_grant(c, &alice, loc, blob, 0, &e), -1);
+	assert_int_equal(pl_rc_put_grant(c, &alice, loc, blob, 0, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_INPUT);
-	assert_int_equal(pl_relay_put_grant(c, &alice, loc, blob, 257, &e), -1);
+	assert_int_equal(pl_rc_put_grant(c, &alice, loc, blob, 257, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_INPUT);
 
 	pl_wr w;
 	pl_wr_init(&w);
 	assert_int_equal(pl_proto_grant_encode(&w, blob, sizeof blob), 0);
 	fake_set(200, "application/octet-stream", w.p, w.n);
-	assert_int_equal(pl_relay_get_grant(c, loc, got, &gotlen, &e), 0);
+	assert_int_equal(pl_rc_get_grant(c, loc, got, &gotlen, &e), 0);
 	assert_int_equal(gotlen, sizeof blob);
 	assert_memory_equal(got, blob, sizeof blob);
 	req_line(method, sizeof method, path, sizeof path);
 	assert_string_equal(method, "GET");
 	assert_string_equal(path, want);
 	fake_set(200, "application/octet-stream", w.p, w.n - 1);
-	assert_int_equal(pl_relay_get_grant(c, loc, got, &gotlen, &e), -1);
+	assert_int_equal(pl_rc_get_grant(c, loc, got, &gotlen, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	pl_wr_free(&w);
-	pl_relay_close(c);
+	pl_rc_close(c);
 }
 
 static void make_upload(pl_proto_bundle_upload *u, const pl_identity *id, uint16_t nopk,
@@ -596,7 +596,7 @@ static void make_upload(pl_proto_bundle_upload *u, const pl_identity *id, uint16
 static void test_bundles_fake(void **state)
 {
 	(void)state;
-	pl_relay_conn *c = fake_conn();
+	pl_rc_conn *c = fake_conn();
 	pl_proto_bundle_upload u;
 	uint8_t spk_sk[32];
 	pl_err e;
@@ -604,12 +604,12 @@ static void test_bundles_fake(void **state)
 
 	make_upload(&u, &bob, 3, spk_sk);
 	fake_set_204();
-	assert_int_equal(pl_relay_publish_bundle(c, &bob, &u, &e), 0);
+	assert_int_equal(pl_rc_publish_bundle(c, &bob, &u, &e), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	assert_string_equal(method, "PUT");
 	assert_owner_signed(&bob);
 	/* Only one's own bundle. */
-	assert_int_equal(pl_relay_publish_bundle(c, &alice, &u, &e), -1);
+	assert_int_equal(pl_rc_publish_bundle(c, &alice, &u, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_INPUT);
 
 	/* Fetch: a genuine bundle of bob. */
@@ -625,12 +625,12 @@ static void test_bundles_fake(void **state)
 	pl_bundle_encode(&w, &b);
 	assert_int_equal(pl_wr_ok(&w), 0);
 	fake_set(200, "application/octet-stream", w.p, w.n);
-	assert_int_equal(pl_relay_fetch_bundle(c, bob.pk, &got, &e), 0);
+	assert_int_equal(pl_rc_fetch_bundle(c, bob.pk, &got, &e), 0);
 	assert_memory_equal(&got, &b, sizeof b);
 
 	/* The same bytes asked for as alice's bundle: refused. */
 	memset(&got, 0x77, sizeof got);
-	assert_int_equal(pl_relay_fetch_bundle(c, alice.pk, &got, &e), -1);
+	assert_int_equal(pl_rc_fetch_bundle(c, alice.pk, &got, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "another identity"));
 	assert_int_equal(((uint8_t *)&got)[0], 0x77);
@@ -638,11 +638,11 @@ static void test_bundles_fake(void **state)
 	/* A bad spk signature. */
 	w.p[1 + 32 + 4 + 32] ^= 1;
 	fake_set(200, "application/octet-stream", w.p, w.n);
-	assert_int_equal(pl_relay_fetch_bundle(c, bob.pk, &got, &e), -1);
+	assert_int_equal(pl_rc_fetch_bundle(c, bob.pk, &got, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	pl_wr_free(&w);
 	sodium_memzero(spk_sk, sizeof spk_sk);
-	pl_relay_close(c);
+	pl_rc_close(c);
 }
 
 /* A receipt as the fake relay would make it: the deposit as the one leaf
@@ -677,7 +677,7 @@ static size_t make_receipt(uint8_t out[PL_PROTO_RECEIPT_MAX], const pl_identity 
 static void test_deposit_fake(void **state)
 {
 	(void)state;
-	pl_relay_conn *c = fake_conn();
+	pl_rc_conn *c = fake_conn();
 	uint8_t token[32], mbx[32], hash[32], rb[PL_PROTO_RECEIPT_MAX], other[32];
 	uint8_t *env = NULL;
 	size_t envlen = 0, bn;
@@ -694,7 +694,7 @@ static void test_deposit_fake(void **state)
 
 	rn = make_receipt(rb, &relay_id, mbx, hash);
 	fake_set(200, "application/octet-stream", rb, rn);
-	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), 0);
+	assert_int_equal(pl_rc_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), 0);
 	assert_int_equal(rec.seq, 12);
 	assert_memory_equal(rec.hash, hash, 32);
 	req_line(method, sizeof method, path, sizeof path);
@@ -717,8 +717,7 @@ static void test_deposit_fake(void **state)
 	rn = make_receipt(rb, &relay_id, mbx, other);
 	fake_set(200, "application/octet-stream", rb, rn);
 	memset(&rec, 0x33, sizeof rec);
-	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
-			 -1);
+	assert_int_equal(pl_rc_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "different bytes"));
 	assert_int_equal(rec.seq, 0x3333333333333333ull);
@@ -727,47 +726,43 @@ static void test_deposit_fake(void **state)
 	pl_mailbox_id(other, alice.pk);
 	rn = make_receipt(rb, &relay_id, other, hash);
 	fake_set(200, "application/octet-stream", rb, rn);
-	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
-			 -1);
+	assert_int_equal(pl_rc_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "another mailbox"));
 
 	/* Signed by a key other than the pinned one. */
 	rn = make_receipt(rb, &alice, mbx, hash);
 	fake_set(200, "application/octet-stream", rb, rn);
-	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
-			 -1);
+	assert_int_equal(pl_rc_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "does not verify"));
 
 	/* Truncated. */
 	rn = make_receipt(rb, &relay_id, mbx, hash);
 	fake_set(200, "application/octet-stream", rb, rn - 1);
-	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
-			 -1);
+	assert_int_equal(pl_rc_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "malformed receipt"));
 
 	/* The relay refusing the token. */
 	fake_set_text(403, "bad token");
-	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e),
-			 -1);
+	assert_int_equal(pl_rc_deposit(c, relay_id.pk, bob.pk, token, env, envlen, &rec, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
-	assert_int_equal(pl_relay_last_status(c), 403);
+	assert_int_equal(pl_rc_last_status(c), 403);
 	assert_null(strstr(e.msg, tok_hex)); /* never in a message */
 
 	/* Not a padded envelope: refused before anything is sent. */
 	pthread_mutex_lock(&fake.mu);
 	unsigned served = fake.served;
 	pthread_mutex_unlock(&fake.mu);
-	assert_int_equal(pl_relay_deposit(c, relay_id.pk, bob.pk, token, env, envlen - 1, &rec, &e),
+	assert_int_equal(pl_rc_deposit(c, relay_id.pk, bob.pk, token, env, envlen - 1, &rec, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_INPUT);
 	pthread_mutex_lock(&fake.mu);
 	assert_int_equal(fake.served, served);
 	pthread_mutex_unlock(&fake.mu);
 	free(env);
-	pl_relay_close(c);
+	pl_rc_close(c);
 }
 
 /* The receipt check on its own, every field. */
@@ -782,40 +777,39 @@ static void test_receipt_check(void **state)
 	randombytes_buf(hash, 32);
 	pl_mailbox_id(mbx, bob.pk);
 	rn = make_receipt(rb, &relay_id, mbx, hash);
-	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
+	assert_int_equal(pl_rc_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
 			 0);
 	for (size_t i = 0; i < rn; i++) {
 		rb[i] ^= 0x10;
 		assert_int_equal(
-		    pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e), -1);
+		    pl_rc_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e), -1);
 		assert_int_equal(e.code, PL_EXIT_SECURITY);
 		rb[i] ^= 0x10;
 	}
 	for (size_t n = 0; n < rn; n++)
 		assert_int_equal(
-		    pl_relay_receipt_check(&r, rb, n, relay_id.pk, mbx, hash, "http://x", &e), -1);
+		    pl_rc_receipt_check(&r, rb, n, relay_id.pk, mbx, hash, "http://x", &e), -1);
 	uint8_t longer[PL_PROTO_RECEIPT_MAX + 1] = {0};
 	memcpy(longer, rb, rn);
 	assert_int_equal(
-	    pl_relay_receipt_check(&r, longer, rn + 1, relay_id.pk, mbx, hash, "http://x", &e), -1);
-	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, alice.pk, mbx, hash, "http://x", &e),
-			 -1);
+	    pl_rc_receipt_check(&r, longer, rn + 1, relay_id.pk, mbx, hash, "http://x", &e), -1);
+	assert_int_equal(pl_rc_receipt_check(&r, rb, rn, alice.pk, mbx, hash, "http://x", &e), -1);
 	hash[31] ^= 1;
-	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
+	assert_int_equal(pl_rc_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
 			 -1);
 	hash[31] ^= 1;
 	mbx[0] ^= 1;
-	assert_int_equal(pl_relay_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
+	assert_int_equal(pl_rc_receipt_check(&r, rb, rn, relay_id.pk, mbx, hash, "http://x", &e),
 			 -1);
 }
 
 static void test_listing_fake(void **state)
 {
 	(void)state;
-	pl_relay_conn *c = fake_conn();
+	pl_rc_conn *c = fake_conn();
 	uint8_t *env1 = NULL, *env2 = NULL;
 	size_t n1, n2;
-	pl_relay_listing l;
+	pl_rc_listing l;
 	pl_err e;
 	char method[16], path[256], want[256], hex[65];
 	uint8_t mbx[32];
@@ -831,14 +825,14 @@ static void test_listing_fake(void **state)
 	pl_proto_listing_encode_item(&w, 9, 1001, env2, n2);
 	assert_int_equal(pl_wr_ok(&w), 0);
 	fake_set(200, "application/octet-stream", w.p, w.n);
-	assert_int_equal(pl_relay_fetch(c, &alice, 4, &l, &e), 0);
+	assert_int_equal(pl_rc_fetch(c, &alice, 4, &l, &e), 0);
 	assert_int_equal(l.list.count, 2);
 	assert_int_equal(l.list.prekeys, 7);
 	assert_int_equal(l.list.item[0].seq, 5);
 	assert_int_equal(l.list.item[1].seq, 9);
 	assert_int_equal(l.list.item[1].envlen, n2);
 	assert_memory_equal(l.list.item[1].env, env2, n2);
-	pl_relay_listing_free(&l);
+	pl_rc_listing_free(&l);
 	assert_null(l.buf);
 	req_line(method, sizeof method, path, sizeof path);
 	pl_mailbox_id(mbx, alice.pk);
@@ -849,14 +843,14 @@ static void test_listing_fake(void **state)
 	assert_owner_signed(&alice);
 
 	/* The relay ignoring `after` is caught. */
-	assert_int_equal(pl_relay_fetch(c, &alice, 5, &l, &e), -1);
+	assert_int_equal(pl_rc_fetch(c, &alice, 5, &l, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "malformed mailbox listing"));
 
 	/* Trailing byte. */
 	pl_wr_u8(&w, 0);
 	fake_set(200, "application/octet-stream", w.p, w.n);
-	assert_int_equal(pl_relay_fetch(c, &alice, 0, &l, &e), -1);
+	assert_int_equal(pl_rc_fetch(c, &alice, 0, &l, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	pl_wr_free(&w);
 
@@ -864,13 +858,13 @@ static void test_listing_fake(void **state)
 	pl_wr_init(&w);
 	pl_proto_listing_encode_begin(&w, 0, 0);
 	fake_set(200, "application/octet-stream", w.p, w.n);
-	assert_int_equal(pl_relay_fetch(c, &alice, 0, &l, &e), 0);
+	assert_int_equal(pl_rc_fetch(c, &alice, 0, &l, &e), 0);
 	assert_int_equal(l.list.count, 0);
-	pl_relay_listing_free(&l);
+	pl_rc_listing_free(&l);
 	pl_wr_free(&w);
 	free(env1);
 	free(env2);
-	pl_relay_close(c);
+	pl_rc_close(c);
 }
 
 /* ---- TLS against openssl s_server ------------------------------------ */
@@ -979,40 +973,40 @@ static void test_tls_verification(void **state)
 	char url[64];
 	snprintf(url, sizeof url, "https://127.0.0.1:%s", colon + 1);
 
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 	pl_err e;
 	uint8_t pk[32];
 
 	/* System store: the self-signed certificate is not trusted. */
-	assert_int_equal(pl_relay_open(&c, url, NULL, &e), 0);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_open(&c, url, NULL, &e), 0);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "TLS verification"));
-	pl_relay_close(c);
+	pl_rc_close(c);
 
 	/* Another CA file: still refused. */
-	assert_int_equal(pl_relay_open(&c, url, other, &e), 0);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_open(&c, url, other, &e), 0);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "TLS verification"));
-	pl_relay_close(c);
+	pl_rc_close(c);
 
 	/* The right CA file: TLS passes, and s_server's HTML page is then a
 	 * malformed relay key, which shows the handshake went through. */
-	assert_int_equal(pl_relay_open(&c, url, cert, &e), 0);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_open(&c, url, cert, &e), 0);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "malformed"));
 	assert_null(strstr(e.msg, "TLS"));
-	pl_relay_close(c);
+	pl_rc_close(c);
 
 	/* Right certificate, wrong name: localhost is not in the SAN. */
 	snprintf(url, sizeof url, "https://localhost:%s", colon + 1);
-	assert_int_equal(pl_relay_open(&c, url, cert, &e), 0);
-	assert_int_equal(pl_relay_get_key(c, pk, &e), -1);
+	assert_int_equal(pl_rc_open(&c, url, cert, &e), 0);
+	assert_int_equal(pl_rc_get_key(c, pk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "TLS verification"));
-	pl_relay_close(c);
+	pl_rc_close(c);
 
 	stop_child(pid);
 	tls_pid = 0;
@@ -1084,15 +1078,15 @@ static void test_real_relay(void **state)
 		print_message("# parley-relay not available in $PARLEY_BUILD; skipped\n");
 		skip();
 	}
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 	pl_err e;
 	uint8_t rpk[32], token[32], bad_token[32], loc[32], blob[PL_GRANT_BLOB_LEN];
 	uint8_t got[PL_PROTO_GRANT_BLOB_MAX], token_b[32], mbx[32], hash[32];
 	size_t gotlen = 0;
 
-	assert_int_equal(pl_relay_open(&c, real.url, NULL, &e), 0);
+	assert_int_equal(pl_rc_open(&c, real.url, NULL, &e), 0);
 	pl_err_clear(&e);
-	if (pl_relay_get_key(c, rpk, &e) != 0)
+	if (pl_rc_get_key(c, rpk, &e) != 0)
 		fail_msg("get key: %s", e.msg);
 	assert_int_equal(pl_ik_validate(rpk), 0);
 
@@ -1100,13 +1094,13 @@ static void test_real_relay(void **state)
 	pl_proto_bundle_upload u;
 	uint8_t spk_sk[32];
 	make_upload(&u, &bob, 2, spk_sk);
-	if (pl_relay_publish_bundle(c, &bob, &u, &e) != 0)
+	if (pl_rc_publish_bundle(c, &bob, &u, &e) != 0)
 		fail_msg("publish: %s", e.msg);
 	pl_bundle b1, b2, b3;
-	if (pl_relay_fetch_bundle(c, bob.pk, &b1, &e) != 0)
+	if (pl_rc_fetch_bundle(c, bob.pk, &b1, &e) != 0)
 		fail_msg("fetch bundle: %s", e.msg);
-	assert_int_equal(pl_relay_fetch_bundle(c, bob.pk, &b2, &e), 0);
-	assert_int_equal(pl_relay_fetch_bundle(c, bob.pk, &b3, &e), 0);
+	assert_int_equal(pl_rc_fetch_bundle(c, bob.pk, &b2, &e), 0);
+	assert_int_equal(pl_rc_fetch_bundle(c, bob.pk, &b3, &e), 0);
 	assert_memory_equal(b1.ik, bob.pk, 32);
 	assert_memory_equal(b1.spk, u.spk, 32);
 	assert_true(b1.opk_id == 100 || b1.opk_id == 101);
@@ -1114,23 +1108,23 @@ static void test_real_relay(void **state)
 	assert_int_not_equal(b1.opk_id, b2.opk_id);
 	assert_int_equal(b3.opk_id, 0); /* used up */
 	/* Nobody published for alice. */
-	assert_int_equal(pl_relay_fetch_bundle(c, alice.pk, &b1, &e), -1);
+	assert_int_equal(pl_rc_fetch_bundle(c, alice.pk, &b1, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
 
 	/* Bob registers a token and grants it to alice. */
 	randombytes_buf(token, sizeof token);
-	if (pl_relay_put_token(c, &bob, token, &e) != 0)
+	if (pl_rc_put_token(c, &bob, token, &e) != 0)
 		fail_msg("put token: %s", e.msg);
 	assert_int_equal(pl_grant_seal(loc, blob, &bob, alice.pk, token), 0);
-	if (pl_relay_put_grant(c, &bob, loc, blob, sizeof blob, &e) != 0)
+	if (pl_rc_put_grant(c, &bob, loc, blob, sizeof blob, &e) != 0)
 		fail_msg("put grant: %s", e.msg);
 	assert_int_equal(pl_grant_locator(loc, &alice, bob.pk, bob.pk), 0);
-	if (pl_relay_get_grant(c, loc, got, &gotlen, &e) != 0)
+	if (pl_rc_get_grant(c, loc, got, &gotlen, &e) != 0)
 		fail_msg("get grant: %s", e.msg);
 	assert_int_equal(pl_grant_open(token_b, &alice, bob.pk, got, gotlen), 0);
 	assert_memory_equal(token_b, token, 32);
 	loc[0] ^= 1;
-	assert_int_equal(pl_relay_get_grant(c, loc, got, &gotlen, &e), -1);
+	assert_int_equal(pl_rc_get_grant(c, loc, got, &gotlen, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
 
 	/* Alice deposits for bob. */
@@ -1140,10 +1134,10 @@ static void test_real_relay(void **state)
 	assert_int_equal(
 	    pl_envelope_seal(&env, &envlen, bob.pk, alice.pk, (const uint8_t *)"ready", 5), 0);
 	randombytes_buf(bad_token, sizeof bad_token);
-	assert_int_equal(pl_relay_deposit(c, rpk, bob.pk, bad_token, env, envlen, &rec, &e), -1);
+	assert_int_equal(pl_rc_deposit(c, rpk, bob.pk, bad_token, env, envlen, &rec, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
-	assert_int_equal(pl_relay_last_status(c), 403);
-	if (pl_relay_deposit(c, rpk, bob.pk, token_b, env, envlen, &rec, &e) != 0)
+	assert_int_equal(pl_rc_last_status(c), 403);
+	if (pl_rc_deposit(c, rpk, bob.pk, token_b, env, envlen, &rec, &e) != 0)
 		fail_msg("deposit: %s", e.msg);
 	pl_mailbox_id(mbx, bob.pk);
 	pl_sha256(hash, env, envlen);
@@ -1153,10 +1147,10 @@ static void test_real_relay(void **state)
 	uint64_t first_seq = rec.seq;
 	/* A retry of the same envelope (a lost receipt) gets the same receipt. */
 	pl_proto_receipt again;
-	assert_int_equal(pl_relay_deposit(c, rpk, bob.pk, token_b, env, envlen, &again, &e), 0);
+	assert_int_equal(pl_rc_deposit(c, rpk, bob.pk, token_b, env, envlen, &again, &e), 0);
 	assert_int_equal(again.seq, first_seq);
 	/* A genuine receipt checked against the wrong pinned key is refused. */
-	assert_int_equal(pl_relay_deposit(c, alice.pk, bob.pk, token_b, env, envlen, &rec, &e), -1);
+	assert_int_equal(pl_rc_deposit(c, alice.pk, bob.pk, token_b, env, envlen, &rec, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "does not verify"));
 	/* A second, larger envelope. */
@@ -1165,13 +1159,13 @@ static void test_real_relay(void **state)
 	assert_non_null(big);
 	assert_int_equal(pl_envelope_seal(&env2, &env2len, bob.pk, alice.pk, big, 5000), 0);
 	assert_int_equal(env2len, 16384 + 48);
-	if (pl_relay_deposit(c, rpk, bob.pk, token_b, env2, env2len, &rec, &e) != 0)
+	if (pl_rc_deposit(c, rpk, bob.pk, token_b, env2, env2len, &rec, &e) != 0)
 		fail_msg("deposit 2: %s", e.msg);
 	assert_true(rec.seq > first_seq);
 
 	/* Bob lists, opens, acknowledges. */
-	pl_relay_listing l;
-	if (pl_relay_fetch(c, &bob, 0, &l, &e) != 0)
+	pl_rc_listing l;
+	if (pl_rc_fetch(c, &bob, 0, &l, &e) != 0)
 		fail_msg("fetch: %s", e.msg);
 	assert_int_equal(l.list.count, 2);
 	assert_int_equal(l.list.item[0].seq, first_seq);
@@ -1193,30 +1187,30 @@ static void test_real_relay(void **state)
 		free(inner);
 	}
 	uint64_t last = l.list.item[1].seq;
-	pl_relay_listing_free(&l);
-	assert_int_equal(pl_relay_fetch(c, &bob, first_seq, &l, &e), 0);
+	pl_rc_listing_free(&l);
+	assert_int_equal(pl_rc_fetch(c, &bob, first_seq, &l, &e), 0);
 	assert_int_equal(l.list.count, 1);
-	pl_relay_listing_free(&l);
-	if (pl_relay_ack(c, &bob, last, &e) != 0)
+	pl_rc_listing_free(&l);
+	if (pl_rc_ack(c, &bob, last, &e) != 0)
 		fail_msg("ack: %s", e.msg);
-	assert_int_equal(pl_relay_fetch(c, &bob, 0, &l, &e), 0);
+	assert_int_equal(pl_rc_fetch(c, &bob, 0, &l, &e), 0);
 	assert_int_equal(l.list.count, 0);
-	pl_relay_listing_free(&l);
+	pl_rc_listing_free(&l);
 	/* Alice's own mailbox is empty. */
-	assert_int_equal(pl_relay_fetch(c, &alice, 0, &l, &e), 0);
+	assert_int_equal(pl_rc_fetch(c, &alice, 0, &l, &e), 0);
 	assert_int_equal(l.list.count, 0);
-	pl_relay_listing_free(&l);
+	pl_rc_listing_free(&l);
 
 	/* The relay gone: unreachable. */
 	real_stop();
-	assert_int_equal(pl_relay_get_key(c, rpk, &e), -1);
+	assert_int_equal(pl_rc_get_key(c, rpk, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_NETWORK);
 	assert_non_null(strstr(e.msg, "unreachable"));
 	free(env);
 	free(env2);
 	free(big);
 	sodium_memzero(spk_sk, sizeof spk_sk);
-	pl_relay_close(c);
+	pl_rc_close(c);
 }
 
 /* The relay's own TLS: verified with its certificate as CA file, refused
@@ -1241,28 +1235,28 @@ static void test_real_relay_tls(void **state)
 		print_message("# parley-relay or openssl not available; skipped\n");
 		skip();
 	}
-	pl_relay_conn *c;
+	pl_rc_conn *c;
 	pl_err e;
 	uint8_t pk[32], pk2[32];
 
-	assert_int_equal(pl_relay_open(&c, real.url, cert, &e), 0);
-	if (pl_relay_get_key(c, pk, &e) != 0)
+	assert_int_equal(pl_rc_open(&c, real.url, cert, &e), 0);
+	if (pl_rc_get_key(c, pk, &e) != 0)
 		fail_msg("get key over TLS: %s", e.msg);
 	assert_int_equal(pl_ik_validate(pk), 0);
-	pl_relay_close(c);
+	pl_rc_close(c);
 
-	assert_int_equal(pl_relay_open(&c, real.url, NULL, &e), 0);
-	assert_int_equal(pl_relay_get_key(c, pk2, &e), -1);
+	assert_int_equal(pl_rc_open(&c, real.url, NULL, &e), 0);
+	assert_int_equal(pl_rc_get_key(c, pk2, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "TLS verification"));
-	pl_relay_close(c);
+	pl_rc_close(c);
 
 	char plain[80];
 	snprintf(plain, sizeof plain, "http://%s", real.url + strlen("https://"));
-	assert_int_equal(pl_relay_open(&c, plain, NULL, &e), 0);
-	assert_int_equal(pl_relay_get_key(c, pk2, &e), -1);
+	assert_int_equal(pl_rc_open(&c, plain, NULL, &e), 0);
+	assert_int_equal(pl_rc_get_key(c, pk2, &e), -1);
 	assert_int_not_equal(e.code, PL_EXIT_OK);
-	pl_relay_close(c);
+	pl_rc_close(c);
 
 	real_stop();
 	pl_test_rm_rf(dir);
