@@ -228,6 +228,17 @@ static int col_text(sqlite3_stmt *st, int i, char *out, size_t cap, int name)
 	return 0;
 }
 
+int pl_vault_col_flag(sqlite3_stmt *st, int i, int *out)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
+		return -1;
+	int64_t x = sqlite3_column_int64(st, i);
+	if (x != 0 && x != 1)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
 int pl_vault_col_name(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
 	return col_text(st, i, out, cap, 1);

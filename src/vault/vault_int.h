@@ -138,6 +138,8 @@ int pl_vault_grow(void **arr, size_t *cap, size_t n, size_t elem);
 
 /* Reads column i as a blob of exactly len bytes; -1 otherwise. */
 int pl_vault_col_fixed(sqlite3_stmt *st, int i, uint8_t *out, size_t len);
+/* Reads column i as an integer 0 or 1; -1 otherwise. */
+int pl_vault_col_flag(sqlite3_stmt *st, int i, int *out);
 /* Reads column i as a text accepted by check into out (cap bytes incl. NUL). */
 int pl_vault_col_name(sqlite3_stmt *st, int i, char *out, size_t cap);
 int pl_vault_col_word(sqlite3_stmt *st, int i, char *out, size_t cap);
