@@ -6,8 +6,9 @@
  *
  * Creation builds the whole database in DIR/vault.db.tmp (created 0600 with
  * O_EXCL before SQLite sees it, so the mode never depends on the umask),
- * fsyncs it and only then links it into place: a crash leaves no vault or a
- * complete one, never half of one, and an existing vault is never replaced.
+ * and only then has pl_file_publish flush it and link it into place: a
+ * crash leaves no vault or a complete one, never half of one, and an
+ * existing vault is never replaced.
  *
  * The key-encryption key and the identity live in sodium_malloc'd pages that
  * are made read-only once filled and wiped by sodium_free on close. This
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "util/codec.h"
+#include "util/file.h"
 
 #define VAULT_FILE "vault.db"
 #define VAULT_TMP "vault.db.tmp"
@@ -361,15 +363,6 @@ static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_
 
 /* --- life cycle ------------------------------------------------------------- */
 
-static char *path_join(const char *dir, const char *file)
-{
-	size_t n = strlen(dir) + 1 + strlen(file) + 1;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, file);
-	return p;
-}
-
 static void vault_free(pl_vault *v)
 {
 	if (v == NULL)
@@ -442,26 +435,24 @@ static int db_open(pl_vault *v, const char *path, int wal, pl_err *e)
 	return run_sql(v, "PRAGMA synchronous = FULL", "configure the database", e);
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
-}
+/* What a new vault is made of, as pl_vault_create was given it. */
+typedef struct {
+	const char *name, *relay_url;
+	const uint8_t *ca;
+	size_t calen;
+	const char *pass;
+	size_t passlen;
+} vault_setup;
 
 /* Fills the freshly created temporary database. */
-static int build(pl_vault *v, const char *name, const char *relay_url, const uint8_t *ca,
-		 size_t calen, const char *pass, size_t passlen, pl_err *e)
+static int build(pl_vault *v, const vault_setup *s, pl_err *e)
 {
 	pl_kdf_params k;
 	uint8_t rec[PL_KDF_REC_LEN], token[PL_TOKEN_LEN];
 	int ok = 0;
 
 	pl_vault_kdf_default(&k);
-	if (pl_vault_kdf_derive(v->kek, &k, pass, passlen) != 0)
+	if (pl_vault_kdf_derive(v->kek, &k, s->pass, s->passlen) != 0)
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "could not derive the vault key from the passphrase (out of "
 				  "memory?); close other programs and try again");
@@ -487,10 +478,10 @@ static int build(pl_vault *v, const char *name, const char *relay_url, const uin
 	    meta_put_sealed(v, "ik_seed", "identity", v->id->sk, 32, e) == 0 &&
 	    meta_put_sealed(v, "check", "key check", (const uint8_t *)CHECK_TEXT,
 			    sizeof CHECK_TEXT - 1, e) == 0 &&
-	    pl_vault_meta_put(v, "name", (const uint8_t *)name, strlen(name), e) == 0 &&
-	    pl_vault_meta_put(v, "relay_url", (const uint8_t *)relay_url, strlen(relay_url), e) ==
-		0 &&
-	    (calen == 0 || pl_vault_meta_put(v, "relay_ca", ca, calen, e) == 0) &&
+	    pl_vault_meta_put(v, "name", (const uint8_t *)s->name, strlen(s->name), e) == 0 &&
+	    pl_vault_meta_put(v, "relay_url", (const uint8_t *)s->relay_url, strlen(s->relay_url),
+			      e) == 0 &&
+	    (s->calen == 0 || pl_vault_meta_put(v, "relay_ca", s->ca, s->calen, e) == 0) &&
 	    pl_vault_meta_put(v, "created", now, sizeof now, e) == 0 &&
 	    meta_put_sealed(v, "own_token", "own token", token, sizeof token, e) == 0 &&
 	    pl_vault_prekeys_init(v, e) == 0)
@@ -499,121 +490,161 @@ static int build(pl_vault *v, const char *name, const char *relay_url, const uin
 	return pl_vault_tx_end(v, 1, ok, e);
 }
 
-int pl_vault_create(const char *dir, const char *name, const char *relay_url,
-		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
-		    pl_err *e)
+/* What both create and open check first. */
+static int vault_start(const char *dir, pl_err *e)
 {
 	if (sodium_init() < 0)
 		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
 	if (dir == NULL || dir[0] == '\0')
 		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
-	if (name == NULL || pl_vault_name_ok((const uint8_t *)name, strlen(name)) != 0)
+	return 0;
+}
+
+/* Refuses a setup no vault may be made of, before anything touches the
+ * disk. */
+static int setup_check(const vault_setup *s, pl_err *e)
+{
+	if (s->name == NULL || pl_vault_name_ok((const uint8_t *)s->name, strlen(s->name)) != 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the party name must be 1 to %d bytes of UTF-8 without control "
 				  "characters or '/'; choose another --name",
 				  PL_NAME_MAX);
-	if (relay_url == NULL ||
-	    pl_vault_url_ok((const uint8_t *)relay_url, strlen(relay_url), PL_URL_MAX) != 0)
+	if (s->relay_url == NULL ||
+	    pl_vault_url_ok((const uint8_t *)s->relay_url, strlen(s->relay_url), PL_URL_MAX) != 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the relay URL must be 1 to %d printable characters without "
 				  "spaces; check --relay",
 				  PL_URL_MAX);
-	if ((relay_ca == NULL && relay_ca_len != 0) || relay_ca_len > PL_VAULT_CA_MAX)
+	if ((s->ca == NULL && s->calen != 0) || s->calen > PL_VAULT_CA_MAX)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the relay CA certificate must be at most %u bytes of PEM",
 				  PL_VAULT_CA_MAX);
-	if (pass == NULL || passlen == 0)
+	if (s->pass == NULL || s->passlen == 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the passphrase is empty; choose a passphrase for the vault");
+	return 0;
+}
 
-	int made_dir = 0, fd = -1, r = -1;
-	pl_vault *v = NULL;
-	char *path = path_join(dir, VAULT_FILE), *tmp = path_join(dir, VAULT_TMP);
-	char *tmpj = path_join(dir, VAULT_TMP "-journal");
-	if (path == NULL || tmp == NULL || tmpj == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory creating the vault");
-		goto out;
-	}
-	if (mkdir(dir, 0700) == 0) {
-		made_dir = 1;
-		if (chmod(dir, 0700) != 0) { /* umask-proof */
-			pl_err_set(e, PL_EXIT_VAULT, "cannot set the mode of %s: %s", dir,
-				   strerror(errno));
-			goto out;
-		}
-	} else if (errno != EEXIST) {
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "cannot create the vault folder %s: %s; check that its parent exists "
-			   "and is writable",
-			   dir, strerror(errno));
-		goto out;
-	}
+/* Makes the vault folder DIR with mode 0700 whatever the umask, or takes
+ * the existing folder as it is. *made says whether this call made it, so
+ * that a failed create removes only a folder of its own. */
+static int make_folder(const char *dir, int *made, pl_err *e)
+{
 	struct stat sb;
-	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		pl_err_set(e, PL_EXIT_VAULT, "%s is not a folder; choose another --vault", dir);
-		goto out;
+
+	*made = 0;
+	if (mkdir(dir, 0700) == 0) {
+		*made = 1;
+		if (chmod(dir, 0700) != 0)
+			return pl_err_set(e, PL_EXIT_VAULT, "cannot set the mode of %s: %s", dir,
+					  strerror(errno));
+	} else if (errno != EEXIST) {
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "cannot create the vault folder %s: %s; check that its parent "
+				  "exists and is writable",
+				  dir, strerror(errno));
 	}
-	if (lstat(path, &sb) == 0 || errno != ENOENT) {
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "a vault already exists at %s; refusing to overwrite it", dir);
-		goto out;
-	}
-	/* A leftover temporary file is a creation that never finished. */
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return pl_err_set(e, PL_EXIT_VAULT, "%s is not a folder; choose another --vault",
+				  dir);
+	return 0;
+}
+
+static int refuse_existing(const char *dir, pl_err *e)
+{
+	return pl_err_set(e, PL_EXIT_VAULT,
+			  "a vault already exists at %s; refusing to overwrite it", dir);
+}
+
+/* Anything at path, even a dangling link, counts as a vault. */
+static int vault_absent(const char *dir, const char *path, pl_err *e)
+{
+	struct stat sb;
+	if (lstat(path, &sb) == 0 || errno != ENOENT)
+		return refuse_existing(dir, e);
+	return 0;
+}
+
+/* Creates the temporary database file empty, 0600 and O_EXCL before SQLite
+ * sees it, so that its mode never depends on the umask. What a crashed
+ * create left under that name (and its journal) goes first. Returns the
+ * open file or -1. */
+static int create_tmp(const char *tmp, const char *tmpj, pl_err *e)
+{
 	unlink(tmp);
 	unlink(tmpj);
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fchmod(fd, 0600) != 0) {
 		pl_err_set(e, PL_EXIT_VAULT, "cannot create %s: %s; check the folder's permissions",
 			   tmp, strerror(errno));
-		goto out;
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
-	if ((v = vault_new(dir, e)) == NULL)
-		goto out;
-	if (db_open(v, tmp, 0, e) != 0 ||
-	    build(v, name, relay_url, relay_ca, relay_ca_len, pass, passlen, e) != 0)
-		goto out;
-	if (sqlite3_close(v->db) != SQLITE_OK) {
-		pl_vault_dberr(v, SQLITE_ERROR, "finish the new vault", e);
-		goto out;
+	return fd;
+}
+
+/* Builds the whole vault in the temporary database tmp and closes it, so
+ * that everything is in the file before it is flushed. */
+static int build_tmp(const char *dir, const char *tmp, const vault_setup *s, pl_err *e)
+{
+	pl_vault *v = vault_new(dir, e);
+	int r = -1;
+
+	if (v == NULL)
+		return -1;
+	if (db_open(v, tmp, 0, e) == 0 && build(v, s, e) == 0) {
+		if (sqlite3_close(v->db) == SQLITE_OK) {
+			v->db = NULL;
+			r = 0;
+		} else {
+			pl_vault_dberr(v, SQLITE_ERROR, "finish the new vault", e);
+		}
 	}
-	v->db = NULL;
-	if (fsync(fd) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot flush the new vault to disk: %s",
-			   strerror(errno));
-		goto out;
-	}
-	/* link() never replaces an existing file, unlike rename(); fall back to
-	 * rename() only on file systems without hard links. */
-	if (link(tmp, path) == 0) {
-		unlink(tmp);
-	} else if (errno == EEXIST) {
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "a vault already exists at %s; refusing to overwrite it", dir);
-		goto out;
-	} else if (lstat(path, &sb) == 0 || errno != ENOENT || rename(tmp, path) != 0) {
-		pl_err_set(e, PL_EXIT_VAULT, "cannot put the new vault in place at %s: %s", path,
-			   strerror(errno));
-		goto out;
-	}
-	if (fsync_dir(dir) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot flush the vault folder %s to disk: %s", dir,
-			   strerror(errno));
-		r = -1; /* the vault is in place but may not survive a crash */
-		goto done;
-	}
-	r = 0;
-	goto done;
-out:
-	if (tmp)
-		unlink(tmp);
-	if (tmpj)
-		unlink(tmpj);
-	if (made_dir)
-		rmdir(dir);
-done:
-	if (fd >= 0)
-		close(fd);
 	vault_free(v);
+	return r;
+}
+
+/* Puts the finished temporary database in place as the vault, never over
+ * an existing one. */
+static int put_in_place(int fd, const char *tmp, const char *path, const char *dir, pl_err *e)
+{
+	if (pl_file_publish(fd, tmp, path, PL_FILE_NOREPLACE, "the new vault", e) == 0)
+		return 0;
+	if (errno == EEXIST) /* a vault appeared since vault_absent looked */
+		return refuse_existing(dir, e);
+	return -1;
+}
+
+int pl_vault_create(const char *dir, const char *name, const char *relay_url,
+		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
+		    pl_err *e)
+{
+	const vault_setup s = {name, relay_url, relay_ca, relay_ca_len, pass, passlen};
+	if (vault_start(dir, e) != 0 || setup_check(&s, e) != 0)
+		return -1;
+
+	int made_dir = 0, fd = -1, r = -1;
+	char *path = pl_path_join(dir, VAULT_FILE), *tmp = pl_path_join(dir, VAULT_TMP);
+	char *tmpj = pl_path_join(dir, VAULT_TMP "-journal");
+	if (path == NULL || tmp == NULL || tmpj == NULL)
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory creating the vault");
+	else if (make_folder(dir, &made_dir, e) == 0 && vault_absent(dir, path, e) == 0 &&
+		 (fd = create_tmp(tmp, tmpj, e)) >= 0 && build_tmp(dir, tmp, &s, e) == 0 &&
+		 put_in_place(fd, tmp, path, dir, e) == 0)
+		r = 0;
+	if (r != 0) {
+		/* Nothing of a failed create stays but the vault itself, when only
+		 * the flush of its folder failed (rmdir then finds it and fails). */
+		if (tmp)
+			unlink(tmp);
+		if (tmpj)
+			unlink(tmpj);
+		if (made_dir)
+			rmdir(dir);
+	}
+	if (fd >= 0)
+		close(fd); /* after fsync: a failed close cannot lose what was flushed */
 	free(path);
 	free(tmp);
 	free(tmpj);
@@ -741,48 +772,59 @@ out:
 	return r;
 }
 
-int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)
+/* DIR/vault.db, once it is known to be a regular file: a missing vault,
+ * an unreadable one and something else under its name each get their own
+ * error. NULL on failure. */
+static char *vault_file(const char *dir, pl_err *e)
 {
-	*out = NULL;
-	if (sodium_init() < 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
-	if (dir == NULL || dir[0] == '\0')
-		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
-	char *path = path_join(dir, VAULT_FILE);
-	if (path == NULL)
-		return pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
 	struct stat sb;
+	char *path = pl_path_join(dir, VAULT_FILE);
+
+	if (path == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
+		return NULL;
+	}
 	if (lstat(path, &sb) != 0) {
 		int err = errno;
 		free(path);
 		if (err == ENOENT || err == ENOTDIR)
-			return pl_err_set(e, PL_EXIT_VAULT,
-					  "no vault at %s; create one with parley init --name NAME "
-					  "--relay URL",
-					  dir);
-		return pl_err_set(e, PL_EXIT_VAULT,
-				  "cannot read the vault at %s: %s; check its permissions", dir,
-				  strerror(err));
+			pl_err_set(e, PL_EXIT_VAULT,
+				   "no vault at %s; create one with parley init --name NAME "
+				   "--relay URL",
+				   dir);
+		else
+			pl_err_set(e, PL_EXIT_VAULT,
+				   "cannot read the vault at %s: %s; check its permissions", dir,
+				   strerror(err));
+		return NULL;
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		free(path);
-		return pl_err_set(e, PL_EXIT_VAULT,
-				  "%s/" VAULT_FILE " is not a regular file; refusing to open it",
-				  dir);
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "%s/" VAULT_FILE " is not a regular file; refusing to open it", dir);
+		return NULL;
 	}
+	return path;
+}
+
+int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)
+{
+	*out = NULL;
+	if (vault_start(dir, e) != 0)
+		return -1;
+	char *path = vault_file(dir, e);
+	if (path == NULL)
+		return -1;
 	pl_vault *v = vault_new(dir, e);
 	int r = -1;
-	if (v == NULL)
-		goto done;
-	if (db_open(v, path, 1, e) != 0 || check_header(v, e) != 0 ||
-	    unlock(v, pass, passlen, e) != 0 || load_public(v, e) != 0)
-		goto done;
-	sodium_mprotect_readonly(v->kek);
-	sodium_mprotect_readonly(v->id);
-	*out = v;
-	v = NULL;
-	r = 0;
-done:
+	if (v != NULL && db_open(v, path, 1, e) == 0 && check_header(v, e) == 0 &&
+	    unlock(v, pass, passlen, e) == 0 && load_public(v, e) == 0) {
+		sodium_mprotect_readonly(v->kek);
+		sodium_mprotect_readonly(v->id);
+		*out = v;
+		v = NULL;
+		r = 0;
+	}
 	vault_free(v);
 	free(path);
 	return r;
