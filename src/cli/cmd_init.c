@@ -11,29 +11,28 @@
 #include "cli/cli.h"
 #include "client/messenger.h"
 #include "util/codec.h"
+#include "util/file.h"
 
 #define CERT_MAX (256 * 1024)
 
-static int read_file(const char *path, uint8_t **out, size_t *len, pl_err *e)
+/* The relay's CA certificate: a non-empty PEM file of at most CERT_MAX
+ * bytes. */
+static int read_cert(const char *path, uint8_t **out, size_t *len, pl_err *e)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return pl_err_set(e, PL_EXIT_USAGE, "cannot read %s", path);
-	uint8_t *buf = malloc(CERT_MAX + 1);
-	size_t n = buf ? fread(buf, 1, CERT_MAX + 1, f) : 0;
-	fclose(f);
-	if (buf == NULL || n == 0 || n > CERT_MAX) {
-		free(buf);
-		return pl_err_set(e, PL_EXIT_INPUT, "%s is empty or larger than %d bytes", path,
-				  CERT_MAX);
+	if (pl_file_read(path, CERT_MAX, out, len, e) != 0)
+		return -1;
+	int r = 0;
+	if (*len == 0)
+		r = pl_err_set(e, PL_EXIT_INPUT, "%s is empty or larger than %d bytes", path,
+			       CERT_MAX);
+	else if (memmem(*out, *len, "-----BEGIN CERTIFICATE-----", 27) == NULL)
+		r = pl_err_set(e, PL_EXIT_INPUT, "%s is not a PEM certificate", path);
+	if (r != 0) {
+		free(*out);
+		*out = NULL;
+		*len = 0;
 	}
-	if (memmem(buf, n, "-----BEGIN CERTIFICATE-----", 27) == NULL) {
-		free(buf);
-		return pl_err_set(e, PL_EXIT_INPUT, "%s is not a PEM certificate", path);
-	}
-	*out = buf;
-	*len = n;
-	return 0;
+	return r;
 }
 
 int pl_cmd_init(pl_cli *cli, int argc, char **argv)
@@ -75,7 +74,7 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 	pl_err_clear(&e);
 	uint8_t *pem = NULL;
 	size_t pemlen = 0;
-	if (cert && read_file(cert, &pem, &pemlen, &e) != 0)
+	if (cert && read_cert(cert, &pem, &pemlen, &e) != 0)
 		return pl_cli_fail(&e);
 	char *pass;
 	size_t plen;

@@ -6,8 +6,9 @@
  *
  * Creation builds the whole database in DIR/vault.db.tmp (created 0600 with
  * O_EXCL before SQLite sees it, so the mode never depends on the umask),
- * fsyncs it and only then links it into place: a crash leaves no vault or a
- * complete one, never half of one, and an existing vault is never replaced.
+ * and only then has pl_file_publish flush it and link it into place: a
+ * crash leaves no vault or a complete one, never half of one, and an
+ * existing vault is never replaced.
  *
  * The key-encryption key and the identity live in sodium_malloc'd pages that
  * are made read-only once filled and wiped by sodium_free on close. This
@@ -27,12 +28,12 @@
 #include <unistd.h>
 
 #include "util/codec.h"
+#include "util/file.h"
 
 #define VAULT_FILE "vault.db"
 #define VAULT_TMP "vault.db.tmp"
 #define VAULT_APP_ID 0x504c5956 /* "PLYV" in PRAGMA application_id */
 #define VAULT_SCHEMA 1		/* PRAGMA user_version */
-#define VAULT_OPK_INITIAL 20
 #define CHECK_TEXT "parley vault key check v1"
 
 /* Version 1 of the schema. Secret columns (marked "sealed") hold
@@ -229,6 +230,17 @@ static int col_text(sqlite3_stmt *st, int i, char *out, size_t cap, int name)
 	return 0;
 }
 
+int pl_vault_col_flag(sqlite3_stmt *st, int i, int *out)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
+		return -1;
+	int64_t x = sqlite3_column_int64(st, i);
+	if (x != 0 && x != 1)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
 int pl_vault_col_name(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
 	return col_text(st, i, out, cap, 1);
@@ -241,7 +253,7 @@ int pl_vault_col_word(sqlite3_stmt *st, int i, char *out, size_t cap)
 
 /* --- meta records ----------------------------------------------------------- */
 
-static int meta_put(pl_vault *v, const char *k, const uint8_t *p, size_t n, pl_err *e)
+int pl_vault_meta_put(pl_vault *v, const char *k, const uint8_t *p, size_t n, pl_err *e)
 {
 	sqlite3_stmt *st;
 	if (pl_vault_prep(v, &st,
@@ -256,8 +268,7 @@ static int meta_put(pl_vault *v, const char *k, const uint8_t *p, size_t n, pl_e
 	return r;
 }
 
-/* Reads meta k into a fresh buffer; *found = 0 (and 0 returned) if absent. */
-static int meta_get(pl_vault *v, const char *k, pl_wr *out, size_t max, int *found, pl_err *e)
+int pl_vault_meta_get(pl_vault *v, const char *k, pl_wr *out, size_t max, int *found, pl_err *e)
 {
 	sqlite3_stmt *st;
 
@@ -295,7 +306,7 @@ static int meta_get_fixed(pl_vault *v, const char *k, uint8_t *out, size_t len, 
 {
 	pl_wr w;
 	int found;
-	if (meta_get(v, k, &w, len, &found, e) != 0)
+	if (pl_vault_meta_get(v, k, &w, len, &found, e) != 0)
 		return -1;
 	if (!found || w.n != len) {
 		pl_wr_free(&w);
@@ -325,7 +336,7 @@ static int meta_put_sealed(pl_vault *v, const char *k, const char *label, const 
 	if (r != 0)
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "could not encrypt a vault record (out of memory)");
-	r = meta_put(v, k, blob.p, blob.n, e);
+	r = pl_vault_meta_put(v, k, blob.p, blob.n, e);
 	pl_wr_free(&blob);
 	return r;
 }
@@ -336,7 +347,7 @@ static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_
 	pl_wr blob, ad;
 	int found;
 
-	if (meta_get(v, k, &blob, PL_SEAL_OVERHEAD + len, &found, e) != 0)
+	if (pl_vault_meta_get(v, k, &blob, PL_SEAL_OVERHEAD + len, &found, e) != 0)
 		return -1;
 	own_ad(&ad, label, v->id->pk);
 	int r = found ? pl_vault_unseal_fixed(out, len, v->kek, &ad, blob.p, blob.n) : -1;
@@ -351,15 +362,6 @@ static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_
 }
 
 /* --- life cycle ------------------------------------------------------------- */
-
-static char *path_join(const char *dir, const char *file)
-{
-	size_t n = strlen(dir) + 1 + strlen(file) + 1;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, file);
-	return p;
-}
 
 static void vault_free(pl_vault *v)
 {
@@ -433,28 +435,24 @@ static int db_open(pl_vault *v, const char *path, int wal, pl_err *e)
 	return run_sql(v, "PRAGMA synchronous = FULL", "configure the database", e);
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
-}
-
-static int spk_add(pl_vault *v, uint32_t id, pl_err *e);
+/* What a new vault is made of, as pl_vault_create was given it. */
+typedef struct {
+	const char *name, *relay_url;
+	const uint8_t *ca;
+	size_t calen;
+	const char *pass;
+	size_t passlen;
+} vault_setup;
 
 /* Fills the freshly created temporary database. */
-static int build(pl_vault *v, const char *name, const char *relay_url, const uint8_t *ca,
-		 size_t calen, const char *pass, size_t passlen, pl_err *e)
+static int build(pl_vault *v, const vault_setup *s, pl_err *e)
 {
 	pl_kdf_params k;
 	uint8_t rec[PL_KDF_REC_LEN], token[PL_TOKEN_LEN];
 	int ok = 0;
 
 	pl_vault_kdf_default(&k);
-	if (pl_vault_kdf_derive(v->kek, &k, pass, passlen) != 0)
+	if (pl_vault_kdf_derive(v->kek, &k, s->pass, s->passlen) != 0)
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "could not derive the vault key from the passphrase (out of "
 				  "memory?); close other programs and try again");
@@ -475,137 +473,178 @@ static int build(pl_vault *v, const char *name, const char *relay_url, const uin
 	/* The identity seed is the secret; the 64-byte secret key is rebuilt
 	 * from it on open and checked against the stored public key. */
 	if (run_sql(v, SCHEMA_SQL, "create the tables", e) == 0 &&
-	    meta_put(v, "kdf", rec, sizeof rec, e) == 0 &&
-	    meta_put(v, "ik", v->id->pk, PL_IK_LEN, e) == 0 &&
+	    pl_vault_meta_put(v, "kdf", rec, sizeof rec, e) == 0 &&
+	    pl_vault_meta_put(v, "ik", v->id->pk, PL_IK_LEN, e) == 0 &&
 	    meta_put_sealed(v, "ik_seed", "identity", v->id->sk, 32, e) == 0 &&
 	    meta_put_sealed(v, "check", "key check", (const uint8_t *)CHECK_TEXT,
 			    sizeof CHECK_TEXT - 1, e) == 0 &&
-	    meta_put(v, "name", (const uint8_t *)name, strlen(name), e) == 0 &&
-	    meta_put(v, "relay_url", (const uint8_t *)relay_url, strlen(relay_url), e) == 0 &&
-	    (calen == 0 || meta_put(v, "relay_ca", ca, calen, e) == 0) &&
-	    meta_put(v, "created", now, sizeof now, e) == 0 &&
+	    pl_vault_meta_put(v, "name", (const uint8_t *)s->name, strlen(s->name), e) == 0 &&
+	    pl_vault_meta_put(v, "relay_url", (const uint8_t *)s->relay_url, strlen(s->relay_url),
+			      e) == 0 &&
+	    (s->calen == 0 || pl_vault_meta_put(v, "relay_ca", s->ca, s->calen, e) == 0) &&
+	    pl_vault_meta_put(v, "created", now, sizeof now, e) == 0 &&
 	    meta_put_sealed(v, "own_token", "own token", token, sizeof token, e) == 0 &&
-	    spk_add(v, 1, e) == 0 && pl_vault_opk_generate_internal(v, VAULT_OPK_INITIAL, e) == 0)
+	    pl_vault_prekeys_init(v, e) == 0)
 		ok = 1;
 	sodium_memzero(token, sizeof token);
 	return pl_vault_tx_end(v, 1, ok, e);
+}
+
+/* What both create and open check first. */
+static int vault_start(const char *dir, pl_err *e)
+{
+	if (sodium_init() < 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
+	if (dir == NULL || dir[0] == '\0')
+		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
+	return 0;
+}
+
+/* Refuses a setup no vault may be made of, before anything touches the
+ * disk. */
+static int setup_check(const vault_setup *s, pl_err *e)
+{
+	if (s->name == NULL || pl_vault_name_ok((const uint8_t *)s->name, strlen(s->name)) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the party name must be 1 to %d bytes of UTF-8 without control "
+				  "characters or '/'; choose another --name",
+				  PL_NAME_MAX);
+	if (s->relay_url == NULL ||
+	    pl_vault_url_ok((const uint8_t *)s->relay_url, strlen(s->relay_url), PL_URL_MAX) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay URL must be 1 to %d printable characters without "
+				  "spaces; check --relay",
+				  PL_URL_MAX);
+	if ((s->ca == NULL && s->calen != 0) || s->calen > PL_VAULT_CA_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay CA certificate must be at most %u bytes of PEM",
+				  PL_VAULT_CA_MAX);
+	if (s->pass == NULL || s->passlen == 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the passphrase is empty; choose a passphrase for the vault");
+	return 0;
+}
+
+/* Makes the vault folder DIR with mode 0700 whatever the umask, or takes
+ * the existing folder as it is. *made says whether this call made it, so
+ * that a failed create removes only a folder of its own. */
+static int make_folder(const char *dir, int *made, pl_err *e)
+{
+	struct stat sb;
+
+	*made = 0;
+	if (mkdir(dir, 0700) == 0) {
+		*made = 1;
+		if (chmod(dir, 0700) != 0)
+			return pl_err_set(e, PL_EXIT_VAULT, "cannot set the mode of %s: %s", dir,
+					  strerror(errno));
+	} else if (errno != EEXIST) {
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "cannot create the vault folder %s: %s; check that its parent "
+				  "exists and is writable",
+				  dir, strerror(errno));
+	}
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return pl_err_set(e, PL_EXIT_VAULT, "%s is not a folder; choose another --vault",
+				  dir);
+	return 0;
+}
+
+static int refuse_existing(const char *dir, pl_err *e)
+{
+	return pl_err_set(e, PL_EXIT_VAULT,
+			  "a vault already exists at %s; refusing to overwrite it", dir);
+}
+
+/* Anything at path, even a dangling link, counts as a vault. */
+static int vault_absent(const char *dir, const char *path, pl_err *e)
+{
+	struct stat sb;
+	if (lstat(path, &sb) == 0 || errno != ENOENT)
+		return refuse_existing(dir, e);
+	return 0;
+}
+
+/* Creates the temporary database file empty, 0600 and O_EXCL before SQLite
+ * sees it, so that its mode never depends on the umask. What a crashed
+ * create left under that name (and its journal) goes first. Returns the
+ * open file or -1. */
+static int create_tmp(const char *tmp, const char *tmpj, pl_err *e)
+{
+	unlink(tmp);
+	unlink(tmpj);
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		pl_err_set(e, PL_EXIT_VAULT, "cannot create %s: %s; check the folder's permissions",
+			   tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Builds the whole vault in the temporary database tmp and closes it, so
+ * that everything is in the file before it is flushed. */
+static int build_tmp(const char *dir, const char *tmp, const vault_setup *s, pl_err *e)
+{
+	pl_vault *v = vault_new(dir, e);
+	int r = -1;
+
+	if (v == NULL)
+		return -1;
+	if (db_open(v, tmp, 0, e) == 0 && build(v, s, e) == 0) {
+		if (sqlite3_close(v->db) == SQLITE_OK) {
+			v->db = NULL;
+			r = 0;
+		} else {
+			pl_vault_dberr(v, SQLITE_ERROR, "finish the new vault", e);
+		}
+	}
+	vault_free(v);
+	return r;
+}
+
+/* Puts the finished temporary database in place as the vault, never over
+ * an existing one. */
+static int put_in_place(int fd, const char *tmp, const char *path, const char *dir, pl_err *e)
+{
+	if (pl_file_publish(fd, tmp, path, PL_FILE_NOREPLACE, "the new vault", e) == 0)
+		return 0;
+	if (errno == EEXIST) /* a vault appeared since vault_absent looked */
+		return refuse_existing(dir, e);
+	return -1;
 }
 
 int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
 		    pl_err *e)
 {
-	if (sodium_init() < 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
-	if (dir == NULL || dir[0] == '\0')
-		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
-	if (name == NULL || pl_vault_name_ok((const uint8_t *)name, strlen(name)) != 0)
-		return pl_err_set(e, PL_EXIT_USAGE,
-				  "the party name must be 1 to %d bytes of UTF-8 without control "
-				  "characters or '/'; choose another --name",
-				  PL_NAME_MAX);
-	if (relay_url == NULL ||
-	    pl_vault_url_ok((const uint8_t *)relay_url, strlen(relay_url), PL_URL_MAX) != 0)
-		return pl_err_set(e, PL_EXIT_USAGE,
-				  "the relay URL must be 1 to %d printable characters without "
-				  "spaces; check --relay",
-				  PL_URL_MAX);
-	if ((relay_ca == NULL && relay_ca_len != 0) || relay_ca_len > PL_VAULT_CA_MAX)
-		return pl_err_set(e, PL_EXIT_USAGE,
-				  "the relay CA certificate must be at most %u bytes of PEM",
-				  PL_VAULT_CA_MAX);
-	if (pass == NULL || passlen == 0)
-		return pl_err_set(e, PL_EXIT_USAGE,
-				  "the passphrase is empty; choose a passphrase for the vault");
+	const vault_setup s = {name, relay_url, relay_ca, relay_ca_len, pass, passlen};
+	if (vault_start(dir, e) != 0 || setup_check(&s, e) != 0)
+		return -1;
 
 	int made_dir = 0, fd = -1, r = -1;
-	pl_vault *v = NULL;
-	char *path = path_join(dir, VAULT_FILE), *tmp = path_join(dir, VAULT_TMP);
-	char *tmpj = path_join(dir, VAULT_TMP "-journal");
-	if (path == NULL || tmp == NULL || tmpj == NULL) {
+	char *path = pl_path_join(dir, VAULT_FILE), *tmp = pl_path_join(dir, VAULT_TMP);
+	char *tmpj = pl_path_join(dir, VAULT_TMP "-journal");
+	if (path == NULL || tmp == NULL || tmpj == NULL)
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory creating the vault");
-		goto out;
+	else if (make_folder(dir, &made_dir, e) == 0 && vault_absent(dir, path, e) == 0 &&
+		 (fd = create_tmp(tmp, tmpj, e)) >= 0 && build_tmp(dir, tmp, &s, e) == 0 &&
+		 put_in_place(fd, tmp, path, dir, e) == 0)
+		r = 0;
+	if (r != 0) {
+		/* Nothing of a failed create stays but the vault itself, when only
+		 * the flush of its folder failed (rmdir then finds it and fails). */
+		if (tmp)
+			unlink(tmp);
+		if (tmpj)
+			unlink(tmpj);
+		if (made_dir)
+			rmdir(dir);
 	}
-	if (mkdir(dir, 0700) == 0) {
-		made_dir = 1;
-		if (chmod(dir, 0700) != 0) { /* umask-proof */
-			pl_err_set(e, PL_EXIT_VAULT, "cannot set the mode of %s: %s", dir,
-				   strerror(errno));
-			goto out;
-		}
-	} else if (errno != EEXIST) {
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "cannot create the vault folder %s: %s; check that its parent exists "
-			   "and is writable",
-			   dir, strerror(errno));
-		goto out;
-	}
-	struct stat sb;
-	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		pl_err_set(e, PL_EXIT_VAULT, "%s is not a folder; choose another --vault", dir);
-		goto out;
-	}
-	if (lstat(path, &sb) == 0 || errno != ENOENT) {
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "a vault already exists at %s; refusing to overwrite it", dir);
-		goto out;
-	}
-	/* A leftover temporary file is a creation that never finished. */
-	unlink(tmp);
-	unlink(tmpj);
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0) {
-		pl_err_set(e, PL_EXIT_VAULT, "cannot create %s: %s; check the folder's permissions",
-			   tmp, strerror(errno));
-		goto out;
-	}
-	if ((v = vault_new(dir, e)) == NULL)
-		goto out;
-	if (db_open(v, tmp, 0, e) != 0 ||
-	    build(v, name, relay_url, relay_ca, relay_ca_len, pass, passlen, e) != 0)
-		goto out;
-	if (sqlite3_close(v->db) != SQLITE_OK) {
-		pl_vault_dberr(v, SQLITE_ERROR, "finish the new vault", e);
-		goto out;
-	}
-	v->db = NULL;
-	if (fsync(fd) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot flush the new vault to disk: %s",
-			   strerror(errno));
-		goto out;
-	}
-	/* link() never replaces an existing file, unlike rename(); fall back to
-	 * rename() only on file systems without hard links. */
-	if (link(tmp, path) == 0) {
-		unlink(tmp);
-	} else if (errno == EEXIST) {
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "a vault already exists at %s; refusing to overwrite it", dir);
-		goto out;
-	} else if (lstat(path, &sb) == 0 || errno != ENOENT || rename(tmp, path) != 0) {
-		pl_err_set(e, PL_EXIT_VAULT, "cannot put the new vault in place at %s: %s", path,
-			   strerror(errno));
-		goto out;
-	}
-	if (fsync_dir(dir) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot flush the vault folder %s to disk: %s", dir,
-			   strerror(errno));
-		r = -1; /* the vault is in place but may not survive a crash */
-		goto done;
-	}
-	r = 0;
-	goto done;
-out:
-	if (tmp)
-		unlink(tmp);
-	if (tmpj)
-		unlink(tmpj);
-	if (made_dir)
-		rmdir(dir);
-done:
 	if (fd >= 0)
-		close(fd);
-	vault_free(v);
+		close(fd); /* after fsync: a failed close cannot lose what was flushed */
 	free(path);
 	free(tmp);
 	free(tmpj);
@@ -654,7 +693,7 @@ static int load_public(pl_vault *v, pl_err *e)
 	pl_wr w;
 	int found;
 
-	if (meta_get(v, "name", &w, PL_NAME_MAX, &found, e) != 0)
+	if (pl_vault_meta_get(v, "name", &w, PL_NAME_MAX, &found, e) != 0)
 		return -1;
 	if (!found || pl_vault_name_ok(w.p, w.n) != 0) {
 		pl_wr_free(&w);
@@ -664,7 +703,7 @@ static int load_public(pl_vault *v, pl_err *e)
 	v->name[w.n] = '\0';
 	pl_wr_free(&w);
 
-	if (meta_get(v, "relay_url", &w, PL_URL_MAX, &found, e) != 0)
+	if (pl_vault_meta_get(v, "relay_url", &w, PL_URL_MAX, &found, e) != 0)
 		return -1;
 	if (!found || pl_vault_url_ok(w.p, w.n, PL_URL_MAX) != 0) {
 		pl_wr_free(&w);
@@ -674,7 +713,7 @@ static int load_public(pl_vault *v, pl_err *e)
 	v->relay_url[w.n] = '\0';
 	pl_wr_free(&w);
 
-	if (meta_get(v, "relay_ca", &w, PL_VAULT_CA_MAX, &found, e) != 0)
+	if (pl_vault_meta_get(v, "relay_ca", &w, PL_VAULT_CA_MAX, &found, e) != 0)
 		return -1;
 	if (found && w.n > 0) {
 		v->ca = w.p; /* take the buffer */
@@ -683,7 +722,7 @@ static int load_public(pl_vault *v, pl_err *e)
 	}
 	pl_wr_free(&w);
 
-	if (meta_get(v, "relay_key", &w, 32, &found, e) != 0)
+	if (pl_vault_meta_get(v, "relay_key", &w, 32, &found, e) != 0)
 		return -1;
 	if (found) {
 		if (w.n != 32) {
@@ -733,48 +772,59 @@ out:
 	return r;
 }
 
-int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)
+/* DIR/vault.db, once it is known to be a regular file: a missing vault,
+ * an unreadable one and something else under its name each get their own
+ * error. NULL on failure. */
+static char *vault_file(const char *dir, pl_err *e)
 {
-	*out = NULL;
-	if (sodium_init() < 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
-	if (dir == NULL || dir[0] == '\0')
-		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
-	char *path = path_join(dir, VAULT_FILE);
-	if (path == NULL)
-		return pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
 	struct stat sb;
+	char *path = pl_path_join(dir, VAULT_FILE);
+
+	if (path == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
+		return NULL;
+	}
 	if (lstat(path, &sb) != 0) {
 		int err = errno;
 		free(path);
 		if (err == ENOENT || err == ENOTDIR)
-			return pl_err_set(e, PL_EXIT_VAULT,
-					  "no vault at %s; create one with parley init --name NAME "
-					  "--relay URL",
-					  dir);
-		return pl_err_set(e, PL_EXIT_VAULT,
-				  "cannot read the vault at %s: %s; check its permissions", dir,
-				  strerror(err));
+			pl_err_set(e, PL_EXIT_VAULT,
+				   "no vault at %s; create one with parley init --name NAME "
+				   "--relay URL",
+				   dir);
+		else
+			pl_err_set(e, PL_EXIT_VAULT,
+				   "cannot read the vault at %s: %s; check its permissions", dir,
+				   strerror(err));
+		return NULL;
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		free(path);
-		return pl_err_set(e, PL_EXIT_VAULT,
-				  "%s/" VAULT_FILE " is not a regular file; refusing to open it",
-				  dir);
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "%s/" VAULT_FILE " is not a regular file; refusing to open it", dir);
+		return NULL;
 	}
+	return path;
+}
+
+int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)
+{
+	*out = NULL;
+	if (vault_start(dir, e) != 0)
+		return -1;
+	char *path = vault_file(dir, e);
+	if (path == NULL)
+		return -1;
 	pl_vault *v = vault_new(dir, e);
 	int r = -1;
-	if (v == NULL)
-		goto done;
-	if (db_open(v, path, 1, e) != 0 || check_header(v, e) != 0 ||
-	    unlock(v, pass, passlen, e) != 0 || load_public(v, e) != 0)
-		goto done;
-	sodium_mprotect_readonly(v->kek);
-	sodium_mprotect_readonly(v->id);
-	*out = v;
-	v = NULL;
-	r = 0;
-done:
+	if (v != NULL && db_open(v, path, 1, e) == 0 && check_header(v, e) == 0 &&
+	    unlock(v, pass, passlen, e) == 0 && load_public(v, e) == 0) {
+		sodium_mprotect_readonly(v->kek);
+		sodium_mprotect_readonly(v->id);
+		*out = v;
+		v = NULL;
+		r = 0;
+	}
 	vault_free(v);
 	free(path);
 	return r;
@@ -801,7 +851,7 @@ int pl_vault_open_memory(pl_vault **out, pl_err *e)
 	if (pl_identity_generate(v->id) != 0 ||
 	    run_sql(v, "PRAGMA foreign_keys = ON", "configure the database", e) != 0 ||
 	    run_sql(v, SCHEMA_SQL, "create the tables", e) != 0 ||
-	    meta_put(v, "name", (const uint8_t *)"memory", 6, e) != 0) {
+	    pl_vault_meta_put(v, "name", (const uint8_t *)"memory", 6, e) != 0) {
 		vault_free(v);
 		return -1;
 	}
@@ -872,7 +922,7 @@ int pl_vault_set_relay_key(pl_vault *v, const uint8_t pk[static 32], pl_err *e)
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "the relay's key is not a valid Ed25519 public key; check the "
 				  "relay URL");
-	if (meta_put(v, "relay_key", pk, 32, e) != 0)
+	if (pl_vault_meta_put(v, "relay_key", pk, 32, e) != 0)
 		return -1;
 	memcpy(v->relay_key, pk, 32);
 	v->has_relay_key = 1;
@@ -920,353 +970,4 @@ int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e)
 int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e)
 {
 	return meta_get_sealed(v, "own_token", "own token", token, PL_TOKEN_LEN, e);
-}
-
-/* --- prekeys ------------------------------------------------------------------ */
-
-/* AD of a prekey secret: label ‖ id ‖ public key. */
-static void prekey_ad(pl_wr *ad, const char *label, uint32_t id, const uint8_t pk[static 32])
-{
-	pl_vault_ad(ad, label);
-	pl_wr_u32(ad, id);
-	pl_wr_bytes(ad, pk, 32);
-}
-
-/* Makes an X25519 key pair and stores it sealed in table spk or opk. */
-static int prekey_insert(pl_vault *v, int one_time, uint32_t id, pl_err *e)
-{
-	uint8_t pk[32], sk[32];
-	pl_wr ad, blob;
-	sqlite3_stmt *st;
-
-	crypto_box_keypair(pk, sk);
-	prekey_ad(&ad, one_time ? "opk" : "spk", id, pk);
-	int r = pl_vault_seal(&blob, v->kek, &ad, sk, sizeof sk);
-	sodium_memzero(sk, sizeof sk);
-	pl_wr_free(&ad);
-	if (r != 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "could not encrypt a prekey (out of memory)");
-	r = pl_vault_prep(v, &st,
-			  one_time ? "INSERT INTO opk(id, pk, sk, published) VALUES(?1, ?2, ?3, 0)"
-				   : "INSERT INTO spk(id, pk, sk, created) VALUES(?1, ?2, ?3, ?4)",
-			  e);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_blob(st, 2, pk, sizeof pk, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, blob.p, (int)blob.n, SQLITE_STATIC);
-		if (!one_time)
-			sqlite3_bind_int64(st, 4, (int64_t)pl_now());
-		r = pl_vault_exec(v, st, "save a prekey", e);
-		sqlite3_finalize(st);
-	}
-	pl_wr_free(&blob);
-	return r;
-}
-
-static int spk_add(pl_vault *v, uint32_t id, pl_err *e)
-{
-	return prekey_insert(v, 0, id, e);
-}
-
-/* Decodes a prekey row (id, pk, sk) and opens its secret; checks that the
- * secret really belongs to the public key. */
-static int prekey_row(pl_vault *v, sqlite3_stmt *st, int one_time, int with_sk, pl_prekey *out,
-		      pl_err *e)
-{
-	int64_t id = sqlite3_column_int64(st, 0);
-	pl_prekey k;
-
-	memset(&k, 0, sizeof k);
-	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || id < 1 || id > UINT32_MAX ||
-	    pl_vault_col_fixed(st, 1, k.pk, sizeof k.pk) != 0)
-		return pl_vault_damaged(v, "a prekey record has a bad id or public key", e);
-	k.id = (uint32_t)id;
-	if (with_sk) {
-		pl_wr ad;
-		uint8_t chk[32];
-		prekey_ad(&ad, one_time ? "opk" : "spk", k.id, k.pk);
-		int r = sqlite3_column_type(st, 2) == SQLITE_BLOB
-			    ? pl_vault_unseal_fixed(k.sk, sizeof k.sk, v->kek, &ad,
-						    sqlite3_column_blob(st, 2),
-						    (size_t)sqlite3_column_bytes(st, 2))
-			    : -1;
-		pl_wr_free(&ad);
-		if (r == 0 && (crypto_scalarmult_base(chk, k.sk) != 0 ||
-			       sodium_memcmp(chk, k.pk, sizeof chk) != 0))
-			r = -1;
-		if (r != 0) {
-			sodium_memzero(&k, sizeof k);
-			char what[96];
-			snprintf(what, sizeof what, "the secret of %s prekey %u does not open",
-				 one_time ? "one-time" : "signed", (unsigned)id);
-			return pl_vault_damaged(v, what, e);
-		}
-	}
-	*out = k;
-	sodium_memzero(&k, sizeof k);
-	return 0;
-}
-
-static int prekey_one(pl_vault *v, sqlite3_stmt *st, int one_time, pl_prekey *out,
-		      const char *missing, pl_err *e)
-{
-	int rc = sqlite3_step(st), r;
-	if (rc == SQLITE_ROW)
-		r = prekey_row(v, st, one_time, 1, out, e);
-	else if (rc == SQLITE_DONE)
-		r = pl_err_set(e, PL_EXIT_NOTFOUND, "%s", missing);
-	else
-		r = pl_vault_dberr(v, rc, "read a prekey", e);
-	sqlite3_finalize(st);
-	return r;
-}
-
-int pl_vault_spk_current(pl_vault *v, pl_prekey *out, pl_err *e)
-{
-	sqlite3_stmt *st;
-	if (pl_vault_prep(v, &st, "SELECT id, pk, sk FROM spk ORDER BY id DESC LIMIT 1", e) != 0)
-		return -1;
-	return prekey_one(v, st, 0, out, "the vault has no signed prekey; it is damaged", e);
-}
-
-int pl_vault_spk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e)
-{
-	sqlite3_stmt *st;
-	char missing[128];
-	if (pl_vault_prep(v, &st, "SELECT id, pk, sk FROM spk WHERE id = ?1", e) != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	snprintf(missing, sizeof missing,
-		 "signed prekey %u is not in the vault; the sender used an unknown prekey",
-		 (unsigned)id);
-	return prekey_one(v, st, 0, out, missing, e);
-}
-
-/* The one integer a one-row query gives. what: the action, for a storage
- * error; missing: what a vault without that row lacks (an aggregate always
- * gives a row). */
-static int one_int64(pl_vault *v, const char *sql, const char *what, const char *missing,
-		     int64_t *out, pl_err *e)
-{
-	sqlite3_stmt *st;
-	if (pl_vault_prep(v, &st, sql, e) != 0)
-		return -1;
-	int rc = sqlite3_step(st), r = -1;
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		r = 0;
-	} else if (rc == SQLITE_DONE) {
-		pl_vault_damaged(v, missing, e);
-	} else {
-		pl_vault_dberr(v, rc, what, e);
-	}
-	sqlite3_finalize(st);
-	return r;
-}
-
-int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e)
-{
-	int own, ok;
-	int64_t max = 0;
-
-	if (pl_vault_tx_start(v, &own, e) != 0)
-		return -1;
-	ok = one_int64(v, "SELECT COALESCE(MAX(id), 0) FROM spk", "read the signed prekeys",
-		       "its signed prekeys cannot be counted", &max, e) == 0;
-	if (ok && (max < 0 || max >= UINT32_MAX)) {
-		pl_vault_damaged(v, "its signed prekey ids are out of range", e);
-		ok = 0;
-	}
-	if (ok)
-		ok = prekey_insert(v, 0, (uint32_t)max + 1, e) == 0;
-	if (pl_vault_tx_end(v, own, ok, e) != 0)
-		return -1;
-	if (new_id)
-		*new_id = (uint32_t)max + 1;
-	return 0;
-}
-
-int pl_vault_spk_refresh(pl_vault *v, uint64_t now, uint64_t max_age, uint64_t keep, int *rotated,
-			 pl_err *e)
-{
-	sqlite3_stmt *st;
-	int own, ok;
-	int64_t created = 0;
-
-	*rotated = 0;
-	if (pl_vault_tx_start(v, &own, e) != 0)
-		return -1;
-	ok = one_int64(v, "SELECT created FROM spk ORDER BY id DESC LIMIT 1",
-		       "read the signed prekeys", "it has no signed prekey", &created, e) == 0;
-	if (ok && created >= 0 && now >= (uint64_t)created + max_age) {
-		ok = pl_vault_spk_rotate(v, NULL, e) == 0;
-		*rotated = ok;
-	}
-	/* Older signed prekeys answer sessions begun from stale bundles; after
-	 * `keep` their secrets go, so that a later theft of the vault cannot
-	 * open those first messages. The current one always stays. */
-	if (ok && now > keep) {
-		ok = pl_vault_prep(v, &st,
-				   "DELETE FROM spk WHERE id < (SELECT MAX(id) FROM spk) AND "
-				   "created < ?1",
-				   e) == 0;
-		if (ok) {
-			sqlite3_bind_int64(st, 1, (int64_t)(now - keep));
-			ok = pl_vault_exec(v, st, "delete old signed prekeys", e) == 0;
-			sqlite3_finalize(st);
-		}
-	}
-	if (pl_vault_tx_end(v, own, ok, e) != 0) {
-		*rotated = 0;
-		return -1;
-	}
-	return 0;
-}
-
-int pl_vault_opk_unpublished(pl_vault *v, pl_prekey *out, int max, pl_err *e)
-{
-	sqlite3_stmt *st;
-	int n = 0, rc;
-
-	if (max <= 0)
-		return 0;
-	if (pl_vault_prep(v, &st, "SELECT id, pk FROM opk WHERE published = 0 ORDER BY id LIMIT ?1",
-			  e) != 0)
-		return -1;
-	sqlite3_bind_int(st, 1, max);
-	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (prekey_row(v, st, 1, 0, &out[n], e) != 0) {
-			sqlite3_finalize(st);
-			return -1;
-		}
-		n++;
-	}
-	if (n < max && rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return pl_vault_dberr(v, rc, "read the one-time prekeys", e);
-	}
-	sqlite3_finalize(st);
-	return n;
-}
-
-int pl_vault_opk_mark_published(pl_vault *v, uint32_t up_to_id, pl_err *e)
-{
-	sqlite3_stmt *st;
-	if (pl_vault_prep(v, &st, "UPDATE opk SET published = 1 WHERE id <= ?1", e) != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, up_to_id);
-	int r = pl_vault_exec(v, st, "mark prekeys published", e);
-	sqlite3_finalize(st);
-	return r;
-}
-
-int pl_vault_opk_get(pl_vault *v, uint32_t id, pl_prekey *out, pl_err *e)
-{
-	sqlite3_stmt *st;
-	char missing[160];
-	if (pl_vault_prep(v, &st, "SELECT id, pk, sk FROM opk WHERE id = ?1", e) != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	snprintf(missing, sizeof missing,
-		 "one-time prekey %u is not in the vault (already used, never made, or "
-		 "forgotten as one of the oldest of many taken from the relay); the "
-		 "message may be a replay",
-		 (unsigned)id);
-	return prekey_one(v, st, 1, out, missing, e);
-}
-
-int pl_vault_opk_delete(pl_vault *v, uint32_t id, pl_err *e)
-{
-	sqlite3_stmt *st;
-	if (pl_vault_prep(v, &st, "DELETE FROM opk WHERE id = ?1", e) != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	int r = pl_vault_exec(v, st, "delete a used prekey", e);
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* Body of pl_vault_opk_generate without its own transaction. Ids come from
- * a counter, never from MAX(id), so a used and deleted id is never reused. */
-int pl_vault_opk_generate_internal(pl_vault *v, int n, pl_err *e)
-{
-	uint8_t b[4];
-	pl_wr w;
-	int found;
-	uint32_t next = 1;
-
-	if (meta_get(v, "opk_next", &w, 4, &found, e) != 0)
-		return -1;
-	if (found) {
-		if (w.n != 4) {
-			pl_wr_free(&w);
-			return pl_vault_damaged(v, "its prekey counter has the wrong size", e);
-		}
-		next = pl_be32_get(w.p);
-	}
-	pl_wr_free(&w);
-	if (next == 0 || (uint64_t)next + (uint64_t)n > UINT32_MAX)
-		return pl_vault_damaged(v, "its prekey counter is out of range", e);
-	for (int i = 0; i < n; i++)
-		if (prekey_insert(v, 1, next + (uint32_t)i, e) != 0)
-			return -1;
-	pl_be32_put(b, next + (uint32_t)n);
-	return meta_put(v, "opk_next", b, sizeof b, e);
-}
-
-int pl_vault_opk_top_up(pl_vault *v, int relay_left, int low, int target, int keep, int *made,
-			pl_err *e)
-{
-	int own, ok = 1;
-	int64_t left = relay_left, have = 0;
-
-	*made = 0;
-	if (relay_left < -1 || low < 0 || target < low || target > PL_VAULT_OPK_GENERATE_MAX ||
-	    keep < target)
-		return pl_err_set(e, PL_EXIT_USAGE, "prekey top-up bounds out of range");
-	if (relay_left >= low)
-		return 0;
-	if (pl_vault_tx_start(v, &own, e) != 0)
-		return -1;
-	if (relay_left < 0)
-		ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys",
-			       "its one-time prekeys cannot be counted", &left, e) == 0;
-	if (ok && left < low) {
-		ok = pl_vault_opk_generate_internal(v, target - (int)left, e) == 0;
-		if (ok)
-			ok = one_int64(v, "SELECT count(*) FROM opk", "read the one-time prekeys",
-				       "its one-time prekeys cannot be counted", &have, e) == 0;
-		if (ok && have > keep) {
-			sqlite3_stmt *st;
-			ok = pl_vault_prep(v, &st,
-					   "DELETE FROM opk WHERE id IN (SELECT id FROM opk WHERE "
-					   "published = 1 ORDER BY id LIMIT ?1)",
-					   e) == 0;
-			if (ok) {
-				sqlite3_bind_int64(st, 1, have - keep);
-				ok = pl_vault_exec(v, st, "forget old one-time prekeys", e) == 0;
-				sqlite3_finalize(st);
-			}
-		}
-		if (ok)
-			*made = target - (int)left;
-	}
-	if (pl_vault_tx_end(v, own, ok, e) != 0) {
-		*made = 0;
-		return -1;
-	}
-	return 0;
-}
-
-int pl_vault_opk_generate(pl_vault *v, int n, pl_err *e)
-{
-	int own;
-
-	if (n < 1 || n > PL_VAULT_OPK_GENERATE_MAX)
-		return pl_err_set(e, PL_EXIT_USAGE, "can make 1 to %d one-time prekeys at a time",
-				  PL_VAULT_OPK_GENERATE_MAX);
-	if (pl_vault_tx_start(v, &own, e) != 0)
-		return -1;
-	int ok = pl_vault_opk_generate_internal(v, n, e) == 0;
-	return pl_vault_tx_end(v, own, ok, e);
 }

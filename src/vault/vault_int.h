@@ -6,8 +6,8 @@
  * Two layers live here. The pure one (vault_seal.c) knows the byte formats
  * the vault stores — the sealed-blob format, the KDF parameter record and
  * the rules for names and short texts — and touches neither SQLite nor the
- * file system, so it can be fuzzed. The other (vault.c, vault_rows.c) is the
- * SQLite store built on it.
+ * file system, so it can be fuzzed. The other (vault.c and the vault_*.c
+ * files named for what they store) is the SQLite store built on it.
  */
 #ifndef PARLEY_VAULT_VAULT_INT_H
 #define PARLEY_VAULT_VAULT_INT_H
@@ -122,9 +122,15 @@ int pl_vault_tx_start(pl_vault *v, int *own, pl_err *e);
 /* Commits (ok) or undoes the unit; returns ok ? result of commit : -1. */
 int pl_vault_tx_end(pl_vault *v, int own, int ok, pl_err *e);
 
-/* pl_vault_opk_generate inside the caller's transaction (also used by
- * create). */
-int pl_vault_opk_generate_internal(pl_vault *v, int n, pl_err *e);
+/* Per-vault records in table meta (vault.c). put inserts or replaces k;
+ * get reads k (at most max bytes) into a fresh buffer, *found = 0 (and 0
+ * returned) if it is absent. */
+int pl_vault_meta_put(pl_vault *v, const char *k, const uint8_t *p, size_t n, pl_err *e);
+int pl_vault_meta_get(pl_vault *v, const char *k, pl_wr *out, size_t max, int *found, pl_err *e);
+
+/* A new vault's first signed prekey and first one-time prekeys, inside
+ * create's transaction (vault_prekeys.c). */
+int pl_vault_prekeys_init(pl_vault *v, pl_err *e);
 
 /* Makes room for element n of *arr (elem bytes each, *cap allocated): a new
  * buffer, the old one wiped and freed (rows may hold secrets). 0 or -1. */
@@ -132,6 +138,8 @@ int pl_vault_grow(void **arr, size_t *cap, size_t n, size_t elem);
 
 /* Reads column i as a blob of exactly len bytes; -1 otherwise. */
 int pl_vault_col_fixed(sqlite3_stmt *st, int i, uint8_t *out, size_t len);
+/* Reads column i as an integer 0 or 1; -1 otherwise. */
+int pl_vault_col_flag(sqlite3_stmt *st, int i, int *out);
 /* Reads column i as a text accepted by check into out (cap bytes incl. NUL). */
 int pl_vault_col_name(sqlite3_stmt *st, int i, char *out, size_t cap);
 int pl_vault_col_word(sqlite3_stmt *st, int i, char *out, size_t cap);

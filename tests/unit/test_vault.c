@@ -290,6 +290,113 @@ static void test_refuse_overwrite(void **state)
 	tdir_clean(&t);
 }
 
+/* What the vault folder holds besides vault.db: leftovers and intruders. */
+static void tdir_file(const tdir *t, const char *name, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", t->dir, name);
+}
+
+static void test_create_refusals(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	char want[300], path[200];
+	struct stat sb;
+
+	/* The folder is a file: refused, and the file is left as it was. */
+	tdir_make(&t);
+	pl_test_write_file(t.dir, "keep", 4);
+	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	snprintf(want, sizeof want, "%s is not a folder; choose another --vault", t.dir);
+	assert_string_equal(e.msg, want);
+	size_t n;
+	uint8_t *b = pl_test_read_file(t.dir, &n);
+	assert_non_null(b);
+	assert_int_equal(n, 4);
+	assert_memory_equal(b, "keep", 4);
+	free(b);
+	tdir_clean(&t);
+
+	/* The parent is missing: refused, and nothing is made. */
+	tdir_make(&t);
+	char deep[200];
+	snprintf(deep, sizeof deep, "%s/missing/v", t.base);
+	assert_int_equal(pl_vault_create(deep, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e), -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	snprintf(want, sizeof want, "cannot create the vault folder %s: ", deep);
+	assert_memory_equal(e.msg, want, strlen(want));
+	assert_non_null(strstr(e.msg, "check that its parent exists and is writable"));
+	snprintf(path, sizeof path, "%s/missing", t.base);
+	assert_int_not_equal(access(path, F_OK), 0);
+	tdir_clean(&t);
+
+	/* vault.db is a dangling symbolic link: that counts as a vault, and the
+	 * link is not followed or replaced. */
+	tdir_make(&t);
+	assert_int_equal(mkdir(t.dir, 0700), 0);
+	snprintf(path, sizeof path, "%s/elsewhere.db", t.base);
+	assert_int_equal(symlink(path, t.db), 0);
+	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	snprintf(want, sizeof want, "a vault already exists at %s; refusing to overwrite it",
+		 t.dir);
+	assert_string_equal(e.msg, want);
+	assert_int_equal(lstat(t.db, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+	assert_int_not_equal(access(path, F_OK), 0);
+	tdir_file(&t, "vault.db.tmp", path, sizeof path);
+	assert_int_not_equal(access(path, F_OK), 0);
+	tdir_clean(&t);
+
+	/* The temporary name is taken by something create may not remove: it
+	 * fails, keeps the folder it did not make, and leaves no vault. */
+	tdir_make(&t);
+	assert_int_equal(mkdir(t.dir, 0700), 0);
+	tdir_file(&t, "vault.db.tmp", path, sizeof path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_VAULT);
+	snprintf(want, sizeof want, "cannot create %s: ", path);
+	assert_memory_equal(e.msg, want, strlen(want));
+	assert_non_null(strstr(e.msg, "check the folder's permissions"));
+	assert_int_equal(stat(t.dir, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_not_equal(access(t.db, F_OK), 0);
+	tdir_clean(&t);
+}
+
+/* A create that crashed left its temporary database and journal behind: the
+ * next create removes them and makes a whole vault, leaving neither. */
+static void test_create_after_crash(void **state)
+{
+	(void)state;
+	tdir t;
+	char tmp[200], tmpj[200];
+	struct stat sb;
+
+	tdir_make(&t);
+	assert_int_equal(mkdir(t.dir, 0700), 0);
+	tdir_file(&t, "vault.db.tmp", tmp, sizeof tmp);
+	tdir_file(&t, "vault.db.tmp-journal", tmpj, sizeof tmpj);
+	pl_test_write_file(tmp, "half a vault", 12);
+	pl_test_write_file(tmpj, "half a journal", 14);
+	assert_int_equal(chmod(tmp, 0644), 0);
+	make_vault(&t, "Oman");
+	assert_int_not_equal(access(tmp, F_OK), 0);
+	assert_int_not_equal(access(tmpj, F_OK), 0);
+	assert_int_equal(stat(t.db, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	pl_vault *v = open_vault(&t);
+	assert_string_equal(pl_vault_name(v), "Oman");
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
 static void test_wrong_passphrase_and_missing(void **state)
 {
 	(void)state;
@@ -1317,6 +1424,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_open_close),
 	    cmocka_unit_test(test_refuse_overwrite),
+	    cmocka_unit_test(test_create_refusals),
+	    cmocka_unit_test(test_create_after_crash),
 	    cmocka_unit_test(test_wrong_passphrase_and_missing),
 	    cmocka_unit_test(test_create_rejects_bad_input),
 	    cmocka_unit_test(test_not_a_vault),
