@@ -23,8 +23,7 @@ char *pl_path_join(const char *dir, const char *name)
 	return p;
 }
 
-/* The folder that holds path ("." for a bare name). */
-static int fsync_parent(const char *path)
+int pl_file_sync_parent(const char *path)
 {
 	char *copy = strdup(path);
 	if (copy == NULL)
@@ -73,7 +72,7 @@ int pl_file_publish(int fd, const char *tmp, const char *path, pl_file_mode mode
 		errno = err;
 		return -1;
 	}
-	if (fsync_parent(path) != 0) {
+	if (pl_file_sync_parent(path) != 0) {
 		int err = errno;
 		pl_err_set(e, PL_EXIT_ERROR,
 			   "%s is at %s but its folder could not be flushed to disk (%s); it may "

@@ -36,6 +36,11 @@ typedef enum {
 int pl_file_publish(int fd, const char *tmp, const char *path, pl_file_mode mode, const char *what,
 		    pl_err *e);
 
+/* fsync() of the folder that holds path ("." for a bare name): what makes
+ * a new entry in it (a file, a folder just made) survive a crash. 0 or -1
+ * with errno set. */
+int pl_file_sync_parent(const char *path);
+
 /* Writes n bytes to path through a temporary file of mode 0600 beside it
  * and pl_file_publish. */
 int pl_file_write_atomic(const char *path, const void *p, size_t n, pl_file_mode mode,

@@ -606,11 +606,21 @@ static int build_tmp(const char *dir, const char *tmp, const vault_setup *s, pl_
 }
 
 /* Puts the finished temporary database in place as the vault, never over
- * an existing one. */
-static int put_in_place(int fd, const char *tmp, const char *path, const char *dir, pl_err *e)
+ * an existing one; a folder create made is flushed into its parent too, or
+ * a crash could lose the folder with the vault in it. */
+static int put_in_place(int fd, const char *tmp, const char *path, const char *dir, int made_dir,
+			pl_err *e)
 {
-	if (pl_file_publish(fd, tmp, path, PL_FILE_NOREPLACE, "the new vault", e) == 0)
+	if (pl_file_publish(fd, tmp, path, PL_FILE_NOREPLACE, "the new vault", e) == 0) {
+		if (made_dir && pl_file_sync_parent(dir) != 0)
+			return pl_err_set(
+			    e, PL_EXIT_ERROR,
+			    "the vault is at %s but the folder holding it could not "
+			    "be flushed to disk (%s); it may not survive a crash: check "
+			    "the disk and try again",
+			    dir, strerror(errno));
 		return 0;
+	}
 	if (errno == EEXIST) /* a vault appeared since vault_absent looked */
 		return refuse_existing(dir, e);
 	return -1;
@@ -631,7 +641,7 @@ int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory creating the vault");
 	else if (make_folder(dir, &made_dir, e) == 0 && vault_absent(dir, path, e) == 0 &&
 		 (fd = create_tmp(tmp, tmpj, e)) >= 0 && build_tmp(dir, tmp, &s, e) == 0 &&
-		 put_in_place(fd, tmp, path, dir, e) == 0)
+		 put_in_place(fd, tmp, path, dir, made_dir, e) == 0)
 		r = 0;
 	if (r != 0) {
 		/* Nothing of a failed create stays but the vault itself, when only
