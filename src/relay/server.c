@@ -52,6 +52,7 @@
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "relay/proto.h"
+#include "relay/server_int.h"
 #include "relay/store.h"
 #include "relay/tlog.h"
 #include "session/x3dh.h"
@@ -1238,21 +1239,9 @@ static const char usage[] =
     "in-flight requests finish.\n"
     "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n";
 
-typedef struct {
-	const char *listen, *data, *cert, *key;
-	int print_key, no_log;
-	struct sockaddr_in addr;
-} opts;
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+static int usage_error(const char *msg)
 {
-	va_list ap;
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see parley-relay --help)\n", stderr);
+	fprintf(stderr, PROG ": %s (see parley-relay --help)\n", msg);
 	return PL_EXIT_USAGE;
 }
 
@@ -1274,58 +1263,82 @@ static int parse_listen(struct sockaddr_in *sa, const char *s)
 	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
-/* 0 = run, 1 = --help shown, else an exit code. */
-static int parse_args(opts *o, int argc, char **argv)
+/* The flags without a value: where each one is recorded, or NULL. */
+static int *flag_slot(pl_relay_opts *o, const char *a)
+{
+	if (strcmp(a, "--print-key") == 0)
+		return &o->print_key;
+	if (strcmp(a, "--no-log") == 0)
+		return &o->no_log;
+	return NULL;
+}
+
+/* The options with a value: where it is recorded, or NULL. */
+static const char **value_slot(pl_relay_opts *o, const char *a)
+{
+	if (strcmp(a, "--listen") == 0)
+		return &o->listen;
+	if (strcmp(a, "--data") == 0)
+		return &o->data;
+	if (strcmp(a, "--tls-cert") == 0)
+		return &o->cert;
+	if (strcmp(a, "--tls-key") == 0)
+		return &o->key;
+	return NULL;
+}
+
+/* The combinations: what --print-key allows, what serving needs. */
+static int check_opts(pl_relay_opts *o, pl_err *e)
+{
+	if (o->print_key) {
+		if (o->listen != NULL || o->cert != NULL || o->key != NULL || o->no_log)
+			return pl_err_set(e, PL_EXIT_USAGE, "--print-key takes only --data DIR");
+		if (o->data == NULL)
+			return pl_err_set(e, PL_EXIT_USAGE, "--data DIR is required");
+		return 0;
+	}
+	if (o->listen == NULL)
+		return pl_err_set(e, PL_EXIT_USAGE, "--listen ADDR:PORT is required");
+	if (o->data == NULL)
+		return pl_err_set(e, PL_EXIT_USAGE, "--data DIR is required");
+	if (parse_listen(&o->addr, o->listen) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "--listen wants an IPv4 address and port, like 127.0.0.1:8470; "
+				  "got \"%s\"",
+				  o->listen);
+	if ((o->cert == NULL) != (o->key == NULL))
+		return pl_err_set(e, PL_EXIT_USAGE, "--tls-cert and --tls-key go together");
+	return 0;
+}
+
+int pl_relay_opts_parse(pl_relay_opts *o, int argc, char **argv, pl_err *e)
 {
 	memset(o, 0, sizeof *o);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = NULL;
+		const char **slot;
+		int *flag;
+
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage, stdout);
-			return 1;
+			o->help = 1;
+			return 0;
 		}
-		if (strcmp(a, "--print-key") == 0 || strcmp(a, "--no-log") == 0) {
-			int *flag = a[2] == 'p' ? &o->print_key : &o->no_log;
+		if ((flag = flag_slot(o, a)) != NULL) {
 			if (*flag)
-				return usage_error("%s given twice", a);
+				return pl_err_set(e, PL_EXIT_USAGE, "%s given twice", a);
 			*flag = 1;
 			continue;
 		}
-		if (strcmp(a, "--listen") == 0)
-			slot = &o->listen;
-		else if (strcmp(a, "--data") == 0)
-			slot = &o->data;
-		else if (strcmp(a, "--tls-cert") == 0)
-			slot = &o->cert;
-		else if (strcmp(a, "--tls-key") == 0)
-			slot = &o->key;
-		else
-			return usage_error("unknown argument \"%s\"", a);
+		slot = value_slot(o, a);
+		if (slot == NULL)
+			return pl_err_set(e, PL_EXIT_USAGE, "unknown argument \"%s\"", a);
 		if (i + 1 >= argc || argv[i + 1][0] == '\0')
-			return usage_error("%s needs a value", a);
+			return pl_err_set(e, PL_EXIT_USAGE, "%s needs a value", a);
 		if (*slot != NULL)
-			return usage_error("%s given twice", a);
+			return pl_err_set(e, PL_EXIT_USAGE, "%s given twice", a);
 		*slot = argv[++i];
 	}
-	if (o->print_key) {
-		if (o->listen != NULL || o->cert != NULL || o->key != NULL || o->no_log)
-			return usage_error("--print-key takes only --data DIR");
-		if (o->data == NULL)
-			return usage_error("--data DIR is required");
-		return 0;
-	}
-	if (o->listen == NULL)
-		return usage_error("--listen ADDR:PORT is required");
-	if (o->data == NULL)
-		return usage_error("--data DIR is required");
-	if (parse_listen(&o->addr, o->listen) != 0)
-		return usage_error("--listen wants an IPv4 address and port, like 127.0.0.1:8470; "
-				   "got \"%s\"",
-				   o->listen);
-	if ((o->cert == NULL) != (o->key == NULL))
-		return usage_error("--tls-cert and --tls-key go together");
-	return 0;
+	return check_opts(o, e);
 }
 
 /* Reads a whole (small) file, NUL-terminated. */
@@ -1417,7 +1430,7 @@ static int fail(const char *fmt, ...)
 	return PL_EXIT_ERROR;
 }
 
-static int print_key(const opts *o)
+static int print_key(const pl_relay_opts *o)
 {
 	uint8_t sk[PL_IK_SK_LEN], pk[PL_IK_LEN];
 	char vkey[PL_NOTE_VKEY_MAX];
@@ -1535,7 +1548,7 @@ static int drain(relay *R)
 
 int pl_relay_main(int argc, char **argv)
 {
-	opts o;
+	pl_relay_opts o;
 	relay R;
 	pl_err err;
 	sigset_t sigs;
@@ -1547,9 +1560,13 @@ int pl_relay_main(int argc, char **argv)
 	int rc, lfd = -1, sig = 0, started = 0;
 	char ip[INET_ADDRSTRLEN];
 
-	rc = parse_args(&o, argc, argv);
-	if (rc != 0)
-		return rc == 1 ? PL_EXIT_OK : rc;
+	pl_err_clear(&err);
+	if (pl_relay_opts_parse(&o, argc, argv, &err) != 0)
+		return usage_error(err.msg);
+	if (o.help) {
+		fputs(usage, stdout);
+		return PL_EXIT_OK;
+	}
 	if (sodium_init() < 0)
 		return fail("cannot initialise libsodium");
 	if (o.print_key)
