@@ -44,6 +44,7 @@
 #include "relay/store.h"
 #include "relay/tlog.h"
 #include "util/err.h"
+#include "util/file.h"
 
 #define PROG "parley-relay"
 #define NOLOG_META "nolog"
@@ -173,49 +174,6 @@ int pl_relay_opts_parse(pl_relay_opts *o, int argc, char **argv, pl_err *e)
 		*slot = argv[++i];
 	}
 	return check_opts(o, e);
-}
-
-/* Reads a whole (small) file, NUL-terminated. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (cap - n < 4096) {
-			if (cap >= (1u << 20))
-				break; /* certificates and keys are never this large */
-			char *nb = malloc(cap + 8192 + 1);
-			if (nb == NULL)
-				break;
-			if (buf) {
-				memcpy(nb, buf, n);
-				sodium_memzero(buf, cap);
-				free(buf);
-			}
-			buf = nb;
-			cap += 8192;
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0) {
-			if (ferror(f))
-				break;
-			fclose(f);
-			buf[n] = '\0';
-			*len = cap + 1;
-			return buf;
-		}
-	}
-	fclose(f);
-	if (buf) {
-		sodium_memzero(buf, cap);
-		free(buf);
-	}
-	return NULL;
 }
 
 /* MHD's messages, one line each. While the daemon starts, only the last one
@@ -362,18 +320,196 @@ static unsigned worker_count(void)
 	return n < 2 ? 2 : n > 8 ? 8 : (unsigned)n;
 }
 
+/* What a serving relay holds from one step of its life to the next. */
+typedef struct {
+	pl_relay R;
+	sigset_t sigs;	     /* SIGTERM and SIGINT, taken by sigwait */
+	uint8_t *cert, *key; /* PEM, NUL-terminated; key wiped before free */
+	size_t certlen, keylen;
+	int lfd;		  /* the listening socket until the daemon owns it */
+	struct sockaddr_in bound; /* its address, port 0 resolved */
+	struct MHD_Daemon *d;
+} run_state;
+
+/* Certificates and keys are never this large. */
+#define TLS_FILE_MAX (1u << 20)
+
+/* The process-wide settings, the data directory and the TLS files: what
+ * comes before any thread or file of the relay's own. */
+static int prepare(const pl_relay_opts *o, run_state *S)
+{
+	pl_err err;
+
+	pl_err_clear(&err);
+	umask(077); /* the database and key are nobody else's business */
+	/* glibc returns freed memory of thread arenas with madvise(), and each
+	 * call interrupts every CPU running one of our threads (TLB shootdown);
+	 * keep it instead. */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	if (mkdir(o->data, 0700) != 0 && errno != EEXIST)
+		return fail("cannot create data directory %s: %s", o->data, strerror(errno));
+	if (o->cert == NULL)
+		return 0;
+	if (pl_file_read(o->cert, TLS_FILE_MAX, &S->cert, &S->certlen, &err) != 0)
+		return fail("cannot read TLS certificate %s", o->cert);
+	if (pl_file_read(o->key, TLS_FILE_MAX, &S->key, &S->keylen, &err) != 0) {
+		free(S->cert);
+		S->cert = NULL;
+		return fail("cannot read TLS key %s", o->key);
+	}
+	return 0;
+}
+
+/* Signals are taken by sigwait (wait_for_signal); every thread started
+ * after this inherits the mask. */
+static void block_signals(sigset_t *sigs)
+{
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+}
+
+static int open_store_and_key(const pl_relay_opts *o, pl_relay *R)
+{
+	pl_err err;
+
+	pl_err_clear(&err);
+	pthread_mutex_init(&R->mu, NULL);
+	pthread_mutex_init(&R->log_mu, NULL);
+	pthread_cond_init(&R->work_cv, NULL);
+	pthread_cond_init(&R->idle_cv, NULL);
+	if (pl_relay_key_load(R->sk, R->pk, o->data, &err) != 0 ||
+	    pl_store_open(&R->store, o->data, &err) != 0)
+		return fail("%s", err.msg);
+	return 0;
+}
+
+/* Starts libmicrohttpd's workers on the listening socket. */
+static struct MHD_Daemon *daemon_start(run_state *S)
+{
+	/* poll(), not epoll: every deposit suspends its connection until
+	 * the group commit resumes it, and under epoll each suspend and
+	 * resume is an epoll_ctl() removing and re-adding the socket
+	 * (~6 % of a worker's time at 64 senders). A poll() worker just
+	 * leaves suspended sockets out of its next call. Its cost grows
+	 * with the connections a worker holds, which PL_RELAY_CONN_LIMIT
+	 * bounds; bench/README.md has both measured. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
+	if (S->cert != NULL)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls[] = {
+	    {S->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, S->cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, S->key},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, pl_relay_on_request, &S->R, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    &S->R, MHD_OPTION_LISTEN_SOCKET, S->lfd, MHD_OPTION_THREAD_POOL_SIZE, worker_count(),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PL_RELAY_CONN_TIMEOUT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)PL_RELAY_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PL_RELAY_CONN_MEMORY,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK, pl_relay_uri_logger,
+	    NULL, MHD_OPTION_NOTIFY_COMPLETED, pl_relay_request_done, NULL, MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
+}
+
+/* The listening socket, the committer and the HTTP daemon; then the
+ * "listening on" line, the first on stdout. */
+static int start_serving(const pl_relay_opts *o, run_state *S)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	S->lfd = open_listener(&o->addr, &S->bound);
+	if (S->lfd < 0)
+		return fail("cannot listen on %s: %s", o->listen, strerror(errno));
+	S->R.last_prune = 0;
+	if (pl_relay_commit_start(&S->R) != 0)
+		return fail("cannot start the committer thread");
+	S->d = daemon_start(S);
+	if (S->d == NULL)
+		return fail("cannot start the HTTP server%s%s%s",
+			    S->cert ? " (check the TLS certificate and key)" : "",
+			    S->R.startup[0] ? ": " : "", S->R.startup);
+	__atomic_store_n(&S->R.serving, 1, __ATOMIC_RELEASE);
+	S->lfd = -1; /* the daemon owns it now */
+
+	inet_ntop(AF_INET, &S->bound.sin_addr, ip, sizeof ip);
+	printf("listening on %s:%u\n", ip, (unsigned)ntohs(S->bound.sin_port));
+	fflush(stdout);
+	return 0;
+}
+
+static void wait_for_signal(const sigset_t *sigs)
+{
+	int sig = 0;
+
+	while (sigwait(sigs, &sig) != 0)
+		;
+}
+
+/* Stop accepting, answer what is queued (the committer still runs and
+ * resumes every suspended connection), then stop the daemon, the
+ * committer and the store. Undoes whatever part of the start happened. */
+static void shut_down(run_state *S)
+{
+	pl_relay *R = &S->R;
+
+	if (S->d != NULL) {
+		MHD_socket ls = MHD_quiesce_daemon(S->d);
+		if (pl_relay_drain(R) != 0) {
+			/* MHD cannot stop with connections suspended; a committer
+			 * stuck this long means the disk is: leave by exit. */
+			fail("requests still waiting for storage after %d s; exiting",
+			     PL_RELAY_DRAIN_WAIT_S);
+			_exit(PL_EXIT_ERROR);
+		}
+		MHD_stop_daemon(S->d);
+		if (ls != MHD_INVALID_SOCKET)
+			close(ls);
+	}
+	if (S->lfd >= 0)
+		close(S->lfd);
+	pl_relay_commit_stop(R);
+	pl_tlog_view_unref(R->current);
+	pl_tlog_free(&R->tlog);
+	pl_store_close(R->store);
+	sodium_memzero(R->sk, sizeof R->sk);
+	if (S->key) {
+		sodium_memzero(S->key, S->keylen + 1);
+		free(S->key);
+	}
+	free(S->cert);
+}
+
+/* Serves until SIGTERM or SIGINT; the exit code. */
+static int serve(const pl_relay_opts *o)
+{
+	run_state S;
+	int rc;
+
+	memset(&S, 0, sizeof S);
+	S.lfd = -1;
+	rc = prepare(o, &S);
+	if (rc != 0)
+		return rc;
+	block_signals(&S.sigs);
+	rc = PL_EXIT_ERROR;
+	if (open_store_and_key(o, &S.R) == 0 && log_open(&S.R, o->no_log) == 0 &&
+	    start_serving(o, &S) == 0) {
+		wait_for_signal(&S.sigs);
+		rc = PL_EXIT_OK;
+	}
+	shut_down(&S);
+	return rc;
+}
+
 int pl_relay_main(int argc, char **argv)
 {
 	pl_relay_opts o;
-	pl_relay R;
 	pl_err err;
-	sigset_t sigs;
-	struct sockaddr_in bound;
-	struct MHD_Daemon *d = NULL;
-	char *cert = NULL, *key = NULL;
-	size_t certcap = 0, keycap = 0;
-	int rc, lfd = -1, sig = 0;
-	char ip[INET_ADDRSTRLEN];
 
 	pl_err_clear(&err);
 	if (pl_relay_opts_parse(&o, argc, argv, &err) != 0)
@@ -386,126 +522,5 @@ int pl_relay_main(int argc, char **argv)
 		return fail("cannot initialise libsodium");
 	if (o.print_key)
 		return print_key(&o);
-	memset(&R, 0, sizeof R);
-	pl_err_clear(&err);
-	umask(077); /* the database and key are nobody else's business */
-	/* glibc returns freed memory of thread arenas with madvise(), and each
-	 * call interrupts every CPU running one of our threads (TLB shootdown);
-	 * keep it instead. */
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	if (mkdir(o.data, 0700) != 0 && errno != EEXIST)
-		return fail("cannot create data directory %s: %s", o.data, strerror(errno));
-	if (o.cert != NULL) {
-		cert = read_file(o.cert, &certcap);
-		if (cert == NULL)
-			return fail("cannot read TLS certificate %s", o.cert);
-		key = read_file(o.key, &keycap);
-		if (key == NULL) {
-			free(cert);
-			return fail("cannot read TLS key %s", o.key);
-		}
-	}
-
-	/* Signals are taken by sigwait below; every thread inherits the mask. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
-	rc = PL_EXIT_ERROR;
-	pthread_mutex_init(&R.mu, NULL);
-	pthread_mutex_init(&R.log_mu, NULL);
-	pthread_cond_init(&R.work_cv, NULL);
-	pthread_cond_init(&R.idle_cv, NULL);
-	if (pl_relay_key_load(R.sk, R.pk, o.data, &err) != 0 ||
-	    pl_store_open(&R.store, o.data, &err) != 0) {
-		fail("%s", err.msg);
-		goto out;
-	}
-	if (log_open(&R, o.no_log) != 0)
-		goto out;
-	lfd = open_listener(&o.addr, &bound);
-	if (lfd < 0) {
-		fail("cannot listen on %s: %s", o.listen, strerror(errno));
-		goto out;
-	}
-	R.last_prune = 0;
-	if (pl_relay_commit_start(&R) != 0) {
-		fail("cannot start the committer thread");
-		goto out;
-	}
-
-	{
-		/* poll(), not epoll: every deposit suspends its connection until
-		 * the group commit resumes it, and under epoll each suspend and
-		 * resume is an epoll_ctl() removing and re-adding the socket
-		 * (~6 % of a worker's time at 64 senders). A poll() worker just
-		 * leaves suspended sockets out of its next call. Its cost grows
-		 * with the connections a worker holds, which PL_RELAY_CONN_LIMIT
-		 * bounds; bench/README.md has both measured. */
-		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-				 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-		if (cert != NULL)
-			flags |= MHD_USE_TLS;
-		struct MHD_OptionItem tls[] = {
-		    {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
-		    {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
-		    {MHD_OPTION_END, 0, NULL},
-		};
-		d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, pl_relay_on_request, &R, MHD_OPTION_EXTERNAL_LOGGER,
-		    mhd_log, &R, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE,
-		    worker_count(), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PL_RELAY_CONN_TIMEOUT,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)PL_RELAY_CONN_LIMIT,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PL_RELAY_CONN_MEMORY,
-		    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK,
-		    pl_relay_uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, pl_relay_request_done,
-		    NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
-	}
-	if (d == NULL) {
-		fail("cannot start the HTTP server%s%s%s",
-		     cert ? " (check the TLS certificate and key)" : "", R.startup[0] ? ": " : "",
-		     R.startup);
-		goto out;
-	}
-	__atomic_store_n(&R.serving, 1, __ATOMIC_RELEASE);
-	lfd = -1; /* the daemon owns it now */
-
-	inet_ntop(AF_INET, &bound.sin_addr, ip, sizeof ip);
-	printf("listening on %s:%u\n", ip, (unsigned)ntohs(bound.sin_port));
-	fflush(stdout);
-
-	while (sigwait(&sigs, &sig) != 0)
-		;
-	rc = PL_EXIT_OK;
-out:
-	/* Stop accepting, answer what is queued (the committer still runs and
-	 * resumes every suspended connection), then stop the daemon. */
-	if (d != NULL) {
-		MHD_socket ls = MHD_quiesce_daemon(d);
-		if (pl_relay_drain(&R) != 0) {
-			/* MHD cannot stop with connections suspended; a committer
-			 * stuck this long means the disk is: leave by exit. */
-			fail("requests still waiting for storage after %d s; exiting",
-			     PL_RELAY_DRAIN_WAIT_S);
-			_exit(PL_EXIT_ERROR);
-		}
-		MHD_stop_daemon(d);
-		if (ls != MHD_INVALID_SOCKET)
-			close(ls);
-	}
-	if (lfd >= 0)
-		close(lfd);
-	pl_relay_commit_stop(&R);
-	pl_tlog_view_unref(R.current);
-	pl_tlog_free(&R.tlog);
-	pl_store_close(R.store);
-	sodium_memzero(R.sk, sizeof R.sk);
-	if (key) {
-		sodium_memzero(key, keycap);
-		free(key);
-	}
-	free(cert);
-	return rc;
+	return serve(&o);
 }
