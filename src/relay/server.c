@@ -39,6 +39,7 @@
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
+#include "relay/key.h"
 #include "relay/proto.h"
 #include "relay/server_int.h"
 #include "relay/store.h"
