@@ -28,6 +28,7 @@
 #include "log/leaf.h"
 #include "relay/msgdir.h"
 #include "relay/walbuf.h"
+#include "util/file.h"
 
 enum {
 	Q_NONCE_INS,
@@ -246,12 +247,6 @@ static int col_blob(sqlite3_stmt *st, int i, void *out, size_t n)
 		return -1;
 	memcpy(out, p, n);
 	return 0;
-}
-
-static int path_join(char *out, size_t cap, const char *dir, const char *name)
-{
-	int n = snprintf(out, cap, "%s/%s", dir, name);
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
 /* Version 2 -> 3: every leaf gets the subtree hashes it closed. */
@@ -485,98 +480,114 @@ static int checkpointer_start(pl_store *s, const char *path)
 	return 0;
 }
 
-int pl_store_open(pl_store **out, const char *dir, pl_err *e)
+/* Takes an exclusive lock on DIR/relay.lock, so two relays never share a
+ * directory; the lock lives as long as s->lockfd. */
+static int lock_dir(pl_store *s, const char *dir, pl_err *e)
 {
-	char path[4096];
-	pl_store *s;
+	char *path = pl_path_join(dir, "relay.lock");
 
-	*out = NULL;
-	s = calloc(1, sizeof *s);
-	if (s == NULL)
+	if (path == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	s->lockfd = -1;
-	if (path_join(path, sizeof path, dir, "relay.lock") != 0) {
-		free(s);
-		return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
-	}
 	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lockfd < 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
-		free(s);
+		free(path);
 		return -1;
 	}
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "data directory %s is in use by another relay", dir);
-		close(s->lockfd);
-		free(s);
-		return -1;
+	free(path);
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "data directory %s is in use by another relay",
+				  dir);
+	return 0;
+}
+
+/* journal_mode can silently stay non-WAL (e.g. on some filesystems). */
+static int is_wal(pl_store *s)
+{
+	sqlite3_stmt *st;
+	int wal = 0;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *m = sqlite3_column_text(st, 0);
+			wal = m != NULL && strcmp((const char *)m, "wal") == 0;
+		}
+		sqlite3_finalize(st);
 	}
-	path_join(path, sizeof path, dir, "relay.db");
-	if (pl_walbuf_register() != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot set up SQLite for %s", path);
-		pl_store_close(s);
-		return -1;
-	}
+	return wal;
+}
+
+/* Opens the database at path through relay/walbuf.h's VFS, in WAL mode
+ * with synchronous=FULL and no automatic checkpoints. */
+static int db_open(pl_store *s, const char *path, pl_err *e)
+{
+	if (pl_walbuf_register() != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot set up SQLite for %s", path);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    PL_WALBUF_VFS) != SQLITE_OK) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path,
-			   s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		pl_store_close(s);
-		return -1;
-	}
+			    PL_WALBUF_VFS) != SQLITE_OK)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path,
+				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	sqlite3_busy_timeout(s->db, 5000);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (exec(s, "PRAGMA journal_mode = WAL") != 0 ||
 	    exec(s, "PRAGMA synchronous = FULL") != 0 ||
 	    exec(s, "PRAGMA foreign_keys = OFF") != 0 ||
 	    exec(s, "PRAGMA cache_size = -16384") != 0 ||
-	    exec(s, "PRAGMA wal_autocheckpoint = 0") != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot configure %s: %s", path,
-			   sqlite3_errmsg(s->db));
-		pl_store_close(s);
+	    exec(s, "PRAGMA wal_autocheckpoint = 0") != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot configure %s: %s", path,
+				  sqlite3_errmsg(s->db));
+	if (!is_wal(s))
+		return pl_err_set(e, PL_EXIT_ERROR, "%s cannot use WAL journaling", path);
+	return 0;
+}
+
+/* The schema brought up to date, every statement prepared, the mailbox
+ * directory loaded, and the background checkpointer started. */
+static int db_ready(pl_store *s, const char *path, pl_err *e)
+{
+	if (migrate(s, e) != 0)
 		return -1;
-	}
-	/* journal_mode can silently stay non-WAL (e.g. on some filesystems). */
-	{
-		sqlite3_stmt *st;
-		int wal = 0;
-		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				const unsigned char *m = sqlite3_column_text(st, 0);
-				wal = m != NULL && strcmp((const char *)m, "wal") == 0;
-			}
-			sqlite3_finalize(st);
-		}
-		if (!wal) {
-			pl_err_set(e, PL_EXIT_ERROR, "%s cannot use WAL journaling", path);
-			pl_store_close(s);
-			return -1;
-		}
-	}
-	if (migrate(s, e) != 0) {
-		pl_store_close(s);
-		return -1;
-	}
 	for (int i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
-				       NULL) != SQLITE_OK) {
-			pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
-			pl_store_close(s);
-			return -1;
-		}
+				       NULL) != SQLITE_OK)
+			return pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
 	}
-	if (dir_load(s) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot read %s: %s", path, sqlite3_errmsg(s->db));
-		pl_store_close(s);
-		return -1;
-	}
-	if (checkpointer_start(s, path) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot start the checkpointer of %s", path);
-		pl_store_close(s);
-		return -1;
-	}
+	if (dir_load(s) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot read %s: %s", path,
+				  sqlite3_errmsg(s->db));
+	if (checkpointer_start(s, path) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot start the checkpointer of %s", path);
 	sqlite3_wal_hook(s->db, wal_hook, s);
+	return 0;
+}
+
+int pl_store_open(pl_store **out, const char *dir, pl_err *e)
+{
+	pl_store *s;
+	char *path;
+	int rc;
+
+	*out = NULL;
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	s->lockfd = -1;
+	if (lock_dir(s, dir, e) != 0) {
+		pl_store_close(s);
+		return -1;
+	}
+	path = pl_path_join(dir, "relay.db");
+	if (path == NULL) {
+		pl_store_close(s);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	rc = db_open(s, path, e) == 0 && db_ready(s, path, e) == 0 ? 0 : -1;
+	free(path);
+	if (rc != 0) {
+		pl_store_close(s);
+		return -1;
+	}
 	*out = s;
 	return 0;
 }
