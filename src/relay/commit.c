@@ -251,74 +251,69 @@ static pl_relay_job *take_locked(pl_relay *R, unsigned long max, unsigned long *
 	return batch;
 }
 
-/* Runs the batch in one transaction. Jobs queued while it runs join it (up
- * to PL_RELAY_BATCH_MAX in all), so a busy relay commits less often and
- * each fsync and signature covers more; *n counts the jobs run. */
-static void run_batch(pl_relay *R, pl_relay_job *batch, unsigned long *n)
+/* The only job that may refuse after writing (too many prekeys): it gets
+ * a savepoint of its own. */
+static void run_savepointed(pl_relay *R, pl_relay_job *j, uint64_t now)
 {
 	pl_store *s = R->store;
-	uint64_t now = pl_now();
-	pl_relay_job *first = batch;
+
+	if (pl_store_savepoint(s) != 0) {
+		j->res = PL_STORE_FAIL;
+		return;
+	}
+	j->res = run_job(R, j, now);
+	if (j->res == PL_STORE_OK) {
+		if (pl_store_release(s) != 0)
+			j->res = PL_STORE_FAIL;
+		return;
+	}
+	pl_store_rollback_savepoint(s);
+	/* A signed request that was refused still used its nonce. */
+	if (j->res != PL_STORE_REPLAY && j->res != PL_STORE_FAIL)
+		(void)pl_store_nonce_use(s, j->signer, j->nonce, now);
+}
+
+/* Runs one job in the open transaction. */
+static void run_in_txn(pl_relay *R, pl_relay_job *j, uint64_t now)
+{
+	if (j->kind == PL_JOB_BUNDLE_PUT) {
+		run_savepointed(R, j, now);
+		return;
+	}
+	/* Every other job checks before it writes, so a refusal leaves
+	 * nothing behind; a storage failure may have, so it takes the
+	 * transaction (and the batch's log appends) down with it. */
+	j->res = run_job(R, j, now);
+	if (j->res == PL_STORE_FAIL)
+		pl_store_rollback(R->store);
+}
+
+/* Appends the jobs queued meanwhile after the batch's last job j, up to
+ * PL_RELAY_BATCH_MAX in all; *n counts them. */
+static void join_queued(pl_relay *R, pl_relay_job *j, unsigned long *n)
+{
+	unsigned long k;
+
+	if (*n >= PL_RELAY_BATCH_MAX)
+		return;
+	pthread_mutex_lock(&R->mu);
+	j->next = take_locked(R, PL_RELAY_BATCH_MAX - *n, &k);
+	pthread_mutex_unlock(&R->mu);
+	*n += k;
+}
+
+/* Ends the batch's transaction: one checkpoint for the batch, in it, so
+ * that it is durable exactly when the leaves it covers are, and one
+ * COMMIT. Then the tree is sealed (and the checkpoint published) or rolled
+ * back. Jobs from `first` on fail if the transaction does; `batch` is the
+ * whole batch. */
+static void commit_batch(pl_relay *R, pl_relay_job *batch, pl_relay_job *first, int in_txn)
+{
+	pl_store *s = R->store;
 	uint8_t note[PL_LEAF_NOTE_MAX];
 	size_t notelen = 0;
-	int in_txn, grew = 0;
+	int grew = 0;
 
-	in_txn = pl_store_begin(s) == 0;
-	if (in_txn && now >= R->last_prune + PRUNE_EVERY) {
-		(void)pl_store_nonce_prune(s, now); /* one statement: all or nothing */
-		R->last_prune = now;
-	}
-	for (pl_relay_job *j = batch; j != NULL; j = j->next) {
-		if (!in_txn) {
-			j->res = PL_STORE_FAIL;
-			continue;
-		}
-		if (j->kind == PL_JOB_BUNDLE_PUT) {
-			/* The only job that may refuse after writing (too many
-			 * prekeys): it gets a savepoint of its own. */
-			if (pl_store_savepoint(s) != 0) {
-				j->res = PL_STORE_FAIL;
-			} else {
-				j->res = run_job(R, j, now);
-				if (j->res == PL_STORE_OK) {
-					if (pl_store_release(s) != 0)
-						j->res = PL_STORE_FAIL;
-				} else {
-					pl_store_rollback_savepoint(s);
-					/* A signed request that was refused still used its nonce.
-					 */
-					if (j->res != PL_STORE_REPLAY && j->res != PL_STORE_FAIL)
-						(void)pl_store_nonce_use(s, j->signer, j->nonce,
-									 now);
-				}
-			}
-		} else {
-			/* Every other job checks before it writes, so a refusal leaves
-			 * nothing behind; a storage failure may have, so it takes the
-			 * transaction (and the batch's log appends) down with it. */
-			j->res = run_job(R, j, now);
-			if (j->res == PL_STORE_FAIL)
-				pl_store_rollback(s);
-		}
-		/* Also reached when SQLite itself rolled back (full disk, I/O error). */
-		if (!pl_store_in_txn(s)) {
-			fail_range(first, j->next);
-			pl_tlog_rollback(&R->tlog);
-			first = j->next;
-			in_txn = pl_store_begin(s) == 0;
-		}
-		if (j->next == NULL && *n < PL_RELAY_BATCH_MAX) {
-			unsigned long k;
-			pthread_mutex_lock(&R->mu);
-			j->next = take_locked(R, PL_RELAY_BATCH_MAX - *n, &k);
-			pthread_mutex_unlock(&R->mu);
-			*n += k;
-			if (first == NULL)
-				first = j->next;
-		}
-	}
-	/* One checkpoint for the batch, in its transaction: it is durable
-	 * exactly when the leaves it covers are. */
 	if (in_txn && R->log && R->tlog.size != R->signed_size) {
 		if (log_checkpoint(R, note, &notelen) != PL_STORE_OK) {
 			pl_store_rollback(s);
@@ -334,19 +329,56 @@ static void run_batch(pl_relay *R, pl_relay_job *batch, unsigned long *n)
 	}
 	if (!in_txn || !grew) {
 		pl_tlog_rollback(&R->tlog); /* nothing new is committed */
-	} else {
-		pl_tlog_view *v = pl_tlog_seal(&R->tlog, note, notelen);
-		R->signed_size = R->tlog.size;
-		pl_relay_publish_note(R, note, notelen);
-		if (v != NULL) {
-			pl_tlog_view_unref(R->current);
-			R->current = v;
-		} else if (log_reload(R, note, notelen) != 0) {
-			/* Committed, but no receipt can be built now: a retry
-			 * finds the deposit and gets one. */
-			fail_range(batch, NULL);
+		return;
+	}
+	pl_tlog_view *v = pl_tlog_seal(&R->tlog, note, notelen);
+	R->signed_size = R->tlog.size;
+	pl_relay_publish_note(R, note, notelen);
+	if (v != NULL) {
+		pl_tlog_view_unref(R->current);
+		R->current = v;
+	} else if (log_reload(R, note, notelen) != 0) {
+		/* Committed, but no receipt can be built now: a retry
+		 * finds the deposit and gets one. */
+		fail_range(batch, NULL);
+	}
+}
+
+/* Runs the batch in one transaction. Jobs queued while it runs join it (up
+ * to PL_RELAY_BATCH_MAX in all), so a busy relay commits less often and
+ * each fsync and signature covers more; *n counts the jobs run. */
+static void run_batch(pl_relay *R, pl_relay_job *batch, unsigned long *n)
+{
+	pl_store *s = R->store;
+	uint64_t now = pl_now();
+	pl_relay_job *first = batch; /* the first job of the open transaction */
+	int in_txn;
+
+	in_txn = pl_store_begin(s) == 0;
+	if (in_txn && now >= R->last_prune + PRUNE_EVERY) {
+		(void)pl_store_nonce_prune(s, now); /* one statement: all or nothing */
+		R->last_prune = now;
+	}
+	for (pl_relay_job *j = batch; j != NULL; j = j->next) {
+		if (!in_txn) {
+			j->res = PL_STORE_FAIL;
+			continue;
+		}
+		run_in_txn(R, j, now);
+		/* Also reached when SQLite itself rolled back (full disk, I/O error). */
+		if (!pl_store_in_txn(s)) {
+			fail_range(first, j->next);
+			pl_tlog_rollback(&R->tlog);
+			first = j->next;
+			in_txn = pl_store_begin(s) == 0;
+		}
+		if (j->next == NULL) {
+			join_queued(R, j, n);
+			if (first == NULL)
+				first = j->next;
 		}
 	}
+	commit_batch(R, batch, first, in_txn);
 	attach_receipts(R, batch);
 }
 

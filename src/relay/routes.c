@@ -454,6 +454,69 @@ static enum MHD_Result reply_latest(pl_relay *R, struct MHD_Connection *con)
 	return reply(con, MHD_HTTP_OK, note, n, MHD_RESPMEM_MUST_COPY, TEXT_TYPE);
 }
 
+static enum MHD_Result handle_bundle_put(pl_relay *R, struct MHD_Connection *con, req *q,
+					 const char *method)
+{
+	uint8_t m[PL_MAILBOX_LEN];
+	enum MHD_Result ret = MHD_NO;
+
+	if (owner_auth(con, q, method, q->id, &ret) != 0)
+		return ret;
+	q->upload = malloc(sizeof *q->upload);
+	if (q->upload == NULL)
+		return reply_error(con, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+	if (pl_proto_bundle_upload_decode(q->upload, q->body, q->len) != 0)
+		return reply_error(con, MHD_HTTP_BAD_REQUEST,
+				   "malformed bundle upload (or bad signed-prekey signature)");
+	pl_mailbox_id(m, q->upload->ik);
+	if (memcmp(m, q->id, sizeof m) != 0)
+		return reply_error(con, MHD_HTTP_BAD_REQUEST,
+				   "bundle identity key does not own this mailbox");
+	q->j.upload = q->upload;
+	return submit(R, con, q, PL_JOB_BUNDLE_PUT);
+}
+
+/* A deposit carries no signature: its access token (only its hash is
+ * kept) and the envelope's size and hash are checked here. */
+static enum MHD_Result handle_deposit(pl_relay *R, struct MHD_Connection *con, req *q)
+{
+	pl_relay_job *j = &q->j;
+	const char *tok = header(con, PL_HDR_TOKEN);
+	uint8_t t[PL_PROTO_TOKEN_LEN];
+
+	if (tok == NULL || strlen(tok) != 2 * PL_PROTO_TOKEN_LEN ||
+	    pl_hex_decode(t, sizeof t, tok) != 0)
+		return reply_error(con, MHD_HTTP_FORBIDDEN, "bad or missing access token");
+	pl_proto_token_hash(j->token_hash, t);
+	sodium_memzero(t, sizeof t);
+	if (!pl_envelope_size_ok(q->len))
+		return reply_error(con, MHD_HTTP_BAD_REQUEST,
+				   "envelope size is not a bucket size (1072, 4144, "
+				   "16432 or 65584 bytes)");
+	pl_sha256(j->hash, q->body, q->len);
+	j->data = q->body;
+	j->datalen = q->len;
+	return submit(R, con, q, PL_JOB_DEPOSIT);
+}
+
+/* An ack's fetch leaf records the owner's signature, so its fields are
+ * kept besides the seq. */
+static enum MHD_Result handle_ack(pl_relay *R, struct MHD_Connection *con, req *q,
+				  const char *method)
+{
+	pl_relay_job *j = &q->j;
+	enum MHD_Result ret = MHD_NO;
+
+	if (owner_auth(con, q, method, q->id, &ret) != 0)
+		return ret;
+	if (pl_proto_ack_decode(&j->seq, q->body, q->len) != 0)
+		return reply_error(con, MHD_HTTP_BAD_REQUEST,
+				   "malformed ack body: want u8 1 and seq u64");
+	if (auth_fields(con, j) != 0) /* verified above, so this cannot fail */
+		return reply_error(con, MHD_HTTP_UNAUTHORIZED, "bad signature");
+	return submit(R, con, q, PL_JOB_ACK);
+}
+
 /* First stage, on a worker: everything that needs no storage. Answers at
  * once, or queues a job and suspends the connection. */
 static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, const char *method)
@@ -472,24 +535,8 @@ static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, c
 		pl_proto_relay_key_encode(b, R->pk);
 		return reply_bytes(con, b, sizeof b);
 	}
-	case R_BUNDLE_PUT: {
-		uint8_t m[PL_MAILBOX_LEN];
-		if (owner_auth(con, q, method, q->id, &ret) != 0)
-			return ret;
-		q->upload = malloc(sizeof *q->upload);
-		if (q->upload == NULL)
-			return reply_error(con, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
-		if (pl_proto_bundle_upload_decode(q->upload, q->body, q->len) != 0)
-			return reply_error(
-			    con, MHD_HTTP_BAD_REQUEST,
-			    "malformed bundle upload (or bad signed-prekey signature)");
-		pl_mailbox_id(m, q->upload->ik);
-		if (memcmp(m, q->id, sizeof m) != 0)
-			return reply_error(con, MHD_HTTP_BAD_REQUEST,
-					   "bundle identity key does not own this mailbox");
-		j->upload = q->upload;
-		return submit(R, con, q, PL_JOB_BUNDLE_PUT);
-	}
+	case R_BUNDLE_PUT:
+		return handle_bundle_put(R, con, q, method);
 	case R_BUNDLE_GET:
 		return submit(R, con, q, PL_JOB_BUNDLE_GET);
 	case R_TOKEN_PUT:
@@ -508,38 +555,15 @@ static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, c
 		return submit(R, con, q, PL_JOB_GRANT_PUT);
 	case R_GRANT_GET:
 		return submit(R, con, q, PL_JOB_GRANT_GET);
-	case R_DEPOSIT: {
-		const char *tok = header(con, PL_HDR_TOKEN);
-		uint8_t t[PL_PROTO_TOKEN_LEN];
-
-		if (tok == NULL || strlen(tok) != 2 * PL_PROTO_TOKEN_LEN ||
-		    pl_hex_decode(t, sizeof t, tok) != 0)
-			return reply_error(con, MHD_HTTP_FORBIDDEN, "bad or missing access token");
-		pl_proto_token_hash(j->token_hash, t);
-		sodium_memzero(t, sizeof t);
-		if (!pl_envelope_size_ok(q->len))
-			return reply_error(con, MHD_HTTP_BAD_REQUEST,
-					   "envelope size is not a bucket size (1072, 4144, "
-					   "16432 or 65584 bytes)");
-		pl_sha256(j->hash, q->body, q->len);
-		j->data = q->body;
-		j->datalen = q->len;
-		return submit(R, con, q, PL_JOB_DEPOSIT);
-	}
+	case R_DEPOSIT:
+		return handle_deposit(R, con, q);
 	case R_LIST:
 		if (owner_auth(con, q, method, q->id, &ret) != 0)
 			return ret;
 		j->seq = q->after;
 		return submit(R, con, q, PL_JOB_LIST);
 	case R_ACK:
-		if (owner_auth(con, q, method, q->id, &ret) != 0)
-			return ret;
-		if (pl_proto_ack_decode(&j->seq, q->body, q->len) != 0)
-			return reply_error(con, MHD_HTTP_BAD_REQUEST,
-					   "malformed ack body: want u8 1 and seq u64");
-		if (auth_fields(con, j) != 0) /* verified above, so this cannot fail */
-			return reply_error(con, MHD_HTTP_UNAUTHORIZED, "bad signature");
-		return submit(R, con, q, PL_JOB_ACK);
+		return handle_ack(R, con, q, method);
 	case R_LOG_LATEST:
 		return reply_latest(R, con);
 	case R_LOG_CHECKPOINT:
