@@ -1,15 +1,14 @@
 /*
- * store.c — the relay's SQLite database and signing key file (store.h).
+ * store.c — the relay's SQLite database (store.h).
  *
- * It owns DATA/relay.db, DATA/relay.lock and DATA/relay.key. Every change is
+ * It owns DATA/relay.db and DATA/relay.lock. Every change is
  * made inside the caller's transaction and savepoint, so a crash leaves the
  * old state or the new one, never a mix. It also owns what makes the group
  * commit cheap: the database goes through relay/walbuf.h (WAL writes
  * gathered), WAL checkpoints run in a thread of their own, and retried
  * deposits are found through an in-memory fingerprint map instead of a
- * random-key index (schema version 3, below). It must never write the relay's
- * secret key anywhere but relay.key (0600), never leave it in memory it
- * frees, and never decide anything about HTTP: it returns PL_STORE_* codes.
+ * random-key index (schema version 3, below). It must never decide anything
+ * about HTTP: it returns PL_STORE_* codes.
  */
 #include "relay/store.h"
 
@@ -29,6 +28,7 @@
 #include "log/leaf.h"
 #include "relay/msgdir.h"
 #include "relay/walbuf.h"
+#include "util/file.h"
 
 enum {
 	Q_NONCE_INS,
@@ -247,12 +247,6 @@ static int col_blob(sqlite3_stmt *st, int i, void *out, size_t n)
 		return -1;
 	memcpy(out, p, n);
 	return 0;
-}
-
-static int path_join(char *out, size_t cap, const char *dir, const char *name)
-{
-	int n = snprintf(out, cap, "%s/%s", dir, name);
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
 /* Version 2 -> 3: every leaf gets the subtree hashes it closed. */
@@ -486,98 +480,114 @@ static int checkpointer_start(pl_store *s, const char *path)
 	return 0;
 }
 
-int pl_store_open(pl_store **out, const char *dir, pl_err *e)
+/* Takes an exclusive lock on DIR/relay.lock, so two relays never share a
+ * directory; the lock lives as long as s->lockfd. */
+static int lock_dir(pl_store *s, const char *dir, pl_err *e)
 {
-	char path[4096];
-	pl_store *s;
+	char *path = pl_path_join(dir, "relay.lock");
 
-	*out = NULL;
-	s = calloc(1, sizeof *s);
-	if (s == NULL)
+	if (path == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	s->lockfd = -1;
-	if (path_join(path, sizeof path, dir, "relay.lock") != 0) {
-		free(s);
-		return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
-	}
 	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lockfd < 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
-		free(s);
+		free(path);
 		return -1;
 	}
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "data directory %s is in use by another relay", dir);
-		close(s->lockfd);
-		free(s);
-		return -1;
+	free(path);
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "data directory %s is in use by another relay",
+				  dir);
+	return 0;
+}
+
+/* journal_mode can silently stay non-WAL (e.g. on some filesystems). */
+static int is_wal(pl_store *s)
+{
+	sqlite3_stmt *st;
+	int wal = 0;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *m = sqlite3_column_text(st, 0);
+			wal = m != NULL && strcmp((const char *)m, "wal") == 0;
+		}
+		sqlite3_finalize(st);
 	}
-	path_join(path, sizeof path, dir, "relay.db");
-	if (pl_walbuf_register() != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot set up SQLite for %s", path);
-		pl_store_close(s);
-		return -1;
-	}
+	return wal;
+}
+
+/* Opens the database at path through relay/walbuf.h's VFS, in WAL mode
+ * with synchronous=FULL and no automatic checkpoints. */
+static int db_open(pl_store *s, const char *path, pl_err *e)
+{
+	if (pl_walbuf_register() != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot set up SQLite for %s", path);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    PL_WALBUF_VFS) != SQLITE_OK) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path,
-			   s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		pl_store_close(s);
-		return -1;
-	}
+			    PL_WALBUF_VFS) != SQLITE_OK)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path,
+				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	sqlite3_busy_timeout(s->db, 5000);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (exec(s, "PRAGMA journal_mode = WAL") != 0 ||
 	    exec(s, "PRAGMA synchronous = FULL") != 0 ||
 	    exec(s, "PRAGMA foreign_keys = OFF") != 0 ||
 	    exec(s, "PRAGMA cache_size = -16384") != 0 ||
-	    exec(s, "PRAGMA wal_autocheckpoint = 0") != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot configure %s: %s", path,
-			   sqlite3_errmsg(s->db));
-		pl_store_close(s);
+	    exec(s, "PRAGMA wal_autocheckpoint = 0") != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot configure %s: %s", path,
+				  sqlite3_errmsg(s->db));
+	if (!is_wal(s))
+		return pl_err_set(e, PL_EXIT_ERROR, "%s cannot use WAL journaling", path);
+	return 0;
+}
+
+/* The schema brought up to date, every statement prepared, the mailbox
+ * directory loaded, and the background checkpointer started. */
+static int db_ready(pl_store *s, const char *path, pl_err *e)
+{
+	if (migrate(s, e) != 0)
 		return -1;
-	}
-	/* journal_mode can silently stay non-WAL (e.g. on some filesystems). */
-	{
-		sqlite3_stmt *st;
-		int wal = 0;
-		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				const unsigned char *m = sqlite3_column_text(st, 0);
-				wal = m != NULL && strcmp((const char *)m, "wal") == 0;
-			}
-			sqlite3_finalize(st);
-		}
-		if (!wal) {
-			pl_err_set(e, PL_EXIT_ERROR, "%s cannot use WAL journaling", path);
-			pl_store_close(s);
-			return -1;
-		}
-	}
-	if (migrate(s, e) != 0) {
-		pl_store_close(s);
-		return -1;
-	}
 	for (int i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
-				       NULL) != SQLITE_OK) {
-			pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
-			pl_store_close(s);
-			return -1;
-		}
+				       NULL) != SQLITE_OK)
+			return pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
 	}
-	if (dir_load(s) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot read %s: %s", path, sqlite3_errmsg(s->db));
-		pl_store_close(s);
-		return -1;
-	}
-	if (checkpointer_start(s, path) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot start the checkpointer of %s", path);
-		pl_store_close(s);
-		return -1;
-	}
+	if (dir_load(s) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot read %s: %s", path,
+				  sqlite3_errmsg(s->db));
+	if (checkpointer_start(s, path) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot start the checkpointer of %s", path);
 	sqlite3_wal_hook(s->db, wal_hook, s);
+	return 0;
+}
+
+int pl_store_open(pl_store **out, const char *dir, pl_err *e)
+{
+	pl_store *s;
+	char *path;
+	int rc;
+
+	*out = NULL;
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	s->lockfd = -1;
+	if (lock_dir(s, dir, e) != 0) {
+		pl_store_close(s);
+		return -1;
+	}
+	path = pl_path_join(dir, "relay.db");
+	if (path == NULL) {
+		pl_store_close(s);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	rc = db_open(s, path, e) == 0 && db_ready(s, path, e) == 0 ? 0 : -1;
+	free(path);
+	if (rc != 0) {
+		pl_store_close(s);
+		return -1;
+	}
 	*out = s;
 	return 0;
 }
@@ -1258,124 +1268,4 @@ int pl_store_meta_put(pl_store *s, const char *key, int64_t v)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, v);
 	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
-}
-
-/* ---- relay key ------------------------------------------------------- */
-
-#define KEY_MAGIC "PLRK"
-#define KEY_VERSION 1
-#define KEY_ALG_ED25519 1
-
-static void key_id(uint8_t id[static 8], const uint8_t pk[static PL_IK_LEN])
-{
-	uint8_t h[32];
-	crypto_generichash(h, sizeof h, pk, PL_IK_LEN, NULL, 0);
-	memcpy(id, h, 8);
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int key_create(const char *dir, const char *path, pl_err *e)
-{
-	uint8_t buf[PL_RELAY_KEY_FILE_LEN], seed[32], pk[PL_IK_LEN], sk[PL_IK_SK_LEN];
-	char tmp[4096];
-	int fd, dfd, rc = -1;
-
-	{
-		char name[64];
-		snprintf(name, sizeof name, "relay.key.tmp.%ld", (long)getpid());
-		if (path_join(tmp, sizeof tmp, dir, name) != 0)
-			return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
-	}
-	randombytes_buf(seed, sizeof seed);
-	crypto_sign_seed_keypair(pk, sk, seed);
-	memcpy(buf, KEY_MAGIC, 4);
-	buf[4] = KEY_VERSION;
-	buf[5] = KEY_ALG_ED25519;
-	key_id(buf + 6, pk);
-	memcpy(buf + 14, seed, 32);
-	memcpy(buf + 46, pk, 32);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot create %s: %s", tmp, strerror(errno));
-	} else {
-		/* link(), not rename(): a key another process (a relay starting,
-		 * parley-relay --print-key) created meanwhile is never replaced;
-		 * the caller then loads that one. */
-		int ok = write_all(fd, buf, sizeof buf) == 0 && fsync(fd) == 0;
-		if (close(fd) != 0)
-			ok = 0;
-		if (ok && (link(tmp, path) == 0 || errno == EEXIST)) {
-			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				rc = fsync(dfd);
-				close(dfd);
-			}
-		}
-		if (rc != 0)
-			pl_err_set(e, PL_EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-	sodium_memzero(buf, sizeof buf);
-	sodium_memzero(seed, sizeof seed);
-	sodium_memzero(sk, sizeof sk);
-	return rc;
-}
-
-int pl_relay_key_load(uint8_t sk[static PL_IK_SK_LEN], uint8_t pk[static PL_IK_LEN],
-		      const char *dir, pl_err *e)
-{
-	uint8_t buf[PL_RELAY_KEY_FILE_LEN + 1], tpk[PL_IK_LEN], tsk[PL_IK_SK_LEN], id[8];
-	char path[4096];
-	struct stat stt;
-	ssize_t n;
-	int fd, rc = -1;
-
-	if (path_join(path, sizeof path, dir, "relay.key") != 0)
-		return pl_err_set(e, PL_EXIT_USAGE, "data directory path is too long");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT) {
-		if (key_create(dir, path, e) != 0)
-			return -1;
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	}
-	if (fd < 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode) || (stt.st_mode & 077) != 0) {
-		close(fd);
-		return pl_err_set(
-		    e, PL_EXIT_ERROR,
-		    "%s must be a regular file readable only by its owner (chmod 600)", path);
-	}
-	n = read(fd, buf, sizeof buf);
-	close(fd);
-	if (n == (ssize_t)PL_RELAY_KEY_FILE_LEN && memcmp(buf, KEY_MAGIC, 4) == 0 &&
-	    buf[4] == KEY_VERSION && buf[5] == KEY_ALG_ED25519) {
-		crypto_sign_seed_keypair(tpk, tsk, buf + 14);
-		key_id(id, tpk);
-		if (memcmp(tpk, buf + 46, PL_IK_LEN) == 0 && memcmp(id, buf + 6, 8) == 0) {
-			memcpy(sk, tsk, PL_IK_SK_LEN);
-			memcpy(pk, tpk, PL_IK_LEN);
-			rc = 0;
-		}
-	}
-	sodium_memzero(buf, sizeof buf);
-	sodium_memzero(tsk, sizeof tsk);
-	if (rc != 0)
-		pl_err_set(e, PL_EXIT_ERROR,
-			   "%s is not a parley relay key (version 1, Ed25519) or is damaged", path);
-	return rc;
 }

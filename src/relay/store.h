@@ -1,6 +1,6 @@
 /*
  * store.h — the relay's durable state: DATA/relay.db (SQLite, WAL,
- * synchronous=FULL) and the relay signing key DATA/relay.key.
+ * synchronous=FULL). The relay's signing key DATA/relay.key is relay/key.h.
  *
  * The relay keeps its transparency log here too (docs/PROTOCOL.md,
  * "Transparency log"): the leaves, every complete subtree's hash (the
@@ -166,12 +166,5 @@ int pl_store_checkpoint_latest(pl_store *s, uint64_t *size, uint8_t note[static 
 /* Small integer settings (e.g. "nolog": the relay once ran without its log). */
 int pl_store_meta_get(pl_store *s, const char *key, int64_t *v);
 int pl_store_meta_put(pl_store *s, const char *key, int64_t v);
-
-/* DATA/relay.key: created (mode 0600) at first start, else loaded and
- * checked. File: "PLRK" ‖ u8 version 1 ‖ u8 alg 1 (Ed25519) ‖ key id(8) ‖
- * seed(32) ‖ public key(32); key id = first 8 bytes of BLAKE2b-256(pk). */
-#define PL_RELAY_KEY_FILE_LEN (4 + 1 + 1 + 8 + 32 + 32)
-int pl_relay_key_load(uint8_t sk[static PL_IK_SK_LEN], uint8_t pk[static PL_IK_LEN],
-		      const char *dir, pl_err *e);
 
 #endif
