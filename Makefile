@@ -4,6 +4,14 @@
 #   make check   install, build (plain and ASan+UBSan), run every test
 #   make fuzz    build the libFuzzer targets (clang-14) and run each briefly
 #   make bench   build and run the benchmarks (peers measured in the same run)
+#   make layers  check that src/ includes only downward (scripts/check-layers.sh)
+#   make install install build/parley and build/parley-relay into
+#                $(DESTDIR)$(PREFIX)/bin (PREFIX defaults to /usr/local)
+#
+# Plain `make` only builds: it never asks apt for anything (demo, check,
+# fuzz and bench run scripts/install-deps.sh first). CFLAGS, CPPFLAGS,
+# LDFLAGS and LDLIBS given by the user are added after the project's own
+# flags (PL_CFLAGS, PL_LDFLAGS), never in their place.
 #
 # Sources are found by wildcard: a new .c under src/ joins libparley, a new
 # tests/unit/test_*.c becomes a cmocka test (linked with tests/unit/support.c,
@@ -16,8 +24,10 @@ OPT     ?= -O2
 PKGS    := libsodium sqlite3 libmicrohttpd libcurl jansson
 DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
-CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) $(SAN)
-LDFLAGS := $(SAN)
+PL_CFLAGS  = -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) $(SAN)
+PL_LDFLAGS = $(SAN)
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 LIB_SRC   := $(sort $(shell find src -name '*.c'))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -28,8 +38,12 @@ TOOLS     := $(BUILD)/parley $(BUILD)/parley-relay
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo check check-build tests fuzz bench clean format
+.PHONY: all deps demo check check-build layers fuzz fuzz-build bench clean format install uninstall
 all: $(TOOLS) $(TEST_BIN)
+
+# the test objects are intermediate files: keep them, so a rebuild after a
+# header change recompiles only what changed and make does not delete them
+.SECONDARY: $(TEST_BIN:$(BUILD)/tests/%=$(BUILD)/tests/unit/%.o)
 
 deps:
 	@sh scripts/install-deps.sh
@@ -46,26 +60,37 @@ check: deps
 	@$(MAKE) --no-print-directory check-build
 	@bash tests/run.sh build build-asan
 
+# which folder of src/ may include which (tests/run.sh runs it in make check)
+layers:
+	@sh scripts/check-layers.sh
+
+install: $(TOOLS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/parley $(DESTDIR)$(PREFIX)/bin/parley-relay
+
 $(BUILD)/libparley.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(PL_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/parley: $(BUILD)/tools/parley.o $(BUILD)/libparley.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
+	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
 
 $(BUILD)/parley-relay: $(BUILD)/tools/parley-relay.o $(BUILD)/libparley.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
+	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
 
 # every test also links the shared fixture helpers (tests/unit/support.[ch]);
 # naming support.o here keeps make from deleting it as an intermediate file
 $(TEST_BIN): $(TEST_SUPPORT)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT) $(BUILD)/libparley.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS) -lcmocka
+	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) -lcmocka $(LDLIBS)
 
 # --- fuzzing (clang-14 + libFuzzer) ----------------------------------------
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -80,7 +105,7 @@ fuzz-build:
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libparley.a
 	clang-14 -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $@ $^ $(DEPLIBS)
+		$(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
 
 # --- benchmarks ------------------------------------------------------------
 bench: deps

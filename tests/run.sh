@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test against each build directory given (plain, then ASan+UBSan):
 # the cmocka unit tests (TAP output) and the integration scripts, which start
-# the real parley-relay on loopback and drive the real CLI. Counts every TAP
-# line and ends with the plain summary "N passed, N failed".
+# the real parley-relay on loopback and drive the real CLI. Before them, once,
+# the layering check of src/ (scripts/check-layers.sh), counted as one test.
+# Counts every TAP line and ends with the plain summary "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,6 +29,16 @@ tally() { # name logfile exitcode seconds
 	pass=$((pass + p))
 	fail=$((fail + f))
 }
+
+log="$logdir/layers.log"
+t0=$SECONDS
+sh scripts/check-layers.sh 2>&1 | sed 's/^/# /' >"$log"
+if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+	echo "ok 1 - every #include in src/ and tools/ follows the layer order" >>"$log"
+else
+	echo "not ok 1 - wrong-way includes (scripts/check-layers.sh)" >>"$log"
+fi
+tally layers "$log" 0 $((SECONDS - t0))
 
 for build in "$@"; do
 	bdir="$root/$build"

@@ -14,7 +14,14 @@ _pids=()
 cleanup() {
 	local p
 	for p in "${_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	sleep 0.1
+	# give them up to 1 s to exit cleanly (usually a few ms), then KILL
+	local i alive
+	for i in $(seq 1 50); do
+		alive=0
+		for p in "${_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive -eq 0 ] && break
+		sleep 0.02
+	done
 	for p in "${_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
@@ -36,7 +43,8 @@ fails() {
 }
 
 # start_relay NAME [--listen ADDR] [extra args]: data in $T/NAME; sets
-# RELAY_PID, RELAY_PORT, RELAY_URL. Waits at most 10 s for "listening on".
+# RELAY_PID, RELAY_PORT, RELAY_URL. Waits at most 10 s for "listening on",
+# looking every 20 ms (a relay is usually up in well under 100 ms).
 start_relay() {
 	local name=$1
 	shift
@@ -51,14 +59,14 @@ start_relay() {
 	RELAY_PID=$!
 	_pids+=("$RELAY_PID")
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 500); do
 		if grep -q '^listening on ' "$T/$name.out"; then
 			RELAY_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/$name.out" | head -n 1)
 			RELAY_URL="http://127.0.0.1:$RELAY_PORT"
 			return 0
 		fi
 		kill -0 "$RELAY_PID" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.02
 	done
 	echo "# relay did not start: $(cat "$T/$name.err" 2>/dev/null)"
 	return 1
@@ -68,3 +76,38 @@ stop_relay() { kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/nul
 kill9_relay() { kill -KILL "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; }
 # quiet command...: runs it with its output discarded (for use inside check)
 quiet() { "$@" >/dev/null 2>&1; }
+
+# flip FILE POS OUT: OUT is FILE with the byte at offset POS flipped (0x01,
+# or 0x20 for a newline), the flip the unit test test_tamper makes at every
+# offset.
+flip() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read()); i = int(sys.argv[2])
+b[i] ^= 0x01 if b[i] != 0x0a else 0x20
+open(sys.argv[3], "wb").write(b)
+PY
+}
+# value_offset FILE KEY [BACK]: the offset BACK bytes (default 20) before
+# the closing quote of the first string value of "KEY" in FILE (for a
+# base64 or hex value, a byte of the signature at its end).
+value_offset() {
+	python3 - "$1" "$2" "${3:-20}" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read(); k = b'"' + sys.argv[2].encode() + b'": "'
+i = b.index(k) + len(k); print(b.index(b'"', i) - int(sys.argv[3]))
+PY
+}
+# tamper_all "desc" FILE [--relay-key VKEY]: the unit test test_tamper flips
+# every byte of FILE in one process (each must be refused with exit class 5
+# or 6 and one line of reason); its output is shown as comments on failure.
+tamper_all() {
+	local d=$1
+	shift
+	if "$PARLEY_BUILD/tests/test_tamper" "$@" >"$T/tamper.out" 2>&1; then
+		ok "$d"
+	else
+		notok "$d"
+		grep -v '^ok ' "$T/tamper.out" | head -n 20 | sed 's/^/# /'
+	fi
+}
