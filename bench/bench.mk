@@ -5,13 +5,14 @@
 # Each peer is its own binary, so libsignal-protocol-c, libolm and libparley
 # never share a process (both peers bundle their own curve25519 code, and a
 # symbol clash would silently measure the wrong one). bench/run.sh runs them
-# interleaved. Flags as in the main Makefile; -DNDEBUG as `make bench` uses.
+# interleaved. Flags as in the main Makefile (a user's CFLAGS are added after
+# ours, never in their place); -DNDEBUG as `make bench` uses.
 
 BUILD   ?= build-bench
 CC      ?= cc
 B       := $(BUILD)/bench
 LIB     := $(BUILD)/libparley.a
-CFLAGS  := -std=c11 -O2 -DNDEBUG -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc
+BENCH_CFLAGS := -std=c11 -O2 -DNDEBUG -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc
 
 pc = $(shell pkg-config $(1) $(2))
 # What libparley itself links against, as in the main Makefile.
@@ -32,31 +33,31 @@ $(LIB):
 
 $(B)/ratchet_floor: bench/ratchet_floor.c
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(call pc,--libs,libsodium)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(call pc,--libs,libsodium)
 
 $(B)/ratchet_parley: bench/ratchet_parley.c $(LIB)
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)
 
 $(B)/ratchet_signal: bench/ratchet_signal.c bench/signal_crypto_openssl.c bench/signal_crypto_openssl.h
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(call pc,--cflags,libsignal-protocol-c openssl) -o $@ \
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsignal-protocol-c openssl) -o $@ \
 		bench/ratchet_signal.c bench/signal_crypto_openssl.c \
 		$(call pc,--libs,libsignal-protocol-c openssl)
 
 $(B)/ratchet_olm: bench/ratchet_olm.c
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(call pc,--cflags,olm jansson) -o $@ $< $(call pc,--libs,olm jansson)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,olm jansson) -o $@ $< $(call pc,--libs,olm jansson)
 
 $(B)/bare_httpd: bench/bare_httpd.c
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(call pc,--cflags,libmicrohttpd) -o $@ $< \
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libmicrohttpd) -o $@ $< \
 		$(call pc,--libs,libmicrohttpd) -lpthread
 
 $(B)/relay_load: bench/relay_load.c $(LIB)
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(call pc,--cflags,libsodium libcurl) -o $@ $< $(LIB) $(PARLEY_LIBS)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium libcurl) -o $@ $< $(LIB) $(PARLEY_LIBS)
 
 $(B)/log_bench: bench/log_bench.c $(LIB)
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)
