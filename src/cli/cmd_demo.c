@@ -201,7 +201,7 @@ static int fetch(demo *d, party *p, unsigned expect, pl_err *e)
 {
 	pl_sync_report r;
 	memset(&r, 0, sizeof r);
-	if (pl_msgr_sync(p->v, &r, e) != 0)
+	if (pl_msgr_sync(p->v, &pl_nego_objects, &r, e) != 0)
 		return -1;
 	if (r.received != expect || r.rejected != 0)
 		return step_fail(d, "unexpected number of received items", NULL);

@@ -577,8 +577,10 @@ out:
 	return rc;
 }
 
-int pl_msgr_object_received(pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e)
+int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
+			    pl_err *e)
 {
+	(void)ctx;
 	pl_obj *o = calloc(1, sizeof *o);
 	int rc = 1;
 	if (o == NULL)
@@ -623,6 +625,8 @@ out:
 	free(o);
 	return rc;
 }
+
+const pl_msgr_object_handler pl_nego_objects = {pl_nego_object_received, NULL};
 
 /* --- showing ---------------------------------------------------------------- */
 

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "client/messenger.h"
 #include "negotiation/object.h"
 #include "util/err.h"
 #include "vault/vault.h"
@@ -25,10 +26,10 @@ typedef struct {
 	size_t n_they;
 	const char *cond[PL_PROPOSAL_COND_MAX];
 	size_t n_cond;
-	const char *place;      /* NULL = none */
-	int sequencing;         /* pl_sequencing */
-	const char *mediator;   /* a contact name, NULL = none */
-	uint64_t expires_in;    /* seconds from now, 0 = never */
+	const char *place;    /* NULL = none */
+	int sequencing;	      /* pl_sequencing */
+	const char *mediator; /* a contact name, NULL = none */
+	uint64_t expires_in;  /* seconds from now, 0 = never */
 } pl_nego_terms;
 
 /* Each creates the object, signs it and queues it for delivery; *seq is the
@@ -39,9 +40,8 @@ int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
 int pl_nego_propose(pl_vault *v, const char *contact, const pl_nego_terms *t,
 		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
 /* counter: a new proposal to the author of `target` that supersedes it. */
-int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
-		    const pl_nego_terms *t, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
-		    pl_err *e);
+int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], const pl_nego_terms *t,
+		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
 /* kind: PL_RESP_ACCEPT, PL_RESP_REJECT or PL_RESP_WITHDRAW. */
 int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
 		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
@@ -50,6 +50,16 @@ int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind,
 /* decision: PL_DECISION_GRANT or PL_DECISION_DENY. */
 int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
 		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+
+/* Checks a received signed negotiation object (signed by `from`'s pinned
+ * key, addressed to us, travelling under its own id, naming only objects we
+ * hold with those exact bytes) and applies the state change it makes, inside
+ * the caller's transaction: 0 ok, 1 invalid (reject the envelope), -1 vault
+ * error. ctx is unused. */
+int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
+			    pl_err *e);
+/* pl_nego_object_received as the object handler pl_msgr_sync takes. */
+extern const pl_msgr_object_handler pl_nego_objects;
 
 /* The negotiation item with this object id (either direction); NOTFOUND
  * with a sentence naming parley inbox. Caller frees with pl_vault_item_free. */

@@ -4,6 +4,11 @@
  * session message decrypted under a session bound to the sender's identity
  * key, and its payload decoded; ratchet state, item and "seen" mark are
  * committed in one transaction, and only then is the relay told to drop it.
+ *
+ * What it must never do: know what a negotiation object means. An object
+ * payload goes to the handler the caller passed (pl_msgr_object_handler);
+ * without one the envelope is kept sealed and pending, never acked as
+ * processed and dropped.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -37,6 +42,9 @@ static void fault_point(const char *name)
 }
 
 enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR, PROC_ACK };
+
+/* apply_payload's answer for an object nobody can check: keep it sealed. */
+#define APPLY_UNHANDLED 2
 
 /* Ids received in this sync, per contact, to acknowledge ("fetched"). */
 #define ACKS_MAX 1024
@@ -77,9 +85,10 @@ static int apply_ack(pl_vault *v, const pl_contact *ct, const pl_payload *p, pl_
 
 /* Checks and applies what a payload means beyond being stored, inside the
  * transaction that stores it. Returns 0, or 1 if the payload is invalid
- * (reject), or -1 on a vault error. *store says whether it becomes an item. */
-static int apply_payload(pl_vault *v, const pl_contact *ct, const pl_payload *p, int *store,
-			 pl_err *e)
+ * (reject), or -1 on a vault error, or APPLY_UNHANDLED for an object when
+ * there is no handler. *store says whether it becomes an item. */
+static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_contact *ct,
+			 const pl_payload *p, int *store, pl_err *e)
 {
 	*store = 1;
 	switch (p->kind) {
@@ -87,7 +96,9 @@ static int apply_payload(pl_vault *v, const pl_contact *ct, const pl_payload *p,
 		*store = 0;
 		return apply_ack(v, ct, p, e);
 	case PL_KIND_OBJECT:
-		return pl_msgr_object_received(v, ct, p, e);
+		if (h == NULL || h->fn == NULL)
+			return APPLY_UNHANDLED;
+		return h->fn(h->ctx, v, ct, p, e);
 	default:
 		return 0;
 	}
@@ -164,8 +175,8 @@ static int try_session(pl_session_rec *s, const pl_smsg *m, uint8_t *out, size_t
 	return rc;
 }
 
-static int process(pl_vault *v, const uint8_t *env, size_t envlen, uint64_t seq, int is_pending,
-		   ack_list *acks, pl_err *e)
+static int process(pl_vault *v, const pl_msgr_object_handler *h, const uint8_t *env, size_t envlen,
+		   uint64_t seq, int is_pending, ack_list *acks, pl_err *e)
 {
 	uint8_t hash[32], sender[PL_IK_LEN];
 	uint8_t *inner = NULL, *pt = NULL;
@@ -270,13 +281,24 @@ static int process(pl_vault *v, const uint8_t *env, size_t envlen, uint64_t seq,
 		goto done;
 	}
 	int store = 1, added = 0;
-	int bad = pl_vault_session_save(v, s, e) != 0 ? -1 : apply_payload(v, &ct, &p, &store, e);
+	int bad =
+	    pl_vault_session_save(v, s, e) != 0 ? -1 : apply_payload(v, h, &ct, &p, &store, e);
 	if (bad == 1) {
 		/* Authentic from the session's point of view but not a valid
 		 * move: nothing of it is kept (the rejection path marks it seen). */
 		pl_vault_rollback(v);
 		pl_vault_item_free(&it);
 		result = PROC_REJECT;
+		goto done;
+	}
+	if (bad == APPLY_UNHANDLED) {
+		/* Nobody here can check it: keep it sealed, exactly as it came,
+		 * for a sync that can. Nothing of this attempt is kept. */
+		pl_vault_rollback(v);
+		pl_vault_item_free(&it);
+		result = PROC_PENDING;
+		if (!is_pending && pl_vault_pending_add(v, hash, env, envlen, e) != 0)
+			result = PROC_ERROR;
 		goto done;
 	}
 	if (bad == 0 && store)
@@ -343,7 +365,8 @@ static void count(pl_sync_report *r, int result)
 	}
 }
 
-static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err *e)
+static int retry_pending(pl_vault *v, const pl_msgr_object_handler *h, pl_sync_report *r,
+			 ack_list *acks, pl_err *e)
 {
 	pl_wr *envs;
 	size_t n;
@@ -351,7 +374,7 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err 
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		int res = process(v, envs[i].p, envs[i].n, 0, 1, acks, e);
+		int res = process(v, h, envs[i].p, envs[i].n, 0, 1, acks, e);
 		if (res == PROC_ERROR) {
 			rc = -1;
 			break;
@@ -365,8 +388,8 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err 
 }
 
 /* *prekeys: the relay's count of our one-time prekeys in the last listing. */
-static int fetch_all(pl_vault *v, pl_rc_conn *c, pl_sync_report *r, ack_list *acks, int *drained,
-		     int *prekeys, pl_err *e)
+static int fetch_all(pl_vault *v, const pl_msgr_object_handler *h, pl_rc_conn *c, pl_sync_report *r,
+		     ack_list *acks, int *drained, int *prekeys, pl_err *e)
 {
 	*drained = 0;
 	const pl_identity *me = pl_vault_identity(v);
@@ -385,8 +408,8 @@ static int fetch_all(pl_vault *v, pl_rc_conn *c, pl_sync_report *r, ack_list *ac
 		for (uint32_t i = 0; i < l->count; i++) {
 			if (l->item[i].seq <= after)
 				continue; /* the relay repeated itself; already handled */
-			int res = process(v, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0,
-					  acks, e);
+			int res = process(v, h, l->item[i].env, l->item[i].envlen, l->item[i].seq,
+					  0, acks, e);
 			if (res == PROC_ERROR) {
 				rc = -1;
 				break;
@@ -449,7 +472,7 @@ static int queue_acks(pl_vault *v, const ack_list *acks, pl_err *e)
 	return rc;
 }
 
-int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
+int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_report *r, pl_err *e)
 {
 	if (pl_msgr_publish(v, e) != 0)
 		return -1;
@@ -472,7 +495,7 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
 	int drained = 0, prekeys = -1, added = 0;
-	int rc = fetch_all(v, c, r, acks, &drained, &prekeys, e);
+	int rc = fetch_all(v, objects, c, r, acks, &drained, &prekeys, e);
 	if (rc == 0)
 		rc = pl_audit_withheld(v, c, drained, &ar, e);
 	pl_rc_close(c);
@@ -486,7 +509,7 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 		r->withheld = ar.withheld;
 	}
 	if (rc == 0)
-		rc = retry_pending(v, r, acks, e);
+		rc = retry_pending(v, objects, r, acks, e);
 	if (rc == 0 && acks->n > 0) {
 		rc = queue_acks(v, acks, e);
 		pl_sync_report dr;
