@@ -1,8 +1,8 @@
 /*
- * nego.h — negotiation moves on top of the channel (issue 3,
- * docs/NEGOTIATION.md): composing, signing and queueing outreach,
+ * nego.h — negotiation moves on top of the channel
+ * (docs/NEGOTIATION.md): composing, signing and queueing outreach,
  * proposals, responses, requests and answers; checking and applying the ones
- * received; and what the CLI shows of them.
+ * received.
  *
  * Every move is checked against the vault before anything is written, and
  * the object, its outbox entry and the state change it makes are committed
@@ -11,7 +11,6 @@
 #ifndef PARLEY_CLIENT_NEGO_H
 #define PARLEY_CLIENT_NEGO_H
 
-#include <jansson.h>
 #include <stdint.h>
 
 #include "client/messenger.h"
@@ -65,12 +64,10 @@ extern const pl_msgr_object_handler pl_nego_objects;
  * with a sentence naming parley inbox. Caller frees with pl_vault_item_free. */
 int pl_nego_find(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], pl_item *it, pl_err *e);
 
-/* JSON of an item as shown by thread and inbox (id, kind, from, time, state,
- * text or the object's fields; proposals: we_release, they_release from the
- * viewer's side, expires). */
-json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now);
-/* One line for plain output. */
-void pl_nego_item_print(pl_vault *v, const pl_item *it, uint64_t now);
+/* The state to show for an item holding object o (NULL for a note): its
+ * stored state, except that an open proposal past its expiry at `now` is
+ * "expired". */
+const char *pl_nego_effective_state(const pl_item *it, const pl_obj *o, uint64_t now);
 
 /* Writes the agreement made by accepting proposal `id` (or named by the
  * acceptance `id`) to path; PL_EXIT_NOTFOUND if it was not accepted. */
@@ -82,8 +79,5 @@ int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl
  * NOTFOUND if none does. */
 int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 			char contact[static PL_NAME_MAX + 1], pl_err *e);
-
-/* Parses "90s", "45m", "48h", "7d" (or a bare number of seconds). */
-int pl_nego_parse_duration(const char *s, uint64_t *seconds);
 
 #endif
