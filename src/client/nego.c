@@ -631,6 +631,57 @@ const pl_msgr_object_handler pl_nego_objects = {pl_nego_object_received, NULL};
 
 /* --- exports ---------------------------------------------------------------- */
 
+/* The proposal the acceptance `acc` (whose object is o) accepts, from the
+ * other direction of the same thread; NOTFOUND if this vault lacks it. */
+static int accepted_proposal(pl_vault *v, const pl_item *acc, const pl_obj *o, const char *hex,
+			     pl_item *prop, pl_err *e)
+{
+	int dir = acc->dir == PL_DIR_OUT ? PL_DIR_IN : PL_DIR_OUT;
+	if (find_target(v, acc->contact, dir, o->u.response.target_id, o->u.response.target_hash,
+			prop, e) != 0)
+		return pl_err_set(e, PL_EXIT_NOTFOUND,
+				  "the proposal accepted by %s is not in this vault", hex);
+	return 0;
+}
+
+/* The acceptance, from the other side of the thread, of the accepted (or
+ * disputed) proposal `prop` with object id `id`, naming its exact bytes;
+ * NOTFOUND if there is none. o is scratch space. */
+static int acceptance_of(pl_vault *v, const pl_item *prop, const uint8_t id[static PL_OBJ_ID_LEN],
+			 const char *hex, pl_obj *o, pl_item *acc, pl_err *e)
+{
+	if (strcmp(prop->state, "accepted") != 0 && strcmp(prop->state, "disputed") != 0)
+		return pl_err_set(e, PL_EXIT_NOTFOUND,
+				  "proposal %s is %s, not accepted; there is no agreement to "
+				  "export",
+				  hex, prop->state);
+	uint8_t h[PL_OBJ_HASH_LEN];
+	pl_obj_hash(h, prop->body.p, prop->body.n);
+	pl_item *items;
+	size_t n;
+	if (pl_vault_item_list(v, prop->contact, &items, &n, e) != 0)
+		return -1;
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (items[i].kind != PL_KIND_OBJECT || items[i].dir == prop->dir ||
+		    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
+			continue;
+		if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT &&
+		    memcmp(o->u.response.target_id, id, PL_OBJ_ID_LEN) == 0 &&
+		    sodium_memcmp(o->u.response.target_hash, h, sizeof h) == 0) {
+			*acc = items[i];
+			pl_wr_init(&items[i].body);
+			pl_wr_init(&items[i].receipt);
+			found = 1;
+		}
+	}
+	pl_vault_items_free(items, n);
+	if (!found)
+		return pl_err_set(e, PL_EXIT_NOTFOUND, "the acceptance of %s is not in this vault",
+				  hex);
+	return 0;
+}
+
 int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
 			     pl_err *e)
 {
@@ -645,51 +696,13 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 	if (o == NULL || pl_nego_find(v, id, &it, e) != 0 || item_obj(&it, o, e) != 0)
 		goto out;
 	if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT) {
-		int dir = it.dir == PL_DIR_OUT ? PL_DIR_IN : PL_DIR_OUT;
-		if (find_target(v, it.contact, dir, o->u.response.target_id,
-				o->u.response.target_hash, &prop, e) != 0) {
-			pl_err_set(e, PL_EXIT_NOTFOUND,
-				   "the proposal accepted by %s is not in this "
-				   "vault",
-				   hex);
+		if (accepted_proposal(v, &it, o, hex, &prop, e) != 0)
 			goto out;
-		}
 		acc = it;
 		memset(&it, 0, sizeof it);
 	} else if (o->type == PL_OBJ_PROPOSAL) {
-		if (strcmp(it.state, "accepted") != 0 && strcmp(it.state, "disputed") != 0) {
-			pl_err_set(e, PL_EXIT_NOTFOUND,
-				   "proposal %s is %s, not accepted; there is no agreement to "
-				   "export",
-				   hex, it.state);
+		if (acceptance_of(v, &it, id, hex, o, &acc, e) != 0)
 			goto out;
-		}
-		uint8_t h[PL_OBJ_HASH_LEN];
-		pl_obj_hash(h, it.body.p, it.body.n);
-		pl_item *items;
-		size_t n;
-		if (pl_vault_item_list(v, it.contact, &items, &n, e) != 0)
-			goto out;
-		int found = 0;
-		for (size_t i = 0; i < n && !found; i++) {
-			if (items[i].kind != PL_KIND_OBJECT || items[i].dir == it.dir ||
-			    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
-				continue;
-			if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT &&
-			    memcmp(o->u.response.target_id, id, PL_OBJ_ID_LEN) == 0 &&
-			    sodium_memcmp(o->u.response.target_hash, h, sizeof h) == 0) {
-				acc = items[i];
-				pl_wr_init(&items[i].body);
-				pl_wr_init(&items[i].receipt);
-				found = 1;
-			}
-		}
-		pl_vault_items_free(items, n);
-		if (!found) {
-			pl_err_set(e, PL_EXIT_NOTFOUND, "the acceptance of %s is not in this vault",
-				   hex);
-			goto out;
-		}
 		prop = it;
 		memset(&it, 0, sizeof it);
 	} else {
