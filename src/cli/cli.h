@@ -61,6 +61,11 @@ int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t i
 int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 		       const char **positional);
 
+/* Parses "90s", "45m", "48h", "7d", "2w" (or a bare number of seconds):
+ * 0 and *seconds, or -1 for anything else, zero, or more than ten years
+ * (duration.c). */
+int pl_cli_parse_duration(const char *s, uint64_t *seconds);
+
 /* accept, reject and withdraw (respond_common.c). */
 int pl_cli_response(pl_cli *cli, const char *cmd, int kind, int argc, char **argv);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/render.h"
 #include "client/messenger.h"
 #include "client/nego.h"
 #include "client/prove.h"
@@ -201,7 +202,7 @@ static int fetch(demo *d, party *p, unsigned expect, pl_err *e)
 {
 	pl_sync_report r;
 	memset(&r, 0, sizeof r);
-	if (pl_msgr_sync(p->v, &r, e) != 0)
+	if (pl_msgr_sync(p->v, &pl_nego_objects, &r, e) != 0)
 		return -1;
 	if (r.received != expect || r.rejected != 0)
 		return step_fail(d, "unexpected number of received items", NULL);
@@ -214,7 +215,7 @@ static int expect_state(demo *d, party *p, const uint8_t id[8], const char *want
 	pl_item it;
 	if (pl_nego_find(p->v, id, &it, e) != 0)
 		return -1;
-	json_t *j = pl_nego_item_json(p->v, &it, pl_now());
+	json_t *j = pl_cli_item_json(p->v, &it, pl_now());
 	const char *st = json_string_value(json_object_get(j, "state"));
 	int ok = st && strcmp(st, want) == 0;
 	if (!ok) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -31,9 +32,9 @@ int pl_cmd_inbox(pl_cli *cli, int argc, char **argv)
 			continue;
 		shown++;
 		if (arr)
-			json_array_append_new(arr, pl_nego_item_json(v, &items[i], now));
+			json_array_append_new(arr, pl_cli_item_json(v, &items[i], now));
 		else
-			pl_nego_item_print(v, &items[i], now);
+			pl_cli_item_print(v, &items[i], now);
 	}
 	if (arr)
 		pl_cli_json_out(arr);

@@ -19,8 +19,9 @@ static int parse_ids(const char *cmd, const char *flag, const char *list, int64_
 		char *end;
 		long long x = strtoll(p, &end, 10);
 		if (end == p || x <= 0 || (*end != ',' && *end != '\0'))
-			return pl_cli_usage(cmd, "%s takes record IDs separated by commas (see "
-						 "parley case list)",
+			return pl_cli_usage(cmd,
+					    "%s takes record IDs separated by commas (see "
+					    "parley case list)",
 					    flag);
 		if (*n >= PL_PROPOSAL_SIDE_MAX)
 			return pl_cli_usage(cmd, "at most %d people on each side",
@@ -77,7 +78,7 @@ int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 			t->mediator = optarg;
 			break;
 		case 'e':
-			if (pl_nego_parse_duration(optarg, &t->expires_in) != 0)
+			if (pl_cli_parse_duration(optarg, &t->expires_in) != 0)
 				return pl_cli_usage(cmd, "--expires takes a duration such as 90s, "
 							 "45m, 48h or 7d");
 			break;
@@ -89,6 +90,10 @@ int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 	if (argc - optind != 1)
 		return pl_cli_usage(cmd, "%s needs exactly one %s", cmd,
 				    strcmp(cmd, "counter") == 0 ? "ID" : "NAME");
+	if (t->n_we + t->n_they == 0)
+		return pl_cli_usage(cmd,
+				    "a proposal must name at least one person (--we-release or "
+				    "--they-release)");
 	*positional = argv[optind];
 	return 0;
 }

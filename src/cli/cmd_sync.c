@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "client/messenger.h"
+#include "client/nego.h"
 
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 {
@@ -20,7 +21,7 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	pl_sync_report r;
 	memset(&r, 0, sizeof r);
-	int rc = pl_msgr_sync(v, &r, &e);
+	int rc = pl_msgr_sync(v, &pl_nego_objects, &r, &e);
 	pl_vault_close(v);
 	if (rc != 0)
 		return pl_cli_fail(&e);

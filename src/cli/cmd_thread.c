@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -36,9 +37,9 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 		if (items[i].kind == PL_KIND_ACK)
 			continue; /* bookkeeping, shown as the "fetched" state instead */
 		if (arr)
-			json_array_append_new(arr, pl_nego_item_json(v, &items[i], now));
+			json_array_append_new(arr, pl_cli_item_json(v, &items[i], now));
 		else
-			pl_nego_item_print(v, &items[i], now);
+			pl_cli_item_print(v, &items[i], now);
 	}
 	if (arr)
 		pl_cli_json_out(arr);

@@ -314,46 +314,41 @@ out:
 	return rc;
 }
 
-/* Encrypts one outbox item into an envelope and commits ratchet state and
- * envelope together. */
-static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox *o, pl_err *e)
+/* The session to send on (pick_send_session), or a new one started from the
+ * contact's published prekeys in *fresh. */
+static int send_session(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_session_rec *ss,
+			size_t ns, pl_session_rec *fresh, pl_session_rec **s, pl_err *e)
 {
-	pl_item it;
-	pl_session_rec *ss = NULL, fresh;
-	size_t ns = 0;
-	pl_ratchet *r = NULL;
-	pl_wr pay, smsg;
-	uint8_t *rbuf = NULL, *env = NULL;
-	size_t envlen = 0;
-	int rc = -1;
-	memset(&fresh, 0, sizeof fresh);
-	pl_wr_init(&fresh.state);
-	pl_wr_init(&pay);
-	pl_wr_init(&smsg);
-	if (pl_vault_item_get(v, o->item_seq, &it, e) != 0)
-		return -1;
-	if (pl_vault_sessions_load(v, ct->ik, &ss, &ns, e) != 0)
-		goto out;
 	int idx = pick_send_session(ss, ns);
-	pl_session_rec *s;
-	if (idx < 0) {
-		if (new_initiator_session(v, c, ct, &fresh, e) != 0)
-			goto out;
-		s = &fresh;
-	} else {
-		s = &ss[idx];
+	if (idx >= 0) {
+		*s = &ss[idx];
+		return 0;
 	}
+	if (new_initiator_session(v, c, ct, fresh, e) != 0)
+		return -1;
+	*s = fresh;
+	return 0;
+}
+
+/* Encrypts the item as a payload with session s (its ratchet loaded into r
+ * and advanced) and encodes the session message into smsg: a prekey
+ * message until the peer has answered a session we started. */
+static int encrypt_item(pl_vault *v, const pl_contact *ct, const pl_item *it,
+			const pl_session_rec *s, pl_ratchet *r, pl_wr *smsg, pl_err *e)
+{
+	pl_wr pay;
+	pl_wr_init(&pay);
 	pl_payload p = {
-	    .kind = (uint8_t)it.kind, .time = it.time, .body = it.body.p, .bodylen = it.body.n};
-	memcpy(p.id, it.id, sizeof p.id);
+	    .kind = (uint8_t)it->kind, .time = it->time, .body = it->body.p, .bodylen = it->body.n};
+	memcpy(p.id, it->id, sizeof p.id);
 	pl_payload_encode(&pay, &p);
-	r = pl_ratchet_new();
-	rbuf = malloc(pay.n + PL_RATCHET_OVERHEAD);
-	if (pl_wr_ok(&pay) != 0 || r == NULL || rbuf == NULL) {
+	uint8_t *rbuf = malloc(pay.n + PL_RATCHET_OVERHEAD);
+	size_t rlen = 0;
+	int rc = -1;
+	if (pl_wr_ok(&pay) != 0 || rbuf == NULL) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto out;
 	}
-	size_t rlen = 0;
 	if (pl_ratchet_load(r, s->state.p, s->state.n) != 0 ||
 	    pl_ratchet_encrypt(r, s->ad, sizeof s->ad, pay.p, pay.n, rbuf, &rlen) != 0) {
 		pl_err_set(e, PL_EXIT_SECURITY,
@@ -371,38 +366,76 @@ static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox
 	m.opk_id = s->opk_id;
 	m.ratchet = rbuf;
 	m.ratchetlen = rlen;
-	pl_smsg_encode(&smsg, &m);
+	pl_smsg_encode(smsg, &m);
+	rc = 0;
+out:
+	if (rbuf) {
+		sodium_memzero(rbuf, pay.n + PL_RATCHET_OVERHEAD);
+		free(rbuf);
+	}
+	pl_wr_free(&pay);
+	return rc;
+}
+
+/* Commits the advanced ratchet state and the envelope it produced in one
+ * transaction, then keeps the envelope in o for the deposit. */
+static int commit_sealed(pl_vault *v, pl_session_rec *s, const pl_ratchet *r, pl_outbox *o,
+			 const uint8_t *env, size_t envlen, pl_err *e)
+{
+	pl_wr_free(&s->state);
+	if (pl_ratchet_save(r, &s->state) != 0 || pl_wr_ok(&s->state) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	s->used = pl_now();
+	if (pl_vault_begin(v, e) != 0)
+		return -1;
+	if (pl_vault_session_save(v, s, e) != 0 ||
+	    pl_vault_outbox_set_envelope(v, o->item_seq, env, envlen, e) != 0 ||
+	    pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+		return -1;
+	}
+	pl_wr_free(&o->envelope);
+	pl_wr_bytes(&o->envelope, env, envlen);
+	return pl_wr_ok(&o->envelope);
+}
+
+/* Encrypts one outbox item into an envelope and commits ratchet state and
+ * envelope together. */
+static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox *o, pl_err *e)
+{
+	pl_item it;
+	pl_session_rec *ss = NULL, fresh, *s = NULL;
+	size_t ns = 0;
+	pl_ratchet *r = NULL;
+	pl_wr smsg;
+	uint8_t *env = NULL;
+	size_t envlen = 0;
+	int rc = -1;
+	memset(&fresh, 0, sizeof fresh);
+	pl_wr_init(&fresh.state);
+	pl_wr_init(&smsg);
+	if (pl_vault_item_get(v, o->item_seq, &it, e) != 0)
+		return -1;
+	if (pl_vault_sessions_load(v, ct->ik, &ss, &ns, e) != 0 ||
+	    send_session(v, c, ct, ss, ns, &fresh, &s, e) != 0)
+		goto out;
+	r = pl_ratchet_new();
+	if (r == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	if (encrypt_item(v, ct, &it, s, r, &smsg, e) != 0)
+		goto out;
 	if (pl_wr_ok(&smsg) != 0 ||
 	    pl_envelope_seal(&env, &envlen, ct->ik, pl_vault_identity(v)->pk, smsg.p, smsg.n) !=
 		0) {
 		pl_err_set(e, PL_EXIT_ERROR, "could not seal the envelope for \"%s\"", ct->name);
 		goto out;
 	}
-	pl_wr_free(&s->state);
-	if (pl_ratchet_save(r, &s->state) != 0 || pl_wr_ok(&s->state) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		goto out;
-	}
-	s->used = pl_now();
-	if (pl_vault_begin(v, e) != 0)
-		goto out;
-	if (pl_vault_session_save(v, s, e) != 0 ||
-	    pl_vault_outbox_set_envelope(v, o->item_seq, env, envlen, e) != 0 ||
-	    pl_vault_commit(v, e) != 0) {
-		pl_vault_rollback(v);
-		goto out;
-	}
-	pl_wr_free(&o->envelope);
-	pl_wr_bytes(&o->envelope, env, envlen);
-	rc = pl_wr_ok(&o->envelope);
+	rc = commit_sealed(v, s, r, o, env, envlen, e);
 out:
-	if (rbuf) {
-		sodium_memzero(rbuf, pay.n + PL_RATCHET_OVERHEAD);
-		free(rbuf);
-	}
 	free(env);
 	pl_ratchet_free(r);
-	pl_wr_free(&pay);
 	pl_wr_free(&smsg);
 	pl_wr_free(&fresh.state);
 	pl_vault_sessions_free(ss, ns);
@@ -485,6 +518,30 @@ static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32]
 	return -1;
 }
 
+/* Seals (unless it already was) and deposits one outbox item. An item to a
+ * contact who is no longer sendable is left queued: blocked until
+ * re-verified, while later items to others go on. */
+static int deliver_one(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_outbox *o,
+		       pl_sync_report *r, pl_err *e)
+{
+	pl_contact ct;
+	if (pl_vault_contact_get(v, o->contact, &ct, e) != 0)
+		return -1;
+	pl_err se;
+	pl_err_clear(&se);
+	int rc = 0;
+	if (pl_msgr_check_sendable(&ct, &se) == 0) {
+		if (o->envelope.n == 0)
+			rc = seal_item(v, c, &ct, o, e);
+		if (rc == 0)
+			rc = deposit_item(v, c, rpk, &ct, o, e);
+		if (rc == 0 && r)
+			r->delivered++;
+	}
+	sodium_memzero(&ct, sizeof ct);
+	return rc;
+}
+
 int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 {
 	pl_outbox *ob;
@@ -500,28 +557,8 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 	int rc = pl_msgr_open_relay(v, &c, e);
 	if (rc == 0) {
 		rc = pin_relay(v, c, rpk, e);
-		size_t i = 0;
-		for (; rc == 0 && i < n; i++) {
-			pl_contact ct;
-			if (pl_vault_contact_get(v, ob[i].contact, &ct, e) != 0) {
-				rc = -1;
-				break;
-			}
-			pl_err se;
-			pl_err_clear(&se);
-			if (pl_msgr_check_sendable(&ct, &se) != 0) {
-				/* Blocked until re-verified; later items to others go on. */
-				sodium_memzero(&ct, sizeof ct);
-				continue;
-			}
-			if (ob[i].envelope.n == 0)
-				rc = seal_item(v, c, &ct, &ob[i], e);
-			if (rc == 0)
-				rc = deposit_item(v, c, rpk, &ct, &ob[i], e);
-			if (rc == 0 && r)
-				r->delivered++;
-			sodium_memzero(&ct, sizeof ct);
-		}
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = deliver_one(v, c, rpk, &ob[i], r, e);
 		pl_rc_close(c);
 	}
 	if (r) {

@@ -54,12 +54,24 @@ int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *bod
 /* Delivers the outbox, oldest first; stops at the first network error. */
 int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e);
 
-/* Checks a received signed negotiation object and applies the state change
- * it makes, inside the caller's transaction: 0 ok, 1 invalid (reject the
- * envelope), -1 vault error. (src/client/nego.c) */
-int pl_msgr_object_received(pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e);
+/* What a sync does with a received payload of kind PL_KIND_OBJECT (a signed
+ * negotiation move): messaging only carries it; the layer that understands
+ * it checks it and applies the state change it makes. fn runs inside the
+ * transaction that stores the envelope's item, ratchet state and "seen"
+ * mark, so anything it writes is committed or rolled back with them. It
+ * returns 0 if the object is valid and applied, 1 if it is invalid (the
+ * whole envelope is then rejected and nothing of it is kept), -1 on a vault
+ * error (set e; nothing is committed and the sync stops). */
+typedef struct {
+	int (*fn)(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e);
+	void *ctx;
+} pl_msgr_object_handler;
 
-/* publish + deliver + fetch/process/ack everything waiting. */
-int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e);
+/* publish + deliver + fetch/process/ack everything waiting. Objects go to
+ * `objects`. With no handler (NULL, or fn NULL) an envelope carrying an
+ * object is neither stored, rejected nor marked seen: it is kept sealed
+ * among the pending envelopes (counted in r->pending) and tried again by
+ * every later sync, so a sync that does have a handler will apply it. */
+int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_report *r, pl_err *e);
 
 #endif

@@ -11,6 +11,7 @@
  */
 #include "client/nego.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static int expired(const pl_obj *o, uint64_t at)
 	       at > o->u.proposal.expires;
 }
 
-static const char *effective_state(const pl_item *it, const pl_obj *o, uint64_t now)
+const char *pl_nego_effective_state(const pl_item *it, const pl_obj *o, uint64_t now)
 {
 	if (o && is_open(it->state) && expired(o, now))
 		return "expired";
@@ -191,7 +192,7 @@ int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
 	pl_obj_init(o, PL_OBJ_OUTREACH);
 	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
 	if (pl_obj_text_ok(topic, 1, PL_OUTREACH_TOPIC_MAX, 1) != 0) {
-		pl_err_set(e, PL_EXIT_USAGE, "--topic must be 1 to %d bytes of text",
+		pl_err_set(e, PL_EXIT_USAGE, "the topic must be 1 to %d bytes of text",
 			   PL_OUTREACH_TOPIC_MAX);
 		goto out;
 	}
@@ -208,8 +209,8 @@ static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 	pl_proposal *p = &o->u.proposal;
 	if (t->n_we + t->n_they == 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
-				  "a proposal must name at least one person (--we-release or "
-				  "--they-release)");
+				  "a proposal must name at least one person that one side or the "
+				  "other releases");
 	if (t->n_we > PL_PROPOSAL_SIDE_MAX || t->n_they > PL_PROPOSAL_SIDE_MAX)
 		return pl_err_set(e, PL_EXIT_USAGE, "at most %d people on each side",
 				  PL_PROPOSAL_SIDE_MAX);
@@ -239,7 +240,7 @@ static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 	for (size_t i = 0; i < t->n_cond; i++) {
 		if (pl_obj_text_ok(t->cond[i], 1, PL_PROPOSAL_COND_LEN, 0) != 0)
 			return pl_err_set(e, PL_EXIT_USAGE,
-					  "each --condition must be one line of 1 to %d bytes",
+					  "each condition must be one line of 1 to %d bytes",
 					  PL_PROPOSAL_COND_LEN);
 		snprintf(p->cond[i], sizeof p->cond[i], "%s", t->cond[i]);
 	}
@@ -247,8 +248,7 @@ static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 	if (t->place) {
 		if (pl_obj_text_ok(t->place, 0, PL_PROPOSAL_PLACE_MAX, 0) != 0)
 			return pl_err_set(e, PL_EXIT_USAGE,
-					  "--place must be one line of at most %d "
-					  "bytes",
+					  "the place must be one line of at most %d bytes",
 					  PL_PROPOSAL_PLACE_MAX);
 		snprintf(p->place, sizeof p->place, "%s", t->place);
 	}
@@ -361,13 +361,14 @@ static pl_obj *reply_obj(reply *r, int type)
 	return r->o;
 }
 
-/* Copies an optional free text (opt names its option in the error). */
-static int set_text(char *dst, size_t cap, const char *text, size_t max, const char *opt, pl_err *e)
+/* Copies an optional free text (what names it in the error). */
+static int set_text(char *dst, size_t cap, const char *text, size_t max, const char *what,
+		    pl_err *e)
 {
 	if (text == NULL)
 		return 0;
 	if (pl_obj_text_ok(text, 0, max, 1) != 0)
-		return pl_err_set(e, PL_EXIT_USAGE, "%s must be at most %zu bytes of text", opt,
+		return pl_err_set(e, PL_EXIT_USAGE, "%s must be at most %zu bytes of text", what,
 				  max);
 	snprintf(dst, cap, "%s", text);
 	return 0;
@@ -429,7 +430,7 @@ int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int
 	memcpy(o->u.response.target_id, target, PL_OBJ_ID_LEN);
 	pl_obj_hash(o->u.response.target_hash, r.it.body.p, r.it.body.n);
 	if (set_text(o->u.response.reason, sizeof o->u.response.reason, reason,
-		     PL_RESPONSE_REASON_MAX, "--reason", e) != 0)
+		     PL_RESPONSE_REASON_MAX, "the reason", e) != 0)
 		goto out;
 	const char *st = kind == PL_RESP_ACCEPT	  ? "accepted"
 			 : kind == PL_RESP_REJECT ? "rejected"
@@ -453,7 +454,7 @@ int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind,
 	o->u.request.kind = (uint8_t)kind;
 	o->u.request.urgency = (uint8_t)urgency;
 	if (set_text(o->u.request.text, sizeof o->u.request.text, text, PL_REQUEST_TEXT_MAX,
-		     "--text", e) != 0)
+		     "the text", e) != 0)
 		goto out;
 	rc = commit_move(v, r.c.name, o, 0, NULL, id, seq, e);
 out:
@@ -473,8 +474,8 @@ int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int 
 	memcpy(o->u.answer.target_id, target, PL_OBJ_ID_LEN);
 	pl_obj_hash(o->u.answer.target_hash, r.it.body.p, r.it.body.n);
 	o->u.answer.decision = (uint8_t)decision;
-	if (set_text(o->u.answer.text, sizeof o->u.answer.text, text, PL_ANSWER_TEXT_MAX, "--text",
-		     e) != 0)
+	if (set_text(o->u.answer.text, sizeof o->u.answer.text, text, PL_ANSWER_TEXT_MAX,
+		     "the text", e) != 0)
 		goto out;
 	rc = commit_move(v, r.c.name, o, r.it.seq,
 			 decision == PL_DECISION_GRANT ? "granted" : "denied", id, seq, e);
@@ -577,8 +578,10 @@ out:
 	return rc;
 }
 
-int pl_msgr_object_received(pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e)
+int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
+			    pl_err *e)
 {
+	(void)ctx;
 	pl_obj *o = calloc(1, sizeof *o);
 	int rc = 1;
 	if (o == NULL)
@@ -624,221 +627,60 @@ out:
 	return rc;
 }
 
-/* --- showing ---------------------------------------------------------------- */
-
-static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
-{
-	char ref[2 * PL_OBJ_REF_LEN + 1];
-	pl_hex_encode(ref, p->ref, PL_OBJ_REF_LEN);
-	json_t *j =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "ref", ref, "name",
-		      p->name, "held_by", p->held_by, "nationality", p->nationality, "born",
-		      p->born, "since", p->since, "charges", p->charges, "sentence", p->sentence,
-		      "humanitarian", p->humanitarian, "priority", (int)p->priority);
-	pl_case c;
-	int64_t id = 0;
-	int linked = 0;
-	if (pl_vault_case_by_ref(v, p->ref, &c, NULL) == 0) {
-		linked = 1;
-	} else if (pl_vault_link_get(v, contact, p->ref, &id, NULL) == 0 &&
-		   pl_vault_case_get(v, id, &c, NULL) == 0) {
-		linked = 1;
-	}
-	if (linked) {
-		json_object_set_new(j, "linked", json_integer(c.id));
-		json_object_set_new(j, "unknown", json_false());
-		/* Two vaults may disagree about a person: say so, show ours. */
-		int differs = strcmp(c.name, p->name) != 0 || strcmp(c.held_by, p->held_by) != 0;
-		json_object_set_new(j, "differs", json_boolean(differs));
-		if (differs)
-			json_object_set_new(j, "our_record",
-					    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)c.id,
-						      "name", c.name, "held_by", c.held_by));
-		sodium_memzero(&c, sizeof c);
-	} else {
-		json_object_set_new(j, "linked", json_null());
-		json_object_set_new(j, "unknown", json_true());
-		json_object_set_new(j, "differs", json_false());
-	}
-	return j;
-}
-
-static json_t *persons_json(pl_vault *v, const char *contact, const pl_person *ps, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, person_json(v, contact, &ps[i]));
-	return a;
-}
-
-static void set_time(json_t *j, const char *key, uint64_t t)
-{
-	if (t == 0) {
-		json_object_set_new(j, key, json_null());
-		return;
-	}
-	char s[PL_RFC3339_LEN];
-	pl_time_rfc3339(s, t);
-	json_object_set_new(j, key, json_string(s));
-}
-
-json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now)
-{
-	char id[PL_OBJ_ID_HEX_LEN], when[PL_RFC3339_LEN];
-	pl_obj_id_hex(id, it->id);
-	pl_time_rfc3339(when, it->time);
-	const char *from = it->dir == PL_DIR_OUT ? pl_vault_name(v) : it->contact;
-	const char *to = it->dir == PL_DIR_OUT ? it->contact : pl_vault_name(v);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", "note",
-			      "from", from, "to", to, "time", when, "direction",
-			      it->dir == PL_DIR_OUT ? "out" : "in", "state", it->state);
-	if (it->kind == PL_KIND_NOTE) {
-		json_object_set_new(j, "text", json_stringn((const char *)it->body.p, it->body.n));
-		return j;
-	}
-	pl_obj *o = calloc(1, sizeof *o);
-	if (o == NULL || pl_obj_decode_signed(o, it->body.p, it->body.n, NULL) != 0) {
-		json_object_set_new(j, "kind", json_string("unreadable"));
-		free(o);
-		return j;
-	}
-	json_object_set_new(j, "kind", json_string(pl_obj_type_to_str(o->type)));
-	json_object_set_new(j, "state", json_string(effective_state(it, o, now)));
-	switch (o->type) {
-	case PL_OBJ_OUTREACH:
-		json_object_set_new(j, "text", json_string(o->u.outreach.topic));
-		break;
-	case PL_OBJ_PROPOSAL: {
-		const pl_proposal *p = &o->u.proposal;
-		int mine = it->dir == PL_DIR_OUT;
-		json_object_set_new(
-		    j, "we_release",
-		    mine ? persons_json(v, it->contact, p->author, p->n_author)
-			 : persons_json(v, it->contact, p->recipient, p->n_recipient));
-		json_object_set_new(j, "they_release",
-				    mine
-					? persons_json(v, it->contact, p->recipient, p->n_recipient)
-					: persons_json(v, it->contact, p->author, p->n_author));
-		json_t *conds = json_array();
-		for (size_t i = 0; i < p->n_cond; i++)
-			json_array_append_new(conds, json_string(p->cond[i]));
-		json_object_set_new(j, "conditions", conds);
-		json_object_set_new(j, "place", json_string(p->place));
-		json_object_set_new(j, "sequencing",
-				    json_string(pl_obj_sequencing_to_str(p->sequencing)));
-		if (p->has_mediator) {
-			char mk[PL_KEY_HEX_LEN];
-			pl_hex_encode(mk, p->mediator_ik, PL_IK_LEN);
-			json_object_set_new(
-			    j, "mediator",
-			    json_pack("{s:s, s:s}", "name", p->mediator_name, "key", mk));
-		} else {
-			json_object_set_new(j, "mediator", json_null());
-		}
-		set_time(j, "expires", p->expires);
-		static const uint8_t zero[PL_OBJ_ID_LEN];
-		if (memcmp(p->supersedes_id, zero, PL_OBJ_ID_LEN) != 0) {
-			char sid[PL_OBJ_ID_HEX_LEN];
-			pl_obj_id_hex(sid, p->supersedes_id);
-			json_object_set_new(j, "supersedes", json_string(sid));
-		} else {
-			json_object_set_new(j, "supersedes", json_null());
-		}
-		break;
-	}
-	case PL_OBJ_RESPONSE: {
-		char tid[PL_OBJ_ID_HEX_LEN];
-		pl_obj_id_hex(tid, o->u.response.target_id);
-		json_object_set_new(j, "response",
-				    json_string(pl_obj_response_kind_to_str(o->u.response.kind)));
-		json_object_set_new(j, "target", json_string(tid));
-		json_object_set_new(j, "text", json_string(o->u.response.reason));
-		break;
-	}
-	case PL_OBJ_REQUEST: {
-		const pl_request *r = &o->u.request;
-		json_object_set_new(j, "request", json_string(pl_obj_request_kind_to_str(r->kind)));
-		json_object_set_new(j, "urgency", json_string(pl_obj_urgency_to_str(r->urgency)));
-		json_object_set_new(j, "detainee", person_json(v, it->contact, &r->person));
-		json_object_set_new(j, "text", json_string(r->text));
-		break;
-	}
-	case PL_OBJ_ANSWER: {
-		char tid[PL_OBJ_ID_HEX_LEN];
-		pl_obj_id_hex(tid, o->u.answer.target_id);
-		json_object_set_new(j, "decision",
-				    json_string(pl_obj_decision_to_str(o->u.answer.decision)));
-		json_object_set_new(j, "target", json_string(tid));
-		json_object_set_new(j, "text", json_string(o->u.answer.text));
-		break;
-	}
-	default:
-		break;
-	}
-	free(o);
-	return j;
-}
-
-static void print_names(json_t *arr)
-{
-	size_t i;
-	json_t *p;
-	if (json_array_size(arr) == 0) {
-		printf("nobody");
-		return;
-	}
-	json_array_foreach(arr, i, p)
-	{
-		printf("%s%s%s", i ? ", " : "", json_string_value(json_object_get(p, "name")),
-		       json_is_true(json_object_get(p, "unknown")) ? " (unknown to you)" : "");
-	}
-}
-
-void pl_nego_item_print(pl_vault *v, const pl_item *it, uint64_t now)
-{
-	json_t *j = pl_nego_item_json(v, it, now);
-	const char *kind = json_string_value(json_object_get(j, "kind"));
-	printf("%s  %s  %-14s %-9s [%s]", json_string_value(json_object_get(j, "time")),
-	       json_string_value(json_object_get(j, "id")),
-	       json_string_value(json_object_get(j, "from")), kind,
-	       json_string_value(json_object_get(j, "state")));
-	if (strcmp(kind, "proposal") == 0) {
-		printf("\n    we release: ");
-		print_names(json_object_get(j, "we_release"));
-		printf("\n    they release: ");
-		print_names(json_object_get(j, "they_release"));
-		const char *place = json_string_value(json_object_get(j, "place"));
-		if (place && *place)
-			printf("\n    place: %s", place);
-		json_t *exp = json_object_get(j, "expires");
-		if (json_is_string(exp))
-			printf("\n    expires: %s", json_string_value(exp));
-		json_t *sup = json_object_get(j, "supersedes");
-		if (json_is_string(sup))
-			printf("\n    counters: %s", json_string_value(sup));
-		if (strcmp(json_string_value(json_object_get(j, "state")), "disputed") == 0)
-			printf("\n    DISPUTED: an acceptance and a withdrawal crossed in flight; "
-			       "the two sides hold different last moves and there is no "
-			       "agreement. Agree on a new proposal.");
-	} else if (strcmp(kind, "response") == 0) {
-		printf("\n    %s %s", json_string_value(json_object_get(j, "response")),
-		       json_string_value(json_object_get(j, "target")));
-	} else if (strcmp(kind, "request") == 0) {
-		printf("\n    %s (%s) for %s", json_string_value(json_object_get(j, "request")),
-		       json_string_value(json_object_get(j, "urgency")),
-		       json_string_value(json_object_get(json_object_get(j, "detainee"), "name")));
-	} else if (strcmp(kind, "answer") == 0) {
-		printf("\n    %s %s", json_string_value(json_object_get(j, "decision")),
-		       json_string_value(json_object_get(j, "target")));
-	}
-	const char *text = json_string_value(json_object_get(j, "text"));
-	if (text && *text)
-		printf("\n    %s", text);
-	putchar('\n');
-	json_decref(j);
-}
+const pl_msgr_object_handler pl_nego_objects = {pl_nego_object_received, NULL};
 
 /* --- exports ---------------------------------------------------------------- */
+
+/* The proposal the acceptance `acc` (whose object is o) accepts, from the
+ * other direction of the same thread; NOTFOUND if this vault lacks it. */
+static int accepted_proposal(pl_vault *v, const pl_item *acc, const pl_obj *o, const char *hex,
+			     pl_item *prop, pl_err *e)
+{
+	int dir = acc->dir == PL_DIR_OUT ? PL_DIR_IN : PL_DIR_OUT;
+	if (find_target(v, acc->contact, dir, o->u.response.target_id, o->u.response.target_hash,
+			prop, e) != 0)
+		return pl_err_set(e, PL_EXIT_NOTFOUND,
+				  "the proposal accepted by %s is not in this vault", hex);
+	return 0;
+}
+
+/* The acceptance, from the other side of the thread, of the accepted (or
+ * disputed) proposal `prop` with object id `id`, naming its exact bytes;
+ * NOTFOUND if there is none. o is scratch space. */
+static int acceptance_of(pl_vault *v, const pl_item *prop, const uint8_t id[static PL_OBJ_ID_LEN],
+			 const char *hex, pl_obj *o, pl_item *acc, pl_err *e)
+{
+	if (strcmp(prop->state, "accepted") != 0 && strcmp(prop->state, "disputed") != 0)
+		return pl_err_set(e, PL_EXIT_NOTFOUND,
+				  "proposal %s is %s, not accepted; there is no agreement to "
+				  "export",
+				  hex, prop->state);
+	uint8_t h[PL_OBJ_HASH_LEN];
+	pl_obj_hash(h, prop->body.p, prop->body.n);
+	pl_item *items;
+	size_t n;
+	if (pl_vault_item_list(v, prop->contact, &items, &n, e) != 0)
+		return -1;
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (items[i].kind != PL_KIND_OBJECT || items[i].dir == prop->dir ||
+		    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
+			continue;
+		if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT &&
+		    memcmp(o->u.response.target_id, id, PL_OBJ_ID_LEN) == 0 &&
+		    sodium_memcmp(o->u.response.target_hash, h, sizeof h) == 0) {
+			*acc = items[i];
+			pl_wr_init(&items[i].body);
+			pl_wr_init(&items[i].receipt);
+			found = 1;
+		}
+	}
+	pl_vault_items_free(items, n);
+	if (!found)
+		return pl_err_set(e, PL_EXIT_NOTFOUND, "the acceptance of %s is not in this vault",
+				  hex);
+	return 0;
+}
 
 int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
 			     pl_err *e)
@@ -854,51 +696,13 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 	if (o == NULL || pl_nego_find(v, id, &it, e) != 0 || item_obj(&it, o, e) != 0)
 		goto out;
 	if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT) {
-		int dir = it.dir == PL_DIR_OUT ? PL_DIR_IN : PL_DIR_OUT;
-		if (find_target(v, it.contact, dir, o->u.response.target_id,
-				o->u.response.target_hash, &prop, e) != 0) {
-			pl_err_set(e, PL_EXIT_NOTFOUND,
-				   "the proposal accepted by %s is not in this "
-				   "vault",
-				   hex);
+		if (accepted_proposal(v, &it, o, hex, &prop, e) != 0)
 			goto out;
-		}
 		acc = it;
 		memset(&it, 0, sizeof it);
 	} else if (o->type == PL_OBJ_PROPOSAL) {
-		if (strcmp(it.state, "accepted") != 0 && strcmp(it.state, "disputed") != 0) {
-			pl_err_set(e, PL_EXIT_NOTFOUND,
-				   "proposal %s is %s, not accepted; there is no agreement to "
-				   "export",
-				   hex, it.state);
+		if (acceptance_of(v, &it, id, hex, o, &acc, e) != 0)
 			goto out;
-		}
-		uint8_t h[PL_OBJ_HASH_LEN];
-		pl_obj_hash(h, it.body.p, it.body.n);
-		pl_item *items;
-		size_t n;
-		if (pl_vault_item_list(v, it.contact, &items, &n, e) != 0)
-			goto out;
-		int found = 0;
-		for (size_t i = 0; i < n && !found; i++) {
-			if (items[i].kind != PL_KIND_OBJECT || items[i].dir == it.dir ||
-			    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
-				continue;
-			if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT &&
-			    memcmp(o->u.response.target_id, id, PL_OBJ_ID_LEN) == 0 &&
-			    sodium_memcmp(o->u.response.target_hash, h, sizeof h) == 0) {
-				acc = items[i];
-				pl_wr_init(&items[i].body);
-				pl_wr_init(&items[i].receipt);
-				found = 1;
-			}
-		}
-		pl_vault_items_free(items, n);
-		if (!found) {
-			pl_err_set(e, PL_EXIT_NOTFOUND, "the acceptance of %s is not in this vault",
-				   hex);
-			goto out;
-		}
 		prop = it;
 		memset(&it, 0, sizeof it);
 	} else {
@@ -1017,28 +821,5 @@ int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 		return pl_err_set(e, PL_EXIT_NOTFOUND,
 				  "no proposal or request you received names that reference; see "
 				  "parley inbox");
-	return 0;
-}
-
-int pl_nego_parse_duration(const char *s, uint64_t *seconds)
-{
-	char *end;
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	unsigned long long x = strtoull(s, &end, 10);
-	uint64_t mult = 1;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mult = 60, end++;
-	else if (*end == 'h')
-		mult = 3600, end++;
-	else if (*end == 'd')
-		mult = 86400, end++;
-	else if (*end == 'w')
-		mult = 7 * 86400, end++;
-	if (*end != '\0' || x == 0 || x > (10ULL * 365 * 86400) / mult)
-		return -1;
-	*seconds = (uint64_t)x * mult;
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
- * nego.h — negotiation moves on top of the channel (issue 3,
- * docs/NEGOTIATION.md): composing, signing and queueing outreach,
+ * nego.h — negotiation moves on top of the channel
+ * (docs/NEGOTIATION.md): composing, signing and queueing outreach,
  * proposals, responses, requests and answers; checking and applying the ones
- * received; and what the CLI shows of them.
+ * received.
  *
  * Every move is checked against the vault before anything is written, and
  * the object, its outbox entry and the state change it makes are committed
@@ -11,9 +11,9 @@
 #ifndef PARLEY_CLIENT_NEGO_H
 #define PARLEY_CLIENT_NEGO_H
 
-#include <jansson.h>
 #include <stdint.h>
 
+#include "client/messenger.h"
 #include "negotiation/object.h"
 #include "util/err.h"
 #include "vault/vault.h"
@@ -25,10 +25,10 @@ typedef struct {
 	size_t n_they;
 	const char *cond[PL_PROPOSAL_COND_MAX];
 	size_t n_cond;
-	const char *place;      /* NULL = none */
-	int sequencing;         /* pl_sequencing */
-	const char *mediator;   /* a contact name, NULL = none */
-	uint64_t expires_in;    /* seconds from now, 0 = never */
+	const char *place;    /* NULL = none */
+	int sequencing;	      /* pl_sequencing */
+	const char *mediator; /* a contact name, NULL = none */
+	uint64_t expires_in;  /* seconds from now, 0 = never */
 } pl_nego_terms;
 
 /* Each creates the object, signs it and queues it for delivery; *seq is the
@@ -39,9 +39,8 @@ int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
 int pl_nego_propose(pl_vault *v, const char *contact, const pl_nego_terms *t,
 		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
 /* counter: a new proposal to the author of `target` that supersedes it. */
-int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
-		    const pl_nego_terms *t, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
-		    pl_err *e);
+int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], const pl_nego_terms *t,
+		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
 /* kind: PL_RESP_ACCEPT, PL_RESP_REJECT or PL_RESP_WITHDRAW. */
 int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
 		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
@@ -51,16 +50,24 @@ int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind,
 int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
 		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
 
+/* Checks a received signed negotiation object (signed by `from`'s pinned
+ * key, addressed to us, travelling under its own id, naming only objects we
+ * hold with those exact bytes) and applies the state change it makes, inside
+ * the caller's transaction: 0 ok, 1 invalid (reject the envelope), -1 vault
+ * error. ctx is unused. */
+int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
+			    pl_err *e);
+/* pl_nego_object_received as the object handler pl_msgr_sync takes. */
+extern const pl_msgr_object_handler pl_nego_objects;
+
 /* The negotiation item with this object id (either direction); NOTFOUND
  * with a sentence naming parley inbox. Caller frees with pl_vault_item_free. */
 int pl_nego_find(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], pl_item *it, pl_err *e);
 
-/* JSON of an item as shown by thread and inbox (id, kind, from, time, state,
- * text or the object's fields; proposals: we_release, they_release from the
- * viewer's side, expires). */
-json_t *pl_nego_item_json(pl_vault *v, const pl_item *it, uint64_t now);
-/* One line for plain output. */
-void pl_nego_item_print(pl_vault *v, const pl_item *it, uint64_t now);
+/* The state to show for an item holding object o (NULL for a note): its
+ * stored state, except that an open proposal past its expiry at `now` is
+ * "expired". */
+const char *pl_nego_effective_state(const pl_item *it, const pl_obj *o, uint64_t now);
 
 /* Writes the agreement made by accepting proposal `id` (or named by the
  * acceptance `id`) to path; PL_EXIT_NOTFOUND if it was not accepted. */
@@ -72,8 +79,5 @@ int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl
  * NOTFOUND if none does. */
 int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 			char contact[static PL_NAME_MAX + 1], pl_err *e);
-
-/* Parses "90s", "45m", "48h", "7d" (or a bare number of seconds). */
-int pl_nego_parse_duration(const char *s, uint64_t *seconds);
 
 #endif

@@ -4,6 +4,11 @@
  * session message decrypted under a session bound to the sender's identity
  * key, and its payload decoded; ratchet state, item and "seen" mark are
  * committed in one transaction, and only then is the relay told to drop it.
+ *
+ * What it must never do: know what a negotiation object means. An object
+ * payload goes to the handler the caller passed (pl_msgr_object_handler);
+ * without one the envelope is kept sealed and pending, never acked as
+ * processed and dropped.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -37,6 +42,9 @@ static void fault_point(const char *name)
 }
 
 enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR, PROC_ACK };
+
+/* apply_payload's answer for an object nobody can check: keep it sealed. */
+#define APPLY_UNHANDLED 2
 
 /* Ids received in this sync, per contact, to acknowledge ("fetched"). */
 #define ACKS_MAX 1024
@@ -77,9 +85,10 @@ static int apply_ack(pl_vault *v, const pl_contact *ct, const pl_payload *p, pl_
 
 /* Checks and applies what a payload means beyond being stored, inside the
  * transaction that stores it. Returns 0, or 1 if the payload is invalid
- * (reject), or -1 on a vault error. *store says whether it becomes an item. */
-static int apply_payload(pl_vault *v, const pl_contact *ct, const pl_payload *p, int *store,
-			 pl_err *e)
+ * (reject), or -1 on a vault error, or APPLY_UNHANDLED for an object when
+ * there is no handler. *store says whether it becomes an item. */
+static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_contact *ct,
+			 const pl_payload *p, int *store, pl_err *e)
 {
 	*store = 1;
 	switch (p->kind) {
@@ -87,7 +96,9 @@ static int apply_payload(pl_vault *v, const pl_contact *ct, const pl_payload *p,
 		*store = 0;
 		return apply_ack(v, ct, p, e);
 	case PL_KIND_OBJECT:
-		return pl_msgr_object_received(v, ct, p, e);
+		if (h == NULL || h->fn == NULL)
+			return APPLY_UNHANDLED;
+		return h->fn(h->ctx, v, ct, p, e);
 	default:
 		return 0;
 	}
@@ -164,160 +175,271 @@ static int try_session(pl_session_rec *s, const pl_smsg *m, uint8_t *out, size_t
 	return rc;
 }
 
-static int process(pl_vault *v, const uint8_t *env, size_t envlen, uint64_t seq, int is_pending,
-		   ack_list *acks, pl_err *e)
-{
-	uint8_t hash[32], sender[PL_IK_LEN];
-	uint8_t *inner = NULL, *pt = NULL;
-	size_t innerlen = 0, ptlen = 0;
-	const uint8_t *msg;
-	size_t msglen;
-	pl_session_rec *ss = NULL, fresh;
-	size_t ns = 0;
-	pl_contact ct;
-	int result = PROC_REJECT, used_opk = 0;
-	pl_smsg m;
-	memset(&m, 0, sizeof m);
+/* One sync's receiving: the vault, who checks objects, and the ids stored
+ * so far (to acknowledge to their senders). */
+typedef struct {
+	pl_vault *v;
+	const pl_msgr_object_handler *objects;
+	ack_list *acks;
+} rx;
 
-	memset(&fresh, 0, sizeof fresh);
-	pl_wr_init(&fresh.state);
-	memset(&ct, 0, sizeof ct);
-	pl_sha256(hash, env, envlen);
-	int seen = pl_vault_seen(v, hash);
+/* One envelope on its way through process(): what each step found. */
+typedef struct {
+	const uint8_t *env;
+	size_t envlen;
+	uint64_t seq;	/* its relay seq; 0 when retried from the pending list */
+	int is_pending; /* it came from the pending list */
+	uint8_t hash[32];
+	uint8_t sender[PL_IK_LEN]; /* claimed by the seal; proved only by the session */
+	uint8_t *inner;
+	size_t innerlen;
+	const uint8_t *msg; /* the session message, inside inner */
+	size_t msglen;
+	pl_contact ct;
+	pl_smsg m;
+	pl_session_rec *ss, fresh, *s; /* the sender's sessions, a new one, the one used */
+	size_t ns;
+	int used_opk;
+	uint8_t *pt; /* the decrypted payload */
+	size_t ptlen;
+	pl_payload p;
+} inbound;
+
+static void inbound_init(inbound *in, const uint8_t *env, size_t envlen, uint64_t seq,
+			 int is_pending)
+{
+	memset(in, 0, sizeof *in);
+	in->env = env;
+	in->envlen = envlen;
+	in->seq = seq;
+	in->is_pending = is_pending;
+	pl_wr_init(&in->fresh.state);
+	pl_sha256(in->hash, env, envlen);
+}
+
+static void inbound_free(inbound *in)
+{
+	if (in->pt) {
+		sodium_memzero(in->pt, in->m.ratchetlen);
+		free(in->pt);
+	}
+	if (in->inner) {
+		sodium_memzero(in->inner, in->innerlen);
+		free(in->inner);
+	}
+	pl_wr_free(&in->fresh.state);
+	pl_vault_sessions_free(in->ss, in->ns);
+	sodium_memzero(&in->ct, sizeof in->ct);
+}
+
+/* The seen mark, the pending list and the relay position after an
+ * envelope is done with, inside the caller's transaction. */
+static int mark_processed(pl_vault *v, const inbound *in, pl_err *e)
+{
+	if (pl_vault_mark_seen(v, in->hash, e) != 0 ||
+	    (in->is_pending && pl_vault_pending_remove(v, in->hash, e) != 0) ||
+	    (in->seq && pl_vault_set_u64(v, "last_seq", in->seq, e) != 0))
+		return -1;
+	return 0;
+}
+
+/* Keeps the envelope sealed, exactly as it came, to be tried again by every
+ * later sync (unless it already is one of those kept). */
+static int keep_pending(pl_vault *v, const inbound *in, pl_err *e)
+{
+	if (!in->is_pending && pl_vault_pending_add(v, in->hash, in->env, in->envlen, e) != 0)
+		return PROC_ERROR;
+	return PROC_PENDING;
+}
+
+/* Opens the seal: the key it claims is the sender's, and the session
+ * message inside. Anything that does not open is rejected. */
+static int open_sealed(pl_vault *v, inbound *in)
+{
+	if (pl_envelope_open(&in->inner, &in->innerlen, in->sender, &in->msg, &in->msglen,
+			     pl_vault_identity(v), in->env, in->envlen) != 0)
+		return PROC_REJECT;
+	return PROC_OK;
+}
+
+/* The verified contact with the claimed key; anyone else's envelope waits,
+ * sealed, among the pending ones. */
+static int identify_sender(pl_vault *v, inbound *in, pl_err *e)
+{
+	pl_err ce;
+	pl_err_clear(&ce);
+	if (pl_vault_contact_by_ik(v, in->sender, &in->ct, &ce) != 0) {
+		if (ce.code != PL_EXIT_NOTFOUND) {
+			*e = ce;
+			return PROC_ERROR;
+		}
+		/* Not (yet) a contact: keep it sealed; retried when they are added. */
+		return keep_pending(v, in, e);
+	}
+	if (!in->ct.verified || in->ct.key_changed) {
+		/* A key not verified in person could be an impostor's: hold the
+		 * envelope sealed until the user verifies the contact. */
+		return keep_pending(v, in, e);
+	}
+	return PROC_OK;
+}
+
+/* A prekey message: the responder session of its key agreement if we have
+ * it, else a new one from our prekeys; NULL if that fails or it does not
+ * decrypt. */
+static pl_session_rec *prekey_session(pl_vault *v, inbound *in)
+{
+	pl_session_rec *s = NULL;
+	for (size_t i = 0; i < in->ns && s == NULL; i++)
+		if (!in->ss[i].initiator && sodium_memcmp(in->ss[i].ek, in->m.ek, 32) == 0)
+			s = &in->ss[i];
+	if (s == NULL) {
+		pl_err re;
+		pl_err_clear(&re);
+		if (respond_session(v, &in->m, &in->fresh, &in->used_opk, &re) != 0)
+			return NULL; /* unknown or used prekey: reject */
+		s = &in->fresh;
+	}
+	return try_session(s, &in->m, in->pt, &in->ptlen) == 0 ? s : NULL;
+}
+
+/* A normal message: the first of the sender's sessions it decrypts under. */
+static pl_session_rec *known_session(inbound *in)
+{
+	for (size_t i = 0; i < in->ns; i++)
+		if (try_session(&in->ss[i], &in->m, in->pt, &in->ptlen) == 0)
+			return &in->ss[i];
+	return NULL;
+}
+
+/* Decrypts the session message under a session bound to the sender's key
+ * (which is what authenticates the envelope), then decodes the payload. */
+static int decrypt_message(pl_vault *v, inbound *in, pl_err *e)
+{
+	if (pl_smsg_decode(&in->m, in->msg, in->msglen) != 0)
+		return PROC_REJECT;
+	if (in->m.type == PL_SMSG_PREKEY && sodium_memcmp(in->m.ik, in->sender, PL_IK_LEN) != 0)
+		return PROC_REJECT;
+	if (pl_vault_sessions_load(v, in->sender, &in->ss, &in->ns, e) != 0)
+		return PROC_ERROR;
+	in->pt = malloc(in->m.ratchetlen);
+	if (in->pt == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory"), PROC_ERROR;
+	in->s = in->m.type == PL_SMSG_PREKEY ? prekey_session(v, in) : known_session(in);
+	if (in->s == NULL || pl_payload_decode(&in->p, in->pt, in->ptlen) != 0)
+		return PROC_REJECT;
+	return PROC_OK;
+}
+
+/* The item a received payload becomes; 0, or -1 out of memory. */
+static int make_item(const inbound *in, pl_item *it)
+{
+	memset(it, 0, sizeof *it);
+	memcpy(it->id, in->p.id, sizeof it->id);
+	snprintf(it->contact, sizeof it->contact, "%s", in->ct.name);
+	it->dir = PL_DIR_IN;
+	it->kind = in->p.kind;
+	it->time = in->p.time;
+	snprintf(it->state, sizeof it->state, "received");
+	pl_wr_init(&it->body);
+	pl_wr_init(&it->receipt);
+	pl_wr_bytes(&it->body, in->p.body, in->p.bodylen);
+	return pl_wr_ok(&it->body);
+}
+
+/* Inside the open transaction, after the session and the payload's meaning
+ * are written: the item (unless the payload is only an ack), the used
+ * one-time prekey, the seen mark; then commits. */
+static int store_item(rx *x, inbound *in, pl_item *it, int store, pl_err *e)
+{
+	int added = store ? pl_vault_item_add(x->v, it, e) : 0;
+	if (added < 0 || (in->used_opk && pl_vault_opk_delete(x->v, in->m.opk_id, e) != 0) ||
+	    mark_processed(x->v, in, e) != 0 || pl_vault_commit(x->v, e) != 0) {
+		pl_vault_rollback(x->v);
+		return PROC_ERROR;
+	}
+	if (added == 0 && store)
+		remember_ack(x->acks, in->ct.name, it->id);
+	return !store ? PROC_ACK : added == 1 ? PROC_DUP : PROC_OK;
+}
+
+/* Commits what the envelope brought in one transaction: the session's new
+ * ratchet state, what the payload changes (an ack, a negotiation move),
+ * its item and the seen mark; or, for a payload that is invalid or that
+ * nobody here can check, nothing of it. */
+static int commit_received(rx *x, inbound *in, pl_err *e)
+{
+	pl_item it;
+	in->s->replied = 1;
+	in->s->used = pl_now();
+	if (make_item(in, &it) != 0) {
+		pl_vault_item_free(&it);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory"), PROC_ERROR;
+	}
+	if (pl_vault_begin(x->v, e) != 0) {
+		pl_vault_item_free(&it);
+		return PROC_ERROR;
+	}
+	int store = 1, result;
+	int bad = pl_vault_session_save(x->v, in->s, e) != 0
+		      ? -1
+		      : apply_payload(x->v, x->objects, &in->ct, &in->p, &store, e);
+	if (bad == 1) {
+		/* Authentic from the session's point of view but not a valid
+		 * move: nothing of it is kept (the rejection path marks it seen). */
+		pl_vault_rollback(x->v);
+		result = PROC_REJECT;
+	} else if (bad == APPLY_UNHANDLED) {
+		/* Nobody here can check it: nothing of this attempt is kept. */
+		pl_vault_rollback(x->v);
+		result = keep_pending(x->v, in, e);
+	} else if (bad != 0) {
+		pl_vault_rollback(x->v);
+		result = PROC_ERROR;
+	} else {
+		result = store_item(x, in, &it, store, e);
+	}
+	pl_vault_item_free(&it);
+	return result;
+}
+
+/* What a rejected or pending envelope leaves behind. A rejected one is
+ * remembered so it is not retried, and nothing else changes; a pending one
+ * moves the relay position past it (it is kept in the vault). */
+static void settle(pl_vault *v, const inbound *in, int result)
+{
+	if (result == PROC_REJECT) {
+		pl_err me;
+		pl_err_clear(&me);
+		if (pl_vault_begin(v, &me) == 0 &&
+		    (mark_processed(v, in, &me) != 0 || pl_vault_commit(v, &me) != 0))
+			pl_vault_rollback(v);
+	} else if (result == PROC_PENDING && in->seq && !in->is_pending) {
+		pl_vault_set_u64(v, "last_seq", in->seq, NULL);
+	}
+}
+
+/* One envelope: seen before → duplicate; else open the seal, identify the
+ * sender, decrypt, decode, commit, and settle what is not committed. */
+static int process(rx *x, const uint8_t *env, size_t envlen, uint64_t seq, int is_pending,
+		   pl_err *e)
+{
+	inbound in;
+	inbound_init(&in, env, envlen, seq, is_pending);
+	int seen = pl_vault_seen(x->v, in.hash);
 	if (seen < 0)
 		return pl_err_set(e, PL_EXIT_VAULT, "cannot read the vault"), PROC_ERROR;
 	if (seen)
 		return PROC_DUP;
-	if (pl_envelope_open(&inner, &innerlen, sender, &msg, &msglen, pl_vault_identity(v), env,
-			     envlen) != 0)
-		goto done;
-	pl_err ce;
-	pl_err_clear(&ce);
-	if (pl_vault_contact_by_ik(v, sender, &ct, &ce) != 0) {
-		if (ce.code != PL_EXIT_NOTFOUND) {
-			*e = ce;
-			result = PROC_ERROR;
-			goto done;
-		}
-		/* Not (yet) a contact: keep it sealed; retried when they are added. */
-		result = PROC_PENDING;
-		if (!is_pending && pl_vault_pending_add(v, hash, env, envlen, e) != 0)
-			result = PROC_ERROR;
-		goto done;
-	}
-	if (!ct.verified || ct.key_changed) {
-		/* A key not verified in person could be an impostor's: hold the
-		 * envelope sealed until the user verifies the contact. */
-		result = PROC_PENDING;
-		if (!is_pending && pl_vault_pending_add(v, hash, env, envlen, e) != 0)
-			result = PROC_ERROR;
-		goto done;
-	}
-	if (pl_smsg_decode(&m, msg, msglen) != 0)
-		goto done;
-	if (m.type == PL_SMSG_PREKEY && sodium_memcmp(m.ik, sender, PL_IK_LEN) != 0)
-		goto done;
-	if (pl_vault_sessions_load(v, sender, &ss, &ns, e) != 0) {
-		result = PROC_ERROR;
-		goto done;
-	}
-	pt = malloc(m.ratchetlen);
-	if (pt == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		result = PROC_ERROR;
-		goto done;
-	}
-	pl_session_rec *s = NULL;
-	if (m.type == PL_SMSG_PREKEY) {
-		for (size_t i = 0; i < ns && s == NULL; i++)
-			if (!ss[i].initiator && sodium_memcmp(ss[i].ek, m.ek, 32) == 0)
-				s = &ss[i];
-		if (s == NULL) {
-			pl_err re;
-			pl_err_clear(&re);
-			if (respond_session(v, &m, &fresh, &used_opk, &re) != 0)
-				goto done; /* unknown or used prekey: reject */
-			s = &fresh;
-		}
-		if (try_session(s, &m, pt, &ptlen) != 0)
-			goto done;
-	} else {
-		for (size_t i = 0; i < ns && s == NULL; i++)
-			if (try_session(&ss[i], &m, pt, &ptlen) == 0)
-				s = &ss[i];
-		if (s == NULL)
-			goto done;
-	}
-	pl_payload p;
-	if (pl_payload_decode(&p, pt, ptlen) != 0)
-		goto done;
-	s->replied = 1;
-	s->used = pl_now();
-	pl_item it;
-	memset(&it, 0, sizeof it);
-	memcpy(it.id, p.id, sizeof it.id);
-	snprintf(it.contact, sizeof it.contact, "%s", ct.name);
-	it.dir = PL_DIR_IN;
-	it.kind = p.kind;
-	it.time = p.time;
-	snprintf(it.state, sizeof it.state, "received");
-	pl_wr_init(&it.body);
-	pl_wr_init(&it.receipt);
-	pl_wr_bytes(&it.body, p.body, p.bodylen);
-	result = PROC_ERROR;
-	if (pl_wr_ok(&it.body) != 0 || pl_vault_begin(v, e) != 0) {
-		pl_vault_item_free(&it);
-		goto done;
-	}
-	int store = 1, added = 0;
-	int bad = pl_vault_session_save(v, s, e) != 0 ? -1 : apply_payload(v, &ct, &p, &store, e);
-	if (bad == 1) {
-		/* Authentic from the session's point of view but not a valid
-		 * move: nothing of it is kept (the rejection path marks it seen). */
-		pl_vault_rollback(v);
-		pl_vault_item_free(&it);
-		result = PROC_REJECT;
-		goto done;
-	}
-	if (bad == 0 && store)
-		added = pl_vault_item_add(v, &it, e);
-	if (bad != 0 || added < 0 || (used_opk && pl_vault_opk_delete(v, m.opk_id, e) != 0) ||
-	    pl_vault_mark_seen(v, hash, e) != 0 ||
-	    (is_pending && pl_vault_pending_remove(v, hash, e) != 0) ||
-	    (seq && pl_vault_set_u64(v, "last_seq", seq, e) != 0) || pl_vault_commit(v, e) != 0) {
-		pl_vault_rollback(v);
-	} else {
-		result = !store ? PROC_ACK : added == 1 ? PROC_DUP : PROC_OK;
-		if (added == 0 && store)
-			remember_ack(acks, ct.name, it.id);
-	}
-	pl_vault_item_free(&it);
-done:
-	if (result == PROC_REJECT) {
-		/* Remember it so it is not retried; nothing else changes. */
-		pl_err me;
-		pl_err_clear(&me);
-		if (pl_vault_begin(v, &me) == 0) {
-			if (pl_vault_mark_seen(v, hash, &me) != 0 ||
-			    (is_pending && pl_vault_pending_remove(v, hash, &me) != 0) ||
-			    (seq && pl_vault_set_u64(v, "last_seq", seq, &me) != 0) ||
-			    pl_vault_commit(v, &me) != 0)
-				pl_vault_rollback(v);
-		}
-	} else if (result == PROC_PENDING && seq && !is_pending) {
-		pl_vault_set_u64(v, "last_seq", seq, NULL);
-	}
-	if (pt) {
-		sodium_memzero(pt, m.ratchetlen);
-		free(pt);
-	}
-	if (inner) {
-		sodium_memzero(inner, innerlen);
-		free(inner);
-	}
-	pl_wr_free(&fresh.state);
-	pl_vault_sessions_free(ss, ns);
-	sodium_memzero(&ct, sizeof ct);
+	int result = open_sealed(x->v, &in);
+	if (result == PROC_OK)
+		result = identify_sender(x->v, &in, e);
+	if (result == PROC_OK)
+		result = decrypt_message(x->v, &in, e);
+	if (result == PROC_OK)
+		result = commit_received(x, &in, e);
+	settle(x->v, &in, result);
+	inbound_free(&in);
 	return result;
 }
 
@@ -343,15 +465,15 @@ static void count(pl_sync_report *r, int result)
 	}
 }
 
-static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err *e)
+static int retry_pending(rx *x, pl_sync_report *r, pl_err *e)
 {
 	pl_wr *envs;
 	size_t n;
-	if (pl_vault_pending_list(v, &envs, &n, e) != 0)
+	if (pl_vault_pending_list(x->v, &envs, &n, e) != 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		int res = process(v, envs[i].p, envs[i].n, 0, 1, acks, e);
+		int res = process(x, envs[i].p, envs[i].n, 0, 1, e);
 		if (res == PROC_ERROR) {
 			rc = -1;
 			break;
@@ -365,13 +487,12 @@ static int retry_pending(pl_vault *v, pl_sync_report *r, ack_list *acks, pl_err 
 }
 
 /* *prekeys: the relay's count of our one-time prekeys in the last listing. */
-static int fetch_all(pl_vault *v, pl_rc_conn *c, pl_sync_report *r, ack_list *acks, int *drained,
-		     int *prekeys, pl_err *e)
+static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int *prekeys, pl_err *e)
 {
 	*drained = 0;
-	const pl_identity *me = pl_vault_identity(v);
+	const pl_identity *me = pl_vault_identity(x->v);
 	for (int round = 0; round < FETCH_ROUNDS_MAX; round++) {
-		uint64_t after = pl_vault_get_u64(v, "last_seq", 0);
+		uint64_t after = pl_vault_get_u64(x->v, "last_seq", 0);
 		pl_rc_listing rl;
 		if (pl_rc_fetch(c, me, after, &rl, e) != 0)
 			return -1;
@@ -385,8 +506,8 @@ static int fetch_all(pl_vault *v, pl_rc_conn *c, pl_sync_report *r, ack_list *ac
 		for (uint32_t i = 0; i < l->count; i++) {
 			if (l->item[i].seq <= after)
 				continue; /* the relay repeated itself; already handled */
-			int res = process(v, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0,
-					  acks, e);
+			int res =
+			    process(x, l->item[i].env, l->item[i].envlen, l->item[i].seq, 0, e);
 			if (res == PROC_ERROR) {
 				rc = -1;
 				break;
@@ -449,7 +570,7 @@ static int queue_acks(pl_vault *v, const ack_list *acks, pl_err *e)
 	return rc;
 }
 
-int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
+int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_report *r, pl_err *e)
 {
 	if (pl_msgr_publish(v, e) != 0)
 		return -1;
@@ -471,8 +592,9 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_rc_close(c);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
+	rx x = {v, objects, acks};
 	int drained = 0, prekeys = -1, added = 0;
-	int rc = fetch_all(v, c, r, acks, &drained, &prekeys, e);
+	int rc = fetch_all(&x, c, r, &drained, &prekeys, e);
 	if (rc == 0)
 		rc = pl_audit_withheld(v, c, drained, &ar, e);
 	pl_rc_close(c);
@@ -486,7 +608,7 @@ int pl_msgr_sync(pl_vault *v, pl_sync_report *r, pl_err *e)
 		r->withheld = ar.withheld;
 	}
 	if (rc == 0)
-		rc = retry_pending(v, r, acks, e);
+		rc = retry_pending(&x, r, e);
 	if (rc == 0 && acks->n > 0) {
 		rc = queue_acks(v, acks, e);
 		pl_sync_report dr;

@@ -1,0 +1,26 @@
+/*
+ * render.h — how the CLI shows a stored item (a note or a negotiation
+ * move): as the JSON object thread, inbox and the demo print, and as the
+ * plain lines a person reads.
+ *
+ * It only reads the vault (to say which people in a move are ours); it
+ * never changes it and never decides a state: the state shown is the
+ * negotiation engine's (pl_nego_effective_state).
+ */
+#ifndef PARLEY_CLI_RENDER_H
+#define PARLEY_CLI_RENDER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "vault/vault.h"
+
+/* JSON of an item as shown by thread and inbox (id, kind, from, to, time,
+ * direction, state, text or the object's fields; proposals: we_release,
+ * they_release from the viewer's side, expires). `now` decides expiry. */
+json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now);
+
+/* The same item as a few lines on stdout. */
+void pl_cli_item_print(pl_vault *v, const pl_item *it, uint64_t now);
+
+#endif
