@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "identity/identity.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
@@ -126,18 +127,17 @@ static int owner_put(CURL *c, const char *base, const pl_identity *id, const cha
 		     const uint8_t *data, size_t n, body *resp)
 {
 	char url[URL_CAP], h[4][HDR_CAP];
-	pl_proto_auth a;
+	pl_auth a;
 	struct curl_slist *hdrs = base_headers();
 	int rc = -1;
 
-	if (hdrs == NULL ||
-	    pl_proto_auth_sign(&a, id, "PUT", path, data, n, (uint64_t)time(NULL)) != 0)
+	if (hdrs == NULL || pl_auth_sign(&a, id, "PUT", path, data, n, (uint64_t)time(NULL)) != 0)
 		goto out;
 	snprintf(url, sizeof url, "%s%s", base, path);
-	snprintf(h[0], HDR_CAP, "%s: %s", PL_HDR_KEY, a.key);
-	snprintf(h[1], HDR_CAP, "%s: %s", PL_HDR_TIME, a.time);
-	snprintf(h[2], HDR_CAP, "%s: %s", PL_HDR_NONCE, a.nonce);
-	snprintf(h[3], HDR_CAP, "%s: %s", PL_HDR_SIG, a.sig);
+	snprintf(h[0], HDR_CAP, "%s: %s", PL_AUTH_HDR_KEY, a.key);
+	snprintf(h[1], HDR_CAP, "%s: %s", PL_AUTH_HDR_TIME, a.time);
+	snprintf(h[2], HDR_CAP, "%s: %s", PL_AUTH_HDR_NONCE, a.nonce);
+	snprintf(h[3], HDR_CAP, "%s: %s", PL_AUTH_HDR_SIG, a.sig);
 	for (int i = 0; i < 4; i++) {
 		struct curl_slist *t = curl_slist_append(hdrs, h[i]);
 		if (t == NULL)

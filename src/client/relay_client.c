@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "crypto/kdf.h"
 #include "log/leaf.h"
 #include "log/note.h"
@@ -391,7 +392,7 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 	struct curl_slist *hdr = NULL;
 	char url[URL_MAX + PATH_MAX_LEN];
 	char tok[2 * PL_PROTO_TOKEN_LEN + 1];
-	pl_proto_auth auth;
+	pl_auth auth;
 	int bad = 0, rc = -1;
 	long status = 0;
 
@@ -406,16 +407,16 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 	if (strcmp(q->method, "GET") != 0)
 		hdr = add_header(hdr, &bad, "Content-Type", "application/octet-stream");
 	if (q->signer != NULL) {
-		if (pl_proto_auth_sign(&auth, q->signer, q->method, q->path, q->body, q->bodylen,
-				       pl_now()) != 0) {
+		if (pl_auth_sign(&auth, q->signer, q->method, q->path, q->body, q->bodylen,
+				 pl_now()) != 0) {
 			curl_slist_free_all(hdr);
 			return pl_err_set(e, PL_EXIT_ERROR,
 					  "could not sign the request to the relay");
 		}
-		hdr = add_header(hdr, &bad, PL_HDR_KEY, auth.key);
-		hdr = add_header(hdr, &bad, PL_HDR_TIME, auth.time);
-		hdr = add_header(hdr, &bad, PL_HDR_NONCE, auth.nonce);
-		hdr = add_header(hdr, &bad, PL_HDR_SIG, auth.sig);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_KEY, auth.key);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_TIME, auth.time);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_NONCE, auth.nonce);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_SIG, auth.sig);
 	}
 	if (q->token != NULL) {
 		pl_hex_encode(tok, q->token, PL_PROTO_TOKEN_LEN);
@@ -779,9 +780,9 @@ void pl_rc_listing_free(pl_rc_listing *l)
 int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, uint64_t seq, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
-	uint8_t body[PL_PROTO_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN];
 
-	pl_proto_ack_encode(body, seq);
+	pl_auth_ack_encode(body, seq);
 	mailbox_path(path, "/v1/mailbox/", id->pk, "/ack");
 	req q = {.method = "POST",
 		 .path = path,

@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
 #include "log/leaf.h"
@@ -88,7 +89,7 @@ typedef struct job {
 	int authed;			/* owner-signed: record the nonce */
 	uint8_t id[32];			/* mailbox or grant locator from the path */
 	uint8_t signer[PL_MAILBOX_LEN]; /* mailbox of the signing key */
-	uint8_t nonce[PL_PROTO_NONCE_LEN];
+	uint8_t nonce[PL_AUTH_NONCE_LEN];
 	uint8_t hash[32];	/* token hash or envelope hash */
 	uint8_t token_hash[32]; /* deposits: SHA-256 of the presented token */
 	const pl_proto_bundle_upload *upload;
@@ -266,7 +267,7 @@ static int run_job(relay *R, job *j, uint64_t now)
 		memcpy(l.owner, j->owner, PL_IK_LEN);
 		l.through = j->seq;
 		l.auth_time = j->auth_time;
-		memcpy(l.nonce, j->nonce, PL_PROTO_NONCE_LEN);
+		memcpy(l.nonce, j->nonce, PL_AUTH_NONCE_LEN);
 		memcpy(l.sig, j->sig, PL_SIG_LEN);
 		l.relay_time = now;
 		return log_append(R, &l);
@@ -611,7 +612,7 @@ static int parse_query(const char *query, const char *n1, uint64_t *v1, const ch
 			return -1;
 		memcpy(num, p, vl);
 		num[vl] = '\0';
-		if (pl_proto_parse_u64(vals[i], num) != 0)
+		if (pl_auth_parse_u64(vals[i], num) != 0)
 			return -1;
 		p += vl;
 	}
@@ -707,7 +708,7 @@ static void parse_route(req *q, const char *method)
 			if (!post)
 				goto method;
 			q->route = R_ACK;
-			q->max = PL_PROTO_ACK_BODY_LEN;
+			q->max = PL_AUTH_ACK_BODY_LEN;
 		} else if (*rest == '\0') {
 			if (!get)
 				goto method;
@@ -886,10 +887,10 @@ static int owner_auth(struct MHD_Connection *con, req *q, const char *method, co
 	job *j = &q->j;
 	const char *why = NULL;
 
-	if (pl_proto_auth_verify(j->owner, j->signer, j->nonce, mbx, method, q->target,
-				 header(con, PL_HDR_KEY), header(con, PL_HDR_TIME),
-				 header(con, PL_HDR_NONCE), header(con, PL_HDR_SIG), q->body,
-				 q->len, pl_now(), &why) != 0) {
+	if (pl_auth_verify(j->owner, j->signer, j->nonce, mbx, method, q->target,
+			   header(con, PL_AUTH_HDR_KEY), header(con, PL_AUTH_HDR_TIME),
+			   header(con, PL_AUTH_HDR_NONCE), header(con, PL_AUTH_HDR_SIG), q->body,
+			   q->len, pl_now(), &why) != 0) {
 		*ret = reply_error(con, MHD_HTTP_UNAUTHORIZED, why ? why : "bad signature");
 		return -1;
 	}
@@ -900,9 +901,9 @@ static int owner_auth(struct MHD_Connection *con, req *q, const char *method, co
 /* The fields of a verified Parley-Time and Parley-Sig, for a fetch leaf. */
 static int auth_fields(struct MHD_Connection *con, job *j)
 {
-	const char *t = header(con, PL_HDR_TIME), *s = header(con, PL_HDR_SIG);
+	const char *t = header(con, PL_AUTH_HDR_TIME), *s = header(con, PL_AUTH_HDR_SIG);
 
-	if (pl_proto_parse_u64(&j->auth_time, t) != 0 || s == NULL || strlen(s) != 2 * PL_SIG_LEN ||
+	if (pl_auth_parse_u64(&j->auth_time, t) != 0 || s == NULL || strlen(s) != 2 * PL_SIG_LEN ||
 	    pl_hex_decode(j->sig, PL_SIG_LEN, s) != 0)
 		return -1;
 	return 0;
@@ -1002,7 +1003,7 @@ static enum MHD_Result handle(relay *R, struct MHD_Connection *con, req *q, cons
 	case R_ACK:
 		if (owner_auth(con, q, method, q->id, &ret) != 0)
 			return ret;
-		if (pl_proto_ack_decode(&j->seq, q->body, q->len) != 0)
+		if (pl_auth_ack_decode(&j->seq, q->body, q->len) != 0)
 			return reply_error(con, MHD_HTTP_BAD_REQUEST,
 					   "malformed ack body: want u8 1 and seq u64");
 		if (auth_fields(con, j) != 0) /* verified above, so this cannot fail */
@@ -1166,7 +1167,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		parse_route(q, method);
 		if (q->status != 0)
 			return reply_error(con, (unsigned)q->status, q->msg);
-		if (cl != NULL && (pl_proto_parse_u64(&n, cl) != 0 || n > q->max))
+		if (cl != NULL && (pl_auth_parse_u64(&n, cl) != 0 || n > q->max))
 			return reply_error(con, MHD_HTTP_CONTENT_TOO_LARGE,
 					   "request body too large for this endpoint");
 		if (cl != NULL && n > 0) {
@@ -1267,7 +1268,7 @@ static int parse_listen(struct sockaddr_in *sa, const char *s)
 		return -1;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
-	if (pl_proto_parse_u64(&port, colon + 1) != 0 || port > 65535)
+	if (pl_auth_parse_u64(&port, colon + 1) != 0 || port > 65535)
 		return -1;
 	sa->sin_family = AF_INET;
 	sa->sin_port = htons((uint16_t)port);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "log/leaf.h"
 #include "log/proof.h"
 #include "negotiation/verify.h"
@@ -110,17 +111,17 @@ static void fetch(size_t i, const pl_identity *signer, const uint8_t mbx_owner[3
 		  uint64_t through, uint64_t t)
 {
 	pl_leaf l;
-	pl_proto_auth a;
+	pl_auth a;
 	char path[128], hex[65];
-	uint8_t body[PL_PROTO_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN];
 
 	memset(&l, 0, sizeof l);
 	l.type = PL_LEAF_FETCH;
 	pl_mailbox_id(l.mbx, mbx_owner);
 	pl_hex_encode(hex, l.mbx, 32);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", hex);
-	pl_proto_ack_encode(body, through);
-	assert_int_equal(pl_proto_auth_sign(&a, signer, "POST", path, body, sizeof body, t), 0);
+	pl_auth_ack_encode(body, through);
+	assert_int_equal(pl_auth_sign(&a, signer, "POST", path, body, sizeof body, t), 0);
 	memcpy(l.owner, signer->pk, 32);
 	l.through = through;
 	l.auth_time = t;

@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "client/relay_client.h"
 #include "identity/identity.h"
 #include "log/leaf.h"
@@ -213,8 +214,8 @@ typedef struct {
 static const char *const *auth_headers(authh *h, const pl_identity *id, const char *method,
 				       const char *path, const void *body, size_t len, uint64_t now)
 {
-	pl_proto_auth a;
-	assert_int_equal(pl_proto_auth_sign(&a, id, method, path, body, len, now), 0);
+	pl_auth a;
+	assert_int_equal(pl_auth_sign(&a, id, method, path, body, len, now), 0);
 	snprintf(h->k, sizeof h->k, "Parley-Key: %s", a.key);
 	snprintf(h->t, sizeof h->t, "Parley-Time: %s", a.time);
 	snprintf(h->n, sizeof h->n, "Parley-Nonce: %s", a.nonce);
@@ -594,8 +595,8 @@ static void test_happy_path(void **state)
 
 	/* ack deletes seq <= 1 */
 	{
-		uint8_t ack[PL_PROTO_ACK_BODY_LEN];
-		pl_proto_ack_encode(ack, 1);
+		uint8_t ack[PL_AUTH_ACK_BODY_LEN];
+		pl_auth_ack_encode(ack, 1);
 		snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
 		assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 204);
 		resp_free(&r);
@@ -777,12 +778,12 @@ static void test_rejections(void **state)
 	REFUSED(401, http(&r_, "GET", lpath, h.v, NULL, 0));
 	/* replayed token registration and ack */
 	{
-		uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+		uint8_t ack[PL_AUTH_ACK_BODY_LEN];
 		auth_headers(&h, &F.b, "PUT", path, tb, sizeof tb, now);
 		assert_int_equal(http(&r, "PUT", path, h.v, tb, sizeof tb), 204);
 		resp_free(&r);
 		REFUSED(401, http(&r_, "PUT", path, h.v, tb, sizeof tb));
-		pl_proto_ack_encode(ack, 0);
+		pl_auth_ack_encode(ack, 0);
 		auth_headers(&h, &F.b, "POST", apath, ack, sizeof ack, now);
 		assert_int_equal(http(&r, "POST", apath, h.v, ack, sizeof ack), 204);
 		resp_free(&r);
@@ -795,7 +796,7 @@ static void test_rejections(void **state)
 		/* ack: garbage, beyond the last seq */
 		REFUSED(400, signed_req(&r_, &F.b, "POST", apath, ack, sizeof ack - 1));
 		REFUSED(400, signed_req(&r_, &F.b, "POST", apath, garbage, 9));
-		pl_proto_ack_encode(ack, 99);
+		pl_auth_ack_encode(ack, 99);
 		REFUSED(409, signed_req(&r_, &F.b, "POST", apath, ack, sizeof ack));
 	}
 
@@ -1297,11 +1298,11 @@ static void test_log_endpoints(void **state)
  * keeps the last seq in memory and writes it only at acks (schema 5). */
 static void ack_through(uint64_t seq)
 {
-	uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+	uint8_t ack[PL_AUTH_ACK_BODY_LEN];
 	char path[128];
 	resp r;
 
-	pl_proto_ack_encode(ack, seq);
+	pl_auth_ack_encode(ack, seq);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
 	assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 204);
 	resp_free(&r);
@@ -1346,9 +1347,9 @@ static void test_seq_survives_restart(void **state)
 	assert_true(s4 == s3 + 1 && s5 == s4 + 1);
 	/* acking past the last seq given out is refused */
 	{
-		uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+		uint8_t ack[PL_AUTH_ACK_BODY_LEN];
 		char path[128];
-		pl_proto_ack_encode(ack, s5 + 1);
+		pl_auth_ack_encode(ack, s5 + 1);
 		snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
 		assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 409);
 		resp_free(&r);

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "client/grant.h"
 #include "client/relay_client.h"
 #include "crypto/kdf.h"
@@ -255,14 +256,14 @@ static void assert_owner_signed(const pl_identity *id)
 	const uint8_t *body = req_body(&bn);
 	const char *why = NULL;
 
-	assert_int_equal(req_header(key, sizeof key, PL_HDR_KEY), 0);
-	assert_int_equal(req_header(tm, sizeof tm, PL_HDR_TIME), 0);
-	assert_int_equal(req_header(nonce, sizeof nonce, PL_HDR_NONCE), 0);
-	assert_int_equal(req_header(sig, sizeof sig, PL_HDR_SIG), 0);
+	assert_int_equal(req_header(key, sizeof key, PL_AUTH_HDR_KEY), 0);
+	assert_int_equal(req_header(tm, sizeof tm, PL_AUTH_HDR_TIME), 0);
+	assert_int_equal(req_header(nonce, sizeof nonce, PL_AUTH_HDR_NONCE), 0);
+	assert_int_equal(req_header(sig, sizeof sig, PL_AUTH_HDR_SIG), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	pl_mailbox_id(want_mbx, id->pk);
-	assert_int_equal(pl_proto_auth_verify(k, mbx, nn, NULL, method, path, key, tm, nonce, sig,
-					      body, bn, pl_now(), &why),
+	assert_int_equal(pl_auth_verify(k, mbx, nn, NULL, method, path, key, tm, nonce, sig, body,
+					bn, pl_now(), &why),
 			 0);
 	assert_memory_equal(k, id->pk, 32);
 	assert_memory_equal(mbx, want_mbx, 32);
@@ -705,8 +706,8 @@ static void test_deposit_fake(void **state)
 	pl_hex_encode(tok_hex, token, 32);
 	assert_int_equal(req_header(got_tok, sizeof got_tok, PL_HDR_TOKEN), 0);
 	assert_string_equal(got_tok, tok_hex);
-	assert_int_equal(req_header(sig, sizeof sig, PL_HDR_SIG), -1); /* anonymous */
-	assert_int_equal(req_header(sig, sizeof sig, PL_HDR_KEY), -1);
+	assert_int_equal(req_header(sig, sizeof sig, PL_AUTH_HDR_SIG), -1); /* anonymous */
+	assert_int_equal(req_header(sig, sizeof sig, PL_AUTH_HDR_KEY), -1);
 	const uint8_t *body = req_body(&bn);
 	assert_int_equal(bn, envlen);
 	assert_memory_equal(body, env, envlen);

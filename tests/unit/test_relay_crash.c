@@ -37,6 +37,7 @@
 
 #include <sqlite3.h>
 
+#include "auth/auth.h"
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
@@ -183,12 +184,12 @@ static long request(CURL *c, sink *s, const char *method, const char *path, stru
 static long signed_request(CURL *c, sink *s, const pl_identity *id, const char *method,
 			   const char *path, const void *body, size_t len)
 {
-	pl_proto_auth a;
+	pl_auth a;
 	char k[100], t[60], n[60], g[160];
 	struct curl_slist *h = NULL;
 	long st;
 
-	if (pl_proto_auth_sign(&a, id, method, path, body, len, (uint64_t)time(NULL)) != 0)
+	if (pl_auth_sign(&a, id, method, path, body, len, (uint64_t)time(NULL)) != 0)
 		return -1;
 	snprintf(k, sizeof k, "Parley-Key: %s", a.key);
 	snprintf(t, sizeof t, "Parley-Time: %s", a.time);
@@ -324,10 +325,10 @@ static void *acker_main(void *p)
 	CURL *c = curl_easy_init();
 	sink *s = malloc(sizeof *s);
 	char path[128];
-	uint8_t body[PL_PROTO_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN];
 
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", ack_hex);
-	pl_proto_ack_encode(body, 0);
+	pl_auth_ack_encode(body, 0);
 	for (int i = 0; c != NULL && s != NULL && i < 100000 && acking; i++) {
 		long st = signed_request(c, s, &acker, "POST", path, body, sizeof body);
 		if (st != 204)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "auth/auth.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "relay/proto.h"
@@ -190,13 +191,13 @@ static int dec_grant(const uint8_t *p, size_t n)
 static int dec_ack(const uint8_t *p, size_t n)
 {
 	uint64_t s;
-	return pl_proto_ack_decode(&s, p, n);
+	return pl_auth_ack_decode(&s, p, n);
 }
 
 static void test_token_grant_ack(void **state)
 {
 	(void)state;
-	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_PROTO_ACK_BODY_LEN];
+	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_AUTH_ACK_BODY_LEN];
 	uint8_t blob[300];
 	const uint8_t *b;
 	size_t bl;
@@ -251,8 +252,8 @@ static void test_token_grant_ack(void **state)
 		assert_int_equal(pl_proto_grant_decode(&b, &bl, big, sizeof big), -1);
 	}
 
-	pl_proto_ack_encode(ack, 0x0102030405060708ull);
-	assert_int_equal(pl_proto_ack_decode(&seq, ack, sizeof ack), 0);
+	pl_auth_ack_encode(ack, 0x0102030405060708ull);
+	assert_int_equal(pl_auth_ack_decode(&seq, ack, sizeof ack), 0);
 	assert_true(seq == 0x0102030405060708ull);
 	check_prefixes_and_trailing(dec_ack, ack, sizeof ack);
 }
@@ -598,19 +599,19 @@ static void test_listing(void **state)
 
 /* ---- owner auth ------------------------------------------------------ */
 
-static int verify(const pl_proto_auth *a, const uint8_t *mbx, const char *method, const char *path,
+static int verify(const pl_auth *a, const uint8_t *mbx, const char *method, const char *path,
 		  const uint8_t *body, size_t bodylen, uint64_t now, const char **why)
 {
 	uint8_t k[32], m[32], n[16];
-	return pl_proto_auth_verify(k, m, n, mbx, method, path, a->key, a->time, a->nonce, a->sig,
-				    body, bodylen, now, why);
+	return pl_auth_verify(k, m, n, mbx, method, path, a->key, a->time, a->nonce, a->sig, body,
+			      bodylen, now, why);
 }
 
 static void test_auth(void **state)
 {
 	(void)state;
 	pl_identity id, other;
-	pl_proto_auth a, b;
+	pl_auth a, b;
 	uint8_t mbx[32], omb[32], k[32], m[32], n[16];
 	const uint8_t body[] = {1, 2, 3};
 	const char *why = NULL;
@@ -620,13 +621,13 @@ static void test_auth(void **state)
 	assert_int_equal(pl_identity_generate(&other), 0);
 	pl_mailbox_id(mbx, id.pk);
 	pl_mailbox_id(omb, other.pk);
-	assert_int_equal(pl_proto_auth_sign(&a, &id, "PUT", "/v1/token/x", body, 3, now), 0);
+	assert_int_equal(pl_auth_sign(&a, &id, "PUT", "/v1/token/x", body, 3, now), 0);
 	assert_string_equal(a.time, "1700000000");
 	assert_int_equal(strlen(a.key), 64);
 	assert_int_equal(strlen(a.nonce), 32);
 	assert_int_equal(strlen(a.sig), 128);
-	assert_int_equal(pl_proto_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time,
-					      a.nonce, a.sig, body, 3, now, &why),
+	assert_int_equal(pl_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time, a.nonce,
+					a.sig, body, 3, now, &why),
 			 0);
 	assert_null(why);
 	assert_memory_equal(k, id.pk, 32);
@@ -637,7 +638,7 @@ static void test_auth(void **state)
 	assert_int_equal(verify(&a, mbx, "PUT", "/v1/token/x", body, 3, now + 300, &why), 0);
 	assert_int_equal(verify(&a, mbx, "PUT", "/v1/token/x", body, 3, now - 300, &why), 0);
 	/* two signatures of the same request use different nonces */
-	assert_int_equal(pl_proto_auth_sign(&b, &id, "PUT", "/v1/token/x", body, 3, now), 0);
+	assert_int_equal(pl_auth_sign(&b, &id, "PUT", "/v1/token/x", body, 3, now), 0);
 	assert_string_not_equal(a.nonce, b.nonce);
 
 	/* stale or future time */
@@ -690,14 +691,14 @@ static void test_auth(void **state)
 	b = a;
 	b.sig[0] = 'g';
 	assert_int_equal(verify(&b, mbx, "PUT", "/v1/token/x", body, 3, now, &why), -1);
-	assert_int_equal(pl_proto_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", NULL, a.time,
-					      a.nonce, a.sig, body, 3, now, &why),
+	assert_int_equal(pl_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", NULL, a.time, a.nonce,
+					a.sig, body, 3, now, &why),
 			 -1);
-	assert_int_equal(pl_proto_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time,
-					      a.nonce, NULL, body, 3, now, &why),
+	assert_int_equal(pl_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time, a.nonce,
+					NULL, body, 3, now, &why),
 			 -1);
 	/* a newline in the path cannot be signed (it would forge field breaks) */
-	assert_int_equal(pl_proto_auth_sign(&b, &id, "PUT", "/v1/x\n1", body, 3, now), -1);
+	assert_int_equal(pl_auth_sign(&b, &id, "PUT", "/v1/x\n1", body, 3, now), -1);
 	pl_identity_wipe(&id);
 	pl_identity_wipe(&other);
 }
@@ -709,18 +710,18 @@ static void test_parse(void **state)
 	uint8_t id[32];
 	const char *hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-	assert_int_equal(pl_proto_parse_u64(&v, "0"), 0);
+	assert_int_equal(pl_auth_parse_u64(&v, "0"), 0);
 	assert_true(v == 0);
-	assert_int_equal(pl_proto_parse_u64(&v, "18446744073709551615"), 0);
+	assert_int_equal(pl_auth_parse_u64(&v, "18446744073709551615"), 0);
 	assert_true(v == UINT64_MAX);
-	assert_int_equal(pl_proto_parse_u64(&v, "18446744073709551616"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "00"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, ""), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "-1"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "+1"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, " 1"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "1 "), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, NULL), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "18446744073709551616"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "00"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, ""), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "-1"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "+1"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, " 1"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "1 "), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, NULL), -1);
 
 	assert_int_equal(pl_proto_parse_id_hex(id, hex, 64), 0);
 	assert_int_equal(id[31], 0xff);
