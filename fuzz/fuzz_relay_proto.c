@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 
 static pl_identity signer;
@@ -161,14 +162,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 6: {
-		static pl_proto_receipt r;
-		static uint8_t out[PL_PROTO_RECEIPT_MAX];
-		if (pl_proto_receipt_decode(&r, buf, size) == 0) {
-			size_t n = pl_proto_receipt_encode(out, &r);
+		static pl_receipt r;
+		static uint8_t out[PL_RECEIPT_MAX];
+		if (pl_receipt_decode(&r, buf, size) == 0) {
+			size_t n = pl_receipt_encode(out, &r);
 			check_same(out, n, buf, size);
 			/* Must not crash; a seed signed by the fixed signer gets
 			 * past the checkpoint signature to the inclusion proof. */
-			(void)pl_proto_receipt_verify(&r, signer.pk, NULL);
+			(void)pl_receipt_verify(&r, signer.pk, NULL);
 		}
 		break;
 	}

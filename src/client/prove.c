@@ -16,6 +16,7 @@
 #include "envelope/envelope.h"
 #include "log/leaf.h"
 #include "log/proof.h"
+#include "log/receipt.h"
 #include "negotiation/verify.h"
 #include "relay/proto.h"
 #include "util/codec.h"
@@ -48,7 +49,7 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 	size_t notelen = 0;
 	uint64_t size = 0, first = 0;
 	pl_proto_leaves *pl = NULL;
-	pl_proto_receipt *rc = NULL;
+	pl_receipt *rc = NULL;
 	uint8_t rpk[32], peer_mbx[32];
 	int ret = -1;
 	unsigned replies = 0;
@@ -82,16 +83,11 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 		}
 		if (it->kind == PL_KIND_ACK || it->receipt.n == 0)
 			continue;
-		if (pl_proto_receipt_decode(rc, it->receipt.p, it->receipt.n) != 0 ||
-		    pl_proto_receipt_verify(rc, rpk, NULL) != 0 || rc->index >= size)
+		if (pl_receipt_decode(rc, it->receipt.p, it->receipt.n) != 0 ||
+		    pl_receipt_verify(rc, rpk, NULL) != 0 || rc->index >= size)
 			continue; /* not in the log this checkpoint covers (yet) */
 		pl_leaf lf;
-		memset(&lf, 0, sizeof lf);
-		lf.type = PL_LEAF_DEPOSIT;
-		memcpy(lf.mbx, rc->mbx, 32);
-		memcpy(lf.hash, rc->hash, 32);
-		lf.seq = rc->seq;
-		lf.relay_time = rc->time;
+		pl_receipt_leaf(&lf, rc);
 		size_t len = pl_leaf_encode(leaves[ndep], &lf);
 		size_t plen;
 		if (len == 0 || sodium_memcmp(rc->mbx, peer_mbx, 32) != 0)

@@ -650,12 +650,12 @@ int pl_rc_get_grant(pl_rc_conn *c, const uint8_t loc[static PL_PROTO_GRANT_LOC_L
 	return 0;
 }
 
-int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t bodylen,
+int pl_rc_receipt_check(pl_receipt *receipt, const uint8_t *body, size_t bodylen,
 			const uint8_t relay_pk[static PL_IK_LEN],
 			const uint8_t mbx[static PL_MAILBOX_LEN],
 			const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url, pl_err *e)
 {
-	pl_proto_receipt *t = malloc(sizeof *t); /* ~3 KiB: not on the stack */
+	pl_receipt *t = malloc(sizeof *t); /* ~3 KiB: not on the stack */
 	pl_checkpoint cp;
 	int rc = -1;
 
@@ -664,7 +664,7 @@ int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t b
 	/* A receipt is the relay log's signed checkpoint of the commit that
 	 * made the deposit durable, and the deposit's leaf (rebuilt here from
 	 * mailbox, envelope hash, seq and time) proved inside it. */
-	if (pl_proto_receipt_decode(t, body, bodylen) != 0)
+	if (pl_receipt_decode(t, body, bodylen) != 0)
 		pl_err_set(e, PL_EXIT_SECURITY,
 			   "relay at " URL_SHOWN " sent a malformed receipt; the deposit is "
 			   "not proven, so it was not marked delivered",
@@ -676,7 +676,7 @@ int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t b
 			   "its pinned key; the deposit is not proven, so it was not marked "
 			   "delivered",
 			   url);
-	else if (pl_proto_receipt_verify(t, relay_pk, NULL) != 0)
+	else if (pl_receipt_verify(t, relay_pk, NULL) != 0)
 		pl_err_set(e, PL_EXIT_SECURITY,
 			   "relay at " URL_SHOWN
 			   " sent a receipt whose inclusion proof does not verify against its "
@@ -705,7 +705,7 @@ int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t b
 int pl_rc_deposit(pl_rc_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
 		  const uint8_t recipient_ik[static PL_IK_LEN],
 		  const uint8_t token[static PL_PROTO_TOKEN_LEN], const uint8_t *env, size_t envlen,
-		  pl_proto_receipt *receipt, pl_err *e)
+		  pl_receipt *receipt, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
 	uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
@@ -724,7 +724,7 @@ int pl_rc_deposit(pl_rc_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
 		 .token = token,
 		 .body = env,
 		 .bodylen = envlen,
-		 .cap = PL_PROTO_RECEIPT_LEN,
+		 .cap = PL_RECEIPT_MAX,
 		 .what = "the deposit"};
 	if (relay_call(c, &q, &r, e) != 0)
 		return -1;

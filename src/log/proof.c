@@ -20,13 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/receipt.h"
 #include "negotiation/verify.h"
-#include "relay/proto.h"
 #include "util/codec.h"
 #include "util/text.h"
 #include "util/wire.h"
 
-_Static_assert(PL_OUTREACH_RECEIPT_MAX >= PL_PROTO_RECEIPT_MAX, "a bundle holds any receipt");
+_Static_assert(PL_OUTREACH_RECEIPT_MAX >= PL_RECEIPT_MAX, "a bundle holds any receipt");
 _Static_assert(PL_OUTREACH_NOTE_MAX >= PL_LEAF_NOTE_MAX, "a bundle holds the relay's notes");
 
 #define NOT_PROOF "not a parley proof-of-outreach file: "
@@ -580,12 +580,25 @@ static int included(const entry *x, const pl_checkpoint *c)
 					  x->proof_len, c->root) == 0;
 }
 
+/* 1 iff the receipt stands for the entry's deposit leaf at its index. */
+static int same_deposit(const pl_receipt *r, const entry *x)
+{
+	pl_leaf l;
+	uint8_t b[PL_LEAF_MAX];
+	size_t n;
+
+	pl_receipt_leaf(&l, r);
+	n = pl_leaf_encode(b, &l);
+	return n != 0 && n == x->leaf_len && sodium_memcmp(b, x->leaf, n) == 0 &&
+	       r->index == x->index;
+}
+
 static int deposit_check(const entry *x, size_t i, const bundle *b,
 			 const uint8_t mbx[static PL_MAILBOX_LEN],
 			 const uint8_t relay_pk[static 32], pl_err *e)
 {
 	char t[TIME_BUF], t1[TIME_BUF], t2[TIME_BUF];
-	pl_proto_receipt *r;
+	pl_receipt *r;
 
 	if (sodium_memcmp(x->l.mbx, mbx, PL_MAILBOX_LEN) != 0)
 		return pl_err_set(e, PL_EXIT_SECURITY,
@@ -612,18 +625,16 @@ static int deposit_check(const entry *x, size_t i, const bundle *b,
 	if (r == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	int rc = 0;
-	if (pl_proto_receipt_decode(r, x->receipt, x->receipt_len) != 0)
+	if (pl_receipt_decode(r, x->receipt, x->receipt_len) != 0)
 		rc = pl_err_set(e, PL_EXIT_INPUT,
 				NOT_PROOF "deposit %zu's receipt is not a relay "
 					  "receipt",
 				i + 1);
-	else if (sodium_memcmp(r->mbx, x->l.mbx, PL_MAILBOX_LEN) != 0 || r->seq != x->l.seq ||
-		 r->time != x->l.relay_time || sodium_memcmp(r->hash, x->l.hash, 32) != 0 ||
-		 r->index != x->index)
+	else if (!same_deposit(r, x))
 		rc =
 		    pl_err_set(e, PL_EXIT_SECURITY,
 			       "deposit %zu's receipt is for another deposit than its leaf", i + 1);
-	else if (pl_proto_receipt_verify(r, relay_pk, x->ehash) != 0)
+	else if (pl_receipt_verify(r, relay_pk, x->ehash) != 0)
 		rc = pl_err_set(e, PL_EXIT_SECURITY,
 				"deposit %zu's receipt does not verify under the relay key", i + 1);
 	free(r);

@@ -43,7 +43,7 @@
 #define PL_OUTREACH_NAME_MAX 64		     /* bytes of a party's label */
 #define PL_OUTREACH_DEPOSITS_MAX 4096	     /* deposits per bundle */
 #define PL_OUTREACH_FETCHES_MAX 4096	     /* fetch leaves per bundle */
-#define PL_OUTREACH_RECEIPT_MAX 4096	     /* bytes of a receipt (>= PL_PROTO_RECEIPT_MAX) */
+#define PL_OUTREACH_RECEIPT_MAX 4096	     /* bytes of a receipt (>= PL_RECEIPT_MAX) */
 #define PL_OUTREACH_NOTE_MAX 1024	     /* checkpoint note bytes (= receipt notes) */
 #define PL_OUTREACH_TIME_MAX 253402300799ull /* 9999-12-31T23:59:59Z */
 

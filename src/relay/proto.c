@@ -3,30 +3,24 @@
  * (see proto.h and docs/PROTOCOL.md, "Relay HTTP API").
  *
  * It owns the exact bytes of every relay body (the owner-auth signed string
- * is auth/auth.c's); receipts are checked against the relay log's checkpoint format
- * (log/leaf.h, log/note.h, log/merkle.h). It must never accept a body with a wrong version,
- * trailing bytes or an oversize count, never report success with a
- * half-filled output, and never do I/O.
+ * is auth/auth.c's, the receipt's log/receipt.c's). It must never accept a
+ * body with a wrong version, trailing bytes or an oversize count, never
+ * report success with a half-filled output, and never do I/O.
  */
 #include "relay/proto.h"
 
 #include <sodium.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
-#include "log/note.h"
 #include "util/codec.h"
 
 _Static_assert(PL_PROTO_PROOF_MAX == PL_MERKLE_PROOF_MAX, "a proof body holds any proof");
-_Static_assert(PL_PROTO_RECEIPT_PROOF_MAX + 1 == PL_MERKLE_PROOF_MAX,
-	       "inclusion proofs are shorter");
 _Static_assert(PL_PROTO_LEAVES_BODY_MAX == 1 + 4 + PL_PROTO_LEAVES_MAX * (4 + PL_LEAF_MAX),
 	       "leaves body bound");
-_Static_assert(PL_LEAF_NOTE_MAX <= PL_PROTO_RECEIPT_NOTE_MAX, "the relay's notes fit a receipt");
 
 #define SPK_TAG "parley spk v1"
 
@@ -182,93 +176,6 @@ int pl_proto_grant_decode(const uint8_t **blob, size_t *bloblen, const uint8_t *
 	*blob = b;
 	*bloblen = len;
 	return 0;
-}
-
-/* ---- receipt --------------------------------------------------------- */
-
-size_t pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_MAX], const pl_proto_receipt *r)
-{
-	size_t o = 0;
-
-	if (r->notelen == 0 || r->notelen > PL_PROTO_RECEIPT_NOTE_MAX ||
-	    r->prooflen > PL_PROTO_RECEIPT_PROOF_MAX)
-		return 0;
-	out[o++] = PL_PROTO_RECEIPT_VERSION;
-	memcpy(out + o, r->mbx, PL_MAILBOX_LEN);
-	o += PL_MAILBOX_LEN;
-	pl_be64_put(out + o, r->seq);
-	o += 8;
-	pl_be64_put(out + o, r->time);
-	o += 8;
-	memcpy(out + o, r->hash, PL_PROTO_HASH_LEN);
-	o += PL_PROTO_HASH_LEN;
-	pl_be64_put(out + o, r->index);
-	o += 8;
-	pl_be32_put(out + o, (uint32_t)r->notelen);
-	o += 4;
-	memcpy(out + o, r->note, r->notelen);
-	o += r->notelen;
-	out[o++] = (uint8_t)r->prooflen;
-	memcpy(out + o, r->proof, r->prooflen * 32);
-	o += r->prooflen * 32;
-	memset(out + o, 0, PL_PROTO_RECEIPT_MAX - o);
-	return o;
-}
-
-int pl_proto_receipt_decode(pl_proto_receipt *r, const uint8_t *p, size_t n)
-{
-	pl_rd rd;
-	const uint8_t *note;
-	size_t np = 0;
-
-	memset(r, 0, sizeof *r);
-	pl_rd_init(&rd, p, n);
-	if (pl_rd_u8(&rd) != PL_PROTO_RECEIPT_VERSION)
-		pl_rd_fail(&rd);
-	pl_rd_copy(&rd, r->mbx, PL_MAILBOX_LEN);
-	r->seq = pl_rd_u64(&rd);
-	r->time = pl_rd_u64(&rd);
-	pl_rd_copy(&rd, r->hash, PL_PROTO_HASH_LEN);
-	r->index = pl_rd_u64(&rd);
-	note = pl_rd_var(&rd, PL_PROTO_RECEIPT_NOTE_MAX, &r->notelen);
-	if (note != NULL && r->notelen > 0)
-		memcpy(r->note, note, r->notelen);
-	np = pl_rd_u8(&rd);
-	if (np > PL_PROTO_RECEIPT_PROOF_MAX)
-		pl_rd_fail(&rd);
-	for (size_t i = 0; i < np && rd.err == 0; i++)
-		pl_rd_copy(&rd, r->proof[i], 32);
-	r->prooflen = np;
-	if (pl_rd_done(&rd) != 0 || r->seq == 0 || r->notelen == 0) {
-		memset(r, 0, sizeof *r);
-		return -1;
-	}
-	return 0;
-}
-
-int pl_proto_receipt_verify(const pl_proto_receipt *r, const uint8_t relay_pk[static PL_IK_LEN],
-			    const uint8_t *expected_hash)
-{
-	pl_checkpoint c;
-	pl_leaf l;
-	uint8_t h[PL_MERKLE_HASH_LEN];
-
-	if (expected_hash != NULL && sodium_memcmp(expected_hash, r->hash, PL_PROTO_HASH_LEN) != 0)
-		return -1;
-	if (r->notelen == 0 || r->notelen > PL_PROTO_RECEIPT_NOTE_MAX ||
-	    r->prooflen > PL_PROTO_RECEIPT_PROOF_MAX ||
-	    pl_leaf_checkpoint_open(&c, r->note, r->notelen, relay_pk) != 0 || r->index >= c.size)
-		return -1;
-	memset(&l, 0, sizeof l);
-	l.type = PL_LEAF_DEPOSIT;
-	memcpy(l.mbx, r->mbx, PL_MAILBOX_LEN);
-	memcpy(l.hash, r->hash, PL_PROTO_HASH_LEN);
-	l.seq = r->seq;
-	l.relay_time = r->time;
-	if (pl_leaf_hash_of(h, &l) != 0)
-		return -1;
-	return pl_merkle_verify_inclusion(h, r->index, c.size, (const uint8_t(*)[32])r->proof,
-					  r->prooflen, c.root);
 }
 
 /* ---- transparency log bodies ----------------------------------------- */

@@ -1,13 +1,12 @@
 /*
  * proto.h — the relay's wire formats (docs/PROTOCOL.md, "Relay HTTP API"):
- * encoders and strict decoders for every request and response body, the
- * deposit receipt (a leaf of the relay log with its signed checkpoint and
- * inclusion proof; log/leaf.h). The owner-auth scheme (signed requests, the
- * ack body) is auth/auth.h.
+ * encoders and strict decoders for every request and response body. The
+ * owner-auth scheme (signed requests, the ack body) is auth/auth.h; the
+ * deposit receipt, a log artifact, is log/receipt.h.
  *
  * Shared by the relay (src/relay/server.c) and its client (src/client), so
  * that both sides speak exactly the same bytes. Decoders read only through
- * util/wire.h, reject any version other than 1 (2 for receipts), trailing bytes and oversize
+ * util/wire.h, reject any version other than 1 (2 for listings), trailing bytes and oversize
  * counts, and leave their output zeroed on failure. Nothing here touches the
  * network, the disk or the clock (callers pass `now`).
  *
@@ -90,50 +89,6 @@ int pl_proto_token_decode(uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN], const ui
 int pl_proto_grant_encode(pl_wr *w, const uint8_t *blob, size_t bloblen);
 /* *blob points into p. */
 int pl_proto_grant_decode(const uint8_t **blob, size_t *bloblen, const uint8_t *p, size_t n);
-
-/* ---- receipt (version 2: checkpoint-signed) -------------------------- */
-/* receipt := u8 2 ‖ mbx(32) ‖ seq u64 ‖ time u64 ‖ SHA-256(envelope)(32) ‖
- *            leaf index u64 ‖ var(signed checkpoint note) ‖ u8 n ‖ n × 32
- * The relay signs no receipt of its own: the note is the checkpoint of the
- * group commit that made the deposit durable (one Ed25519 signature per
- * batch), and the proof shows the deposit leaf (log/leaf.h) in it. */
-#define PL_PROTO_RECEIPT_VERSION 2
-#define PL_PROTO_RECEIPT_NOTE_MAX 1024 /* room for cosignatures; the relay's own is <= 256 */
-#define PL_PROTO_RECEIPT_PROOF_MAX 64  /* an inclusion proof below 2^64 leaves */
-#define PL_PROTO_RECEIPT_FIXED_LEN (1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN + 8)
-#define PL_PROTO_RECEIPT_MAX                                                                       \
-	(PL_PROTO_RECEIPT_FIXED_LEN + 4 + PL_PROTO_RECEIPT_NOTE_MAX + 1 +                          \
-	 PL_PROTO_RECEIPT_PROOF_MAX * 32) /* 3166 bytes */
-/* The buffer an encoded receipt needs (its length varies; the encoder
- * returns it). Kept under this name for callers that size buffers by it. */
-#define PL_PROTO_RECEIPT_LEN PL_PROTO_RECEIPT_MAX
-
-typedef struct {
-	uint8_t mbx[PL_MAILBOX_LEN];
-	uint64_t seq;
-	uint64_t time;
-	uint8_t hash[PL_PROTO_HASH_LEN]; /* SHA-256 of the sealed envelope */
-	uint64_t index;			 /* the deposit's leaf in the relay log */
-	size_t notelen;
-	uint8_t note[PL_PROTO_RECEIPT_NOTE_MAX]; /* C2SP signed checkpoint */
-	size_t prooflen;
-	uint8_t proof[PL_PROTO_RECEIPT_PROOF_MAX][32]; /* inclusion of the leaf in it */
-} pl_proto_receipt;
-
-/* Writes the receipt and returns its length (0 if notelen or prooflen is
- * out of range); the rest of out, up to PL_PROTO_RECEIPT_MAX, is zeroed so
- * a caller that keeps the whole buffer keeps no stray bytes. */
-size_t pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_MAX], const pl_proto_receipt *r);
-/* Structural decode only (version 2, seq != 0, 1 <= note <= 1024 bytes,
- * n <= 64, no trailing bytes); follow with pl_proto_receipt_verify. */
-int pl_proto_receipt_decode(pl_proto_receipt *r, const uint8_t *p, size_t n);
-/* 0 iff the note is a checkpoint signed by relay_pk under the log origin
- * derived from it (log/leaf.h), index < its size, and the proof includes
- * the deposit leaf (mbx, hash, seq, time) at index under its root; and (if
- * expected_hash is not NULL) the receipt covers that envelope hash. The
- * caller compares r->mbx itself. */
-int pl_proto_receipt_verify(const pl_proto_receipt *r, const uint8_t relay_pk[static PL_IK_LEN],
-			    const uint8_t *expected_hash);
 
 /* ---- mailbox listing ------------------------------------------------- */
 typedef struct {

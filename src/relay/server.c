@@ -52,6 +52,7 @@
 #include "envelope/envelope.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "relay/store.h"
 #include "relay/tlog.h"
@@ -1035,8 +1036,8 @@ static enum MHD_Result handle(relay *R, struct MHD_Connection *con, req *q, cons
  * leaf's inclusion proof in it. */
 static enum MHD_Result answer_deposit(relay *R, struct MHD_Connection *con, job *j)
 {
-	uint8_t out[PL_PROTO_RECEIPT_MAX];
-	pl_proto_receipt rc;
+	uint8_t out[PL_RECEIPT_MAX];
+	pl_receipt rc;
 	const uint8_t *note;
 	size_t n;
 
@@ -1048,8 +1049,8 @@ static enum MHD_Result answer_deposit(relay *R, struct MHD_Connection *con, job 
 	if (!R->log) {
 		/* --no-log: the fixed fields and no checkpoint; clients refuse
 		 * this, which is right for a relay that keeps no log. */
-		n = PL_PROTO_RECEIPT_FIXED_LEN;
-		out[0] = PL_PROTO_RECEIPT_VERSION;
+		n = PL_RECEIPT_FIXED_LEN;
+		out[0] = PL_RECEIPT_VERSION;
 		memcpy(out + 1, rc.mbx, PL_MAILBOX_LEN);
 		pl_be64_put(out + 33, rc.seq);
 		pl_be64_put(out + 41, rc.time);
@@ -1069,13 +1070,13 @@ static enum MHD_Result answer_deposit(relay *R, struct MHD_Connection *con, job 
 	} else {
 		uint8_t proof[PL_MERKLE_PROOF_MAX][PL_MERKLE_HASH_LEN];
 		if (pl_tlog_view_prove(j->view, j->leaf, proof, &rc.prooflen) != 0 ||
-		    rc.prooflen > PL_PROTO_RECEIPT_PROOF_MAX)
+		    rc.prooflen > PL_RECEIPT_PROOF_MAX)
 			return reply_store(con, PL_STORE_FAIL, "", "");
 		memcpy(rc.proof, proof, rc.prooflen * sizeof proof[0]);
 	}
 	pl_tlog_view_unref(j->view);
 	j->view = NULL;
-	n = pl_proto_receipt_encode(out, &rc);
+	n = pl_receipt_encode(out, &rc);
 	if (n == 0)
 		return reply_store(con, PL_STORE_FAIL, "", "");
 	return reply_bytes(con, out, n);

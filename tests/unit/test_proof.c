@@ -20,8 +20,8 @@
 #include "auth/auth.h"
 #include "log/leaf.h"
 #include "log/proof.h"
+#include "log/receipt.h"
 #include "negotiation/verify.h"
-#include "relay/proto.h"
 #include "support.h"
 #include "util/codec.h"
 
@@ -38,7 +38,7 @@ static struct {
 	size_t n;
 	uint8_t h[32];
 	/* deposits: the receipt the relay returned */
-	uint8_t receipt[PL_PROTO_RECEIPT_MAX];
+	uint8_t receipt[PL_RECEIPT_MAX];
 	size_t receipt_len;
 	uint8_t ehash[32];
 } lg[NLEAVES];
@@ -75,7 +75,7 @@ static void put_leaf(size_t i, const pl_leaf *l)
 static void deposit(size_t i, const uint8_t owner[32], uint64_t seq, uint64_t t)
 {
 	pl_leaf l;
-	pl_proto_receipt *r = calloc(1, sizeof *r);
+	pl_receipt *r = calloc(1, sizeof *r);
 	uint8_t env[1072], root[32];
 
 	assert_non_null(r);
@@ -101,7 +101,7 @@ static void deposit(size_t i, const uint8_t owner[32], uint64_t seq, uint64_t t)
 	uint8_t pr[PL_MERKLE_PROOF_MAX][32];
 	assert_int_equal(pl_merkle_prove_inclusion(&src, i, i + 1, pr, &r->prooflen), 0);
 	memcpy(r->proof, pr, r->prooflen * 32);
-	lg[i].receipt_len = pl_proto_receipt_encode(lg[i].receipt, r);
+	lg[i].receipt_len = pl_receipt_encode(lg[i].receipt, r);
 	assert_true(lg[i].receipt_len > 0);
 	free(r);
 }

@@ -49,6 +49,7 @@
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/codec.h"
@@ -370,10 +371,10 @@ static uint64_t saw_note(const uint8_t *note, size_t n)
 }
 
 /* Decodes and verifies a deposit's receipt (for `hash`) and records it. */
-static int check_receipt(pl_proto_receipt *rc, const resp *r, const uint8_t hash[32])
+static int check_receipt(pl_receipt *rc, const resp *r, const uint8_t hash[32])
 {
-	if (pl_proto_receipt_decode(rc, r->body, r->len) != 0 ||
-	    pl_proto_receipt_verify(rc, F.relay_pk, hash) != 0)
+	if (pl_receipt_decode(rc, r->body, r->len) != 0 ||
+	    pl_receipt_verify(rc, F.relay_pk, hash) != 0)
 		return -1;
 	saw_note(rc->note, rc->notelen);
 	pthread_mutex_lock(&seen_mu);
@@ -399,9 +400,9 @@ static int check_receipt(pl_proto_receipt *rc, const resp *r, const uint8_t hash
 }
 
 /* A deposit that must succeed with a valid receipt. */
-static void deposit_ok(const char *mbx_hex, const void *env, size_t len, pl_proto_receipt *rc)
+static void deposit_ok(const char *mbx_hex, const void *env, size_t len, pl_receipt *rc)
 {
-	static pl_proto_receipt tmp;
+	static pl_receipt tmp;
 	uint8_t h[32];
 	resp r;
 
@@ -509,7 +510,7 @@ static void test_happy_path(void **state)
 	pl_wr w;
 	pl_bundle b;
 	uint8_t th[32], tb[PL_PROTO_TOKEN_BODY_LEN], e1[1072], e2[4144], h1[32], h2[32];
-	static pl_proto_receipt rc1, rc2, rc3;
+	static pl_receipt rc1, rc2, rc3;
 	static pl_proto_listing l;
 
 	relay_alive();
@@ -557,7 +558,7 @@ static void test_happy_path(void **state)
 	crypto_hash_sha256(h2, e2, sizeof e2);
 	assert_int_equal(deposit(&r, F.hex_a, F.token, e1, sizeof e1), 200);
 	assert_int_equal(check_receipt(&rc1, &r, h1), 0);
-	assert_int_equal(pl_proto_receipt_verify(&rc1, F.relay_pk, h2), -1);
+	assert_int_equal(pl_receipt_verify(&rc1, F.relay_pk, h2), -1);
 	assert_memory_equal(rc1.mbx, F.mbx_a, 32);
 	assert_true(rc1.seq == 1);
 	assert_true(rc1.time + 60 > (uint64_t)time(NULL));
@@ -945,7 +946,7 @@ static void *conc_worker(void *p)
 	conc_arg *a = p;
 	uint8_t env[1072];
 	resp r;
-	static __thread pl_proto_receipt rc;
+	static __thread pl_receipt rc;
 
 	a->ok = 0;
 	for (int i = 0; i < CONC_EACH; i++) {
@@ -1311,7 +1312,7 @@ static void ack_through(uint64_t seq)
 
 static uint64_t deposit_seq(void)
 {
-	static pl_proto_receipt rc;
+	static pl_receipt rc;
 	uint8_t env[1072];
 
 	randombytes_buf(env, sizeof env);
@@ -1399,7 +1400,7 @@ static void test_restart_keeps_state(void **state)
 	/* and a deposit after the restart extends it */
 	{
 		uint8_t env[1072];
-		static pl_proto_receipt rc;
+		static pl_receipt rc;
 		seen_cp a, b;
 		pl_checkpoint c;
 		randombytes_buf(env, sizeof env);
@@ -1436,7 +1437,7 @@ static void test_no_log(void **state)
 	resp r;
 	char path[200], cmd[PATH_MAX + 256];
 	uint8_t th[32], tb[PL_PROTO_TOKEN_BODY_LEN], env[1072], h[32];
-	static pl_proto_receipt rc;
+	static pl_receipt rc;
 	pl_err e;
 	int st;
 
@@ -1454,8 +1455,8 @@ static void test_no_log(void **state)
 	randombytes_buf(env, sizeof env);
 	crypto_hash_sha256(h, env, sizeof env);
 	assert_int_equal(deposit(&r, F.hex_a, F.token, env, sizeof env), 200);
-	assert_int_equal(r.len, PL_PROTO_RECEIPT_FIXED_LEN + 5);
-	assert_int_equal(pl_proto_receipt_decode(&rc, r.body, r.len), -1);
+	assert_int_equal(r.len, PL_RECEIPT_FIXED_LEN + 5);
+	assert_int_equal(pl_receipt_decode(&rc, r.body, r.len), -1);
 	assert_int_equal(
 	    pl_rc_receipt_check(&rc, r.body, r.len, F.relay_pk, F.mbx_a, h, "http://127.0.0.1", &e),
 	    -1);

@@ -42,6 +42,7 @@
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "util/codec.h"
 
@@ -240,15 +241,15 @@ static int deposit_one(CURL *c, sink *s, struct curl_slist *h, const uint8_t *en
 		       const uint8_t hash[32], rec *out)
 {
 	char path[128];
-	static __thread pl_proto_receipt r;
+	static __thread pl_receipt r;
 	long st;
 
 	snprintf(path, sizeof path, "/v1/deposit/%s", mbx_hex);
 	st = request(c, s, "POST", path, h, env, ENV_LEN);
 	if (st == 0)
 		return 0;
-	if (st != 200 || pl_proto_receipt_decode(&r, s->buf, s->len) != 0 ||
-	    pl_proto_receipt_verify(&r, relay_pk, hash) != 0 || add_cp(r.note, r.notelen) != 0)
+	if (st != 200 || pl_receipt_decode(&r, s->buf, s->len) != 0 ||
+	    pl_receipt_verify(&r, relay_pk, hash) != 0 || add_cp(r.note, r.notelen) != 0)
 		return -1;
 	out->seq = r.seq;
 	out->time = r.time;

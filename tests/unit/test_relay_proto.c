@@ -17,6 +17,7 @@
 #include "auth/auth.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 
 static int setup(void **state)
@@ -262,8 +263,8 @@ static void test_token_grant_ack(void **state)
 
 static int dec_receipt(const uint8_t *p, size_t n)
 {
-	static pl_proto_receipt r;
-	return pl_proto_receipt_decode(&r, p, n);
+	static pl_receipt r;
+	return pl_receipt_decode(&r, p, n);
 }
 
 /* A small log in memory: leaf hashes in an array. */
@@ -282,7 +283,7 @@ static int arr_leaf(void *ctx, uint64_t i, uint8_t out[32])
 
 /* A receipt for r's deposit as leaf `index` of a log of `size` random
  * leaves, signed with sk. */
-static void make_receipt(pl_proto_receipt *r, uint64_t index, uint64_t size, const uint8_t *sk)
+static void make_receipt(pl_receipt *r, uint64_t index, uint64_t size, const uint8_t *sk)
 {
 	static arr_log a;
 	pl_merkle_source src = {arr_leaf, NULL, &a};
@@ -310,8 +311,8 @@ static void test_receipt(void **state)
 {
 	(void)state;
 	pl_identity relay, other;
-	static pl_proto_receipt r, d;
-	static uint8_t buf[PL_PROTO_RECEIPT_MAX], b2[PL_PROTO_RECEIPT_MAX + 1];
+	static pl_receipt r, d;
+	static uint8_t buf[PL_RECEIPT_MAX], b2[PL_RECEIPT_MAX + 1];
 	uint8_t h2[32];
 	size_t n;
 
@@ -324,15 +325,15 @@ static void test_receipt(void **state)
 	randombytes_buf(r.hash, sizeof r.hash);
 	make_receipt(&r, 5, 13, relay.sk);
 	assert_int_equal(r.prooflen, 4);
-	n = pl_proto_receipt_encode(buf, &r);
-	assert_int_equal(n, PL_PROTO_RECEIPT_FIXED_LEN + 4 + r.notelen + 1 + 4 * 32);
+	n = pl_receipt_encode(buf, &r);
+	assert_int_equal(n, PL_RECEIPT_FIXED_LEN + 4 + r.notelen + 1 + 4 * 32);
 	assert_int_equal(buf[0], 2);
 	for (size_t i = n; i < sizeof buf; i++)
 		assert_int_equal(buf[i], 0); /* the rest of the buffer is zeroed */
-	assert_int_equal(pl_proto_receipt_decode(&d, buf, n), 0);
+	assert_int_equal(pl_receipt_decode(&d, buf, n), 0);
 	assert_memory_equal(&r, &d, sizeof r);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), 0);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, r.hash), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, r.hash), 0);
 	/* every strict prefix, a trailing byte, other versions */
 	memcpy(b2, buf, n);
 	for (size_t i = 0; i < n; i++)
@@ -345,52 +346,52 @@ static void test_receipt(void **state)
 	}
 
 	/* wrong relay key, wrong expected hash */
-	assert_int_equal(pl_proto_receipt_verify(&d, other.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, other.pk, NULL), -1);
 	memcpy(h2, r.hash, 32);
 	h2[5] ^= 1;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, h2), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, h2), -1);
 	/* any flipped bit is refused by the decoder or the verifier */
 	for (size_t i = 1; i < n; i++) {
 		buf[i] ^= 0x01;
-		if (pl_proto_receipt_decode(&d, buf, n) == 0)
-			assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+		if (pl_receipt_decode(&d, buf, n) == 0)
+			assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 		buf[i] ^= 0x01;
 	}
 	/* a proof one hash short or long, an index outside the checkpoint */
 	d = r;
 	d.prooflen--;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	d = r;
 	d.prooflen++;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	d = r;
 	d.index = 13;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	d = r;
 	d.index = 4; /* another leaf of the same tree */
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	/* a checkpoint signed under another key's origin */
 	d = r;
 	make_receipt(&d, 5, 13, other.sk);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
-	assert_int_equal(pl_proto_receipt_verify(&d, other.pk, NULL), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, other.pk, NULL), 0);
 	/* one-leaf log: empty proof */
 	d = r;
 	make_receipt(&d, 0, 1, relay.sk);
 	assert_int_equal(d.prooflen, 0);
-	n = pl_proto_receipt_encode(buf, &d);
-	assert_int_equal(pl_proto_receipt_decode(&d, buf, n), 0);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, r.hash), 0);
+	n = pl_receipt_encode(buf, &d);
+	assert_int_equal(pl_receipt_decode(&d, buf, n), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, r.hash), 0);
 
 	/* the encoder refuses what the decoder would */
 	d = r;
 	d.notelen = 0;
-	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
-	d.notelen = PL_PROTO_RECEIPT_NOTE_MAX + 1;
-	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
+	assert_int_equal(pl_receipt_encode(buf, &d), 0);
+	d.notelen = PL_RECEIPT_NOTE_MAX + 1;
+	assert_int_equal(pl_receipt_encode(buf, &d), 0);
 	d = r;
-	d.prooflen = PL_PROTO_RECEIPT_PROOF_MAX + 1;
-	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
+	d.prooflen = PL_RECEIPT_PROOF_MAX + 1;
+	assert_int_equal(pl_receipt_encode(buf, &d), 0);
 	/* the decoder: seq 0, empty note, 65 proof hashes, oversized note */
 	{
 		pl_wr w;
@@ -406,7 +407,7 @@ static void test_receipt(void **state)
 			if (k == 1)
 				pl_wr_var(&w, NULL, 0);
 			else if (k == 3)
-				pl_wr_var(&w, buf, PL_PROTO_RECEIPT_NOTE_MAX + 1);
+				pl_wr_var(&w, buf, PL_RECEIPT_NOTE_MAX + 1);
 			else
 				pl_wr_var(&w, r.note, r.notelen);
 			pl_wr_u8(&w, k == 2 ? 65 : 0);
