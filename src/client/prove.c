@@ -14,10 +14,9 @@
 #include "client/audit.h"
 #include "client/messenger.h"
 #include "envelope/envelope.h"
+#include "export/outreach.h"
 #include "log/leaf.h"
-#include "log/proof.h"
 #include "log/receipt.h"
-#include "negotiation/verify.h"
 #include "relay/proto.h"
 #include "util/codec.h"
 

@@ -18,10 +18,10 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "export/outreach.h"
+#include "export/verify.h"
 #include "log/leaf.h"
-#include "log/proof.h"
 #include "log/receipt.h"
-#include "negotiation/verify.h"
 #include "support.h"
 #include "util/codec.h"
 
