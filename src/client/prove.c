@@ -197,9 +197,21 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 		pl_err_set(e, PL_EXIT_ERROR, "cannot name the relay's log key");
 		goto out;
 	}
-	if (pl_outreach_proof_build(&j, pl_vault_identity(v), pl_vault_name(v), ct.ik, ct.name,
-				    vkey, note, notelen, deps, ndep, fetches, k, first,
-				    now < first ? first : now, replies, e) != 0)
+	pl_outreach_input in = {.prover = pl_vault_identity(v),
+				.prover_name = pl_vault_name(v),
+				.peer_name = ct.name,
+				.relay_vkey = vkey,
+				.checkpoint_note = note,
+				.note_len = notelen,
+				.deps = deps,
+				.n_deps = ndep,
+				.fetches = fetches,
+				.n_fetches = k,
+				.period_start = first,
+				.period_end = now < first ? first : now,
+				.replies_received = replies};
+	memcpy(in.peer_ik, ct.ik, PL_IK_LEN);
+	if (pl_outreach_proof_build(&j, &in, e) != 0)
 		goto out;
 	ret = pl_export_write_file(path, j, e);
 	json_decref(j);

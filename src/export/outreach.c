@@ -686,12 +686,7 @@ static int take(entry *x, const uint8_t *leaf, size_t leaf_len, uint64_t index,
 	return 0;
 }
 
-int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char *prover_name,
-			    const uint8_t peer_ik[static PL_IK_LEN], const char *peer_name,
-			    const char *relay_vkey, const uint8_t *checkpoint_note, size_t note_len,
-			    const pl_proof_deposit *deps, size_t n_deps,
-			    const pl_proof_fetch *fetches, size_t n_fetches, uint64_t period_start,
-			    uint64_t period_end, uint32_t replies_received, pl_err *e)
+int pl_outreach_proof_build(json_t **out, const pl_outreach_input *in, pl_err *e)
 {
 	bundle *b = calloc(1, sizeof *b);
 	pl_err sub;
@@ -704,47 +699,47 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 	pl_err_clear(&sub);
 	if (b == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	if (!name_ok(prover_name) || !name_ok(peer_name)) {
+	if (!name_ok(in->prover_name) || !name_ok(in->peer_name)) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   "names in a proof must be one line of text of 1 to %d bytes",
 			   PL_OUTREACH_NAME_MAX);
 		goto done;
 	}
-	if (relay_vkey == NULL || strlen(relay_vkey) >= sizeof b->vkey || checkpoint_note == NULL ||
-	    note_len == 0 || note_len > sizeof b->note) {
+	if (in->relay_vkey == NULL || strlen(in->relay_vkey) >= sizeof b->vkey ||
+	    in->checkpoint_note == NULL || in->note_len == 0 || in->note_len > sizeof b->note) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   "a proof needs the relay key and a checkpoint of at "
 			   "most %d bytes",
 			   PL_OUTREACH_NOTE_MAX);
 		goto done;
 	}
-	if (n_deps == 0 || n_deps > PL_OUTREACH_DEPOSITS_MAX ||
-	    n_fetches > PL_OUTREACH_FETCHES_MAX || period_start > PL_EXPORT_TIME_MAX ||
-	    period_end > PL_EXPORT_TIME_MAX) {
+	if (in->n_deps == 0 || in->n_deps > PL_OUTREACH_DEPOSITS_MAX ||
+	    in->n_fetches > PL_OUTREACH_FETCHES_MAX || in->period_start > PL_EXPORT_TIME_MAX ||
+	    in->period_end > PL_EXPORT_TIME_MAX) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   "a proof holds 1 to %d deposits, at most %d fetches, and a period "
 			   "of RFC 3339 times",
 			   PL_OUTREACH_DEPOSITS_MAX, PL_OUTREACH_FETCHES_MAX);
 		goto done;
 	}
-	memcpy(b->vkey, relay_vkey, strlen(relay_vkey) + 1);
-	memcpy(b->note, checkpoint_note, note_len);
-	b->note_len = note_len;
-	memcpy(b->prover_name, prover_name, strlen(prover_name) + 1);
-	memcpy(b->peer_name, peer_name, strlen(peer_name) + 1);
-	memcpy(b->prover_ik, prover->pk, PL_IK_LEN);
-	memcpy(b->peer_ik, peer_ik, PL_IK_LEN);
-	b->start = period_start;
-	b->end = period_end;
-	b->replies = replies_received;
-	b->dep = calloc(n_deps, sizeof *b->dep);
-	b->fet = calloc(n_fetches ? n_fetches : 1, sizeof *b->fet);
+	memcpy(b->vkey, in->relay_vkey, strlen(in->relay_vkey) + 1);
+	memcpy(b->note, in->checkpoint_note, in->note_len);
+	b->note_len = in->note_len;
+	memcpy(b->prover_name, in->prover_name, strlen(in->prover_name) + 1);
+	memcpy(b->peer_name, in->peer_name, strlen(in->peer_name) + 1);
+	memcpy(b->prover_ik, in->prover->pk, PL_IK_LEN);
+	memcpy(b->peer_ik, in->peer_ik, PL_IK_LEN);
+	b->start = in->period_start;
+	b->end = in->period_end;
+	b->replies = in->replies_received;
+	b->dep = calloc(in->n_deps, sizeof *b->dep);
+	b->fet = calloc(in->n_fetches ? in->n_fetches : 1, sizeof *b->fet);
 	if (b->dep == NULL || b->fet == NULL) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < n_deps; i++) {
-		const pl_proof_deposit *d = &deps[i];
+	for (size_t i = 0; i < in->n_deps; i++) {
+		const pl_proof_deposit *d = &in->deps[i];
 		entry *x = &b->dep[i];
 		b->n_dep = i + 1;
 		if (take(x, d->leaf, d->leaf_len, d->index, d->proof, d->proof_len) != 0 ||
@@ -764,8 +759,8 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 		memcpy(x->receipt, d->receipt, d->receipt_len);
 		x->receipt_len = d->receipt_len;
 	}
-	for (size_t i = 0; i < n_fetches; i++) {
-		const pl_proof_fetch *f = &fetches[i];
+	for (size_t i = 0; i < in->n_fetches; i++) {
+		const pl_proof_fetch *f = &in->fetches[i];
 		b->n_fet = i + 1;
 		if (take(&b->fet[i], f->leaf, f->leaf_len, f->index, f->proof, f->proof_len) != 0) {
 			pl_err_set(e, PL_EXIT_INPUT,
@@ -779,7 +774,7 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
-	crypto_sign_detached(b->sig, NULL, m, mlen, prover->sk);
+	crypto_sign_detached(b->sig, NULL, m, mlen, in->prover->sk);
 	*out = bundle_json(b);
 	if (*out == NULL) {
 		pl_err_set(e, PL_EXIT_INPUT, "the proof's content cannot be written as JSON");
@@ -791,8 +786,8 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
-	if (pl_outreach_proof_verify(NULL, (const uint8_t *)text, len, relay_vkey, NULL, 0, &sub) !=
-	    0) {
+	if (pl_outreach_proof_verify(NULL, (const uint8_t *)text, len, in->relay_vkey, NULL, 0,
+				     &sub) != 0) {
 		pl_err_set(e, sub.code, "refusing to write a proof that would not verify: %s",
 			   sub.msg);
 		goto done;

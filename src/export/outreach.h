@@ -67,20 +67,32 @@ typedef struct {
 	size_t proof_len;
 } pl_proof_fetch;
 
-/* Builds the bundle's JSON (write it with pl_export_write_file). Deposits and
- * fetches may come in any order (the bundle lists them by leaf index). The
- * prover's identity signs the statement (docs/PROOF.md). relay_vkey is the
- * relay log's verifier key ("parley.relay/<hex>+<keyid>+<base64>",
- * pl_leaf_log_vkey_string), checkpoint_note the relay-signed checkpoint every
- * proof reaches. The result is checked with pl_outreach_proof_verify against
- * relay_vkey before it is returned: a bundle the verifier would refuse is
- * refused here (-1, *out NULL, e says why). */
-int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char *prover_name,
-			    const uint8_t peer_ik[static PL_IK_LEN], const char *peer_name,
-			    const char *relay_vkey, const uint8_t *checkpoint_note, size_t note_len,
-			    const pl_proof_deposit *deps, size_t n_deps,
-			    const pl_proof_fetch *fetches, size_t n_fetches, uint64_t period_start,
-			    uint64_t period_end, uint32_t replies_received, pl_err *e);
+/* What a bundle is built from. */
+typedef struct {
+	const pl_identity *prover; /* signs the statement (docs/PROOF.md) */
+	const char *prover_name;   /* one line of text, 1..PL_OUTREACH_NAME_MAX bytes */
+	uint8_t peer_ik[PL_IK_LEN];
+	const char *peer_name;
+	/* The relay log's verifier key ("parley.relay/<hex>+<keyid>+<base64>",
+	 * pl_leaf_log_vkey_string) and the relay-signed checkpoint every proof
+	 * reaches. */
+	const char *relay_vkey;
+	const uint8_t *checkpoint_note;
+	size_t note_len;
+	const pl_proof_deposit *deps; /* 1..PL_OUTREACH_DEPOSITS_MAX, any order */
+	size_t n_deps;
+	const pl_proof_fetch *fetches; /* 0..PL_OUTREACH_FETCHES_MAX, any order */
+	size_t n_fetches;
+	uint64_t period_start, period_end; /* at most PL_EXPORT_TIME_MAX */
+	uint32_t replies_received;
+} pl_outreach_input;
+
+/* Builds the bundle's JSON (write it with pl_export_write_file); the bundle
+ * lists deposits and fetches by leaf index. The result is checked with
+ * pl_outreach_proof_verify against in->relay_vkey before it is returned: a
+ * bundle the verifier would refuse is refused here (-1, *out NULL, e says
+ * why). */
+int pl_outreach_proof_build(json_t **out, const pl_outreach_input *in, pl_err *e);
 
 /* What a verified bundle shows about one deposit. */
 typedef struct {

@@ -224,14 +224,37 @@ static void fill(const spec *sp, pl_proof_deposit *d, pl_proof_fetch *f)
 	}
 }
 
+/* pl_outreach_proof_build with every input spelled out. */
+static int build_from(json_t **out, const pl_identity *prover, const char *prover_name,
+		      const uint8_t peer_ik[static PL_IK_LEN], const char *peer_name,
+		      const char *vkey, const uint8_t *note, size_t note_len,
+		      const pl_proof_deposit *deps, size_t n_deps, const pl_proof_fetch *fetches,
+		      size_t n_fetches, uint64_t start, uint64_t end, uint32_t replies, pl_err *e)
+{
+	pl_outreach_input in = {.prover = prover,
+				.prover_name = prover_name,
+				.peer_name = peer_name,
+				.relay_vkey = vkey,
+				.checkpoint_note = note,
+				.note_len = note_len,
+				.deps = deps,
+				.n_deps = n_deps,
+				.fetches = fetches,
+				.n_fetches = n_fetches,
+				.period_start = start,
+				.period_end = end,
+				.replies_received = replies};
+	memcpy(in.peer_ik, peer_ik, PL_IK_LEN);
+	return pl_outreach_proof_build(out, &in, e);
+}
+
 static int build(json_t **out, const spec *sp, pl_err *e)
 {
 	pl_proof_deposit d[8];
 	pl_proof_fetch f[8];
 	fill(sp, d, f);
-	return pl_outreach_proof_build(out, &US, "United States", IR.pk, "Iran",
-				       sp->key ? sp->key : vkey, note, note_len, d, sp->n_dep, f,
-				       sp->n_fet, T0, PERIOD_END, sp->replies, e);
+	return build_from(out, &US, "United States", IR.pk, "Iran", sp->key ? sp->key : vkey, note,
+			  note_len, d, sp->n_dep, f, sp->n_fet, T0, PERIOD_END, sp->replies, e);
 }
 
 static const spec GOOD = {{2, 3, 6, 7}, 4, {4, 8}, 2, 0, NULL, 0};
@@ -711,41 +734,40 @@ static void test_builder_refusals(void **st)
 	assert_non_null(strstr(e.msg, "outside the period"));
 	/* the envelope hash the client kept is not the one logged */
 	d[1].envelope_hash[0] ^= 1;
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 4, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	assert_non_null(strstr(e.msg, "another envelope hash"));
 	d[1].envelope_hash[0] ^= 1;
 	/* names that are not one line of text */
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "Iran\nUS", IR.pk, "Iran", vkey, note,
-						 note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "Iran\nUS", IR.pk, "Iran", vkey, note, note_len, d, 4,
+				    f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_INPUT);
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "", vkey, note,
-						 note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "", vkey, note, note_len, d, 4,
+				    f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	/* the same deposit twice, no deposits, the prover as its own peer */
 	d[1] = d[0];
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 2, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 2, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 0, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 0, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	fill(&GOOD, d, f);
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", US.pk, "Iran", vkey,
-						 note, note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", US.pk, "Iran", vkey, note, note_len,
+				    d, 4, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	/* a period that ends before it starts */
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 4, f, 2, PERIOD_END, T0, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 4, f, 2, PERIOD_END, T0, 0, &e),
 			 -1);
 	/* input order does not matter: the bundle lists by leaf index */
 	pl_proof_deposit r[4] = {d[3], d[1], d[2], d[0]};
 	pl_proof_fetch rf[2] = {f[1], f[0]};
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, r, 4, rf, 2, T0, PERIOD_END, 0,
-						 &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    r, 4, rf, 2, T0, PERIOD_END, 0, &e),
 			 0);
 	size_t n1, n2;
 	char *a = pl_export_dumps(j, &n1), *b = good_file(&n2);
