@@ -30,7 +30,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "identity/identity.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/wire.h"
@@ -40,7 +42,7 @@
 #define MAX_SECONDS 60
 #define MAX_REQUESTS_PER_SENDER 5000000L
 #define SAMPLES_TOTAL 4000000L /* latency samples kept, over all senders */
-#define BODY_CAP 4096	       /* > PL_PROTO_RECEIPT_MAX */
+#define BODY_CAP 4096	       /* > PL_RECEIPT_MAX */
 #define URL_CAP 256
 #define HDR_CAP 256
 
@@ -126,18 +128,18 @@ static int owner_put(CURL *c, const char *base, const pl_identity *id, const cha
 		     const uint8_t *data, size_t n, body *resp)
 {
 	char url[URL_CAP], h[4][HDR_CAP];
-	pl_proto_auth a;
+	pl_auth a;
 	struct curl_slist *hdrs = base_headers();
 	int rc = -1;
 
 	if (hdrs == NULL ||
-	    pl_proto_auth_sign(&a, id, "PUT", path, data, n, (uint64_t)time(NULL)) != 0)
+	    pl_auth_sign(&a, id, "PUT", path, data, n, (uint64_t)time(NULL)) != 0)
 		goto out;
 	snprintf(url, sizeof url, "%s%s", base, path);
-	snprintf(h[0], HDR_CAP, "%s: %s", PL_HDR_KEY, a.key);
-	snprintf(h[1], HDR_CAP, "%s: %s", PL_HDR_TIME, a.time);
-	snprintf(h[2], HDR_CAP, "%s: %s", PL_HDR_NONCE, a.nonce);
-	snprintf(h[3], HDR_CAP, "%s: %s", PL_HDR_SIG, a.sig);
+	snprintf(h[0], HDR_CAP, "%s: %s", PL_AUTH_HDR_KEY, a.key);
+	snprintf(h[1], HDR_CAP, "%s: %s", PL_AUTH_HDR_TIME, a.time);
+	snprintf(h[2], HDR_CAP, "%s: %s", PL_AUTH_HDR_NONCE, a.nonce);
+	snprintf(h[3], HDR_CAP, "%s: %s", PL_AUTH_HDR_SIG, a.sig);
 	for (int i = 0; i < 4; i++) {
 		struct curl_slist *t = curl_slist_append(hdrs, h[i]);
 		if (t == NULL)
@@ -201,14 +203,14 @@ out:
 
 static int deposit_ok(const sender *s, long st, const body *resp)
 {
-	static __thread pl_proto_receipt r;
+	static __thread pl_receipt r;
 
 	if (st != 200)
 		return 0;
 	if (s->want_receipt == 1)
-		return pl_proto_receipt_decode(&r, resp->buf, resp->n) == 0;
+		return pl_receipt_decode(&r, resp->buf, resp->n) == 0;
 	if (s->want_receipt == 2)
-		return resp->n == PL_PROTO_RECEIPT_FIXED_LEN + 5;
+		return resp->n == PL_RECEIPT_FIXED_LEN + 5;
 	return 1;
 }
 
@@ -216,13 +218,13 @@ static int deposit_ok(const sender *s, long st, const body *resp)
  * checkpoint signature and the inclusion proof. */
 static int receipt_verifies(CURL *c, const char *base, const body *receipt)
 {
-	static __thread pl_proto_receipt r;
+	static __thread pl_receipt r;
 	uint8_t pk[PL_IK_LEN];
 	char url[URL_CAP];
 	body key;
 	long st = -1;
 
-	if (pl_proto_receipt_decode(&r, receipt->buf, receipt->n) != 0)
+	if (pl_receipt_decode(&r, receipt->buf, receipt->n) != 0)
 		return -1;
 	snprintf(url, sizeof url, "%s/v1/relay", base);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &key);
@@ -235,7 +237,7 @@ static int receipt_verifies(CURL *c, const char *base, const body *receipt)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 	if (st != 200 || pl_proto_relay_key_decode(pk, key.buf, key.n) != 0)
 		return -1;
-	return pl_proto_receipt_verify(&r, pk, NULL);
+	return pl_receipt_verify(&r, pk, NULL);
 }
 
 static void *sender_main(void *arg)

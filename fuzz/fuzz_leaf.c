@@ -18,9 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "log/leaf.h"
-#include "relay/proto.h"
 #include "util/codec.h"
+#include "util/wire.h"
 
 static pl_identity owner;
 
@@ -54,10 +55,9 @@ static void fuzz_bytes(const uint8_t *p, size_t n)
 /* The ack the owner would sign, as a fetch leaf. */
 static void fuzz_signed(const uint8_t *p, size_t n)
 {
-	uint8_t in[8 + 8 + 2 + 16 + 2] = {0}, body[PL_PROTO_ACK_BODY_LEN], mbx[32],
-				    out[PL_LEAF_MAX];
+	uint8_t in[8 + 8 + 2 + 16 + 2] = {0}, body[PL_AUTH_ACK_BODY_LEN], mbx[32], out[PL_LEAF_MAX];
 	char path[160], hex[65];
-	pl_proto_auth a;
+	pl_auth a;
 	pl_leaf l, t;
 
 	memcpy(in, p, n < sizeof in ? n : sizeof in);
@@ -74,13 +74,13 @@ static void fuzz_signed(const uint8_t *p, size_t n)
 		l.relay_time = l.auth_time; /* wrapped: keep it simple */
 	pl_hex_encode(hex, mbx, 32);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", hex);
-	pl_proto_ack_encode(body, l.through);
-	if (pl_proto_auth_sign(&a, &owner, "POST", path, body, sizeof body, l.auth_time) != 0 ||
+	pl_auth_ack_encode(body, l.through);
+	if (pl_auth_sign(&a, &owner, "POST", path, body, sizeof body, l.auth_time) != 0 ||
 	    pl_hex_decode(l.nonce, 16, a.nonce) != 0 || pl_hex_decode(l.sig, 64, a.sig) != 0)
 		abort();
 	uint64_t d =
 	    l.relay_time > l.auth_time ? l.relay_time - l.auth_time : l.auth_time - l.relay_time;
-	int in_window = d <= PL_PROTO_AUTH_WINDOW;
+	int in_window = d <= PL_AUTH_WINDOW;
 	if ((pl_leaf_fetch_verify(&l) == 0) != in_window)
 		abort();
 	if (!in_window)
@@ -97,7 +97,7 @@ static void fuzz_signed(const uint8_t *p, size_t n)
 	if (relay_time_field) {
 		uint64_t e = t.relay_time > t.auth_time ? t.relay_time - t.auth_time
 							: t.auth_time - t.relay_time;
-		if (ok != (e <= PL_PROTO_AUTH_WINDOW))
+		if (ok != (e <= PL_AUTH_WINDOW))
 			abort();
 	} else if (ok) {
 		abort();

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export/outreach.h"
+#include "export/verify.h"
 #include "log/leaf.h"
-#include "log/proof.h"
-#include "negotiation/verify.h"
 
 static char other_vkey[PL_NOTE_VKEY_MAX];
 static FILE *devnull;

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 
 static pl_identity signer;
@@ -78,8 +80,8 @@ static void fuzz_auth(const uint8_t *buf, size_t size)
 	const uint8_t *body = off <= size ? (const uint8_t *)copy + off : NULL;
 	size_t bodylen = off <= size ? size - off : 0;
 	const char *why = NULL;
-	if (pl_proto_auth_verify(k, m, n, NULL, f[4], f[5], f[0], f[1], f[2], f[3], body, bodylen,
-				 1700000000, &why) == 0) {
+	if (pl_auth_verify(k, m, n, NULL, f[4], f[5], f[0], f[1], f[2], f[3], body, bodylen,
+			   1700000000, &why) == 0) {
 		/* Only the fixed signer's key could ever verify by chance of the
 		 * fuzzer re-using a logged signature: treat any acceptance of
 		 * another key as a bug. */
@@ -152,22 +154,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 5: {
 		uint64_t s;
-		uint8_t out[PL_PROTO_ACK_BODY_LEN];
-		if (pl_proto_ack_decode(&s, buf, size) == 0) {
-			pl_proto_ack_encode(out, s);
+		uint8_t out[PL_AUTH_ACK_BODY_LEN];
+		if (pl_auth_ack_decode(&s, buf, size) == 0) {
+			pl_auth_ack_encode(out, s);
 			check_same(out, sizeof out, buf, size);
 		}
 		break;
 	}
 	case 6: {
-		static pl_proto_receipt r;
-		static uint8_t out[PL_PROTO_RECEIPT_MAX];
-		if (pl_proto_receipt_decode(&r, buf, size) == 0) {
-			size_t n = pl_proto_receipt_encode(out, &r);
+		static pl_receipt r;
+		static uint8_t out[PL_RECEIPT_MAX];
+		if (pl_receipt_decode(&r, buf, size) == 0) {
+			size_t n = pl_receipt_encode(out, &r);
 			check_same(out, n, buf, size);
 			/* Must not crash; a seed signed by the fixed signer gets
 			 * past the checkpoint signature to the inclusion proof. */
-			(void)pl_proto_receipt_verify(&r, signer.pk, NULL);
+			(void)pl_receipt_verify(&r, signer.pk, NULL);
 		}
 		break;
 	}
@@ -222,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		memcpy(s, buf, size);
 		s[size] = '\0';
-		(void)pl_proto_parse_u64(&v, s);
+		(void)pl_auth_parse_u64(&v, s);
 		(void)pl_proto_parse_id_hex(id, s, strlen(s));
 		free(s);
 		break;

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "negotiation/verify.h"
+#include "export/agreement.h"
+#include "export/thread.h"
+#include "export/verify.h"
 
 static pl_agreement_summary s;
 

@@ -25,9 +25,9 @@
 #include "client/messenger.h"
 #include "client/nego.h"
 #include "client/prove.h"
+#include "export/agreement.h"
+#include "export/outreach.h"
 #include "log/leaf.h"
-#include "log/proof.h"
-#include "negotiation/verify.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 

@@ -1,11 +1,12 @@
 /* cmd_verify.c — `parley verify FILE [--expect-key KEY]... [--relay-key VKEY]`:
- * checks an exported agreement, thread or proof-of-outreach file with nothing but the file; needs no vault or passphrase. */
+ * checks an exported agreement, thread or proof-of-outreach file with nothing but the file; needs
+ * no vault or passphrase. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "negotiation/verify.h"
+#include "export/verify.h"
 #include "util/codec.h"
 
 #define EXPECT_MAX 16

@@ -14,6 +14,7 @@
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 
 #define SCAN_ROUNDS_MAX 50
@@ -181,14 +182,14 @@ int pl_audit_checkpoint(pl_vault *v, pl_rc_conn *c, pl_audit_report *r, pl_err *
 		if (items[i].dir != PL_DIR_OUT || items[i].receipt.n == 0 ||
 		    pl_vault_receipt_is_checked(v, items[i].seq) == 1)
 			continue;
-		pl_proto_receipt *rc2 = calloc(1, sizeof *rc2);
+		pl_receipt *rc2 = calloc(1, sizeof *rc2);
 		pl_checkpoint rcp;
 		if (rc2 == NULL) {
 			pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 			goto out;
 		}
-		if (pl_proto_receipt_decode(rc2, items[i].receipt.p, items[i].receipt.n) != 0 ||
-		    pl_proto_receipt_verify(rc2, pk, NULL) != 0 ||
+		if (pl_receipt_decode(rc2, items[i].receipt.p, items[i].receipt.n) != 0 ||
+		    pl_receipt_verify(rc2, pk, NULL) != 0 ||
 		    pl_leaf_checkpoint_open(&rcp, rc2->note, rc2->notelen, pk) != 0) {
 			free(rc2);
 			continue; /* a receipt from before the log (or damaged): nothing to check */

@@ -475,8 +475,8 @@ static int fetch_token(pl_vault *v, pl_rc_conn *c, pl_contact *ct, pl_err *e)
 static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_contact *ct,
 			pl_outbox *o, pl_err *e)
 {
-	pl_proto_receipt rc;
-	uint8_t receipt[PL_PROTO_RECEIPT_LEN];
+	pl_receipt rc;
+	uint8_t receipt[PL_RECEIPT_MAX];
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!ct->has_token && fetch_token(v, c, ct, e) != 0)
 			return -1;
@@ -484,7 +484,7 @@ static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32]
 		pl_err_clear(&de);
 		if (pl_rc_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
 				  &de) == 0) {
-			size_t rlen = pl_proto_receipt_encode(receipt, &rc);
+			size_t rlen = pl_receipt_encode(receipt, &rc);
 			if (rlen == 0)
 				return pl_err_set(e, PL_EXIT_SECURITY,
 						  "the relay's receipt cannot be stored");

@@ -19,7 +19,8 @@
 
 #include "client/messenger.h"
 #include "envelope/envelope.h"
-#include "negotiation/verify.h"
+#include "export/agreement.h"
+#include "export/thread.h"
 #include "util/codec.h"
 
 /* --- helpers ---------------------------------------------------------------- */

@@ -3,6 +3,14 @@
  * sent to the contact that has a relay receipt, with its deposit leaf proved
  * into one checkpoint; the contact's own logged acks that cover them; and
  * our signed count of what came back in the period.
+ *
+ * pl_prove_outreach runs named steps over one context: open the relay and
+ * take the vault's audited checkpoint, collect our deposits to the contact
+ * from their receipts, scan the log for the contact's verified acks, keep
+ * the first ack after each deposit that covers it, prove those into the
+ * checkpoint, count replies, build and write. It must never put into a
+ * bundle a receipt that does not verify under the pinned relay key or an
+ * ack the contact's key did not sign.
  */
 #include "client/prove.h"
 
@@ -14,9 +22,9 @@
 #include "client/audit.h"
 #include "client/messenger.h"
 #include "envelope/envelope.h"
+#include "export/outreach.h"
 #include "log/leaf.h"
-#include "log/proof.h"
-#include "negotiation/verify.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "util/codec.h"
 
@@ -32,200 +40,287 @@ typedef struct {
 	int used;
 } fetch_rec;
 
-int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_prove_report *r,
-		      pl_err *e)
-{
+/* Everything the steps share; prove_free releases it. */
+typedef struct {
+	pl_vault *v;
 	pl_contact ct;
-	pl_rc_conn *c = NULL;
-	pl_item *items = NULL;
-	size_t nitems = 0, ndep = 0, nfetch = 0, fcap = 0;
-	pl_proof_deposit *deps = NULL;
-	uint8_t(*leaves)[PL_LEAF_MAX] = NULL;
-	uint8_t(*proofs)[PL_MERKLE_PROOF_MAX][32] = NULL;
-	fetch_rec *fr = NULL;
-	pl_proof_fetch *fetches = NULL;
-	uint8_t *note = NULL;
-	size_t notelen = 0;
-	uint64_t size = 0, first = 0;
-	pl_proto_leaves *pl = NULL;
-	pl_proto_receipt *rc = NULL;
+	pl_rc_conn *c;
 	uint8_t rpk[32], peer_mbx[32];
-	int ret = -1;
-	unsigned replies = 0;
+	uint64_t size; /* of the checkpoint every proof reaches */
+	uint8_t *note;
+	size_t notelen;
+	pl_item *items;
+	size_t nitems;
+	/* our deposits to the contact */
+	pl_proof_deposit *deps;
+	uint8_t (*leaves)[PL_LEAF_MAX];
+	uint8_t (*proofs)[PL_MERKLE_PROOF_MAX][32];
+	size_t ndep;
+	uint64_t first; /* relay time of the earliest */
+	/* the contact's acks in the log; `used` ones go into the bundle */
+	fetch_rec *fr;
+	size_t nfetch, fcap;
+	pl_proof_fetch *fetches;
+	size_t nused;
+	pl_proto_leaves *pl;
+	pl_receipt *rc;
+} prove_ctx;
 
-	if (pl_vault_contact_get(v, contact, &ct, e) != 0)
+static void prove_free(prove_ctx *p)
+{
+	if (p->c)
+		pl_rc_close(p->c);
+	pl_vault_items_free(p->items, p->nitems);
+	free(p->deps);
+	free(p->leaves);
+	free(p->proofs);
+	free(p->fr);
+	free(p->fetches);
+	free(p->note);
+	free(p->pl);
+	free(p->rc);
+	sodium_memzero(&p->ct, sizeof p->ct);
+}
+
+/* The contact, the pinned relay key, and the newest checkpoint the vault
+ * has audited (auditing the relay's current one first). */
+static int open_checkpoint(prove_ctx *p, const char *contact, pl_err *e)
+{
+	if (pl_vault_contact_get(p->v, contact, &p->ct, e) != 0)
 		return -1;
-	pl_mailbox_id(peer_mbx, ct.ik);
-	if (pl_vault_relay_key(v, rpk) != 0) {
-		pl_err_set(e, PL_EXIT_USAGE, "the relay's key is not pinned yet; run parley sync");
-		goto out;
-	}
-	if (pl_msgr_open_relay(v, &c, e) != 0 || pl_audit_checkpoint(v, c, NULL, e) != 0 ||
-	    pl_vault_checkpoint_latest(v, &size, &note, &notelen, e) != 0)
-		goto out;
-	if (pl_vault_item_list(v, contact, &items, &nitems, e) != 0)
-		goto out;
-	deps = calloc(nitems ? nitems : 1, sizeof *deps);
-	leaves = calloc(nitems ? nitems : 1, sizeof *leaves);
-	proofs = calloc(nitems ? nitems : 1, sizeof *proofs);
-	rc = calloc(1, sizeof *rc);
-	pl = calloc(1, sizeof *pl);
-	if (!deps || !leaves || !proofs || !rc || !pl) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		goto out;
-	}
-	uint64_t max_seq = 0;
-	for (size_t i = 0; i < nitems; i++) {
-		pl_item *it = &items[i];
-		if (it->dir == PL_DIR_IN) {
-			continue;
-		}
-		if (it->kind == PL_KIND_ACK || it->receipt.n == 0)
-			continue;
-		if (pl_proto_receipt_decode(rc, it->receipt.p, it->receipt.n) != 0 ||
-		    pl_proto_receipt_verify(rc, rpk, NULL) != 0 || rc->index >= size)
-			continue; /* not in the log this checkpoint covers (yet) */
+	pl_mailbox_id(p->peer_mbx, p->ct.ik);
+	if (pl_vault_relay_key(p->v, p->rpk) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay's key is not pinned yet; run parley sync");
+	if (pl_msgr_open_relay(p->v, &p->c, e) != 0 ||
+	    pl_audit_checkpoint(p->v, p->c, NULL, e) != 0 ||
+	    pl_vault_checkpoint_latest(p->v, &p->size, &p->note, &p->notelen, e) != 0)
+		return -1;
+	return 0;
+}
+
+/* One deposit per item we sent the contact whose receipt verifies and lies
+ * in the checkpoint, with its leaf and inclusion proof. */
+static int collect_deposits(prove_ctx *p, const char *contact, pl_err *e)
+{
+	size_t n;
+
+	if (pl_vault_item_list(p->v, contact, &p->items, &p->nitems, e) != 0)
+		return -1;
+	n = p->nitems ? p->nitems : 1;
+	p->deps = calloc(n, sizeof *p->deps);
+	p->leaves = calloc(n, sizeof *p->leaves);
+	p->proofs = calloc(n, sizeof *p->proofs);
+	p->rc = calloc(1, sizeof *p->rc);
+	p->pl = calloc(1, sizeof *p->pl);
+	if (!p->deps || !p->leaves || !p->proofs || !p->rc || !p->pl)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	for (size_t i = 0; i < p->nitems; i++) {
+		pl_item *it = &p->items[i];
+		pl_receipt *rc = p->rc;
 		pl_leaf lf;
-		memset(&lf, 0, sizeof lf);
-		lf.type = PL_LEAF_DEPOSIT;
-		memcpy(lf.mbx, rc->mbx, 32);
-		memcpy(lf.hash, rc->hash, 32);
-		lf.seq = rc->seq;
-		lf.relay_time = rc->time;
-		size_t len = pl_leaf_encode(leaves[ndep], &lf);
-		size_t plen;
-		if (len == 0 || sodium_memcmp(rc->mbx, peer_mbx, 32) != 0)
+		size_t len, plen;
+
+		if (it->dir == PL_DIR_IN || it->kind == PL_KIND_ACK || it->receipt.n == 0)
 			continue;
-		if (pl_audit_inclusion(c, rc->index, size, proofs[ndep], &plen, e) != 0)
-			goto out;
-		pl_proof_deposit *d = &deps[ndep];
-		d->leaf = leaves[ndep];
+		if (pl_receipt_decode(rc, it->receipt.p, it->receipt.n) != 0 ||
+		    pl_receipt_verify(rc, p->rpk, NULL) != 0 || rc->index >= p->size)
+			continue; /* not in the log this checkpoint covers (yet) */
+		pl_receipt_leaf(&lf, rc);
+		len = pl_leaf_encode(p->leaves[p->ndep], &lf);
+		if (len == 0 || sodium_memcmp(rc->mbx, p->peer_mbx, 32) != 0)
+			continue;
+		if (pl_audit_inclusion(p->c, rc->index, p->size, p->proofs[p->ndep], &plen, e) != 0)
+			return -1;
+		pl_proof_deposit *d = &p->deps[p->ndep];
+		d->leaf = p->leaves[p->ndep];
 		d->leaf_len = len;
 		d->index = rc->index;
-		d->proof = (const uint8_t(*)[32])proofs[ndep];
+		d->proof = (const uint8_t(*)[32])p->proofs[p->ndep];
 		d->proof_len = plen;
 		memcpy(d->envelope_hash, rc->hash, 32);
 		d->receipt = it->receipt.p;
 		d->receipt_len = it->receipt.n;
-		if (first == 0 || rc->time < first)
-			first = rc->time;
-		if (rc->seq > max_seq)
-			max_seq = rc->seq;
-		ndep++;
+		if (p->first == 0 || rc->time < p->first)
+			p->first = rc->time;
+		p->ndep++;
 	}
-	if (ndep == 0) {
-		pl_err_set(e, PL_EXIT_NOTFOUND,
-			   "nothing sent to \"%s\" is in the relay's log yet; send, then run "
-			   "parley sync",
-			   contact);
-		goto out;
+	if (p->ndep == 0)
+		return pl_err_set(
+		    e, PL_EXIT_NOTFOUND,
+		    "nothing sent to \"%s\" is in the relay's log yet; send, then run "
+		    "parley sync",
+		    contact);
+	return 0;
+}
+
+/* Keeps a fetch leaf of the log; -1 when out of memory. */
+static int keep_fetch(prove_ctx *p, const uint8_t *leaf, size_t len, uint64_t index,
+		      uint64_t through)
+{
+	if (p->nfetch == p->fcap) {
+		size_t ncap = p->fcap ? 2 * p->fcap : 16;
+		fetch_rec *nf = realloc(p->fr, ncap * sizeof *p->fr);
+		if (nf == NULL)
+			return -1;
+		p->fr = nf;
+		p->fcap = ncap;
 	}
-	/* The peer's logged acks: scan the log for fetches of its mailbox. */
+	fetch_rec *f = &p->fr[p->nfetch++];
+	memcpy(f->leaf, leaf, len);
+	f->len = len;
+	f->index = index;
+	f->through = through;
+	f->used = 0;
+	return 0;
+}
+
+/* The contact's logged acks: every fetch leaf of its mailbox, by its key,
+ * whose signature verifies, in the checkpoint's tree. */
+static int scan_fetches(prove_ctx *p, pl_err *e)
+{
 	uint64_t cur = 0;
-	for (int round = 0; round < SCAN_ROUNDS_MAX && cur < size; round++) {
-		uint32_t count =
-		    size - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX : (uint32_t)(size - cur);
+
+	for (int round = 0; round < SCAN_ROUNDS_MAX && cur < p->size; round++) {
+		uint32_t count = p->size - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX
+								     : (uint32_t)(p->size - cur);
 		uint8_t *body;
-		if (pl_audit_leaves(c, cur, count, pl, &body, e) != 0)
-			goto out;
-		for (uint32_t i = 0; i < pl->count; i++) {
+		if (pl_audit_leaves(p->c, cur, count, p->pl, &body, e) != 0)
+			return -1;
+		for (uint32_t i = 0; i < p->pl->count; i++) {
 			pl_leaf lf;
-			if (pl_leaf_decode(&lf, pl->leaf[i].p, pl->leaf[i].n) != 0 ||
-			    lf.type != PL_LEAF_FETCH || sodium_memcmp(lf.mbx, peer_mbx, 32) != 0 ||
-			    sodium_memcmp(lf.owner, ct.ik, 32) != 0 ||
+			if (pl_leaf_decode(&lf, p->pl->leaf[i].p, p->pl->leaf[i].n) != 0 ||
+			    lf.type != PL_LEAF_FETCH ||
+			    sodium_memcmp(lf.mbx, p->peer_mbx, 32) != 0 ||
+			    sodium_memcmp(lf.owner, p->ct.ik, 32) != 0 ||
 			    pl_leaf_fetch_verify(&lf) != 0)
 				continue;
-			if (nfetch == fcap) {
-				size_t ncap = fcap ? 2 * fcap : 16;
-				fetch_rec *nf = realloc(fr, ncap * sizeof *fr);
-				if (nf == NULL) {
-					free(body);
-					pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-					goto out;
-				}
-				fr = nf;
-				fcap = ncap;
+			if (keep_fetch(p, p->pl->leaf[i].p, p->pl->leaf[i].n, cur + i,
+				       lf.through) != 0) {
+				free(body);
+				return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 			}
-			memcpy(fr[nfetch].leaf, pl->leaf[i].p, pl->leaf[i].n);
-			fr[nfetch].len = pl->leaf[i].n;
-			fr[nfetch].index = cur + i;
-			fr[nfetch].through = lf.through;
-			fr[nfetch].used = 0;
-			nfetch++;
 		}
 		free(body);
 		cur += count;
 	}
-	/* For each deposit, the first later fetch that covers it. */
-	size_t nused = 0;
-	for (size_t d = 0; d < ndep; d++) {
+	return 0;
+}
+
+/* Marks, for each deposit, the first later fetch that covers its seq (an
+ * ack logged before a deposit cannot have seen it); counts them. */
+static void mark_covering_fetches(prove_ctx *p)
+{
+	p->nused = 0;
+	for (size_t d = 0; d < p->ndep; d++) {
 		pl_leaf dl;
-		if (pl_leaf_decode(&dl, deps[d].leaf, deps[d].leaf_len) != 0)
+		if (pl_leaf_decode(&dl, p->deps[d].leaf, p->deps[d].leaf_len) != 0)
 			continue;
-		for (size_t f = 0; f < nfetch; f++) {
-			if (fr[f].index > deps[d].index && fr[f].through >= dl.seq) {
-				if (!fr[f].used) {
-					fr[f].used = 1;
-					nused++;
+		for (size_t f = 0; f < p->nfetch; f++) {
+			if (p->fr[f].index > p->deps[d].index && p->fr[f].through >= dl.seq) {
+				if (!p->fr[f].used) {
+					p->fr[f].used = 1;
+					p->nused++;
 				}
 				break;
 			}
 		}
 	}
-	fetches = calloc(nused ? nused : 1, sizeof *fetches);
-	if (fetches == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		goto out;
-	}
+}
+
+/* The marked fetches with their inclusion proofs in the checkpoint. */
+static int prove_fetches(prove_ctx *p, pl_err *e)
+{
 	size_t k = 0;
-	for (size_t f = 0; f < nfetch; f++) {
-		if (!fr[f].used)
+
+	p->fetches = calloc(p->nused ? p->nused : 1, sizeof *p->fetches);
+	if (p->fetches == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	for (size_t f = 0; f < p->nfetch; f++) {
+		fetch_rec *r = &p->fr[f];
+		if (!r->used)
 			continue;
-		if (pl_audit_inclusion(c, fr[f].index, size, fr[f].proof, &fr[f].prooflen, e) != 0)
-			goto out;
-		fetches[k].leaf = fr[f].leaf;
-		fetches[k].leaf_len = fr[f].len;
-		fetches[k].index = fr[f].index;
-		fetches[k].proof = (const uint8_t(*)[32])fr[f].proof;
-		fetches[k].proof_len = fr[f].prooflen;
+		if (pl_audit_inclusion(p->c, r->index, p->size, r->proof, &r->prooflen, e) != 0)
+			return -1;
+		p->fetches[k].leaf = r->leaf;
+		p->fetches[k].leaf_len = r->len;
+		p->fetches[k].index = r->index;
+		p->fetches[k].proof = (const uint8_t(*)[32])r->proof;
+		p->fetches[k].proof_len = r->prooflen;
 		k++;
 	}
-	/* What came back from the contact in the period (the prover's word). */
-	uint64_t now = pl_now();
-	for (size_t i = 0; i < nitems; i++)
-		if (items[i].dir == PL_DIR_IN && items[i].time >= first &&
-		    (items[i].kind == PL_KIND_NOTE || items[i].kind == PL_KIND_OBJECT))
+	return 0;
+}
+
+/* What came back from the contact since our first deposit (the prover's
+ * word: sealed sender keeps it out of the log). */
+static unsigned count_replies(const prove_ctx *p)
+{
+	unsigned replies = 0;
+
+	for (size_t i = 0; i < p->nitems; i++)
+		if (p->items[i].dir == PL_DIR_IN && p->items[i].time >= p->first &&
+		    (p->items[i].kind == PL_KIND_NOTE || p->items[i].kind == PL_KIND_OBJECT))
 			replies++;
+	return replies;
+}
+
+/* Builds the bundle (which verifies itself) and writes it to path. */
+static int build_and_write(prove_ctx *p, const char *path, unsigned replies, pl_err *e)
+{
 	char vkey[PL_NOTE_VKEY_MAX];
 	json_t *j = NULL;
-	if (pl_leaf_log_vkey_string(vkey, rpk) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "cannot name the relay's log key");
-		goto out;
-	}
-	if (pl_outreach_proof_build(&j, pl_vault_identity(v), pl_vault_name(v), ct.ik, ct.name,
-				    vkey, note, notelen, deps, ndep, fetches, k, first,
-				    now < first ? first : now, replies, e) != 0)
-		goto out;
-	ret = pl_export_write_file(path, j, e);
+	uint64_t now = pl_now();
+
+	if (pl_leaf_log_vkey_string(vkey, p->rpk) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot name the relay's log key");
+	pl_outreach_input in = {.prover = pl_vault_identity(p->v),
+				.prover_name = pl_vault_name(p->v),
+				.peer_name = p->ct.name,
+				.relay_vkey = vkey,
+				.checkpoint_note = p->note,
+				.note_len = p->notelen,
+				.deps = p->deps,
+				.n_deps = p->ndep,
+				.fetches = p->fetches,
+				.n_fetches = p->nused,
+				.period_start = p->first,
+				.period_end = now < p->first ? p->first : now,
+				.replies_received = replies};
+	memcpy(in.peer_ik, p->ct.ik, PL_IK_LEN);
+	if (pl_outreach_proof_build(&j, &in, e) != 0)
+		return -1;
+	int rc = pl_export_write_file(path, j, e);
 	json_decref(j);
-	if (ret == 0 && r) {
-		r->deposits = ndep;
-		r->fetch_leaves = k;
-		r->checkpoint_size = size;
+	return rc;
+}
+
+int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_prove_report *r,
+		      pl_err *e)
+{
+	prove_ctx p;
+	unsigned replies;
+	int ret = -1;
+
+	memset(&p, 0, sizeof p);
+	p.v = v;
+	if (open_checkpoint(&p, contact, e) != 0 || collect_deposits(&p, contact, e) != 0 ||
+	    scan_fetches(&p, e) != 0)
+		goto out;
+	mark_covering_fetches(&p);
+	if (prove_fetches(&p, e) != 0)
+		goto out;
+	replies = count_replies(&p);
+	if (build_and_write(&p, path, replies, e) != 0)
+		goto out;
+	if (r) {
+		r->deposits = p.ndep;
+		r->fetch_leaves = p.nused;
+		r->checkpoint_size = p.size;
 		r->replies = replies;
 	}
+	ret = 0;
 out:
-	if (c)
-		pl_rc_close(c);
-	pl_vault_items_free(items, nitems);
-	free(deps);
-	free(leaves);
-	free(proofs);
-	free(fr);
-	free(fetches);
-	free(note);
-	free(pl);
-	free(rc);
-	sodium_memzero(&ct, sizeof ct);
+	prove_free(&p);
 	return ret;
 }

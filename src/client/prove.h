@@ -1,6 +1,6 @@
 /*
  * prove.h — `parley prove outreach`: gathers from the vault and the relay's
- * log everything a proof-of-outreach bundle (log/proof.h) needs, and writes
+ * log everything a proof-of-outreach bundle (export/outreach.h) needs, and writes
  * it. The relay's answers are checked against its pinned key and the
  * vault's accepted checkpoint before they go into the bundle.
  */

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "crypto/kdf.h"
 #include "log/leaf.h"
 #include "log/note.h"
@@ -391,7 +392,7 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 	struct curl_slist *hdr = NULL;
 	char url[URL_MAX + PATH_MAX_LEN];
 	char tok[2 * PL_PROTO_TOKEN_LEN + 1];
-	pl_proto_auth auth;
+	pl_auth auth;
 	int bad = 0, rc = -1;
 	long status = 0;
 
@@ -406,16 +407,16 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 	if (strcmp(q->method, "GET") != 0)
 		hdr = add_header(hdr, &bad, "Content-Type", "application/octet-stream");
 	if (q->signer != NULL) {
-		if (pl_proto_auth_sign(&auth, q->signer, q->method, q->path, q->body, q->bodylen,
+		if (pl_auth_sign(&auth, q->signer, q->method, q->path, q->body, q->bodylen,
 				       pl_now()) != 0) {
 			curl_slist_free_all(hdr);
 			return pl_err_set(e, PL_EXIT_ERROR,
 					  "could not sign the request to the relay");
 		}
-		hdr = add_header(hdr, &bad, PL_HDR_KEY, auth.key);
-		hdr = add_header(hdr, &bad, PL_HDR_TIME, auth.time);
-		hdr = add_header(hdr, &bad, PL_HDR_NONCE, auth.nonce);
-		hdr = add_header(hdr, &bad, PL_HDR_SIG, auth.sig);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_KEY, auth.key);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_TIME, auth.time);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_NONCE, auth.nonce);
+		hdr = add_header(hdr, &bad, PL_AUTH_HDR_SIG, auth.sig);
 	}
 	if (q->token != NULL) {
 		pl_hex_encode(tok, q->token, PL_PROTO_TOKEN_LEN);
@@ -649,12 +650,12 @@ int pl_rc_get_grant(pl_rc_conn *c, const uint8_t loc[static PL_PROTO_GRANT_LOC_L
 	return 0;
 }
 
-int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t bodylen,
+int pl_rc_receipt_check(pl_receipt *receipt, const uint8_t *body, size_t bodylen,
 			const uint8_t relay_pk[static PL_IK_LEN],
 			const uint8_t mbx[static PL_MAILBOX_LEN],
 			const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url, pl_err *e)
 {
-	pl_proto_receipt *t = malloc(sizeof *t); /* ~3 KiB: not on the stack */
+	pl_receipt *t = malloc(sizeof *t); /* ~3 KiB: not on the stack */
 	pl_checkpoint cp;
 	int rc = -1;
 
@@ -663,7 +664,7 @@ int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t b
 	/* A receipt is the relay log's signed checkpoint of the commit that
 	 * made the deposit durable, and the deposit's leaf (rebuilt here from
 	 * mailbox, envelope hash, seq and time) proved inside it. */
-	if (pl_proto_receipt_decode(t, body, bodylen) != 0)
+	if (pl_receipt_decode(t, body, bodylen) != 0)
 		pl_err_set(e, PL_EXIT_SECURITY,
 			   "relay at " URL_SHOWN " sent a malformed receipt; the deposit is "
 			   "not proven, so it was not marked delivered",
@@ -675,7 +676,7 @@ int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t b
 			   "its pinned key; the deposit is not proven, so it was not marked "
 			   "delivered",
 			   url);
-	else if (pl_proto_receipt_verify(t, relay_pk, NULL) != 0)
+	else if (pl_receipt_verify(t, relay_pk, NULL) != 0)
 		pl_err_set(e, PL_EXIT_SECURITY,
 			   "relay at " URL_SHOWN
 			   " sent a receipt whose inclusion proof does not verify against its "
@@ -704,7 +705,7 @@ int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t b
 int pl_rc_deposit(pl_rc_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
 		  const uint8_t recipient_ik[static PL_IK_LEN],
 		  const uint8_t token[static PL_PROTO_TOKEN_LEN], const uint8_t *env, size_t envlen,
-		  pl_proto_receipt *receipt, pl_err *e)
+		  pl_receipt *receipt, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
 	uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
@@ -723,7 +724,7 @@ int pl_rc_deposit(pl_rc_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
 		 .token = token,
 		 .body = env,
 		 .bodylen = envlen,
-		 .cap = PL_PROTO_RECEIPT_LEN,
+		 .cap = PL_RECEIPT_MAX,
 		 .what = "the deposit"};
 	if (relay_call(c, &q, &r, e) != 0)
 		return -1;
@@ -779,9 +780,9 @@ void pl_rc_listing_free(pl_rc_listing *l)
 int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, uint64_t seq, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
-	uint8_t body[PL_PROTO_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN];
 
-	pl_proto_ack_encode(body, seq);
+	pl_auth_ack_encode(body, seq);
 	mailbox_path(path, "/v1/mailbox/", id->pk, "/ack");
 	req q = {.method = "POST",
 		 .path = path,

@@ -32,6 +32,7 @@
 
 #include "envelope/envelope.h"
 #include "identity/identity.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/err.h"
@@ -88,11 +89,11 @@ int pl_rc_get_grant(pl_rc_conn *c, const uint8_t loc[static PL_PROTO_GRANT_LOC_L
 int pl_rc_deposit(pl_rc_conn *c, const uint8_t relay_pk[static PL_IK_LEN],
 		  const uint8_t recipient_ik[static PL_IK_LEN],
 		  const uint8_t token[static PL_PROTO_TOKEN_LEN], const uint8_t *env, size_t envlen,
-		  pl_proto_receipt *receipt, pl_err *e);
+		  pl_receipt *receipt, pl_err *e);
 
 /* The receipt check pl_rc_deposit applies to the response body; public
  * so it can be tested against forged receipts. */
-int pl_rc_receipt_check(pl_proto_receipt *receipt, const uint8_t *body, size_t bodylen,
+int pl_rc_receipt_check(pl_receipt *receipt, const uint8_t *body, size_t bodylen,
 			const uint8_t relay_pk[static PL_IK_LEN],
 			const uint8_t mbx[static PL_MAILBOX_LEN],
 			const uint8_t hash[static PL_PROTO_HASH_LEN], const char *url, pl_err *e);

@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relay/proto.h"
+#include "auth/auth.h"
 #include "util/codec.h"
 #include "util/wire.h"
 
-_Static_assert(PL_LEAF_NONCE_LEN == PL_PROTO_NONCE_LEN, "fetch leaf nonce is the auth nonce");
+_Static_assert(PL_LEAF_NONCE_LEN == PL_AUTH_NONCE_LEN, "fetch leaf nonce is the auth nonce");
 _Static_assert(PL_LEAF_SIG_LEN == PL_SIG_LEN, "fetch leaf signature is an Ed25519 signature");
 _Static_assert(PL_LEAF_KEY_LEN == PL_MAILBOX_LEN && PL_LEAF_KEY_LEN == PL_IK_LEN,
 	       "mailbox ids and keys are 32 bytes");
@@ -118,9 +118,9 @@ int pl_leaf_fetch_verify(const pl_leaf *l)
 {
 	char path[sizeof "/v1/mailbox/" + 64 + sizeof "/ack"];
 	char mbx_hex[65], key_hex[65], nonce_hex[2 * PL_LEAF_NONCE_LEN + 1],
-	    sig_hex[2 * PL_LEAF_SIG_LEN + 1], time_str[PL_PROTO_TIME_STR_MAX];
-	uint8_t body[PL_PROTO_ACK_BODY_LEN], key[PL_IK_LEN], mbx[PL_MAILBOX_LEN],
-	    nonce[PL_PROTO_NONCE_LEN];
+	    sig_hex[2 * PL_LEAF_SIG_LEN + 1], time_str[PL_AUTH_TIME_STR_MAX];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN], key[PL_IK_LEN], mbx[PL_MAILBOX_LEN],
+	    nonce[PL_AUTH_NONCE_LEN];
 
 	if (l->type != PL_LEAF_FETCH)
 		return -1;
@@ -129,12 +129,12 @@ int pl_leaf_fetch_verify(const pl_leaf *l)
 	pl_hex_encode(key_hex, l->owner, 32);
 	pl_hex_encode(nonce_hex, l->nonce, PL_LEAF_NONCE_LEN);
 	pl_hex_encode(sig_hex, l->sig, PL_LEAF_SIG_LEN);
-	snprintf(time_str, sizeof time_str, "%llu", (unsigned long long)l->auth_time);
-	pl_proto_ack_encode(body, l->through);
+	pl_auth_time_format(time_str, l->auth_time);
+	pl_auth_ack_encode(body, l->through);
 	/* The relay's clock at logging time stands for "now": the same window
 	 * the relay applied when it accepted the request. */
-	return pl_proto_auth_verify(key, mbx, nonce, l->mbx, "POST", path, key_hex, time_str,
-				    nonce_hex, sig_hex, body, sizeof body, l->relay_time, NULL);
+	return pl_auth_verify(key, mbx, nonce, l->mbx, "POST", path, key_hex, time_str, nonce_hex,
+			      sig_hex, body, sizeof body, l->relay_time, NULL);
 }
 
 /* ---- log name and keys ---------------------------------------------------- */

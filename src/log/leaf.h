@@ -33,7 +33,7 @@
 #define PL_LEAF_DEPOSIT 1
 #define PL_LEAF_FETCH 2
 #define PL_LEAF_KEY_LEN 32   /* mailbox id, owner key, envelope hash */
-#define PL_LEAF_NONCE_LEN 16 /* = PL_PROTO_NONCE_LEN */
+#define PL_LEAF_NONCE_LEN 16 /* = PL_AUTH_NONCE_LEN */
 #define PL_LEAF_SIG_LEN 64
 #define PL_LEAF_DEPOSIT_LEN (1 + 1 + 32 + 32 + 8 + 8)		  /* 82 */
 #define PL_LEAF_FETCH_LEN (1 + 1 + 32 + 32 + 8 + 8 + 16 + 64 + 8) /* 170 */
@@ -67,7 +67,7 @@ int pl_leaf_hash_of(uint8_t out[static PL_MERKLE_HASH_LEN], const pl_leaf *l);
 
 /* 0 iff l is a fetch leaf whose signature is the owner's over the ack it
  * records: rebuilds "parley-auth-v1" POST /v1/mailbox/<hex mbx>/ack with
- * body u8 1 ‖ through, auth time, nonce (relay/proto.h), and requires
+ * body u8 1 ‖ through, auth time, nonce (auth/auth.h), and requires
  * mbx = mailbox_id(owner) and |relay time − auth time| <= 300 s (the relay
  * accepts nothing else, so an old ack logged again later is caught). */
 int pl_leaf_fetch_verify(const pl_leaf *l);

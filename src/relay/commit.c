@@ -164,7 +164,7 @@ static int run_job(pl_relay *R, pl_relay_job *j, uint64_t now)
 		memcpy(l.owner, j->owner, PL_IK_LEN);
 		l.through = j->seq;
 		l.auth_time = j->auth_time;
-		memcpy(l.nonce, j->nonce, PL_PROTO_NONCE_LEN);
+		memcpy(l.nonce, j->nonce, PL_AUTH_NONCE_LEN);
 		memcpy(l.sig, j->sig, PL_SIG_LEN);
 		l.relay_time = now;
 		return log_append(R, &l);

@@ -1,12 +1,12 @@
 /*
  * proto.h — the relay's wire formats (docs/PROTOCOL.md, "Relay HTTP API"):
- * encoders and strict decoders for every request and response body, the
- * deposit receipt (a leaf of the relay log with its signed checkpoint and
- * inclusion proof; log/leaf.h), and the owner-auth header scheme.
+ * encoders and strict decoders for every request and response body. The
+ * owner-auth scheme (signed requests, the ack body) is auth/auth.h; the
+ * deposit receipt, a log artifact, is log/receipt.h.
  *
  * Shared by the relay (src/relay/server.c) and its client (src/client), so
  * that both sides speak exactly the same bytes. Decoders read only through
- * util/wire.h, reject any version other than 1 (2 for receipts), trailing bytes and oversize
+ * util/wire.h, reject any version other than 1 (2 for listings), trailing bytes and oversize
  * counts, and leave their output zeroed on failure. Nothing here touches the
  * network, the disk or the clock (callers pass `now`).
  *
@@ -31,12 +31,10 @@
 #define PL_PROTO_GRANT_BLOB_MAX 256
 #define PL_PROTO_BUNDLE_MAX_OPK 100
 #define PL_PROTO_LISTING_MAX 256
-#define PL_PROTO_NONCE_LEN 16
 
 /* Exact or maximal sizes of bodies. */
 #define PL_PROTO_RELAY_KEY_LEN (1 + PL_IK_LEN)		      /* GET /v1/relay: 33 */
 #define PL_PROTO_TOKEN_BODY_LEN (1 + PL_PROTO_TOKEN_HASH_LEN) /* 33 */
-#define PL_PROTO_ACK_BODY_LEN (1 + 8)			      /* 9 */
 #define PL_PROTO_GRANT_BODY_MAX (1 + 4 + PL_PROTO_GRANT_BLOB_MAX)
 #define PL_PROTO_OPK_ENTRY_LEN (4 + PL_X25519_LEN)
 #define PL_PROTO_BUNDLE_UPLOAD_MIN (1 + PL_IK_LEN + 4 + PL_X25519_LEN + PL_SIG_LEN + 2)
@@ -46,15 +44,9 @@
 /* 145 bytes */
 #define PL_PROTO_LISTING_ITEM_OVERHEAD (8 + 8 + 4)
 
-/* HTTP header names of the owner-auth scheme and the deposit token. */
-#define PL_HDR_KEY "Parley-Key"
-#define PL_HDR_TIME "Parley-Time"
-#define PL_HDR_NONCE "Parley-Nonce"
-#define PL_HDR_SIG "Parley-Sig"
+/* HTTP header of the deposit token; the owner-auth headers are in
+ * auth/auth.h. */
 #define PL_HDR_TOKEN "Parley-Token"
-
-#define PL_PROTO_AUTH_WINDOW 300 /* |time - now| allowed, seconds */
-#define PL_PROTO_NONCE_TTL 600	 /* how long the relay remembers a nonce */
 
 /* ---- relay key: u8 1 ‖ relay Ed25519 public key ---------------------- */
 void pl_proto_relay_key_encode(uint8_t out[static PL_PROTO_RELAY_KEY_LEN],
@@ -97,54 +89,6 @@ int pl_proto_token_decode(uint8_t hash[static PL_PROTO_TOKEN_HASH_LEN], const ui
 int pl_proto_grant_encode(pl_wr *w, const uint8_t *blob, size_t bloblen);
 /* *blob points into p. */
 int pl_proto_grant_decode(const uint8_t **blob, size_t *bloblen, const uint8_t *p, size_t n);
-
-/* ---- ack body: u8 1 ‖ seq u64 ---------------------------------------- */
-void pl_proto_ack_encode(uint8_t out[static PL_PROTO_ACK_BODY_LEN], uint64_t seq);
-int pl_proto_ack_decode(uint64_t *seq, const uint8_t *p, size_t n);
-
-/* ---- receipt (version 2: checkpoint-signed) -------------------------- */
-/* receipt := u8 2 ‖ mbx(32) ‖ seq u64 ‖ time u64 ‖ SHA-256(envelope)(32) ‖
- *            leaf index u64 ‖ var(signed checkpoint note) ‖ u8 n ‖ n × 32
- * The relay signs no receipt of its own: the note is the checkpoint of the
- * group commit that made the deposit durable (one Ed25519 signature per
- * batch), and the proof shows the deposit leaf (log/leaf.h) in it. */
-#define PL_PROTO_RECEIPT_VERSION 2
-#define PL_PROTO_RECEIPT_NOTE_MAX 1024 /* room for cosignatures; the relay's own is <= 256 */
-#define PL_PROTO_RECEIPT_PROOF_MAX 64  /* an inclusion proof below 2^64 leaves */
-#define PL_PROTO_RECEIPT_FIXED_LEN (1 + PL_MAILBOX_LEN + 8 + 8 + PL_PROTO_HASH_LEN + 8)
-#define PL_PROTO_RECEIPT_MAX                                                                       \
-	(PL_PROTO_RECEIPT_FIXED_LEN + 4 + PL_PROTO_RECEIPT_NOTE_MAX + 1 +                          \
-	 PL_PROTO_RECEIPT_PROOF_MAX * 32) /* 3166 bytes */
-/* The buffer an encoded receipt needs (its length varies; the encoder
- * returns it). Kept under this name for callers that size buffers by it. */
-#define PL_PROTO_RECEIPT_LEN PL_PROTO_RECEIPT_MAX
-
-typedef struct {
-	uint8_t mbx[PL_MAILBOX_LEN];
-	uint64_t seq;
-	uint64_t time;
-	uint8_t hash[PL_PROTO_HASH_LEN]; /* SHA-256 of the sealed envelope */
-	uint64_t index;			 /* the deposit's leaf in the relay log */
-	size_t notelen;
-	uint8_t note[PL_PROTO_RECEIPT_NOTE_MAX]; /* C2SP signed checkpoint */
-	size_t prooflen;
-	uint8_t proof[PL_PROTO_RECEIPT_PROOF_MAX][32]; /* inclusion of the leaf in it */
-} pl_proto_receipt;
-
-/* Writes the receipt and returns its length (0 if notelen or prooflen is
- * out of range); the rest of out, up to PL_PROTO_RECEIPT_MAX, is zeroed so
- * a caller that keeps the whole buffer keeps no stray bytes. */
-size_t pl_proto_receipt_encode(uint8_t out[static PL_PROTO_RECEIPT_MAX], const pl_proto_receipt *r);
-/* Structural decode only (version 2, seq != 0, 1 <= note <= 1024 bytes,
- * n <= 64, no trailing bytes); follow with pl_proto_receipt_verify. */
-int pl_proto_receipt_decode(pl_proto_receipt *r, const uint8_t *p, size_t n);
-/* 0 iff the note is a checkpoint signed by relay_pk under the log origin
- * derived from it (log/leaf.h), index < its size, and the proof includes
- * the deposit leaf (mbx, hash, seq, time) at index under its root; and (if
- * expected_hash is not NULL) the receipt covers that envelope hash. The
- * caller compares r->mbx itself. */
-int pl_proto_receipt_verify(const pl_proto_receipt *r, const uint8_t relay_pk[static PL_IK_LEN],
-			    const uint8_t *expected_hash);
 
 /* ---- mailbox listing ------------------------------------------------- */
 typedef struct {
@@ -204,35 +148,7 @@ void pl_proto_leaves_encode_begin(pl_wr *w, uint32_t count);
 /* Strict: count <= 1000 and every item a valid leaf (pl_leaf_decode). */
 int pl_proto_leaves_decode(pl_proto_leaves *l, const uint8_t *p, size_t n);
 
-/* ---- owner auth ------------------------------------------------------ */
-#define PL_PROTO_TIME_STR_MAX 21 /* u64 in decimal + NUL */
-
-typedef struct {
-	char key[2 * PL_IK_LEN + 1];
-	char time[PL_PROTO_TIME_STR_MAX];
-	char nonce[2 * PL_PROTO_NONCE_LEN + 1];
-	char sig[2 * PL_SIG_LEN + 1];
-} pl_proto_auth;
-
-/* Client side: picks a fresh random nonce and signs
- * "parley-auth-v1\n" METHOD "\n" PATH-with-query "\n" time "\n" nonce-hex "\n"
- * hex(SHA-256(body)) "\n" with the identity key; fills the four header values. */
-int pl_proto_auth_sign(pl_proto_auth *a, const pl_identity *id, const char *method,
-		       const char *path_query, const uint8_t *body, size_t bodylen, uint64_t now);
-
-/* Relay side: parses the four header values (any may be NULL = missing),
- * requires mailbox_id(key) == mbx (skipped when mbx is NULL), |time - now| <=
- * PL_PROTO_AUTH_WINDOW and a valid signature. On success fills the signer's
- * key, its mailbox id and the nonce (for the caller's replay check). On
- * failure *why (if not NULL) names the reason in a short static phrase. */
-int pl_proto_auth_verify(uint8_t key_out[static PL_IK_LEN], uint8_t mbx_out[static PL_MAILBOX_LEN],
-			 uint8_t nonce_out[static PL_PROTO_NONCE_LEN], const uint8_t *mbx,
-			 const char *method, const char *path_query, const char *key_hex,
-			 const char *time_str, const char *nonce_hex, const char *sig_hex,
-			 const uint8_t *body, size_t bodylen, uint64_t now, const char **why);
-
-/* Strict decimal u64 (no sign, no leading zeros, no spaces). */
-int pl_proto_parse_u64(uint64_t *out, const char *s);
+/* ---- ids in paths -------------------------------------------------- */
 /* Strict 64 lowercase hex digits → 32 bytes (mailbox ids, locators in paths). */
 int pl_proto_parse_id_hex(uint8_t out[static 32], const char *s, size_t len);
 

@@ -27,6 +27,7 @@
 #include "envelope/envelope.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "relay/server_int.h"
 #include "relay/store.h"
@@ -157,7 +158,7 @@ static int parse_query(const char *query, const char *n1, uint64_t *v1, const ch
 			return -1;
 		memcpy(num, p, vl);
 		num[vl] = '\0';
-		if (pl_proto_parse_u64(vals[i], num) != 0)
+		if (pl_auth_parse_u64(vals[i], num) != 0)
 			return -1;
 		p += vl;
 	}
@@ -253,7 +254,7 @@ static void parse_route(req *q, const char *method)
 			if (!post)
 				goto method;
 			q->route = R_ACK;
-			q->max = PL_PROTO_ACK_BODY_LEN;
+			q->max = PL_AUTH_ACK_BODY_LEN;
 		} else if (*rest == '\0') {
 			if (!get)
 				goto method;
@@ -418,9 +419,9 @@ static int owner_auth(struct MHD_Connection *con, req *q, const char *method, co
 	pl_relay_job *j = &q->j;
 	const char *why = NULL;
 
-	if (pl_proto_auth_verify(j->owner, j->signer, j->nonce, mbx, method, q->target,
-				 header(con, PL_HDR_KEY), header(con, PL_HDR_TIME),
-				 header(con, PL_HDR_NONCE), header(con, PL_HDR_SIG), q->body,
+	if (pl_auth_verify(j->owner, j->signer, j->nonce, mbx, method, q->target,
+				 header(con, PL_AUTH_HDR_KEY), header(con, PL_AUTH_HDR_TIME),
+				 header(con, PL_AUTH_HDR_NONCE), header(con, PL_AUTH_HDR_SIG), q->body,
 				 q->len, pl_now(), &why) != 0) {
 		*ret = reply_error(con, MHD_HTTP_UNAUTHORIZED, why ? why : "bad signature");
 		return -1;
@@ -432,9 +433,9 @@ static int owner_auth(struct MHD_Connection *con, req *q, const char *method, co
 /* The fields of a verified Parley-Time and Parley-Sig, for a fetch leaf. */
 static int auth_fields(struct MHD_Connection *con, pl_relay_job *j)
 {
-	const char *t = header(con, PL_HDR_TIME), *s = header(con, PL_HDR_SIG);
+	const char *t = header(con, PL_AUTH_HDR_TIME), *s = header(con, PL_AUTH_HDR_SIG);
 
-	if (pl_proto_parse_u64(&j->auth_time, t) != 0 || s == NULL || strlen(s) != 2 * PL_SIG_LEN ||
+	if (pl_auth_parse_u64(&j->auth_time, t) != 0 || s == NULL || strlen(s) != 2 * PL_SIG_LEN ||
 	    pl_hex_decode(j->sig, PL_SIG_LEN, s) != 0)
 		return -1;
 	return 0;
@@ -509,7 +510,7 @@ static enum MHD_Result handle_ack(pl_relay *R, struct MHD_Connection *con, req *
 
 	if (owner_auth(con, q, method, q->id, &ret) != 0)
 		return ret;
-	if (pl_proto_ack_decode(&j->seq, q->body, q->len) != 0)
+	if (pl_auth_ack_decode(&j->seq, q->body, q->len) != 0)
 		return reply_error(con, MHD_HTTP_BAD_REQUEST,
 				   "malformed ack body: want u8 1 and seq u64");
 	if (auth_fields(con, j) != 0) /* verified above, so this cannot fail */
@@ -587,7 +588,7 @@ static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, c
 }
 
 /* Where the fields of a receipt (docs/PROTOCOL.md; the codec is
- * pl_proto_receipt_encode) lie, for the one receipt written here by hand:
+ * pl_receipt_encode) lie, for the one receipt written here by hand:
  * u8 version ‖ mbx(32) ‖ seq u64 ‖ time u64 ‖ hash(32) ‖ leaf index u64 ‖
  * u32 note length ‖ note ‖ u8 proof length ‖ proof. */
 #define RCPT_VERSION_OFF 0
@@ -599,15 +600,15 @@ static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, c
 #define RCPT_NOTELEN_OFF (RCPT_INDEX_OFF + 8)
 #define RCPT_PROOFLEN_OFF (RCPT_NOTELEN_OFF + 4) /* with an empty note */
 #define RCPT_NOLOG_LEN (RCPT_PROOFLEN_OFF + 1)	 /* and no proof */
-_Static_assert(RCPT_NOTELEN_OFF == PL_PROTO_RECEIPT_FIXED_LEN, "receipt fixed fields");
+_Static_assert(RCPT_NOTELEN_OFF == PL_RECEIPT_FIXED_LEN, "receipt fixed fields");
 
 /* The receipt of a relay that keeps no log (--no-log, a benchmark switch):
  * the fixed fields, leaf index PL_STORE_NO_LEAF, an empty note and no
  * proof. The encoder refuses an empty note, and clients refuse this
  * receipt, which is right for a relay without a log. Returns its length. */
-static size_t nolog_receipt(uint8_t out[static RCPT_NOLOG_LEN], const pl_proto_receipt *rc)
+static size_t nolog_receipt(uint8_t out[static RCPT_NOLOG_LEN], const pl_receipt *rc)
 {
-	out[RCPT_VERSION_OFF] = PL_PROTO_RECEIPT_VERSION;
+	out[RCPT_VERSION_OFF] = PL_RECEIPT_VERSION;
 	memcpy(out + RCPT_MBX_OFF, rc->mbx, PL_MAILBOX_LEN);
 	pl_be64_put(out + RCPT_SEQ_OFF, rc->seq);
 	pl_be64_put(out + RCPT_TIME_OFF, rc->time);
@@ -622,8 +623,8 @@ static size_t nolog_receipt(uint8_t out[static RCPT_NOLOG_LEN], const pl_proto_r
  * leaf's inclusion proof in it. */
 static enum MHD_Result answer_deposit(pl_relay *R, struct MHD_Connection *con, pl_relay_job *j)
 {
-	uint8_t out[PL_PROTO_RECEIPT_MAX];
-	pl_proto_receipt rc;
+	uint8_t out[PL_RECEIPT_MAX];
+	pl_receipt rc;
 	const uint8_t *note;
 	size_t n;
 
@@ -645,13 +646,13 @@ static enum MHD_Result answer_deposit(pl_relay *R, struct MHD_Connection *con, p
 	} else {
 		uint8_t proof[PL_MERKLE_PROOF_MAX][PL_MERKLE_HASH_LEN];
 		if (pl_tlog_view_prove(j->view, j->leaf, proof, &rc.prooflen) != 0 ||
-		    rc.prooflen > PL_PROTO_RECEIPT_PROOF_MAX)
+		    rc.prooflen > PL_RECEIPT_PROOF_MAX)
 			return reply_store(con, PL_STORE_FAIL, "", "");
 		memcpy(rc.proof, proof, rc.prooflen * sizeof proof[0]);
 	}
 	pl_tlog_view_unref(j->view);
 	j->view = NULL;
-	n = pl_proto_receipt_encode(out, &rc);
+	n = pl_receipt_encode(out, &rc);
 	if (n == 0)
 		return reply_store(con, PL_STORE_FAIL, "", "");
 	return reply_bytes(con, out, n);
@@ -744,7 +745,7 @@ enum MHD_Result pl_relay_on_request(void *cls, struct MHD_Connection *con, const
 		parse_route(q, method);
 		if (q->status != 0)
 			return reply_error(con, (unsigned)q->status, q->msg);
-		if (cl != NULL && (pl_proto_parse_u64(&n, cl) != 0 || n > q->max))
+		if (cl != NULL && (pl_auth_parse_u64(&n, cl) != 0 || n > q->max))
 			return reply_error(con, MHD_HTTP_CONTENT_TOO_LARGE,
 					   "request body too large for this endpoint");
 		if (cl != NULL && n > 0) {

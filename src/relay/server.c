@@ -92,7 +92,7 @@ static int parse_listen(struct sockaddr_in *sa, const char *s)
 		return -1;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
-	if (pl_proto_parse_u64(&port, colon + 1) != 0 || port > 65535)
+	if (pl_auth_parse_u64(&port, colon + 1) != 0 || port > 65535)
 		return -1;
 	sa->sin_family = AF_INET;
 	sa->sin_port = htons((uint16_t)port);

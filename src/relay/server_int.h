@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
@@ -54,7 +55,7 @@ typedef struct pl_relay_job {
 	int authed;			/* owner-signed: record the nonce */
 	uint8_t id[32];			/* mailbox or grant locator from the path */
 	uint8_t signer[PL_MAILBOX_LEN]; /* mailbox of the signing key */
-	uint8_t nonce[PL_PROTO_NONCE_LEN];
+	uint8_t nonce[PL_AUTH_NONCE_LEN];
 	uint8_t hash[32];	/* token hash or envelope hash */
 	uint8_t token_hash[32]; /* deposits: SHA-256 of the presented token */
 	const pl_proto_bundle_upload *upload;

@@ -664,12 +664,12 @@ int pl_store_in_txn(pl_store *s)
 /* ---- nonces ---------------------------------------------------------- */
 
 int pl_store_nonce_use(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
-		       const uint8_t nonce[static PL_PROTO_NONCE_LEN], uint64_t now)
+		       const uint8_t nonce[static PL_AUTH_NONCE_LEN], uint64_t now)
 {
 	sqlite3_stmt *st = q(s, Q_NONCE_INS);
 
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
-	bind_blob(st, 2, nonce, PL_PROTO_NONCE_LEN);
+	bind_blob(st, 2, nonce, PL_AUTH_NONCE_LEN);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
 	if (step_done(st) != 0)
 		return PL_STORE_FAIL;
@@ -680,9 +680,9 @@ int pl_store_nonce_prune(pl_store *s, uint64_t now)
 {
 	sqlite3_stmt *st = q(s, Q_NONCE_PRUNE);
 
-	if (now < PL_PROTO_NONCE_TTL)
+	if (now < PL_AUTH_NONCE_TTL)
 		return 0;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - PL_PROTO_NONCE_TTL));
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - PL_AUTH_NONCE_TTL));
 	return step_done(st);
 }
 

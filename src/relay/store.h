@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
@@ -80,8 +81,8 @@ int pl_store_in_txn(pl_store *s);
 
 /* Records the nonce for a mailbox; PL_STORE_REPLAY if seen already. */
 int pl_store_nonce_use(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
-		       const uint8_t nonce[static PL_PROTO_NONCE_LEN], uint64_t now);
-/* Forgets nonces recorded before now - PL_PROTO_NONCE_TTL. */
+		       const uint8_t nonce[static PL_AUTH_NONCE_LEN], uint64_t now);
+/* Forgets nonces recorded before now - PL_AUTH_NONCE_TTL. */
 int pl_store_nonce_prune(pl_store *s, uint64_t now);
 
 /* Replaces the signed prekey and adds the one-time prekeys (replacing any

@@ -21,11 +21,12 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "auth/auth.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
-#include "relay/proto.h"
 #include "util/codec.h"
+#include "util/wire.h"
 
 static int setup(void **state)
 {
@@ -47,9 +48,9 @@ static void make_deposit(pl_leaf *l)
 static void make_fetch(pl_leaf *l, const pl_identity *id, uint64_t through, uint64_t auth_time,
 		       uint64_t relay_time)
 {
-	uint8_t body[PL_PROTO_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN];
 	char path[128], hex[65];
-	pl_proto_auth a;
+	pl_auth a;
 
 	memset(l, 0, sizeof *l);
 	l->type = PL_LEAF_FETCH;
@@ -60,8 +61,8 @@ static void make_fetch(pl_leaf *l, const pl_identity *id, uint64_t through, uint
 	l->relay_time = relay_time;
 	pl_hex_encode(hex, l->mbx, 32);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", hex);
-	pl_proto_ack_encode(body, through);
-	assert_int_equal(pl_proto_auth_sign(&a, id, "POST", path, body, sizeof body, auth_time), 0);
+	pl_auth_ack_encode(body, through);
+	assert_int_equal(pl_auth_sign(&a, id, "POST", path, body, sizeof body, auth_time), 0);
 	assert_int_equal(pl_hex_decode(l->nonce, 16, a.nonce), 0);
 	assert_int_equal(pl_hex_decode(l->sig, 64, a.sig), 0);
 }
@@ -234,10 +235,10 @@ static void test_fetch_verify(void **state)
 	/* a signature over a different request (a listing, not an ack) */
 	{
 		char path[160], hex[65];
-		pl_proto_auth a;
+		pl_auth a;
 		pl_hex_encode(hex, l.mbx, 32);
 		snprintf(path, sizeof path, "/v1/mailbox/%s?after=41", hex);
-		assert_int_equal(pl_proto_auth_sign(&a, &id, "GET", path, NULL, 0, at), 0);
+		assert_int_equal(pl_auth_sign(&a, &id, "GET", path, NULL, 0, at), 0);
 		t = l;
 		assert_int_equal(pl_hex_decode(t.nonce, 16, a.nonce), 0);
 		assert_int_equal(pl_hex_decode(t.sig, 64, a.sig), 0);

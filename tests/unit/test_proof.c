@@ -17,10 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
+#include "export/outreach.h"
+#include "export/verify.h"
 #include "log/leaf.h"
-#include "log/proof.h"
-#include "negotiation/verify.h"
-#include "relay/proto.h"
+#include "log/receipt.h"
 #include "support.h"
 #include "util/codec.h"
 
@@ -37,7 +38,7 @@ static struct {
 	size_t n;
 	uint8_t h[32];
 	/* deposits: the receipt the relay returned */
-	uint8_t receipt[PL_PROTO_RECEIPT_MAX];
+	uint8_t receipt[PL_RECEIPT_MAX];
 	size_t receipt_len;
 	uint8_t ehash[32];
 } lg[NLEAVES];
@@ -74,7 +75,7 @@ static void put_leaf(size_t i, const pl_leaf *l)
 static void deposit(size_t i, const uint8_t owner[32], uint64_t seq, uint64_t t)
 {
 	pl_leaf l;
-	pl_proto_receipt *r = calloc(1, sizeof *r);
+	pl_receipt *r = calloc(1, sizeof *r);
 	uint8_t env[1072], root[32];
 
 	assert_non_null(r);
@@ -100,7 +101,7 @@ static void deposit(size_t i, const uint8_t owner[32], uint64_t seq, uint64_t t)
 	uint8_t pr[PL_MERKLE_PROOF_MAX][32];
 	assert_int_equal(pl_merkle_prove_inclusion(&src, i, i + 1, pr, &r->prooflen), 0);
 	memcpy(r->proof, pr, r->prooflen * 32);
-	lg[i].receipt_len = pl_proto_receipt_encode(lg[i].receipt, r);
+	lg[i].receipt_len = pl_receipt_encode(lg[i].receipt, r);
 	assert_true(lg[i].receipt_len > 0);
 	free(r);
 }
@@ -110,17 +111,17 @@ static void fetch(size_t i, const pl_identity *signer, const uint8_t mbx_owner[3
 		  uint64_t through, uint64_t t)
 {
 	pl_leaf l;
-	pl_proto_auth a;
+	pl_auth a;
 	char path[128], hex[65];
-	uint8_t body[PL_PROTO_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN];
 
 	memset(&l, 0, sizeof l);
 	l.type = PL_LEAF_FETCH;
 	pl_mailbox_id(l.mbx, mbx_owner);
 	pl_hex_encode(hex, l.mbx, 32);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", hex);
-	pl_proto_ack_encode(body, through);
-	assert_int_equal(pl_proto_auth_sign(&a, signer, "POST", path, body, sizeof body, t), 0);
+	pl_auth_ack_encode(body, through);
+	assert_int_equal(pl_auth_sign(&a, signer, "POST", path, body, sizeof body, t), 0);
 	memcpy(l.owner, signer->pk, 32);
 	l.through = through;
 	l.auth_time = t;
@@ -223,14 +224,37 @@ static void fill(const spec *sp, pl_proof_deposit *d, pl_proof_fetch *f)
 	}
 }
 
+/* pl_outreach_proof_build with every input spelled out. */
+static int build_from(json_t **out, const pl_identity *prover, const char *prover_name,
+		      const uint8_t peer_ik[static PL_IK_LEN], const char *peer_name,
+		      const char *vkey, const uint8_t *note, size_t note_len,
+		      const pl_proof_deposit *deps, size_t n_deps, const pl_proof_fetch *fetches,
+		      size_t n_fetches, uint64_t start, uint64_t end, uint32_t replies, pl_err *e)
+{
+	pl_outreach_input in = {.prover = prover,
+				.prover_name = prover_name,
+				.peer_name = peer_name,
+				.relay_vkey = vkey,
+				.checkpoint_note = note,
+				.note_len = note_len,
+				.deps = deps,
+				.n_deps = n_deps,
+				.fetches = fetches,
+				.n_fetches = n_fetches,
+				.period_start = start,
+				.period_end = end,
+				.replies_received = replies};
+	memcpy(in.peer_ik, peer_ik, PL_IK_LEN);
+	return pl_outreach_proof_build(out, &in, e);
+}
+
 static int build(json_t **out, const spec *sp, pl_err *e)
 {
 	pl_proof_deposit d[8];
 	pl_proof_fetch f[8];
 	fill(sp, d, f);
-	return pl_outreach_proof_build(out, &US, "United States", IR.pk, "Iran",
-				       sp->key ? sp->key : vkey, note, note_len, d, sp->n_dep, f,
-				       sp->n_fet, T0, PERIOD_END, sp->replies, e);
+	return build_from(out, &US, "United States", IR.pk, "Iran", sp->key ? sp->key : vkey, note,
+			  note_len, d, sp->n_dep, f, sp->n_fet, T0, PERIOD_END, sp->replies, e);
 }
 
 static const spec GOOD = {{2, 3, 6, 7}, 4, {4, 8}, 2, 0, NULL, 0};
@@ -710,41 +734,40 @@ static void test_builder_refusals(void **st)
 	assert_non_null(strstr(e.msg, "outside the period"));
 	/* the envelope hash the client kept is not the one logged */
 	d[1].envelope_hash[0] ^= 1;
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 4, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	assert_non_null(strstr(e.msg, "another envelope hash"));
 	d[1].envelope_hash[0] ^= 1;
 	/* names that are not one line of text */
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "Iran\nUS", IR.pk, "Iran", vkey, note,
-						 note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "Iran\nUS", IR.pk, "Iran", vkey, note, note_len, d, 4,
+				    f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_INPUT);
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "", vkey, note,
-						 note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "", vkey, note, note_len, d, 4,
+				    f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	/* the same deposit twice, no deposits, the prover as its own peer */
 	d[1] = d[0];
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 2, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 2, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 0, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 0, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	fill(&GOOD, d, f);
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", US.pk, "Iran", vkey,
-						 note, note_len, d, 4, f, 2, T0, PERIOD_END, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", US.pk, "Iran", vkey, note, note_len,
+				    d, 4, f, 2, T0, PERIOD_END, 0, &e),
 			 -1);
 	/* a period that ends before it starts */
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, d, 4, f, 2, PERIOD_END, T0, 0, &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    d, 4, f, 2, PERIOD_END, T0, 0, &e),
 			 -1);
 	/* input order does not matter: the bundle lists by leaf index */
 	pl_proof_deposit r[4] = {d[3], d[1], d[2], d[0]};
 	pl_proof_fetch rf[2] = {f[1], f[0]};
-	assert_int_equal(pl_outreach_proof_build(&j, &US, "United States", IR.pk, "Iran", vkey,
-						 note, note_len, r, 4, rf, 2, T0, PERIOD_END, 0,
-						 &e),
+	assert_int_equal(build_from(&j, &US, "United States", IR.pk, "Iran", vkey, note, note_len,
+				    r, 4, rf, 2, T0, PERIOD_END, 0, &e),
 			 0);
 	size_t n1, n2;
 	char *a = pl_export_dumps(j, &n1), *b = good_file(&n2);

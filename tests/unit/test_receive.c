@@ -349,7 +349,7 @@ static void deposit_raw(party *holder, const char *as, const uint8_t *env, size_
 {
 	pl_contact c;
 	pl_rc_conn *conn;
-	pl_proto_receipt rec;
+	pl_receipt rec;
 	uint8_t rpk[32];
 	pl_err e;
 	pl_err_clear(&e);

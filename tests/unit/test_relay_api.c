@@ -43,11 +43,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "client/relay_client.h"
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/codec.h"
@@ -213,8 +215,8 @@ typedef struct {
 static const char *const *auth_headers(authh *h, const pl_identity *id, const char *method,
 				       const char *path, const void *body, size_t len, uint64_t now)
 {
-	pl_proto_auth a;
-	assert_int_equal(pl_proto_auth_sign(&a, id, method, path, body, len, now), 0);
+	pl_auth a;
+	assert_int_equal(pl_auth_sign(&a, id, method, path, body, len, now), 0);
 	snprintf(h->k, sizeof h->k, "Parley-Key: %s", a.key);
 	snprintf(h->t, sizeof h->t, "Parley-Time: %s", a.time);
 	snprintf(h->n, sizeof h->n, "Parley-Nonce: %s", a.nonce);
@@ -369,10 +371,10 @@ static uint64_t saw_note(const uint8_t *note, size_t n)
 }
 
 /* Decodes and verifies a deposit's receipt (for `hash`) and records it. */
-static int check_receipt(pl_proto_receipt *rc, const resp *r, const uint8_t hash[32])
+static int check_receipt(pl_receipt *rc, const resp *r, const uint8_t hash[32])
 {
-	if (pl_proto_receipt_decode(rc, r->body, r->len) != 0 ||
-	    pl_proto_receipt_verify(rc, F.relay_pk, hash) != 0)
+	if (pl_receipt_decode(rc, r->body, r->len) != 0 ||
+	    pl_receipt_verify(rc, F.relay_pk, hash) != 0)
 		return -1;
 	saw_note(rc->note, rc->notelen);
 	pthread_mutex_lock(&seen_mu);
@@ -398,9 +400,9 @@ static int check_receipt(pl_proto_receipt *rc, const resp *r, const uint8_t hash
 }
 
 /* A deposit that must succeed with a valid receipt. */
-static void deposit_ok(const char *mbx_hex, const void *env, size_t len, pl_proto_receipt *rc)
+static void deposit_ok(const char *mbx_hex, const void *env, size_t len, pl_receipt *rc)
 {
-	static pl_proto_receipt tmp;
+	static pl_receipt tmp;
 	uint8_t h[32];
 	resp r;
 
@@ -508,7 +510,7 @@ static void test_happy_path(void **state)
 	pl_wr w;
 	pl_bundle b;
 	uint8_t th[32], tb[PL_PROTO_TOKEN_BODY_LEN], e1[1072], e2[4144], h1[32], h2[32];
-	static pl_proto_receipt rc1, rc2, rc3;
+	static pl_receipt rc1, rc2, rc3;
 	static pl_proto_listing l;
 
 	relay_alive();
@@ -556,7 +558,7 @@ static void test_happy_path(void **state)
 	crypto_hash_sha256(h2, e2, sizeof e2);
 	assert_int_equal(deposit(&r, F.hex_a, F.token, e1, sizeof e1), 200);
 	assert_int_equal(check_receipt(&rc1, &r, h1), 0);
-	assert_int_equal(pl_proto_receipt_verify(&rc1, F.relay_pk, h2), -1);
+	assert_int_equal(pl_receipt_verify(&rc1, F.relay_pk, h2), -1);
 	assert_memory_equal(rc1.mbx, F.mbx_a, 32);
 	assert_true(rc1.seq == 1);
 	assert_true(rc1.time + 60 > (uint64_t)time(NULL));
@@ -594,8 +596,8 @@ static void test_happy_path(void **state)
 
 	/* ack deletes seq <= 1 */
 	{
-		uint8_t ack[PL_PROTO_ACK_BODY_LEN];
-		pl_proto_ack_encode(ack, 1);
+		uint8_t ack[PL_AUTH_ACK_BODY_LEN];
+		pl_auth_ack_encode(ack, 1);
 		snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
 		assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 204);
 		resp_free(&r);
@@ -777,12 +779,12 @@ static void test_rejections(void **state)
 	REFUSED(401, http(&r_, "GET", lpath, h.v, NULL, 0));
 	/* replayed token registration and ack */
 	{
-		uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+		uint8_t ack[PL_AUTH_ACK_BODY_LEN];
 		auth_headers(&h, &F.b, "PUT", path, tb, sizeof tb, now);
 		assert_int_equal(http(&r, "PUT", path, h.v, tb, sizeof tb), 204);
 		resp_free(&r);
 		REFUSED(401, http(&r_, "PUT", path, h.v, tb, sizeof tb));
-		pl_proto_ack_encode(ack, 0);
+		pl_auth_ack_encode(ack, 0);
 		auth_headers(&h, &F.b, "POST", apath, ack, sizeof ack, now);
 		assert_int_equal(http(&r, "POST", apath, h.v, ack, sizeof ack), 204);
 		resp_free(&r);
@@ -795,7 +797,7 @@ static void test_rejections(void **state)
 		/* ack: garbage, beyond the last seq */
 		REFUSED(400, signed_req(&r_, &F.b, "POST", apath, ack, sizeof ack - 1));
 		REFUSED(400, signed_req(&r_, &F.b, "POST", apath, garbage, 9));
-		pl_proto_ack_encode(ack, 99);
+		pl_auth_ack_encode(ack, 99);
 		REFUSED(409, signed_req(&r_, &F.b, "POST", apath, ack, sizeof ack));
 	}
 
@@ -944,7 +946,7 @@ static void *conc_worker(void *p)
 	conc_arg *a = p;
 	uint8_t env[1072];
 	resp r;
-	static __thread pl_proto_receipt rc;
+	static __thread pl_receipt rc;
 
 	a->ok = 0;
 	for (int i = 0; i < CONC_EACH; i++) {
@@ -1297,11 +1299,11 @@ static void test_log_endpoints(void **state)
  * keeps the last seq in memory and writes it only at acks (schema 5). */
 static void ack_through(uint64_t seq)
 {
-	uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+	uint8_t ack[PL_AUTH_ACK_BODY_LEN];
 	char path[128];
 	resp r;
 
-	pl_proto_ack_encode(ack, seq);
+	pl_auth_ack_encode(ack, seq);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
 	assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 204);
 	resp_free(&r);
@@ -1310,7 +1312,7 @@ static void ack_through(uint64_t seq)
 
 static uint64_t deposit_seq(void)
 {
-	static pl_proto_receipt rc;
+	static pl_receipt rc;
 	uint8_t env[1072];
 
 	randombytes_buf(env, sizeof env);
@@ -1346,9 +1348,9 @@ static void test_seq_survives_restart(void **state)
 	assert_true(s4 == s3 + 1 && s5 == s4 + 1);
 	/* acking past the last seq given out is refused */
 	{
-		uint8_t ack[PL_PROTO_ACK_BODY_LEN];
+		uint8_t ack[PL_AUTH_ACK_BODY_LEN];
 		char path[128];
-		pl_proto_ack_encode(ack, s5 + 1);
+		pl_auth_ack_encode(ack, s5 + 1);
 		snprintf(path, sizeof path, "/v1/mailbox/%s/ack", F.hex_a);
 		assert_int_equal(signed_req(&r, &F.a, "POST", path, ack, sizeof ack), 409);
 		resp_free(&r);
@@ -1398,7 +1400,7 @@ static void test_restart_keeps_state(void **state)
 	/* and a deposit after the restart extends it */
 	{
 		uint8_t env[1072];
-		static pl_proto_receipt rc;
+		static pl_receipt rc;
 		seen_cp a, b;
 		pl_checkpoint c;
 		randombytes_buf(env, sizeof env);
@@ -1435,7 +1437,7 @@ static void test_no_log(void **state)
 	resp r;
 	char path[200], cmd[PATH_MAX + 256];
 	uint8_t th[32], tb[PL_PROTO_TOKEN_BODY_LEN], env[1072], h[32];
-	static pl_proto_receipt rc;
+	static pl_receipt rc;
 	pl_err e;
 	int st;
 
@@ -1453,8 +1455,8 @@ static void test_no_log(void **state)
 	randombytes_buf(env, sizeof env);
 	crypto_hash_sha256(h, env, sizeof env);
 	assert_int_equal(deposit(&r, F.hex_a, F.token, env, sizeof env), 200);
-	assert_int_equal(r.len, PL_PROTO_RECEIPT_FIXED_LEN + 5);
-	assert_int_equal(pl_proto_receipt_decode(&rc, r.body, r.len), -1);
+	assert_int_equal(r.len, PL_RECEIPT_FIXED_LEN + 5);
+	assert_int_equal(pl_receipt_decode(&rc, r.body, r.len), -1);
 	assert_int_equal(
 	    pl_rc_receipt_check(&rc, r.body, r.len, F.relay_pk, F.mbx_a, h, "http://127.0.0.1", &e),
 	    -1);

@@ -33,11 +33,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "client/grant.h"
 #include "client/relay_client.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
 #include "log/leaf.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/codec.h"
@@ -255,13 +257,13 @@ static void assert_owner_signed(const pl_identity *id)
 	const uint8_t *body = req_body(&bn);
 	const char *why = NULL;
 
-	assert_int_equal(req_header(key, sizeof key, PL_HDR_KEY), 0);
-	assert_int_equal(req_header(tm, sizeof tm, PL_HDR_TIME), 0);
-	assert_int_equal(req_header(nonce, sizeof nonce, PL_HDR_NONCE), 0);
-	assert_int_equal(req_header(sig, sizeof sig, PL_HDR_SIG), 0);
+	assert_int_equal(req_header(key, sizeof key, PL_AUTH_HDR_KEY), 0);
+	assert_int_equal(req_header(tm, sizeof tm, PL_AUTH_HDR_TIME), 0);
+	assert_int_equal(req_header(nonce, sizeof nonce, PL_AUTH_HDR_NONCE), 0);
+	assert_int_equal(req_header(sig, sizeof sig, PL_AUTH_HDR_SIG), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	pl_mailbox_id(want_mbx, id->pk);
-	assert_int_equal(pl_proto_auth_verify(k, mbx, nn, NULL, method, path, key, tm, nonce, sig,
+	assert_int_equal(pl_auth_verify(k, mbx, nn, NULL, method, path, key, tm, nonce, sig,
 					      body, bn, pl_now(), &why),
 			 0);
 	assert_memory_equal(k, id->pk, 32);
@@ -647,10 +649,10 @@ static void test_bundles_fake(void **state)
 
 /* A receipt as the fake relay would make it: the deposit as the one leaf
  * of a log, its checkpoint signed by `signer`. Returns its length. */
-static size_t make_receipt(uint8_t out[PL_PROTO_RECEIPT_MAX], const pl_identity *signer,
+static size_t make_receipt(uint8_t out[PL_RECEIPT_MAX], const pl_identity *signer,
 			   const uint8_t mbx[32], const uint8_t hash[32])
 {
-	static pl_proto_receipt r;
+	static pl_receipt r;
 	pl_leaf l;
 	uint8_t root[32];
 	size_t n;
@@ -669,7 +671,7 @@ static size_t make_receipt(uint8_t out[PL_PROTO_RECEIPT_MAX], const pl_identity 
 	assert_int_equal(pl_leaf_hash_of(root, &l), 0);
 	assert_int_equal(
 	    pl_leaf_checkpoint_sign(r.note, sizeof r.note, &r.notelen, 1, root, signer->sk), 0);
-	n = pl_proto_receipt_encode(out, &r);
+	n = pl_receipt_encode(out, &r);
 	assert_true(n > 0);
 	return n;
 }
@@ -678,10 +680,10 @@ static void test_deposit_fake(void **state)
 {
 	(void)state;
 	pl_rc_conn *c = fake_conn();
-	uint8_t token[32], mbx[32], hash[32], rb[PL_PROTO_RECEIPT_MAX], other[32];
+	uint8_t token[32], mbx[32], hash[32], rb[PL_RECEIPT_MAX], other[32];
 	uint8_t *env = NULL;
 	size_t envlen = 0, bn;
-	pl_proto_receipt rec;
+	pl_receipt rec;
 	pl_err e;
 	size_t rn;
 	char tok_hex[65], got_tok[80], sig[200], method[16], path[256], want[256], hex[65];
@@ -705,8 +707,8 @@ static void test_deposit_fake(void **state)
 	pl_hex_encode(tok_hex, token, 32);
 	assert_int_equal(req_header(got_tok, sizeof got_tok, PL_HDR_TOKEN), 0);
 	assert_string_equal(got_tok, tok_hex);
-	assert_int_equal(req_header(sig, sizeof sig, PL_HDR_SIG), -1); /* anonymous */
-	assert_int_equal(req_header(sig, sizeof sig, PL_HDR_KEY), -1);
+	assert_int_equal(req_header(sig, sizeof sig, PL_AUTH_HDR_SIG), -1); /* anonymous */
+	assert_int_equal(req_header(sig, sizeof sig, PL_AUTH_HDR_KEY), -1);
 	const uint8_t *body = req_body(&bn);
 	assert_int_equal(bn, envlen);
 	assert_memory_equal(body, env, envlen);
@@ -769,8 +771,8 @@ static void test_deposit_fake(void **state)
 static void test_receipt_check(void **state)
 {
 	(void)state;
-	uint8_t mbx[32], hash[32], rb[PL_PROTO_RECEIPT_MAX];
-	pl_proto_receipt r;
+	uint8_t mbx[32], hash[32], rb[PL_RECEIPT_MAX];
+	pl_receipt r;
 	pl_err e;
 	size_t rn;
 
@@ -789,7 +791,7 @@ static void test_receipt_check(void **state)
 	for (size_t n = 0; n < rn; n++)
 		assert_int_equal(
 		    pl_rc_receipt_check(&r, rb, n, relay_id.pk, mbx, hash, "http://x", &e), -1);
-	uint8_t longer[PL_PROTO_RECEIPT_MAX + 1] = {0};
+	uint8_t longer[PL_RECEIPT_MAX + 1] = {0};
 	memcpy(longer, rb, rn);
 	assert_int_equal(
 	    pl_rc_receipt_check(&r, longer, rn + 1, relay_id.pk, mbx, hash, "http://x", &e), -1);
@@ -1130,7 +1132,7 @@ static void test_real_relay(void **state)
 	/* Alice deposits for bob. */
 	uint8_t *env = NULL;
 	size_t envlen = 0;
-	pl_proto_receipt rec;
+	pl_receipt rec;
 	assert_int_equal(
 	    pl_envelope_seal(&env, &envlen, bob.pk, alice.pk, (const uint8_t *)"ready", 5), 0);
 	randombytes_buf(bad_token, sizeof bad_token);
@@ -1143,10 +1145,10 @@ static void test_real_relay(void **state)
 	pl_sha256(hash, env, envlen);
 	assert_memory_equal(rec.mbx, mbx, 32);
 	assert_memory_equal(rec.hash, hash, 32);
-	assert_int_equal(pl_proto_receipt_verify(&rec, rpk, hash), 0);
+	assert_int_equal(pl_receipt_verify(&rec, rpk, hash), 0);
 	uint64_t first_seq = rec.seq;
 	/* A retry of the same envelope (a lost receipt) gets the same receipt. */
-	pl_proto_receipt again;
+	pl_receipt again;
 	assert_int_equal(pl_rc_deposit(c, rpk, bob.pk, token_b, env, envlen, &again, &e), 0);
 	assert_int_equal(again.seq, first_seq);
 	/* A genuine receipt checked against the wrong pinned key is refused. */

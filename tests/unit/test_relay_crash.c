@@ -37,10 +37,12 @@
 
 #include <sqlite3.h>
 
+#include "auth/auth.h"
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 #include "util/codec.h"
 
@@ -183,12 +185,12 @@ static long request(CURL *c, sink *s, const char *method, const char *path, stru
 static long signed_request(CURL *c, sink *s, const pl_identity *id, const char *method,
 			   const char *path, const void *body, size_t len)
 {
-	pl_proto_auth a;
+	pl_auth a;
 	char k[100], t[60], n[60], g[160];
 	struct curl_slist *h = NULL;
 	long st;
 
-	if (pl_proto_auth_sign(&a, id, method, path, body, len, (uint64_t)time(NULL)) != 0)
+	if (pl_auth_sign(&a, id, method, path, body, len, (uint64_t)time(NULL)) != 0)
 		return -1;
 	snprintf(k, sizeof k, "Parley-Key: %s", a.key);
 	snprintf(t, sizeof t, "Parley-Time: %s", a.time);
@@ -239,15 +241,15 @@ static int deposit_one(CURL *c, sink *s, struct curl_slist *h, const uint8_t *en
 		       const uint8_t hash[32], rec *out)
 {
 	char path[128];
-	static __thread pl_proto_receipt r;
+	static __thread pl_receipt r;
 	long st;
 
 	snprintf(path, sizeof path, "/v1/deposit/%s", mbx_hex);
 	st = request(c, s, "POST", path, h, env, ENV_LEN);
 	if (st == 0)
 		return 0;
-	if (st != 200 || pl_proto_receipt_decode(&r, s->buf, s->len) != 0 ||
-	    pl_proto_receipt_verify(&r, relay_pk, hash) != 0 || add_cp(r.note, r.notelen) != 0)
+	if (st != 200 || pl_receipt_decode(&r, s->buf, s->len) != 0 ||
+	    pl_receipt_verify(&r, relay_pk, hash) != 0 || add_cp(r.note, r.notelen) != 0)
 		return -1;
 	out->seq = r.seq;
 	out->time = r.time;
@@ -324,10 +326,10 @@ static void *acker_main(void *p)
 	CURL *c = curl_easy_init();
 	sink *s = malloc(sizeof *s);
 	char path[128];
-	uint8_t body[PL_PROTO_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_LEN];
 
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", ack_hex);
-	pl_proto_ack_encode(body, 0);
+	pl_auth_ack_encode(body, 0);
 	for (int i = 0; c != NULL && s != NULL && i < 100000 && acking; i++) {
 		long st = signed_request(c, s, &acker, "POST", path, body, sizeof body);
 		if (st != 204)

@@ -14,8 +14,10 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "auth/auth.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
+#include "log/receipt.h"
 #include "relay/proto.h"
 
 static int setup(void **state)
@@ -190,13 +192,13 @@ static int dec_grant(const uint8_t *p, size_t n)
 static int dec_ack(const uint8_t *p, size_t n)
 {
 	uint64_t s;
-	return pl_proto_ack_decode(&s, p, n);
+	return pl_auth_ack_decode(&s, p, n);
 }
 
 static void test_token_grant_ack(void **state)
 {
 	(void)state;
-	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_PROTO_ACK_BODY_LEN];
+	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_AUTH_ACK_BODY_LEN];
 	uint8_t blob[300];
 	const uint8_t *b;
 	size_t bl;
@@ -251,8 +253,8 @@ static void test_token_grant_ack(void **state)
 		assert_int_equal(pl_proto_grant_decode(&b, &bl, big, sizeof big), -1);
 	}
 
-	pl_proto_ack_encode(ack, 0x0102030405060708ull);
-	assert_int_equal(pl_proto_ack_decode(&seq, ack, sizeof ack), 0);
+	pl_auth_ack_encode(ack, 0x0102030405060708ull);
+	assert_int_equal(pl_auth_ack_decode(&seq, ack, sizeof ack), 0);
 	assert_true(seq == 0x0102030405060708ull);
 	check_prefixes_and_trailing(dec_ack, ack, sizeof ack);
 }
@@ -261,8 +263,8 @@ static void test_token_grant_ack(void **state)
 
 static int dec_receipt(const uint8_t *p, size_t n)
 {
-	static pl_proto_receipt r;
-	return pl_proto_receipt_decode(&r, p, n);
+	static pl_receipt r;
+	return pl_receipt_decode(&r, p, n);
 }
 
 /* A small log in memory: leaf hashes in an array. */
@@ -281,7 +283,7 @@ static int arr_leaf(void *ctx, uint64_t i, uint8_t out[32])
 
 /* A receipt for r's deposit as leaf `index` of a log of `size` random
  * leaves, signed with sk. */
-static void make_receipt(pl_proto_receipt *r, uint64_t index, uint64_t size, const uint8_t *sk)
+static void make_receipt(pl_receipt *r, uint64_t index, uint64_t size, const uint8_t *sk)
 {
 	static arr_log a;
 	pl_merkle_source src = {arr_leaf, NULL, &a};
@@ -309,8 +311,8 @@ static void test_receipt(void **state)
 {
 	(void)state;
 	pl_identity relay, other;
-	static pl_proto_receipt r, d;
-	static uint8_t buf[PL_PROTO_RECEIPT_MAX], b2[PL_PROTO_RECEIPT_MAX + 1];
+	static pl_receipt r, d;
+	static uint8_t buf[PL_RECEIPT_MAX], b2[PL_RECEIPT_MAX + 1];
 	uint8_t h2[32];
 	size_t n;
 
@@ -323,15 +325,15 @@ static void test_receipt(void **state)
 	randombytes_buf(r.hash, sizeof r.hash);
 	make_receipt(&r, 5, 13, relay.sk);
 	assert_int_equal(r.prooflen, 4);
-	n = pl_proto_receipt_encode(buf, &r);
-	assert_int_equal(n, PL_PROTO_RECEIPT_FIXED_LEN + 4 + r.notelen + 1 + 4 * 32);
+	n = pl_receipt_encode(buf, &r);
+	assert_int_equal(n, PL_RECEIPT_FIXED_LEN + 4 + r.notelen + 1 + 4 * 32);
 	assert_int_equal(buf[0], 2);
 	for (size_t i = n; i < sizeof buf; i++)
 		assert_int_equal(buf[i], 0); /* the rest of the buffer is zeroed */
-	assert_int_equal(pl_proto_receipt_decode(&d, buf, n), 0);
+	assert_int_equal(pl_receipt_decode(&d, buf, n), 0);
 	assert_memory_equal(&r, &d, sizeof r);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), 0);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, r.hash), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, r.hash), 0);
 	/* every strict prefix, a trailing byte, other versions */
 	memcpy(b2, buf, n);
 	for (size_t i = 0; i < n; i++)
@@ -344,52 +346,52 @@ static void test_receipt(void **state)
 	}
 
 	/* wrong relay key, wrong expected hash */
-	assert_int_equal(pl_proto_receipt_verify(&d, other.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, other.pk, NULL), -1);
 	memcpy(h2, r.hash, 32);
 	h2[5] ^= 1;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, h2), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, h2), -1);
 	/* any flipped bit is refused by the decoder or the verifier */
 	for (size_t i = 1; i < n; i++) {
 		buf[i] ^= 0x01;
-		if (pl_proto_receipt_decode(&d, buf, n) == 0)
-			assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+		if (pl_receipt_decode(&d, buf, n) == 0)
+			assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 		buf[i] ^= 0x01;
 	}
 	/* a proof one hash short or long, an index outside the checkpoint */
 	d = r;
 	d.prooflen--;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	d = r;
 	d.prooflen++;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	d = r;
 	d.index = 13;
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	d = r;
 	d.index = 4; /* another leaf of the same tree */
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
 	/* a checkpoint signed under another key's origin */
 	d = r;
 	make_receipt(&d, 5, 13, other.sk);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, NULL), -1);
-	assert_int_equal(pl_proto_receipt_verify(&d, other.pk, NULL), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, NULL), -1);
+	assert_int_equal(pl_receipt_verify(&d, other.pk, NULL), 0);
 	/* one-leaf log: empty proof */
 	d = r;
 	make_receipt(&d, 0, 1, relay.sk);
 	assert_int_equal(d.prooflen, 0);
-	n = pl_proto_receipt_encode(buf, &d);
-	assert_int_equal(pl_proto_receipt_decode(&d, buf, n), 0);
-	assert_int_equal(pl_proto_receipt_verify(&d, relay.pk, r.hash), 0);
+	n = pl_receipt_encode(buf, &d);
+	assert_int_equal(pl_receipt_decode(&d, buf, n), 0);
+	assert_int_equal(pl_receipt_verify(&d, relay.pk, r.hash), 0);
 
 	/* the encoder refuses what the decoder would */
 	d = r;
 	d.notelen = 0;
-	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
-	d.notelen = PL_PROTO_RECEIPT_NOTE_MAX + 1;
-	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
+	assert_int_equal(pl_receipt_encode(buf, &d), 0);
+	d.notelen = PL_RECEIPT_NOTE_MAX + 1;
+	assert_int_equal(pl_receipt_encode(buf, &d), 0);
 	d = r;
-	d.prooflen = PL_PROTO_RECEIPT_PROOF_MAX + 1;
-	assert_int_equal(pl_proto_receipt_encode(buf, &d), 0);
+	d.prooflen = PL_RECEIPT_PROOF_MAX + 1;
+	assert_int_equal(pl_receipt_encode(buf, &d), 0);
 	/* the decoder: seq 0, empty note, 65 proof hashes, oversized note */
 	{
 		pl_wr w;
@@ -405,7 +407,7 @@ static void test_receipt(void **state)
 			if (k == 1)
 				pl_wr_var(&w, NULL, 0);
 			else if (k == 3)
-				pl_wr_var(&w, buf, PL_PROTO_RECEIPT_NOTE_MAX + 1);
+				pl_wr_var(&w, buf, PL_RECEIPT_NOTE_MAX + 1);
 			else
 				pl_wr_var(&w, r.note, r.notelen);
 			pl_wr_u8(&w, k == 2 ? 65 : 0);
@@ -598,19 +600,19 @@ static void test_listing(void **state)
 
 /* ---- owner auth ------------------------------------------------------ */
 
-static int verify(const pl_proto_auth *a, const uint8_t *mbx, const char *method, const char *path,
+static int verify(const pl_auth *a, const uint8_t *mbx, const char *method, const char *path,
 		  const uint8_t *body, size_t bodylen, uint64_t now, const char **why)
 {
 	uint8_t k[32], m[32], n[16];
-	return pl_proto_auth_verify(k, m, n, mbx, method, path, a->key, a->time, a->nonce, a->sig,
-				    body, bodylen, now, why);
+	return pl_auth_verify(k, m, n, mbx, method, path, a->key, a->time, a->nonce, a->sig, body,
+			      bodylen, now, why);
 }
 
 static void test_auth(void **state)
 {
 	(void)state;
 	pl_identity id, other;
-	pl_proto_auth a, b;
+	pl_auth a, b;
 	uint8_t mbx[32], omb[32], k[32], m[32], n[16];
 	const uint8_t body[] = {1, 2, 3};
 	const char *why = NULL;
@@ -620,13 +622,13 @@ static void test_auth(void **state)
 	assert_int_equal(pl_identity_generate(&other), 0);
 	pl_mailbox_id(mbx, id.pk);
 	pl_mailbox_id(omb, other.pk);
-	assert_int_equal(pl_proto_auth_sign(&a, &id, "PUT", "/v1/token/x", body, 3, now), 0);
+	assert_int_equal(pl_auth_sign(&a, &id, "PUT", "/v1/token/x", body, 3, now), 0);
 	assert_string_equal(a.time, "1700000000");
 	assert_int_equal(strlen(a.key), 64);
 	assert_int_equal(strlen(a.nonce), 32);
 	assert_int_equal(strlen(a.sig), 128);
-	assert_int_equal(pl_proto_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time,
-					      a.nonce, a.sig, body, 3, now, &why),
+	assert_int_equal(pl_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time, a.nonce,
+					a.sig, body, 3, now, &why),
 			 0);
 	assert_null(why);
 	assert_memory_equal(k, id.pk, 32);
@@ -637,7 +639,7 @@ static void test_auth(void **state)
 	assert_int_equal(verify(&a, mbx, "PUT", "/v1/token/x", body, 3, now + 300, &why), 0);
 	assert_int_equal(verify(&a, mbx, "PUT", "/v1/token/x", body, 3, now - 300, &why), 0);
 	/* two signatures of the same request use different nonces */
-	assert_int_equal(pl_proto_auth_sign(&b, &id, "PUT", "/v1/token/x", body, 3, now), 0);
+	assert_int_equal(pl_auth_sign(&b, &id, "PUT", "/v1/token/x", body, 3, now), 0);
 	assert_string_not_equal(a.nonce, b.nonce);
 
 	/* stale or future time */
@@ -690,14 +692,14 @@ static void test_auth(void **state)
 	b = a;
 	b.sig[0] = 'g';
 	assert_int_equal(verify(&b, mbx, "PUT", "/v1/token/x", body, 3, now, &why), -1);
-	assert_int_equal(pl_proto_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", NULL, a.time,
-					      a.nonce, a.sig, body, 3, now, &why),
+	assert_int_equal(pl_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", NULL, a.time, a.nonce,
+					a.sig, body, 3, now, &why),
 			 -1);
-	assert_int_equal(pl_proto_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time,
-					      a.nonce, NULL, body, 3, now, &why),
+	assert_int_equal(pl_auth_verify(k, m, n, mbx, "PUT", "/v1/token/x", a.key, a.time, a.nonce,
+					NULL, body, 3, now, &why),
 			 -1);
 	/* a newline in the path cannot be signed (it would forge field breaks) */
-	assert_int_equal(pl_proto_auth_sign(&b, &id, "PUT", "/v1/x\n1", body, 3, now), -1);
+	assert_int_equal(pl_auth_sign(&b, &id, "PUT", "/v1/x\n1", body, 3, now), -1);
 	pl_identity_wipe(&id);
 	pl_identity_wipe(&other);
 }
@@ -709,18 +711,18 @@ static void test_parse(void **state)
 	uint8_t id[32];
 	const char *hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-	assert_int_equal(pl_proto_parse_u64(&v, "0"), 0);
+	assert_int_equal(pl_auth_parse_u64(&v, "0"), 0);
 	assert_true(v == 0);
-	assert_int_equal(pl_proto_parse_u64(&v, "18446744073709551615"), 0);
+	assert_int_equal(pl_auth_parse_u64(&v, "18446744073709551615"), 0);
 	assert_true(v == UINT64_MAX);
-	assert_int_equal(pl_proto_parse_u64(&v, "18446744073709551616"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "00"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, ""), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "-1"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "+1"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, " 1"), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, "1 "), -1);
-	assert_int_equal(pl_proto_parse_u64(&v, NULL), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "18446744073709551616"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "00"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, ""), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "-1"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "+1"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, " 1"), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, "1 "), -1);
+	assert_int_equal(pl_auth_parse_u64(&v, NULL), -1);
 
 	assert_int_equal(pl_proto_parse_id_hex(id, hex, 64), 0);
 	assert_int_equal(id[31], 0xff);

@@ -24,7 +24,9 @@
 #include <string.h>
 
 #include "negotiation/object.h"
-#include "negotiation/verify.h"
+#include "export/agreement.h"
+#include "export/json.h"
+#include "export/verify.h"
 #include "support.h"
 
 static const char *given_file; /* argv[1], or NULL: write one */

@@ -14,8 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "negotiation/verify.h"
 #include "support.h"
+#include "export/agreement.h"
+#include "export/thread.h"
+#include "export/verify.h"
 #include "util/codec.h"
 
 #define T0 1764300000ull

@@ -1,6 +1,6 @@
 /*
- * proof.c — the proof-of-outreach bundle: its JSON, the prover's statement,
- * the builder and the strict offline verifier (see proof.h, docs/PROOF.md).
+ * outreach.c — the proof-of-outreach bundle: its JSON, the prover's statement,
+ * the builder and the strict offline verifier (see outreach.h, docs/PROOF.md).
  *
  * The verifier works in the order that gives the most useful reason and costs
  * the least on garbage: JSON shape (exact keys and types, canonical hex and
@@ -14,24 +14,22 @@
  * It never echoes untrusted text that is not validated: names pass
  * pl_text_ok as one line before they are printed, keys are re-encoded.
  */
-#include "log/proof.h"
+#include "export/outreach.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "negotiation/verify.h"
-#include "relay/proto.h"
+#include "log/receipt.h"
 #include "util/codec.h"
 #include "util/text.h"
 #include "util/wire.h"
 
-_Static_assert(PL_OUTREACH_RECEIPT_MAX >= PL_PROTO_RECEIPT_MAX, "a bundle holds any receipt");
+_Static_assert(PL_OUTREACH_RECEIPT_MAX >= PL_RECEIPT_MAX, "a bundle holds any receipt");
 _Static_assert(PL_OUTREACH_NOTE_MAX >= PL_LEAF_NOTE_MAX, "a bundle holds the relay's notes");
+_Static_assert(PL_LEAF_MAX <= PL_JSON_HEX_MAX, "a leaf fits a hex field");
 
 #define NOT_PROOF "not a parley proof-of-outreach file: "
-#define TIME_BUF 48
-#define INDEX_MAX ((uint64_t)INT64_MAX) /* what a JSON integer holds */
 
 /* One deposit or fetch as the bundle holds it. */
 typedef struct {
@@ -74,145 +72,10 @@ static void bundle_free(bundle *b)
 
 /* --- small helpers ---------------------------------------------------------- */
 
-static void fmt_time(char out[static TIME_BUF], uint64_t t)
-{
-	if (t <= PL_OUTREACH_TIME_MAX)
-		pl_time_rfc3339(out, t);
-	else
-		snprintf(out, TIME_BUF, "%llu (unix seconds)", (unsigned long long)t);
-}
-
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-	char buf[2 * PL_LEAF_MAX + 1];
-	if (n > PL_LEAF_MAX)
-		return NULL;
-	pl_hex_encode(buf, p, n);
-	return json_string(buf);
-}
-
-static json_t *b64_json(const uint8_t *p, size_t n)
-{
-	char *buf = malloc(pl_b64_len(n));
-	if (buf == NULL)
-		return NULL;
-	pl_b64_encode(buf, p, n);
-	json_t *j = json_string(buf);
-	free(buf);
-	return j;
-}
-
-static json_t *time_json(uint64_t t)
-{
-	char buf[PL_RFC3339_LEN];
-	if (t > PL_OUTREACH_TIME_MAX)
-		return NULL;
-	pl_time_rfc3339(buf, t);
-	return json_string(buf);
-}
-
-/* Canonical lowercase hex of exactly n bytes. */
-static int hex_exact(uint8_t *out, size_t n, const json_t *j)
-{
-	char back[2 * PL_LEAF_MAX + 1];
-	const char *s = json_string_value(j);
-	if (s == NULL || n > PL_LEAF_MAX || json_string_length(j) != 2 * n ||
-	    pl_hex_decode(out, n, s) != 0)
-		return -1;
-	pl_hex_encode(back, out, n);
-	return strcmp(back, s) == 0 ? 0 : -1;
-}
-
-/* Canonical lowercase hex of 1..max bytes; *n set to the count. */
-static int hex_var(uint8_t *out, size_t *n, size_t max, const json_t *j)
-{
-	size_t sl = json_string_length(j);
-	if (!json_is_string(j) || sl == 0 || sl % 2 != 0 || sl / 2 > max)
-		return -1;
-	*n = sl / 2;
-	return hex_exact(out, *n, j);
-}
-
-/* Canonical base64 of 1..max bytes into a malloc'd *out. */
-static int b64_var(uint8_t **out, size_t *outlen, size_t max, const json_t *j)
-{
-	const char *s = json_string_value(j);
-	size_t sl = json_string_length(j);
-	*out = NULL;
-	*outlen = 0;
-	if (s == NULL || sl == 0 || sl + 1 > pl_b64_len(max))
-		return -1;
-	uint8_t *buf = malloc(sl);
-	char *back = malloc(sl + 1);
-	size_t n = 0;
-	int ok = buf != NULL && back != NULL && pl_b64_decode(buf, sl, &n, s, sl) == 0 && n > 0 &&
-		 n <= max && pl_b64_len(n) == sl + 1;
-	if (ok) {
-		pl_b64_encode(back, buf, n);
-		ok = memcmp(back, s, sl) == 0;
-	}
-	free(back);
-	if (!ok) {
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	*outlen = n;
-	return 0;
-}
-
-static int time_field(uint64_t *out, const json_t *j)
-{
-	char back[PL_RFC3339_LEN];
-	const char *s = json_string_value(j);
-	if (s == NULL || pl_time_parse_rfc3339(out, s) != 0 || *out > PL_OUTREACH_TIME_MAX)
-		return -1;
-	pl_time_rfc3339(back, *out);
-	return strcmp(back, s) == 0 ? 0 : -1;
-}
-
-static int uint_field(uint64_t *out, uint64_t max, const json_t *j)
-{
-	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
-	    (uint64_t)json_integer_value(j) > max)
-		return -1;
-	*out = (uint64_t)json_integer_value(j);
-	return 0;
-}
-
 static int name_ok(const char *s)
 {
 	return s != NULL && pl_text_ok((const uint8_t *)s, strlen(s), 1, PL_OUTREACH_NAME_MAX,
 				       PL_TEXT_LINE) == 0;
-}
-
-/* The object j has exactly the keys in names, each once (duplicates were
- * refused when the JSON was loaded). */
-static int exact_keys(const json_t *j, const char *const *names, size_t n, const char *where,
-		      pl_err *e)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(j))
-		return pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "%s is not a JSON object", where);
-	if (json_object_size(j) != n) {
-		json_object_foreach((json_t *)j, key, v)
-		{
-			size_t i = 0;
-			while (i < n && strcmp(names[i], key) != 0)
-				i++;
-			if (i == n)
-				return pl_err_set(e, PL_EXIT_INPUT,
-						  NOT_PROOF "%s has a key parley does not write",
-						  where);
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		if (json_object_get(j, names[i]) == NULL)
-			return pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "%s has no \"%s\"", where,
-					  names[i]);
-	return 0;
 }
 
 /* 0 iff s[0..len) is the verifier key of a parley relay log: a valid vkey
@@ -287,16 +150,11 @@ static int statement_of(uint8_t **m, size_t *mlen, const bundle *b)
 
 /* --- JSON ------------------------------------------------------------------------ */
 
-static int set(json_t *o, const char *k, json_t *v)
-{
-	return v == NULL || json_object_set_new(o, k, v) != 0 ? -1 : 0;
-}
-
 static json_t *proof_json(const entry *x)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a != NULL && i < x->proof_len; i++)
-		if (json_array_append_new(a, hex_json(x->proof[i], PL_MERKLE_HASH_LEN)) != 0) {
+		if (json_array_append_new(a, pl_json_hex(x->proof[i], PL_MERKLE_HASH_LEN)) != 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -306,11 +164,11 @@ static json_t *proof_json(const entry *x)
 static json_t *entry_json(const entry *x, int deposit)
 {
 	json_t *j = json_object();
-	if (j == NULL || set(j, "index", json_integer((json_int_t)x->index)) ||
-	    set(j, "leaf", hex_json(x->leaf, x->leaf_len)) ||
-	    (deposit && set(j, "envelope_hash", hex_json(x->ehash, 32))) ||
-	    set(j, "proof", proof_json(x)) ||
-	    (deposit && set(j, "receipt", b64_json(x->receipt, x->receipt_len)))) {
+	if (j == NULL || pl_json_set(j, "index", json_integer((json_int_t)x->index)) ||
+	    pl_json_set(j, "leaf", pl_json_hex(x->leaf, x->leaf_len)) ||
+	    (deposit && pl_json_set(j, "envelope_hash", pl_json_hex(x->ehash, 32))) ||
+	    pl_json_set(j, "proof", proof_json(x)) ||
+	    (deposit && pl_json_set(j, "receipt", pl_json_b64(x->receipt, x->receipt_len)))) {
 		json_decref(j);
 		return NULL;
 	}
@@ -320,8 +178,8 @@ static json_t *entry_json(const entry *x, int deposit)
 static json_t *party_json(const char *name, const uint8_t ik[static PL_IK_LEN])
 {
 	json_t *j = json_object();
-	if (j == NULL || set(j, "name", json_string(name)) ||
-	    set(j, "key", hex_json(ik, PL_IK_LEN))) {
+	if (j == NULL || pl_json_set(j, "name", json_string(name)) ||
+	    pl_json_set(j, "key", pl_json_hex(ik, PL_IK_LEN))) {
 		json_decref(j);
 		return NULL;
 	}
@@ -338,17 +196,17 @@ static json_t *bundle_json(const bundle *b)
 		bad = json_array_append_new(deps, entry_json(&b->dep[i], 1)) != 0;
 	for (size_t i = 0; !bad && i < b->n_fet; i++)
 		bad = json_array_append_new(fets, entry_json(&b->fet[i], 0)) != 0;
-	bad = bad || set(period, "start", time_json(b->start)) ||
-	      set(period, "end", time_json(b->end)) ||
-	      set(st, "replies_received", json_integer(b->replies)) ||
-	      set(st, "signature", hex_json(b->sig, PL_SIG_LEN));
+	bad = bad || pl_json_set(period, "start", pl_json_time(b->start)) ||
+	      pl_json_set(period, "end", pl_json_time(b->end)) ||
+	      pl_json_set(st, "replies_received", json_integer(b->replies)) ||
+	      pl_json_set(st, "signature", pl_json_hex(b->sig, PL_SIG_LEN));
 	/* json_object_set (not _new): the parts stay ours to release below */
-	bad = bad || set(j, "format", json_string(PL_OUTREACH_FORMAT)) ||
-	      set(j, "version", json_integer(PL_OUTREACH_VERSION)) ||
-	      set(j, "relay_key", json_string(b->vkey)) ||
-	      set(j, "checkpoint", json_stringn((const char *)b->note, b->note_len)) ||
-	      set(j, "prover", party_json(b->prover_name, b->prover_ik)) ||
-	      set(j, "peer", party_json(b->peer_name, b->peer_ik)) ||
+	bad = bad || pl_json_set(j, "format", json_string(PL_OUTREACH_FORMAT)) ||
+	      pl_json_set(j, "version", json_integer(PL_OUTREACH_VERSION)) ||
+	      pl_json_set(j, "relay_key", json_string(b->vkey)) ||
+	      pl_json_set(j, "checkpoint", json_stringn((const char *)b->note, b->note_len)) ||
+	      pl_json_set(j, "prover", party_json(b->prover_name, b->prover_ik)) ||
+	      pl_json_set(j, "peer", party_json(b->peer_name, b->peer_ik)) ||
 	      json_object_set(j, "period", period) || json_object_set(j, "deposits", deps) ||
 	      json_object_set(j, "fetches", fets) || json_object_set(j, "statement", st);
 	json_decref(period);
@@ -368,7 +226,7 @@ static int party_field(char *name, uint8_t ik[static PL_IK_LEN], const json_t *j
 		       pl_err *e)
 {
 	static const char *const keys[] = {"name", "key"};
-	if (exact_keys(j, keys, 2, where, e) != 0)
+	if (pl_json_exact_keys(j, keys, 2, NOT_PROOF, where, e) != 0)
 		return -1;
 	const char *s = json_string_value(json_object_get(j, "name"));
 	if (!name_ok(s) || strlen(s) != json_string_length(json_object_get(j, "name")))
@@ -377,7 +235,7 @@ static int party_field(char *name, uint8_t ik[static PL_IK_LEN], const json_t *j
 				  "the %s's name is not one line of text of 1 to %d bytes",
 				  where, PL_OUTREACH_NAME_MAX);
 	memcpy(name, s, strlen(s) + 1);
-	if (hex_exact(ik, PL_IK_LEN, json_object_get(j, "key")) != 0)
+	if (pl_json_hex_field(ik, PL_IK_LEN, json_object_get(j, "key")) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  NOT_PROOF "the %s's key is not 64 lowercase hex digits", where);
 	return 0;
@@ -391,12 +249,13 @@ static int entry_field(entry *x, const json_t *j, int deposit, size_t i, pl_err 
 	char where[48];
 
 	snprintf(where, sizeof where, "%s %zu", what, i + 1);
-	if (exact_keys(j, deposit ? dkeys : fkeys, deposit ? 5 : 3, where, e) != 0)
+	if (pl_json_exact_keys(j, deposit ? dkeys : fkeys, deposit ? 5 : 3, NOT_PROOF, where, e) !=
+	    0)
 		return -1;
-	if (uint_field(&x->index, INDEX_MAX, json_object_get(j, "index")) != 0)
+	if (pl_json_uint_field(&x->index, PL_JSON_INT_MAX, json_object_get(j, "index")) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  NOT_PROOF "%s's index is not a non-negative integer", where);
-	if (hex_var(x->leaf, &x->leaf_len, PL_LEAF_MAX, json_object_get(j, "leaf")) != 0)
+	if (pl_json_hex_var(x->leaf, &x->leaf_len, PL_LEAF_MAX, json_object_get(j, "leaf")) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  NOT_PROOF "%s's leaf is not lowercase hex of at most %d bytes",
 				  where, PL_LEAF_MAX);
@@ -414,19 +273,19 @@ static int entry_field(entry *x, const json_t *j, int deposit, size_t i, pl_err 
 				  where, PL_MERKLE_PROOF_MAX);
 	x->proof_len = json_array_size(p);
 	for (size_t k = 0; k < x->proof_len; k++)
-		if (hex_exact(x->proof[k], PL_MERKLE_HASH_LEN, json_array_get(p, k)) != 0)
+		if (pl_json_hex_field(x->proof[k], PL_MERKLE_HASH_LEN, json_array_get(p, k)) != 0)
 			return pl_err_set(e, PL_EXIT_INPUT,
 					  NOT_PROOF "%s's proof hash %zu is not 64 lowercase hex "
 						    "digits",
 					  where, k + 1);
 	if (!deposit)
 		return 0;
-	if (hex_exact(x->ehash, 32, json_object_get(j, "envelope_hash")) != 0)
+	if (pl_json_hex_field(x->ehash, 32, json_object_get(j, "envelope_hash")) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  NOT_PROOF "%s's envelope_hash is not 64 lowercase hex digits",
 				  where);
-	if (b64_var(&x->receipt, &x->receipt_len, PL_OUTREACH_RECEIPT_MAX,
-		    json_object_get(j, "receipt")) != 0)
+	if (pl_json_b64_var(&x->receipt, &x->receipt_len, PL_OUTREACH_RECEIPT_MAX,
+			    json_object_get(j, "receipt")) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  NOT_PROOF "%s's receipt is not canonical base64 of at most %d "
 					    "bytes",
@@ -470,34 +329,18 @@ static int decode(bundle *b, const uint8_t *file, size_t n, pl_err *e)
 					   "fetches", "statement"};
 	static const char *const pkeys[] = {"start", "end"};
 	static const char *const skeys[] = {"replies_received", "signature"};
-	json_error_t jerr;
 	json_t *root = NULL, *canon = NULL;
 	pl_note_vkey v;
 	uint64_t replies;
 	int rc = -1;
 
 	memset(b, 0, sizeof *b);
-	if (file == NULL || n > PL_EXPORT_FILE_MAX)
-		return pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "it is larger than %u bytes",
-				  PL_EXPORT_FILE_MAX);
-	root = json_loadb((const char *)file, n, JSON_REJECT_DUPLICATES, &jerr);
+	root = pl_json_load(file, n, NOT_PROOF, e);
 	if (root == NULL)
-		return pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "not valid JSON (line %d, column %d)",
-				  jerr.line, jerr.column);
-	if (exact_keys(root, keys, 10, "the file", e) != 0)
+		return -1;
+	if (pl_json_exact_keys(root, keys, 10, NOT_PROOF, "the file", e) != 0 ||
+	    pl_json_header_check(root, PL_OUTREACH_FORMAT, PL_OUTREACH_VERSION, NOT_PROOF, e) != 0)
 		goto done;
-	const char *f = json_string_value(json_object_get(root, "format"));
-	if (f == NULL || strcmp(f, PL_OUTREACH_FORMAT) != 0) {
-		pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "its format is not \"%s\"",
-			   PL_OUTREACH_FORMAT);
-		goto done;
-	}
-	const json_t *ver = json_object_get(root, "version");
-	if (!json_is_integer(ver) || json_integer_value(ver) != PL_OUTREACH_VERSION) {
-		pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "version must be the integer %d",
-			   PL_OUTREACH_VERSION);
-		goto done;
-	}
 	const json_t *jv = json_object_get(root, "relay_key");
 	if (relay_vkey_parse(&v, json_string_value(jv), json_string_length(jv)) != 0) {
 		pl_err_set(e, PL_EXIT_INPUT,
@@ -521,10 +364,10 @@ static int decode(bundle *b, const uint8_t *file, size_t n, pl_err *e)
 	    party_field(b->peer_name, b->peer_ik, json_object_get(root, "peer"), "peer", e) != 0)
 		goto done;
 	const json_t *jp = json_object_get(root, "period");
-	if (exact_keys(jp, pkeys, 2, "period", e) != 0)
+	if (pl_json_exact_keys(jp, pkeys, 2, NOT_PROOF, "period", e) != 0)
 		goto done;
-	if (time_field(&b->start, json_object_get(jp, "start")) != 0 ||
-	    time_field(&b->end, json_object_get(jp, "end")) != 0) {
+	if (pl_json_time_field(&b->start, json_object_get(jp, "start")) != 0 ||
+	    pl_json_time_field(&b->end, json_object_get(jp, "end")) != 0) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   NOT_PROOF "the period's start and end must be RFC 3339 UTC times "
 				     "(2026-11-28T03:13:43Z)");
@@ -534,10 +377,11 @@ static int decode(bundle *b, const uint8_t *file, size_t n, pl_err *e)
 	    entries_field(&b->fet, &b->n_fet, json_object_get(root, "fetches"), 0, e) != 0)
 		goto done;
 	const json_t *js = json_object_get(root, "statement");
-	if (exact_keys(js, skeys, 2, "statement", e) != 0)
+	if (pl_json_exact_keys(js, skeys, 2, NOT_PROOF, "statement", e) != 0)
 		goto done;
-	if (uint_field(&replies, UINT32_MAX, json_object_get(js, "replies_received")) != 0 ||
-	    hex_exact(b->sig, PL_SIG_LEN, json_object_get(js, "signature")) != 0) {
+	if (pl_json_uint_field(&replies, UINT32_MAX, json_object_get(js, "replies_received")) !=
+		0 ||
+	    pl_json_hex_field(b->sig, PL_SIG_LEN, json_object_get(js, "signature")) != 0) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   NOT_PROOF "the statement needs replies_received (an integer below "
 				     "2^32) and a signature (128 lowercase hex digits)");
@@ -549,20 +393,8 @@ static int decode(bundle *b, const uint8_t *file, size_t n, pl_err *e)
 		pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "its content cannot be written back");
 		goto done;
 	}
-	size_t len;
-	char *s = pl_export_dumps(canon, &len);
-	if (s == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (pl_json_same_bytes(canon, file, n, NOT_PROOF, e) != 0)
 		goto done;
-	}
-	int same = len == n && memcmp(s, file, n) == 0;
-	free(s);
-	if (!same) {
-		pl_err_set(e, PL_EXIT_INPUT,
-			   NOT_PROOF "it is not byte for byte as parley writes it (edited after "
-				     "it was made?)");
-		goto done;
-	}
 	rc = 0;
 done:
 	json_decref(root);
@@ -580,12 +412,25 @@ static int included(const entry *x, const pl_checkpoint *c)
 					  x->proof_len, c->root) == 0;
 }
 
+/* 1 iff the receipt stands for the entry's deposit leaf at its index. */
+static int same_deposit(const pl_receipt *r, const entry *x)
+{
+	pl_leaf l;
+	uint8_t b[PL_LEAF_MAX];
+	size_t n;
+
+	pl_receipt_leaf(&l, r);
+	n = pl_leaf_encode(b, &l);
+	return n != 0 && n == x->leaf_len && sodium_memcmp(b, x->leaf, n) == 0 &&
+	       r->index == x->index;
+}
+
 static int deposit_check(const entry *x, size_t i, const bundle *b,
 			 const uint8_t mbx[static PL_MAILBOX_LEN],
 			 const uint8_t relay_pk[static 32], pl_err *e)
 {
-	char t[TIME_BUF], t1[TIME_BUF], t2[TIME_BUF];
-	pl_proto_receipt *r;
+	char t[PL_EXPORT_TIME_BUF], t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF];
+	pl_receipt *r;
 
 	if (sodium_memcmp(x->l.mbx, mbx, PL_MAILBOX_LEN) != 0)
 		return pl_err_set(e, PL_EXIT_SECURITY,
@@ -596,9 +441,9 @@ static int deposit_check(const entry *x, size_t i, const bundle *b,
 				  "listed",
 				  i + 1);
 	if (x->l.relay_time < b->start || x->l.relay_time > b->end) {
-		fmt_time(t, x->l.relay_time);
-		fmt_time(t1, b->start);
-		fmt_time(t2, b->end);
+		pl_export_fmt_time(t, x->l.relay_time);
+		pl_export_fmt_time(t1, b->start);
+		pl_export_fmt_time(t2, b->end);
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "deposit %zu was made at %s, outside the period %s to %s", i + 1,
 				  t, t1, t2);
@@ -612,18 +457,16 @@ static int deposit_check(const entry *x, size_t i, const bundle *b,
 	if (r == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	int rc = 0;
-	if (pl_proto_receipt_decode(r, x->receipt, x->receipt_len) != 0)
+	if (pl_receipt_decode(r, x->receipt, x->receipt_len) != 0)
 		rc = pl_err_set(e, PL_EXIT_INPUT,
 				NOT_PROOF "deposit %zu's receipt is not a relay "
 					  "receipt",
 				i + 1);
-	else if (sodium_memcmp(r->mbx, x->l.mbx, PL_MAILBOX_LEN) != 0 || r->seq != x->l.seq ||
-		 r->time != x->l.relay_time || sodium_memcmp(r->hash, x->l.hash, 32) != 0 ||
-		 r->index != x->index)
+	else if (!same_deposit(r, x))
 		rc =
 		    pl_err_set(e, PL_EXIT_SECURITY,
 			       "deposit %zu's receipt is for another deposit than its leaf", i + 1);
-	else if (pl_proto_receipt_verify(r, relay_pk, x->ehash) != 0)
+	else if (pl_receipt_verify(r, relay_pk, x->ehash) != 0)
 		rc = pl_err_set(e, PL_EXIT_SECURITY,
 				"deposit %zu's receipt does not verify under the relay key", i + 1);
 	free(r);
@@ -654,17 +497,13 @@ static int fetch_check(const entry *x, size_t i, const bundle *b,
 static int expected_check(const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, const bundle *b,
 			  pl_err *e)
 {
-	for (size_t i = 0; i < n_expect; i++) {
-		if (sodium_memcmp(expect[i], b->prover_ik, PL_IK_LEN) == 0 ||
-		    (b->n_fet > 0 && sodium_memcmp(expect[i], b->peer_ik, PL_IK_LEN) == 0))
-			continue;
-		char fp[PL_FINGERPRINT_LEN];
-		pl_fingerprint(fp, expect[i]);
-		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "key with fingerprint %s did not sign anything in this proof",
-				  fp);
-	}
-	return 0;
+	uint8_t signers[2][PL_IK_LEN];
+
+	memcpy(signers[0], b->prover_ik, PL_IK_LEN);
+	memcpy(signers[1], b->peer_ik, PL_IK_LEN);
+	/* the peer signed something only if the bundle holds one of its acks */
+	return pl_export_expect_check(expect, n_expect, (const uint8_t(*)[PL_IK_LEN])signers,
+				      b->n_fet > 0 ? 2 : 1, "proof", e);
 }
 
 /* Every check on a decoded bundle; fills c (the checkpoint) and v (the key). */
@@ -834,7 +673,7 @@ static int cmp_entry(const void *a, const void *b)
 static int take(entry *x, const uint8_t *leaf, size_t leaf_len, uint64_t index,
 		const uint8_t (*proof)[PL_MERKLE_HASH_LEN], size_t proof_len)
 {
-	if (leaf == NULL || leaf_len == 0 || leaf_len > PL_LEAF_MAX || index > INDEX_MAX ||
+	if (leaf == NULL || leaf_len == 0 || leaf_len > PL_LEAF_MAX || index > PL_JSON_INT_MAX ||
 	    proof_len > PL_MERKLE_PROOF_MAX || (proof == NULL && proof_len != 0))
 		return -1;
 	x->index = index;
@@ -847,12 +686,7 @@ static int take(entry *x, const uint8_t *leaf, size_t leaf_len, uint64_t index,
 	return 0;
 }
 
-int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char *prover_name,
-			    const uint8_t peer_ik[static PL_IK_LEN], const char *peer_name,
-			    const char *relay_vkey, const uint8_t *checkpoint_note, size_t note_len,
-			    const pl_proof_deposit *deps, size_t n_deps,
-			    const pl_proof_fetch *fetches, size_t n_fetches, uint64_t period_start,
-			    uint64_t period_end, uint32_t replies_received, pl_err *e)
+int pl_outreach_proof_build(json_t **out, const pl_outreach_input *in, pl_err *e)
 {
 	bundle *b = calloc(1, sizeof *b);
 	pl_err sub;
@@ -865,47 +699,47 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 	pl_err_clear(&sub);
 	if (b == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	if (!name_ok(prover_name) || !name_ok(peer_name)) {
+	if (!name_ok(in->prover_name) || !name_ok(in->peer_name)) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   "names in a proof must be one line of text of 1 to %d bytes",
 			   PL_OUTREACH_NAME_MAX);
 		goto done;
 	}
-	if (relay_vkey == NULL || strlen(relay_vkey) >= sizeof b->vkey || checkpoint_note == NULL ||
-	    note_len == 0 || note_len > sizeof b->note) {
+	if (in->relay_vkey == NULL || strlen(in->relay_vkey) >= sizeof b->vkey ||
+	    in->checkpoint_note == NULL || in->note_len == 0 || in->note_len > sizeof b->note) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   "a proof needs the relay key and a checkpoint of at "
 			   "most %d bytes",
 			   PL_OUTREACH_NOTE_MAX);
 		goto done;
 	}
-	if (n_deps == 0 || n_deps > PL_OUTREACH_DEPOSITS_MAX ||
-	    n_fetches > PL_OUTREACH_FETCHES_MAX || period_start > PL_OUTREACH_TIME_MAX ||
-	    period_end > PL_OUTREACH_TIME_MAX) {
+	if (in->n_deps == 0 || in->n_deps > PL_OUTREACH_DEPOSITS_MAX ||
+	    in->n_fetches > PL_OUTREACH_FETCHES_MAX || in->period_start > PL_EXPORT_TIME_MAX ||
+	    in->period_end > PL_EXPORT_TIME_MAX) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   "a proof holds 1 to %d deposits, at most %d fetches, and a period "
 			   "of RFC 3339 times",
 			   PL_OUTREACH_DEPOSITS_MAX, PL_OUTREACH_FETCHES_MAX);
 		goto done;
 	}
-	memcpy(b->vkey, relay_vkey, strlen(relay_vkey) + 1);
-	memcpy(b->note, checkpoint_note, note_len);
-	b->note_len = note_len;
-	memcpy(b->prover_name, prover_name, strlen(prover_name) + 1);
-	memcpy(b->peer_name, peer_name, strlen(peer_name) + 1);
-	memcpy(b->prover_ik, prover->pk, PL_IK_LEN);
-	memcpy(b->peer_ik, peer_ik, PL_IK_LEN);
-	b->start = period_start;
-	b->end = period_end;
-	b->replies = replies_received;
-	b->dep = calloc(n_deps, sizeof *b->dep);
-	b->fet = calloc(n_fetches ? n_fetches : 1, sizeof *b->fet);
+	memcpy(b->vkey, in->relay_vkey, strlen(in->relay_vkey) + 1);
+	memcpy(b->note, in->checkpoint_note, in->note_len);
+	b->note_len = in->note_len;
+	memcpy(b->prover_name, in->prover_name, strlen(in->prover_name) + 1);
+	memcpy(b->peer_name, in->peer_name, strlen(in->peer_name) + 1);
+	memcpy(b->prover_ik, in->prover->pk, PL_IK_LEN);
+	memcpy(b->peer_ik, in->peer_ik, PL_IK_LEN);
+	b->start = in->period_start;
+	b->end = in->period_end;
+	b->replies = in->replies_received;
+	b->dep = calloc(in->n_deps, sizeof *b->dep);
+	b->fet = calloc(in->n_fetches ? in->n_fetches : 1, sizeof *b->fet);
 	if (b->dep == NULL || b->fet == NULL) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < n_deps; i++) {
-		const pl_proof_deposit *d = &deps[i];
+	for (size_t i = 0; i < in->n_deps; i++) {
+		const pl_proof_deposit *d = &in->deps[i];
 		entry *x = &b->dep[i];
 		b->n_dep = i + 1;
 		if (take(x, d->leaf, d->leaf_len, d->index, d->proof, d->proof_len) != 0 ||
@@ -925,8 +759,8 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 		memcpy(x->receipt, d->receipt, d->receipt_len);
 		x->receipt_len = d->receipt_len;
 	}
-	for (size_t i = 0; i < n_fetches; i++) {
-		const pl_proof_fetch *f = &fetches[i];
+	for (size_t i = 0; i < in->n_fetches; i++) {
+		const pl_proof_fetch *f = &in->fetches[i];
 		b->n_fet = i + 1;
 		if (take(&b->fet[i], f->leaf, f->leaf_len, f->index, f->proof, f->proof_len) != 0) {
 			pl_err_set(e, PL_EXIT_INPUT,
@@ -940,7 +774,7 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
-	crypto_sign_detached(b->sig, NULL, m, mlen, prover->sk);
+	crypto_sign_detached(b->sig, NULL, m, mlen, in->prover->sk);
 	*out = bundle_json(b);
 	if (*out == NULL) {
 		pl_err_set(e, PL_EXIT_INPUT, "the proof's content cannot be written as JSON");
@@ -952,8 +786,8 @@ int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char 
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
-	if (pl_outreach_proof_verify(NULL, (const uint8_t *)text, len, relay_vkey, NULL, 0, &sub) !=
-	    0) {
+	if (pl_outreach_proof_verify(NULL, (const uint8_t *)text, len, in->relay_vkey, NULL, 0,
+				     &sub) != 0) {
 		pl_err_set(e, sub.code, "refusing to write a proof that would not verify: %s",
 			   sub.msg);
 		goto done;
@@ -975,7 +809,8 @@ done:
 
 void pl_outreach_summary_print(FILE *out, const pl_outreach_summary *s)
 {
-	char t1[TIME_BUF], t2[TIME_BUF], t3[TIME_BUF], root[2 * PL_MERKLE_HASH_LEN + 1];
+	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF], t3[PL_EXPORT_TIME_BUF],
+	    root[2 * PL_MERKLE_HASH_LEN + 1];
 	const char *peer = s->peer_name, *prover = s->prover_name;
 	size_t n = s->n_deposits;
 
@@ -995,8 +830,8 @@ void pl_outreach_summary_print(FILE *out, const pl_outreach_summary *s)
 	fprintf(out, "  relay log checkpoint: %llu leaves, root %s\n",
 		(unsigned long long)s->checkpoint_size, root);
 
-	fmt_time(t1, s->first_deposit);
-	fmt_time(t2, s->last_deposit);
+	pl_export_fmt_time(t1, s->first_deposit);
+	pl_export_fmt_time(t2, s->last_deposit);
 	fprintf(out, "proved by the log: %zu message%s deposited for %s ", n, n == 1 ? "" : "s",
 		peer);
 	if (n == 1)
@@ -1004,7 +839,7 @@ void pl_outreach_summary_print(FILE *out, const pl_outreach_summary *s)
 	else
 		fprintf(out, "between %s and %s", t1, t2);
 	if (s->n_fetched == n) {
-		fmt_time(t3, s->all_fetched_by);
+		pl_export_fmt_time(t3, s->all_fetched_by);
 		fprintf(out, ", %sfetched by %s's key by %s\n", n == 1 ? "" : "all ", peer, t3);
 	} else if (s->n_fetched == 0) {
 		fprintf(out, "; the log shows no fetch of %s by %s's key\n", n == 1 ? "it" : "them",
@@ -1016,20 +851,20 @@ void pl_outreach_summary_print(FILE *out, const pl_outreach_summary *s)
 		const pl_outreach_item *it = &s->items[i];
 		char h[17];
 		pl_hex_encode(h, it->envelope_hash, 8);
-		fmt_time(t1, it->time);
+		pl_export_fmt_time(t1, it->time);
 		fprintf(out,
 			"  message %zu: envelope %s..., deposited %s (log leaf %llu, seq %llu), ",
 			i + 1, h, t1, (unsigned long long)it->index, (unsigned long long)it->seq);
 		if (it->fetched) {
-			fmt_time(t2, it->fetch_time);
+			pl_export_fmt_time(t2, it->fetch_time);
 			fprintf(out, "fetched by %s's key at %s (leaf %llu)\n", peer, t2,
 				(unsigned long long)it->fetch_index);
 		} else {
 			fputs("not proven fetched\n", out);
 		}
 	}
-	fmt_time(t1, s->period_start);
-	fmt_time(t2, s->period_end);
+	pl_export_fmt_time(t1, s->period_start);
+	pl_export_fmt_time(t2, s->period_end);
 	fprintf(out, "stated by %s (signed with its key): ", prover);
 	if (s->replies_received == 0)
 		fputs("no reply received", out);
@@ -1048,7 +883,7 @@ void pl_outreach_summary_print(FILE *out, const pl_outreach_summary *s)
 static json_t *u64_json(uint64_t v)
 {
 	char buf[24];
-	if (v <= INDEX_MAX)
+	if (v <= PL_JSON_INT_MAX)
 		return json_integer((json_int_t)v);
 	snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
 	return json_string(buf);
@@ -1065,39 +900,41 @@ json_t *pl_outreach_summary_json(const pl_outreach_summary *s)
 		const pl_outreach_item *it = &s->items[i];
 		json_t *o = json_object();
 		bad = o == NULL || json_array_append_new(items, o) != 0 ||
-		      set(o, "index", u64_json(it->index)) || set(o, "seq", u64_json(it->seq)) ||
-		      set(o, "deposited", time_json(it->time)) ||
-		      set(o, "envelope_hash", hex_json(it->envelope_hash, 32)) ||
-		      set(o, "fetched", json_boolean(it->fetched)) ||
-		      set(o, "fetched_at",
-			  it->fetched && it->fetch_time <= PL_OUTREACH_TIME_MAX
-			      ? time_json(it->fetch_time)
-			      : json_null());
+		      pl_json_set(o, "index", u64_json(it->index)) ||
+		      pl_json_set(o, "seq", u64_json(it->seq)) ||
+		      pl_json_set(o, "deposited", pl_json_time(it->time)) ||
+		      pl_json_set(o, "envelope_hash", pl_json_hex(it->envelope_hash, 32)) ||
+		      pl_json_set(o, "fetched", json_boolean(it->fetched)) ||
+		      pl_json_set(o, "fetched_at",
+				  it->fetched && it->fetch_time <= PL_EXPORT_TIME_MAX
+				      ? pl_json_time(it->fetch_time)
+				      : json_null());
 	}
 	memcpy(fp, s->prover_fp, sizeof fp);
-	bad = bad || set(prover, "name", json_string(s->prover_name)) ||
-	      set(prover, "key", hex_json(s->prover_ik, PL_IK_LEN)) ||
-	      set(prover, "fingerprint", json_string(fp));
+	bad = bad || pl_json_set(prover, "name", json_string(s->prover_name)) ||
+	      pl_json_set(prover, "key", pl_json_hex(s->prover_ik, PL_IK_LEN)) ||
+	      pl_json_set(prover, "fingerprint", json_string(fp));
 	memcpy(fp, s->peer_fp, sizeof fp);
-	bad = bad || set(peer, "name", json_string(s->peer_name)) ||
-	      set(peer, "key", hex_json(s->peer_ik, PL_IK_LEN)) ||
-	      set(peer, "fingerprint", json_string(fp)) ||
-	      set(peer, "mailbox", hex_json(s->peer_mailbox, PL_MAILBOX_LEN));
+	bad = bad || pl_json_set(peer, "name", json_string(s->peer_name)) ||
+	      pl_json_set(peer, "key", pl_json_hex(s->peer_ik, PL_IK_LEN)) ||
+	      pl_json_set(peer, "fingerprint", json_string(fp)) ||
+	      pl_json_set(peer, "mailbox", pl_json_hex(s->peer_mailbox, PL_MAILBOX_LEN));
 	pl_hex_encode(root, s->checkpoint_root, PL_MERKLE_HASH_LEN);
-	bad = bad || set(j, "valid", json_true()) ||
-	      set(j, "format", json_string(PL_OUTREACH_FORMAT)) ||
-	      set(j, "names_are_labels_of", json_string("prover")) ||
+	bad = bad || pl_json_set(j, "valid", json_true()) ||
+	      pl_json_set(j, "format", json_string(PL_OUTREACH_FORMAT)) ||
+	      pl_json_set(j, "names_are_labels_of", json_string("prover")) ||
 	      json_object_set(j, "prover", prover) || json_object_set(j, "peer", peer) ||
-	      set(j, "relay_key", json_string(s->relay_vkey)) ||
-	      set(j, "relay_key_from", json_string(s->used_embedded_key ? "file" : "given")) ||
-	      set(j, "checkpoint_size", u64_json(s->checkpoint_size)) ||
-	      set(j, "checkpoint_root", json_string(root)) ||
-	      set(j, "proved_deposits", json_integer((json_int_t)s->n_deposits)) ||
-	      set(j, "proved_fetched", json_integer((json_int_t)s->n_fetched)) ||
+	      pl_json_set(j, "relay_key", json_string(s->relay_vkey)) ||
+	      pl_json_set(j, "relay_key_from",
+			  json_string(s->used_embedded_key ? "file" : "given")) ||
+	      pl_json_set(j, "checkpoint_size", u64_json(s->checkpoint_size)) ||
+	      pl_json_set(j, "checkpoint_root", json_string(root)) ||
+	      pl_json_set(j, "proved_deposits", json_integer((json_int_t)s->n_deposits)) ||
+	      pl_json_set(j, "proved_fetched", json_integer((json_int_t)s->n_fetched)) ||
 	      json_object_set(j, "deposits", items) ||
-	      set(j, "stated_period_start", time_json(s->period_start)) ||
-	      set(j, "stated_period_end", time_json(s->period_end)) ||
-	      set(j, "stated_replies_received", json_integer(s->replies_received));
+	      pl_json_set(j, "stated_period_start", pl_json_time(s->period_start)) ||
+	      pl_json_set(j, "stated_period_end", pl_json_time(s->period_end)) ||
+	      pl_json_set(j, "stated_replies_received", json_integer(s->replies_received));
 	json_decref(items);
 	json_decref(prover);
 	json_decref(peer);

@@ -1,7 +1,6 @@
 /*
- * proof.h — the proof-of-outreach bundle (DESIGN.md layer 6, issue 4;
- * docs/PROOF.md): for every item a party sent to a peer, the deposit leaf of
- * the relay log with its inclusion proof and the item's relay receipt; the
+ * outreach.h — the proof-of-outreach bundle (docs/PROOF.md): for every item a party sent to a peer,
+ * the deposit leaf of the relay log with its inclusion proof and the item's relay receipt; the
  * peer's fetch leaves (owner-signed acks) that show its mailbox was read past
  * those deposits; one relay-signed checkpoint that all the proofs reach; and
  * the prover's signed statement of how many replies it received from the peer
@@ -23,14 +22,15 @@
  * key after it; never echo untrusted text that is not validated; and never
  * need a vault, a relay or a clock.
  */
-#ifndef PARLEY_LOG_PROOF_H
-#define PARLEY_LOG_PROOF_H
+#ifndef PARLEY_EXPORT_OUTREACH_H
+#define PARLEY_EXPORT_OUTREACH_H
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "export/json.h"
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
@@ -40,12 +40,11 @@
 #define PL_OUTREACH_FORMAT "parley-outreach-proof"
 #define PL_OUTREACH_VERSION 1
 #define PL_OUTREACH_STATEMENT_TAG "parley outreach statement v1\n"
-#define PL_OUTREACH_NAME_MAX 64		     /* bytes of a party's label */
-#define PL_OUTREACH_DEPOSITS_MAX 4096	     /* deposits per bundle */
-#define PL_OUTREACH_FETCHES_MAX 4096	     /* fetch leaves per bundle */
-#define PL_OUTREACH_RECEIPT_MAX 4096	     /* bytes of a receipt (>= PL_PROTO_RECEIPT_MAX) */
-#define PL_OUTREACH_NOTE_MAX 1024	     /* checkpoint note bytes (= receipt notes) */
-#define PL_OUTREACH_TIME_MAX 253402300799ull /* 9999-12-31T23:59:59Z */
+#define PL_OUTREACH_NAME_MAX 64	      /* bytes of a party's label */
+#define PL_OUTREACH_DEPOSITS_MAX 4096 /* deposits per bundle */
+#define PL_OUTREACH_FETCHES_MAX 4096  /* fetch leaves per bundle */
+#define PL_OUTREACH_RECEIPT_MAX 4096  /* bytes of a receipt (>= PL_RECEIPT_MAX) */
+#define PL_OUTREACH_NOTE_MAX 1024     /* checkpoint note bytes (= receipt notes) */
 
 /* One item sent to the peer, as the client stored it. */
 typedef struct {
@@ -55,7 +54,7 @@ typedef struct {
 	const uint8_t (*proof)[PL_MERKLE_HASH_LEN]; /* inclusion in the bundle's checkpoint */
 	size_t proof_len;
 	uint8_t envelope_hash[32]; /* SHA-256 of the sealed envelope the client sent */
-	const uint8_t *receipt;	   /* the relay receipt bytes (relay/proto.h) */
+	const uint8_t *receipt;	   /* the relay receipt bytes (log/receipt.h) */
 	size_t receipt_len;
 } pl_proof_deposit;
 
@@ -68,20 +67,32 @@ typedef struct {
 	size_t proof_len;
 } pl_proof_fetch;
 
-/* Builds the bundle's JSON (write it with pl_export_write_file). Deposits and
- * fetches may come in any order (the bundle lists them by leaf index). The
- * prover's identity signs the statement (docs/PROOF.md). relay_vkey is the
- * relay log's verifier key ("parley.relay/<hex>+<keyid>+<base64>",
- * pl_leaf_log_vkey_string), checkpoint_note the relay-signed checkpoint every
- * proof reaches. The result is checked with pl_outreach_proof_verify against
- * relay_vkey before it is returned: a bundle the verifier would refuse is
- * refused here (-1, *out NULL, e says why). */
-int pl_outreach_proof_build(json_t **out, const pl_identity *prover, const char *prover_name,
-			    const uint8_t peer_ik[static PL_IK_LEN], const char *peer_name,
-			    const char *relay_vkey, const uint8_t *checkpoint_note, size_t note_len,
-			    const pl_proof_deposit *deps, size_t n_deps,
-			    const pl_proof_fetch *fetches, size_t n_fetches, uint64_t period_start,
-			    uint64_t period_end, uint32_t replies_received, pl_err *e);
+/* What a bundle is built from. */
+typedef struct {
+	const pl_identity *prover; /* signs the statement (docs/PROOF.md) */
+	const char *prover_name;   /* one line of text, 1..PL_OUTREACH_NAME_MAX bytes */
+	uint8_t peer_ik[PL_IK_LEN];
+	const char *peer_name;
+	/* The relay log's verifier key ("parley.relay/<hex>+<keyid>+<base64>",
+	 * pl_leaf_log_vkey_string) and the relay-signed checkpoint every proof
+	 * reaches. */
+	const char *relay_vkey;
+	const uint8_t *checkpoint_note;
+	size_t note_len;
+	const pl_proof_deposit *deps; /* 1..PL_OUTREACH_DEPOSITS_MAX, any order */
+	size_t n_deps;
+	const pl_proof_fetch *fetches; /* 0..PL_OUTREACH_FETCHES_MAX, any order */
+	size_t n_fetches;
+	uint64_t period_start, period_end; /* at most PL_EXPORT_TIME_MAX */
+	uint32_t replies_received;
+} pl_outreach_input;
+
+/* Builds the bundle's JSON (write it with pl_export_write_file); the bundle
+ * lists deposits and fetches by leaf index. The result is checked with
+ * pl_outreach_proof_verify against in->relay_vkey before it is returned: a
+ * bundle the verifier would refuse is refused here (-1, *out NULL, e says
+ * why). */
+int pl_outreach_proof_build(json_t **out, const pl_outreach_input *in, pl_err *e);
 
 /* What a verified bundle shows about one deposit. */
 typedef struct {

@@ -1,0 +1,311 @@
+/*
+ * agreement.c — the agreement export file (a proposal and its acceptance,
+ * both signed), its strict verifier and its summaries (see agreement.h,
+ * docs/NEGOTIATION.md "Files").
+ *
+ * A file is checked in the order that gives the most useful reason: JSON
+ * shape (exact keys, canonical base64), then both signed objects, then how
+ * they bind together, then that the file is byte for byte what parley
+ * would write, which makes an edit anywhere fail even where JSON would not
+ * care. It must never report an agreement valid unless both signatures
+ * verified and the acceptance names the proposal's exact bytes.
+ */
+#include "export/agreement.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/codec.h"
+
+#define NOT_AGREEMENT "not a parley agreement file: "
+
+static void fp_short(char out[static 12], const char fp[static PL_FINGERPRINT_LEN])
+{
+	memcpy(out, fp, 11);
+	out[11] = '\0';
+}
+
+static json_t *agreement_json(const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an)
+{
+	json_t *j = json_object();
+	if (j == NULL || json_object_set_new(j, "format", json_string(PL_AGREEMENT_FORMAT)) ||
+	    json_object_set_new(j, "version", json_integer(PL_EXPORT_VERSION)) ||
+	    json_object_set_new(j, "proposal", pl_json_b64(pb, pn)) ||
+	    json_object_set_new(j, "acceptance", pl_json_b64(ab, an))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Decodes a signed object of a file, naming the field in the error. */
+static int field_obj(pl_obj *o, const uint8_t *b, size_t n, const char *field, const char *prefix,
+		     pl_err *e)
+{
+	pl_err sub;
+	pl_err_clear(&sub);
+	if (pl_obj_decode_signed(o, b, n, &sub) == 0)
+		return 0;
+	if (sub.code == PL_EXIT_SECURITY)
+		return pl_err_set(e, PL_EXIT_SECURITY, "the %s's signature does not verify", field);
+	return pl_err_set(e, PL_EXIT_INPUT, "%sthe %s is not a valid signed object (%s)", prefix,
+			  field, sub.msg);
+}
+
+/* Every check of an agreement on its two signed objects; fills P and A. */
+static int agreement_check(pl_obj *P, pl_obj *A, uint8_t phash[static PL_OBJ_HASH_LEN],
+			   const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an, pl_err *e)
+{
+	char f1[PL_FINGERPRINT_LEN], f2[PL_FINGERPRINT_LEN];
+	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF];
+
+	if (field_obj(P, pb, pn, "proposal", NOT_AGREEMENT, e) != 0 ||
+	    field_obj(A, ab, an, "acceptance", NOT_AGREEMENT, e) != 0)
+		return -1;
+	if (P->type != PL_OBJ_PROPOSAL)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the proposal field holds a signed %s, not a proposal",
+				  pl_obj_type_to_str(P->type));
+	if (A->type != PL_OBJ_RESPONSE)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the acceptance field holds a signed %s, not a response",
+				  pl_obj_type_to_str(A->type));
+	if (A->u.response.kind != PL_RESP_ACCEPT)
+		return pl_err_set(e, PL_EXIT_SECURITY, "the response is a %s, not an acceptance",
+				  A->u.response.kind == PL_RESP_REJECT ? "rejection"
+								       : "withdrawal");
+	pl_obj_hash(phash, pb, pn);
+	if (memcmp(A->u.response.target_id, P->id, PL_OBJ_ID_LEN) != 0 ||
+	    memcmp(A->u.response.target_hash, phash, PL_OBJ_HASH_LEN) != 0) {
+		char want[PL_OBJ_ID_HEX_LEN], got[PL_OBJ_ID_HEX_LEN];
+		pl_obj_id_hex(want, P->id);
+		pl_obj_id_hex(got, A->u.response.target_id);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the acceptance names a different proposal (%s%s, the file's "
+				  "proposal is %s)",
+				  got, strcmp(want, got) == 0 ? " with another hash" : "", want);
+	}
+	if (memcmp(A->author_ik, P->recipient_ik, PL_IK_LEN) != 0) {
+		pl_fingerprint(f1, A->author_ik);
+		pl_fingerprint(f2, P->recipient_ik);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the acceptance was signed by %s but the proposal was addressed "
+				  "to %s",
+				  f1, f2);
+	}
+	if (memcmp(A->recipient_ik, P->author_ik, PL_IK_LEN) != 0) {
+		pl_fingerprint(f1, A->recipient_ik);
+		pl_fingerprint(f2, P->author_ik);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the acceptance is addressed to %s but the proposal was made by "
+				  "%s",
+				  f1, f2);
+	}
+	if (P->u.proposal.expires != 0 && A->created > P->u.proposal.expires) {
+		pl_export_fmt_time(t1, P->u.proposal.expires);
+		pl_export_fmt_time(t2, A->created);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the proposal had expired when it was accepted (expires %s, "
+				  "accepted %s)",
+				  t1, t2);
+	}
+	return 0;
+}
+
+int pl_agreement_write(json_t **out, const uint8_t *proposal_signed, size_t proposal_len,
+		       const uint8_t *acceptance_signed, size_t acceptance_len, pl_err *e)
+{
+	uint8_t h[PL_OBJ_HASH_LEN];
+	pl_obj *P = malloc(sizeof *P), *A = malloc(sizeof *A);
+	int rc = -1;
+
+	*out = NULL;
+	if (P == NULL || A == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	if (agreement_check(P, A, h, proposal_signed, proposal_len, acceptance_signed,
+			    acceptance_len, e) != 0)
+		goto done;
+	*out = agreement_json(proposal_signed, proposal_len, acceptance_signed, acceptance_len);
+	if (*out == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(P);
+	free(A);
+	return rc;
+}
+
+int pl_agreement_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
+			const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e)
+{
+	static const char *const keys[] = {"format", "version", "proposal", "acceptance"};
+	pl_agreement_summary *t = s ? s : malloc(sizeof *t);
+	uint8_t *pb = NULL, *ab = NULL;
+	size_t pn = 0, an = 0;
+	json_t *root = NULL, *canon = NULL;
+	int rc = -1;
+
+	if (t == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	memset(t, 0, sizeof *t);
+	root = pl_json_load(file, n, NOT_AGREEMENT, e);
+	if (root == NULL)
+		goto done;
+	if (pl_json_exact_keys(root, keys, 4, NOT_AGREEMENT, "the file", e) != 0 ||
+	    pl_json_header_check(root, PL_AGREEMENT_FORMAT, PL_EXPORT_VERSION, NOT_AGREEMENT, e) !=
+		0)
+		goto done;
+	if (pl_json_b64_var(&pb, &pn, PL_OBJ_SIGNED_MAX, json_object_get(root, "proposal")) != 0) {
+		pl_err_set(e, PL_EXIT_INPUT,
+			   NOT_AGREEMENT "the proposal is not canonical base64 "
+					 "of at most %d bytes",
+			   PL_OBJ_SIGNED_MAX);
+		goto done;
+	}
+	if (pl_json_b64_var(&ab, &an, PL_OBJ_SIGNED_MAX, json_object_get(root, "acceptance")) !=
+	    0) {
+		pl_err_set(e, PL_EXIT_INPUT,
+			   NOT_AGREEMENT "the acceptance is not canonical base64 "
+					 "of at most %d bytes",
+			   PL_OBJ_SIGNED_MAX);
+		goto done;
+	}
+	if (agreement_check(&t->proposal, &t->acceptance, t->proposal_hash, pb, pn, ab, an, e) != 0)
+		goto done;
+	canon = agreement_json(pb, pn, ab, an);
+	if (canon == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	if (pl_json_same_bytes(canon, file, n, NOT_AGREEMENT, e) != 0)
+		goto done;
+	memcpy(t->proposer_ik, t->proposal.author_ik, PL_IK_LEN);
+	memcpy(t->accepter_ik, t->acceptance.author_ik, PL_IK_LEN);
+	uint8_t signers[2][PL_IK_LEN];
+	memcpy(signers[0], t->proposer_ik, PL_IK_LEN);
+	memcpy(signers[1], t->accepter_ik, PL_IK_LEN);
+	if (pl_export_expect_check(expect, n_expect, (const uint8_t(*)[PL_IK_LEN])signers, 2,
+				   "agreement", e) != 0)
+		goto done;
+	pl_fingerprint(t->proposer_fp, t->proposer_ik);
+	pl_fingerprint(t->accepter_fp, t->accepter_ik);
+	rc = 0;
+done:
+	if (rc != 0 && s)
+		memset(s, 0, sizeof *s);
+	if (t != s)
+		free(t);
+	free(pb);
+	free(ab);
+	json_decref(root);
+	json_decref(canon);
+	return rc;
+}
+
+static json_t *person_json(const pl_person *p)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "ref", pl_json_hex(p->ref, PL_OBJ_REF_LEN));
+	json_object_set_new(j, "name", json_string(p->name));
+	json_object_set_new(j, "held_by", json_string(p->held_by));
+	json_object_set_new(j, "nationality", json_string(p->nationality));
+	json_object_set_new(j, "born", json_string(p->born));
+	json_object_set_new(j, "since", json_string(p->since));
+	json_object_set_new(j, "charges", json_string(p->charges));
+	json_object_set_new(j, "sentence", json_string(p->sentence));
+	json_object_set_new(j, "humanitarian", json_string(p->humanitarian));
+	json_object_set_new(j, "priority", json_integer(p->priority));
+	return j;
+}
+
+static void print_names(FILE *out, const char *fp, const pl_person *ps, unsigned n)
+{
+	char sh[12];
+	fp_short(sh, fp);
+	fprintf(out, "  %s releases: ", sh);
+	if (n == 0)
+		fputs("no one", out);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "", ps[i].name);
+	fputc('\n', out);
+}
+
+void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s)
+{
+	const pl_proposal *b = &s->proposal.u.proposal;
+	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF], id[PL_OBJ_ID_HEX_LEN],
+	    h[2 * PL_OBJ_HASH_LEN + 1];
+
+	fprintf(out, "valid agreement between %s and %s\n", s->proposer_fp, s->accepter_fp);
+	print_names(out, s->proposer_fp, b->author, b->n_author);
+	print_names(out, s->accepter_fp, b->recipient, b->n_recipient);
+	fprintf(out,
+		"  place: %s; sequencing: %s; mediator: ", b->place[0] ? b->place : "unspecified",
+		pl_obj_sequencing_to_str(b->sequencing));
+	if (b->has_mediator) {
+		char fp[PL_FINGERPRINT_LEN];
+		pl_fingerprint(fp, b->mediator_ik);
+		fprintf(out, "%s (%s)\n", b->mediator_name, fp);
+	} else {
+		fputs("none\n", out);
+	}
+	for (unsigned i = 0; i < b->n_cond; i++)
+		fprintf(out, "  condition: %s\n", b->cond[i]);
+	pl_export_fmt_time(t1, s->proposal.created);
+	pl_export_fmt_time(t2, s->acceptance.created);
+	fprintf(out, "  proposed %s, accepted %s", t1, t2);
+	if (b->expires) {
+		pl_export_fmt_time(t1, b->expires);
+		fprintf(out, "; offer open until %s", t1);
+	}
+	pl_obj_id_hex(id, s->proposal.id);
+	pl_hex_encode(h, s->proposal_hash, PL_OBJ_HASH_LEN);
+	fprintf(out, "\n  proposal %s, sha256 %s\n", id, h);
+}
+
+json_t *pl_agreement_summary_json(const pl_agreement_summary *s)
+{
+	const pl_proposal *b = &s->proposal.u.proposal;
+	json_t *j = json_object(), *a = json_array(), *r = json_array(), *c = json_array();
+	for (unsigned i = 0; i < b->n_author; i++)
+		json_array_append_new(a, person_json(&b->author[i]));
+	for (unsigned i = 0; i < b->n_recipient; i++)
+		json_array_append_new(r, person_json(&b->recipient[i]));
+	for (unsigned i = 0; i < b->n_cond; i++)
+		json_array_append_new(c, json_string(b->cond[i]));
+	json_object_set_new(j, "valid", json_true());
+	json_object_set_new(j, "format", json_string(PL_AGREEMENT_FORMAT));
+	json_object_set_new(j, "proposer", pl_json_key(s->proposer_ik, s->proposer_fp));
+	json_object_set_new(j, "accepter", pl_json_key(s->accepter_ik, s->accepter_fp));
+	json_object_set_new(j, "proposal_id", pl_json_hex(s->proposal.id, PL_OBJ_ID_LEN));
+	json_object_set_new(j, "proposal_hash", pl_json_hex(s->proposal_hash, PL_OBJ_HASH_LEN));
+	json_object_set_new(j, "acceptance_id", pl_json_hex(s->acceptance.id, PL_OBJ_ID_LEN));
+	json_object_set_new(j, "proposer_releases", a);
+	json_object_set_new(j, "accepter_releases", r);
+	json_object_set_new(j, "conditions", c);
+	json_object_set_new(j, "place", json_string(b->place));
+	json_object_set_new(j, "sequencing", json_string(pl_obj_sequencing_to_str(b->sequencing)));
+	if (b->has_mediator) {
+		char fp[PL_FINGERPRINT_LEN];
+		pl_fingerprint(fp, b->mediator_ik);
+		json_t *m = pl_json_key(b->mediator_ik, fp);
+		json_object_set_new(m, "name", json_string(b->mediator_name));
+		json_object_set_new(j, "mediator", m);
+	} else {
+		json_object_set_new(j, "mediator", json_null());
+	}
+	json_object_set_new(j, "expires",
+			    b->expires ? pl_json_shown_time(b->expires) : json_null());
+	json_object_set_new(j, "supersedes",
+			    sodium_is_zero(b->supersedes_id, PL_OBJ_ID_LEN)
+				? json_null()
+				: pl_json_hex(b->supersedes_id, PL_OBJ_ID_LEN));
+	json_object_set_new(j, "proposed", pl_json_shown_time(s->proposal.created));
+	json_object_set_new(j, "accepted", pl_json_shown_time(s->acceptance.created));
+	return j;
+}

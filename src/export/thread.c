@@ -1,0 +1,472 @@
+/*
+ * thread.c — the thread export file: its builder (an exporter-signed hash
+ * chain over every signed object and note with a peer), its strict
+ * verifier and its summaries (see thread.h, docs/NEGOTIATION.md "Files").
+ *
+ * A file is checked in the order that gives the most useful reason: JSON
+ * shape, then every signed object and its direction, then the chain and
+ * the exporter's signature, then that the file is byte for byte what
+ * parley would write. It must never report a thread valid unless every
+ * signature in it verified, and never keep the exporter's secret key
+ * beyond pl_thread_export_free.
+ */
+#include "export/thread.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/kdf.h"
+#include "util/codec.h"
+#include "util/text.h"
+#include "util/wire.h"
+
+#define NOT_THREAD "not a parley thread file: "
+
+#define KIND_NOTE 0
+
+struct pl_thread_export {
+	pl_identity me;
+	uint8_t peer[PL_IK_LEN];
+	uint8_t chain[PL_OBJ_HASH_LEN];
+	json_t *entries;
+	pl_obj *scratch;
+};
+
+static const char *dir_str(int dir)
+{
+	return dir == PL_EXPORT_OUT ? "out" : dir == PL_EXPORT_IN ? "in" : NULL;
+}
+
+static const char *kind_str(int kind)
+{
+	return kind == KIND_NOTE ? "note" : pl_obj_type_to_str(kind);
+}
+
+/* chain' = SHA-256(chain ‖ SHA-256(u8 kind ‖ u8 dir ‖ time u64 ‖ var(body))) */
+static int chain_step(uint8_t chain[static PL_OBJ_HASH_LEN], int kind, int dir, uint64_t time,
+		      const uint8_t *body, size_t n)
+{
+	uint8_t buf[2 * PL_OBJ_HASH_LEN];
+	pl_wr w;
+	pl_wr_init(&w);
+	pl_wr_u8(&w, (uint8_t)kind);
+	pl_wr_u8(&w, (uint8_t)dir);
+	pl_wr_u64(&w, time);
+	pl_wr_var(&w, body, n);
+	if (pl_wr_ok(&w) != 0) {
+		pl_wr_free(&w);
+		return -1;
+	}
+	memcpy(buf, chain, PL_OBJ_HASH_LEN);
+	pl_sha256(buf + PL_OBJ_HASH_LEN, w.p, w.n);
+	pl_wr_free(&w);
+	pl_sha256(chain, buf, sizeof buf);
+	return 0;
+}
+
+/* "parley thread v1\n" ‖ exporter ‖ peer ‖ head */
+static size_t head_msg(uint8_t *m, const uint8_t exporter[static PL_IK_LEN],
+		       const uint8_t peer[static PL_IK_LEN], const uint8_t head[static 32])
+{
+	size_t t = sizeof PL_THREAD_SIG_TAG - 1;
+	memcpy(m, PL_THREAD_SIG_TAG, t);
+	memcpy(m + t, exporter, PL_IK_LEN);
+	memcpy(m + t + PL_IK_LEN, peer, PL_IK_LEN);
+	memcpy(m + t + 2 * PL_IK_LEN, head, PL_OBJ_HASH_LEN);
+	return t + 2 * PL_IK_LEN + PL_OBJ_HASH_LEN;
+}
+#define HEAD_MSG_LEN (sizeof PL_THREAD_SIG_TAG - 1 + 2 * PL_IK_LEN + PL_OBJ_HASH_LEN)
+
+static json_t *entry_json(int kind, int dir, uint64_t time, const uint8_t *body, size_t n)
+{
+	json_t *j = json_object();
+	json_t *b = kind == KIND_NOTE ? json_stringn((const char *)body, n) : pl_json_b64(body, n);
+	if (j == NULL || json_object_set_new(j, "kind", json_string(kind_str(kind))) ||
+	    json_object_set_new(j, "time", pl_json_time(time)) ||
+	    json_object_set_new(j, "direction", json_string(dir_str(dir))) ||
+	    json_object_set_new(j, kind == KIND_NOTE ? "text" : "signed", b)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static json_t *thread_json(const uint8_t exporter[static PL_IK_LEN],
+			   const uint8_t peer[static PL_IK_LEN], json_t *entries,
+			   const uint8_t head[static PL_OBJ_HASH_LEN],
+			   const uint8_t sig[static PL_SIG_LEN])
+{
+	json_t *j = json_object();
+	if (j == NULL || json_object_set_new(j, "format", json_string(PL_THREAD_FORMAT)) ||
+	    json_object_set_new(j, "version", json_integer(PL_EXPORT_VERSION)) ||
+	    json_object_set_new(j, "exporter", pl_json_hex(exporter, PL_IK_LEN)) ||
+	    json_object_set_new(j, "peer", pl_json_hex(peer, PL_IK_LEN)) ||
+	    json_object_set(j, "entries", entries) ||
+	    json_object_set_new(j, "head", pl_json_hex(head, PL_OBJ_HASH_LEN)) ||
+	    json_object_set_new(j, "signature", pl_json_hex(sig, PL_SIG_LEN))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* A signed entry's object must go between the two parties in its direction. */
+static int direction_check(const pl_obj *o, int dir, const uint8_t exporter[static PL_IK_LEN],
+			   const uint8_t peer[static PL_IK_LEN])
+{
+	const uint8_t *from = dir == PL_EXPORT_OUT ? exporter : peer;
+	const uint8_t *to = dir == PL_EXPORT_OUT ? peer : exporter;
+	return memcmp(o->author_ik, from, PL_IK_LEN) == 0 &&
+		       memcmp(o->recipient_ik, to, PL_IK_LEN) == 0
+		   ? 0
+		   : -1;
+}
+
+int pl_thread_export_begin(pl_thread_export **x, const pl_identity *exporter,
+			   const uint8_t peer[static PL_IK_LEN], pl_err *e)
+{
+	*x = NULL;
+	if (pl_ik_validate(peer) != 0 || memcmp(peer, exporter->pk, PL_IK_LEN) == 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "the peer of a thread export must be a valid "
+				  "key other than the exporter's");
+	pl_thread_export *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	t->entries = json_array();
+	t->scratch = malloc(sizeof *t->scratch);
+	if (t->entries == NULL || t->scratch == NULL) {
+		pl_thread_export_free(t);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	t->me = *exporter;
+	memcpy(t->peer, peer, PL_IK_LEN);
+	*x = t;
+	return 0;
+}
+
+void pl_thread_export_free(pl_thread_export *x)
+{
+	if (x == NULL)
+		return;
+	pl_identity_wipe(&x->me);
+	json_decref(x->entries);
+	free(x->scratch);
+	free(x);
+}
+
+static int add_entry(pl_thread_export *x, int kind, int dir, uint64_t time, const uint8_t *body,
+		     size_t n, pl_err *e)
+{
+	uint8_t chain[PL_OBJ_HASH_LEN];
+	if (json_array_size(x->entries) >= PL_THREAD_ENTRIES_MAX)
+		return pl_err_set(e, PL_EXIT_INPUT, "a thread export holds at most %d entries",
+				  PL_THREAD_ENTRIES_MAX);
+	memcpy(chain, x->chain, sizeof chain);
+	json_t *j = entry_json(kind, dir, time, body, n);
+	if (j == NULL || chain_step(chain, kind, dir, time, body, n) != 0 ||
+	    json_array_append_new(x->entries, j) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	memcpy(x->chain, chain, sizeof chain);
+	return 0;
+}
+
+static int entry_args_check(int dir, uint64_t time, pl_err *e)
+{
+	if (dir_str(dir) == NULL)
+		return pl_err_set(e, PL_EXIT_INPUT, "an entry's direction must be in or out");
+	if (time > PL_EXPORT_TIME_MAX)
+		return pl_err_set(e, PL_EXIT_INPUT, "an entry's time is past the year 9999");
+	return 0;
+}
+
+int pl_thread_export_add_signed(pl_thread_export *x, int dir, uint64_t time,
+				const uint8_t *signed_obj, size_t n, pl_err *e)
+{
+	if (entry_args_check(dir, time, e) != 0 ||
+	    pl_obj_decode_signed(x->scratch, signed_obj, n, e) != 0)
+		return -1;
+	if (direction_check(x->scratch, dir, x->me.pk, x->peer) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "the %s is not %s between the exporter and the peer",
+				  pl_obj_type_to_str(x->scratch->type),
+				  dir == PL_EXPORT_OUT ? "from the exporter to the peer"
+						       : "from the peer to the exporter");
+	return add_entry(x, x->scratch->type, dir, time, signed_obj, n, e);
+}
+
+int pl_thread_export_add_note(pl_thread_export *x, int dir, uint64_t time, const char *text,
+			      pl_err *e)
+{
+	if (entry_args_check(dir, time, e) != 0)
+		return -1;
+	if (text == NULL || pl_obj_text_ok(text, 0, PL_THREAD_NOTE_MAX, PL_TEXT_MULTILINE) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "a note must be at most %d bytes of UTF-8 text without control "
+				  "characters other than newlines",
+				  PL_THREAD_NOTE_MAX);
+	return add_entry(x, KIND_NOTE, dir, time, (const uint8_t *)text, strlen(text), e);
+}
+
+int pl_thread_export_finish(pl_thread_export *x, json_t **out, pl_err *e)
+{
+	uint8_t m[HEAD_MSG_LEN];
+	uint8_t sig[PL_SIG_LEN];
+	size_t len;
+
+	*out = NULL;
+	crypto_sign_detached(sig, NULL, m, head_msg(m, x->me.pk, x->peer, x->chain), x->me.sk);
+	json_t *j = thread_json(x->me.pk, x->peer, x->entries, x->chain, sig);
+	if (j == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	char *s = pl_export_dumps(j, &len);
+	if (s == NULL) {
+		json_decref(j);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	free(s);
+	if (len > PL_EXPORT_FILE_MAX) {
+		json_decref(j);
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "the thread is too large to export (over %u "
+				  "bytes)",
+				  PL_EXPORT_FILE_MAX);
+	}
+	*out = j;
+	return 0;
+}
+
+/* One entry of a thread file: checked, added to the chain and to canon. */
+static int thread_entry(const json_t *je, size_t idx, const uint8_t exporter[static PL_IK_LEN],
+			const uint8_t peer[static PL_IK_LEN], uint8_t chain[static 32],
+			pl_obj *scratch, json_t *canon, pl_thread_summary *t, int *peer_signed,
+			pl_err *e)
+{
+	static const char *const keys_note[] = {"kind", "time", "direction", "text"};
+	static const char *const keys_obj[] = {"kind", "time", "direction", "signed"};
+	char where[40];
+	uint64_t time;
+	int dir, kind;
+	uint8_t *body = NULL;
+	size_t n;
+
+	snprintf(where, sizeof where, "entry %zu", idx + 1);
+	const char *ks = json_string_value(json_object_get(je, "kind"));
+	const char *ds = json_string_value(json_object_get(je, "direction"));
+	if (!json_is_object(je))
+		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s is not a JSON object", where);
+	if (ks == NULL)
+		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s has no kind string", where);
+	kind = strcmp(ks, "note") == 0 ? KIND_NOTE : pl_obj_type_from_str(ks);
+	if (kind < 0)
+		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s has an unknown kind", where);
+	if (pl_json_exact_keys(je, kind == KIND_NOTE ? keys_note : keys_obj, 4, NOT_THREAD, where,
+			       e) != 0)
+		return -1;
+	if (pl_json_time_field(&time, json_object_get(je, "time")) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_THREAD "%s's time is not an RFC 3339 UTC time as parley "
+					     "writes it",
+				  where);
+	dir = 0;
+	if (ds != NULL && strcmp(ds, "out") == 0)
+		dir = PL_EXPORT_OUT;
+	else if (ds != NULL && strcmp(ds, "in") == 0)
+		dir = PL_EXPORT_IN;
+	if (dir == 0)
+		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s's direction is not in or out",
+				  where);
+	if (kind == KIND_NOTE) {
+		const json_t *jt = json_object_get(je, "text");
+		const char *s = json_string_value(jt);
+		n = json_string_length(jt);
+		if (s == NULL || pl_text_ok((const uint8_t *)s, n, 0, PL_THREAD_NOTE_MAX,
+					    PL_TEXT_MULTILINE) != 0)
+			return pl_err_set(e, PL_EXIT_INPUT,
+					  NOT_THREAD
+					  "%s's text is not note text (at most %d bytes, "
+					  "no control characters but newlines)",
+					  where, PL_THREAD_NOTE_MAX);
+		if (chain_step(chain, kind, dir, time, (const uint8_t *)s, n) != 0 ||
+		    json_array_append_new(canon,
+					  entry_json(kind, dir, time, (const uint8_t *)s, n)) != 0)
+			return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		t->n_notes++;
+	} else {
+		pl_err sub;
+		pl_err_clear(&sub);
+		if (pl_json_b64_var(&body, &n, PL_OBJ_SIGNED_MAX, json_object_get(je, "signed")) !=
+		    0)
+			return pl_err_set(e, PL_EXIT_INPUT,
+					  NOT_THREAD "%s's signed object is not canonical base64",
+					  where);
+		if (pl_obj_decode_signed(scratch, body, n, &sub) != 0) {
+			free(body);
+			if (sub.code == PL_EXIT_SECURITY)
+				return pl_err_set(e, PL_EXIT_SECURITY,
+						  "the signature of %s (a %s) does not verify",
+						  where, ks);
+			return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s: %s", where, sub.msg);
+		}
+		if (scratch->type != kind) {
+			free(body);
+			return pl_err_set(e, PL_EXIT_SECURITY,
+					  "%s says it is a %s but holds a signed %s", where, ks,
+					  pl_obj_type_to_str(scratch->type));
+		}
+		if (direction_check(scratch, dir, exporter, peer) != 0) {
+			free(body);
+			return pl_err_set(
+			    e, PL_EXIT_SECURITY, "%s is marked %s but its %s is not from %s to %s",
+			    where, ds, ks, dir == PL_EXPORT_OUT ? "the exporter" : "the peer",
+			    dir == PL_EXPORT_OUT ? "the peer" : "the exporter");
+		}
+		if (dir == PL_EXPORT_IN)
+			*peer_signed = 1;
+		int rc = chain_step(chain, kind, dir, time, body, n) != 0 ||
+			 json_array_append_new(canon, entry_json(kind, dir, time, body, n)) != 0;
+		free(body);
+		if (rc)
+			return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		t->n_signed++;
+	}
+	if (t->n_entries == 0)
+		t->first_time = time;
+	t->last_time = time;
+	t->n_entries++;
+	return 0;
+}
+
+int pl_thread_verify(pl_thread_summary *s, const uint8_t *file, size_t n,
+		     const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e)
+{
+	static const char *const keys[] = {"format",  "version", "exporter", "peer",
+					   "entries", "head",	 "signature"};
+	pl_thread_summary t;
+	uint8_t chain[PL_OBJ_HASH_LEN] = {0};
+	uint8_t head[PL_OBJ_HASH_LEN], sig[PL_SIG_LEN], m[HEAD_MSG_LEN];
+	json_t *root = NULL, *canon_entries = NULL, *canon = NULL;
+	pl_obj *scratch = NULL;
+	int peer_signed = 0, rc = -1;
+
+	memset(&t, 0, sizeof t);
+	root = pl_json_load(file, n, NOT_THREAD, e);
+	if (root == NULL)
+		goto done;
+	if (pl_json_exact_keys(root, keys, 7, NOT_THREAD, "the file", e) != 0 ||
+	    pl_json_header_check(root, PL_THREAD_FORMAT, PL_EXPORT_VERSION, NOT_THREAD, e) != 0)
+		goto done;
+	if (pl_json_hex_field(t.exporter_ik, PL_IK_LEN, json_object_get(root, "exporter")) != 0 ||
+	    pl_json_hex_field(t.peer_ik, PL_IK_LEN, json_object_get(root, "peer")) != 0) {
+		pl_err_set(e, PL_EXIT_INPUT,
+			   NOT_THREAD "exporter and peer must be keys in 64 lowercase hex digits");
+		goto done;
+	}
+	if (pl_ik_validate(t.exporter_ik) != 0 || pl_ik_validate(t.peer_ik) != 0 ||
+	    memcmp(t.exporter_ik, t.peer_ik, PL_IK_LEN) == 0) {
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "the exporter and peer keys must be two different valid keys");
+		goto done;
+	}
+	if (pl_json_hex_field(head, sizeof head, json_object_get(root, "head")) != 0 ||
+	    pl_json_hex_field(sig, sizeof sig, json_object_get(root, "signature")) != 0) {
+		pl_err_set(e, PL_EXIT_INPUT,
+			   NOT_THREAD
+			   "head and signature must be lowercase hex of 32 and 64 bytes");
+		goto done;
+	}
+	const json_t *entries = json_object_get(root, "entries");
+	if (!json_is_array(entries) || json_array_size(entries) > PL_THREAD_ENTRIES_MAX) {
+		pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "entries must be an array of at most %d",
+			   PL_THREAD_ENTRIES_MAX);
+		goto done;
+	}
+	canon_entries = json_array();
+	scratch = malloc(sizeof *scratch);
+	if (canon_entries == NULL || scratch == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < json_array_size(entries); i++)
+		if (thread_entry(json_array_get(entries, i), i, t.exporter_ik, t.peer_ik, chain,
+				 scratch, canon_entries, &t, &peer_signed, e) != 0)
+			goto done;
+	if (sodium_memcmp(chain, head, sizeof head) != 0) {
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "the hash chain over the entries does not match the "
+			   "head (an entry was changed, removed or reordered)");
+		goto done;
+	}
+	if (crypto_sign_verify_detached(sig, m, head_msg(m, t.exporter_ik, t.peer_ik, head),
+					t.exporter_ik) != 0) {
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "the exporter's signature on the thread does not "
+			   "verify");
+		goto done;
+	}
+	canon = thread_json(t.exporter_ik, t.peer_ik, canon_entries, head, sig);
+	if (canon == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	if (pl_json_same_bytes(canon, file, n, NOT_THREAD, e) != 0)
+		goto done;
+	uint8_t signers[2][PL_IK_LEN];
+	memcpy(signers[0], t.exporter_ik, PL_IK_LEN);
+	memcpy(signers[1], t.peer_ik, PL_IK_LEN);
+	if (pl_export_expect_check(expect, n_expect, (const uint8_t(*)[PL_IK_LEN])signers,
+				   peer_signed ? 2 : 1, "thread", e) != 0)
+		goto done;
+	memcpy(t.head, head, sizeof head);
+	pl_fingerprint(t.exporter_fp, t.exporter_ik);
+	pl_fingerprint(t.peer_fp, t.peer_ik);
+	if (s)
+		*s = t;
+	rc = 0;
+done:
+	free(scratch);
+	json_decref(root);
+	json_decref(canon_entries);
+	json_decref(canon);
+	return rc;
+}
+
+void pl_thread_summary_print(FILE *out, const pl_thread_summary *s)
+{
+	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF], h[2 * PL_OBJ_HASH_LEN + 1];
+
+	pl_hex_encode(h, s->head, sizeof s->head);
+	pl_export_fmt_time(t1, s->first_time);
+	pl_export_fmt_time(t2, s->last_time);
+	fprintf(out, "valid thread exported by %s with %s\n", s->exporter_fp, s->peer_fp);
+	fprintf(out, "  %zu entr%s: %zu signed object%s, %zu note%s", s->n_entries,
+		s->n_entries == 1 ? "y" : "ies", s->n_signed, s->n_signed == 1 ? "" : "s",
+		s->n_notes, s->n_notes == 1 ? "" : "s");
+	if (s->n_entries)
+		fprintf(out, ", %s to %s", t1, t2);
+	fprintf(out, "\n  head %s\n", h);
+}
+
+json_t *pl_thread_summary_json(const pl_thread_summary *s)
+{
+	char h[2 * PL_OBJ_HASH_LEN + 1];
+	json_t *j = json_object();
+
+	if (j == NULL)
+		return NULL;
+	pl_hex_encode(h, s->head, sizeof s->head);
+	json_object_set_new(j, "valid", json_true());
+	json_object_set_new(j, "format", json_string(PL_THREAD_FORMAT));
+	json_object_set_new(j, "exporter", pl_json_key(s->exporter_ik, s->exporter_fp));
+	json_object_set_new(j, "peer", pl_json_key(s->peer_ik, s->peer_fp));
+	json_object_set_new(j, "entries", json_integer((json_int_t)s->n_entries));
+	json_object_set_new(j, "signed", json_integer((json_int_t)s->n_signed));
+	json_object_set_new(j, "notes", json_integer((json_int_t)s->n_notes));
+	json_object_set_new(j, "first",
+			    s->n_entries ? pl_json_shown_time(s->first_time) : json_null());
+	json_object_set_new(j, "last",
+			    s->n_entries ? pl_json_shown_time(s->last_time) : json_null());
+	json_object_set_new(j, "head", json_string(h));
+	return j;
+}

@@ -1,0 +1,265 @@
+/* test_prove.c — pl_prove_outreach through the library against a real
+ * parley-relay started here: two vaults, each the other's verified contact;
+ * "United States" sends three notes to "Iran", Iran fetches (and so acks)
+ * the first two and replies once, the third is never fetched. The bundle
+ * written must verify offline against the relay's log key, list the three
+ * deposits, count the two fetched ones (never the third), carry Iran's
+ * acks as fetch leaves and the one reply as the prover's statement; and
+ * nothing is written for a contact nothing was sent to. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client/messenger.h"
+#include "client/nego.h"
+#include "client/prove.h"
+#include "export/outreach.h"
+#include "log/leaf.h"
+#include "support.h"
+#include "util/codec.h"
+#include "vault/vault.h"
+
+#define PASS "prove test passphrase"
+
+static char relay_bin[PATH_MAX];
+static char dir[256], relay_dir[300], url[64];
+static pid_t relay_pid;
+
+/* Starts parley-relay on port 0 and reads "listening on 127.0.0.1:PORT". */
+static int start_relay(void)
+{
+	int fds[2];
+	char line[128], errpath[320];
+	size_t n = 0;
+	unsigned port = 0;
+
+	if (pipe(fds) != 0)
+		return -1;
+	relay_pid = fork();
+	if (relay_pid < 0)
+		return -1;
+	if (relay_pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		snprintf(errpath, sizeof errpath, "%s.err", relay_dir);
+		int e = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (e >= 0)
+			dup2(e, 2);
+		execl(relay_bin, "parley-relay", "--listen", "127.0.0.1:0", "--data", relay_dir,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (n < sizeof line - 1) {
+		struct pollfd p = {fds[0], POLLIN, 0};
+		if (poll(&p, 1, 10000) <= 0 || read(fds[0], line + n, 1) <= 0 || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	close(fds[0]);
+	if (sscanf(line, "listening on 127.0.0.1:%u", &port) != 1 || port == 0) {
+		fprintf(stderr, "# relay did not start (%s): \"%s\"\n", relay_bin, line);
+		return -1;
+	}
+	snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
+	return 0;
+}
+
+static void stop_relay(void)
+{
+	int st;
+	if (relay_pid <= 0)
+		return;
+	kill(relay_pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(relay_pid, &st, WNOHANG) == relay_pid) {
+			relay_pid = 0;
+			return;
+		}
+		usleep(50000);
+	}
+	kill(relay_pid, SIGKILL);
+	waitpid(relay_pid, &st, 0);
+	relay_pid = 0;
+}
+
+static pl_vault *make_vault(const char *sub, const char *name)
+{
+	char path[320];
+	pl_vault *v = NULL;
+	pl_err e;
+
+	snprintf(path, sizeof path, "%s/%s", dir, sub);
+	if (pl_vault_create(path, name, url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
+	    pl_vault_open(&v, path, PASS, strlen(PASS), &e) != 0)
+		fail_msg("vault %s: %s", name, e.msg);
+	return v;
+}
+
+/* Adds `other` to v as a verified contact named name, and publishes. */
+static void befriend(pl_vault *v, const char *name, pl_vault *other)
+{
+	pl_contact c;
+	pl_err e;
+
+	memset(&c, 0, sizeof c);
+	snprintf(c.name, sizeof c.name, "%s", name);
+	memcpy(c.ik, pl_vault_identity(other)->pk, PL_IK_LEN);
+	c.verified = 1;
+	c.added = pl_now();
+	if (pl_vault_contact_put(v, &c, &e) != 0 || pl_msgr_publish(v, &e) != 0)
+		fail_msg("contact %s: %s", name, e.msg);
+}
+
+static void send_note(pl_vault *v, const char *to, const char *text)
+{
+	uint8_t id[8];
+	int64_t seq;
+	pl_sync_report r;
+	pl_err e;
+
+	memset(&r, 0, sizeof r);
+	if (pl_msgr_queue(v, to, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq, &e) !=
+		0 ||
+	    pl_msgr_deliver(v, &r, &e) != 0)
+		fail_msg("send to %s: %s", to, e.msg);
+}
+
+static void sync_vault(pl_vault *v)
+{
+	pl_sync_report r;
+	pl_err e;
+
+	memset(&r, 0, sizeof r);
+	if (pl_msgr_sync(v, &pl_nego_objects, &r, &e) != 0)
+		fail_msg("sync: %s", e.msg);
+}
+
+static void test_prove_outreach(void **st)
+{
+	char out[320], none[320], vkey[PL_NOTE_VKEY_MAX];
+	uint8_t rpk[32];
+	pl_prove_report r;
+	pl_outreach_summary s;
+	pl_err e;
+	size_t n = 0;
+	(void)st;
+
+	pl_vault *us = make_vault("us", "United States");
+	pl_vault *ir = make_vault("ir", "Iran");
+	befriend(us, "Iran", ir);
+	befriend(ir, "United States", us);
+	sync_vault(us);
+	sync_vault(ir);
+
+	send_note(us, "Iran", "first");
+	send_note(us, "Iran", "second");
+	sync_vault(ir); /* fetches and acks both */
+	send_note(ir, "United States", "a reply");
+	sync_vault(us); /* receives the reply, audits the log */
+	send_note(us, "Iran", "third, never fetched");
+
+	/* nothing sent to a contact: nothing to prove, no file */
+	pl_vault *om = make_vault("om", "Oman");
+	befriend(us, "Oman", om);
+	snprintf(none, sizeof none, "%s/none.json", dir);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(pl_prove_outreach(us, "Oman", none, &r, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_NOTFOUND);
+	assert_int_equal(access(none, F_OK), -1);
+
+	snprintf(out, sizeof out, "%s/proof.json", dir);
+	memset(&r, 0, sizeof r);
+	if (pl_prove_outreach(us, "Iran", out, &r, &e) != 0)
+		fail_msg("prove: %s", e.msg);
+	assert_int_equal(r.deposits, 3);
+	assert_true(r.fetch_leaves >= 1);
+	assert_int_equal(r.replies, 1);
+	assert_true(r.checkpoint_size >= 3);
+
+	/* the file verifies offline against the relay's log key */
+	uint8_t *file = pl_test_read_file(out, &n);
+	assert_non_null(file);
+	assert_int_equal(pl_vault_relay_key(us, rpk), 0);
+	assert_int_equal(pl_leaf_log_vkey_string(vkey, rpk), 0);
+	const uint8_t(*expect)[PL_IK_LEN] = (const uint8_t(*)[PL_IK_LEN])pl_vault_identity(ir)->pk;
+	if (pl_outreach_proof_verify(&s, file, n, vkey, expect, 1, &e) != 0)
+		fail_msg("verify: %s", e.msg);
+	assert_false(s.used_embedded_key);
+	assert_string_equal(s.prover_name, "United States");
+	assert_string_equal(s.peer_name, "Iran");
+	assert_memory_equal(s.peer_ik, pl_vault_identity(ir)->pk, PL_IK_LEN);
+	assert_int_equal(s.n_deposits, 3);
+	assert_int_equal(s.n_fetches, r.fetch_leaves);
+	assert_int_equal(s.replies_received, 1);
+	/* two fetched, the last deposit (third note) not */
+	assert_int_equal(s.n_fetched, 2);
+	assert_true(s.items[0].fetched && s.items[1].fetched);
+	assert_false(s.items[2].fetched);
+	assert_true(s.items[2].seq > s.items[1].seq);
+	assert_int_equal(s.all_fetched_by, 0);
+	pl_outreach_summary_free(&s);
+	free(file);
+
+	pl_vault_close(om);
+	pl_vault_close(ir);
+	pl_vault_close(us);
+}
+
+static int group_setup(void **st)
+{
+	(void)st;
+	if (sodium_init() < 0)
+		return -1;
+	char tmpl[] = "/tmp/parley-prove.XXXXXX";
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	snprintf(dir, sizeof dir, "%s", tmpl);
+	snprintf(relay_dir, sizeof relay_dir, "%s/relay", dir);
+	return start_relay();
+}
+
+static int group_teardown(void **st)
+{
+	char errpath[320];
+	(void)st;
+	stop_relay();
+	snprintf(errpath, sizeof errpath, "%s.err", relay_dir);
+	unlink(errpath);
+	pl_test_rm_rf(dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *b = getenv("PARLEY_BUILD");
+	(void)argc;
+	if (b != NULL && *b) {
+		snprintf(relay_bin, sizeof relay_bin, "%s/parley-relay", b);
+	} else {
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof tmp, "%s", argv[0]);
+		snprintf(relay_bin, sizeof relay_bin, "%s/../parley-relay", dirname(tmp));
+	}
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_prove_outreach),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
