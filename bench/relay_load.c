@@ -132,8 +132,7 @@ static int owner_put(CURL *c, const char *base, const pl_identity *id, const cha
 	struct curl_slist *hdrs = base_headers();
 	int rc = -1;
 
-	if (hdrs == NULL ||
-	    pl_auth_sign(&a, id, "PUT", path, data, n, (uint64_t)time(NULL)) != 0)
+	if (hdrs == NULL || pl_auth_sign(&a, id, "PUT", path, data, n, (uint64_t)time(NULL)) != 0)
 		goto out;
 	snprintf(url, sizeof url, "%s%s", base, path);
 	snprintf(h[0], HDR_CAP, "%s: %s", PL_AUTH_HDR_KEY, a.key);

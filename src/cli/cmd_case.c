@@ -245,7 +245,8 @@ static int case_link(pl_cli *cli, pl_vault *v, int argc, char **argv)
 {
 	uint8_t ref[PL_CASE_REF_LEN];
 	int64_t id;
-	if (argc != 4 || pl_hex_decode(ref, sizeof ref, argv[2]) != 0 || parse_id(argv[3], &id) != 0)
+	if (argc != 4 || pl_hex_decode(ref, sizeof ref, argv[2]) != 0 ||
+	    parse_id(argv[3], &id) != 0)
 		return pl_cli_usage("case", "case link needs THEIR_REF (16 hex digits, as shown "
 					    "in parley inbox) and one of your record IDs");
 	pl_err e;
@@ -266,10 +267,11 @@ static int case_link(pl_cli *cli, pl_vault *v, int argc, char **argv)
 int pl_cmd_case(pl_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
-		return pl_cli_usage("case", "case needs a subcommand: add, list, show, edit or link");
+		return pl_cli_usage("case",
+				    "case needs a subcommand: add, list, show, edit or link");
 	const char *sub = argv[1];
-	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "edit") &&
-	    strcmp(sub, "link"))
+	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
+	    strcmp(sub, "edit") && strcmp(sub, "link"))
 		return pl_cli_usage("case", "unknown case subcommand '%s'", sub);
 	pl_err e;
 	pl_err_clear(&e);

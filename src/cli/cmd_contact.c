@@ -39,13 +39,15 @@ static int contact_add(pl_cli *cli, pl_vault *v, const char *name, const char *k
 		return pl_cli_usage("contact", "KEY must be 64 hex digits, as printed by parley id "
 					       "on the other side");
 	if (pl_ik_validate(ik) != 0) {
-		pl_err_set(&e, PL_EXIT_INPUT, "KEY is not a valid Ed25519 public key; ask for it "
-					      "again");
+		pl_err_set(&e, PL_EXIT_INPUT,
+			   "KEY is not a valid Ed25519 public key; ask for it "
+			   "again");
 		return pl_cli_fail(&e);
 	}
 	if (sodium_memcmp(ik, pl_vault_identity(v)->pk, PL_IK_LEN) == 0) {
-		pl_err_set(&e, PL_EXIT_INPUT, "KEY is this vault's own key; add the other side's "
-					      "key");
+		pl_err_set(&e, PL_EXIT_INPUT,
+			   "KEY is this vault's own key; add the other side's "
+			   "key");
 		return pl_cli_fail(&e);
 	}
 	pl_contact other;
@@ -96,8 +98,8 @@ static int contact_add(pl_cli *cli, pl_vault *v, const char *name, const char *k
 	} else {
 		char sn[PL_SAFETY_LEN];
 		pl_safety_number(sn, pl_vault_identity(v)->pk, c.ik);
-		printf("%s %s\nsafety number: %s\n", existed && !changed ? "already a contact:" : "added",
-		       c.name, sn);
+		printf("%s %s\nsafety number: %s\n",
+		       existed && !changed ? "already a contact:" : "added", c.name, sn);
 		printf("compare it with %s in person, then run: parley contact verify %s "
 		       "SAFETY_NUMBER\n",
 		       c.name, c.name);

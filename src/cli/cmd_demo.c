@@ -78,8 +78,9 @@ static int start_relay(demo *d, pl_err *e)
 	snprintf(relay, sizeof relay, "%s/parley-relay", self);
 	snprintf(data, sizeof data, "%s/relay", d->tmp);
 	if (access(relay, X_OK) != 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "parley-relay is not beside parley (%s); build "
-						    "both with make",
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "parley-relay is not beside parley (%s); build "
+				  "both with make",
 				  relay);
 	int fds[2];
 	if (pipe(fds) != 0)
@@ -102,8 +103,8 @@ static int start_relay(demo *d, pl_err *e)
 	FILE *f = fdopen(fds[0], "r");
 	char line[128];
 	int port = 0;
-	if (f && fgets(line, sizeof line, f) && sscanf(line, "listening on 127.0.0.1:%d", &port) == 1 &&
-	    port > 0) {
+	if (f && fgets(line, sizeof line, f) &&
+	    sscanf(line, "listening on 127.0.0.1:%d", &port) == 1 && port > 0) {
 		snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", port);
 		fclose(f); /* the relay writes nothing more to stdout */
 		return 0;
@@ -174,7 +175,8 @@ static int meet(demo *d, party *a, party *b, pl_err *e)
 	pl_safety_number(sb, pl_vault_identity(b->v)->pk, cb.ik);
 	say("    %-14s reads: %s", a->name, sa);
 	say("    %-14s reads: %s", b->name, sb);
-	if (strcmp(sa, sb) != 0 || pl_safety_number_check(sb, pl_vault_identity(a->v)->pk, ca.ik) != 0)
+	if (strcmp(sa, sb) != 0 ||
+	    pl_safety_number_check(sb, pl_vault_identity(a->v)->pk, ca.ik) != 0)
 		return step_fail(d, "safety numbers differ", NULL);
 	ca.verified = cb.verified = 1;
 	ca.added = cb.added = pl_now();
@@ -295,8 +297,8 @@ static int prove_outreach(demo *d, party *us, party *ir, party *ch, pl_err *e)
 	memset(&s, 0, sizeof s);
 	uint8_t expect[1][PL_IK_LEN];
 	memcpy(expect[0], pl_vault_identity(us->v)->pk, PL_IK_LEN);
-	int rc = buf ? pl_outreach_proof_verify(&s, buf, n, vkey, (const uint8_t(*)[PL_IK_LEN])expect,
-						1, e)
+	int rc = buf ? pl_outreach_proof_verify(&s, buf, n, vkey,
+						(const uint8_t(*)[PL_IK_LEN])expect, 1, e)
 		     : -1;
 	free(buf);
 	if (rc != 0)
@@ -360,8 +362,10 @@ static int run(demo *d, pl_err *e)
 				    "leave",
 				    95, e);
 	int64_t u_wang = add_case(us, "Xiyue Wang", "Iran", "US", "", "", 90, e);
-	int64_t u_sheikh = add_case(us, "Ahmad Sheikhzadeh", "United States", "Iran,US", "", "", 40, e);
-	int64_t i_sheikh = add_case(ir, "Ahmad Sheikhzadeh", "United States", "Iran", "", "", 100, e);
+	int64_t u_sheikh =
+	    add_case(us, "Ahmad Sheikhzadeh", "United States", "Iran,US", "", "", 40, e);
+	int64_t i_sheikh =
+	    add_case(ir, "Ahmad Sheikhzadeh", "United States", "Iran", "", "", 100, e);
 	int64_t i_namazi = add_case(ir, "Baquer Namazi", "Iran", "Iran,US", "1936", "", 20, e);
 	if (u_namazi < 0 || u_wang < 0 || u_sheikh < 0 || i_sheikh < 0 || i_namazi < 0)
 		return -1;
@@ -465,7 +469,8 @@ static int run(demo *d, pl_err *e)
 		memcpy(expect[0], c.ik, PL_IK_LEN);
 		if (pl_vault_contact_get(ch->v, ir->name, &c, e) == 0) {
 			memcpy(expect[1], c.ik, PL_IK_LEN);
-			rc = pl_agreement_verify(s, buf, n, (const uint8_t(*)[PL_IK_LEN])expect, 2, e);
+			rc = pl_agreement_verify(s, buf, n, (const uint8_t(*)[PL_IK_LEN])expect, 2,
+						 e);
 		}
 	}
 	if (rc == 0) {

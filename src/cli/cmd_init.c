@@ -102,9 +102,9 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 	pl_hex_encode(key, id->pk, PL_IK_LEN);
 	pl_fingerprint(fp, id->pk);
 	if (cli->json) {
-		pl_cli_json_out(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "vault",
-					  cli->vault_dir, "name", name, "key", key, "fingerprint",
-					  fp, "relay", relay, "published", published));
+		pl_cli_json_out(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "vault", cli->vault_dir,
+					  "name", name, "key", key, "fingerprint", fp, "relay",
+					  relay, "published", published));
 	} else {
 		printf("created vault %s for %s\nkey:         %s\nfingerprint: %s\n",
 		       cli->vault_dir, name, key, fp);
@@ -112,8 +112,9 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 			printf("published prekeys to %s\n", relay);
 	}
 	if (!published)
-		fprintf(stderr, "parley: warning: %s; the vault is ready, parley sync will "
-				"publish later\n",
+		fprintf(stderr,
+			"parley: warning: %s; the vault is ready, parley sync will "
+			"publish later\n",
 			pe.msg);
 	pl_vault_close(v);
 	return PL_EXIT_OK;

@@ -24,8 +24,9 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 		return pl_cli_usage("send", "the note is empty");
 	if (pl_text_ok((const uint8_t *)text, strlen(text), 1, PL_PAYLOAD_MAX_BODY,
 		       PL_TEXT_MULTILINE) != 0)
-		return pl_cli_usage("send", "the note must be UTF-8 text without control characters "
-					    "(other than newlines), at most %d bytes",
+		return pl_cli_usage("send",
+				    "the note must be UTF-8 text without control characters "
+				    "(other than newlines), at most %d bytes",
 				    PL_PAYLOAD_MAX_BODY);
 	pl_err e;
 	pl_err_clear(&e);
@@ -65,8 +66,9 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 		printf("queued %s for %s; run parley sync to deliver it\n", idhex, name);
 	}
 	if (!delivered)
-		fprintf(stderr, "parley: note %s queued, not delivered: %s; run parley sync to "
-				"deliver it\n",
+		fprintf(stderr,
+			"parley: note %s queued, not delivered: %s; run parley sync to "
+			"deliver it\n",
 			idhex, de.msg[0] ? de.msg : "an earlier note to this contact is blocked");
 	pl_vault_close(v);
 	return PL_EXIT_OK;

@@ -145,16 +145,18 @@ int pl_cli_passphrase(pl_cli *cli, int confirm, char **pass, size_t *len, pl_err
 			if (bad) {
 				close(fd);
 				sodium_free(buf);
-				return pl_err_set(e, PL_EXIT_USAGE,
-						  "the two passphrases differ; nothing was created, "
-						  "run the command again");
+				return pl_err_set(
+				    e, PL_EXIT_USAGE,
+				    "the two passphrases differ; nothing was created, "
+				    "run the command again");
 			}
 		}
 		close(fd);
 		if (bad) {
 			sodium_free(buf);
-			return pl_err_set(e, PL_EXIT_USAGE, "could not read a passphrase from "
-							    "the terminal");
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "could not read a passphrase from "
+					  "the terminal");
 		}
 	}
 	if (n == 0) {
@@ -232,7 +234,9 @@ int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t i
 		printf("%s\n", hex);
 	}
 	if (strcmp(state, "queued") == 0)
-		fprintf(stderr, "parley: %s %s queued, not delivered: %s; run parley sync to deliver it\n",
-			what, hex, de.msg[0] ? de.msg : "an earlier item to this contact is blocked");
+		fprintf(stderr,
+			"parley: %s %s queued, not delivered: %s; run parley sync to deliver it\n",
+			what, hex,
+			de.msg[0] ? de.msg : "an earlier item to this contact is blocked");
 	return PL_EXIT_OK;
 }

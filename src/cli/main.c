@@ -22,7 +22,8 @@ static const pl_cli_cmd commands[] = {
      "       | case list | case show ID | case edit ID [options of add] | case link THEIR_REF ID",
      "keep the case file of detainee records"},
     {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
-    {"outreach", pl_cmd_outreach, "outreach NAME --topic TEXT", "invite NAME to talk about a topic"},
+    {"outreach", pl_cmd_outreach, "outreach NAME --topic TEXT",
+     "invite NAME to talk about a topic"},
     {"propose", pl_cmd_propose,
      "propose NAME --we-release ID,... --they-release ID,... [--condition TEXT]...\n"
      "       [--place TEXT] [--sequencing simultaneous|staged] [--mediator NAME]\n"
@@ -30,7 +31,8 @@ static const pl_cli_cmd commands[] = {
      "send a signed exchange proposal"},
     {"accept", pl_cmd_accept, "accept ID", "countersign a proposal: it becomes an agreement"},
     {"reject", pl_cmd_reject, "reject ID [--reason TEXT]", "reject a proposal"},
-    {"counter", pl_cmd_counter, "counter ID --we-release ... --they-release ... [options of propose]",
+    {"counter", pl_cmd_counter,
+     "counter ID --we-release ... --they-release ... [options of propose]",
      "answer a proposal with one that supersedes it"},
     {"withdraw", pl_cmd_withdraw, "withdraw ID [--reason TEXT]", "withdraw your own open proposal"},
     {"request", pl_cmd_request,
@@ -74,10 +76,11 @@ void pl_cli_help(const char *cmd)
 
 static void usage_all(FILE *out)
 {
-	fprintf(out,
-		"usage: parley [--vault DIR] [--json] [--passphrase-file FILE] COMMAND [ARGS]\n\n"
-		"A secure back-channel for negotiating between parties that distrust each other.\n\n"
-		"Commands:\n");
+	fprintf(
+	    out,
+	    "usage: parley [--vault DIR] [--json] [--passphrase-file FILE] COMMAND [ARGS]\n\n"
+	    "A secure back-channel for negotiating between parties that distrust each other.\n\n"
+	    "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out,
@@ -98,8 +101,9 @@ int pl_cli_main(int argc, char **argv)
 	pl_cli cli;
 	memset(&cli, 0, sizeof cli);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "parley: libsodium failed to initialise; the system lacks a working "
-				"random source\n");
+		fprintf(stderr,
+			"parley: libsodium failed to initialise; the system lacks a working "
+			"random source\n");
 		return PL_EXIT_ERROR;
 	}
 	int i = 1;

@@ -408,7 +408,7 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 		hdr = add_header(hdr, &bad, "Content-Type", "application/octet-stream");
 	if (q->signer != NULL) {
 		if (pl_auth_sign(&auth, q->signer, q->method, q->path, q->body, q->bodylen,
-				       pl_now()) != 0) {
+				 pl_now()) != 0) {
 			curl_slist_free_all(hdr);
 			return pl_err_set(e, PL_EXIT_ERROR,
 					  "could not sign the request to the relay");

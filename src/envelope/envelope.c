@@ -147,7 +147,6 @@ int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static
 	return 0;
 }
 
-
 /*
  * The one place that knows which payload kinds exist and what each body
  * must be. Issue 3 adds the negotiation kinds here (and to the enum in

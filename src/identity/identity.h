@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PL_IK_LEN 32          /* Ed25519 public key */
-#define PL_IK_SK_LEN 64       /* Ed25519 secret key (seed ‖ public) */
+#define PL_IK_LEN 32	/* Ed25519 public key */
+#define PL_IK_SK_LEN 64 /* Ed25519 secret key (seed ‖ public) */
 #define PL_X25519_LEN 32
 #define PL_SIG_LEN 64
 #define PL_MAILBOX_LEN 32

@@ -420,9 +420,9 @@ static int owner_auth(struct MHD_Connection *con, req *q, const char *method, co
 	const char *why = NULL;
 
 	if (pl_auth_verify(j->owner, j->signer, j->nonce, mbx, method, q->target,
-				 header(con, PL_AUTH_HDR_KEY), header(con, PL_AUTH_HDR_TIME),
-				 header(con, PL_AUTH_HDR_NONCE), header(con, PL_AUTH_HDR_SIG), q->body,
-				 q->len, pl_now(), &why) != 0) {
+			   header(con, PL_AUTH_HDR_KEY), header(con, PL_AUTH_HDR_TIME),
+			   header(con, PL_AUTH_HDR_NONCE), header(con, PL_AUTH_HDR_SIG), q->body,
+			   q->len, pl_now(), &why) != 0) {
 		*ret = reply_error(con, MHD_HTTP_UNAUTHORIZED, why ? why : "bad signature");
 		return -1;
 	}

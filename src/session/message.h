@@ -18,7 +18,7 @@ enum { PL_SMSG_PREKEY = 1, PL_SMSG_NORMAL = 2 };
 
 typedef struct {
 	uint8_t type;
-	uint8_t ik[PL_IK_LEN];    /* prekey only */
+	uint8_t ik[PL_IK_LEN];	   /* prekey only */
 	uint8_t ek[PL_X25519_LEN]; /* prekey only */
 	uint32_t spk_id, opk_id;   /* prekey only; opk_id 0 = none */
 	const uint8_t *ratchet;

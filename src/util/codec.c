@@ -16,8 +16,7 @@ int pl_hex_decode(uint8_t *out, size_t n, const char *hex)
 	const char *end = NULL;
 	if (hex == NULL || strlen(hex) != 2 * n)
 		return -1;
-	if (sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, &end) != 0 || got != n ||
-	    *end != '\0') {
+	if (sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, &end) != 0 || got != n || *end != '\0') {
 		sodium_memzero(out, n);
 		return -1;
 	}

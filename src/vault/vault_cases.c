@@ -24,16 +24,15 @@ typedef struct {
 	int required, multiline;
 } field;
 
-#define F(member, max, req, ml) {#member, offsetof(pl_case, member), max, req, ml}
+#define F(member, max, req, ml)                                                                    \
+	{                                                                                          \
+#member, offsetof(pl_case, member), max, req, ml                                   \
+	}
 static const field fields[] = {
-    F(name, PL_CASE_NAME_MAX, 1, 0),
-    F(held_by, PL_CASE_PARTY_MAX, 1, 0),
-    F(nationality, PL_CASE_NAT_MAX, 0, 0),
-    F(born, PL_CASE_DATE_MAX, 0, 0),
-    F(since, PL_CASE_DATE_MAX, 0, 0),
-    F(charges, PL_CASE_CHARGES_MAX, 0, 1),
-    F(sentence, PL_CASE_SENTENCE_MAX, 0, 1),
-    F(humanitarian, PL_CASE_HUMANITARIAN_MAX, 0, 1),
+    F(name, PL_CASE_NAME_MAX, 1, 0),	     F(held_by, PL_CASE_PARTY_MAX, 1, 0),
+    F(nationality, PL_CASE_NAT_MAX, 0, 0),   F(born, PL_CASE_DATE_MAX, 0, 0),
+    F(since, PL_CASE_DATE_MAX, 0, 0),	     F(charges, PL_CASE_CHARGES_MAX, 0, 1),
+    F(sentence, PL_CASE_SENTENCE_MAX, 0, 1), F(humanitarian, PL_CASE_HUMANITARIAN_MAX, 0, 1),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -52,8 +51,8 @@ int pl_case_check(const pl_case *c, pl_err *e)
 			return pl_err_set(e, PL_EXIT_USAGE,
 					  "%s must be %s%zu bytes of text without control "
 					  "characters",
-					  fields[i].label, fields[i].required ? "1 to " : "at most ",
-					  fields[i].max);
+					  fields[i].label,
+					  fields[i].required ? "1 to " : "at most ", fields[i].max);
 	}
 	if (c->priority < 0 || c->priority > 100)
 		return pl_err_set(e, PL_EXIT_USAGE, "priority must be between 0 and 100");
@@ -288,8 +287,8 @@ int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static
 	sqlite3_stmt *st;
 	if (pl_vault_name_check(contact, e) != 0)
 		return -1;
-	if (pl_vault_prep(v, &st, "SELECT case_id FROM links WHERE contact = ?1 AND ref = ?2",
-			  e) != 0)
+	if (pl_vault_prep(v, &st, "SELECT case_id FROM links WHERE contact = ?1 AND ref = ?2", e) !=
+	    0)
 		return -1;
 	sqlite3_bind_text(st, 1, contact, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, ref, PL_CASE_REF_LEN, SQLITE_STATIC);

@@ -16,7 +16,8 @@ int pl_vault_checkpoint_put(pl_vault *v, uint64_t size, const uint8_t *note, siz
 {
 	sqlite3_stmt *st;
 	if (n == 0 || n > PL_LOG_NOTE_MAX || size > INT64_MAX)
-		return pl_err_set(e, PL_EXIT_INPUT, "a checkpoint of %zu bytes cannot be stored", n);
+		return pl_err_set(e, PL_EXIT_INPUT, "a checkpoint of %zu bytes cannot be stored",
+				  n);
 	if (pl_vault_prep(v, &st,
 			  "INSERT OR IGNORE INTO checkpoints(size, note, at) VALUES (?1, ?2, ?3)",
 			  e) != 0)
@@ -41,7 +42,8 @@ int pl_vault_checkpoint_latest(pl_vault *v, uint64_t *size, uint8_t **note, size
 	if (rc == SQLITE_ROW) {
 		int len = sqlite3_column_bytes(st, 1);
 		if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
-		    sqlite3_column_type(st, 1) != SQLITE_BLOB || len <= 0 || len > PL_LOG_NOTE_MAX) {
+		    sqlite3_column_type(st, 1) != SQLITE_BLOB || len <= 0 ||
+		    len > PL_LOG_NOTE_MAX) {
 			r = pl_vault_damaged(v, "a stored checkpoint is malformed", e);
 		} else if ((*note = malloc((size_t)len)) == NULL) {
 			r = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
@@ -66,9 +68,9 @@ int pl_vault_evidence_add(pl_vault *v, const char *reason, const uint8_t *a, siz
 	sqlite3_stmt *st;
 	if (alen > PL_LOG_NOTE_MAX * 64 || blen > PL_LOG_NOTE_MAX * 64)
 		return pl_err_set(e, PL_EXIT_INPUT, "evidence too large to keep");
-	if (pl_vault_prep(v, &st,
-			  "INSERT INTO evidence(reason, note_a, note_b, at) VALUES (?1, ?2, ?3, ?4)",
-			  e) != 0)
+	if (pl_vault_prep(
+		v, &st, "INSERT INTO evidence(reason, note_a, note_b, at) VALUES (?1, ?2, ?3, ?4)",
+		e) != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, a, (int)alen, SQLITE_STATIC);

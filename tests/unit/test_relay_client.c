@@ -263,8 +263,8 @@ static void assert_owner_signed(const pl_identity *id)
 	assert_int_equal(req_header(sig, sizeof sig, PL_AUTH_HDR_SIG), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	pl_mailbox_id(want_mbx, id->pk);
-	assert_int_equal(pl_auth_verify(k, mbx, nn, NULL, method, path, key, tm, nonce, sig,
-					      body, bn, pl_now(), &why),
+	assert_int_equal(pl_auth_verify(k, mbx, nn, NULL, method, path, key, tm, nonce, sig, body,
+					bn, pl_now(), &why),
 			 0);
 	assert_memory_equal(k, id->pk, 32);
 	assert_memory_equal(mbx, want_mbx, 32);

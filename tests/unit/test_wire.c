@@ -93,7 +93,11 @@ static void test_b64_strict(void **st)
 	assert_int_equal(pl_b64_decode(out, sizeof out, &n, "aGVsbG8=x", 9), -1);
 	assert_int_equal(pl_b64_decode(out, 2, &n, "aGVsbG8=", 8), -1);
 	/* bytes >= 0x80 are not base64 (libsodium 1.0.18 would skip them) */
-	assert_int_equal(pl_b64_decode(out, sizeof out, &n, "aGVs\xc3\xa9" "bG8=", 10), -1);
+	assert_int_equal(pl_b64_decode(out, sizeof out, &n,
+				       "aGVs\xc3\xa9"
+				       "bG8=",
+				       10),
+			 -1);
 	assert_int_equal(pl_b64_decode(out, sizeof out, &n, "aGVsbG8\x80=", 9), -1);
 }
 
