@@ -175,7 +175,7 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e)
 {
 	char *pass;
 	size_t len;
-	if (access(cli->vault_dir, F_OK) != 0)
+	if (!pl_vault_exists(cli->vault_dir))
 		return pl_err_set(e, PL_EXIT_VAULT,
 				  "no vault at %s; create one with parley init --name NAME --relay "
 				  "URL",

@@ -1,5 +1,5 @@
 /*
- * audit.h — the client's watch over the relay's transparency log (issue 4):
+ * audit.h — the client's watch over the relay's transparency log:
  * every sync checks the newest signed checkpoint against the last one this
  * vault accepted (same size: same root; larger: a consistency proof), checks
  * that every receipt we hold lies inside it, and after fetching looks at the

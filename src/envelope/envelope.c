@@ -149,8 +149,8 @@ int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static
 
 /*
  * The one place that knows which payload kinds exist and what each body
- * must be. Issue 3 adds the negotiation kinds here (and to the enum in
- * envelope.h); everything else, encoder and decoder, goes through it.
+ * must be. A new kind is added here (and to the enum in envelope.h);
+ * everything else, encoder and decoder, goes through it.
  */
 static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 {

@@ -519,8 +519,8 @@ static int bundle_check(const bundle *b, const char *given, pl_checkpoint *c, pl
 		if (relay_vkey_parse(&g, given, strlen(given)) != 0)
 			return pl_err_set(e, PL_EXIT_INPUT,
 					  "the relay key given is not a parley relay log key "
-					  "(parley.relay/<hex>+<keyid>+<base64>, as parley-relay "
-					  "--print-key shows)");
+					  "(parley.relay/<hex>+<keyid>+<base64>, as the relay "
+					  "publishes it)");
 		if (sodium_memcmp(g.pk, v->pk, PL_NOTE_PK_LEN) != 0 || strcmp(given, b->vkey) != 0)
 			return pl_err_set(e, PL_EXIT_SECURITY,
 					  "this proof is for the relay key %s, not the one given",
@@ -822,7 +822,7 @@ void pl_outreach_summary_print(FILE *out, const pl_outreach_summary *s)
 	if (s->used_embedded_key)
 		fprintf(out,
 			"  checked against the relay key inside the file, %s: no key was given, "
-			"so compare it with the relay's published key (--relay-key)\n",
+			"so compare it with the relay's published key\n",
 			s->relay_vkey);
 	else
 		fprintf(out, "  checked against the relay key given, %s\n", s->relay_vkey);

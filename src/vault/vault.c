@@ -496,7 +496,8 @@ static int vault_start(const char *dir, pl_err *e)
 	if (sodium_init() < 0)
 		return pl_err_set(e, PL_EXIT_ERROR, "libsodium could not start; check the system");
 	if (dir == NULL || dir[0] == '\0')
-		return pl_err_set(e, PL_EXIT_USAGE, "no vault folder given; pass --vault DIR");
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "no vault folder given; name the folder of the vault");
 	return 0;
 }
 
@@ -507,13 +508,13 @@ static int setup_check(const vault_setup *s, pl_err *e)
 	if (s->name == NULL || pl_vault_name_ok((const uint8_t *)s->name, strlen(s->name)) != 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the party name must be 1 to %d bytes of UTF-8 without control "
-				  "characters or '/'; choose another --name",
+				  "characters or '/'; choose another name",
 				  PL_NAME_MAX);
 	if (s->relay_url == NULL ||
 	    pl_vault_url_ok((const uint8_t *)s->relay_url, strlen(s->relay_url), PL_URL_MAX) != 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the relay URL must be 1 to %d printable characters without "
-				  "spaces; check --relay",
+				  "spaces; check the relay's address",
 				  PL_URL_MAX);
 	if ((s->ca == NULL && s->calen != 0) || s->calen > PL_VAULT_CA_MAX)
 		return pl_err_set(e, PL_EXIT_USAGE,
@@ -545,8 +546,8 @@ static int make_folder(const char *dir, int *made, pl_err *e)
 				  dir, strerror(errno));
 	}
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return pl_err_set(e, PL_EXIT_VAULT, "%s is not a folder; choose another --vault",
-				  dir);
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "%s is not a folder; choose another folder for the vault", dir);
 	return 0;
 }
 
@@ -685,7 +686,8 @@ static int check_header(pl_vault *v, pl_err *e)
 		return pl_vault_dberr(v, rc, "read the vault header", e);
 	if (app != VAULT_APP_ID)
 		return pl_err_set(e, PL_EXIT_VAULT,
-				  "%s/" VAULT_FILE " is not a parley vault; choose another --vault",
+				  "%s/" VAULT_FILE
+				  " is not a parley vault; choose another folder for the vault",
 				  vdir(v));
 	if (ver > VAULT_SCHEMA)
 		return pl_err_set(e, PL_EXIT_VAULT,
@@ -798,10 +800,7 @@ static char *vault_file(const char *dir, pl_err *e)
 		int err = errno;
 		free(path);
 		if (err == ENOENT || err == ENOTDIR)
-			pl_err_set(e, PL_EXIT_VAULT,
-				   "no vault at %s; create one with parley init --name NAME "
-				   "--relay URL",
-				   dir);
+			pl_err_set(e, PL_EXIT_VAULT, "no vault at %s; create one there first", dir);
 		else
 			pl_err_set(e, PL_EXIT_VAULT,
 				   "cannot read the vault at %s: %s; check its permissions", dir,
@@ -815,6 +814,15 @@ static char *vault_file(const char *dir, pl_err *e)
 		return NULL;
 	}
 	return path;
+}
+
+int pl_vault_exists(const char *dir)
+{
+	struct stat sb;
+	char *path = dir ? pl_path_join(dir, VAULT_FILE) : NULL;
+	int r = path != NULL && lstat(path, &sb) == 0;
+	free(path);
+	return r;
 }
 
 int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)

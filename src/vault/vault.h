@@ -37,6 +37,9 @@ typedef struct pl_vault pl_vault;
 int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
 		    pl_err *e);
+/* 1 if DIR holds a vault file (even a damaged one), else 0: lets a caller
+ * tell "nothing here yet" from a vault that fails to open. */
+int pl_vault_exists(const char *dir);
 /* Opens and unlocks; wrong passphrase or missing vault → PL_EXIT_VAULT. */
 int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e);
 void pl_vault_close(pl_vault *v); /* wipes keys */
@@ -197,7 +200,7 @@ void pl_vault_pending_free(pl_wr *envs, size_t n);
  * (PL_EXIT_USAGE) with a sentence the CLI can print as is. */
 int pl_vault_name_check(const char *name, pl_err *e);
 
-/* --- the case file: detainee records (issue 3) ---------------------------- */
+/* --- the case file: detainee records ------------------------------------ */
 #define PL_CASE_REF_LEN 8
 #define PL_CASE_NAME_MAX 128
 #define PL_CASE_PARTY_MAX 64
@@ -238,7 +241,7 @@ int pl_vault_link_put(pl_vault *v, const char *contact, const uint8_t ref[static
 int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
 		      int64_t *case_id, pl_err *e); /* NOTFOUND */
 
-/* --- the relay's transparency log, as this party has seen it (issue 4) ----- */
+/* --- the relay's transparency log, as this party has seen it ----------- */
 #define PL_LOG_NOTE_MAX 8192
 
 /* Signed checkpoints the client verified, by tree size. */

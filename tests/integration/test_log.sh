@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 through the real CLI and relay: every sync audits the relay's
+# The transparency log through the real CLI and relay: every sync audits the relay's
 # transparency log; a proof of outreach verifies offline against the relay's
 # published key and fails on a flipped byte; a relay that rolls back or forks
 # its log is refused with evidence kept; an envelope the relay logged but

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 through the real CLI and relay: the case file, every negotiation
+# Negotiation through the real CLI and relay: the case file, every negotiation
 # move, every illegal move (refused, nothing changed), exports that verify
 # offline and fail on any flipped byte, two vaults that disagree about a
 # person, a proposal that expires in flight, and client crashes between

@@ -310,7 +310,7 @@ static void test_create_refusals(void **state)
 	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
-	snprintf(want, sizeof want, "%s is not a folder; choose another --vault", t.dir);
+	snprintf(want, sizeof want, "%s is not a folder; choose another folder for the vault", t.dir);
 	assert_string_equal(e.msg, want);
 	size_t n;
 	uint8_t *b = pl_test_read_file(t.dir, &n);
@@ -410,7 +410,7 @@ static void test_wrong_passphrase_and_missing(void **state)
 	assert_null(v);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	snprintf(want, sizeof want,
-		 "no vault at %s; create one with parley init --name NAME --relay URL", t.dir);
+		 "no vault at %s; create one there first", t.dir);
 	assert_string_equal(e.msg, want);
 
 	make_vault(&t, "Oman");
