@@ -49,12 +49,16 @@ deps:
 	@sh scripts/install-deps.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(PAR) all
 	./$(BUILD)/parley demo
 
+# demo and check build with every core unless the user gave -j already
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+PAR     = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
+
 check-build:
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory all BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)"
+	@$(MAKE) --no-print-directory $(PAR) all
+	@$(MAKE) --no-print-directory $(PAR) all BUILD=build-asan OPT=-O1 SAN="$(ASAN_FLAGS)"
 
 check: deps
 	@$(MAKE) --no-print-directory check-build
