@@ -23,7 +23,6 @@
 #include "session/x3dh.h"
 #include "util/codec.h"
 
-#define FETCH_ROUNDS_MAX 64
 
 int pl_msgr_open_relay(pl_vault *v, pl_rc_conn **c, pl_err *e)
 {

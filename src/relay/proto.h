@@ -4,7 +4,7 @@
  * owner-auth scheme (signed requests, the ack body) is auth/auth.h; the
  * deposit receipt, a log artifact, is log/receipt.h.
  *
- * Shared by the relay (src/relay/server.c) and its client (src/client), so
+ * Shared by the relay (src/relay/routes.c) and its client (src/client), so
  * that both sides speak exactly the same bytes. Decoders read only through
  * util/wire.h, reject any version other than 1 (2 for listings), trailing bytes and oversize
  * counts, and leave their output zeroed on failure. Nothing here touches the
