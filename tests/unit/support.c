@@ -1,9 +1,13 @@
 /*
  * support.c — fixture helpers shared by the unit tests; see support.h.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -161,4 +168,161 @@ int pl_test_rm_relay_dir(const char *dir)
 		left |= lstat(path, &st) == 0;
 	}
 	return left ? -1 : 0;
+}
+
+/* ---- the relay as a child process ---------------------------------------- */
+
+#define RELAY_START_MS 10000
+#define RELAY_STOP_MS 5000
+#define RELAY_EXTRA_MAX 8
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *pl_test_relay_bin(const char *argv0)
+{
+	static char bin[PATH_MAX];
+	const char *b = getenv("PARLEY_BUILD");
+	char tmp[PATH_MAX];
+
+	if (bin[0] != '\0')
+		return bin;
+	if (b != NULL && *b) {
+		snprintf(bin, sizeof bin, "%s/parley-relay", b);
+	} else if (argv0 != NULL) {
+		snprintf(tmp, sizeof tmp, "%s", argv0);
+		snprintf(bin, sizeof bin, "%s/../parley-relay", dirname(tmp));
+	} else {
+		return NULL;
+	}
+	return bin;
+}
+
+int pl_test_wait(pid_t pid, int ms)
+{
+	long long end = now_ms() + ms;
+	int st;
+
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return st;
+		/* not (or no longer) our child: nothing to kill */
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (now_ms() >= end)
+			break;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+/* Reads the child's first line from fd into line[cap] (without the
+ * newline), giving up at the deadline `end` (now_ms). */
+static void read_first_line(int fd, char *line, size_t cap, long long end)
+{
+	size_t n = 0;
+	while (n < cap - 1) {
+		long long left = end - now_ms();
+		struct pollfd p = {fd, POLLIN, 0};
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		if (read(fd, line + n, 1) <= 0 || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+}
+
+int pl_test_relay_start(pl_test_relay *r, const char *data_dir, unsigned port,
+			const char *const *extra_args)
+{
+	const char *bin = pl_test_relay_bin(NULL);
+	const char *argv[6 + RELAY_EXTRA_MAX];
+	char listen[32], errpath[PATH_MAX], line[128];
+	int argc = 0, fds[2], tls = 0;
+
+	memset(r, 0, sizeof *r);
+	if (bin == NULL || access(bin, X_OK) != 0) {
+		fprintf(stderr, "# no relay binary at %s; set PARLEY_BUILD\n",
+			bin ? bin : "(not looked for)");
+		return -1;
+	}
+	snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+	if (snprintf(errpath, sizeof errpath, "%s.err", data_dir) >= (int)sizeof errpath)
+		return -1;
+	argv[argc++] = "parley-relay";
+	argv[argc++] = "--listen";
+	argv[argc++] = listen;
+	argv[argc++] = "--data";
+	argv[argc++] = data_dir;
+	for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL; i++) {
+		if (i == RELAY_EXTRA_MAX)
+			return -1;
+		tls |= strcmp(extra_args[i], "--tls-cert") == 0;
+		argv[argc++] = extra_args[i];
+	}
+	argv[argc] = NULL;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* close-on-exec: no other child started meanwhile may hold the write
+	 * end, or the read below would not see the relay die */
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	r->pid = fork();
+	if (r->pid < 0) {
+		r->pid = 0;
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (r->pid == 0) {
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int err = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (in >= 0)
+			dup2(in, 0);
+		dup2(fds[1], 1);
+		if (err >= 0)
+			dup2(err, 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	read_first_line(fds[0], line, sizeof line, now_ms() + RELAY_START_MS);
+	close(fds[0]);
+	if (sscanf(line, "listening on 127.0.0.1:%u", &r->port) != 1 || r->port == 0) {
+		fprintf(stderr, "# relay did not start (%s): \"%s\"\n", bin, line);
+		pl_test_relay_stop(r);
+		r->port = 0;
+		return -1;
+	}
+	snprintf(r->url, sizeof r->url, "%s://127.0.0.1:%u", tls ? "https" : "http", r->port);
+	return 0;
+}
+
+int pl_test_relay_stop(pl_test_relay *r)
+{
+	pid_t pid = r->pid;
+	if (pid <= 0)
+		return -1;
+	r->pid = 0;
+	kill(pid, SIGTERM);
+	return pl_test_wait(pid, RELAY_STOP_MS);
+}
+
+void pl_test_relay_kill(pl_test_relay *r)
+{
+	pid_t pid = r->pid;
+	if (pid <= 0)
+		return;
+	r->pid = 0;
+	kill(pid, SIGKILL);
+	pl_test_wait(pid, RELAY_STOP_MS);
 }

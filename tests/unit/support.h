@@ -5,7 +5,9 @@
  *     and whole files under it;
  *   - reading and writing whole files;
  *   - hex and base64 decoding of vector fields;
- *   - temporary directories under /tmp and their removal.
+ *   - temporary directories under /tmp and their removal;
+ *   - the real parley-relay as a child process: found once, started on
+ *     127.0.0.1, stopped, every wait on it bounded.
  * Helpers that can fail in a way a test did not ask for fail the running
  * cmocka test (fail_msg / assert_*), so callers need no error paths.
  */
@@ -15,6 +17,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The vector directory, filled by pl_test_find_vecdir. */
 extern char pl_test_vecdir[PATH_MAX];
@@ -68,5 +71,44 @@ void pl_test_rm_rf(const char *dir);
  * logs the tests keep beside it, DIR.err and DIR.err2; 0 if none of them
  * is left, -1 otherwise. */
 int pl_test_rm_relay_dir(const char *dir);
+
+/* A parley-relay child started by pl_test_relay_start. */
+typedef struct {
+	pid_t pid;     /* 0 when none runs */
+	unsigned port; /* the port it printed */
+	char url[64];  /* http://127.0.0.1:PORT (https:// with --tls-cert) */
+} pl_test_relay;
+
+/* The parley-relay binary: $PARLEY_BUILD/parley-relay, else the one beside
+ * the test binary (build/tests/../parley-relay). Found on the first call
+ * and kept; later calls return it whatever argv0 they pass, so main calls
+ * this with argv[0] before the tests run. NULL if the first call has
+ * neither $PARLEY_BUILD nor argv0. */
+const char *pl_test_relay_bin(const char *argv0);
+
+/* Starts `parley-relay --listen 127.0.0.1:PORT --data data_dir` and then
+ * extra_args (NULL-terminated, may be NULL) with stdin from /dev/null,
+ * stderr appended to data_dir.err and stdout to a close-on-exec pipe, and
+ * waits at most 10 s for its first line, "listening on 127.0.0.1:PORT".
+ * port 0 lets the relay pick one. Fills r and returns 0; on failure prints
+ * a one-line hint, leaves no child (r->pid 0) and returns -1. Ignores
+ * SIGPIPE in this process, so that a relay stopped mid-request fails a
+ * write instead of killing the test. Does not fail the test. */
+int pl_test_relay_start(pl_test_relay *r, const char *data_dir, unsigned port,
+			const char *const *extra_args);
+
+/* SIGTERM, then at most 5 s for the relay to exit, then SIGKILL. Returns
+ * its wait status if it exited on SIGTERM in time, -1 if it had to be
+ * killed or none was running. r->pid is 0 afterwards. */
+int pl_test_relay_stop(pl_test_relay *r);
+
+/* SIGKILL (a crash, as far as the relay can tell) and reaps it; nothing
+ * if none is running. r->pid is 0 afterwards. */
+void pl_test_relay_kill(pl_test_relay *r);
+
+/* Waits at most ms milliseconds for our child pid to exit and returns its
+ * wait status; -1 if it is not our child, or if it did not exit in time
+ * (it is then killed with SIGKILL and reaped). */
+int pl_test_wait(pid_t pid, int ms);
 
 #endif

@@ -11,17 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client/messenger.h"
@@ -35,69 +28,8 @@
 
 #define PASS "prove test passphrase"
 
-static char relay_bin[PATH_MAX];
-static char dir[256], relay_dir[300], url[64];
-static pid_t relay_pid;
-
-/* Starts parley-relay on port 0 and reads "listening on 127.0.0.1:PORT". */
-static int start_relay(void)
-{
-	int fds[2];
-	char line[128], errpath[320];
-	size_t n = 0;
-	unsigned port = 0;
-
-	if (pipe(fds) != 0)
-		return -1;
-	relay_pid = fork();
-	if (relay_pid < 0)
-		return -1;
-	if (relay_pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		snprintf(errpath, sizeof errpath, "%s.err", relay_dir);
-		int e = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (e >= 0)
-			dup2(e, 2);
-		execl(relay_bin, "parley-relay", "--listen", "127.0.0.1:0", "--data", relay_dir,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (n < sizeof line - 1) {
-		struct pollfd p = {fds[0], POLLIN, 0};
-		if (poll(&p, 1, 10000) <= 0 || read(fds[0], line + n, 1) <= 0 || line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = '\0';
-	close(fds[0]);
-	if (sscanf(line, "listening on 127.0.0.1:%u", &port) != 1 || port == 0) {
-		fprintf(stderr, "# relay did not start (%s): \"%s\"\n", relay_bin, line);
-		return -1;
-	}
-	snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-	return 0;
-}
-
-static void stop_relay(void)
-{
-	int st;
-	if (relay_pid <= 0)
-		return;
-	kill(relay_pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(relay_pid, &st, WNOHANG) == relay_pid) {
-			relay_pid = 0;
-			return;
-		}
-		usleep(50000);
-	}
-	kill(relay_pid, SIGKILL);
-	waitpid(relay_pid, &st, 0);
-	relay_pid = 0;
-}
+static char dir[256], relay_dir[300];
+static pl_test_relay relay;
 
 static pl_vault *make_vault(const char *sub, const char *name)
 {
@@ -106,7 +38,7 @@ static pl_vault *make_vault(const char *sub, const char *name)
 	pl_err e;
 
 	snprintf(path, sizeof path, "%s/%s", dir, sub);
-	if (pl_vault_create(path, name, url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
+	if (pl_vault_create(path, name, relay.url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
 	    pl_vault_open(&v, path, PASS, strlen(PASS), &e) != 0)
 		fail_msg("vault %s: %s", name, e.msg);
 	return v;
@@ -232,32 +164,21 @@ static int group_setup(void **st)
 		return -1;
 	snprintf(dir, sizeof dir, "%s", tmpl);
 	snprintf(relay_dir, sizeof relay_dir, "%s/relay", dir);
-	return start_relay();
+	return pl_test_relay_start(&relay, relay_dir, 0, NULL);
 }
 
 static int group_teardown(void **st)
 {
-	char errpath[320];
 	(void)st;
-	stop_relay();
-	snprintf(errpath, sizeof errpath, "%s.err", relay_dir);
-	unlink(errpath);
+	pl_test_relay_stop(&relay);
 	pl_test_rm_rf(dir);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *b = getenv("PARLEY_BUILD");
 	(void)argc;
-	if (b != NULL && *b) {
-		snprintf(relay_bin, sizeof relay_bin, "%s/parley-relay", b);
-	} else {
-		char tmp[PATH_MAX];
-		snprintf(tmp, sizeof tmp, "%s", argv[0]);
-		snprintf(relay_bin, sizeof relay_bin, "%s/../parley-relay", dirname(tmp));
-	}
-	signal(SIGPIPE, SIG_IGN);
+	pl_test_relay_bin(argv[0]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prove_outreach),
 	};

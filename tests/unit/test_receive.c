@@ -14,17 +14,13 @@
  *     relay); with no handler it is kept pending, not lost.
  * Skipped when the relay binary is not there.
  */
-#include <fcntl.h>
-#include <limits.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,10 +37,9 @@
 #define PASS "receive-test-passphrase"
 
 static struct {
-	pid_t pid;
+	pl_test_relay r;
 	char dir[64]; /* holds data/ and the vaults */
-	char url[64];
-	int vaults; /* vaults made so far: each test's get fresh folders */
+	int vaults;   /* vaults made so far: each test's get fresh folders */
 } relay;
 
 typedef struct {
@@ -56,63 +51,17 @@ typedef struct {
 
 static int relay_start(void)
 {
-	const char *b = getenv("PARLEY_BUILD");
-	char bin[PATH_MAX], data[128], line[128];
-	if (b == NULL || *b == '\0')
-		return -1;
-	snprintf(bin, sizeof bin, "%s/parley-relay", b);
-	if (access(bin, X_OK) != 0)
-		return -1;
+	char data[128];
 	snprintf(relay.dir, sizeof relay.dir, "/tmp/parley-receive-XXXXXX");
 	if (mkdtemp(relay.dir) == NULL)
 		return -1;
 	snprintf(data, sizeof data, "%s/data", relay.dir);
-	int fds[2];
-	if (pipe(fds) != 0)
-		return -1;
-	relay.pid = fork();
-	if (relay.pid < 0)
-		return -1;
-	if (relay.pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-		dup2(fds[1], 1);
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 2);
-		}
-		close(fds[0]);
-		close(fds[1]);
-		execl(bin, "parley-relay", "--listen", "127.0.0.1:0", "--data", data, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	FILE *f = fdopen(fds[0], "r");
-	unsigned port = 0;
-	int ok = f != NULL && fgets(line, sizeof line, f) != NULL &&
-		 sscanf(line, "listening on 127.0.0.1:%u", &port) == 1 && port > 0;
-	if (f != NULL)
-		fclose(f);
-	else
-		close(fds[0]);
-	if (!ok)
-		return -1;
-	snprintf(relay.url, sizeof relay.url, "http://127.0.0.1:%u", port);
-	return 0;
+	return pl_test_relay_start(&relay.r, data, 0, NULL);
 }
 
 static void relay_stop(void)
 {
-	if (relay.pid > 0) {
-		kill(relay.pid, SIGTERM);
-		int i;
-		for (i = 0; i < 100 && waitpid(relay.pid, NULL, WNOHANG) != relay.pid; i++)
-			usleep(50000);
-		if (i == 100) {
-			kill(relay.pid, SIGKILL);
-			waitpid(relay.pid, NULL, 0);
-		}
-		relay.pid = 0;
-	}
+	pl_test_relay_stop(&relay.r);
 	if (relay.dir[0])
 		pl_test_rm_rf(relay.dir);
 	relay.dir[0] = '\0';
@@ -123,7 +72,6 @@ static int group_setup(void **state)
 	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	signal(SIGPIPE, SIG_IGN);
 	if (relay_start() != 0) {
 		relay_stop();
 		fprintf(stderr, "# parley-relay not available in $PARLEY_BUILD; skipped\n");
@@ -145,7 +93,7 @@ static void party_make(party *p, const char *name)
 	pl_err e;
 	pl_err_clear(&e);
 	snprintf(p->dir, sizeof p->dir, "%s/v%d-%s", relay.dir, relay.vaults++, name);
-	if (pl_vault_create(p->dir, name, relay.url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
+	if (pl_vault_create(p->dir, name, relay.r.url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
 	    pl_vault_open(&p->v, p->dir, PASS, strlen(PASS), &e) != 0 ||
 	    pl_msgr_publish(p->v, &e) != 0)
 		fail_msg("cannot make the vault of %s: %s", name, e.msg);
@@ -184,7 +132,7 @@ typedef struct {
 static int pair_setup(void **state)
 {
 	*state = NULL;
-	if (relay.pid <= 0)
+	if (relay.r.pid <= 0)
 		return 0; /* each test skips */
 	pair *p = calloc(1, sizeof *p);
 	assert_non_null(p);
@@ -720,8 +668,10 @@ static void test_no_handler_keeps_object_pending(void **state)
 	pl_vault_item_free(&it);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	pl_test_relay_bin(argv[0]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_note_stored_once_and_acked, pair_setup,
 					    pair_teardown),

@@ -26,11 +26,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -57,13 +54,9 @@
 
 #include "support.h"
 
-static char relay_bin[PATH_MAX];
-
 typedef struct {
 	char dir[64];
-	const char *extra; /* one more argument (--no-log), or NULL */
-	pid_t pid;
-	unsigned port;
+	pl_test_relay relay;
 	uint8_t relay_pk[32];
 	pl_identity a, b;
 	uint8_t mbx_a[32], mbx_b[32];
@@ -73,74 +66,6 @@ typedef struct {
 
 static fixture F;
 static unsigned port_override; /* talk to another relay than F's */
-
-/* ---- child process ---------------------------------------------------- */
-
-/* Starts the relay on port 0 and reads "listening on 127.0.0.1:PORT". */
-static int start_relay(fixture *f)
-{
-	int fds[2];
-	char line[128];
-	size_t n = 0;
-
-	if (pipe(fds) != 0)
-		return -1;
-	f->pid = fork();
-	if (f->pid < 0)
-		return -1;
-	if (f->pid == 0) {
-		char errpath[128];
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		snprintf(errpath, sizeof errpath, "%s.err", f->dir);
-		int e = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (e >= 0)
-			dup2(e, 2);
-		execl(relay_bin, "parley-relay", "--listen", "127.0.0.1:0", "--data", f->dir,
-		      f->extra, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (n < sizeof line - 1) {
-		struct pollfd p = {fds[0], POLLIN, 0};
-		if (poll(&p, 1, 10000) <= 0)
-			break;
-		ssize_t r = read(fds[0], line + n, 1);
-		if (r <= 0)
-			break;
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = '\0';
-	close(fds[0]);
-	if (sscanf(line, "listening on 127.0.0.1:%u", &f->port) != 1 || f->port == 0) {
-		fprintf(stderr, "# relay did not start (%s): \"%s\"\n", relay_bin, line);
-		return -1;
-	}
-	return 0;
-}
-
-/* SIGTERM, then SIGKILL after 5 s; returns the wait status (-1 if killed). */
-static int stop_relay(fixture *f)
-{
-	int st = -1;
-	if (f->pid <= 0)
-		return -1;
-	kill(f->pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
-			f->pid = 0;
-			return st;
-		}
-		usleep(50000);
-	}
-	kill(f->pid, SIGKILL);
-	waitpid(f->pid, &st, 0);
-	f->pid = 0;
-	return -1;
-}
 
 /* ---- HTTP ------------------------------------------------------------- */
 
@@ -183,8 +108,8 @@ static long http(resp *r, const char *method, const char *path, const char *cons
 
 	memset(r, 0, sizeof *r);
 	assert_non_null(c);
-	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port_override ? port_override : F.port,
-		 path);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u%s",
+		 port_override ? port_override : F.relay.port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
@@ -454,7 +379,7 @@ static int group_setup(void **state)
 	strcpy(F.dir, "/tmp/parley-relay-api.XXXXXX");
 	if (mkdtemp(F.dir) == NULL)
 		return -1;
-	if (start_relay(&F) != 0)
+	if (pl_test_relay_start(&F.relay, F.dir, 0, NULL) != 0)
 		return -1;
 	if (http(&r, "GET", "/v1/relay", NULL, NULL, 0) != 200 ||
 	    pl_proto_relay_key_decode(F.relay_pk, r.body, r.len) != 0)
@@ -473,7 +398,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	stop_relay(&F);
+	pl_test_relay_stop(&F.relay);
 	if (pl_test_rm_relay_dir(F.dir) != 0)
 		return -1;
 	pl_identity_wipe(&F.a);
@@ -851,7 +776,7 @@ static int raw_exchange(const char *req, size_t len, char *out, size_t cap)
 	struct timeval tv = {5, 0};
 
 	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)F.port);
+	sa.sin_port = htons((uint16_t)F.relay.port);
 	sa.sin_addr.s_addr = htonl(0x7f000001);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
 		return -1;
@@ -1043,7 +968,7 @@ static void printed_vkey(pl_note_vkey *v)
 	char cmd[PATH_MAX + 200], line[PL_NOTE_VKEY_MAX + 2];
 	FILE *p;
 
-	snprintf(cmd, sizeof cmd, "'%s' --print-key --data '%s'", relay_bin, F.dir);
+	snprintf(cmd, sizeof cmd, "'%s' --print-key --data '%s'", pl_test_relay_bin(NULL), F.dir);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(line, sizeof line, p));
@@ -1341,8 +1266,8 @@ static void test_seq_survives_restart(void **state)
 			 F.hex_a, (unsigned long long)s3);
 		assert_int_equal(count_rows(sql), 1);
 	}
-	stop_relay(&F);
-	assert_int_equal(start_relay(&F), 0);
+	pl_test_relay_stop(&F.relay);
+	assert_int_equal(pl_test_relay_start(&F.relay, F.dir, 0, NULL), 0);
 	relay_alive();
 	uint64_t s4 = deposit_seq(), s5 = deposit_seq();
 	assert_true(s4 == s3 + 1 && s5 == s4 + 1);
@@ -1356,8 +1281,8 @@ static void test_seq_survives_restart(void **state)
 		resp_free(&r);
 	}
 	/* unacknowledged messages carry the count over a restart by themselves */
-	stop_relay(&F);
-	assert_int_equal(start_relay(&F), 0);
+	pl_test_relay_stop(&F.relay);
+	assert_int_equal(pl_test_relay_start(&F.relay, F.dir, 0, NULL), 0);
 	relay_alive();
 	assert_true(deposit_seq() == s5 + 1);
 	assert_int_equal(list(&F.a, F.hex_a, s3, &l, &r), 3);
@@ -1386,8 +1311,8 @@ static void test_restart_keeps_state(void **state)
 	resp_free(&r);
 	state_digest(before);
 	memcpy(pk, F.relay_pk, 32);
-	stop_relay(&F);
-	assert_int_equal(start_relay(&F), 0);
+	pl_test_relay_stop(&F.relay);
+	assert_int_equal(pl_test_relay_start(&F.relay, F.dir, 0, NULL), 0);
 	relay_alive(); /* same key */
 	assert_memory_equal(pk, F.relay_pk, 32);
 	state_digest(after);
@@ -1422,7 +1347,7 @@ static void test_restart_keeps_state(void **state)
 	{
 		char cmd[PATH_MAX + 256];
 		snprintf(cmd, sizeof cmd, "'%s' --listen 127.0.0.1:0 --data '%s' >/dev/null 2>&1",
-			 relay_bin, F.dir);
+			 pl_test_relay_bin(NULL), F.dir);
 		int st = system(cmd);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
 	}
@@ -1444,9 +1369,9 @@ static void test_no_log(void **state)
 	memset(&G, 0, sizeof G);
 	strcpy(G.dir, "/tmp/parley-relay-nolog.XXXXXX");
 	assert_non_null(mkdtemp(G.dir));
-	G.extra = "--no-log";
-	assert_int_equal(start_relay(&G), 0);
-	port_override = G.port;
+	assert_int_equal(
+	    pl_test_relay_start(&G.relay, G.dir, 0, (const char *const[]){"--no-log", NULL}), 0);
+	port_override = G.relay.port;
 	pl_proto_token_hash(th, F.token);
 	pl_proto_token_encode(tb, th);
 	snprintf(path, sizeof path, "/v1/token/%s", F.hex_a);
@@ -1467,21 +1392,21 @@ static void test_no_log(void **state)
 	assert_int_equal(http(&r, "GET", "/log/leaves?start=0&count=1", NULL, NULL, 0), 404);
 	resp_free(&r);
 	port_override = 0;
-	st = stop_relay(&G);
+	st = pl_test_relay_stop(&G.relay);
 	assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	/* the marked directory is refused by a relay with its log */
 	snprintf(cmd, sizeof cmd, "'%s' --listen 127.0.0.1:0 --data '%s' >/dev/null 2>'%s.err2'",
-		 relay_bin, G.dir, G.dir);
+		 pl_test_relay_bin(NULL), G.dir, G.dir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	/* --no-log on a directory with a log is refused */
-	stop_relay(&F);
+	pl_test_relay_stop(&F.relay);
 	snprintf(cmd, sizeof cmd,
-		 "'%s' --listen 127.0.0.1:0 --data '%s' --no-log >/dev/null 2>/dev/null", relay_bin,
-		 F.dir);
+		 "'%s' --listen 127.0.0.1:0 --data '%s' --no-log >/dev/null 2>/dev/null",
+		 pl_test_relay_bin(NULL), F.dir);
 	st = system(cmd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-	assert_int_equal(start_relay(&F), 0);
+	assert_int_equal(pl_test_relay_start(&F.relay, F.dir, 0, NULL), 0);
 	relay_alive();
 	assert_int_equal(pl_test_rm_relay_dir(G.dir), 0);
 }
@@ -1495,7 +1420,7 @@ static void test_clean_stop(void **state)
 	int bad = 0;
 	FILE *f;
 
-	int st = stop_relay(&F);
+	int st = pl_test_relay_stop(&F.relay);
 	assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	snprintf(path, sizeof path, "%s.err", F.dir);
 	f = fopen(path, "r");
@@ -1512,16 +1437,8 @@ static void test_clean_stop(void **state)
 
 int main(int argc, char **argv)
 {
-	const char *b = getenv("PARLEY_BUILD");
 	(void)argc;
-	if (b != NULL && *b) {
-		snprintf(relay_bin, sizeof relay_bin, "%s/parley-relay", b);
-	} else {
-		char tmp[PATH_MAX];
-		snprintf(tmp, sizeof tmp, "%s", argv[0]);
-		snprintf(relay_bin, sizeof relay_bin, "%s/../parley-relay", dirname(tmp));
-	}
-	signal(SIGPIPE, SIG_IGN);
+	pl_test_relay_bin(argv[0]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_happy_path),		cmocka_unit_test(test_rejections),
 	    cmocka_unit_test(test_raw_garbage),		cmocka_unit_test(test_concurrent_deposits),

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -921,13 +920,7 @@ static void stop_child(pid_t pid)
 	if (pid <= 0)
 		return;
 	kill(pid, SIGTERM);
-	for (int i = 0; i < 50; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		usleep(100000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	pl_test_wait(pid, 5000);
 }
 
 static int have_program(const char *name)
@@ -1018,44 +1011,24 @@ static void test_tls_verification(void **state)
 /* ---- the real relay --------------------------------------------------- */
 
 static struct {
-	pid_t pid;
-	char dir[64]; /* holds data/ and out */
-	char url[64];
+	char dir[64]; /* holds data/ and data.err */
+	pl_test_relay r;
 } real;
 
 /* Starts the relay; over HTTPS when cert and key are given. */
-static int real_start_tls(char *cert, char *key)
+static int real_start_tls(const char *cert, const char *key)
 {
-	const char *b = getenv("PARLEY_BUILD");
-	char relay[512], line[256], data[128], out[128];
-	if (b == NULL)
-		return -1;
-	snprintf(relay, sizeof relay, "%s/parley-relay", b);
-	if (access(relay, X_OK) != 0)
-		return -1;
+	const char *const tls[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+	char data[128];
 	snprintf(real.dir, sizeof real.dir, "/tmp/parley-rc.XXXXXX");
 	if (mkdtemp(real.dir) == NULL)
 		return -1;
 	snprintf(data, sizeof data, "%s/data", real.dir);
-	snprintf(out, sizeof out, "%s/out", real.dir);
-	if (mkdir(data, 0700) != 0)
-		return -1;
-	char *argv[] = {relay,	      "--listen", "127.0.0.1:0", "--data", data,
-			"--tls-cert", cert,	  "--tls-key",	 key,	   NULL};
-	if (cert == NULL)
-		argv[5] = NULL;
-	real.pid = spawn_until(argv, out, "listening on ", line, sizeof line);
-	if (real.pid < 0) {
-		real.pid = 0;
+	if (pl_test_relay_start(&real.r, data, 0, cert ? tls : NULL) != 0) {
 		pl_test_rm_rf(real.dir);
+		real.dir[0] = '\0';
 		return -1;
 	}
-	unsigned port = 0;
-	if (sscanf(line, "listening on 127.0.0.1:%u", &port) != 1) {
-		real_stop();
-		return -1;
-	}
-	snprintf(real.url, sizeof real.url, "%s://127.0.0.1:%u", cert ? "https" : "http", port);
 	return 0;
 }
 
@@ -1066,10 +1039,9 @@ static int real_start(void)
 
 static void real_stop(void)
 {
-	if (real.pid <= 0)
+	if (real.r.pid <= 0)
 		return;
-	stop_child(real.pid);
-	real.pid = 0;
+	pl_test_relay_stop(&real.r);
 	pl_test_rm_rf(real.dir);
 }
 
@@ -1086,7 +1058,7 @@ static void test_real_relay(void **state)
 	uint8_t got[PL_PROTO_GRANT_BLOB_MAX], token_b[32], mbx[32], hash[32];
 	size_t gotlen = 0;
 
-	assert_int_equal(pl_rc_open(&c, real.url, NULL, &e), 0);
+	assert_int_equal(pl_rc_open(&c, real.r.url, NULL, &e), 0);
 	pl_err_clear(&e);
 	if (pl_rc_get_key(c, rpk, &e) != 0)
 		fail_msg("get key: %s", e.msg);
@@ -1241,20 +1213,20 @@ static void test_real_relay_tls(void **state)
 	pl_err e;
 	uint8_t pk[32], pk2[32];
 
-	assert_int_equal(pl_rc_open(&c, real.url, cert, &e), 0);
+	assert_int_equal(pl_rc_open(&c, real.r.url, cert, &e), 0);
 	if (pl_rc_get_key(c, pk, &e) != 0)
 		fail_msg("get key over TLS: %s", e.msg);
 	assert_int_equal(pl_ik_validate(pk), 0);
 	pl_rc_close(c);
 
-	assert_int_equal(pl_rc_open(&c, real.url, NULL, &e), 0);
+	assert_int_equal(pl_rc_open(&c, real.r.url, NULL, &e), 0);
 	assert_int_equal(pl_rc_get_key(c, pk2, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_non_null(strstr(e.msg, "TLS verification"));
 	pl_rc_close(c);
 
 	char plain[80];
-	snprintf(plain, sizeof plain, "http://%s", real.url + strlen("https://"));
+	snprintf(plain, sizeof plain, "http://%s", real.r.url + strlen("https://"));
 	assert_int_equal(pl_rc_open(&c, plain, NULL, &e), 0);
 	assert_int_equal(pl_rc_get_key(c, pk2, &e), -1);
 	assert_int_not_equal(e.code, PL_EXIT_OK);
@@ -1264,8 +1236,10 @@ static void test_real_relay_tls(void **state)
 	pl_test_rm_rf(dir);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	pl_test_relay_bin(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_urls),

@@ -21,12 +21,7 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +48,8 @@
 #define ENV_LEN 1072
 #define MAX_RECEIPTS 200000
 
-static char relay_bin[PATH_MAX];
 static char dir[64];
-static pid_t relay_pid;
-static unsigned port;
+static pl_test_relay relay;
 static uint8_t relay_pk[32];
 static pl_identity owner, acker;
 static char mbx_hex[65], ack_hex[65];
@@ -79,62 +72,6 @@ static size_t ncps;
 static rec *recs;
 static size_t nrecs;
 static pthread_mutex_t recs_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* ---- child process ---------------------------------------------------- */
-
-static int start_relay(unsigned want_port)
-{
-	int fds[2];
-	char line[128], listen[32];
-	size_t n = 0;
-
-	snprintf(listen, sizeof listen, "127.0.0.1:%u", want_port);
-	if (pipe(fds) != 0)
-		return -1;
-	relay_pid = fork();
-	if (relay_pid < 0)
-		return -1;
-	if (relay_pid == 0) {
-		char errpath[128];
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		snprintf(errpath, sizeof errpath, "%s.err", dir);
-		int e = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (e >= 0)
-			dup2(e, 2);
-		execl(relay_bin, "parley-relay", "--listen", listen, "--data", dir, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (n < sizeof line - 1) {
-		struct pollfd p = {fds[0], POLLIN, 0};
-		if (poll(&p, 1, 10000) <= 0)
-			break;
-		if (read(fds[0], line + n, 1) <= 0 || line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = '\0';
-	close(fds[0]);
-	if (sscanf(line, "listening on 127.0.0.1:%u", &port) != 1 || port == 0) {
-		int st;
-		waitpid(relay_pid, &st, 0);
-		relay_pid = 0;
-		return -1;
-	}
-	return 0;
-}
-
-static void kill9(void)
-{
-	int st;
-	if (relay_pid > 0) {
-		kill(relay_pid, SIGKILL);
-		waitpid(relay_pid, &st, 0);
-		relay_pid = 0;
-	}
-}
 
 /* ---- HTTP ------------------------------------------------------------- */
 
@@ -161,7 +98,7 @@ static long request(CURL *c, sink *s, const char *method, const char *path, stru
 	long status = 0;
 
 	s->len = 0;
-	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", relay.port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
@@ -596,8 +533,8 @@ static void register_token(void)
 static void restart(unsigned fixed)
 {
 	for (int i = 0; i < 50; i++) {
-		if (start_relay(fixed) == 0) {
-			assert_int_equal(port, fixed);
+		if (pl_test_relay_start(&relay, dir, fixed, NULL) == 0) {
+			assert_int_equal(relay.port, fixed);
 			return;
 		}
 		usleep(100000);
@@ -613,8 +550,8 @@ static void test_kill9_during_deposits(void **state)
 	unsigned fixed;
 	time_t t0 = time(NULL);
 
-	assert_int_equal(start_relay(0), 0);
-	fixed = port;
+	assert_int_equal(pl_test_relay_start(&relay, dir, 0, NULL), 0);
+	fixed = relay.port;
 	register_token();
 	for (int round = 0; round < ROUNDS && time(NULL) - t0 < 40; round++) {
 		size_t before = nrecs;
@@ -626,7 +563,7 @@ static void test_kill9_during_deposits(void **state)
 		assert_int_equal(pthread_create(&ath, NULL, acker_main, NULL), 0);
 		/* a random moment: 50..550 ms into the stream */
 		usleep(50000 + randombytes_uniform(500000));
-		kill9();
+		pl_test_relay_kill(&relay);
 		for (int i = 0; i < SENDERS; i++) {
 			pthread_join(th[i], NULL);
 			assert_false(snd[i].bad);
@@ -662,11 +599,8 @@ static void test_kill9_during_deposits(void **state)
 	assert_true(nrecs > 0);
 	/* a clean stop after all that */
 	{
-		int st;
-		kill(relay_pid, SIGTERM);
-		assert_int_equal(waitpid(relay_pid, &st, 0), relay_pid);
-		relay_pid = 0;
-		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		int st = pl_test_relay_stop(&relay);
+		assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 }
 
@@ -702,7 +636,7 @@ static int teardown(void **state)
 	FILE *f;
 	int bad = 0;
 
-	kill9();
+	pl_test_relay_kill(&relay);
 	snprintf(path, sizeof path, "%s.err", dir);
 	f = fopen(path, "r");
 	if (f != NULL) {
@@ -725,16 +659,8 @@ static int teardown(void **state)
 
 int main(int argc, char **argv)
 {
-	const char *b = getenv("PARLEY_BUILD");
 	(void)argc;
-	if (b != NULL && *b) {
-		snprintf(relay_bin, sizeof relay_bin, "%s/parley-relay", b);
-	} else {
-		char tmp[PATH_MAX];
-		snprintf(tmp, sizeof tmp, "%s", argv[0]);
-		snprintf(relay_bin, sizeof relay_bin, "%s/../parley-relay", dirname(tmp));
-	}
-	signal(SIGPIPE, SIG_IGN);
+	pl_test_relay_bin(argv[0]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kill9_during_deposits),
 	};

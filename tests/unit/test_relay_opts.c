@@ -12,8 +12,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +24,6 @@
 #include "support.h"
 
 #define ARGV_MAX 12
-
-static char relay_bin[PATH_MAX];
 
 /* Parses the NULL-terminated vector (argv[0] is added). */
 static int parse(pl_relay_opts *o, pl_err *e, const char *const *args)
@@ -192,10 +188,11 @@ static void test_bad_listen(void **st)
 static int run_relay(const char *const *args, char *out, size_t outcap, char *err, size_t errcap)
 {
 	char *argv[ARGV_MAX + 1];
+	const char *bin = pl_test_relay_bin(NULL);
 	int argc = 0, po[2], pe[2], status;
 	pid_t pid;
 
-	argv[argc++] = relay_bin;
+	argv[argc++] = (char *)bin;
 	for (; *args != NULL; args++)
 		argv[argc++] = (char *)*args;
 	argv[argc] = NULL;
@@ -208,13 +205,14 @@ static int run_relay(const char *const *args, char *out, size_t outcap, char *er
 		dup2(pe[1], 2);
 		close(po[0]);
 		close(pe[0]);
-		execv(relay_bin, argv);
+		execv(bin, argv);
 		_exit(127);
 	}
 	close(po[1]);
 	close(pe[1]);
 	/* both outputs are far below a pipe's buffer: read them after the exit */
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	status = pl_test_wait(pid, 5000);
+	assert_int_not_equal(status, -1);
 	ssize_t n = read(po[0], out, outcap - 1);
 	out[n > 0 ? n : 0] = '\0';
 	n = read(pe[0], err, errcap - 1);
@@ -230,8 +228,9 @@ static void test_binary(void **st)
 	char out[4096], err[1024];
 	(void)st;
 
-	if (access(relay_bin, X_OK) != 0)
-		fail_msg("no relay binary at %s; set PARLEY_BUILD", relay_bin);
+	const char *bin = pl_test_relay_bin(NULL);
+	if (access(bin, X_OK) != 0)
+		fail_msg("no relay binary at %s; set PARLEY_BUILD", bin);
 	assert_int_equal(run_relay(V("--listen", "127.0.0.1:1", "--frobnicate"), out, sizeof out,
 				   err, sizeof err),
 			 PL_EXIT_USAGE);
@@ -254,15 +253,8 @@ static void test_binary(void **st)
 
 int main(int argc, char **argv)
 {
-	const char *b = getenv("PARLEY_BUILD");
 	(void)argc;
-	if (b != NULL && *b) {
-		snprintf(relay_bin, sizeof relay_bin, "%s/parley-relay", b);
-	} else {
-		char tmp[PATH_MAX];
-		snprintf(tmp, sizeof tmp, "%s", argv[0]);
-		snprintf(relay_bin, sizeof relay_bin, "%s/../parley-relay", dirname(tmp));
-	}
+	pl_test_relay_bin(argv[0]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_accepted), cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_refused),  cmocka_unit_test(test_bad_listen),
