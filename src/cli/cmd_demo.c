@@ -46,6 +46,10 @@ typedef struct {
 	char url[64];
 	party p[NPARTY];
 	int failed;
+	/* what one scene hands the next: the case ids each side filed, Iran's
+	 * proposal and the counter both sides end up signing */
+	int64_t us_namazi, us_wang, us_sheikh, ir_sheikh, ir_namazi;
+	uint8_t proposal[8], counter[8];
 } demo;
 
 static void say(const char *fmt, ...)
@@ -326,10 +330,9 @@ static int prove_outreach(demo *d, party *us, party *ir, party *ch, pl_err *e)
 	return 0;
 }
 
-static int run(demo *d, pl_err *e)
+/* The situation of the seed article, before any key exists. */
+static void scene_situation(void)
 {
-	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
-	int64_t seq;
 	say("parley demo — a back-channel between two governments with no diplomatic relations.");
 	say("");
 	say("The situation: the United States wants the release of Americans detained in Iran,");
@@ -338,6 +341,11 @@ static int run(demo *d, pl_err *e)
 	say("United States, as its top priority. Each side says the other will not engage.");
 	say("Switzerland, the protecting power, is the mediator both accept.");
 	say("");
+}
+
+/* The relay comes up and each office creates its vault. */
+static int scene_setup(demo *d, pl_err *e)
+{
 	if (start_relay(d, e) != 0)
 		return -1;
 	say("A relay runs at %s. It is untrusted: it stores sealed envelopes and learns", d->url);
@@ -353,33 +361,53 @@ static int run(demo *d, pl_err *e)
 		pl_fingerprint(fp, pl_vault_identity(d->p[i].v)->pk);
 		say("    %-14s fingerprint %s", d->p[i].name, fp);
 	}
+	return 0;
+}
+
+/* Vienna: every pair of delegations compares safety numbers in person. */
+static int scene_meeting(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
 	say("   At the meeting the delegations exchange keys and read their safety numbers aloud:");
 	if (meet(d, us, ir, e) != 0 || meet(d, us, ch, e) != 0 || meet(d, ir, ch, e) != 0)
 		return -1;
+	return 0;
+}
 
-	int64_t u_namazi = add_case(us, "Baquer Namazi", "Iran", "US,Iran", "1936",
-				    "81; emergency pacemaker; medical examiner advised 3 months "
-				    "leave",
-				    95, e);
-	int64_t u_wang = add_case(us, "Xiyue Wang", "Iran", "US", "", "", 90, e);
-	int64_t u_sheikh =
-	    add_case(us, "Ahmad Sheikhzadeh", "United States", "Iran,US", "", "", 40, e);
-	int64_t i_sheikh =
-	    add_case(ir, "Ahmad Sheikhzadeh", "United States", "Iran", "", "", 100, e);
-	int64_t i_namazi = add_case(ir, "Baquer Namazi", "Iran", "Iran,US", "1936", "", 20, e);
-	if (u_namazi < 0 || u_wang < 0 || u_sheikh < 0 || i_sheikh < 0 || i_namazi < 0)
+/* Each side files the detainees it cares about; the later scenes name them
+ * by these ids. All five are filed before any failure is looked at. */
+static int scene_case_files(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1];
+	d->us_namazi = add_case(us, "Baquer Namazi", "Iran", "US,Iran", "1936",
+				"81; emergency pacemaker; medical examiner advised 3 months "
+				"leave",
+				95, e);
+	d->us_wang = add_case(us, "Xiyue Wang", "Iran", "US", "", "", 90, e);
+	d->us_sheikh = add_case(us, "Ahmad Sheikhzadeh", "United States", "Iran,US", "", "", 40, e);
+	d->ir_sheikh = add_case(ir, "Ahmad Sheikhzadeh", "United States", "Iran", "", "", 100, e);
+	d->ir_namazi = add_case(ir, "Baquer Namazi", "Iran", "Iran,US", "1936", "", 20, e);
+	if (d->us_namazi < 0 || d->us_wang < 0 || d->us_sheikh < 0 || d->ir_sheikh < 0 ||
+	    d->ir_namazi < 0)
 		return -1;
 	say("");
 	say("   Each side keeps its own case file of detainees, sealed in its vault.");
 	say("");
+	return 0;
+}
 
-	say("2. December: the United States reaches out. Then three more times.");
+/* Four outreaches, all fetched, none answered; then the proof of it. */
+static int scene_unanswered_outreach(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
 	static const char *topics[] = {
 	    "December: a direct channel on the detainees held by both countries",
 	    "January: renewed invitation to discuss the detainees",
 	    "February: we remain ready to meet, at a place of your choosing",
 	    "March: a further invitation; the families are waiting"};
 	uint8_t outreach[4][8];
+	int64_t seq;
+	say("2. December: the United States reaches out. Then three more times.");
 	for (int i = 0; i < 4; i++) {
 		if (pl_nego_outreach(us->v, ir->name, topics[i], outreach[i], &seq, e) != 0 ||
 		    deliver(d, us, e) != 0)
@@ -396,10 +424,17 @@ static int run(demo *d, pl_err *e)
 	if (prove_outreach(d, us, ir, ch, e) != 0)
 		return -1;
 	say("");
+	return 0;
+}
 
-	say("3. A humanitarian request, on its own track: medical leave for Baquer Namazi.");
+/* A humanitarian request travels apart from any exchange, and is granted. */
+static int scene_humanitarian_request(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1];
 	uint8_t req[8], ans[8];
-	if (pl_nego_request(us->v, ir->name, u_namazi, PL_REQ_MEDICAL_LEAVE, PL_URG_CRITICAL,
+	int64_t seq;
+	say("3. A humanitarian request, on its own track: medical leave for Baquer Namazi.");
+	if (pl_nego_request(us->v, ir->name, d->us_namazi, PL_REQ_MEDICAL_LEAVE, PL_URG_CRITICAL,
 			    "He is 81 and has an emergency pacemaker; your medical examiner "
 			    "recommended three months of leave.",
 			    req, &seq, e) != 0 ||
@@ -413,55 +448,81 @@ static int run(demo *d, pl_err *e)
 		return -1;
 	say("    Iran answers with a signed grant: three months of medical leave.");
 	say("");
+	return 0;
+}
 
-	say("4. \"It takes two to tango\": Iran says it is ready for a swap and proposes one.");
-	uint8_t p1[8], p2[8], acc[8];
+/* Iran's opening offer: one for one, in Vienna. */
+static int scene_proposal(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1];
 	pl_nego_terms t;
+	int64_t seq;
+	say("4. \"It takes two to tango\": Iran says it is ready for a swap and proposes one.");
 	memset(&t, 0, sizeof t);
-	t.we[t.n_we++] = i_namazi;
-	t.they[t.n_they++] = i_sheikh;
+	t.we[t.n_we++] = d->ir_namazi;
+	t.they[t.n_they++] = d->ir_sheikh;
 	t.place = "Vienna";
 	t.sequencing = PL_SEQ_SIMULTANEOUS;
 	t.expires_in = 14 * 86400;
-	if (pl_nego_propose(ir->v, us->name, &t, p1, &seq, e) != 0 || deliver(d, ir, e) != 0 ||
-	    fetch(d, us, 1, e) != 0)
+	if (pl_nego_propose(ir->v, us->name, &t, d->proposal, &seq, e) != 0 ||
+	    deliver(d, ir, e) != 0 || fetch(d, us, 1, e) != 0)
 		return -1;
 	say("    Iran proposes, signed: it releases Baquer Namazi, the United States releases its");
 	say("    top priority, Ahmad Sheikhzadeh; simultaneous exchange in Vienna.");
+	return 0;
+}
+
+/* The United States asks for both of its people, in Geneva, mediated. */
+static int scene_counter(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
+	pl_nego_terms t;
+	int64_t seq;
 	memset(&t, 0, sizeof t);
-	t.we[t.n_we++] = u_sheikh;
-	t.they[t.n_they++] = u_namazi;
-	t.they[t.n_they++] = u_wang;
+	t.we[t.n_we++] = d->us_sheikh;
+	t.they[t.n_they++] = d->us_namazi;
+	t.they[t.n_they++] = d->us_wang;
 	t.cond[t.n_cond++] = "independent medical check before transfer";
 	t.place = "Geneva";
 	t.sequencing = PL_SEQ_SIMULTANEOUS;
 	t.mediator = ch->name;
 	t.expires_in = 14 * 86400;
-	if (pl_nego_counter(us->v, p1, &t, p2, &seq, e) != 0 || deliver(d, us, e) != 0 ||
-	    fetch(d, ir, 1, e) != 0 || expect_state(d, ir, p1, "countered", e) != 0)
+	if (pl_nego_counter(us->v, d->proposal, &t, d->counter, &seq, e) != 0 ||
+	    deliver(d, us, e) != 0 || fetch(d, ir, 1, e) != 0 ||
+	    expect_state(d, ir, d->proposal, "countered", e) != 0)
 		return -1;
 	say("    The United States counters: Sheikhzadeh for Baquer Namazi and Xiyue Wang, in");
 	say("    Geneva, with Switzerland as mediator and a medical check first.");
-	if (pl_nego_respond(ir->v, p2, PL_RESP_ACCEPT, NULL, acc, &seq, e) != 0 ||
+	return 0;
+}
+
+/* Iran's countersignature turns the counter into an agreement. */
+static int scene_agreement(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1];
+	uint8_t acc[8];
+	int64_t seq;
+	if (pl_nego_respond(ir->v, d->counter, PL_RESP_ACCEPT, NULL, acc, &seq, e) != 0 ||
 	    deliver(d, ir, e) != 0 || fetch(d, us, 1, e) != 0 ||
-	    expect_state(d, us, p2, "accepted", e) != 0)
+	    expect_state(d, us, d->counter, "accepted", e) != 0)
 		return -1;
 	say("    Iran accepts: its countersignature over the exact bytes of the counter makes");
 	say("    the pair a binding agreement.");
 	say("");
+	return 0;
+}
 
-	say("5. Switzerland verifies the agreement offline, from the exported file alone.");
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/agreement.json", d->tmp);
-	if (pl_nego_export_agreement(us->v, p2, path, e) != 0)
-		return -1;
+/* Verifies the exported agreement at `path` as Switzerland would: against
+ * the keys it pinned in Vienna, not against anything in the file. */
+static int verify_agreement_file(demo *d, const char *path, pl_agreement_summary *s, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "cannot read the exported agreement");
 	uint8_t *buf = malloc(PL_EXPORT_FILE_MAX);
 	size_t n = buf ? fread(buf, 1, PL_EXPORT_FILE_MAX, f) : 0;
 	fclose(f);
-	pl_agreement_summary *s = calloc(1, sizeof *s);
 	uint8_t expect[2][PL_IK_LEN];
 	pl_contact c;
 	int rc = -1;
@@ -473,21 +534,50 @@ static int run(demo *d, pl_err *e)
 						 e);
 		}
 	}
-	if (rc == 0) {
-		say("    Both signatures verify under the keys Switzerland pinned in Vienna:");
-		say("    proposer %s (%s)", party_of(d, s->proposer_ik), s->proposer_fp);
-		say("    accepter %s (%s)", party_of(d, s->accepter_ik), s->accepter_fp);
-		say("    Flipping any byte of the file makes this check fail.");
-		say("");
-		say("The agreement:");
-		release_table(d, s);
-	}
-	free(s);
 	free(buf);
-	if (rc != 0)
+	return rc;
+}
+
+/* Switzerland checks the agreement offline, from the exported file alone. */
+static int scene_proofs(demo *d, pl_err *e)
+{
+	party *us = &d->p[0];
+	say("5. Switzerland verifies the agreement offline, from the exported file alone.");
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/agreement.json", d->tmp);
+	if (pl_nego_export_agreement(us->v, d->counter, path, e) != 0)
 		return -1;
+	pl_agreement_summary *s = calloc(1, sizeof *s);
+	if (verify_agreement_file(d, path, s, e) != 0) {
+		free(s);
+		return -1;
+	}
+	say("    Both signatures verify under the keys Switzerland pinned in Vienna:");
+	say("    proposer %s (%s)", party_of(d, s->proposer_ik), s->proposer_fp);
+	say("    accepter %s (%s)", party_of(d, s->accepter_ik), s->accepter_fp);
+	say("    Flipping any byte of the file makes this check fail.");
+	say("");
+	say("The agreement:");
+	release_table(d, s);
+	free(s);
+	return 0;
+}
+
+static void scene_summary(void)
+{
 	say("");
 	say("Every step verified.");
+}
+
+static int run(demo *d, pl_err *e)
+{
+	scene_situation();
+	if (scene_setup(d, e) != 0 || scene_meeting(d, e) != 0 || scene_case_files(d, e) != 0 ||
+	    scene_unanswered_outreach(d, e) != 0 || scene_humanitarian_request(d, e) != 0 ||
+	    scene_proposal(d, e) != 0 || scene_counter(d, e) != 0 || scene_agreement(d, e) != 0 ||
+	    scene_proofs(d, e) != 0)
+		return -1;
+	scene_summary();
 	return 0;
 }
 

@@ -139,90 +139,122 @@ static int contradiction(pl_vault *v, const char *what, const uint8_t *a, size_t
 			       : "and the evidence could not be stored");
 }
 
-int pl_audit_checkpoint(pl_vault *v, pl_rc_conn *c, pl_audit_report *r, pl_err *e)
+/* The checkpoint just fetched, verified under the pinned relay key; what
+ * the relay signed before is checked against it. */
+typedef struct {
+	uint8_t pk[32];
+	uint8_t *note;
+	size_t n;
+	uint64_t size;
+	uint8_t root[32];
+} fresh;
+
+/* The tree must extend the last checkpoint the vault kept, if any. */
+static int extends_stored(pl_vault *v, pl_rc_conn *c, const fresh *f, pl_err *e)
 {
-	uint8_t *note = NULL, *old = NULL, root[32], pk[32];
-	size_t n = 0, oldn = 0;
-	uint64_t size, oldsize;
-	pl_item *items = NULL;
-	size_t nitems = 0;
-	int rc = -1;
-	if (relay_key(v, pk, e) != 0 ||
-	    pl_audit_fetch_checkpoint(v, c, &note, &n, &size, root, e) != 0)
-		return -1;
+	uint8_t *old = NULL;
+	size_t oldn = 0;
+	uint64_t oldsize;
 	pl_err le;
+	int rc = -1;
+
 	pl_err_clear(&le);
 	if (pl_vault_checkpoint_latest(v, &oldsize, &old, &oldn, &le) == 0) {
 		pl_checkpoint ocp;
-		if (pl_leaf_checkpoint_open(&ocp, old, oldn, pk) != 0) {
+		if (pl_leaf_checkpoint_open(&ocp, old, oldn, f->pk) != 0) {
 			pl_err_set(e, PL_EXIT_VAULT,
 				   "a checkpoint stored in the vault does not verify");
 			goto out;
 		}
-		int ok = extends(c, ocp.size, ocp.root, size, root, e);
+		int ok = extends(c, ocp.size, ocp.root, f->size, f->root, e);
 		if (ok < 0)
 			goto out;
 		if (!ok) {
 			contradiction(v,
-				      size < ocp.size
+				      f->size < ocp.size
 					  ? "now shows a smaller tree than it signed before"
 					  : "signed a tree that does not extend the one it "
 					    "signed before",
-				      old, oldn, note, n, e);
+				      old, oldn, f->note, f->n, e);
 			goto out;
 		}
 	} else if (le.code != PL_EXIT_NOTFOUND) {
 		*e = le;
 		goto out;
 	}
-	/* Every receipt we hold must lie in this tree. */
-	if (pl_vault_item_list(v, NULL, &items, &nitems, e) != 0)
-		goto out;
-	for (size_t i = 0; i < nitems; i++) {
-		if (items[i].dir != PL_DIR_OUT || items[i].receipt.n == 0 ||
-		    pl_vault_receipt_is_checked(v, items[i].seq) == 1)
-			continue;
-		pl_receipt *rc2 = calloc(1, sizeof *rc2);
-		pl_checkpoint rcp;
-		if (rc2 == NULL) {
-			pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-			goto out;
-		}
-		if (pl_receipt_decode(rc2, items[i].receipt.p, items[i].receipt.n) != 0 ||
-		    pl_receipt_verify(rc2, pk, NULL) != 0 ||
-		    pl_leaf_checkpoint_open(&rcp, rc2->note, rc2->notelen, pk) != 0) {
-			free(rc2);
-			continue; /* a receipt from before the log (or damaged): nothing to check */
-		}
-		int ok = rcp.size > size ? 0 : extends(c, rcp.size, rcp.root, size, root, e);
-		if (ok < 0) {
-			free(rc2);
-			goto out;
-		}
-		if (!ok) {
-			contradiction(v,
-				      "signed a receipt in a tree its current log does not contain",
-				      rc2->note, rc2->notelen, note, n, e);
-			free(rc2);
-			goto out;
-		}
-		if (pl_vault_receipt_checked(v, items[i].seq, rc2->index, size, e) != 0) {
-			free(rc2);
-			goto out;
-		}
-		free(rc2);
-		if (r)
-			r->receipts++;
-	}
-	if (pl_vault_checkpoint_put(v, size, note, n, e) != 0)
-		goto out;
-	if (r)
-		r->size = size;
 	rc = 0;
 out:
-	pl_vault_items_free(items, nitems);
-	free(note);
 	free(old);
+	return rc;
+}
+
+/* One outgoing item's receipt must lie in the tree; a receipt that has no
+ * checkpoint (from before the log, or damaged) has nothing to check. 1 if
+ * it was checked and marked so, 0 if there was nothing to check, -1 on
+ * failure. */
+static int receipt_in_tree(pl_vault *v, pl_rc_conn *c, const fresh *f, const pl_item *it, pl_err *e)
+{
+	if (it->dir != PL_DIR_OUT || it->receipt.n == 0 ||
+	    pl_vault_receipt_is_checked(v, it->seq) == 1)
+		return 0;
+	pl_receipt *rc2 = calloc(1, sizeof *rc2);
+	pl_checkpoint rcp;
+	if (rc2 == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (pl_receipt_decode(rc2, it->receipt.p, it->receipt.n) != 0 ||
+	    pl_receipt_verify(rc2, f->pk, NULL) != 0 ||
+	    pl_leaf_checkpoint_open(&rcp, rc2->note, rc2->notelen, f->pk) != 0) {
+		free(rc2);
+		return 0;
+	}
+	int rc = -1;
+	int ok = rcp.size > f->size ? 0 : extends(c, rcp.size, rcp.root, f->size, f->root, e);
+	if (ok == 0)
+		contradiction(v, "signed a receipt in a tree its current log does not contain",
+			      rc2->note, rc2->notelen, f->note, f->n, e);
+	else if (ok > 0 && pl_vault_receipt_checked(v, it->seq, rc2->index, f->size, e) == 0)
+		rc = 1;
+	free(rc2);
+	return rc;
+}
+
+/* Every receipt we hold must lie in this tree. */
+static int receipts_in_tree(pl_vault *v, pl_rc_conn *c, const fresh *f, pl_audit_report *r,
+			    pl_err *e)
+{
+	pl_item *items = NULL;
+	size_t nitems = 0;
+	int rc = 0;
+
+	if (pl_vault_item_list(v, NULL, &items, &nitems, e) != 0)
+		return -1;
+	for (size_t i = 0; i < nitems && rc == 0; i++) {
+		int checked = receipt_in_tree(v, c, f, &items[i], e);
+		if (checked < 0)
+			rc = -1;
+		else if (checked && r)
+			r->receipts++;
+	}
+	pl_vault_items_free(items, nitems);
+	return rc;
+}
+
+int pl_audit_checkpoint(pl_vault *v, pl_rc_conn *c, pl_audit_report *r, pl_err *e)
+{
+	fresh f;
+	int rc = -1;
+
+	memset(&f, 0, sizeof f);
+	if (relay_key(v, f.pk, e) != 0 ||
+	    pl_audit_fetch_checkpoint(v, c, &f.note, &f.n, &f.size, f.root, e) != 0)
+		return -1;
+	if (extends_stored(v, c, &f, e) == 0 && receipts_in_tree(v, c, &f, r, e) == 0 &&
+	    pl_vault_checkpoint_put(v, f.size, f.note, f.n, e) == 0) {
+		if (r)
+			r->size = f.size;
+		rc = 0;
+	}
+	free(f.note);
 	return rc;
 }
 

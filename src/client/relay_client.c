@@ -385,24 +385,16 @@ static struct curl_slist *add_header(struct curl_slist *h, int *bad, const char 
 	return n;
 }
 
-/* One request; 0 with a 2xx body in *r (caller frees), else -1 and e set. */
-static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
+/* The request's headers: owner-auth signature and mailbox token when the
+ * request carries them. 0 with the list in *out (caller frees), else -1. */
+static int request_headers(const req *q, struct curl_slist **out, pl_err *e)
 {
-	CURL *h = c->curl;
 	struct curl_slist *hdr = NULL;
-	char url[URL_MAX + PATH_MAX_LEN];
 	char tok[2 * PL_PROTO_TOKEN_LEN + 1];
 	pl_auth auth;
-	int bad = 0, rc = -1;
-	long status = 0;
+	int bad = 0;
 
-	memset(r, 0, sizeof *r);
-	r->curl = h;
-	r->cap = q->cap;
-	c->last_status = 0;
-	c->errbuf[0] = '\0';
-	snprintf(url, sizeof url, "%s%s", c->url, q->path);
-
+	*out = NULL;
 	hdr = add_header(hdr, &bad, "Expect", ""); /* no 100-continue round trip */
 	if (strcmp(q->method, "GET") != 0)
 		hdr = add_header(hdr, &bad, "Content-Type", "application/octet-stream");
@@ -427,6 +419,16 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 		curl_slist_free_all(hdr);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
+	*out = hdr;
+	return 0;
+}
+
+/* Sets the handle up from scratch for one request: no redirects, bounded
+ * time and size, verified TLS, no proxy for loopback, the body into r. */
+static void handle_setup(pl_rc_conn *c, const req *q, const char *url, struct curl_slist *hdr,
+			 resp_buf *r)
+{
+	CURL *h = c->curl;
 
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -460,9 +462,35 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 		if (strcmp(q->method, "POST") != 0)
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
 	}
+}
 
-	CURLcode cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+/* Nothing in the handle may keep pointing at our stack or headers. */
+static void handle_detach(pl_rc_conn *c)
+{
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, NULL);
+}
+
+/* One request; 0 with a 2xx body in *r (caller frees), else -1 and e set. */
+static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
+{
+	struct curl_slist *hdr = NULL;
+	char url[URL_MAX + PATH_MAX_LEN];
+	int rc = -1;
+	long status = 0;
+
+	memset(r, 0, sizeof *r);
+	r->curl = c->curl;
+	r->cap = q->cap;
+	c->last_status = 0;
+	c->errbuf[0] = '\0';
+	snprintf(url, sizeof url, "%s%s", c->url, q->path);
+	if (request_headers(q, &hdr, e) != 0)
+		return -1;
+	handle_setup(c, q, url, hdr, r);
+	CURLcode cc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	c->last_status = status;
 	if (cc != CURLE_OK)
 		transfer_error(c, cc, r, q->what, e);
@@ -470,10 +498,7 @@ static int relay_call(pl_rc_conn *c, const req *q, resp_buf *r, pl_err *e)
 		status_error(c, status, r, q->what, e);
 	else
 		rc = 0;
-	/* Nothing in the handle may keep pointing at our stack or headers. */
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	handle_detach(c);
 	curl_slist_free_all(hdr);
 	if (rc != 0)
 		resp_free(r);

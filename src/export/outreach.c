@@ -686,42 +686,34 @@ static int take(entry *x, const uint8_t *leaf, size_t leaf_len, uint64_t index,
 	return 0;
 }
 
-int pl_outreach_proof_build(json_t **out, const pl_outreach_input *in, pl_err *e)
+/* Refuses input that the bundle cannot hold or that no verifier would accept,
+ * before anything is copied. */
+static int input_check(const bundle *b, const pl_outreach_input *in, pl_err *e)
 {
-	bundle *b = calloc(1, sizeof *b);
-	pl_err sub;
-	uint8_t *m = NULL;
-	size_t mlen = 0;
-	char *text = NULL;
-	int rc = -1;
-
-	*out = NULL;
-	pl_err_clear(&sub);
-	if (b == NULL)
-		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	if (!name_ok(in->prover_name) || !name_ok(in->peer_name)) {
-		pl_err_set(e, PL_EXIT_INPUT,
-			   "names in a proof must be one line of text of 1 to %d bytes",
-			   PL_OUTREACH_NAME_MAX);
-		goto done;
-	}
+	if (!name_ok(in->prover_name) || !name_ok(in->peer_name))
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "names in a proof must be one line of text of 1 to %d bytes",
+				  PL_OUTREACH_NAME_MAX);
 	if (in->relay_vkey == NULL || strlen(in->relay_vkey) >= sizeof b->vkey ||
-	    in->checkpoint_note == NULL || in->note_len == 0 || in->note_len > sizeof b->note) {
-		pl_err_set(e, PL_EXIT_INPUT,
-			   "a proof needs the relay key and a checkpoint of at "
-			   "most %d bytes",
-			   PL_OUTREACH_NOTE_MAX);
-		goto done;
-	}
+	    in->checkpoint_note == NULL || in->note_len == 0 || in->note_len > sizeof b->note)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "a proof needs the relay key and a checkpoint of at "
+				  "most %d bytes",
+				  PL_OUTREACH_NOTE_MAX);
 	if (in->n_deps == 0 || in->n_deps > PL_OUTREACH_DEPOSITS_MAX ||
 	    in->n_fetches > PL_OUTREACH_FETCHES_MAX || in->period_start > PL_EXPORT_TIME_MAX ||
-	    in->period_end > PL_EXPORT_TIME_MAX) {
-		pl_err_set(e, PL_EXIT_INPUT,
-			   "a proof holds 1 to %d deposits, at most %d fetches, and a period "
-			   "of RFC 3339 times",
-			   PL_OUTREACH_DEPOSITS_MAX, PL_OUTREACH_FETCHES_MAX);
-		goto done;
-	}
+	    in->period_end > PL_EXPORT_TIME_MAX)
+		return pl_err_set(
+		    e, PL_EXIT_INPUT,
+		    "a proof holds 1 to %d deposits, at most %d fetches, and a period "
+		    "of RFC 3339 times",
+		    PL_OUTREACH_DEPOSITS_MAX, PL_OUTREACH_FETCHES_MAX);
+	return 0;
+}
+
+/* Copies the checked input's fixed fields: checkpoint, parties, period. */
+static void bundle_head(bundle *b, const pl_outreach_input *in)
+{
 	memcpy(b->vkey, in->relay_vkey, strlen(in->relay_vkey) + 1);
 	memcpy(b->note, in->checkpoint_note, in->note_len);
 	b->note_len = in->note_len;
@@ -732,74 +724,100 @@ int pl_outreach_proof_build(json_t **out, const pl_outreach_input *in, pl_err *e
 	b->start = in->period_start;
 	b->end = in->period_end;
 	b->replies = in->replies_received;
+}
+
+/* Copies deposits and fetches, then sorts each by log index, the order the
+ * file is written in. n_dep and n_fet count what bundle_free must release,
+ * so they grow before each copy that may fail. */
+static int bundle_entries(bundle *b, const pl_outreach_input *in, pl_err *e)
+{
 	b->dep = calloc(in->n_deps, sizeof *b->dep);
 	b->fet = calloc(in->n_fetches ? in->n_fetches : 1, sizeof *b->fet);
-	if (b->dep == NULL || b->fet == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		goto done;
-	}
+	if (b->dep == NULL || b->fet == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	for (size_t i = 0; i < in->n_deps; i++) {
 		const pl_proof_deposit *d = &in->deps[i];
 		entry *x = &b->dep[i];
 		b->n_dep = i + 1;
 		if (take(x, d->leaf, d->leaf_len, d->index, d->proof, d->proof_len) != 0 ||
 		    d->receipt == NULL || d->receipt_len == 0 ||
-		    d->receipt_len > PL_OUTREACH_RECEIPT_MAX) {
-			pl_err_set(e, PL_EXIT_INPUT,
-				   "deposit %zu has no leaf, proof or receipt parley can hold",
-				   i + 1);
-			goto done;
-		}
+		    d->receipt_len > PL_OUTREACH_RECEIPT_MAX)
+			return pl_err_set(
+			    e, PL_EXIT_INPUT,
+			    "deposit %zu has no leaf, proof or receipt parley can hold", i + 1);
 		memcpy(x->ehash, d->envelope_hash, 32);
 		x->receipt = malloc(d->receipt_len);
-		if (x->receipt == NULL) {
-			pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-			goto done;
-		}
+		if (x->receipt == NULL)
+			return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		memcpy(x->receipt, d->receipt, d->receipt_len);
 		x->receipt_len = d->receipt_len;
 	}
 	for (size_t i = 0; i < in->n_fetches; i++) {
 		const pl_proof_fetch *f = &in->fetches[i];
 		b->n_fet = i + 1;
-		if (take(&b->fet[i], f->leaf, f->leaf_len, f->index, f->proof, f->proof_len) != 0) {
-			pl_err_set(e, PL_EXIT_INPUT,
-				   "fetch %zu has no leaf or proof parley can hold", i + 1);
-			goto done;
-		}
+		if (take(&b->fet[i], f->leaf, f->leaf_len, f->index, f->proof, f->proof_len) != 0)
+			return pl_err_set(e, PL_EXIT_INPUT,
+					  "fetch %zu has no leaf or proof parley can hold", i + 1);
 	}
 	qsort(b->dep, b->n_dep, sizeof *b->dep, cmp_entry);
 	qsort(b->fet, b->n_fet, sizeof *b->fet, cmp_entry);
-	if (statement_of(&m, &mlen, b) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	return 0;
+}
+
+/* Signs the statement into b. */
+static int bundle_sign(bundle *b, const pl_identity *prover, pl_err *e)
+{
+	uint8_t *m = NULL;
+	size_t mlen = 0;
+	if (statement_of(&m, &mlen, b) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	crypto_sign_detached(b->sig, NULL, m, mlen, prover->sk);
+	free(m);
+	return 0;
+}
+
+/* Runs the offline verifier over the exact bytes *out serialises to, so a
+ * bundle that would fail is never handed out. */
+static int self_verify(const json_t *out, const char *relay_vkey, pl_err *e)
+{
+	pl_err sub;
+	size_t len;
+	pl_err_clear(&sub);
+	char *text = pl_export_dumps(out, &len);
+	if (text == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc =
+	    pl_outreach_proof_verify(NULL, (const uint8_t *)text, len, relay_vkey, NULL, 0, &sub);
+	free(text);
+	if (rc != 0)
+		return pl_err_set(e, sub.code,
+				  "refusing to write a proof that would not verify: %s", sub.msg);
+	return 0;
+}
+
+int pl_outreach_proof_build(json_t **out, const pl_outreach_input *in, pl_err *e)
+{
+	*out = NULL;
+	bundle *b = calloc(1, sizeof *b);
+	if (b == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = -1;
+	if (input_check(b, in, e) != 0)
 		goto done;
-	}
-	crypto_sign_detached(b->sig, NULL, m, mlen, in->prover->sk);
+	bundle_head(b, in);
+	if (bundle_entries(b, in, e) != 0 || bundle_sign(b, in->prover, e) != 0)
+		goto done;
 	*out = bundle_json(b);
 	if (*out == NULL) {
 		pl_err_set(e, PL_EXIT_INPUT, "the proof's content cannot be written as JSON");
 		goto done;
 	}
-	size_t len;
-	text = pl_export_dumps(*out, &len);
-	if (text == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		goto done;
-	}
-	if (pl_outreach_proof_verify(NULL, (const uint8_t *)text, len, in->relay_vkey, NULL, 0,
-				     &sub) != 0) {
-		pl_err_set(e, sub.code, "refusing to write a proof that would not verify: %s",
-			   sub.msg);
-		goto done;
-	}
-	rc = 0;
+	rc = self_verify(*out, in->relay_vkey, e);
 done:
 	if (rc != 0) {
 		json_decref(*out);
 		*out = NULL;
 	}
-	free(text);
-	free(m);
 	bundle_free(b);
 	free(b);
 	return rc;

@@ -237,198 +237,241 @@ int pl_thread_export_finish(pl_thread_export *x, json_t **out, pl_err *e)
 	return 0;
 }
 
-/* One entry of a thread file: checked, added to the chain and to canon. */
-static int thread_entry(const json_t *je, size_t idx, const uint8_t exporter[static PL_IK_LEN],
-			const uint8_t peer[static PL_IK_LEN], uint8_t chain[static 32],
-			pl_obj *scratch, json_t *canon, pl_thread_summary *t, int *peer_signed,
-			pl_err *e)
+/* What reading a thread file builds up as it goes: the two keys and the
+ * file's head and signature, the chain recomputed over the entries, the
+ * entries as parley would write them, and the summary. */
+typedef struct {
+	pl_thread_summary t;
+	uint8_t chain[PL_OBJ_HASH_LEN];
+	uint8_t head[PL_OBJ_HASH_LEN], sig[PL_SIG_LEN];
+	json_t *canon_entries;
+	pl_obj *scratch;
+	int peer_signed;
+} reading;
+
+/* An entry's frame: a JSON object with the keys of its kind, an RFC 3339
+ * time and a direction. ks and ds are the entry's own kind and direction
+ * strings, which the later messages quote. */
+static int entry_frame(const json_t *je, const char *where, int *kind, uint64_t *time, int *dir,
+		       const char **ks, const char **ds, pl_err *e)
 {
 	static const char *const keys_note[] = {"kind", "time", "direction", "text"};
 	static const char *const keys_obj[] = {"kind", "time", "direction", "signed"};
-	char where[40];
-	uint64_t time;
-	int dir, kind;
-	uint8_t *body = NULL;
-	size_t n;
 
-	snprintf(where, sizeof where, "entry %zu", idx + 1);
-	const char *ks = json_string_value(json_object_get(je, "kind"));
-	const char *ds = json_string_value(json_object_get(je, "direction"));
+	*ks = json_string_value(json_object_get(je, "kind"));
+	*ds = json_string_value(json_object_get(je, "direction"));
 	if (!json_is_object(je))
 		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s is not a JSON object", where);
-	if (ks == NULL)
+	if (*ks == NULL)
 		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s has no kind string", where);
-	kind = strcmp(ks, "note") == 0 ? KIND_NOTE : pl_obj_type_from_str(ks);
-	if (kind < 0)
+	*kind = strcmp(*ks, "note") == 0 ? KIND_NOTE : pl_obj_type_from_str(*ks);
+	if (*kind < 0)
 		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s has an unknown kind", where);
-	if (pl_json_exact_keys(je, kind == KIND_NOTE ? keys_note : keys_obj, 4, NOT_THREAD, where,
+	if (pl_json_exact_keys(je, *kind == KIND_NOTE ? keys_note : keys_obj, 4, NOT_THREAD, where,
 			       e) != 0)
 		return -1;
-	if (pl_json_time_field(&time, json_object_get(je, "time")) != 0)
+	if (pl_json_time_field(time, json_object_get(je, "time")) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  NOT_THREAD "%s's time is not an RFC 3339 UTC time as parley "
 					     "writes it",
 				  where);
-	dir = 0;
-	if (ds != NULL && strcmp(ds, "out") == 0)
-		dir = PL_EXPORT_OUT;
-	else if (ds != NULL && strcmp(ds, "in") == 0)
-		dir = PL_EXPORT_IN;
-	if (dir == 0)
+	*dir = 0;
+	if (*ds != NULL && strcmp(*ds, "out") == 0)
+		*dir = PL_EXPORT_OUT;
+	else if (*ds != NULL && strcmp(*ds, "in") == 0)
+		*dir = PL_EXPORT_IN;
+	if (*dir == 0)
 		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s's direction is not in or out",
 				  where);
-	if (kind == KIND_NOTE) {
-		const json_t *jt = json_object_get(je, "text");
-		const char *s = json_string_value(jt);
-		n = json_string_length(jt);
-		if (s == NULL || pl_text_ok((const uint8_t *)s, n, 0, PL_THREAD_NOTE_MAX,
-					    PL_TEXT_MULTILINE) != 0)
-			return pl_err_set(e, PL_EXIT_INPUT,
-					  NOT_THREAD
-					  "%s's text is not note text (at most %d bytes, "
-					  "no control characters but newlines)",
-					  where, PL_THREAD_NOTE_MAX);
-		if (chain_step(chain, kind, dir, time, (const uint8_t *)s, n) != 0 ||
-		    json_array_append_new(canon,
-					  entry_json(kind, dir, time, (const uint8_t *)s, n)) != 0)
-			return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		t->n_notes++;
-	} else {
-		pl_err sub;
-		pl_err_clear(&sub);
-		if (pl_json_b64_var(&body, &n, PL_OBJ_SIGNED_MAX, json_object_get(je, "signed")) !=
-		    0)
-			return pl_err_set(e, PL_EXIT_INPUT,
-					  NOT_THREAD "%s's signed object is not canonical base64",
-					  where);
-		if (pl_obj_decode_signed(scratch, body, n, &sub) != 0) {
-			free(body);
-			if (sub.code == PL_EXIT_SECURITY)
-				return pl_err_set(e, PL_EXIT_SECURITY,
-						  "the signature of %s (a %s) does not verify",
-						  where, ks);
-			return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s: %s", where, sub.msg);
-		}
-		if (scratch->type != kind) {
-			free(body);
-			return pl_err_set(e, PL_EXIT_SECURITY,
-					  "%s says it is a %s but holds a signed %s", where, ks,
-					  pl_obj_type_to_str(scratch->type));
-		}
-		if (direction_check(scratch, dir, exporter, peer) != 0) {
-			free(body);
-			return pl_err_set(
-			    e, PL_EXIT_SECURITY, "%s is marked %s but its %s is not from %s to %s",
-			    where, ds, ks, dir == PL_EXPORT_OUT ? "the exporter" : "the peer",
-			    dir == PL_EXPORT_OUT ? "the peer" : "the exporter");
-		}
-		if (dir == PL_EXPORT_IN)
-			*peer_signed = 1;
-		int rc = chain_step(chain, kind, dir, time, body, n) != 0 ||
-			 json_array_append_new(canon, entry_json(kind, dir, time, body, n)) != 0;
-		free(body);
-		if (rc)
-			return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		t->n_signed++;
-	}
-	if (t->n_entries == 0)
-		t->first_time = time;
-	t->last_time = time;
-	t->n_entries++;
 	return 0;
+}
+
+/* A note entry: its text must be note text; it is chained as written. */
+static int entry_note(reading *r, const json_t *je, const char *where, int dir, uint64_t time,
+		      pl_err *e)
+{
+	const json_t *jt = json_object_get(je, "text");
+	const char *s = json_string_value(jt);
+	size_t n = json_string_length(jt);
+	if (s == NULL ||
+	    pl_text_ok((const uint8_t *)s, n, 0, PL_THREAD_NOTE_MAX, PL_TEXT_MULTILINE) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_THREAD "%s's text is not note text (at most %d bytes, "
+					     "no control characters but newlines)",
+				  where, PL_THREAD_NOTE_MAX);
+	if (chain_step(r->chain, KIND_NOTE, dir, time, (const uint8_t *)s, n) != 0 ||
+	    json_array_append_new(r->canon_entries,
+				  entry_json(KIND_NOTE, dir, time, (const uint8_t *)s, n)) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	r->t.n_notes++;
+	return 0;
+}
+
+/* A signed entry: its object must verify, be of the kind the entry names
+ * and go between the two parties in the entry's direction. */
+static int entry_signed(reading *r, const json_t *je, const char *where, int kind, int dir,
+			uint64_t time, const char *ks, const char *ds, pl_err *e)
+{
+	uint8_t *body = NULL;
+	size_t n;
+	pl_err sub;
+	pl_err_clear(&sub);
+	if (pl_json_b64_var(&body, &n, PL_OBJ_SIGNED_MAX, json_object_get(je, "signed")) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_THREAD "%s's signed object is not canonical base64", where);
+	if (pl_obj_decode_signed(r->scratch, body, n, &sub) != 0) {
+		free(body);
+		if (sub.code == PL_EXIT_SECURITY)
+			return pl_err_set(e, PL_EXIT_SECURITY,
+					  "the signature of %s (a %s) does not verify", where, ks);
+		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s: %s", where, sub.msg);
+	}
+	if (r->scratch->type != kind) {
+		free(body);
+		return pl_err_set(e, PL_EXIT_SECURITY, "%s says it is a %s but holds a signed %s",
+				  where, ks, pl_obj_type_to_str(r->scratch->type));
+	}
+	if (direction_check(r->scratch, dir, r->t.exporter_ik, r->t.peer_ik) != 0) {
+		free(body);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "%s is marked %s but its %s is not from %s to %s", where, ds, ks,
+				  dir == PL_EXPORT_OUT ? "the exporter" : "the peer",
+				  dir == PL_EXPORT_OUT ? "the peer" : "the exporter");
+	}
+	if (dir == PL_EXPORT_IN)
+		r->peer_signed = 1;
+	int rc = chain_step(r->chain, kind, dir, time, body, n) != 0 ||
+		 json_array_append_new(r->canon_entries, entry_json(kind, dir, time, body, n)) != 0;
+	free(body);
+	if (rc)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	r->t.n_signed++;
+	return 0;
+}
+
+/* One entry of a thread file: checked, added to the chain and to the
+ * canonical entries, counted in the summary. */
+static int thread_entry(reading *r, const json_t *je, size_t idx, pl_err *e)
+{
+	char where[40];
+	const char *ks = NULL, *ds = NULL;
+	uint64_t time = 0;
+	int dir = 0, kind = 0;
+
+	snprintf(where, sizeof where, "entry %zu", idx + 1);
+	if (entry_frame(je, where, &kind, &time, &dir, &ks, &ds, e) != 0)
+		return -1;
+	if (kind == KIND_NOTE ? entry_note(r, je, where, dir, time, e) != 0
+			      : entry_signed(r, je, where, kind, dir, time, ks, ds, e) != 0)
+		return -1;
+	if (r->t.n_entries == 0)
+		r->t.first_time = time;
+	r->t.last_time = time;
+	r->t.n_entries++;
+	return 0;
+}
+
+/* The file's top level: exact keys, format and version, two different
+ * valid keys, head and signature in hex, and an entries array of a size
+ * parley writes. */
+static int thread_header(reading *r, const json_t *root, const json_t **entries, pl_err *e)
+{
+	static const char *const keys[] = {"format",  "version", "exporter", "peer",
+					   "entries", "head",	 "signature"};
+	if (pl_json_exact_keys(root, keys, 7, NOT_THREAD, "the file", e) != 0 ||
+	    pl_json_header_check(root, PL_THREAD_FORMAT, PL_EXPORT_VERSION, NOT_THREAD, e) != 0)
+		return -1;
+	if (pl_json_hex_field(r->t.exporter_ik, PL_IK_LEN, json_object_get(root, "exporter")) !=
+		0 ||
+	    pl_json_hex_field(r->t.peer_ik, PL_IK_LEN, json_object_get(root, "peer")) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_THREAD
+				  "exporter and peer must be keys in 64 lowercase hex digits");
+	if (pl_ik_validate(r->t.exporter_ik) != 0 || pl_ik_validate(r->t.peer_ik) != 0 ||
+	    memcmp(r->t.exporter_ik, r->t.peer_ik, PL_IK_LEN) == 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the exporter and peer keys must be two different valid keys");
+	if (pl_json_hex_field(r->head, sizeof r->head, json_object_get(root, "head")) != 0 ||
+	    pl_json_hex_field(r->sig, sizeof r->sig, json_object_get(root, "signature")) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_THREAD
+				  "head and signature must be lowercase hex of 32 and 64 bytes");
+	*entries = json_object_get(root, "entries");
+	if (!json_is_array(*entries) || json_array_size(*entries) > PL_THREAD_ENTRIES_MAX)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_THREAD "entries must be an array of at most %d",
+				  PL_THREAD_ENTRIES_MAX);
+	return 0;
+}
+
+/* The recomputed chain must be the file's head, and the exporter must have
+ * signed that head for this pair of keys. */
+static int thread_seal_check(const reading *r, pl_err *e)
+{
+	uint8_t m[HEAD_MSG_LEN];
+	if (sodium_memcmp(r->chain, r->head, sizeof r->head) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the hash chain over the entries does not match the "
+				  "head (an entry was changed, removed or reordered)");
+	if (crypto_sign_verify_detached(r->sig, m,
+					head_msg(m, r->t.exporter_ik, r->t.peer_ik, r->head),
+					r->t.exporter_ik) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the exporter's signature on the thread does not "
+				  "verify");
+	return 0;
+}
+
+/* The file must be byte for byte what parley writes for what was read. */
+static int thread_canonical(const reading *r, const uint8_t *file, size_t n, pl_err *e)
+{
+	json_t *canon =
+	    thread_json(r->t.exporter_ik, r->t.peer_ik, r->canon_entries, r->head, r->sig);
+	if (canon == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = pl_json_same_bytes(canon, file, n, NOT_THREAD, e);
+	json_decref(canon);
+	return rc;
 }
 
 int pl_thread_verify(pl_thread_summary *s, const uint8_t *file, size_t n,
 		     const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e)
 {
-	static const char *const keys[] = {"format",  "version", "exporter", "peer",
-					   "entries", "head",	 "signature"};
-	pl_thread_summary t;
-	uint8_t chain[PL_OBJ_HASH_LEN] = {0};
-	uint8_t head[PL_OBJ_HASH_LEN], sig[PL_SIG_LEN], m[HEAD_MSG_LEN];
-	json_t *root = NULL, *canon_entries = NULL, *canon = NULL;
-	pl_obj *scratch = NULL;
-	int peer_signed = 0, rc = -1;
+	reading r;
+	const json_t *entries = NULL;
+	int rc = -1;
 
-	memset(&t, 0, sizeof t);
-	root = pl_json_load(file, n, NOT_THREAD, e);
-	if (root == NULL)
+	memset(&r, 0, sizeof r);
+	json_t *root = pl_json_load(file, n, NOT_THREAD, e);
+	if (root == NULL || thread_header(&r, root, &entries, e) != 0)
 		goto done;
-	if (pl_json_exact_keys(root, keys, 7, NOT_THREAD, "the file", e) != 0 ||
-	    pl_json_header_check(root, PL_THREAD_FORMAT, PL_EXPORT_VERSION, NOT_THREAD, e) != 0)
-		goto done;
-	if (pl_json_hex_field(t.exporter_ik, PL_IK_LEN, json_object_get(root, "exporter")) != 0 ||
-	    pl_json_hex_field(t.peer_ik, PL_IK_LEN, json_object_get(root, "peer")) != 0) {
-		pl_err_set(e, PL_EXIT_INPUT,
-			   NOT_THREAD "exporter and peer must be keys in 64 lowercase hex digits");
-		goto done;
-	}
-	if (pl_ik_validate(t.exporter_ik) != 0 || pl_ik_validate(t.peer_ik) != 0 ||
-	    memcmp(t.exporter_ik, t.peer_ik, PL_IK_LEN) == 0) {
-		pl_err_set(e, PL_EXIT_SECURITY,
-			   "the exporter and peer keys must be two different valid keys");
-		goto done;
-	}
-	if (pl_json_hex_field(head, sizeof head, json_object_get(root, "head")) != 0 ||
-	    pl_json_hex_field(sig, sizeof sig, json_object_get(root, "signature")) != 0) {
-		pl_err_set(e, PL_EXIT_INPUT,
-			   NOT_THREAD
-			   "head and signature must be lowercase hex of 32 and 64 bytes");
-		goto done;
-	}
-	const json_t *entries = json_object_get(root, "entries");
-	if (!json_is_array(entries) || json_array_size(entries) > PL_THREAD_ENTRIES_MAX) {
-		pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "entries must be an array of at most %d",
-			   PL_THREAD_ENTRIES_MAX);
-		goto done;
-	}
-	canon_entries = json_array();
-	scratch = malloc(sizeof *scratch);
-	if (canon_entries == NULL || scratch == NULL) {
+	r.canon_entries = json_array();
+	r.scratch = malloc(sizeof *r.scratch);
+	if (r.canon_entries == NULL || r.scratch == NULL) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
 	for (size_t i = 0; i < json_array_size(entries); i++)
-		if (thread_entry(json_array_get(entries, i), i, t.exporter_ik, t.peer_ik, chain,
-				 scratch, canon_entries, &t, &peer_signed, e) != 0)
+		if (thread_entry(&r, json_array_get(entries, i), i, e) != 0)
 			goto done;
-	if (sodium_memcmp(chain, head, sizeof head) != 0) {
-		pl_err_set(e, PL_EXIT_SECURITY,
-			   "the hash chain over the entries does not match the "
-			   "head (an entry was changed, removed or reordered)");
-		goto done;
-	}
-	if (crypto_sign_verify_detached(sig, m, head_msg(m, t.exporter_ik, t.peer_ik, head),
-					t.exporter_ik) != 0) {
-		pl_err_set(e, PL_EXIT_SECURITY,
-			   "the exporter's signature on the thread does not "
-			   "verify");
-		goto done;
-	}
-	canon = thread_json(t.exporter_ik, t.peer_ik, canon_entries, head, sig);
-	if (canon == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-		goto done;
-	}
-	if (pl_json_same_bytes(canon, file, n, NOT_THREAD, e) != 0)
+	if (thread_seal_check(&r, e) != 0 || thread_canonical(&r, file, n, e) != 0)
 		goto done;
 	uint8_t signers[2][PL_IK_LEN];
-	memcpy(signers[0], t.exporter_ik, PL_IK_LEN);
-	memcpy(signers[1], t.peer_ik, PL_IK_LEN);
+	memcpy(signers[0], r.t.exporter_ik, PL_IK_LEN);
+	memcpy(signers[1], r.t.peer_ik, PL_IK_LEN);
 	if (pl_export_expect_check(expect, n_expect, (const uint8_t(*)[PL_IK_LEN])signers,
-				   peer_signed ? 2 : 1, "thread", e) != 0)
+				   r.peer_signed ? 2 : 1, "thread", e) != 0)
 		goto done;
-	memcpy(t.head, head, sizeof head);
-	pl_fingerprint(t.exporter_fp, t.exporter_ik);
-	pl_fingerprint(t.peer_fp, t.peer_ik);
+	memcpy(r.t.head, r.head, sizeof r.head);
+	pl_fingerprint(r.t.exporter_fp, r.t.exporter_ik);
+	pl_fingerprint(r.t.peer_fp, r.t.peer_ik);
 	if (s)
-		*s = t;
+		*s = r.t;
 	rc = 0;
 done:
-	free(scratch);
+	free(r.scratch);
 	json_decref(root);
-	json_decref(canon_entries);
-	json_decref(canon);
+	json_decref(r.canon_entries);
 	return rc;
 }
 
