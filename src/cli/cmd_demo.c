@@ -30,6 +30,7 @@
 #include "log/leaf.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
+#include "util/file.h"
 
 #define NPARTY 3
 
@@ -291,19 +292,16 @@ static int prove_outreach(demo *d, party *us, party *ir, party *ch, pl_err *e)
 	char vkey[PL_NOTE_VKEY_MAX];
 	if (pl_vault_relay_key(ch->v, rpk) != 0 || pl_leaf_log_vkey_string(vkey, rpk) != 0)
 		return step_fail(d, "Switzerland has no relay key pinned", NULL);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return pl_err_set(e, PL_EXIT_ERROR, "cannot read the proof bundle");
-	uint8_t *buf = malloc(PL_EXPORT_FILE_MAX);
-	size_t n = buf ? fread(buf, 1, PL_EXPORT_FILE_MAX, f) : 0;
-	fclose(f);
+	uint8_t *buf;
+	size_t n;
+	if (pl_file_read(path, PL_EXPORT_FILE_MAX, &buf, &n, e) != 0)
+		return -1;
 	pl_outreach_summary s;
 	memset(&s, 0, sizeof s);
 	uint8_t expect[1][PL_IK_LEN];
 	memcpy(expect[0], pl_vault_identity(us->v)->pk, PL_IK_LEN);
-	int rc = buf ? pl_outreach_proof_verify(&s, buf, n, vkey,
-						(const uint8_t(*)[PL_IK_LEN])expect, 1, e)
-		     : -1;
+	int rc =
+	    pl_outreach_proof_verify(&s, buf, n, vkey, (const uint8_t(*)[PL_IK_LEN])expect, 1, e);
 	free(buf);
 	if (rc != 0)
 		return -1;
@@ -517,16 +515,14 @@ static int scene_agreement(demo *d, pl_err *e)
 static int verify_agreement_file(demo *d, const char *path, pl_agreement_summary *s, pl_err *e)
 {
 	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return pl_err_set(e, PL_EXIT_ERROR, "cannot read the exported agreement");
-	uint8_t *buf = malloc(PL_EXPORT_FILE_MAX);
-	size_t n = buf ? fread(buf, 1, PL_EXPORT_FILE_MAX, f) : 0;
-	fclose(f);
+	uint8_t *buf;
+	size_t n;
+	if (pl_file_read(path, PL_EXPORT_FILE_MAX, &buf, &n, e) != 0)
+		return -1;
 	uint8_t expect[2][PL_IK_LEN];
 	pl_contact c;
 	int rc = -1;
-	if (buf && s && pl_vault_contact_get(ch->v, us->name, &c, e) == 0) {
+	if (s && pl_vault_contact_get(ch->v, us->name, &c, e) == 0) {
 		memcpy(expect[0], c.ik, PL_IK_LEN);
 		if (pl_vault_contact_get(ch->v, ir->name, &c, e) == 0) {
 			memcpy(expect[1], c.ik, PL_IK_LEN);
