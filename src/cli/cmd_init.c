@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "client/messenger.h"
+#include "client/relay_client.h"
 #include "util/codec.h"
 #include "util/file.h"
 
@@ -40,9 +41,10 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
 					     {"relay", required_argument, NULL, 'r'},
 					     {"relay-cert", required_argument, NULL, 'c'},
+					     {"insecure-http", no_argument, NULL, 'i'},
 					     {NULL, 0, NULL, 0}};
 	const char *name = NULL, *relay = NULL, *cert = NULL;
-	int ch;
+	int ch, plain_ok = 0;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -55,6 +57,9 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 			break;
 		case 'c':
 			cert = optarg;
+			break;
+		case 'i':
+			plain_ok = 1;
 			break;
 		default:
 			return pl_cli_usage("init", "unknown or incomplete option %s",
@@ -69,6 +74,15 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 		return pl_cli_usage("init", "the relay URL must start with http:// or https://");
 	if (strlen(relay) > PL_URL_MAX)
 		return pl_cli_usage("init", "the relay URL is longer than %d bytes", PL_URL_MAX);
+	if (pl_rc_url_plain_remote(relay) == 1 && !plain_ok) {
+		pl_err pe;
+		pl_err_set(&pe, PL_EXIT_SECURITY,
+			   "%s is plain http:// to another computer: anyone on the network path "
+			   "could read the access token of every deposit; use https://, or pass "
+			   "--insecure-http if that path is trusted",
+			   relay);
+		return pl_cli_fail(&pe);
+	}
 
 	pl_err e;
 	pl_err_clear(&e);
@@ -94,6 +108,11 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return pl_cli_fail(&e);
 
+	if (plain_ok && pl_rc_url_plain_remote(relay) == 1 &&
+	    pl_vault_allow_relay_plain_http(v, &e) != 0) {
+		pl_vault_close(v);
+		return pl_cli_fail(&e);
+	}
 	pl_err pe;
 	pl_err_clear(&pe);
 	int published = pl_msgr_publish(v, &pe) == 0;

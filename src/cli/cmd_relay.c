@@ -3,12 +3,15 @@
  * that contradict each other (a forked or rewritten log, a withheld
  * envelope), as this vault kept them. Each pair is enough to show anyone
  * that the relay lied: both halves carry its signature.
+ * `parley relay insecure-http`: the owner's explicit choice to reach a relay
+ * on another computer over plain http:// (as `init --insecure-http`).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "client/relay_client.h"
 #include "util/codec.h"
 
 static json_t *blob_json(const uint8_t *p, size_t n)
@@ -23,10 +26,34 @@ static json_t *blob_json(const uint8_t *p, size_t n)
 	return j;
 }
 
+static int relay_insecure_http(pl_cli *cli)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	pl_vault *v;
+	if (pl_cli_open_vault(cli, &v, &e) != 0)
+		return pl_cli_fail(&e);
+	const char *url = pl_vault_relay_url(v);
+	int rc = PL_EXIT_OK;
+	if (pl_rc_url_plain_remote(url) != 1)
+		printf("%s is https:// or on this computer: nothing to allow\n", url);
+	else if (pl_vault_allow_relay_plain_http(v, &e) != 0)
+		rc = pl_cli_fail(&e);
+	else
+		printf("plain http:// to %s allowed for this vault: the access token of every "
+		       "deposit crosses the network readable\n",
+		       url);
+	pl_vault_close(v);
+	return rc;
+}
+
 int pl_cmd_relay(pl_cli *cli, int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "insecure-http") == 0)
+		return relay_insecure_http(cli);
 	if (argc != 2 || strcmp(argv[1], "evidence") != 0)
-		return pl_cli_usage("relay", "use parley relay evidence");
+		return pl_cli_usage("relay", "use parley relay evidence or parley relay "
+					     "insecure-http");
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

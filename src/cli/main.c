@@ -10,7 +10,12 @@
 #include "cli/cli.h"
 
 static const pl_cli_cmd commands[] = {
-    {"init", pl_cmd_init, "init --name NAME --relay URL [--relay-cert FILE]",
+    {"init", pl_cmd_init,
+     "init --name NAME --relay URL [--relay-cert FILE] [--insecure-http]\n"
+     "  --relay-cert FILE  trust only this CA certificate for the https:// relay\n"
+     "  --insecure-http    allow plain http:// to a relay on another computer (the\n"
+     "                     access token then crosses the network readable); http://\n"
+     "                     to this computer (localhost, 127.x, ::1) needs no flag",
      "create a vault with a new identity"},
     {"id", pl_cmd_id, "id", "print this party's name, public key and fingerprint"},
     {"contact", pl_cmd_contact,
@@ -50,7 +55,10 @@ static const pl_cli_cmd commands[] = {
     {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},
     {"prove", pl_cmd_prove, "prove outreach NAME --out FILE",
      "prove to anyone what you deposited for NAME and that NAME fetched it"},
-    {"relay", pl_cmd_relay, "relay evidence",
+    {"relay", pl_cmd_relay,
+     "relay evidence | insecure-http\n"
+     "  evidence       the relay's signed statements that contradict each other\n"
+     "  insecure-http  allow plain http:// to this vault's relay on another computer",
      "show signed proof that the relay forked its log or withheld envelopes"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
 };

@@ -23,13 +23,13 @@
 #include "session/x3dh.h"
 #include "util/codec.h"
 
-
 int pl_msgr_open_relay(pl_vault *v, pl_rc_conn **c, pl_err *e)
 {
 	const uint8_t *pem;
 	size_t pemlen;
 	pl_vault_relay_ca(v, &pem, &pemlen);
-	return pl_rc_open_pem(c, pl_vault_relay_url(v), pem, pemlen, e);
+	return pl_rc_open_pem(c, pl_vault_relay_url(v), pem, pemlen,
+			      pl_vault_relay_plain_http(v) ? PL_RC_PLAIN_HTTP : 0, e);
 }
 
 /* Trust on first use: the relay key is pinned the first time; a different

@@ -14,6 +14,7 @@
  */
 #include "client/relay_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct pl_rc_conn {
 	uint8_t *capem; /* CA certificate(s) in PEM, pinned in the vault */
 	size_t capemlen;
 	int loopback;
+	int plain; /* http://, not https:// */
 	long last_status;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -140,10 +142,25 @@ static const char *status_hint(long status)
 	}
 }
 
+/* An address of this computer: "localhost", an IPv4 address in 127/8 (a
+ * name that merely starts with "127." is not), or ::1. */
 static int is_loopback_host(const char *host)
 {
-	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+	char h[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(host);
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n >= 2 && n < sizeof h && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = '\0';
+		return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
 }
 
 /* Validates url and writes scheme://host[:port] to c->url. */
@@ -184,6 +201,7 @@ static int parse_url(pl_rc_conn *c, const char *url, pl_err *e)
 	snprintf(c->url, sizeof c->url, "%s://%s%s%s", scheme, host, port ? ":" : "",
 		 port ? port : "");
 	c->loopback = is_loopback_host(host);
+	c->plain = strcmp(scheme, "http") == 0;
 	rc = 0;
 out:
 	curl_free(scheme);
@@ -196,6 +214,21 @@ out:
 }
 
 int pl_rc_open(pl_rc_conn **out, const char *url, const char *cafile, pl_err *e)
+{
+	return pl_rc_open_flags(out, url, cafile, 0, e);
+}
+
+int pl_rc_url_plain_remote(const char *url)
+{
+	pl_rc_conn c;
+	memset(&c, 0, sizeof c);
+	if (url == NULL || parse_url(&c, url, NULL) != 0)
+		return -1;
+	return c.plain && !c.loopback;
+}
+
+int pl_rc_open_flags(pl_rc_conn **out, const char *url, const char *cafile, unsigned flags,
+		     pl_err *e)
 {
 	pl_rc_conn *c;
 
@@ -211,6 +244,15 @@ int pl_rc_open(pl_rc_conn **out, const char *url, const char *cafile, pl_err *e)
 	}
 	if (parse_url(c, url, e) != 0)
 		goto fail;
+	if (c->plain && !c->loopback && !(flags & PL_RC_PLAIN_HTTP)) {
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "relay address " URL_SHOWN " is plain http:// to another computer: "
+			   "the access token in every deposit would cross the network readable; "
+			   "use https://, or allow plain HTTP for this vault explicitly "
+			   "if the path to the relay is trusted",
+			   c->url);
+		goto fail;
+	}
 	if (cafile != NULL) {
 		if (strncmp(c->url, "https://", 8) != 0) {
 			pl_err_set(e, PL_EXIT_USAGE,
@@ -239,9 +281,10 @@ fail:
 	return -1;
 }
 
-int pl_rc_open_pem(pl_rc_conn **out, const char *url, const uint8_t *pem, size_t pemlen, pl_err *e)
+int pl_rc_open_pem(pl_rc_conn **out, const char *url, const uint8_t *pem, size_t pemlen,
+		   unsigned flags, pl_err *e)
 {
-	if (pl_rc_open(out, url, NULL, e) != 0)
+	if (pl_rc_open_flags(out, url, NULL, flags, e) != 0)
 		return -1;
 	if (pem == NULL || pemlen == 0)
 		return 0;

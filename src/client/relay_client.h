@@ -49,9 +49,20 @@ typedef struct pl_rc_conn pl_rc_conn;
  * prepares a connection; nothing is sent yet. cafile may be NULL; it is
  * refused with an http:// URL. */
 int pl_rc_open(pl_rc_conn **c, const char *url, const char *cafile, pl_err *e);
-/* The same, trusting only the CA certificate(s) given as PEM bytes (as
- * pinned in a vault by parley init --relay-cert); pem NULL = system store. */
-int pl_rc_open_pem(pl_rc_conn **c, const char *url, const uint8_t *pem, size_t pemlen, pl_err *e);
+/* Plain http:// puts the mailbox's access token on the wire in clear, so
+ * it is refused (PL_EXIT_SECURITY) unless the host is this computer
+ * (localhost, 127/8, ::1) or the caller passes PL_RC_PLAIN_HTTP, the
+ * owner's explicit choice for a path it trusts. */
+#define PL_RC_PLAIN_HTTP 1u
+int pl_rc_open_flags(pl_rc_conn **c, const char *url, const char *cafile, unsigned flags,
+		     pl_err *e);
+/* 1 if url is plain http:// to a host that is not this computer, 0 if it
+ * is https:// or loopback, -1 if it is not a relay URL at all. */
+int pl_rc_url_plain_remote(const char *url);
+/* Like pl_rc_open_flags, trusting only the CA certificate(s) given as PEM
+ * bytes (as pinned in a vault); pem NULL = system store. */
+int pl_rc_open_pem(pl_rc_conn **c, const char *url, const uint8_t *pem, size_t pemlen,
+		   unsigned flags, pl_err *e);
 void pl_rc_close(pl_rc_conn *c);
 /* The normalized base URL (no trailing slash). */
 const char *pl_rc_url(const pl_rc_conn *c);

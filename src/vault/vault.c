@@ -725,6 +725,15 @@ static int load_public(pl_vault *v, pl_err *e)
 	v->relay_url[w.n] = '\0';
 	pl_wr_free(&w);
 
+	if (pl_vault_meta_get(v, "relay_plain_http", &w, 1, &found, e) != 0)
+		return -1;
+	if (found && (w.n != 1 || w.p[0] != 1)) {
+		pl_wr_free(&w);
+		return pl_vault_damaged(v, "its plain-HTTP setting is invalid", e);
+	}
+	v->relay_plain_http = found;
+	pl_wr_free(&w);
+
 	if (pl_vault_meta_get(v, "relay_ca", &w, PL_VAULT_CA_MAX, &found, e) != 0)
 		return -1;
 	if (found && w.n > 0) {
@@ -918,6 +927,20 @@ const char *pl_vault_name(const pl_vault *v)
 const char *pl_vault_relay_url(const pl_vault *v)
 {
 	return v->relay_url;
+}
+
+int pl_vault_relay_plain_http(const pl_vault *v)
+{
+	return v->relay_plain_http;
+}
+
+int pl_vault_allow_relay_plain_http(pl_vault *v, pl_err *e)
+{
+	static const uint8_t on = 1;
+	if (pl_vault_meta_put(v, "relay_plain_http", &on, 1, e) != 0)
+		return -1;
+	v->relay_plain_http = 1;
+	return 0;
 }
 
 void pl_vault_relay_ca(const pl_vault *v, const uint8_t **pem, size_t *len)

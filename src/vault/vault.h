@@ -52,6 +52,11 @@ void pl_vault_rollback(pl_vault *v);
 const pl_identity *pl_vault_identity(const pl_vault *v);
 const char *pl_vault_name(const pl_vault *v);
 const char *pl_vault_relay_url(const pl_vault *v);
+/* Whether the owner allowed plain http:// to a relay that is not on this
+ * computer (the access token in each deposit's path then crosses the
+ * network readable). Off unless pl_vault_allow_relay_plain_http said so. */
+int pl_vault_relay_plain_http(const pl_vault *v);
+int pl_vault_allow_relay_plain_http(pl_vault *v, pl_err *e);
 /* PEM bytes given at init, or NULL/0. */
 void pl_vault_relay_ca(const pl_vault *v, const uint8_t **pem, size_t *len);
 /* Relay's Ed25519 key, pinned on first contact (trust on first use). */

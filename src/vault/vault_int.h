@@ -101,6 +101,7 @@ struct pl_vault {
 	size_t calen;
 	int has_relay_key;
 	uint8_t relay_key[32];
+	int relay_plain_http; /* the owner allowed http:// to a remote relay */
 };
 
 /* A vault in memory with a random key and identity and the real schema, for

@@ -360,6 +360,59 @@ static void test_open_urls(void **state)
 	pl_rc_close(NULL);
 }
 
+/* Plain http:// carries the access token in clear: only to this computer,
+ * unless the owner allowed it. A name that merely looks like 127.x, or an
+ * address outside 127/8, is another computer. */
+static void test_plain_http_policy(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url;
+		int remote;
+	} u[] = {
+	    {"http://127.0.0.1:8080", 0},
+	    {"http://127.255.3.4", 0},
+	    {"http://localhost:1", 0},
+	    {"http://[::1]:8443", 0},
+	    {"https://relay.example:443", 0},
+	    {"https://203.0.113.5", 0},
+	    {"http://relay.example:80", 1},
+	    {"http://127.evil.example:80", 1},
+	    {"http://127.0.0.1.evil.example", 1},
+	    {"http://10.0.0.1:8080", 1},
+	    {"http://0.0.0.0:8080", 1},
+	    {"http://[::ffff:127.0.0.1]:1", 1},
+	    {"http://128.0.0.1", 1},
+	    {"ftp://127.0.0.1", -1},
+	};
+	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+		pl_rc_conn *c = NULL;
+		pl_err e;
+		pl_err_clear(&e);
+		if (pl_rc_url_plain_remote(u[i].url) != u[i].remote)
+			fail_msg("%s: plain remote should be %d", u[i].url, u[i].remote);
+		if (u[i].remote < 0)
+			continue;
+		int rc = pl_rc_open(&c, u[i].url, NULL, &e);
+		if (u[i].remote) {
+			assert_int_equal(rc, -1);
+			assert_null(c);
+			assert_int_equal(e.code, PL_EXIT_SECURITY);
+			assert_non_null(strstr(e.msg, "plain http://"));
+			assert_int_equal(pl_rc_open_flags(&c, u[i].url, NULL, PL_RC_PLAIN_HTTP, &e),
+					 0);
+			assert_non_null(c);
+			pl_rc_close(c);
+			assert_int_equal(pl_rc_open_pem(&c, u[i].url, NULL, 0, 0, &e), -1);
+			assert_int_equal(
+			    pl_rc_open_pem(&c, u[i].url, NULL, 0, PL_RC_PLAIN_HTTP, &e), 0);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+		pl_rc_close(c);
+	}
+}
+
 /* ---- failure classification against the fake server ---------------- */
 
 static void test_unreachable(void **state)
@@ -1242,17 +1295,12 @@ int main(int argc, char **argv)
 	pl_test_relay_bin(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_open_urls),
-	    cmocka_unit_test(test_unreachable),
-	    cmocka_unit_test(test_get_key_fake),
-	    cmocka_unit_test(test_http_errors),
-	    cmocka_unit_test(test_empty_endpoints_fake),
-	    cmocka_unit_test(test_bundles_fake),
-	    cmocka_unit_test(test_deposit_fake),
-	    cmocka_unit_test(test_receipt_check),
-	    cmocka_unit_test(test_listing_fake),
-	    cmocka_unit_test(test_tls_verification),
-	    cmocka_unit_test(test_real_relay),
+	    cmocka_unit_test(test_open_urls),	     cmocka_unit_test(test_plain_http_policy),
+	    cmocka_unit_test(test_unreachable),	     cmocka_unit_test(test_get_key_fake),
+	    cmocka_unit_test(test_http_errors),	     cmocka_unit_test(test_empty_endpoints_fake),
+	    cmocka_unit_test(test_bundles_fake),     cmocka_unit_test(test_deposit_fake),
+	    cmocka_unit_test(test_receipt_check),    cmocka_unit_test(test_listing_fake),
+	    cmocka_unit_test(test_tls_verification), cmocka_unit_test(test_real_relay),
 	    cmocka_unit_test(test_real_relay_tls),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
