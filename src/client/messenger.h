@@ -23,6 +23,7 @@ typedef struct {
 	unsigned delivered;	/* outbox items with a relay receipt */
 	unsigned queued;	/* outbox items still waiting */
 	unsigned rejected;	/* envelopes that failed to open, decrypt or decode */
+	unsigned id_taken;	/* of those, items reusing the id of one we hold */
 	unsigned duplicate;	/* envelopes or items seen before */
 	unsigned pending;	/* kept for later: sender not (yet) a contact */
 	uint64_t log_size;	/* size of the relay log checkpoint accepted */

@@ -41,7 +41,9 @@ static void fault_point(const char *name)
 		_exit(99);
 }
 
-enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR, PROC_ACK };
+/* PROC_TAKEN: authentic, but it reuses the id of an item we hold (refused
+ * like PROC_REJECT, and counted apart so the user hears of it). */
+enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR, PROC_ACK, PROC_TAKEN };
 
 /* apply_payload's answer for an object nobody can check: keep it sealed. */
 #define APPLY_UNHANDLED 2
@@ -381,10 +383,14 @@ static int commit_received(rx *x, inbound *in, pl_err *e)
 		return PROC_ERROR;
 	}
 	int store = 1, result;
-	int bad = pl_vault_session_save(x->v, in->s, e) != 0
+	int taken = pl_vault_item_id_taken(x->v, it.id, it.contact, PL_DIR_IN, e);
+	int bad = taken != 0 || pl_vault_session_save(x->v, in->s, e) != 0
 		      ? -1
 		      : apply_payload(x->v, x->objects, &in->ct, &in->p, &store, e);
-	if (bad == 1) {
+	if (taken == 1) {
+		pl_vault_rollback(x->v);
+		result = PROC_TAKEN;
+	} else if (bad == 1) {
 		/* Authentic from the session's point of view but not a valid
 		 * move: nothing of it is kept (the rejection path marks it seen). */
 		pl_vault_rollback(x->v);
@@ -408,7 +414,7 @@ static int commit_received(rx *x, inbound *in, pl_err *e)
  * moves the relay position past it (it is kept in the vault). */
 static void settle(pl_vault *v, const inbound *in, int result)
 {
-	if (result == PROC_REJECT) {
+	if (result == PROC_REJECT || result == PROC_TAKEN) {
 		pl_err me;
 		pl_err_clear(&me);
 		if (pl_vault_begin(v, &me) == 0 &&
@@ -456,6 +462,10 @@ static void count(pl_sync_report *r, int result)
 		break;
 	case PROC_REJECT:
 		r->rejected++;
+		break;
+	case PROC_TAKEN:
+		r->rejected++;
+		r->id_taken++;
 		break;
 	case PROC_PENDING:
 		r->pending++;

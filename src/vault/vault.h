@@ -169,6 +169,12 @@ typedef struct {
 /* Inserts and sets it->seq: 0; 1 (nothing written) if an item with the same
  * (contact, id, dir) exists, i.e. a duplicate delivery; -1 on error. */
 int pl_vault_item_add(pl_vault *v, pl_item *it, pl_err *e);
+/* 1 if the vault holds an item with this id under another contact or
+ * direction than (contact, dir), 0 if not, -1 on error. An id names one
+ * item: a received item that reuses the id of one we hold is refused, or
+ * the other side could make ours impossible to find. */
+int pl_vault_item_id_taken(pl_vault *v, const uint8_t id[static 8], const char *contact, int dir,
+			   pl_err *e);
 int pl_vault_item_set_state(pl_vault *v, int64_t seq, const char *state, const uint8_t *receipt,
 			    size_t receiptlen, pl_err *e);
 int pl_vault_item_list(pl_vault *v, const char *contact, pl_item **out, size_t *n, pl_err *e);

@@ -90,6 +90,27 @@ static int item_row(pl_vault *v, sqlite3_stmt *st, pl_item *it, pl_err *e)
 	return 0;
 }
 
+int pl_vault_item_id_taken(pl_vault *v, const uint8_t id[static 8], const char *contact, int dir,
+			   pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(
+		v, &st,
+		"SELECT 1 FROM items WHERE id = ?1 AND (contact != ?2 OR dir != ?3) LIMIT 1",
+		e) != 0)
+		return -1;
+	sqlite3_bind_blob(st, 1, id, 8, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, contact, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, dir);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return pl_vault_dberr(v, rc, "look up an item id", e);
+}
+
 int pl_vault_item_add(pl_vault *v, pl_item *it, pl_err *e)
 {
 	pl_wr ad, blob;

@@ -623,6 +623,62 @@ static void test_handler_verdicts(void **state)
 	assert_int_equal(peek_mailbox(&p->alice, envs, lens, 2), 0);
 }
 
+/* A contact that reuses the id of an item we hold: bob's client (driven
+ * through the library, as a malicious one would be) sends alice an item
+ * under the id of alice's own note to him. It is refused and counted, and
+ * alice's item keeps its id to itself, so she can still name it. */
+static void test_reused_id_refused(void **state)
+{
+	pair *p = *state;
+	if (p == NULL)
+		skip();
+	pl_sync_report r;
+	pl_err e;
+	uint8_t mine[8], next[8];
+	send_note(&p->alice, "bob", "our offer stands", mine);
+	assert_int_equal(sync_with(&p->bob, &pl_nego_objects, &r, &e), 0);
+	assert_int_equal(r.received, 1);
+
+	pl_item it;
+	memset(&it, 0, sizeof it);
+	memcpy(it.id, mine, 8);
+	snprintf(it.contact, sizeof it.contact, "alice");
+	it.dir = PL_DIR_OUT;
+	it.kind = PL_KIND_NOTE;
+	it.time = pl_now();
+	snprintf(it.state, sizeof it.state, "queued");
+	pl_wr_init(&it.body);
+	pl_wr_init(&it.receipt);
+	pl_wr_bytes(&it.body, (const uint8_t *)"shadow", 6);
+	assert_int_equal(pl_vault_begin(p->bob.v, &e), 0);
+	assert_int_equal(pl_vault_item_add(p->bob.v, &it, &e), 0);
+	assert_int_equal(pl_vault_outbox_add(p->bob.v, it.seq, "alice", &e), 0);
+	assert_int_equal(pl_vault_commit(p->bob.v, &e), 0);
+	pl_vault_item_free(&it);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(pl_msgr_deliver(p->bob.v, &r, &e), 0);
+	assert_int_equal(r.delivered, 1);
+
+	memset(&r, 0, sizeof r);
+	assert_int_equal(sync_with(&p->alice, &pl_nego_objects, &r, &e), 0);
+	assert_int_equal(r.received, 0);
+	assert_int_equal(r.rejected, 1);
+	assert_int_equal(r.id_taken, 1);
+	assert_int_equal(count_items(&p->alice, "bob", PL_DIR_IN), 0);
+	pl_item found;
+	assert_int_equal(pl_nego_find(p->alice.v, mine, &found, &e), 0);
+	assert_int_equal(found.dir, PL_DIR_OUT);
+	pl_vault_item_free(&found);
+
+	/* the channel itself is unharmed: bob's next note is read */
+	send_note(&p->bob, "alice", "a real reply", next);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(sync_with(&p->alice, &pl_nego_objects, &r, &e), 0);
+	assert_int_equal(r.received, 1);
+	assert_int_equal(r.id_taken, 0);
+	assert_int_equal(count_items(&p->alice, "bob", PL_DIR_IN), 1);
+}
+
 static void test_no_handler_keeps_object_pending(void **state)
 {
 	pair *p = *state;
@@ -680,6 +736,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_stranger_kept_pending, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_object_reaches_handler, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_handler_verdicts, pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_reused_id_refused, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_handler_keeps_object_pending, pair_setup,
 					    pair_teardown),
 	};
