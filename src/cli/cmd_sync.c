@@ -27,17 +27,25 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	if (cli->json) {
 		pl_cli_json_out(json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
 		    (json_int_t)r.received, "delivered", (json_int_t)r.delivered, "queued",
 		    (json_int_t)r.queued, "rejected", (json_int_t)r.rejected, "duplicate",
 		    (json_int_t)r.duplicate, "pending", (json_int_t)r.pending, "log_size",
 		    (json_int_t)r.log_size, "receipts_checked", (json_int_t)r.receipts, "withheld",
 		    (json_int_t)r.withheld, "prekeys_added", (json_int_t)r.prekeys_added,
-		    "id_taken", (json_int_t)r.id_taken));
+		    "id_taken", (json_int_t)r.id_taken, "grants_blocked",
+		    (json_int_t)r.grants_blocked));
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
 		       r.queued);
 	}
+	if (r.grants_blocked)
+		fprintf(stderr,
+			"parley: warning: the relay holds the place of %u contact(s)' grant for "
+			"another mailbox (someone who knows both keys took it first), so those "
+			"contacts cannot send to you through this relay; everything else was "
+			"synced\n",
+			r.grants_blocked);
 	if (r.id_taken)
 		fprintf(stderr,
 			"parley: warning: %u item(s) reused the id of an item this vault already "

@@ -138,7 +138,11 @@ static int publish_token(pl_vault *v, pl_rc_conn *c, pl_err *e)
 	return pl_vault_set_u64(v, "token_registered", 1, e);
 }
 
-static int publish_grants(pl_vault *v, pl_rc_conn *c, pl_err *e)
+/* A grant whose locator the relay already holds for another mailbox (409)
+ * is skipped and counted in *blocked, not fatal: the locator follows from
+ * the two keys, so the contact it is meant for can register it first, and
+ * that must cost that contact its own grant, not this vault its sync. */
+static int publish_grants(pl_vault *v, pl_rc_conn *c, unsigned *blocked, pl_err *e)
 {
 	pl_contact *cs;
 	size_t n;
@@ -158,6 +162,13 @@ static int publish_grants(pl_vault *v, pl_rc_conn *c, pl_err *e)
 		}
 		rc = pl_rc_put_grant(c, pl_vault_identity(v), loc, blob, sizeof blob, e);
 		sodium_memzero(blob, sizeof blob);
+		if (rc != 0 && pl_rc_last_status(c) == 409) {
+			if (blocked)
+				(*blocked)++;
+			pl_err_clear(e);
+			rc = 0;
+			continue;
+		}
 		if (rc != 0)
 			break;
 		cs[i].grant_published = 1;
@@ -171,6 +182,11 @@ static int publish_grants(pl_vault *v, pl_rc_conn *c, pl_err *e)
 
 int pl_msgr_publish(pl_vault *v, pl_err *e)
 {
+	return pl_msgr_publish_ex(v, NULL, e);
+}
+
+int pl_msgr_publish_ex(pl_vault *v, unsigned *grants_blocked, pl_err *e)
+{
 	pl_rc_conn *c;
 	uint8_t rpk[32];
 	if (pl_msgr_open_relay(v, &c, e) != 0)
@@ -181,7 +197,7 @@ int pl_msgr_publish(pl_vault *v, pl_err *e)
 	if (rc == 0)
 		rc = publish_token(v, c, e);
 	if (rc == 0)
-		rc = publish_grants(v, c, e);
+		rc = publish_grants(v, c, grants_blocked, e);
 	pl_rc_close(c);
 	return rc;
 }

@@ -19,17 +19,18 @@
 #include "vault/vault.h"
 
 typedef struct {
-	unsigned received;	/* new items stored */
-	unsigned delivered;	/* outbox items with a relay receipt */
-	unsigned queued;	/* outbox items still waiting */
-	unsigned rejected;	/* envelopes that failed to open, decrypt or decode */
-	unsigned id_taken;	/* of those, items reusing the id of one we hold */
-	unsigned duplicate;	/* envelopes or items seen before */
-	unsigned pending;	/* kept for later: sender not (yet) a contact */
-	uint64_t log_size;	/* size of the relay log checkpoint accepted */
-	unsigned receipts;	/* receipts proved inside the relay's log */
-	unsigned withheld;	/* envelopes the relay logged for us but withheld */
-	unsigned prekeys_added; /* one-time prekeys made and uploaded: the relay ran low */
+	unsigned received;	 /* new items stored */
+	unsigned delivered;	 /* outbox items with a relay receipt */
+	unsigned queued;	 /* outbox items still waiting */
+	unsigned rejected;	 /* envelopes that failed to open, decrypt or decode */
+	unsigned id_taken;	 /* of those, items reusing the id of one we hold */
+	unsigned duplicate;	 /* envelopes or items seen before */
+	unsigned pending;	 /* kept for later: sender not (yet) a contact */
+	uint64_t log_size;	 /* size of the relay log checkpoint accepted */
+	unsigned receipts;	 /* receipts proved inside the relay's log */
+	unsigned withheld;	 /* envelopes the relay logged for us but withheld */
+	unsigned prekeys_added;	 /* one-time prekeys made and uploaded: the relay ran low */
+	unsigned grants_blocked; /* grants whose place at the relay another mailbox holds */
 } pl_sync_report;
 
 struct pl_rc_conn;
@@ -38,6 +39,10 @@ int pl_msgr_open_relay(pl_vault *v, struct pl_rc_conn **c, pl_err *e);
 
 /* Pins the relay key, publishes prekeys and token, grants tokens to contacts. */
 int pl_msgr_publish(pl_vault *v, pl_err *e);
+/* The same, counting in *grants_blocked (if not NULL) the contacts whose
+ * grant the relay refused because its locator is held for another mailbox:
+ * those are skipped (and tried again next time), the rest goes on. */
+int pl_msgr_publish_ex(pl_vault *v, unsigned *grants_blocked, pl_err *e);
 
 /* Given how many of our one-time prekeys the relay still holds (from a
  * mailbox listing): below the low mark, makes enough for the target, keeps

@@ -582,7 +582,7 @@ static int queue_acks(pl_vault *v, const ack_list *acks, pl_err *e)
 
 int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_report *r, pl_err *e)
 {
-	if (pl_msgr_publish(v, e) != 0)
+	if (pl_msgr_publish_ex(v, r ? &r->grants_blocked : NULL, e) != 0)
 		return -1;
 	if (pl_msgr_deliver(v, r, e) != 0)
 		return -1;

@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "client/messenger.h"
+#include "client/grant.h"
 #include "client/nego.h"
 #include "client/relay_client.h"
 #include "envelope/envelope.h"
@@ -679,6 +680,54 @@ static void test_reused_id_refused(void **state)
 	assert_int_equal(count_items(&p->alice, "bob", PL_DIR_IN), 1);
 }
 
+/* Grant-locator squatting: carol, about to become alice's contact, works
+ * out where alice will publish carol's grant and registers that locator
+ * first, under her own mailbox. Alice's syncs must go on (bob's note
+ * arrives) and say that one grant is blocked; only carol is cut off. */
+static void test_squatted_grant_does_not_stop_sync(void **state)
+{
+	pair *p = *state;
+	if (p == NULL)
+		skip();
+	party carol;
+	party_make(&carol, "carol");
+	uint8_t loc[PL_PROTO_GRANT_LOC_LEN], junk[PL_GRANT_BLOB_LEN];
+	const uint8_t *alice_ik = pl_vault_identity(p->alice.v)->pk;
+	assert_int_equal(pl_grant_locator(loc, pl_vault_identity(carol.v), alice_ik, alice_ik), 0);
+	randombytes_buf(junk, sizeof junk);
+	pl_rc_conn *c;
+	pl_err e;
+	pl_err_clear(&e);
+	assert_int_equal(pl_msgr_open_relay(carol.v, &c, &e), 0);
+	assert_int_equal(pl_rc_put_grant(c, pl_vault_identity(carol.v), loc, junk, sizeof junk, &e),
+			 0);
+	pl_rc_close(c);
+
+	pl_contact ct;
+	memset(&ct, 0, sizeof ct);
+	snprintf(ct.name, sizeof ct.name, "carol");
+	memcpy(ct.ik, pl_vault_identity(carol.v)->pk, PL_IK_LEN);
+	ct.added = pl_now();
+	ct.verified = 1;
+	assert_int_equal(pl_vault_contact_put(p->alice.v, &ct, &e), 0);
+
+	uint8_t id[8];
+	send_note(&p->bob, "alice", "still reachable?", id);
+	pl_sync_report r;
+	for (int round = 0; round < 2; round++) { /* and again: it is retried, not fatal */
+		memset(&r, 0, sizeof r);
+		if (sync_with(&p->alice, &pl_nego_objects, &r, &e) != 0)
+			fail_msg("sync stopped by a squatted grant: %s", e.msg);
+		assert_int_equal(r.grants_blocked, 1);
+		assert_int_equal(r.received, round == 0 ? 1 : 0);
+	}
+	assert_int_equal(count_items(&p->alice, "bob", PL_DIR_IN), 1);
+	assert_int_equal(pl_vault_contact_get(p->alice.v, "carol", &ct, &e), 0);
+	assert_int_equal(ct.grant_published, 0);
+	sodium_memzero(&ct, sizeof ct);
+	party_close(&carol);
+}
+
 static void test_no_handler_keeps_object_pending(void **state)
 {
 	pair *p = *state;
@@ -737,6 +786,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_object_reaches_handler, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_handler_verdicts, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_reused_id_refused, pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_squatted_grant_does_not_stop_sync, pair_setup,
+					    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_handler_keeps_object_pending, pair_setup,
 					    pair_teardown),
 	};
