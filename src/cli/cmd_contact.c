@@ -1,5 +1,5 @@
 /*
- * cmd_contact.c — `parley contact add|show|verify|list`. A contact is pinned
+ * cmd_contact.c — `parley contact add|show|verify|list|remove`. A contact is pinned
  * to one identity key; a new key for a known name marks the contact changed
  * and blocks sending until the new safety number is verified in person.
  */
@@ -202,15 +202,67 @@ static int contact_list(pl_cli *cli, pl_vault *v)
 	return PL_EXIT_OK;
 }
 
+/* Refuses to forget a transcript unless told to; then removes the contact,
+ * which replaces our access token, and publishes the new one at once so
+ * the removed contact is shut out now rather than at the next sync. */
+static int contact_remove(pl_cli *cli, pl_vault *v, const char *name, int forget)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	pl_item *items;
+	size_t n;
+	pl_contact c;
+	if (pl_vault_contact_get(v, name, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	sodium_memzero(&c, sizeof c);
+	size_t all;
+	if (pl_vault_item_list(v, name, &items, &all, &e) != 0)
+		return pl_cli_fail(&e);
+	n = 0; /* the transcript: what thread shows, not the automatic acks */
+	for (size_t i = 0; i < all; i++)
+		n += items[i].kind != PL_KIND_ACK;
+	pl_vault_items_free(items, all);
+	if (n > 0 && !forget) {
+		pl_err_set(&e, PL_EXIT_SECURITY,
+			   "\"%s\" has %zu item(s) in this vault, the record of your talks; "
+			   "export them first (parley export thread \"%s\" --out FILE), then run "
+			   "parley contact remove \"%s\" --forget-transcript",
+			   name, n, name, name);
+		return pl_cli_fail(&e);
+	}
+	if (pl_vault_contact_remove(v, name, &e) != 0)
+		return pl_cli_fail(&e);
+	pl_err pe;
+	pl_err_clear(&pe);
+	int published = pl_msgr_publish(v, &pe) == 0;
+	if (cli->json)
+		pl_cli_json_out(json_pack("{s:s, s:I, s:b}", "removed", name, "items_forgotten",
+					  (json_int_t)n, "new_token_published", published));
+	else
+		printf("removed \"%s\" and %zu item(s); a new access token %s\n", name, n,
+		       published ? "is registered and granted to your other contacts"
+				 : "is made but not yet registered");
+	if (!published)
+		fprintf(stderr,
+			"parley: warning: %s; until parley sync registers the new token, \"%s\" "
+			"can still deposit into your mailbox\n",
+			pe.msg, name);
+	return PL_EXIT_OK;
+}
+
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
-		return pl_cli_usage("contact", "contact needs a subcommand: add, show, verify or "
-					       "list");
+		return pl_cli_usage("contact", "contact needs a subcommand: add, show, verify, "
+					       "list or remove");
 	const char *sub = argv[1];
 	int want;
+	int forget =
+	    argc == 4 && strcmp(sub, "remove") == 0 && strcmp(argv[3], "--forget-transcript") == 0;
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "verify") == 0)
 		want = 4;
+	else if (strcmp(sub, "remove") == 0)
+		want = forget ? 4 : 3;
 	else if (strcmp(sub, "show") == 0)
 		want = 3;
 	else if (strcmp(sub, "list") == 0)
@@ -227,6 +279,8 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 	int rc;
 	if (sub[0] == 'a')
 		rc = contact_add(cli, v, argv[2], argv[3]);
+	else if (sub[0] == 'r')
+		rc = contact_remove(cli, v, argv[2], forget);
 	else if (sub[0] == 's')
 		rc = contact_show(cli, v, argv[2]);
 	else if (sub[0] == 'v')

@@ -19,7 +19,11 @@ static const pl_cli_cmd commands[] = {
      "create a vault with a new identity"},
     {"id", pl_cmd_id, "id", "print this party's name, public key and fingerprint"},
     {"contact", pl_cmd_contact,
-     "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list",
+     "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list |\n"
+     "        remove NAME [--forget-transcript]\n"
+     "  remove  forget a contact and replace this vault's access token, so the\n"
+     "          removed contact can no longer deposit; a contact with items (the\n"
+     "          record of your talks) is kept unless --forget-transcript is given",
      "manage and verify contacts"},
     {"case", pl_cmd_case,
      "case add --name NAME --held-by PARTY [--nationality A,B] [--since DATE] [--charges TEXT]\n"

@@ -1008,6 +1008,50 @@ int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e)
 	return r;
 }
 
+/* Runs one statement with the contact's name as ?1 and key as ?2, where the
+ * statement has them (binding an index it lacks is a no-op). */
+static int contact_sql(pl_vault *v, const char *sql, const pl_contact *c, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, sql, e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, c->ik, PL_IK_LEN, SQLITE_STATIC);
+	return pl_vault_exec(v, st, "remove a contact", e);
+}
+
+int pl_vault_contact_remove(pl_vault *v, const char *name, pl_err *e)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM outbox WHERE contact = ?1", "DELETE FROM items WHERE contact = ?1",
+	    "DELETE FROM links WHERE contact = ?1",  "DELETE FROM sessions WHERE ik = ?2",
+	    "DELETE FROM contacts WHERE name = ?1",  "UPDATE contacts SET grant_published = 0",
+	};
+	pl_contact c;
+	uint8_t token[PL_TOKEN_LEN];
+	int own, ok = 0;
+	if (pl_vault_contact_get(v, name, &c, e) != 0)
+		return -1;
+	if (pl_vault_tx_start(v, &own, e) != 0) {
+		sodium_memzero(&c, sizeof c);
+		return -1;
+	}
+	randombytes_buf(token, sizeof token);
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+		if (contact_sql(v, sql[i], &c, e) != 0)
+			goto out;
+	/* The removed contact holds our token: a new one, registered and
+	 * granted to everyone else at the next publish, shuts it out. */
+	if (meta_put_sealed(v, "own_token", "own token", token, sizeof token, e) != 0 ||
+	    pl_vault_set_u64(v, "token_registered", 0, e) != 0)
+		goto out;
+	ok = 1;
+out:
+	sodium_memzero(token, sizeof token);
+	sodium_memzero(&c, sizeof c);
+	return pl_vault_tx_end(v, own, ok, e);
+}
+
 int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e)
 {
 	return meta_get_sealed(v, "own_token", "own token", token, PL_TOKEN_LEN, e);

@@ -67,6 +67,13 @@ int pl_vault_set_relay_key(pl_vault *v, const uint8_t pk[static 32], pl_err *e);
 uint64_t pl_vault_get_u64(pl_vault *v, const char *key, uint64_t dflt);
 int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e);
 
+/* Forgets the contact NAME (NOTFOUND if none) and everything of it: its
+ * items and outbox, case links and sessions, in one transaction. Our own
+ * access token, which the contact holds, is replaced by a new one (to be
+ * registered and granted to every other contact at the next publish), so
+ * the removed contact can no longer deposit. The caller decides whether a
+ * transcript may be forgotten. */
+int pl_vault_contact_remove(pl_vault *v, const char *name, pl_err *e);
 /* Our mailbox access token (random, made at create). */
 int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e);
 
