@@ -65,11 +65,18 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 	} else {
 		printf("queued %s for %s; run parley sync to deliver it\n", idhex, name);
 	}
-	if (!delivered)
+	int rc = PL_EXIT_OK;
+	if (!delivered && de.code == PL_EXIT_SECURITY) {
+		/* the relay was refused: sync would be too, so do not send the
+		 * user there; the note waits in the vault */
+		fprintf(stderr, "parley: note %s queued, not delivered: %s\n", idhex, de.msg);
+		rc = PL_EXIT_SECURITY;
+	} else if (!delivered) {
 		fprintf(stderr,
 			"parley: note %s queued, not delivered: %s; run parley sync to "
 			"deliver it\n",
 			idhex, de.msg[0] ? de.msg : "an earlier note to this contact is blocked");
+	}
 	pl_vault_close(v);
-	return PL_EXIT_OK;
+	return rc;
 }

@@ -233,6 +233,11 @@ int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t i
 	} else {
 		printf("%s\n", hex);
 	}
+	if (strcmp(state, "queued") == 0 && de.code == PL_EXIT_SECURITY) {
+		/* the relay was refused: sync would be too */
+		fprintf(stderr, "parley: %s %s queued, not delivered: %s\n", what, hex, de.msg);
+		return PL_EXIT_SECURITY;
+	}
 	if (strcmp(state, "queued") == 0)
 		fprintf(stderr,
 			"parley: %s %s queued, not delivered: %s; run parley sync to deliver it\n",

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/audit.h"
 #include "client/grant.h"
 #include "client/relay_client.h"
 #include "crypto/kdf.h"
@@ -572,6 +573,13 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 	int rc = pl_msgr_open_relay(v, &c, e);
 	if (rc == 0) {
 		rc = pin_relay(v, c, rpk, e);
+		/* The same check as a sync: nothing is handed to a relay whose
+		 * log contradicts what it signed before (a fork, a rollback),
+		 * or a note would read "delivered" through a relay this vault
+		 * no longer believes. */
+		pl_audit_report ar;
+		if (rc == 0)
+			rc = pl_audit_checkpoint(v, c, &ar, e);
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			rc = deliver_one(v, c, rpk, &ob[i], r, e);
 		pl_rc_close(c);
