@@ -27,14 +27,15 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	if (cli->json) {
 		pl_cli_json_out(json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
 		    (json_int_t)r.received, "delivered", (json_int_t)r.delivered, "queued",
 		    (json_int_t)r.queued, "rejected", (json_int_t)r.rejected, "duplicate",
 		    (json_int_t)r.duplicate, "pending", (json_int_t)r.pending, "log_size",
 		    (json_int_t)r.log_size, "receipts_checked", (json_int_t)r.receipts, "withheld",
 		    (json_int_t)r.withheld, "prekeys_added", (json_int_t)r.prekeys_added,
 		    "id_taken", (json_int_t)r.id_taken, "grants_blocked",
-		    (json_int_t)r.grants_blocked));
+		    (json_int_t)r.grants_blocked, "pending_dropped",
+		    (json_int_t)r.pending_dropped));
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
 		       r.queued);
@@ -57,6 +58,13 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 			"parley: warning: %u envelope(s) failed to open or verify and were "
 			"discarded; they were not shown\n",
 			r.rejected);
+	if (r.pending_dropped)
+		fprintf(stderr,
+			"parley: warning: %u envelope(s) from keys that are not verified contacts "
+			"were dropped unread: the vault already keeps %d such envelopes (or %u "
+			"MiB); see parley pending list, and drop what you do not expect with "
+			"parley pending drop\n",
+			r.pending_dropped, PL_VAULT_PENDING_MAX, PL_VAULT_PENDING_BYTES >> 20);
 	if (r.pending)
 		fprintf(stderr,
 			"parley: warning: %u envelope(s) from keys that are not verified "

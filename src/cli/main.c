@@ -64,6 +64,12 @@ static const pl_cli_cmd commands[] = {
      "  evidence       the relay's signed statements that contradict each other\n"
      "  insecure-http  allow plain http:// to this vault's relay on another computer",
      "show signed proof that the relay forked its log or withheld envelopes"},
+    {"pending", pl_cmd_pending,
+     "pending list | drop ID|--all\n"
+     "  list  envelopes kept unread because their sender is not a verified contact,\n"
+     "        with the key each claims (proof of nothing until you verify it)\n"
+     "  drop  forget one (ID: 4+ hex digits from list) or all of them",
+     "show or drop envelopes waiting for a contact to be verified"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
 };
 

@@ -19,18 +19,19 @@
 #include "vault/vault.h"
 
 typedef struct {
-	unsigned received;	 /* new items stored */
-	unsigned delivered;	 /* outbox items with a relay receipt */
-	unsigned queued;	 /* outbox items still waiting */
-	unsigned rejected;	 /* envelopes that failed to open, decrypt or decode */
-	unsigned id_taken;	 /* of those, items reusing the id of one we hold */
-	unsigned duplicate;	 /* envelopes or items seen before */
-	unsigned pending;	 /* kept for later: sender not (yet) a contact */
-	uint64_t log_size;	 /* size of the relay log checkpoint accepted */
-	unsigned receipts;	 /* receipts proved inside the relay's log */
-	unsigned withheld;	 /* envelopes the relay logged for us but withheld */
-	unsigned prekeys_added;	 /* one-time prekeys made and uploaded: the relay ran low */
-	unsigned grants_blocked; /* grants whose place at the relay another mailbox holds */
+	unsigned received;	  /* new items stored */
+	unsigned delivered;	  /* outbox items with a relay receipt */
+	unsigned queued;	  /* outbox items still waiting */
+	unsigned rejected;	  /* envelopes that failed to open, decrypt or decode */
+	unsigned id_taken;	  /* of those, items reusing the id of one we hold */
+	unsigned duplicate;	  /* envelopes or items seen before */
+	unsigned pending;	  /* kept for later: sender not (yet) a contact */
+	unsigned pending_dropped; /* not kept: the vault holds as many unread as it keeps */
+	uint64_t log_size;	  /* size of the relay log checkpoint accepted */
+	unsigned receipts;	  /* receipts proved inside the relay's log */
+	unsigned withheld;	  /* envelopes the relay logged for us but withheld */
+	unsigned prekeys_added;	  /* one-time prekeys made and uploaded: the relay ran low */
+	unsigned grants_blocked;  /* grants whose place at the relay another mailbox holds */
 } pl_sync_report;
 
 struct pl_rc_conn;

@@ -43,7 +43,19 @@ static void fault_point(const char *name)
 
 /* PROC_TAKEN: authentic, but it reuses the id of an item we hold (refused
  * like PROC_REJECT, and counted apart so the user hears of it). */
-enum { PROC_OK = 0, PROC_DUP, PROC_REJECT, PROC_PENDING, PROC_ERROR, PROC_ACK, PROC_TAKEN };
+/* PROC_OVERFLOW: would be kept pending, but the vault holds as many
+ * unread envelopes from unknown or unverified keys as it keeps (dropped,
+ * counted apart). */
+enum {
+	PROC_OK = 0,
+	PROC_DUP,
+	PROC_REJECT,
+	PROC_PENDING,
+	PROC_ERROR,
+	PROC_ACK,
+	PROC_TAKEN,
+	PROC_OVERFLOW
+};
 
 /* apply_payload's answer for an object nobody can check: keep it sealed. */
 #define APPLY_UNHANDLED 2
@@ -249,9 +261,10 @@ static int mark_processed(pl_vault *v, const inbound *in, pl_err *e)
  * later sync (unless it already is one of those kept). */
 static int keep_pending(pl_vault *v, const inbound *in, pl_err *e)
 {
-	if (!in->is_pending && pl_vault_pending_add(v, in->hash, in->env, in->envlen, e) != 0)
-		return PROC_ERROR;
-	return PROC_PENDING;
+	if (in->is_pending)
+		return PROC_PENDING;
+	int r = pl_vault_pending_add(v, in->hash, in->env, in->envlen, e);
+	return r < 0 ? PROC_ERROR : r == 1 ? PROC_OVERFLOW : PROC_PENDING;
 }
 
 /* Opens the seal: the key it claims is the sender's, and the session
@@ -414,7 +427,7 @@ static int commit_received(rx *x, inbound *in, pl_err *e)
  * moves the relay position past it (it is kept in the vault). */
 static void settle(pl_vault *v, const inbound *in, int result)
 {
-	if (result == PROC_REJECT || result == PROC_TAKEN) {
+	if (result == PROC_REJECT || result == PROC_TAKEN || result == PROC_OVERFLOW) {
 		pl_err me;
 		pl_err_clear(&me);
 		if (pl_vault_begin(v, &me) == 0 &&
@@ -466,6 +479,9 @@ static void count(pl_sync_report *r, int result)
 	case PROC_TAKEN:
 		r->rejected++;
 		r->id_taken++;
+		break;
+	case PROC_OVERFLOW:
+		r->pending_dropped++;
 		break;
 	case PROC_PENDING:
 		r->pending++;

@@ -206,7 +206,12 @@ void pl_vault_outbox_free(pl_outbox *o, size_t n);
 /* --- envelopes already processed, and ones kept for later ----------------- */
 int pl_vault_seen(pl_vault *v, const uint8_t hash[static 32]); /* 1 seen, 0 not, -1 error */
 int pl_vault_mark_seen(pl_vault *v, const uint8_t hash[static 32], pl_err *e);
-/* Envelopes we could not process yet (unknown sender): kept, retried later. */
+/* Envelopes we could not process yet (unknown sender): kept, retried later.
+ * Anyone can seal an envelope to our key, so they are bounded: 1 (nothing
+ * kept) once PL_VAULT_PENDING_MAX envelopes or PL_VAULT_PENDING_BYTES are
+ * held; 0 kept (or already there); -1 error. */
+#define PL_VAULT_PENDING_MAX 200
+#define PL_VAULT_PENDING_BYTES (8u << 20)
 int pl_vault_pending_add(pl_vault *v, const uint8_t hash[static 32], const uint8_t *env, size_t n,
 			 pl_err *e);
 int pl_vault_pending_list(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e);

@@ -429,6 +429,15 @@ int pl_vault_pending_add(pl_vault *v, const uint8_t hash[static 32], const uint8
 
 	if (env == NULL || n == 0 || n > PL_VAULT_ENVELOPE_MAX)
 		return pl_err_set(e, PL_EXIT_INPUT, "an envelope of %zu bytes cannot be kept", n);
+	if (pl_vault_prep(v, &st, "SELECT count(*), coalesce(sum(length(env)), 0) FROM pending",
+			  e) != 0)
+		return -1;
+	int full = sqlite3_step(st) == SQLITE_ROW &&
+		   (sqlite3_column_int64(st, 0) >= PL_VAULT_PENDING_MAX ||
+		    sqlite3_column_int64(st, 1) + (int64_t)n > PL_VAULT_PENDING_BYTES);
+	sqlite3_finalize(st);
+	if (full && pl_vault_pending_has(v, hash) == 0)
+		return 1;
 	if (pl_vault_prep(v, &st,
 			  "INSERT INTO pending(hash, env, added) VALUES(?1, ?2, ?3)"
 			  " ON CONFLICT(hash) DO NOTHING",

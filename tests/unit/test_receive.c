@@ -728,6 +728,36 @@ static void test_squatted_grant_does_not_stop_sync(void **state)
 	party_close(&carol);
 }
 
+/* Junk flooding: once the vault keeps as many unread envelopes from
+ * unverified keys as it will, the next one is dropped and counted, and
+ * nothing else changes. */
+static void test_pending_overflow_dropped(void **state)
+{
+	pair *p = *state;
+	if (p == NULL)
+		skip();
+	pl_err e;
+	add_contact(&p->alice, &p->bob, "bob", 0); /* bob is no longer verified */
+	uint8_t h[32];
+	assert_int_equal(pl_vault_begin(p->alice.v, &e), 0);
+	for (uint32_t i = 0; i < PL_VAULT_PENDING_MAX; i++) {
+		memset(h, 0x77, sizeof h);
+		memcpy(h, &i, sizeof i);
+		assert_int_equal(
+		    pl_vault_pending_add(p->alice.v, h, (const uint8_t *)"junk", 4, &e), 0);
+	}
+	assert_int_equal(pl_vault_commit(p->alice.v, &e), 0);
+	uint8_t id[8];
+	send_note(&p->bob, "alice", "one too many", id);
+	pl_sync_report r;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(sync_with(&p->alice, &pl_nego_objects, &r, &e), 0);
+	assert_int_equal(r.pending_dropped, 1);
+	assert_int_equal(r.received, 0);
+	assert_int_equal(count_pending(&p->alice), PL_VAULT_PENDING_MAX);
+	assert_int_equal(count_items(&p->alice, "bob", PL_DIR_IN), 0);
+}
+
 static void test_no_handler_keeps_object_pending(void **state)
 {
 	pair *p = *state;
@@ -786,6 +816,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_object_reaches_handler, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_handler_verdicts, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_reused_id_refused, pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_overflow_dropped, pair_setup,
+					    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_squatted_grant_does_not_stop_sync, pair_setup,
 					    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_handler_keeps_object_pending, pair_setup,

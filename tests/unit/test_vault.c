@@ -310,7 +310,8 @@ static void test_create_refusals(void **state)
 	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
-	snprintf(want, sizeof want, "%s is not a folder; choose another folder for the vault", t.dir);
+	snprintf(want, sizeof want, "%s is not a folder; choose another folder for the vault",
+		 t.dir);
 	assert_string_equal(e.msg, want);
 	size_t n;
 	uint8_t *b = pl_test_read_file(t.dir, &n);
@@ -409,8 +410,7 @@ static void test_wrong_passphrase_and_missing(void **state)
 	assert_int_equal(pl_vault_open(&v, t.dir, PASS, strlen(PASS), &e), -1);
 	assert_null(v);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
-	snprintf(want, sizeof want,
-		 "no vault at %s; create one there first", t.dir);
+	snprintf(want, sizeof want, "no vault at %s; create one there first", t.dir);
 	assert_string_equal(e.msg, want);
 
 	make_vault(&t, "Oman");
@@ -938,6 +938,61 @@ static void test_outbox(void **state)
 	tdir_clean(&t);
 }
 
+/* Anyone can seal an envelope to a vault's key: the pending ones are
+ * bounded in count and in bytes, and one already kept is still "kept". */
+static void test_pending_bounded(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+	uint8_t h[32], first[32];
+	static uint8_t env[64 * 1024];
+	memset(env, 0x5a, sizeof env);
+
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	for (uint32_t i = 0; i < PL_VAULT_PENDING_MAX; i++) {
+		memset(h, 0, sizeof h);
+		memcpy(h, &i, sizeof i);
+		if (i == 0)
+			memcpy(first, h, 32);
+		assert_int_equal(pl_vault_pending_add(v, h, env, 16, &e), 0);
+	}
+	assert_int_equal(pl_vault_commit(v, &e), 0);
+	memset(h, 0xee, sizeof h);
+	assert_int_equal(pl_vault_pending_add(v, h, env, 16, &e), 1); /* full: not kept */
+	assert_int_equal(pl_vault_pending_has(v, h), 0);
+	assert_int_equal(pl_vault_pending_add(v, first, env, 16, &e), 0); /* already kept */
+	assert_int_equal(pl_vault_pending_remove(v, first, &e), 0);
+	assert_int_equal(pl_vault_pending_add(v, h, env, 16, &e), 0); /* room again */
+
+	/* bytes: a few large envelopes fill it long before the count does */
+	uint8_t k[32];
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	for (uint32_t i = 0; i < PL_VAULT_PENDING_MAX; i++) {
+		memset(k, 0, sizeof k);
+		memcpy(k, &i, sizeof i);
+		assert_int_equal(pl_vault_pending_remove(v, k, &e), 0);
+	}
+	assert_int_equal(pl_vault_pending_remove(v, h, &e), 0);
+	assert_int_equal(pl_vault_commit(v, &e), 0);
+	size_t kept = 0;
+	for (uint32_t i = 0; i < 1000; i++) {
+		memset(k, 0x33, sizeof k);
+		memcpy(k, &i, sizeof i);
+		int r = pl_vault_pending_add(v, k, env, sizeof env, &e);
+		assert_true(r == 0 || r == 1);
+		if (r == 1)
+			break;
+		kept++;
+	}
+	assert_int_equal(kept, PL_VAULT_PENDING_BYTES / sizeof env);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
 static void test_seen_pending(void **state)
 {
 	(void)state;
@@ -1435,6 +1490,7 @@ int main(void)
 	    cmocka_unit_test(test_items),
 	    cmocka_unit_test(test_outbox),
 	    cmocka_unit_test(test_seen_pending),
+	    cmocka_unit_test(test_pending_bounded),
 	    cmocka_unit_test(test_opk_lifecycle),
 	    cmocka_unit_test(test_opk_top_up_from_relay),
 	    cmocka_unit_test(test_spk_refresh),
