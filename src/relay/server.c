@@ -48,10 +48,13 @@
 #include "util/file.h"
 
 #define PROG "parley-relay"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define NOLOG_META "nolog"
 
 static const char usage[] =
     "usage: parley-relay --listen ADDR:PORT --data DIR [--tls-cert FILE --tls-key FILE]\n"
+    "                    [--max-conns-per-ip N]\n"
     "       parley-relay --print-key --data DIR\n"
     "\n"
     "The parley relay: an untrusted store-and-forward server for sealed envelopes,\n"
@@ -63,17 +66,168 @@ static const char usage[] =
     "  --data DIR          directory for relay.db and relay.key (created if missing)\n"
     "  --tls-cert FILE     serve HTTPS with this PEM certificate (needs --tls-key)\n"
     "  --tls-key FILE      PEM private key of the certificate\n"
-    "  --print-key         print the log's C2SP verifier key (name+keyid+base64) and\n"
-    "                      exit; creates relay.key in DIR if there is none yet\n"
-    "  --no-log            BENCHMARK SWITCH: keep no transparency log. Receipts then\n"
-    "                      carry no checkpoint and every client refuses them; the data\n"
-    "                      directory is marked and no relay with its log will serve it.\n"
-    "  --help              show this help\n"
-    "\n"
-    "Deposits are committed to disk, with their log leaf and a signed checkpoint,\n"
-    "before their receipt is sent. SIGTERM or SIGINT stops the relay after\n"
-    "in-flight requests finish.\n"
-    "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n";
+    "  --max-conns-per-ip N  connections one client address may hold at once\n"
+    "                      (default " STR(PL_RELAY_PER_IP_DEFAULT) ", 0 = no limit; the relay "
+								   "holds " STR(
+								       PL_RELAY_CONN_LIMIT) "\n"
+											    "      "
+											    "      "
+											    "      "
+											    "    "
+											    "in "
+											    "all): "
+											    "one "
+											    "client"
+											    " canno"
+											    "t "
+											    "lock "
+											    "the "
+											    "others"
+											    " out\n"
+											    "  "
+											    "--"
+											    "print-"
+											    "key   "
+											    "      "
+											    "print "
+											    "the "
+											    "log's "
+											    "C2SP "
+											    "verifi"
+											    "er "
+											    "key "
+											    "(name+"
+											    "keyid+"
+											    "base64"
+											    ") "
+											    "and\n"
+											    "      "
+											    "      "
+											    "      "
+											    "    "
+											    "exit; "
+											    "create"
+											    "s "
+											    "relay."
+											    "key "
+											    "in "
+											    "DIR "
+											    "if "
+											    "there "
+											    "is "
+											    "none "
+											    "yet\n"
+											    "  "
+											    "--no-"
+											    "log   "
+											    "      "
+											    "   "
+											    "BENCHM"
+											    "ARK "
+											    "SWITCH"
+											    ": "
+											    "keep "
+											    "no "
+											    "transp"
+											    "arency"
+											    " log. "
+											    "Receip"
+											    "ts "
+											    "then\n"
+											    "      "
+											    "      "
+											    "      "
+											    "    "
+											    "carry "
+											    "no "
+											    "checkp"
+											    "oint "
+											    "and "
+											    "every "
+											    "client"
+											    " refus"
+											    "es "
+											    "them; "
+											    "the "
+											    "data\n"
+											    "      "
+											    "      "
+											    "      "
+											    "    "
+											    "direct"
+											    "ory "
+											    "is "
+											    "marked"
+											    " and "
+											    "no "
+											    "relay "
+											    "with "
+											    "its "
+											    "log "
+											    "will "
+											    "serve "
+											    "it.\n"
+											    "  "
+											    "--"
+											    "help  "
+											    "      "
+											    "      "
+											    "show "
+											    "this "
+											    "help\n"
+											    "\n"
+											    "Deposi"
+											    "ts "
+											    "are "
+											    "commit"
+											    "ted "
+											    "to "
+											    "disk, "
+											    "with "
+											    "their "
+											    "log "
+											    "leaf "
+											    "and a "
+											    "signed"
+											    " check"
+											    "point,"
+											    "\n"
+											    "before"
+											    " their"
+											    " recei"
+											    "pt is "
+											    "sent. "
+											    "SIGTER"
+											    "M or "
+											    "SIGINT"
+											    " stops"
+											    " the "
+											    "relay "
+											    "after"
+											    "\n"
+											    "in-"
+											    "flight"
+											    " reque"
+											    "sts "
+											    "finish"
+											    ".\n"
+											    "Exit "
+											    "status"
+											    ": 0 "
+											    "after "
+											    "a "
+											    "clean "
+											    "stop, "
+											    "1 on "
+											    "a "
+											    "runtim"
+											    "e "
+											    "failur"
+											    "e, 2 "
+											    "on "
+											    "bad "
+											    "usage."
+											    "\n";
 
 static int usage_error(const char *msg)
 {
@@ -120,6 +274,8 @@ static const char **value_slot(pl_relay_opts *o, const char *a)
 		return &o->cert;
 	if (strcmp(a, "--tls-key") == 0)
 		return &o->key;
+	if (strcmp(a, "--max-conns-per-ip") == 0)
+		return &o->per_ip_arg;
 	return NULL;
 }
 
@@ -127,7 +283,8 @@ static const char **value_slot(pl_relay_opts *o, const char *a)
 static int check_opts(pl_relay_opts *o, pl_err *e)
 {
 	if (o->print_key) {
-		if (o->listen != NULL || o->cert != NULL || o->key != NULL || o->no_log)
+		if (o->listen != NULL || o->cert != NULL || o->key != NULL || o->no_log ||
+		    o->per_ip_arg != NULL)
 			return pl_err_set(e, PL_EXIT_USAGE, "--print-key takes only --data DIR");
 		if (o->data == NULL)
 			return pl_err_set(e, PL_EXIT_USAGE, "--data DIR is required");
@@ -144,6 +301,14 @@ static int check_opts(pl_relay_opts *o, pl_err *e)
 				  o->listen);
 	if ((o->cert == NULL) != (o->key == NULL))
 		return pl_err_set(e, PL_EXIT_USAGE, "--tls-cert and --tls-key go together");
+	uint64_t n = PL_RELAY_PER_IP_DEFAULT;
+	if (o->per_ip_arg != NULL &&
+	    (pl_auth_parse_u64(&n, o->per_ip_arg) != 0 || n > PL_RELAY_CONN_LIMIT))
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "--max-conns-per-ip wants a number from 0 (no limit) to %d; got "
+				  "\"%s\"",
+				  PL_RELAY_CONN_LIMIT, o->per_ip_arg);
+	o->per_ip = (unsigned)n;
 	return 0;
 }
 
@@ -330,6 +495,7 @@ typedef struct {
 	int lfd;		  /* the listening socket until the daemon owns it */
 	struct sockaddr_in bound; /* its address, port 0 resolved */
 	struct MHD_Daemon *d;
+	unsigned per_ip; /* MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0 = none */
 } run_state;
 
 /* Certificates and keys are never this large. */
@@ -411,10 +577,10 @@ static struct MHD_Daemon *daemon_start(run_state *S)
 	    &S->R, MHD_OPTION_LISTEN_SOCKET, S->lfd, MHD_OPTION_THREAD_POOL_SIZE, worker_count(),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PL_RELAY_CONN_TIMEOUT,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)PL_RELAY_CONN_LIMIT,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PL_RELAY_CONN_MEMORY,
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK, pl_relay_uri_logger,
-	    NULL, MHD_OPTION_NOTIFY_COMPLETED, pl_relay_request_done, NULL, MHD_OPTION_ARRAY, tls,
-	    MHD_OPTION_END);
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, S->per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)PL_RELAY_CONN_MEMORY, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_URI_LOG_CALLBACK, pl_relay_uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+	    pl_relay_request_done, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 /* The listening socket, the committer and the HTTP daemon; then the
@@ -493,6 +659,7 @@ static int serve(const pl_relay_opts *o)
 
 	memset(&S, 0, sizeof S);
 	S.lfd = -1;
+	S.per_ip = o->per_ip;
 	rc = prepare(o, &S);
 	if (rc != 0)
 		return rc;

@@ -6,8 +6,12 @@
 #define PARLEY_RELAY_SERVER_H
 
 /* Limits the relay enforces besides the per-endpoint body sizes. */
-#define PL_RELAY_CONN_TIMEOUT 30	 /* seconds of silence before a connection is dropped */
-#define PL_RELAY_CONN_LIMIT 1000	 /* simultaneous connections */
+#define PL_RELAY_CONN_TIMEOUT 30 /* seconds of silence before a connection is dropped */
+#define PL_RELAY_CONN_LIMIT 1000 /* simultaneous connections */
+/* Connections one client address may hold: so that one client holding
+ * idle or trickling connections cannot take all PL_RELAY_CONN_LIMIT. Room
+ * for an office's own NAT and for the 64 senders of make bench. */
+#define PL_RELAY_PER_IP_DEFAULT 100
 #define PL_RELAY_CONN_MEMORY (32 * 1024) /* per-connection buffer: bounds request headers */
 #define PL_RELAY_BATCH_MAX 512		 /* requests per group-commit transaction */
 

@@ -141,7 +141,9 @@ void pl_relay_request_done(void *cls, struct MHD_Connection *con, void **con_cls
 
 typedef struct {
 	const char *listen, *data, *cert, *key; /* pointers into argv */
-	int help;				/* --help or -h: show the usage, nothing else */
+	const char *per_ip_arg;			/* --max-conns-per-ip, as given */
+	unsigned per_ip; /* parsed; PL_RELAY_PER_IP_DEFAULT when not given, 0 = no limit */
+	int help;	 /* --help or -h: show the usage, nothing else */
 	int print_key, no_log;
 	struct sockaddr_in addr; /* --listen, parsed (not with --print-key) */
 } pl_relay_opts;

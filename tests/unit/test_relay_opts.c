@@ -21,6 +21,7 @@
 #include "relay/server_int.h"
 #include "util/err.h"
 
+#include "relay/server.h"
 #include "support.h"
 
 #define ARGV_MAX 12
@@ -98,6 +99,14 @@ static void test_accepted(void **st)
 	assert_true(o.no_log);
 	assert_false(o.print_key);
 
+	/* connections per client address: a default, a number, or 0 for none */
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d"));
+	assert_int_equal(o.per_ip, PL_RELAY_PER_IP_DEFAULT);
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--max-conns-per-ip", "7"));
+	assert_int_equal(o.per_ip, 7);
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--max-conns-per-ip", "0"));
+	assert_int_equal(o.per_ip, 0);
+
 	/* --print-key needs no address, and none is parsed */
 	expect_ok(&o, V("--print-key", "--data", "d"));
 	assert_true(o.print_key);
@@ -157,6 +166,19 @@ static void test_refused(void **st)
 	expect_refused(V("--print-key", "--tls-key", "k", "--data", "d"),
 		       "--print-key takes only --data DIR");
 
+	/* a limit per address is a number up to the relay's whole limit */
+	static const char *const bad_limits[] = {"x", "-1", "01", "1001", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof bad_limits / sizeof bad_limits[0]; i++) {
+		char want[PL_ERR_MSG_MAX];
+		snprintf(want, sizeof want,
+			 "--max-conns-per-ip wants a number from 0 (no limit) to 1000; got \"%s\"",
+			 bad_limits[i]);
+		expect_refused(V("--listen", "127.0.0.1:1", "--data", "d", "--max-conns-per-ip",
+				 bad_limits[i]),
+			       want);
+	}
+	expect_refused(V("--print-key", "--data", "d", "--max-conns-per-ip", "5"),
+		       "--print-key takes only --data DIR");
 	/* TLS needs both files */
 	expect_refused(V("--listen", "127.0.0.1:1", "--data", "d", "--tls-cert", "c"),
 		       "--tls-cert and --tls-key go together");
