@@ -929,6 +929,20 @@ const char *pl_vault_relay_url(const pl_vault *v)
 	return v->relay_url;
 }
 
+int pl_vault_set_relay_url(pl_vault *v, const char *url, pl_err *e)
+{
+	size_t n = url ? strlen(url) : 0;
+	if (url == NULL || pl_vault_url_ok((const uint8_t *)url, n, PL_URL_MAX) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay URL must be 1 to %d printable characters without "
+				  "spaces; check the relay's address",
+				  PL_URL_MAX);
+	if (pl_vault_meta_put(v, "relay_url", (const uint8_t *)url, n, e) != 0)
+		return -1;
+	memcpy(v->relay_url, url, n + 1);
+	return 0;
+}
+
 int pl_vault_relay_plain_http(const pl_vault *v)
 {
 	return v->relay_plain_http;

@@ -52,6 +52,9 @@ void pl_vault_rollback(pl_vault *v);
 const pl_identity *pl_vault_identity(const pl_vault *v);
 const char *pl_vault_name(const pl_vault *v);
 const char *pl_vault_relay_url(const pl_vault *v);
+/* Records a new address for the same relay; the caller has checked that it
+ * serves the pinned relay key. */
+int pl_vault_set_relay_url(pl_vault *v, const char *url, pl_err *e);
 /* Whether the owner allowed plain http:// to a relay that is not on this
  * computer (the access token in each deposit's path then crosses the
  * network readable). Off unless pl_vault_allow_relay_plain_http said so. */
