@@ -34,7 +34,7 @@ typedef struct {
 	uint8_t leaf[PL_LEAF_MAX];
 	size_t len;
 	uint64_t index;
-	uint64_t through;
+	pl_auth_ack ack;
 	uint8_t proof[PL_MERKLE_PROOF_MAX][32];
 	size_t prooflen;
 	int used;
@@ -156,7 +156,7 @@ static int collect_deposits(prove_ctx *p, const char *contact, pl_err *e)
 
 /* Keeps a fetch leaf of the log; -1 when out of memory. */
 static int keep_fetch(prove_ctx *p, const uint8_t *leaf, size_t len, uint64_t index,
-		      uint64_t through)
+		      const pl_auth_ack *ack)
 {
 	if (p->nfetch == p->fcap) {
 		size_t ncap = p->fcap ? 2 * p->fcap : 16;
@@ -170,7 +170,7 @@ static int keep_fetch(prove_ctx *p, const uint8_t *leaf, size_t len, uint64_t in
 	memcpy(f->leaf, leaf, len);
 	f->len = len;
 	f->index = index;
-	f->through = through;
+	f->ack = *ack;
 	f->used = 0;
 	return 0;
 }
@@ -190,13 +190,12 @@ static int scan_fetches(prove_ctx *p, pl_err *e)
 		for (uint32_t i = 0; i < p->pl->count; i++) {
 			pl_leaf lf;
 			if (pl_leaf_decode(&lf, p->pl->leaf[i].p, p->pl->leaf[i].n) != 0 ||
-			    lf.type != PL_LEAF_FETCH ||
-			    sodium_memcmp(lf.mbx, p->peer_mbx, 32) != 0 ||
+			    lf.type != PL_LEAF_ACK || sodium_memcmp(lf.mbx, p->peer_mbx, 32) != 0 ||
 			    sodium_memcmp(lf.owner, p->ct.ik, 32) != 0 ||
-			    pl_leaf_fetch_verify(&lf) != 0)
+			    pl_leaf_ack_verify(&lf) != 0)
 				continue;
-			if (keep_fetch(p, p->pl->leaf[i].p, p->pl->leaf[i].n, cur + i,
-				       lf.through) != 0) {
+			if (keep_fetch(p, p->pl->leaf[i].p, p->pl->leaf[i].n, cur + i, &lf.ack) !=
+			    0) {
 				free(body);
 				return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 			}
@@ -207,8 +206,9 @@ static int scan_fetches(prove_ctx *p, pl_err *e)
 	return 0;
 }
 
-/* Marks, for each deposit, the first later fetch that covers its seq (an
- * ack logged before a deposit cannot have seen it); counts them. */
+/* Marks, for each deposit, the first later ack that names it (its seq and
+ * envelope hash: an ack that only runs past its seq does not say the
+ * contact's vault got it); counts them. */
 static void mark_covering_fetches(prove_ctx *p)
 {
 	p->nused = 0;
@@ -217,7 +217,8 @@ static void mark_covering_fetches(prove_ctx *p)
 		if (pl_leaf_decode(&dl, p->deps[d].leaf, p->deps[d].leaf_len) != 0)
 			continue;
 		for (size_t f = 0; f < p->nfetch; f++) {
-			if (p->fr[f].index > p->deps[d].index && p->fr[f].through >= dl.seq) {
+			if (p->fr[f].index > p->deps[d].index &&
+			    pl_auth_ack_names(&p->fr[f].ack, dl.seq, dl.hash)) {
 				if (!p->fr[f].used) {
 					p->fr[f].used = 1;
 					p->nused++;

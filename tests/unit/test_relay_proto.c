@@ -191,18 +191,17 @@ static int dec_grant(const uint8_t *p, size_t n)
 
 static int dec_ack(const uint8_t *p, size_t n)
 {
-	uint64_t s;
-	return pl_auth_ack_decode(&s, p, n);
+	pl_auth_ack a;
+	return pl_auth_ack_decode(&a, p, n);
 }
 
 static void test_token_grant_ack(void **state)
 {
 	(void)state;
-	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_AUTH_ACK_BODY_LEN];
+	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_AUTH_ACK_BODY_MAX];
 	uint8_t blob[300];
 	const uint8_t *b;
 	size_t bl;
-	uint64_t seq;
 	pl_wr w;
 
 	randombytes_buf(tok, sizeof tok);
@@ -253,10 +252,24 @@ static void test_token_grant_ack(void **state)
 		assert_int_equal(pl_proto_grant_decode(&b, &bl, big, sizeof big), -1);
 	}
 
-	pl_auth_ack_encode(ack, 0x0102030405060708ull);
-	assert_int_equal(pl_auth_ack_decode(&seq, ack, sizeof ack), 0);
-	assert_true(seq == 0x0102030405060708ull);
-	check_prefixes_and_trailing(dec_ack, ack, sizeof ack);
+	{
+		pl_auth_ack a, d;
+		size_t an;
+		memset(&a, 0, sizeof a);
+		a.through = 0x0102030405060708ull;
+		a.n = 2;
+		a.name[0].seq = 5;
+		memset(a.name[0].hash, 0xa5, 32);
+		a.name[1].seq = a.through;
+		memset(a.name[1].hash, 0x5a, 32);
+		an = pl_auth_ack_encode(ack, &a);
+		assert_int_equal(an, PL_AUTH_ACK_BODY_MIN + 2 * PL_AUTH_ACK_NAME_LEN);
+		assert_int_equal(pl_auth_ack_decode(&d, ack, an), 0);
+		assert_true(d.through == 0x0102030405060708ull && d.n == 2 && d.name[0].seq == 5);
+		assert_int_equal(pl_auth_ack_names(&d, 5, a.name[0].hash), 1);
+		assert_int_equal(pl_auth_ack_names(&d, 5, a.name[1].hash), 0);
+		check_prefixes_and_trailing(dec_ack, ack, an);
+	}
 }
 
 /* ---- receipt --------------------------------------------------------- */
@@ -479,14 +492,14 @@ static void test_log_bodies(void **state)
 	pl_proto_leaves_encode_begin(&w, 2);
 	len = pl_leaf_encode(leaf, &lf);
 	pl_wr_var(&w, leaf, len);
-	lf.type = PL_LEAF_FETCH;
+	lf.type = PL_LEAF_ACK;
 	len = pl_leaf_encode(leaf, &lf);
 	pl_wr_var(&w, leaf, len);
 	assert_int_equal(pl_wr_ok(&w), 0);
 	assert_int_equal(pl_proto_leaves_decode(&l, w.p, w.n), 0);
 	assert_int_equal(l.count, 2);
 	assert_int_equal(l.leaf[0].n, PL_LEAF_DEPOSIT_LEN);
-	assert_int_equal(l.leaf[1].n, PL_LEAF_FETCH_LEN);
+	assert_int_equal(l.leaf[1].n, PL_LEAF_ACK_MIN);
 	check_prefixes_and_trailing(dec_leaves, w.p, w.n);
 	/* an item that is not a leaf */
 	w.p[1 + 4 + 4 + 1] = 9; /* the first leaf's type */
