@@ -163,7 +163,7 @@ int pl_proto_leaves_decode(pl_proto_leaves *l, const uint8_t *p, size_t n);
 enum { PL_PROTO_MBXLOG_ANY = 0, PL_PROTO_MBXLOG_DEPOSIT = 1, PL_PROTO_MBXLOG_ACK = 2 };
 /* The leaf type of each kind (the owner's acknowledgement leaf). */
 #define PL_PROTO_MBXLOG_DEPOSIT_LEAF PL_LEAF_DEPOSIT
-#define PL_PROTO_MBXLOG_ACK_LEAF PL_LEAF_FETCH
+#define PL_PROTO_MBXLOG_ACK_LEAF PL_LEAF_ACK
 
 typedef struct {
 	uint64_t index;
