@@ -62,6 +62,7 @@ typedef struct {
 	size_t nfetch, fcap;
 	pl_proof_fetch *fetches;
 	size_t nused;
+	size_t nfetched; /* deposits an ack names */
 	pl_proto_leaves *pl;
 	pl_receipt *rc;
 } prove_ctx;
@@ -223,6 +224,7 @@ static void mark_covering_fetches(prove_ctx *p)
 					p->fr[f].used = 1;
 					p->nused++;
 				}
+				p->nfetched++;
 				break;
 			}
 		}
@@ -316,6 +318,7 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 		goto out;
 	if (r) {
 		r->deposits = p.ndep;
+		r->fetched = p.nfetched;
 		r->fetch_leaves = p.nused;
 		r->checkpoint_size = p.size;
 		r->replies = replies;
