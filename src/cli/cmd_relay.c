@@ -6,6 +6,7 @@
  * `parley relay insecure-http`: the owner's explicit choice to reach a relay
  * on another computer over plain http:// (as `init --insecure-http`).
  * `parley relay set-url URL`: the same relay, at a new address.
+ * `parley relay move URL`: another relay (cmd_relay_move.c).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -104,9 +105,12 @@ int pl_cmd_relay(pl_cli *cli, int argc, char **argv)
 		return relay_insecure_http(cli);
 	if (argc == 3 && strcmp(argv[1], "set-url") == 0)
 		return relay_set_url(cli, argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "move") == 0)
+		return pl_cmd_relay_move(cli, argc - 1, argv + 1);
 	if (argc != 2 || strcmp(argv[1], "evidence") != 0)
 		return pl_cli_usage("relay", "use parley relay evidence, parley relay "
-					     "set-url URL or parley relay insecure-http");
+					     "set-url URL, parley relay move URL or parley "
+					     "relay insecure-http");
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;
