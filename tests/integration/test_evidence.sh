@@ -2,8 +2,9 @@
 # A relay caught forking its log, proved offline: the real parley-relay is
 # rolled back to an old copy of its data directory (same key), then grows a
 # different history past what a vault saw. The vault refuses it, asks it for
-# its checkpoint of the size it had signed before (another root: a fork),
-# and `parley relay evidence --out` writes a file that `parley verify` says
+# its checkpoint of the size it had signed before (another root: a fork)
+# and for the leaf it now holds where a receipt proved another (a
+# rewrite), and `parley relay evidence --out` writes a file that `parley verify` says
 # proves it, under the relay's published key, with nothing but the file.
 # A rollback alone is written too, but verify never calls it proved.
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +76,9 @@ check "relay evidence --out: at least one statement proved" quiet jq -e '.proved
 check "parley verify proves the fork against the relay's published key (exit 0)" test $? -eq 0
 check "  and says so: two different trees of $S1 leaves, proved" grep -q "proved: the relay signed two different trees of $S1 leaves" "$T/fv.out"
 check "  and keeps the rollback a report, not provable" grep -q 'not provable offline' "$T/fv.out"
+# the vault's receipt of outreach 4 (a leaf past the rolled-back size) set
+# against the leaf the forked relay now proves at that index: a rewrite
+check "  and a receipt's leaf against the relay's new leaf there: proved rewrite" grep -q 'proved: the relay signed trees of [0-9]* and [0-9]* leaves that hold different leaves at index' "$T/fv.out"
 "$PARLEY" verify "$T/fork.json" >"$T/fv2.out" 2>&1
 check "without --relay-key it prints the key inside for the reader to compare" bash -c "grep -qF '$VKEY' '$T/fv2.out' && grep -q 'compare it' '$T/fv2.out'"
 "$PARLEY" --json verify "$T/fork.json" >"$T/fv.json" 2>&1
