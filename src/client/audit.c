@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/evidence.h"
 #include "envelope/envelope.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
@@ -176,6 +177,7 @@ static int extends_stored(pl_vault *v, pl_rc_conn *c, const fresh *f, pl_err *e)
 					  : "signed a tree that does not extend the one it "
 					    "signed before",
 				      old, oldn, f->note, f->n, e);
+			pl_evidence_probe(v, c, f->pk, old, oldn, NULL, f->note, f->n);
 			goto out;
 		}
 	} else if (le.code != PL_EXIT_NOTFOUND) {
@@ -209,10 +211,11 @@ static int receipt_in_tree(pl_vault *v, pl_rc_conn *c, const fresh *f, const pl_
 	}
 	int rc = -1;
 	int ok = rcp.size > f->size ? 0 : extends(c, rcp.size, rcp.root, f->size, f->root, e);
-	if (ok == 0)
+	if (ok == 0) {
 		contradiction(v, "signed a receipt in a tree its current log does not contain",
 			      rc2->note, rc2->notelen, f->note, f->n, e);
-	else if (ok > 0 && pl_vault_receipt_checked(v, it->seq, rc2->index, f->size, e) == 0)
+		pl_evidence_probe(v, c, f->pk, rc2->note, rc2->notelen, rc2, f->note, f->n);
+	} else if (ok > 0 && pl_vault_receipt_checked(v, it->seq, rc2->index, f->size, e) == 0)
 		rc = 1;
 	free(rc2);
 	return rc;
