@@ -78,9 +78,7 @@ static int write_file(pl_cli *cli, pl_vault *v, const char *out)
 	pl_evidence_counts c;
 	uint8_t pk[32];
 	char vkey[PL_NOTE_VKEY_MAX] = "";
-	if (pl_vault_relay_key(v, pk) == 0)
-		pl_leaf_log_vkey_string(vkey, pk);
-	if (pl_evidence_write(v, out, &c, &e) != 0) {
+	if (pl_evidence_write(v, out, &c, pk, &e) != 0) {
 		if (e.code != PL_EXIT_NOTFOUND)
 			return pl_cli_fail(&e);
 		if (cli->json)
@@ -90,6 +88,7 @@ static int write_file(pl_cli *cli, pl_vault *v, const char *out)
 			printf("%s; no file written\n", e.msg);
 		return PL_EXIT_OK;
 	}
+	pl_leaf_log_vkey_string(vkey, pk);
 	if (cli->json) {
 		pl_cli_json_out(
 		    json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "format", PL_EVIDENCE_FORMAT,

@@ -132,7 +132,8 @@ int pl_evidence_probe(pl_vault *v, pl_rc_conn *c, const uint8_t relay_pk[static 
 	return stored;
 }
 
-int pl_evidence_write(pl_vault *v, const char *path, pl_evidence_counts *c, pl_err *e)
+int pl_evidence_write(pl_vault *v, const char *path, pl_evidence_counts *c,
+		      uint8_t relay_pk[static 32], pl_err *e)
 {
 	uint8_t pk[32];
 	pl_evidence *ev = NULL;
@@ -141,14 +142,20 @@ int pl_evidence_write(pl_vault *v, const char *path, pl_evidence_counts *c, pl_e
 	json_t *j = NULL;
 	int rc = -1;
 
-	if (pl_vault_relay_key(v, pk) != 0)
-		return pl_err_set(e, PL_EXIT_NOTFOUND,
-				  "this vault has not pinned a relay key, so it holds no evidence "
-				  "against a relay");
 	if (pl_vault_evidence_list(v, &ev, &n, e) != 0)
 		return -1;
 	if (n == 0) {
 		pl_err_set(e, PL_EXIT_NOTFOUND, "no evidence against the relay is stored");
+		goto done;
+	}
+	/* The file is against the relay most recently caught: after a move
+	 * away from it (the way out), that is no longer the pinned one. */
+	if (ev[n - 1].has_relay_key) {
+		memcpy(pk, ev[n - 1].relay_key, 32);
+	} else if (pl_vault_relay_key(v, pk) != 0) {
+		pl_err_set(e, PL_EXIT_NOTFOUND,
+			   "this vault has not pinned a relay key, so it holds no evidence "
+			   "against a relay");
 		goto done;
 	}
 	if ((rows = calloc(n, sizeof *rows)) == NULL) {
@@ -165,6 +172,7 @@ int pl_evidence_write(pl_vault *v, const char *path, pl_evidence_counts *c, pl_e
 	}
 	if (pl_evidence_build(&j, pk, rows, n, c, e) != 0 || pl_export_write_file(path, j, e) != 0)
 		goto done;
+	memcpy(relay_pk, pk, 32);
 	rc = 0;
 done:
 	json_decref(j);

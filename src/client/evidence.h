@@ -39,9 +39,12 @@ int pl_evidence_probe(pl_vault *v, pl_rc_conn *c, const uint8_t relay_pk[static 
 		      const uint8_t *old, size_t oldn, const pl_receipt *r, const uint8_t *fresh,
 		      size_t freshn);
 
-/* Writes the vault's evidence against its pinned relay key to path
- * (atomically, replacing a file there, as every export does). NOTFOUND if
- * the vault holds none that can go in a file; c says what went in. */
-int pl_evidence_write(pl_vault *v, const char *path, pl_evidence_counts *c, pl_err *e);
+/* Writes the vault's evidence against the relay it most recently caught
+ * (the pinned one, or the one it moved away from) to path (atomically,
+ * replacing a file there, as every export does); that relay's key goes to
+ * relay_pk. NOTFOUND if the vault holds none that can go in a file; c says
+ * what went in. */
+int pl_evidence_write(pl_vault *v, const char *path, pl_evidence_counts *c,
+		      uint8_t relay_pk[static 32], pl_err *e);
 
 #endif

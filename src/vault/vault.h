@@ -311,6 +311,8 @@ typedef struct {
 	uint8_t *a, *b;
 	size_t alen, blen;
 	uint64_t at;
+	uint8_t relay_key[32]; /* the relay it is against (pinned when it was kept) */
+	int has_relay_key;
 } pl_evidence;
 int pl_vault_evidence_add(pl_vault *v, const char *reason, const uint8_t *a, size_t alen,
 			  const uint8_t *b, size_t blen, pl_err *e);

@@ -115,8 +115,9 @@ int pl_vault_evidence_list(pl_vault *v, pl_evidence **out, size_t *n, pl_err *e)
 	int rc, r = 0;
 	*out = NULL;
 	*n = 0;
-	if (pl_vault_prep(v, &st, "SELECT n, reason, note_a, note_b, at FROM evidence ORDER BY n",
-			  e) != 0)
+	if (pl_vault_prep(
+		v, &st, "SELECT n, reason, note_a, note_b, at, relay_key FROM evidence ORDER BY n",
+		e) != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (pl_vault_grow((void **)&arr, &cap, cnt, sizeof *arr) != 0) {
@@ -131,6 +132,10 @@ int pl_vault_evidence_list(pl_vault *v, pl_evidence **out, size_t *n, pl_err *e)
 		ev->a = dup_blob(st, 2, &ev->alen);
 		ev->b = dup_blob(st, 3, &ev->blen);
 		ev->at = (uint64_t)sqlite3_column_int64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == 32) {
+			memcpy(ev->relay_key, sqlite3_column_blob(st, 5), 32);
+			ev->has_relay_key = 1;
+		}
 		cnt++;
 		if (ev->a == NULL || ev->b == NULL) {
 			r = pl_err_set(e, PL_EXIT_ERROR, "out of memory");

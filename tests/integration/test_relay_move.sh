@@ -101,6 +101,11 @@ p "$D" send carol "reaching you on B" >/dev/null 2>&1
 p "$C" --json sync >"$T/csync.json" 2>"$T/csync.err"
 check "carol syncs again (relay B), and receives dave's note" jqq '.received == 1' "$T/csync.json"
 check "  her evidence against relay F is kept" jqq 'length >= 1' <(p "$C" --json relay evidence)
+FKEY=$("$PARLEY_BUILD/parley-relay" --data "$T/relayF" --print-key 2>/dev/null)
+p "$C" --json relay evidence --out "$T/ev.json" >"$T/ev.out" 2>/dev/null
+check "  written after the move, the evidence file is against relay F's key" \
+	jqq --arg k "$FKEY" '.relay_key == $k' "$T/ev.json"
+check "  (not the relay she moved to)" jqq --arg k "$FKEY" '.relay_key == $k' "$T/ev.out"
 p "$C" send dave "held" >/dev/null 2>"$T/held.err"
 check "a note to dave (still on the caught relay) is held, exit 5" test $? -eq 5
 check "  in one line naming the caught relay" one_line "$T/held.err"
