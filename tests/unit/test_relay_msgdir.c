@@ -123,8 +123,8 @@ static void test_random_transactions(void **state)
 					memcpy(x->hash,
 					       m[randombytes_uniform((uint32_t)nm - 1)].hash, 32);
 				x->pending = 1;
-				assert_int_equal(pl_msgdir_add(d, key[b], x->hash, x->seq, x->id),
-						 0);
+				assert_int_equal(
+				    pl_msgdir_add(d, key[b], x->hash, x->seq, x->id, 1072), 0);
 			} else if (last_seq[b] > 0) {
 				uint64_t through = randombytes_uniform((uint32_t)last_seq[b] + 1);
 				assert_int_equal(pl_msgdir_remove_through(d, key[b], through), 0);
@@ -185,7 +185,8 @@ static void test_random_transactions(void **state)
 			msg *x = &m[order[i]];
 			if (x->live)
 				assert_int_equal(
-				    pl_msgdir_load(e, key[x->box], x->hash, x->seq, x->id), 0);
+				    pl_msgdir_load(e, key[x->box], x->hash, x->seq, x->id, 1072),
+				    0);
 		}
 		pl_msgdir_sort(e);
 		for (int b = 0; b < BOXES; b++) {
@@ -213,7 +214,7 @@ static void test_unknown_mailbox(void **state)
 	assert_int_equal(pl_msgdir_candidates(d, k, h, &id, 1), 0);
 	assert_int_equal(pl_msgdir_remove_through(d, k, 10), 0);
 	pl_msgdir_commit(d);
-	assert_int_equal(pl_msgdir_add(d, k, h, 1, 0), -1); /* ids are > 0 */
+	assert_int_equal(pl_msgdir_add(d, k, h, 1, 0, 1072), -1); /* ids are > 0 */
 	assert_int_equal(pl_msgdir_count(d), 0);
 	pl_msgdir_free(d);
 }
@@ -276,14 +277,14 @@ static void test_mailbox_state(void **state)
 	d = pl_msgdir_new();
 	assert_non_null(d);
 	assert_int_equal(pl_msgdir_load_mailbox(d, a, t1, 5), 0);
-	assert_int_equal(pl_msgdir_load(d, a, h, 9, 1), 0);
-	assert_int_equal(pl_msgdir_load(d, a, h, 4, 2), 0);
+	assert_int_equal(pl_msgdir_load(d, a, h, 9, 1, 1072), 0);
+	assert_int_equal(pl_msgdir_load(d, a, h, 4, 2, 1072), 0);
 	pl_msgdir_sort(d);
 	assert_true(pl_msgdir_last_seq(d, a) == 9);
 	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
 	assert_true(s == 10);
 	/* a message loaded before its mailbox row: the row cannot lower it */
-	assert_int_equal(pl_msgdir_load(d, b, h, 12, 3), 0);
+	assert_int_equal(pl_msgdir_load(d, b, h, 12, 3, 1072), 0);
 	assert_int_equal(pl_msgdir_load_mailbox(d, b, NULL, 7), 0);
 	assert_true(pl_msgdir_last_seq(d, b) == 12);
 	assert_int_equal(pl_msgdir_next_seq(d, b, t1, &s), 1); /* no token */
