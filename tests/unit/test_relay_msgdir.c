@@ -296,12 +296,68 @@ static void test_mailbox_state(void **state)
 	pl_msgdir_free(d);
 }
 
+static void expect_usage(const pl_msgdir *d, const uint8_t *mbx, uint64_t msgs, uint64_t bytes)
+{
+	uint64_t m, b;
+	pl_msgdir_usage(d, mbx, &m, &b);
+	assert_true(m == msgs);
+	assert_true(b == bytes);
+}
+
+/* What a mailbox holds, for its quota: added messages count at once, a
+ * rollback takes them back, acknowledged ones go at the commit, and a
+ * loaded directory counts what it loaded. */
+static void test_usage(void **state)
+{
+	(void)state;
+	pl_msgdir *d = pl_msgdir_new();
+	uint8_t a[32] = {1}, b[32] = {2}, t[32] = {7}, h1[32] = {9}, h2[32] = {10}, h3[32] = {11};
+	uint64_t s;
+
+	assert_non_null(d);
+	expect_usage(d, a, 0, 0); /* unknown */
+	assert_int_equal(pl_msgdir_has(d, a), 0);
+	assert_int_equal(pl_msgdir_set_token(d, a, t), 0);
+	assert_int_equal(pl_msgdir_has(d, a), 1);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t, &s), 0);
+	assert_int_equal(pl_msgdir_add(d, a, h1, s, 1, 1072), 0);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t, &s), 0);
+	assert_int_equal(pl_msgdir_add(d, a, h2, s, 2, 65584), 0);
+	expect_usage(d, a, 2, 1072 + 65584);
+	pl_msgdir_commit(d);
+	expect_usage(d, a, 2, 1072 + 65584);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t, &s), 0);
+	assert_int_equal(pl_msgdir_add(d, a, h3, s, 3, 4144), 0);
+	expect_usage(d, a, 3, 1072 + 65584 + 4144);
+	pl_msgdir_rollback(d);
+	expect_usage(d, a, 2, 1072 + 65584);
+	/* acknowledged through seq 1: still counted until the commit */
+	assert_int_equal(pl_msgdir_remove_through(d, a, 1), 0);
+	expect_usage(d, a, 2, 1072 + 65584);
+	pl_msgdir_commit(d);
+	expect_usage(d, a, 1, 65584);
+	expect_usage(d, b, 0, 0);
+	pl_msgdir_free(d);
+
+	d = pl_msgdir_new();
+	assert_non_null(d);
+	assert_int_equal(pl_msgdir_load(d, b, h1, 5, 1, 16432), 0);
+	assert_int_equal(pl_msgdir_load(d, b, h2, 2, 2, 1072), 0);
+	pl_msgdir_sort(d);
+	expect_usage(d, b, 2, 16432 + 1072);
+	assert_int_equal(pl_msgdir_remove_through(d, b, 2), 0);
+	pl_msgdir_commit(d);
+	expect_usage(d, b, 1, 16432);
+	pl_msgdir_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_transactions),
 	    cmocka_unit_test(test_unknown_mailbox),
 	    cmocka_unit_test(test_mailbox_state),
+	    cmocka_unit_test(test_usage),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
