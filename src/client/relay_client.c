@@ -141,7 +141,7 @@ static const char *status_hint(long status)
 	case 503:
 		return "the relay could not store it; try again later";
 	case 507:
-		return "nothing was stored; what is queued stays queued for the next attempt";
+		return "anything queued stays queued for the next attempt";
 	default:
 		return "try again later, or ask the relay's operator";
 	}
