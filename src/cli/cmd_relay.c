@@ -75,6 +75,8 @@ static int relay_set_url(pl_cli *cli, const char *url)
 			   "parley relay insecure-http if that path is trusted",
 			   url);
 	else if (pl_rc_open_pem(&c, url, pem, pemlen, flags, &e) == 0 &&
+		 (pl_vault_relay_proxy(v) == NULL ||
+		  pl_rc_set_proxy(c, pl_vault_relay_proxy(v), &e) == 0) &&
 		 pl_rc_get_key(c, got, &e) == 0) {
 		if (sodium_memcmp(got, pinned, 32) != 0)
 			pl_err_set(
@@ -104,9 +106,12 @@ int pl_cmd_relay(pl_cli *cli, int argc, char **argv)
 		return relay_insecure_http(cli);
 	if (argc == 3 && strcmp(argv[1], "set-url") == 0)
 		return relay_set_url(cli, argv[2]);
+	if (argc == 3 && strcmp(argv[1], "proxy") == 0)
+		return pl_cli_relay_proxy(cli, argv[2]);
 	if (argc != 2 || strcmp(argv[1], "evidence") != 0)
 		return pl_cli_usage("relay", "use parley relay evidence, parley relay "
-					     "set-url URL or parley relay insecure-http");
+					     "set-url URL, parley relay insecure-http or "
+					     "parley relay proxy URL|none");
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

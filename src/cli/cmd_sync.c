@@ -27,15 +27,17 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	if (cli->json) {
 		pl_cli_json_out(json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
-		    (json_int_t)r.received, "delivered", (json_int_t)r.delivered, "queued",
-		    (json_int_t)r.queued, "rejected", (json_int_t)r.rejected, "duplicate",
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I}",
+		    "received", (json_int_t)r.received, "delivered", (json_int_t)r.delivered,
+		    "queued", (json_int_t)r.queued, "rejected", (json_int_t)r.rejected, "duplicate",
 		    (json_int_t)r.duplicate, "pending", (json_int_t)r.pending, "log_size",
 		    (json_int_t)r.log_size, "receipts_checked", (json_int_t)r.receipts, "withheld",
 		    (json_int_t)r.withheld, "prekeys_added", (json_int_t)r.prekeys_added,
 		    "id_taken", (json_int_t)r.id_taken, "grants_blocked",
-		    (json_int_t)r.grants_blocked, "pending_dropped",
-		    (json_int_t)r.pending_dropped));
+		    (json_int_t)r.grants_blocked, "pending_dropped", (json_int_t)r.pending_dropped,
+		    "acks_sent", (json_int_t)r.acks_sent, "acks_waiting",
+		    (json_int_t)r.acks_waiting, "pending_opened", (json_int_t)r.pending_opened));
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
 		       r.queued);
