@@ -326,11 +326,17 @@ int pl_rc_proxy_check(const char *proxy, pl_err *e)
 			break;
 		return k;
 	}
+	/* Typed by a person: shown with anything unprintable replaced, so the
+	 * error stays one line. */
+	char shown[121];
+	size_t k = 0;
+	for (; proxy[k] && k + 1 < sizeof shown; k++)
+		shown[k] = proxy[k] > 0x20 && proxy[k] < 0x7f ? proxy[k] : '?';
+	shown[k] = '\0';
 	return pl_err_set(e, PL_EXIT_USAGE,
-			  "proxy address \"" URL_SHOWN
-			  "\" is not a SOCKS proxy parley accepts; give "
-			  "it as socks5h://HOST:PORT (e.g. socks5h://127.0.0.1:9050 for Tor)",
-			  proxy);
+			  "proxy address \"%s\" is not a SOCKS proxy parley accepts; give it as "
+			  "socks5h://HOST:PORT (e.g. socks5h://127.0.0.1:9050 for Tor)",
+			  shown);
 }
 
 int pl_rc_set_proxy(pl_rc_conn *c, const char *proxy, pl_err *e)

@@ -688,7 +688,9 @@ static void test_proxy_addresses(void **state)
 					  "socks5h://h :9050",
 					  "",
 					  "socks5h://[zz]:9050",
-					  "SOCKS5H://127.0.0.1:9050"};
+					  "SOCKS5H://127.0.0.1:9050",
+					  "socks5h1\n.",
+					  "socks5h://h:1\n"};
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
 		assert_int_equal(pl_rc_proxy_check(good[i], &e), 0);
 	assert_int_equal(pl_rc_proxy_check("socks5://127.0.0.1:9050", &e), 1);
