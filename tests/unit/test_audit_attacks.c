@@ -1,0 +1,290 @@
+/*
+ * test_audit_attacks.c — the relay as an attacker on what the log proves.
+ * Two real vaults, "alice" and "bob", talk to the real parley-relay
+ * started here through the evil relay (evil_relay.h), a proxy in this
+ * process that rewrites the answers the test asks it to:
+ *   - bob is handed random bytes (of the same bucket size) as seq 1 in
+ *     place of alice's deposit: bob refuses them, his ack does not name
+ *     seq 1, his sync reports the deposit withheld with evidence stored,
+ *     and alice's proof of outreach says it was not fetched; without the
+ *     attack (the control) it says fetched;
+ *   - a doctored leaf (another mailbox, a changed hash) in bob's proved
+ *     read of his mailbox's log is evidence, and the audit refuses;
+ *   - a deposit leaf dropped from that read is caught (seqs of a mailbox
+ *     are consecutive);
+ *   - `prove outreach` reads only the contact's own log entries, however
+ *     many unrelated leaves the log holds.
+ * Skipped when the relay binary is not there.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "client/messenger.h"
+#include "client/nego.h"
+#include "client/prove.h"
+#include "client/relay_client.h"
+#include "export/outreach.h"
+#include "log/leaf.h"
+#include "relay/proto.h"
+#include "util/codec.h"
+#include "evil_relay.h"
+#include "support.h"
+
+#define PASS "audit-attacks-passphrase"
+
+static struct {
+	pl_test_relay r;
+	pl_evil *x;
+	char dir[64]; /* holds data/ and the vaults */
+	int vaults;
+} env;
+
+typedef struct {
+	char dir[128];
+	pl_vault *v;
+} party;
+
+typedef struct {
+	party alice, bob;
+} pair;
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+	char data[128];
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	snprintf(env.dir, sizeof env.dir, "/tmp/parley-attacks-XXXXXX");
+	if (mkdtemp(env.dir) == NULL)
+		return -1;
+	snprintf(data, sizeof data, "%s/data", env.dir);
+	if (pl_test_relay_start(&env.r, data, 0, NULL) != 0 ||
+	    (env.x = pl_evil_start(env.r.url)) == NULL)
+		fprintf(stderr, "# relay or evil relay not available; skipped\n");
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	pl_evil_stop(env.x);
+	env.x = NULL;
+	pl_test_relay_stop(&env.r);
+	if (env.dir[0])
+		pl_test_rm_rf(env.dir);
+	return 0;
+}
+
+static void party_make(party *p, const char *name)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	snprintf(p->dir, sizeof p->dir, "%s/v%d-%s", env.dir, env.vaults++, name);
+	if (pl_vault_create(p->dir, name, pl_evil_url(env.x), NULL, 0, PASS, strlen(PASS), &e) !=
+		0 ||
+	    pl_vault_open(&p->v, p->dir, PASS, strlen(PASS), &e) != 0 ||
+	    pl_msgr_publish(p->v, &e) != 0)
+		fail_msg("cannot make the vault of %s: %s", name, e.msg);
+}
+
+static void party_close(party *p)
+{
+	if (p->v)
+		pl_vault_close(p->v);
+	p->v = NULL;
+	pl_test_rm_rf(p->dir);
+}
+
+static void add_contact(party *a, const party *b, const char *name)
+{
+	pl_contact c;
+	pl_err e;
+	pl_err_clear(&e);
+	memset(&c, 0, sizeof c);
+	snprintf(c.name, sizeof c.name, "%s", name);
+	memcpy(c.ik, pl_vault_identity(b->v)->pk, PL_IK_LEN);
+	c.added = pl_now();
+	c.verified = 1;
+	assert_int_equal(pl_vault_contact_put(a->v, &c, &e), 0);
+	assert_int_equal(pl_msgr_publish(a->v, &e), 0);
+}
+
+static int pair_setup(void **state)
+{
+	*state = NULL;
+	if (env.x == NULL)
+		return 0; /* each test skips */
+	pl_evil_clear(env.x);
+	pair *p = calloc(1, sizeof *p);
+	assert_non_null(p);
+	party_make(&p->alice, "alice");
+	party_make(&p->bob, "bob");
+	add_contact(&p->alice, &p->bob, "bob");
+	add_contact(&p->bob, &p->alice, "alice");
+	*state = p;
+	return 0;
+}
+
+static int pair_teardown(void **state)
+{
+	pair *p = *state;
+	if (env.x)
+		pl_evil_clear(env.x);
+	if (p == NULL)
+		return 0;
+	party_close(&p->alice);
+	party_close(&p->bob);
+	free(p);
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void send_note(party *from, const char *to, const char *text)
+{
+	uint8_t id[8];
+	int64_t seq;
+	pl_sync_report r;
+	pl_err e;
+	pl_err_clear(&e);
+	memset(&r, 0, sizeof r);
+	if (pl_msgr_queue(from->v, to, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq,
+			  &e) != 0 ||
+	    pl_msgr_deliver(from->v, &r, &e) != 0)
+		fail_msg("send to %s: %s", to, e.msg);
+	assert_int_equal(r.delivered, 1);
+}
+
+static int sync_with(party *p, pl_sync_report *r, pl_err *e)
+{
+	memset(r, 0, sizeof *r);
+	pl_err_clear(e);
+	return pl_msgr_sync(p->v, &pl_nego_objects, r, e);
+}
+
+static size_t evidence_count(party *p)
+{
+	pl_evidence *ev;
+	size_t n;
+	pl_err e;
+	assert_int_equal(pl_vault_evidence_list(p->v, &ev, &n, &e), 0);
+	pl_vault_evidence_free(ev, n);
+	return n;
+}
+
+/* bob's mailbox listing path prefix (GET /v1/mailbox/<hex>). */
+static void mailbox_prefix(char out[static 96], const char *what, party *p)
+{
+	uint8_t mbx[32];
+	char hex[65];
+	pl_mailbox_id(mbx, pl_vault_identity(p->v)->pk);
+	pl_hex_encode(hex, mbx, 32);
+	snprintf(out, 96, "%s%s", what, hex);
+}
+
+/* alice proves her outreach to bob; fills s (free with
+ * pl_outreach_summary_free) from the written bundle, verified offline. */
+static void prove_and_verify(pair *p, pl_outreach_summary *s)
+{
+	char out[200], vkey[PL_NOTE_VKEY_MAX];
+	uint8_t rpk[32];
+	pl_prove_report r;
+	pl_err e;
+	size_t n = 0;
+
+	snprintf(out, sizeof out, "%s/proof.json", p->alice.dir);
+	memset(&r, 0, sizeof r);
+	if (pl_prove_outreach(p->alice.v, "bob", out, &r, &e) != 0)
+		fail_msg("prove: %s", e.msg);
+	uint8_t *file = pl_test_read_file(out, &n);
+	assert_non_null(file);
+	assert_int_equal(pl_vault_relay_key(p->alice.v, rpk), 0);
+	assert_int_equal(pl_leaf_log_vkey_string(vkey, rpk), 0);
+	const uint8_t(*expect)[PL_IK_LEN] =
+	    (const uint8_t(*)[PL_IK_LEN])pl_vault_identity(p->bob.v)->pk;
+	if (pl_outreach_proof_verify(s, file, n, vkey, expect, 1, &e) != 0)
+		fail_msg("verify: %s", e.msg);
+	free(file);
+	unlink(out);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* The control: no attack, both deposits fetched and proved so. */
+static void test_control_fetched(void **state)
+{
+	pair *p = *state;
+	pl_sync_report r;
+	pl_outreach_summary s;
+	pl_err e;
+	if (p == NULL)
+		skip();
+	send_note(&p->alice, "bob", "first");
+	send_note(&p->alice, "bob", "second");
+	assert_int_equal(sync_with(&p->bob, &r, &e), 0);
+	assert_int_equal(r.received, 2);
+	assert_int_equal(r.rejected, 0);
+	assert_int_equal(r.withheld, 0);
+	assert_int_equal(evidence_count(&p->bob), 0);
+	assert_int_equal(sync_with(&p->alice, &r, &e), 0);
+	prove_and_verify(p, &s);
+	assert_int_equal(s.n_deposits, 2);
+	assert_int_equal(s.n_fetched, 2);
+	assert_true(s.items[0].fetched && s.items[1].fetched);
+	pl_outreach_summary_free(&s);
+}
+
+/* The relay hands bob random bytes as seq 1 in place of alice's deposit. */
+static void test_replaced_envelope(void **state)
+{
+	pair *p = *state;
+	pl_sync_report r;
+	pl_outreach_summary s;
+	pl_evil_listing_arg a = {.seq = 1, .hits = 0};
+	char pfx[96];
+	pl_err e;
+	if (p == NULL)
+		skip();
+	send_note(&p->alice, "bob", "first, replaced");
+	send_note(&p->alice, "bob", "second");
+	mailbox_prefix(pfx, "/v1/mailbox/", &p->bob);
+	pl_evil_hook(env.x, pfx, pl_evil_listing_replace, &a);
+	assert_int_equal(sync_with(&p->bob, &r, &e), 0);
+	pl_evil_clear(env.x);
+	assert_true(a.hits >= 1);
+	assert_int_equal(r.received, 1);
+	assert_int_equal(r.rejected, 1);
+	assert_int_equal(r.withheld, 1);
+	assert_true(evidence_count(&p->bob) >= 1);
+
+	assert_int_equal(sync_with(&p->alice, &r, &e), 0);
+	prove_and_verify(p, &s);
+	assert_int_equal(s.n_deposits, 2);
+	assert_false(s.items[0].fetched);
+	assert_true(s.items[1].fetched);
+	assert_int_equal(s.n_fetched, 1);
+	pl_outreach_summary_free(&s);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	pl_test_relay_bin(argv[0]);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_control_fetched, pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_replaced_envelope, pair_setup, pair_teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
