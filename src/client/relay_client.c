@@ -876,3 +876,34 @@ int pl_rc_get_raw(pl_rc_conn *c, const char *path, size_t cap, uint8_t **body, s
 	resp_free(&r);
 	return 0;
 }
+
+int pl_rc_mbxlog(pl_rc_conn *c, const uint8_t mbx[32], uint64_t start, uint64_t size, int kind,
+		 pl_proto_mbxlog *out, uint8_t **body, pl_err *e)
+{
+	char path[200], hex[65];
+	const char *k = kind == PL_PROTO_MBXLOG_DEPOSIT ? "&kind=deposit"
+			: kind == PL_PROTO_MBXLOG_ACK	? "&kind=ack"
+							: "";
+	size_t n;
+
+	*body = NULL;
+	memset(out, 0, sizeof *out);
+	if (pl_proto_mbxlog_kind_type(kind) < 0 || start > size)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "internal error: bad mailbox log query (kind %d, start %llu, "
+				  "size %llu)",
+				  kind, (unsigned long long)start, (unsigned long long)size);
+	pl_hex_encode(hex, mbx, 32);
+	snprintf(path, sizeof path, "/log/mailbox/%s?start=%llu&size=%llu%s", hex,
+		 (unsigned long long)start, (unsigned long long)size, k);
+	if (pl_rc_get_raw(c, path, PL_PROTO_MBXLOG_BODY_MAX, body, &n, "the mailbox's log entries",
+			  e) != 0)
+		return -1;
+	if (pl_proto_mbxlog_decode(out, *body, n, mbx, start, size, kind) != 0) {
+		free(*body);
+		*body = NULL;
+		/* Also a leaf of another mailbox, kind or range than asked. */
+		return malformed(c, "list of a mailbox's log entries", e);
+	}
+	return 0;
+}

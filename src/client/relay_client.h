@@ -126,6 +126,18 @@ void pl_rc_listing_free(pl_rc_listing *l);
 /* POST /v1/mailbox/{mailbox of id}/ack: the relay deletes seq <= `seq`. */
 int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, uint64_t seq, pl_err *e);
 
+/* GET /log/mailbox/{mbx}?start=..&size=..[&kind=..]: the leaves of mailbox
+ * mbx with index in [start, size), of one kind (PL_PROTO_MBXLOG_DEPOSIT or
+ * _ACK) or both (PL_PROTO_MBXLOG_ANY), each with its inclusion proof in the
+ * tree of `size` leaves, at most PL_PROTO_MBXLOG_MAX per call (fewer: none
+ * is left; else ask again from the last index + 1). Strictly decoded
+ * against what was asked (pl_proto_mbxlog_decode); the proofs are NOT
+ * checked here: the caller checks them against its accepted checkpoint of
+ * `size`. out's items point into *body (malloc'd; the caller frees it,
+ * also on failure it is NULL). */
+int pl_rc_mbxlog(pl_rc_conn *c, const uint8_t mbx[32], uint64_t start, uint64_t size, int kind,
+		 pl_proto_mbxlog *out, uint8_t **body, pl_err *e);
+
 /* An unauthenticated GET of `path` (e.g. under /log/), body of at most cap
  * bytes returned as is (*body malloc'd) for the caller's strict decoder. */
 int pl_rc_get_raw(pl_rc_conn *c, const char *path, size_t cap, uint8_t **body, size_t *n,

@@ -37,17 +37,19 @@
 
 #define PRUNE_EVERY 60 /* seconds between nonce-table prunes */
 
-void pl_relay_publish_note(pl_relay *R, const uint8_t *note, size_t len)
+void pl_relay_publish_note(pl_relay *R, uint64_t size, const uint8_t *note, size_t len)
 {
 	pthread_mutex_lock(&R->log_mu);
 	memcpy(R->note, note, len);
 	R->notelen = len;
+	R->note_size = size;
 	pthread_mutex_unlock(&R->log_mu);
 }
 
 /* Appends a leaf (index = the tree's size) to the in-memory tree and to the
- * store, in the caller's transaction. */
-static int log_append(pl_relay *R, const pl_leaf *l)
+ * store, in the caller's transaction, and notes it in j for the index by
+ * mailbox (which takes it only once the transaction has committed). */
+static int log_append(pl_relay *R, pl_relay_job *j, const pl_leaf *l)
 {
 	uint8_t data[PL_LEAF_MAX], h[PL_MERKLE_HASH_LEN];
 	pl_merkle_node nodes[PL_MERKLE_APPEND_MAX];
@@ -59,6 +61,9 @@ static int log_append(pl_relay *R, const pl_leaf *l)
 	pl_leaf_hash(h, data, n);
 	if (pl_tlog_append(&R->tlog, h, nodes, &cnt) != 0)
 		return PL_STORE_FAIL;
+	j->leaf = index;
+	j->leaf_type = l->type;
+	j->appended = 1;
 	/* On failure the caller rolls back the transaction and the tree. */
 	return pl_store_leaf_put(R->store, index, data, n, nodes, cnt);
 }
@@ -73,6 +78,41 @@ static int log_checkpoint(pl_relay *R, uint8_t note[static PL_LEAF_NOTE_MAX], si
 	    pl_leaf_checkpoint_sign(note, PL_LEAF_NOTE_MAX, len, R->tlog.size, root, R->sk) != 0)
 		return PL_STORE_FAIL;
 	return pl_store_checkpoint_put(R->store, R->tlog.size, note, *len);
+}
+
+/* GET /log/mailbox: the leaves the worker found in the index, each with
+ * its inclusion proof in the tree of the signed size j->b. */
+static int run_log_mailbox(pl_relay *R, pl_relay_job *j)
+{
+	pl_store *s = R->store;
+	pl_merkle_source src;
+	uint8_t note[PL_LEAF_NOTE_MAX], data[PL_LEAF_MAX];
+	uint8_t proof[PL_MERKLE_PROOF_MAX][PL_MERKLE_HASH_LEN];
+	size_t n, dn;
+	pl_leaf l;
+	int r;
+
+	if (j->b > R->signed_size)
+		return PL_STORE_NOTFOUND;
+	r = pl_store_checkpoint_get(s, j->b, note, &n);
+	if (r != PL_STORE_OK)
+		return r;
+	pl_store_merkle_source(s, &src);
+	pl_proto_mbxlog_encode_begin(&j->out, (uint32_t)j->nhits);
+	for (size_t i = 0; i < j->nhits; i++) {
+		uint64_t at = j->hits[i].index;
+		/* The index only ever points at this mailbox's leaves; one that
+		 * does not is a damaged index, never served. */
+		if (at >= j->b || pl_store_leaf_get(s, at, data, &dn) != PL_STORE_OK ||
+		    pl_leaf_decode(&l, data, dn) != 0 ||
+		    memcmp(l.mbx, j->id, PL_MAILBOX_LEN) != 0 ||
+		    pl_mbxidx_kind_of(l.type) != j->hits[i].kind ||
+		    pl_merkle_prove_inclusion(&src, at, j->b, proof, &n) != 0 ||
+		    n > PL_PROTO_MBXLOG_PROOF_MAX)
+			return PL_STORE_FAIL;
+		pl_proto_mbxlog_encode_item(&j->out, at, data, dn, (const uint8_t(*)[32])proof, n);
+	}
+	return pl_wr_ok(&j->out) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
 static int run_log_read(pl_relay *R, pl_relay_job *j)
@@ -110,6 +150,8 @@ static int run_log_read(pl_relay *R, pl_relay_job *j)
 		if (j->b > R->signed_size - j->a)
 			j->b = R->signed_size - j->a;
 		return pl_store_leaves(s, j->a, (uint32_t)j->b, &j->out);
+	case PL_JOB_LOG_MAILBOX:
+		return run_log_mailbox(R, j);
 	default:
 		return PL_STORE_FAIL;
 	}
@@ -151,7 +193,7 @@ static int run_job(pl_relay *R, pl_relay_job *j, uint64_t now)
 		memcpy(l.hash, j->hash, PL_PROTO_HASH_LEN);
 		l.seq = j->seq;
 		l.relay_time = j->time;
-		return log_append(R, &l);
+		return log_append(R, j, &l);
 	case PL_JOB_LIST:
 		return pl_store_list(s, j->id, j->seq, &j->out);
 	case PL_JOB_ACK:
@@ -167,7 +209,7 @@ static int run_job(pl_relay *R, pl_relay_job *j, uint64_t now)
 		memcpy(l.nonce, j->nonce, PL_AUTH_NONCE_LEN);
 		memcpy(l.sig, j->sig, PL_SIG_LEN);
 		l.relay_time = now;
-		return log_append(R, &l);
+		return log_append(R, j, &l);
 	default:
 		return run_log_read(R, j);
 	}
@@ -302,6 +344,24 @@ static void join_queued(pl_relay *R, pl_relay_job *j, unsigned long *n)
 	*n += k;
 }
 
+/* After the batch's transaction committed: its leaves go into the index by
+ * mailbox, before its checkpoint is published, so that a lookup below a
+ * published size misses none. Only jobs that still succeed were in the
+ * committed transaction (fail_range marked the others). */
+static void index_batch(pl_relay *R, pl_relay_job *batch)
+{
+	pl_mbxidx *x = pl_store_mbxidx(R->store);
+
+	for (pl_relay_job *j = batch; j != NULL; j = j->next) {
+		int kind = pl_mbxidx_kind_of(j->leaf_type);
+		if (j->res != PL_STORE_OK || !j->appended || kind < 0)
+			continue;
+		/* On failure the index marks itself broken and the mailbox
+		 * endpoint refuses to answer, rather than answer incompletely. */
+		(void)pl_mbxidx_add(x, j->id, j->leaf, kind);
+	}
+}
+
 /* Ends the batch's transaction: one checkpoint for the batch, in it, so
  * that it is durable exactly when the leaves it covers are, and one
  * COMMIT. Then the tree is sealed (and the checkpoint published) or rolled
@@ -331,9 +391,10 @@ static void commit_batch(pl_relay *R, pl_relay_job *batch, pl_relay_job *first, 
 		pl_tlog_rollback(&R->tlog); /* nothing new is committed */
 		return;
 	}
+	index_batch(R, batch);
 	pl_tlog_view *v = pl_tlog_seal(&R->tlog, note, notelen);
 	R->signed_size = R->tlog.size;
-	pl_relay_publish_note(R, note, notelen);
+	pl_relay_publish_note(R, R->signed_size, note, notelen);
 	if (v != NULL) {
 		pl_tlog_view_unref(R->current);
 		R->current = v;

@@ -300,6 +300,80 @@ int pl_proto_listing_decode(pl_proto_listing *l, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* ---- one mailbox's leaves ------------------------------------------- */
+
+int pl_proto_mbxlog_kind_type(int kind)
+{
+	switch (kind) {
+	case PL_PROTO_MBXLOG_ANY:
+		return 0;
+	case PL_PROTO_MBXLOG_DEPOSIT:
+		return PL_PROTO_MBXLOG_DEPOSIT_LEAF;
+	case PL_PROTO_MBXLOG_ACK:
+		return PL_PROTO_MBXLOG_ACK_LEAF;
+	default:
+		return -1;
+	}
+}
+
+void pl_proto_mbxlog_encode_begin(pl_wr *w, uint32_t count)
+{
+	pl_wr_u8(w, PL_PROTO_VERSION);
+	pl_wr_u32(w, count);
+}
+
+void pl_proto_mbxlog_encode_item(pl_wr *w, uint64_t index, const uint8_t *leaf, size_t leaflen,
+				 const uint8_t (*proof)[32], size_t prooflen)
+{
+	pl_wr_u64(w, index);
+	pl_wr_var(w, leaf, leaflen);
+	pl_wr_u8(w, (uint8_t)prooflen);
+	for (size_t i = 0; i < prooflen; i++)
+		pl_wr_bytes(w, proof[i], 32);
+}
+
+int pl_proto_mbxlog_decode(pl_proto_mbxlog *m, const uint8_t *p, size_t n,
+			   const uint8_t mbx[static 32], uint64_t start, uint64_t size, int kind)
+{
+	pl_rd r;
+	pl_leaf leaf;
+	int want = pl_proto_mbxlog_kind_type(kind);
+
+	memset(m, 0, sizeof *m);
+	pl_rd_init(&r, p, n);
+	if (pl_rd_u8(&r) != PL_PROTO_VERSION || want < 0)
+		pl_rd_fail(&r);
+	m->count = pl_rd_u32(&r);
+	if (m->count > PL_PROTO_MBXLOG_MAX)
+		pl_rd_fail(&r);
+	for (uint32_t i = 0; i < m->count && r.err == 0; i++) {
+		pl_proto_mbxlog_item *it = &m->item[i];
+		it->index = pl_rd_u64(&r);
+		it->leaf = pl_rd_var(&r, PL_LEAF_MAX, &it->leaflen);
+		it->prooflen = pl_rd_u8(&r);
+		if (it->prooflen > PL_PROTO_MBXLOG_PROOF_MAX)
+			pl_rd_fail(&r);
+		it->proof = (const uint8_t(*)[32])pl_rd_bytes(&r, it->prooflen * 32);
+		if (r.err != 0)
+			break;
+		if (it->index < start || it->index >= size ||
+		    (i > 0 && it->index <= m->item[i - 1].index) ||
+		    pl_leaf_decode(&leaf, it->leaf, it->leaflen) != 0 ||
+		    memcmp(leaf.mbx, mbx, 32) != 0 || (want != 0 && leaf.type != want) ||
+		    (leaf.type != PL_PROTO_MBXLOG_DEPOSIT_LEAF &&
+		     leaf.type != PL_PROTO_MBXLOG_ACK_LEAF)) {
+			pl_rd_fail(&r);
+			break;
+		}
+		it->type = leaf.type;
+	}
+	if (pl_rd_done(&r) != 0) {
+		memset(m, 0, sizeof *m);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- ids in paths -------------------------------------------------- */
 
 int pl_proto_parse_id_hex(uint8_t out[static 32], const char *s, size_t len)

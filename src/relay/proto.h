@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "identity/identity.h"
+#include "log/leaf.h"
 #include "util/wire.h"
 
 #define PL_PROTO_VERSION 1
@@ -147,6 +148,52 @@ typedef struct {
 void pl_proto_leaves_encode_begin(pl_wr *w, uint32_t count);
 /* Strict: count <= 1000 and every item a valid leaf (pl_leaf_decode). */
 int pl_proto_leaves_decode(pl_proto_leaves *l, const uint8_t *p, size_t n);
+
+/* ---- one mailbox's leaves (GET /log/mailbox/{mbx}) -------------------
+ * mbxlog := u8 1 ‖ u32 n ‖ n × (index u64 ‖ var(leaf) ‖ u8 plen ‖ plen × 32)
+ * The leaves of the tree of the asked size S with index in [start, S)
+ * whose mailbox is mbx, oldest first, each with its inclusion proof in
+ * that tree (RFC 9162 order). n < PL_PROTO_MBXLOG_MAX: none is left in
+ * [start, S). */
+#define PL_PROTO_MBXLOG_MAX 256
+#define PL_PROTO_MBXLOG_PROOF_MAX 64 /* a tree below 2^64 leaves */
+#define PL_PROTO_MBXLOG_BODY_MAX                                                                   \
+	(1 + 4 + PL_PROTO_MBXLOG_MAX * (8 + 4 + PL_LEAF_MAX + 1 + PL_PROTO_MBXLOG_PROOF_MAX * 32))
+/* The kind= filter: the leaf type it keeps (0: both). */
+enum { PL_PROTO_MBXLOG_ANY = 0, PL_PROTO_MBXLOG_DEPOSIT = 1, PL_PROTO_MBXLOG_ACK = 2 };
+/* The leaf type of each kind (the owner's acknowledgement leaf). */
+#define PL_PROTO_MBXLOG_DEPOSIT_LEAF PL_LEAF_DEPOSIT
+#define PL_PROTO_MBXLOG_ACK_LEAF PL_LEAF_FETCH
+
+typedef struct {
+	uint64_t index;
+	uint8_t type;	     /* the leaf's type */
+	const uint8_t *leaf; /* points into the decoded buffer */
+	size_t leaflen;
+	const uint8_t (*proof)[32]; /* points into the decoded buffer */
+	size_t prooflen;
+} pl_proto_mbxlog_item;
+
+typedef struct {
+	uint32_t count;
+	pl_proto_mbxlog_item item[PL_PROTO_MBXLOG_MAX];
+} pl_proto_mbxlog;
+
+/* The leaf type kind keeps: PL_PROTO_MBXLOG_*_LEAF, 0 for ANY, -1 if kind
+ * is none of them. */
+int pl_proto_mbxlog_kind_type(int kind);
+/* Incremental encoder for the relay: begin with the final count, then
+ * exactly that many items. */
+void pl_proto_mbxlog_encode_begin(pl_wr *w, uint32_t count);
+void pl_proto_mbxlog_encode_item(pl_wr *w, uint64_t index, const uint8_t *leaf, size_t leaflen,
+				 const uint8_t (*proof)[32], size_t prooflen);
+/* Strict, against what was asked: version 1, count <= 256, indices
+ * strictly increasing within [start, size), every leaf valid
+ * (pl_leaf_decode) with mailbox mbx and of the type kind keeps, every
+ * proof at most 64 hashes, no trailing bytes. The proofs are not checked
+ * here (that needs the checkpoint of `size`). */
+int pl_proto_mbxlog_decode(pl_proto_mbxlog *m, const uint8_t *p, size_t n,
+			   const uint8_t mbx[static 32], uint64_t start, uint64_t size, int kind);
 
 /* ---- ids in paths -------------------------------------------------- */
 /* Strict 64 lowercase hex digits → 32 bytes (mailbox ids, locators in paths). */

@@ -53,7 +53,8 @@ enum route {
 	R_LOG_CHECKPOINT,
 	R_LOG_INCLUSION,
 	R_LOG_CONSISTENCY,
-	R_LOG_LEAVES
+	R_LOG_LEAVES,
+	R_LOG_MAILBOX
 };
 
 enum req_state {
@@ -76,6 +77,8 @@ typedef struct {
 	int status; /* != 0: answer decided (error) */
 	const char *msg;
 	pl_proto_bundle_upload *upload;
+	int kind;	     /* GET /log/mailbox: PL_MBXIDX_*, -1 for both */
+	pl_mbxidx_hit *hits; /* ... the leaves found in the index */
 	pl_relay_job j;
 } req;
 
@@ -165,8 +168,46 @@ static int parse_query(const char *query, const char *n1, uint64_t *v1, const ch
 	return *p == '\0' ? 0 : -1;
 }
 
+#define MBXLOG_QUERY_BAD                                                                           \
+	"query must be start=I&size=S (decimal, no leading zeros), then optionally "               \
+	"&kind=deposit or &kind=ack"
+
+/* GET /log/mailbox/{mbx}?start=I&size=S[&kind=deposit|ack], strictly. */
+static void parse_mailbox_query(req *q, const char *query)
+{
+	char nums[2 * QUERY_NUM_MAX + 16];
+	const char *kind = query ? strstr(query, "&kind=") : NULL;
+	size_t n = query ? (kind ? (size_t)(kind - query) : strlen(query)) : 0;
+
+	q->kind = -1;
+	if (query == NULL || n >= sizeof nums)
+		goto bad;
+	memcpy(nums, query, n);
+	nums[n] = '\0';
+	if (parse_query(nums, "start", &q->qa, "size", &q->qb) != 0)
+		goto bad;
+	if (kind != NULL) {
+		kind += strlen("&kind=");
+		if (strcmp(kind, "deposit") == 0)
+			q->kind = PL_MBXIDX_DEPOSIT;
+		else if (strcmp(kind, "ack") == 0)
+			q->kind = PL_MBXIDX_ACK;
+		else {
+			route_error(q, 400, "kind must be deposit or ack");
+			return;
+		}
+	}
+	if (q->qa > q->qb)
+		route_error(q, 400, "start must not be above size");
+	return;
+bad:
+	route_error(q, 400, MBXLOG_QUERY_BAD);
+}
+
 static void parse_log_route(req *q, const char *path, const char *query, int get)
 {
+	const char *rest;
+
 	if (strcmp(path, "/log/checkpoint") == 0) {
 		if (query == NULL) {
 			q->route = R_LOG_LATEST;
@@ -197,6 +238,16 @@ static void parse_log_route(req *q, const char *path, const char *query, int get
 				    "query must be start=S&count=C (decimal, no leading zeros)");
 		else if (q->qb == 0 || q->qb > PL_PROTO_LEAVES_MAX)
 			route_error(q, 400, "count must be 1 to 1000");
+	} else if ((rest = match_id(q, path, "/log/mailbox/", MBX_BAD)) != NULL || q->status) {
+		if (q->status)
+			return;
+		if (*rest != '\0') {
+			q->route = R_NONE;
+			route_error(q, 404, "no such endpoint");
+			return;
+		}
+		q->route = R_LOG_MAILBOX;
+		parse_mailbox_query(q, query);
 	} else {
 		q->route = R_NONE;
 		route_error(q, 404, "no such endpoint");
@@ -309,6 +360,7 @@ void pl_relay_request_done(void *cls, struct MHD_Connection *con, void **con_cls
 		return;
 	pl_tlog_view_unref(q->j.view);
 	pl_wr_free(&q->j.out);
+	free(q->hits);
 	free(q->upload);
 	free(q->target);
 	free(q->body);
@@ -518,6 +570,35 @@ static enum MHD_Result handle_ack(pl_relay *R, struct MHD_Connection *con, req *
 	return submit(R, con, q, PL_JOB_ACK);
 }
 
+/* GET /log/mailbox: the worker finds the mailbox's leaves in the index by
+ * mailbox (the part that grows with the log, done in memory); the
+ * committer reads them and their proofs. A size beyond the published
+ * checkpoint is refused here: below it, the index misses no leaf. */
+static enum MHD_Result handle_mailbox_log(pl_relay *R, struct MHD_Connection *con, req *q)
+{
+	pl_relay_job *j = &q->j;
+	pl_mbxidx *x = pl_store_mbxidx(R->store);
+	uint64_t published;
+
+	pthread_mutex_lock(&R->log_mu);
+	published = R->notelen ? R->note_size : 0;
+	pthread_mutex_unlock(&R->log_mu);
+	if (q->qb > published)
+		return reply_error(con, MHD_HTTP_NOT_FOUND,
+				   "size is beyond the relay's newest checkpoint");
+	if (pl_mbxidx_ok(x) != 0)
+		return reply_error(con, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "the relay's index by mailbox is incomplete (out of memory); "
+				   "the relay must be restarted");
+	q->hits = malloc(PL_PROTO_MBXLOG_MAX * sizeof *q->hits);
+	if (q->hits == NULL)
+		return reply_error(con, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+	j->nhits = pl_mbxidx_find(x, q->id, q->qa, q->qb, q->kind, q->hits, PL_PROTO_MBXLOG_MAX);
+	j->hits = q->hits;
+	j->b = q->qb;
+	return submit(R, con, q, PL_JOB_LOG_MAILBOX);
+}
+
 /* First stage, on a worker: everything that needs no storage. Answers at
  * once, or queues a job and suspends the connection. */
 static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, const char *method)
@@ -582,6 +663,8 @@ static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, c
 		j->a = q->qa;
 		j->b = q->qb;
 		return submit(R, con, q, PL_JOB_LOG_LEAVES);
+	case R_LOG_MAILBOX:
+		return handle_mailbox_log(R, con, q);
 	default:
 		return reply_error(con, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	}
@@ -715,6 +798,11 @@ static enum MHD_Result answer(pl_relay *R, struct MHD_Connection *con, req *q)
 		if (j->res != PL_STORE_OK)
 			return reply_store(con, j->res,
 					   "start is beyond the relay's newest checkpoint", "");
+		return reply_wr(con, &j->out, "application/octet-stream");
+	case PL_JOB_LOG_MAILBOX:
+		if (j->res != PL_STORE_OK)
+			return reply_store(con, j->res,
+					   "the relay has signed no checkpoint of that size", "");
 		return reply_wr(con, &j->out, "application/octet-stream");
 	}
 	return reply_store(con, PL_STORE_FAIL, "", "");

@@ -475,7 +475,7 @@ static int log_open(pl_relay *R, int no_log)
 	if (R->current == NULL)
 		return fail("out of memory");
 	R->signed_size = size;
-	pl_relay_publish_note(R, note, notelen);
+	pl_relay_publish_note(R, size, note, notelen);
 	return 0;
 }
 

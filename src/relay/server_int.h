@@ -21,6 +21,7 @@
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
+#include "relay/mbxidx.h"
 #include "relay/proto.h"
 #include "relay/server.h"
 #include "relay/store.h"
@@ -45,7 +46,8 @@ enum pl_relay_job_kind {
 	PL_JOB_LOG_CHECKPOINT,	/* a = size */
 	PL_JOB_LOG_INCLUSION,	/* a = index, b = size */
 	PL_JOB_LOG_CONSISTENCY, /* a = old, b = size */
-	PL_JOB_LOG_LEAVES	/* a = start, b = count */
+	PL_JOB_LOG_LEAVES,	/* a = start, b = count */
+	PL_JOB_LOG_MAILBOX	/* b = size, hits[0..nhits) */
 };
 
 typedef struct pl_relay_job {
@@ -70,6 +72,11 @@ typedef struct pl_relay_job {
 	uint8_t sig[PL_SIG_LEN];
 	/* deposit: its leaf, and the sealed view its receipt comes from */
 	uint64_t leaf;
+	int appended;	   /* deposit or ack: its leaf was appended (at `leaf`) */
+	uint8_t leaf_type; /* ... of this type */
+	/* GET /log/mailbox: the leaves the worker found in the index */
+	const pl_mbxidx_hit *hits;
+	size_t nhits;
 	pl_tlog_view *view; /* one reference, dropped by the answer or request_done */
 	int have_proof;	    /* proof computed by the committer (a leaf older than the view) */
 	size_t prooflen;
@@ -93,10 +100,12 @@ typedef struct pl_relay {
 	uint64_t signed_size;  /* size of the newest committed checkpoint */
 	pl_tlog_view *current; /* its view (the relay's reference) */
 	uint64_t last_prune;
-	/* the newest checkpoint note, for GET /log/checkpoint */
+	/* the newest checkpoint note, for GET /log/checkpoint, and its size:
+	 * published after the index by mailbox holds every leaf below it */
 	pthread_mutex_t log_mu;
 	uint8_t note[PL_LEAF_NOTE_MAX];
 	size_t notelen;
+	uint64_t note_size;
 	/* the job queue */
 	pthread_t committer;
 	int committing; /* the committer thread runs */
@@ -110,8 +119,10 @@ typedef struct pl_relay {
 
 /* ---- the group committer (commit.c) ----------------------------------- */
 
-/* Makes note the answer of GET /log/checkpoint (any thread). */
-void pl_relay_publish_note(pl_relay *R, const uint8_t *note, size_t len);
+/* Makes note, the checkpoint of `size` leaves, the answer of GET
+ * /log/checkpoint (any thread). Every leaf below size must already be in
+ * the store's index by mailbox. */
+void pl_relay_publish_note(pl_relay *R, uint64_t size, const uint8_t *note, size_t len);
 /* Starts the committer thread over R's queue; -1 if it cannot. */
 int pl_relay_commit_start(pl_relay *R);
 /* Lets the committer finish what is queued, then joins it. */

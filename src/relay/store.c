@@ -204,6 +204,7 @@ struct pl_store {
 	sqlite3_stmt *q[Q_COUNT];
 	int lockfd;
 	pl_msgdir *dir; /* stored envelopes by mailbox and fingerprint */
+	pl_mbxidx *idx; /* the log's leaves by mailbox */
 	/* the background checkpointer */
 	sqlite3 *ckpt_db;
 	pthread_t ckpt_th;
@@ -336,6 +337,38 @@ static int dir_load(pl_store *s)
 	}
 	sqlite3_reset(st);
 	pl_msgdir_sort(s->dir);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The index of the log by mailbox, from the leaf table (one scan). A leaf
+ * that does not decode is not indexed: it is never served by mailbox. */
+static int idx_load(pl_store *s)
+{
+	sqlite3_stmt *st = s->q[Q_LEAF_RANGE];
+	int rc;
+
+	s->idx = pl_mbxidx_new();
+	if (s->idx == NULL)
+		return -1;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, 0);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)PL_STORE_LOG_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		pl_leaf l;
+		int64_t i = sqlite3_column_int64(st, 0);
+		const void *p = sqlite3_column_blob(st, 1);
+		int len = sqlite3_column_bytes(st, 1), kind;
+		if (i < 0 || p == NULL || len <= 0 || pl_leaf_decode(&l, p, (size_t)len) != 0 ||
+		    (kind = pl_mbxidx_kind_of(l.type)) < 0)
+			continue;
+		if (pl_mbxidx_add(s->idx, l.mbx, (uint64_t)i, kind) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pl_mbxidx_trim(s->idx);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -553,7 +586,7 @@ static int db_ready(pl_store *s, const char *path, pl_err *e)
 				       NULL) != SQLITE_OK)
 			return pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
 	}
-	if (dir_load(s) != 0)
+	if (dir_load(s) != 0 || idx_load(s) != 0)
 		return pl_err_set(e, PL_EXIT_ERROR, "cannot read %s: %s", path,
 				  sqlite3_errmsg(s->db));
 	if (checkpointer_start(s, path) != 0)
@@ -614,6 +647,7 @@ void pl_store_close(pl_store *s)
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	pl_msgdir_free(s->dir);
+	pl_mbxidx_free(s->idx);
 	free(s);
 }
 
@@ -1190,6 +1224,11 @@ int pl_store_leaves(pl_store *s, uint64_t start, uint32_t count, pl_wr *w)
 		return PL_STORE_FAIL;
 	}
 	return PL_STORE_OK;
+}
+
+pl_mbxidx *pl_store_mbxidx(pl_store *s)
+{
+	return s->idx;
 }
 
 int pl_store_checkpoint_put(pl_store *s, uint64_t size, const uint8_t *note, size_t n)

@@ -23,6 +23,7 @@
 #include "identity/identity.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
+#include "relay/mbxidx.h"
 #include "relay/proto.h"
 #include "session/x3dh.h"
 #include "util/err.h"
@@ -157,6 +158,10 @@ void pl_store_merkle_source(pl_store *s, pl_merkle_source *src);
 /* Encodes the leaves body (proto.h) of leaves [start, start + count), all
  * of which must exist (count <= PL_PROTO_LEAVES_MAX), into w. */
 int pl_store_leaves(pl_store *s, uint64_t start, uint32_t count, pl_wr *w);
+/* The log's index by mailbox (relay/mbxidx.h), built when the store
+ * opened; safe to read from any thread. The store never adds to it after
+ * opening: the committer does, once a batch's leaves are committed. */
+pl_mbxidx *pl_store_mbxidx(pl_store *s);
 /* Signed checkpoints, by tree size (one per size). */
 int pl_store_checkpoint_put(pl_store *s, uint64_t size, const uint8_t *note, size_t n);
 int pl_store_checkpoint_get(pl_store *s, uint64_t size, uint8_t note[static PL_LEAF_NOTE_MAX],
