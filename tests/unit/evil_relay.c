@@ -17,7 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "log/leaf.h"
 #include "relay/proto.h"
+#include "util/wire.h"
 
 #define HOOKS_MAX 8
 #define PREFIX_MAX 128
@@ -402,14 +404,101 @@ void pl_evil_listing_replace(void *arg, const char *method, const char *target, 
 	if (strcmp(method, "GET") != 0 || *status != 200 || *body == NULL ||
 	    (l = malloc(sizeof *l)) == NULL)
 		return;
-	if (pl_proto_listing_decode(l, *body, *len) == 0) {
-		for (uint32_t i = 0; i < l->count; i++) {
-			if (l->item[i].seq != a->seq)
-				continue;
-			/* env points into *body: overwrite it where it lies */
-			randombytes_buf(*body + (l->item[i].env - *body), l->item[i].envlen);
-			a->hits++;
+	if (pl_proto_listing_decode(l, *body, *len) != 0) {
+		free(l);
+		return;
+	}
+	pl_wr w;
+	pl_wr_init(&w);
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < l->count; i++)
+		keep += !(a->drop && l->item[i].seq == a->seq);
+	pl_proto_listing_encode_begin(&w, l->prekeys, keep);
+	for (uint32_t i = 0; i < l->count; i++) {
+		pl_proto_listing_item *it = &l->item[i];
+		if (it->seq != a->seq) {
+			pl_proto_listing_encode_item(&w, it->seq, it->time, it->env, it->envlen);
+			continue;
 		}
+		a->hits++;
+		if (a->drop)
+			continue;
+		uint8_t *junk = malloc(it->envlen);
+		if (junk == NULL)
+			continue;
+		randombytes_buf(junk, it->envlen);
+		pl_proto_listing_encode_item(&w, it->seq, it->time, junk, it->envlen);
+		free(junk);
 	}
 	free(l);
+	if (pl_wr_ok(&w) != 0) {
+		pl_wr_free(&w);
+		return;
+	}
+	free(*body);
+	*body = w.p;
+	*len = w.n;
+}
+
+void pl_evil_mbxlog_doctor(void *arg, const char *method, const char *target, unsigned *status,
+			   uint8_t **body, size_t *len)
+{
+	pl_evil_mbxlog_arg *a = arg;
+	pl_rd r;
+	pl_wr w;
+	uint32_t n, keep = 0;
+	(void)target;
+
+	if (strcmp(method, "GET") != 0 || *status != 200 || *body == NULL)
+		return;
+	pl_wr_init(&w);
+	/* two passes over the answer: count what is kept, then write it */
+	for (int pass = 0; pass < 2; pass++) {
+		pl_rd_init(&r, *body, *len);
+		if (pl_rd_u8(&r) != 1)
+			return;
+		n = pl_rd_u32(&r);
+		if (pass == 1)
+			pl_proto_mbxlog_encode_begin(&w, keep);
+		for (uint32_t i = 0; i < n && r.err == 0; i++) {
+			size_t ll, pl;
+			uint64_t index = pl_rd_u64(&r);
+			const uint8_t *leaf = pl_rd_var(&r, PL_LEAF_MAX, &ll);
+			pl = pl_rd_u8(&r);
+			const uint8_t *proof = pl_rd_bytes(&r, pl * 32);
+			pl_leaf lf;
+			uint8_t out[PL_LEAF_MAX];
+			size_t outlen = ll;
+			if (r.err != 0 || pl_leaf_decode(&lf, leaf, ll) != 0) {
+				pl_wr_free(&w);
+				return;
+			}
+			int hit = lf.type == PL_LEAF_DEPOSIT && lf.seq == a->seq;
+			if (pass == 0) {
+				keep += !(hit && a->how == PL_EVIL_DROP);
+				continue;
+			}
+			if (hit)
+				a->hits++;
+			if (hit && a->how == PL_EVIL_DROP)
+				continue;
+			memcpy(out, leaf, ll);
+			if (hit) {
+				if (a->how == PL_EVIL_OTHER_MBX)
+					randombytes_buf(lf.mbx, sizeof lf.mbx);
+				else
+					randombytes_buf(lf.hash, sizeof lf.hash);
+				outlen = pl_leaf_encode(out, &lf);
+			}
+			pl_proto_mbxlog_encode_item(&w, index, out, outlen,
+						    (const uint8_t(*)[32])proof, pl);
+		}
+		if (pass == 1 && (r.err != 0 || pl_wr_ok(&w) != 0)) {
+			pl_wr_free(&w);
+			return;
+		}
+	}
+	free(*body);
+	*body = w.p;
+	*len = w.n;
 }

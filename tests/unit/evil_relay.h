@@ -53,12 +53,26 @@ void pl_evil_count_reset(pl_evil *x);
 /* For a pl_evil_fn over GET /v1/mailbox/{mbx}: arg points at a
  * pl_evil_listing_arg; the envelope listed with that seq is replaced by
  * random bytes of the same length (the same bucket size), so the listing
- * still decodes. `hits` counts the replacements made. */
+ * still decodes, or with drop set left out. `hits` counts the changes. */
 typedef struct {
 	uint64_t seq;
+	int drop;
 	unsigned hits;
 } pl_evil_listing_arg;
 void pl_evil_listing_replace(void *arg, const char *method, const char *target, unsigned *status,
 			     uint8_t **body, size_t *len);
+
+/* For a pl_evil_fn over GET /log/mailbox/{mbx}: arg points at a
+ * pl_evil_mbxlog_arg; the deposit leaf with that seq is left out (DROP),
+ * given another mailbox id (OTHER_MBX) or another envelope hash
+ * (OTHER_HASH), its proof kept as it was. */
+enum { PL_EVIL_DROP = 1, PL_EVIL_OTHER_MBX, PL_EVIL_OTHER_HASH };
+typedef struct {
+	uint64_t seq;
+	int how;
+	unsigned hits;
+} pl_evil_mbxlog_arg;
+void pl_evil_mbxlog_doctor(void *arg, const char *method, const char *target, unsigned *status,
+			   uint8_t **body, size_t *len);
 
 #endif

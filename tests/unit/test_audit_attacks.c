@@ -33,6 +33,7 @@
 #include "client/nego.h"
 #include "client/prove.h"
 #include "client/relay_client.h"
+#include "envelope/envelope.h"
 #include "export/outreach.h"
 #include "log/leaf.h"
 #include "relay/proto.h"
@@ -184,6 +185,19 @@ static size_t evidence_count(party *p)
 	return n;
 }
 
+/* Items p received. */
+static size_t count_in(party *p)
+{
+	pl_item *items;
+	size_t n, k = 0;
+	pl_err e;
+	assert_int_equal(pl_vault_item_list(p->v, NULL, &items, &n, &e), 0);
+	for (size_t i = 0; i < n; i++)
+		k += items[i].dir == PL_DIR_IN;
+	pl_vault_items_free(items, n);
+	return k;
+}
+
 /* bob's mailbox listing path prefix (GET /v1/mailbox/<hex>). */
 static void mailbox_prefix(char out[static 96], const char *what, party *p)
 {
@@ -278,6 +292,161 @@ static void test_replaced_envelope(void **state)
 	pl_outreach_summary_free(&s);
 }
 
+/* A doctored leaf in bob's proved read of his mailbox's log: `how` is
+ * PL_EVIL_OTHER_MBX or PL_EVIL_OTHER_HASH. bob's sync fails with
+ * PL_EXIT_SECURITY and keeps evidence; once the relay answers honestly
+ * again, a sync goes through and nothing was received twice. */
+static void doctored_leaf(pair *p, int how)
+{
+	pl_sync_report r;
+	pl_evil_mbxlog_arg a = {.seq = 1, .how = how, .hits = 0};
+	char pfx[96];
+	pl_err e;
+
+	send_note(&p->alice, "bob", "first");
+	send_note(&p->alice, "bob", "second");
+	mailbox_prefix(pfx, "/log/mailbox/", &p->bob);
+	pl_evil_hook(env.x, pfx, pl_evil_mbxlog_doctor, &a);
+	assert_int_equal(sync_with(&p->bob, &r, &e), -1);
+	pl_evil_clear(env.x);
+	assert_int_equal(a.hits, 1);
+	assert_int_equal(e.code, PL_EXIT_SECURITY);
+	assert_non_null(strstr(e.msg, "evidence"));
+	assert_int_equal(evidence_count(&p->bob), 1);
+	assert_int_equal(r.withheld, 0);
+
+	assert_int_equal(sync_with(&p->bob, &r, &e), 0);
+	assert_int_equal(r.received, 0);
+	assert_int_equal(r.withheld, 0);
+	assert_int_equal(evidence_count(&p->bob), 1);
+	assert_int_equal(count_in(&p->bob), 2);
+}
+
+static void test_leaf_of_another_mailbox(void **state)
+{
+	if (*state == NULL)
+		skip();
+	doctored_leaf(*state, PL_EVIL_OTHER_MBX);
+}
+
+static void test_leaf_with_another_hash(void **state)
+{
+	if (*state == NULL)
+		skip();
+	doctored_leaf(*state, PL_EVIL_OTHER_HASH);
+}
+
+/* The relay withholds seq 2 and leaves its deposit leaf out of its
+ * answer: the seqs around the hole give it away. */
+static void test_dropped_leaf(void **state)
+{
+	pair *p = *state;
+	pl_sync_report r;
+	pl_evil_listing_arg la = {.seq = 2, .drop = 1, .hits = 0};
+	pl_evil_mbxlog_arg ma = {.seq = 2, .how = PL_EVIL_DROP, .hits = 0};
+	char lp[96], mp[96];
+	pl_err e;
+	if (p == NULL)
+		skip();
+	send_note(&p->alice, "bob", "first");
+	send_note(&p->alice, "bob", "second, withheld and hidden");
+	send_note(&p->alice, "bob", "third");
+	mailbox_prefix(lp, "/v1/mailbox/", &p->bob);
+	mailbox_prefix(mp, "/log/mailbox/", &p->bob);
+	pl_evil_hook(env.x, lp, pl_evil_listing_replace, &la);
+	pl_evil_hook(env.x, mp, pl_evil_mbxlog_doctor, &ma);
+	assert_int_equal(sync_with(&p->bob, &r, &e), 0);
+	pl_evil_clear(env.x);
+	assert_true(la.hits >= 1);
+	assert_int_equal(ma.hits, 1);
+	assert_int_equal(r.received, 2);
+	assert_int_equal(r.withheld, 1);
+	assert_int_equal(evidence_count(&p->bob), 1);
+}
+
+/* Deposits n envelopes of random bytes into `to`'s mailbox straight at the
+ * relay, with the token `from` holds: leaves that are none of bob's. */
+static void fill_log(party *from, const char *to, unsigned n)
+{
+	pl_contact c;
+	pl_rc_conn *conn;
+	pl_receipt *rec = malloc(sizeof *rec);
+	uint8_t rpk[32], *junk;
+	size_t len = 1;
+	pl_err e;
+
+	assert_non_null(rec);
+	while (!pl_envelope_size_ok(len))
+		len++;
+	junk = malloc(len);
+	assert_non_null(junk);
+	assert_int_equal(pl_vault_contact_get(from->v, to, &c, &e), 0);
+	assert_int_equal(c.has_token, 1);
+	assert_int_equal(pl_vault_relay_key(from->v, rpk), 0);
+	assert_int_equal(pl_rc_open(&conn, env.r.url, NULL, &e), 0);
+	for (unsigned i = 0; i < n; i++) {
+		randombytes_buf(junk, len);
+		if (pl_rc_deposit(conn, rpk, c.ik, c.token, junk, len, rec, &e) != 0)
+			fail_msg("deposit %u refused: %s", i, e.msg);
+	}
+	pl_rc_close(conn);
+	sodium_memzero(&c, sizeof c);
+	free(junk);
+	free(rec);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* prove outreach on a log full of other mailboxes' leaves reads only
+ * bob's: no /log/leaves at all, one page of his acks. */
+static void test_prove_reads_only_the_contact(void **state)
+{
+	pair *p = *state;
+	party dave;
+	pl_sync_report r;
+	pl_outreach_summary s;
+	pl_err e;
+	const char *env_n = getenv("PARLEY_TEST_UNRELATED");
+	unsigned n = env_n ? (unsigned)strtoul(env_n, NULL, 10) : 300;
+	if (p == NULL)
+		skip();
+	party_make(&dave, "dave");
+	add_contact(&p->alice, &dave, "dave");
+	add_contact(&dave, &p->alice, "alice");
+	send_note(&p->alice, "dave", "hello dave");
+	fill_log(&p->alice, "dave", n);
+
+	send_note(&p->alice, "bob", "first");
+	send_note(&p->alice, "bob", "second");
+	assert_int_equal(sync_with(&p->bob, &r, &e), 0);
+	assert_int_equal(r.received, 2);
+	assert_int_equal(sync_with(&p->alice, &r, &e), 0);
+	assert_true(r.log_size > n);
+	fill_log(&p->alice, "dave", 3); /* more after bob's acks, too */
+
+	pl_evil_count_reset(env.x);
+	double t0 = now_s();
+	prove_and_verify(p, &s);
+	double t1 = now_s();
+	unsigned all = pl_evil_count(env.x, ""), mb = pl_evil_count(env.x, "/log/mailbox/");
+	fprintf(stderr,
+		"# prove outreach, %u unrelated leaves: %u requests (%u /log/mailbox), "
+		"%.1f ms\n",
+		n, all, mb, (t1 - t0) * 1e3);
+	assert_int_equal(pl_evil_count(env.x, "/log/leaves"), 0);
+	assert_int_equal(mb, 1);
+	assert_true(all <= 12);
+	assert_int_equal(s.n_deposits, 2);
+	assert_int_equal(s.n_fetched, 2);
+	pl_outreach_summary_free(&s);
+	party_close(&dave);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -285,6 +454,12 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_control_fetched, pair_setup, pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_replaced_envelope, pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_leaf_of_another_mailbox, pair_setup,
+					    pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_leaf_with_another_hash, pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_dropped_leaf, pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_prove_reads_only_the_contact, pair_setup,
+					    pair_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
