@@ -10,7 +10,10 @@
 # 127.0.0.1 port 0 with temporary data directories, driven by the same
 # client (bench/relay_load) at 1, 8 and 64 senders, interleaved, median of
 # RELAY_ROUNDS; every server is stopped on exit, whatever happens.
-# Whole run: about 90 s; every child is under `timeout`.
+# Proof of outreach (bench/mbxlog_bench): the prover's queries to a real
+# parley-relay holding MBXLOG_LEAVES (1,000,000) log leaves, beside one
+# holding 1,000, median of MBXLOG_ROUNDS; about 15 s more.
+# Whole run: about 105 s; every child is under `timeout`.
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
@@ -22,7 +25,9 @@ BURST_N=${BURST_N:-20000}
 RELAY_ROUNDS=${RELAY_ROUNDS:-3}
 RELAY_SECONDS=${RELAY_SECONDS:-2}
 SENDERS=${SENDERS:-1 8 64}
-PARTS=${PARTS:-ratchet relay log} # which parts to run
+PARTS=${PARTS:-ratchet relay log mbxlog} # which parts to run
+MBXLOG_LEAVES=${MBXLOG_LEAVES:-1000000}
+MBXLOG_ROUNDS=${MBXLOG_ROUNDS:-15}
 IMPLS="floor parley libsignal olm"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
@@ -208,4 +213,12 @@ if want log && [ -x "$B/log_bench" ]; then
 	echo
 	echo "== Transparency log: proofs over a 1,000,000-leaf tree, µs per operation, beside the SHA-256 floor =="
 	timeout 300 "$B/log_bench" 1000000 20000 || echo "log_bench failed or timed out"
+fi
+if want mbxlog && [ -x "$B/mbxlog_bench" ] && [ -x "$build/parley-relay" ]; then
+	echo
+	echo "== Proof of outreach: the prover's relay work at $(fmt_int "$MBXLOG_LEAVES") log leaves, beside 1,000 (median of $MBXLOG_ROUNDS) =="
+	mkdir -p "$work/mbxlog"
+	timeout 600 "$B/mbxlog_bench" "$build/parley-relay" "$work/mbxlog" "$MBXLOG_LEAVES" "$MBXLOG_ROUNDS" ||
+		echo "mbxlog_bench failed or timed out"
+	rm -rf "$work/mbxlog"
 fi

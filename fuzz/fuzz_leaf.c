@@ -47,26 +47,34 @@ static void fuzz_bytes(const uint8_t *p, size_t n)
 	pl_leaf_hash(h1, p, n);
 	if (pl_leaf_hash_of(h2, &l) != 0 || memcmp(h1, h2, 32) != 0)
 		abort();
-	if (pl_leaf_fetch_verify(&l) == 0 &&
-	    (l.type != PL_LEAF_FETCH || memcmp(l.owner, owner.pk, 32) != 0))
+	if (pl_leaf_ack_verify(&l) == 0 &&
+	    (l.type != PL_LEAF_ACK || memcmp(l.owner, owner.pk, 32) != 0))
 		abort();
 }
 
-/* The ack the owner would sign, as a fetch leaf. */
+/* The ack the owner would sign, as an ack leaf naming up to three
+ * envelopes below its through-seq. */
 static void fuzz_signed(const uint8_t *p, size_t n)
 {
-	uint8_t in[8 + 8 + 2 + 16 + 2] = {0}, body[PL_AUTH_ACK_BODY_LEN], mbx[32], out[PL_LEAF_MAX];
+	uint8_t in[8 + 8 + 2 + 16 + 2 + 1] = {0}, body[PL_AUTH_ACK_BODY_MAX], mbx[32],
+					out[PL_LEAF_MAX];
+	size_t bodylen;
 	char path[160], hex[65];
 	pl_auth a;
 	pl_leaf l, t;
 
 	memcpy(in, p, n < sizeof in ? n : sizeof in);
 	memset(&l, 0, sizeof l);
-	l.type = PL_LEAF_FETCH;
+	l.type = PL_LEAF_ACK;
 	pl_mailbox_id(mbx, owner.pk);
 	memcpy(l.mbx, mbx, 32);
 	memcpy(l.owner, owner.pk, 32);
-	l.through = get64(in);
+	l.ack.through = get64(in);
+	for (unsigned k = 0; k < in[36] % 4 && k < l.ack.through; k++) {
+		l.ack.name[k].seq = k + 1;
+		memcpy(l.ack.name[k].hash, in + k, 32 - k);
+		l.ack.n = k + 1;
+	}
 	l.auth_time = get64(in + 8) >> 1; /* any time */
 	/* relay time within +-1000 s of it, so both sides of the window occur */
 	l.relay_time = l.auth_time + ((uint64_t)(in[16] << 8 | in[17]) % 2001) - 1000;
@@ -74,14 +82,15 @@ static void fuzz_signed(const uint8_t *p, size_t n)
 		l.relay_time = l.auth_time; /* wrapped: keep it simple */
 	pl_hex_encode(hex, mbx, 32);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", hex);
-	pl_auth_ack_encode(body, l.through);
-	if (pl_auth_sign(&a, &owner, "POST", path, body, sizeof body, l.auth_time) != 0 ||
+	bodylen = pl_auth_ack_encode(body, &l.ack);
+	if (bodylen == 0 ||
+	    pl_auth_sign(&a, &owner, "POST", path, body, bodylen, l.auth_time) != 0 ||
 	    pl_hex_decode(l.nonce, 16, a.nonce) != 0 || pl_hex_decode(l.sig, 64, a.sig) != 0)
 		abort();
 	uint64_t d =
 	    l.relay_time > l.auth_time ? l.relay_time - l.auth_time : l.auth_time - l.relay_time;
 	int in_window = d <= PL_AUTH_WINDOW;
-	if ((pl_leaf_fetch_verify(&l) == 0) != in_window)
+	if ((pl_leaf_ack_verify(&l) == 0) != in_window)
 		abort();
 	if (!in_window)
 		return;
@@ -90,10 +99,14 @@ static void fuzz_signed(const uint8_t *p, size_t n)
 	unsigned bit = (unsigned)(in[34] << 8 | in[35]) % (unsigned)((len - 2) * 8);
 	size_t byte = 2 + bit / 8;
 	out[byte] ^= (uint8_t)(1u << (bit % 8));
-	if (pl_leaf_decode(&t, out, len) != 0)
-		abort(); /* every field of a fetch leaf takes any value */
-	int relay_time_field = byte >= len - 8;
-	int ok = pl_leaf_fetch_verify(&t) == 0;
+	if (pl_leaf_decode(&t, out, len) != 0) {
+		/* only the body has rules; every other field takes any value */
+		if (byte < PL_LEAF_ACK_FIXED)
+			abort();
+		return;
+	}
+	int relay_time_field = byte >= PL_LEAF_ACK_FIXED - 8 && byte < PL_LEAF_ACK_FIXED;
+	int ok = pl_leaf_ack_verify(&t) == 0;
 	if (relay_time_field) {
 		uint64_t e = t.relay_time > t.auth_time ? t.relay_time - t.auth_time
 							: t.auth_time - t.relay_time;

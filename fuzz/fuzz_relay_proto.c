@@ -153,11 +153,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 5: {
-		uint64_t s;
-		uint8_t out[PL_AUTH_ACK_BODY_LEN];
-		if (pl_auth_ack_decode(&s, buf, size) == 0) {
-			pl_auth_ack_encode(out, s);
-			check_same(out, sizeof out, buf, size);
+		pl_auth_ack a;
+		uint8_t out[PL_AUTH_ACK_BODY_MAX];
+		if (pl_auth_ack_decode(&a, buf, size) == 0) {
+			size_t m = pl_auth_ack_encode(out, &a);
+			if (m == 0)
+				abort();
+			check_same(out, m, buf, size);
 		}
 		break;
 	}

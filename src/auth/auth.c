@@ -21,25 +21,66 @@
 
 /* ---- ack ------------------------------------------------------------- */
 
-void pl_auth_ack_encode(uint8_t out[static PL_AUTH_ACK_BODY_LEN], uint64_t seq)
+static int ack_valid(const pl_auth_ack *a)
 {
-	out[0] = PL_AUTH_VERSION;
-	pl_be64_put(out + 1, seq);
+	if (a->n > PL_AUTH_ACK_NAMES_MAX)
+		return 0;
+	for (unsigned i = 0; i < a->n; i++) {
+		uint64_t s = a->name[i].seq;
+		if (s == 0 || s > a->through || (i > 0 && s <= a->name[i - 1].seq))
+			return 0;
+	}
+	return 1;
 }
 
-int pl_auth_ack_decode(uint64_t *seq, const uint8_t *p, size_t n)
+size_t pl_auth_ack_encode(uint8_t out[static PL_AUTH_ACK_BODY_MAX], const pl_auth_ack *a)
 {
-	pl_rd r;
-	uint64_t s;
+	size_t o = 0;
 
-	*seq = 0;
+	if (!ack_valid(a))
+		return 0;
+	out[o++] = PL_AUTH_ACK_VERSION;
+	pl_be64_put(out + o, a->through);
+	o += 8;
+	out[o++] = (uint8_t)a->n;
+	for (unsigned i = 0; i < a->n; i++) {
+		pl_be64_put(out + o, a->name[i].seq);
+		o += 8;
+		memcpy(out + o, a->name[i].hash, 32);
+		o += 32;
+	}
+	return o;
+}
+
+int pl_auth_ack_decode(pl_auth_ack *a, const uint8_t *p, size_t n)
+{
+	pl_auth_ack t;
+	pl_rd r;
+
+	memset(a, 0, sizeof *a);
+	memset(&t, 0, sizeof t);
 	pl_rd_init(&r, p, n);
-	if (pl_rd_u8(&r) != PL_AUTH_VERSION)
+	if (pl_rd_u8(&r) != PL_AUTH_ACK_VERSION)
 		pl_rd_fail(&r);
-	s = pl_rd_u64(&r);
-	if (pl_rd_done(&r) != 0)
+	t.through = pl_rd_u64(&r);
+	t.n = pl_rd_u8(&r);
+	if (t.n > PL_AUTH_ACK_NAMES_MAX)
+		pl_rd_fail(&r);
+	for (unsigned i = 0; i < t.n && i < PL_AUTH_ACK_NAMES_MAX; i++) {
+		t.name[i].seq = pl_rd_u64(&r);
+		pl_rd_copy(&r, t.name[i].hash, 32);
+	}
+	if (pl_rd_done(&r) != 0 || !ack_valid(&t))
 		return -1;
-	*seq = s;
+	*a = t;
+	return 0;
+}
+
+int pl_auth_ack_names(const pl_auth_ack *a, uint64_t seq, const uint8_t hash[static 32])
+{
+	for (unsigned i = 0; i < a->n && i < PL_AUTH_ACK_NAMES_MAX; i++)
+		if (a->name[i].seq == seq && sodium_memcmp(a->name[i].hash, hash, 32) == 0)
+			return 1;
 	return 0;
 }
 

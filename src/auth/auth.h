@@ -2,7 +2,7 @@
  * auth.h — the owner-auth scheme of the relay API (docs/PROTOCOL.md, owner
  * auth): how a mailbox owner signs a request with its identity key, how the
  * signature is checked, the time window and nonce rules, the header names,
- * and the ack body (u8 1 ‖ through-seq) whose signed request the relay logs
+ * and the ack body (naming the envelopes received) whose signed request the relay logs
  * as a fetch leaf.
  *
  * It sits below both the relay (which checks requests), the client (which
@@ -20,12 +20,16 @@
 
 #include "identity/identity.h"
 
-#define PL_AUTH_VERSION 1 /* of the ack body */
+#define PL_AUTH_ACK_VERSION 2 /* of the ack body; version 1 named no envelope */
 #define PL_AUTH_NONCE_LEN 16
-#define PL_AUTH_WINDOW 300	     /* |time - now| allowed, seconds */
-#define PL_AUTH_NONCE_TTL 600	     /* how long the relay remembers a nonce */
-#define PL_AUTH_TIME_STR_MAX 21	     /* u64 in decimal + NUL */
-#define PL_AUTH_ACK_BODY_LEN (1 + 8) /* 9 */
+#define PL_AUTH_WINDOW 300	/* |time - now| allowed, seconds */
+#define PL_AUTH_NONCE_TTL 600	/* how long the relay remembers a nonce */
+#define PL_AUTH_TIME_STR_MAX 21 /* u64 in decimal + NUL */
+#define PL_AUTH_ACK_NAMES_MAX 32
+#define PL_AUTH_ACK_NAME_LEN (8 + 32)
+#define PL_AUTH_ACK_BODY_MIN (1 + 8 + 1) /* 10 */
+#define PL_AUTH_ACK_BODY_MAX                                                                       \
+	(PL_AUTH_ACK_BODY_MIN + PL_AUTH_ACK_NAMES_MAX * PL_AUTH_ACK_NAME_LEN) /* 1290 */
 
 /* HTTP header names of the owner-auth scheme. */
 #define PL_AUTH_HDR_KEY "Parley-Key"
@@ -58,9 +62,35 @@ int pl_auth_verify(uint8_t key_out[static PL_IK_LEN], uint8_t mbx_out[static PL_
 		   const char *time_str, const char *nonce_hex, const char *sig_hex,
 		   const uint8_t *body, size_t bodylen, uint64_t now, const char **why);
 
-/* ---- ack body: u8 1 ‖ seq u64 ---------------------------------------- */
-void pl_auth_ack_encode(uint8_t out[static PL_AUTH_ACK_BODY_LEN], uint64_t seq);
-int pl_auth_ack_decode(uint64_t *seq, const uint8_t *p, size_t n);
+/* ---- ack body -------------------------------------------------------
+ *   ack := u8 2 ‖ through u64 ‖ u8 n ‖ n × (seq u64 ‖ SHA-256(envelope))
+ * The relay deletes every envelope with seq <= through. The names are the
+ * envelopes the owner received intact and opened with its key, and only
+ * those: the relay logs the signed ack, so anyone can later check which
+ * exact envelopes the owner's key acknowledged (a proof of outreach says
+ * "fetched" for no other). An envelope the relay replaced, or that did not
+ * open, is covered by `through` (so it is not handed over again) but never
+ * named. Rules: n <= 32; names' seqs strictly increasing, each in
+ * 1..through (so an ack through 0 names nothing). Version 1 ("through seq N" alone) is refused,
+ * never read as naming everything below N. */
+typedef struct {
+	uint64_t seq;
+	uint8_t hash[32];
+} pl_auth_ack_name;
+
+typedef struct {
+	uint64_t through;
+	unsigned n;
+	pl_auth_ack_name name[PL_AUTH_ACK_NAMES_MAX];
+} pl_auth_ack;
+
+/* Writes the body and returns its length; 0 (out untouched) if `a` breaks
+ * a rule above. */
+size_t pl_auth_ack_encode(uint8_t out[static PL_AUTH_ACK_BODY_MAX], const pl_auth_ack *a);
+/* Strict: the rules above and no trailing bytes. */
+int pl_auth_ack_decode(pl_auth_ack *a, const uint8_t *p, size_t n);
+/* 1 if the ack names envelope `hash` at `seq`, else 0. */
+int pl_auth_ack_names(const pl_auth_ack *a, uint64_t seq, const uint8_t hash[static 32]);
 
 /* The Parley-Time value of t: decimal, no leading zeros. */
 void pl_auth_time_format(char out[static PL_AUTH_TIME_STR_MAX], uint64_t t);

@@ -34,7 +34,7 @@ typedef struct {
 	uint8_t leaf[PL_LEAF_MAX];
 	size_t len;
 	uint64_t index;
-	uint64_t through;
+	pl_auth_ack ack;
 	uint8_t proof[PL_MERKLE_PROOF_MAX][32];
 	size_t prooflen;
 	int used;
@@ -164,7 +164,7 @@ static int collect_deposits(prove_ctx *p, const char *contact, pl_err *e)
 }
 
 /* Keeps a fetch leaf of the log; -1 when out of memory. */
-static int keep_fetch(prove_ctx *p, const pl_proto_mbxlog_item *it, uint64_t through)
+static int keep_fetch(prove_ctx *p, const pl_proto_mbxlog_item *it, const pl_auth_ack *ack)
 {
 	if (p->nfetch == p->fcap) {
 		size_t ncap = p->fcap ? 2 * p->fcap : 16;
@@ -178,7 +178,7 @@ static int keep_fetch(prove_ctx *p, const pl_proto_mbxlog_item *it, uint64_t thr
 	memcpy(f->leaf, it->leaf, it->leaflen);
 	f->len = it->leaflen;
 	f->index = it->index;
-	f->through = through;
+	f->ack = *ack;
 	memcpy(f->proof, it->proof, it->prooflen * 32);
 	f->prooflen = it->prooflen;
 	f->used = 0;
@@ -191,9 +191,9 @@ static int keep_ack(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf
 {
 	prove_ctx *p = ctx;
 
-	if (sodium_memcmp(lf->owner, p->ct.ik, 32) != 0 || pl_leaf_fetch_verify(lf) != 0)
+	if (sodium_memcmp(lf->owner, p->ct.ik, 32) != 0 || pl_leaf_ack_verify(lf) != 0)
 		return 0;
-	if (keep_fetch(p, it, lf->through) != 0)
+	if (keep_fetch(p, it, &lf->ack) != 0)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	return 0;
 }
@@ -209,8 +209,9 @@ static int scan_acks(prove_ctx *p, pl_err *e)
 			       keep_ack, p, &next, e);
 }
 
-/* Marks, for each deposit, the first later fetch that covers its seq (an
- * ack logged before a deposit cannot have seen it); counts them. */
+/* Marks, for each deposit, the first later ack that names it (its seq and
+ * envelope hash: an ack that only runs past its seq does not say the
+ * contact's vault got it); counts them. */
 static void mark_covering_fetches(prove_ctx *p)
 {
 	p->nused = 0;
@@ -219,7 +220,8 @@ static void mark_covering_fetches(prove_ctx *p)
 		if (pl_leaf_decode(&dl, p->deps[d].leaf, p->deps[d].leaf_len) != 0)
 			continue;
 		for (size_t f = 0; f < p->nfetch; f++) {
-			if (p->fr[f].index > p->deps[d].index && p->fr[f].through >= dl.seq) {
+			if (p->fr[f].index > p->deps[d].index &&
+			    pl_auth_ack_names(&p->fr[f].ack, dl.seq, dl.hash)) {
 				if (!p->fr[f].used) {
 					p->fr[f].used = 1;
 					p->nused++;

@@ -512,23 +512,58 @@ static int retry_pending(rx *x, pl_sync_report *r, pl_err *e)
 	return rc;
 }
 
+/* Whether a result leaves the envelope held by this vault (stored, applied
+ * or kept pending): only those are named in the signed acknowledgement, so
+ * the log says "fetched" for exactly what reached the vault. A duplicate is
+ * not named: its first arrival was (unless it was refused), and naming it
+ * again could let a relay that replays a refused envelope have it named. */
+static int held(int result)
+{
+	return result == PROC_OK || result == PROC_ACK || result == PROC_PENDING;
+}
+
+/* Acknowledges a listing's envelopes through `top`, naming the held ones,
+ * in as many signed acks as it takes (at most PL_AUTH_ACK_NAMES_MAX names
+ * each, every ack but the last running through its last name). */
+static int ack_listing(pl_rc_conn *c, const pl_identity *me, const pl_auth_ack_name *names,
+		       size_t n, uint64_t top, pl_err *e)
+{
+	pl_auth_ack a;
+	size_t i = 0;
+	do {
+		memset(&a, 0, sizeof a);
+		while (i < n && a.n < PL_AUTH_ACK_NAMES_MAX)
+			a.name[a.n++] = names[i++];
+		a.through = i < n ? a.name[a.n - 1].seq : top;
+		if (pl_rc_ack(c, me, &a, e) != 0)
+			return -1;
+	} while (i < n);
+	return 0;
+}
+
 /* *prekeys: the relay's count of our one-time prekeys in the last listing. */
 static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int *prekeys, pl_err *e)
 {
 	*drained = 0;
 	const pl_identity *me = pl_vault_identity(x->v);
-	for (int round = 0; round < FETCH_ROUNDS_MAX; round++) {
+	pl_auth_ack_name *names = malloc(PL_PROTO_LISTING_MAX * sizeof *names);
+	if (names == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = 0;
+	for (int round = 0; round < FETCH_ROUNDS_MAX && rc == 0; round++) {
 		uint64_t after = pl_vault_get_u64(x->v, "last_seq", 0);
 		pl_rc_listing rl;
-		if (pl_rc_fetch(c, me, after, &rl, e) != 0)
-			return -1;
+		if (pl_rc_fetch(c, me, after, &rl, e) != 0) {
+			rc = -1;
+			break;
+		}
 		const pl_proto_listing *l = &rl.list;
 		*prekeys = l->prekeys;
 		if (l->count > 0)
 			fault_point("after-fetch");
 		uint32_t count_items = l->count;
 		uint64_t top = after;
-		int rc = 0;
+		size_t nnames = 0;
 		for (uint32_t i = 0; i < l->count; i++) {
 			if (l->item[i].seq <= after)
 				continue; /* the relay repeated itself; already handled */
@@ -539,22 +574,30 @@ static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int 
 				break;
 			}
 			count(r, res);
+			if (held(res)) {
+				names[nnames].seq = l->item[i].seq;
+				pl_sha256(names[nnames].hash, l->item[i].env, l->item[i].envlen);
+				nnames++;
+			}
 			top = l->item[i].seq;
 			fault_point("after-commit");
 		}
 		pl_rc_listing_free(&rl);
 		if (rc != 0)
-			return -1;
-		if (top > after && pl_rc_ack(c, me, top, e) != 0)
-			return -1;
+			break;
+		if (top > after && ack_listing(c, me, names, nnames, top, e) != 0) {
+			rc = -1;
+			break;
+		}
 		if (count_items == 0) {
 			*drained = 1;
-			return 0;
+			break;
 		}
 		if (top == after)
-			return 0;
+			break;
 	}
-	return 0;
+	free(names);
+	return rc;
 }
 
 /* Queues one ack per contact for what this sync stored. */

@@ -845,18 +845,21 @@ void pl_rc_listing_free(pl_rc_listing *l)
 	memset(l, 0, sizeof *l);
 }
 
-int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, uint64_t seq, pl_err *e)
+int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, const pl_auth_ack *a, pl_err *e)
 {
 	char path[PATH_MAX_LEN];
-	uint8_t body[PL_AUTH_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_MAX];
+	size_t bodylen = pl_auth_ack_encode(body, a);
 
-	pl_auth_ack_encode(body, seq);
+	if (bodylen == 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "refusing to send an acknowledgement that breaks its own rules");
 	mailbox_path(path, "/v1/mailbox/", id->pk, "/ack");
 	req q = {.method = "POST",
 		 .path = path,
 		 .signer = id,
 		 .body = body,
-		 .bodylen = sizeof body,
+		 .bodylen = bodylen,
 		 .what = "the acknowledgement"};
 	return relay_call_empty(c, &q, e);
 }

@@ -123,8 +123,9 @@ int pl_rc_fetch(pl_rc_conn *c, const pl_identity *id, uint64_t after, pl_rc_list
 		pl_err *e);
 void pl_rc_listing_free(pl_rc_listing *l);
 
-/* POST /v1/mailbox/{mailbox of id}/ack: the relay deletes seq <= `seq`. */
-int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, uint64_t seq, pl_err *e);
+/* POST /v1/mailbox/{mailbox of id}/ack: the relay deletes seq <=
+ * a->through and logs the signed ack naming a->name[] (auth/auth.h). */
+int pl_rc_ack(pl_rc_conn *c, const pl_identity *id, const pl_auth_ack *a, pl_err *e);
 
 /* GET /log/mailbox/{mbx}?start=..&size=..[&kind=..]: the leaves of mailbox
  * mbx with index in [start, size), of one kind (PL_PROTO_MBXLOG_DEPOSIT or

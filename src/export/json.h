@@ -31,7 +31,7 @@
 #define PL_EXPORT_FILE_MAX (64u << 20)	      /* bytes; larger files are refused */
 #define PL_EXPORT_TIME_MAX 253402300799ull    /* 9999-12-31T23:59:59Z */
 #define PL_EXPORT_TIME_BUF 48		      /* pl_export_fmt_time's output */
-#define PL_JSON_HEX_MAX 256		      /* bytes a hex field holds */
+#define PL_JSON_HEX_MAX 2048		      /* bytes a hex field holds (a log leaf: <= 1452) */
 #define PL_JSON_SAFE_MAX 48		      /* pl_json_safe_str's output */
 #define PL_JSON_INT_MAX ((uint64_t)INT64_MAX) /* what a JSON integer holds */
 

@@ -262,7 +262,7 @@ static int entry_field(entry *x, const json_t *j, int deposit, size_t i, pl_err 
 	if (pl_leaf_decode(&x->l, x->leaf, x->leaf_len) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT, NOT_PROOF "%s's leaf is not a relay log leaf",
 				  where);
-	if (x->l.type != (deposit ? PL_LEAF_DEPOSIT : PL_LEAF_FETCH))
+	if (x->l.type != (deposit ? PL_LEAF_DEPOSIT : PL_LEAF_ACK))
 		return pl_err_set(e, PL_EXIT_SECURITY, "%s's leaf is a %s leaf, not a %s leaf",
 				  where, x->l.type == PL_LEAF_DEPOSIT ? "deposit" : "fetch", what);
 	pl_leaf_hash(x->lh, x->leaf, x->leaf_len);
@@ -487,7 +487,7 @@ static int fetch_check(const entry *x, size_t i, const bundle *b,
 				  "peer's",
 				  i + 1, fp);
 	}
-	if (pl_leaf_fetch_verify(&x->l) != 0)
+	if (pl_leaf_ack_verify(&x->l) != 0)
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "fetch %zu's acknowledgement is not signed by the peer's key",
 				  i + 1);
@@ -600,11 +600,14 @@ static int summarize(pl_outreach_summary *s, const bundle *b, const pl_checkpoin
 		it->seq = d->l.seq;
 		it->time = d->l.relay_time;
 		memcpy(it->envelope_hash, d->ehash, 32);
-		/* fetched past it: a fetch logged after the deposit whose ack
-		 * covers its seq (an ack logged before cannot have seen it) */
+		/* fetched: an ack logged after the deposit that names it, seq
+		 * and envelope hash (one that only runs past its seq, or names
+		 * other bytes at that seq, says the contact's vault did not get
+		 * these) */
 		for (size_t k = 0; k < b->n_fet && !it->fetched; k++) {
 			const entry *f = &b->fet[k];
-			if (f->index > d->index && f->l.through >= d->l.seq) {
+			if (f->index > d->index &&
+			    pl_auth_ack_names(&f->l.ack, d->l.seq, d->l.hash)) {
 				it->fetched = 1;
 				it->fetch_index = f->index;
 				it->fetch_time = f->l.relay_time;

@@ -42,15 +42,17 @@ size_t pl_leaf_encode(uint8_t out[static PL_LEAF_MAX], const pl_leaf *l)
 		o += 8;
 		return o;
 	}
-	if (l->type == PL_LEAF_FETCH) {
+	if (l->type == PL_LEAF_ACK) {
+		uint8_t body[PL_AUTH_ACK_BODY_MAX];
+		size_t bn = pl_auth_ack_encode(body, &l->ack);
+		if (bn == 0)
+			return 0;
 		out[o++] = PL_LEAF_VERSION;
-		out[o++] = PL_LEAF_FETCH;
+		out[o++] = PL_LEAF_ACK;
 		memcpy(out + o, l->mbx, 32);
 		o += 32;
 		memcpy(out + o, l->owner, 32);
 		o += 32;
-		pl_be64_put(out + o, l->through);
-		o += 8;
 		pl_be64_put(out + o, l->auth_time);
 		o += 8;
 		memcpy(out + o, l->nonce, PL_LEAF_NONCE_LEN);
@@ -59,6 +61,8 @@ size_t pl_leaf_encode(uint8_t out[static PL_LEAF_MAX], const pl_leaf *l)
 		o += PL_LEAF_SIG_LEN;
 		pl_be64_put(out + o, l->relay_time);
 		o += 8;
+		memcpy(out + o, body, bn);
+		o += bn;
 		return o;
 	}
 	return 0;
@@ -82,13 +86,18 @@ int pl_leaf_decode(pl_leaf *l, const uint8_t *p, size_t n)
 		t.relay_time = pl_rd_u64(&r);
 		if (t.seq == 0)
 			pl_rd_fail(&r);
-	} else if (t.type == PL_LEAF_FETCH) {
+	} else if (t.type == PL_LEAF_ACK) {
 		pl_rd_copy(&r, t.owner, 32);
-		t.through = pl_rd_u64(&r);
 		t.auth_time = pl_rd_u64(&r);
 		pl_rd_copy(&r, t.nonce, PL_LEAF_NONCE_LEN);
 		pl_rd_copy(&r, t.sig, PL_LEAF_SIG_LEN);
 		t.relay_time = pl_rd_u64(&r);
+		/* the rest is the signed body, decoded strictly */
+		if (r.err || n < PL_LEAF_ACK_MIN ||
+		    pl_auth_ack_decode(&t.ack, p + PL_LEAF_ACK_FIXED, n - PL_LEAF_ACK_FIXED) != 0)
+			return -1;
+		*l = t;
+		return 0;
 	} else {
 		pl_rd_fail(&r);
 	}
@@ -114,15 +123,16 @@ int pl_leaf_hash_of(uint8_t out[static PL_MERKLE_HASH_LEN], const pl_leaf *l)
 	return 0;
 }
 
-int pl_leaf_fetch_verify(const pl_leaf *l)
+int pl_leaf_ack_verify(const pl_leaf *l)
 {
 	char path[sizeof "/v1/mailbox/" + 64 + sizeof "/ack"];
 	char mbx_hex[65], key_hex[65], nonce_hex[2 * PL_LEAF_NONCE_LEN + 1],
 	    sig_hex[2 * PL_LEAF_SIG_LEN + 1], time_str[PL_AUTH_TIME_STR_MAX];
-	uint8_t body[PL_AUTH_ACK_BODY_LEN], key[PL_IK_LEN], mbx[PL_MAILBOX_LEN],
+	uint8_t body[PL_AUTH_ACK_BODY_MAX], key[PL_IK_LEN], mbx[PL_MAILBOX_LEN],
 	    nonce[PL_AUTH_NONCE_LEN];
+	size_t bodylen;
 
-	if (l->type != PL_LEAF_FETCH)
+	if (l->type != PL_LEAF_ACK || (bodylen = pl_auth_ack_encode(body, &l->ack)) == 0)
 		return -1;
 	pl_hex_encode(mbx_hex, l->mbx, 32);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", mbx_hex);
@@ -130,11 +140,10 @@ int pl_leaf_fetch_verify(const pl_leaf *l)
 	pl_hex_encode(nonce_hex, l->nonce, PL_LEAF_NONCE_LEN);
 	pl_hex_encode(sig_hex, l->sig, PL_LEAF_SIG_LEN);
 	pl_auth_time_format(time_str, l->auth_time);
-	pl_auth_ack_encode(body, l->through);
 	/* The relay's clock at logging time stands for "now": the same window
 	 * the relay applied when it accepted the request. */
 	return pl_auth_verify(key, mbx, nonce, l->mbx, "POST", path, key_hex, time_str, nonce_hex,
-			      sig_hex, body, sizeof body, l->relay_time, NULL);
+			      sig_hex, body, bodylen, l->relay_time, NULL);
 }
 
 /* ---- log name and keys ---------------------------------------------------- */

@@ -7,14 +7,17 @@
  * key, signing and opening the relay's checkpoints).
  *
  *   deposit := u8 1 ‖ u8 type=1 ‖ mbx(32) ‖ SHA-256(envelope)(32) ‖ seq u64 ‖ relay time u64
- *   fetch   := u8 1 ‖ u8 type=2 ‖ mbx(32) ‖ owner IK(32) ‖ through-seq u64 ‖
- *              auth time u64 ‖ nonce(16) ‖ sig(64) ‖ relay time u64
+ *   ack     := u8 1 ‖ u8 type=3 ‖ mbx(32) ‖ owner IK(32) ‖ auth time u64 ‖
+ *              nonce(16) ‖ sig(64) ‖ relay time u64 ‖ ack body (to the end)
  *   leaf hash = SHA-256(0x00 ‖ leaf)
  *
- * A fetch leaf is the owner-signed acknowledgement `POST
- * /v1/mailbox/{mbx}/ack` with body u8 1 ‖ through-seq: it carries every
- * field of the signed string (docs/PROTOCOL.md, owner auth), so anyone can
- * check offline that the mailbox owner really asked for it.
+ * An ack leaf is the owner-signed acknowledgement `POST
+ * /v1/mailbox/{mbx}/ack` whose body (auth/auth.h) names the envelopes the
+ * owner received and opened: it carries every field of the signed string
+ * (docs/PROTOCOL.md, owner auth), so anyone can check offline that the
+ * mailbox owner really acknowledged exactly those envelopes. Type 2, the
+ * acknowledgement that named only "through seq N", is no longer a leaf
+ * type: it proved nothing about which envelopes the owner saw.
  *
  * Pure functions: no I/O, no clock, no allocation. Must never accept a leaf
  * with trailing bytes, an unknown version or type, or report success with
@@ -26,51 +29,54 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "log/merkle.h"
 #include "log/note.h"
 
 #define PL_LEAF_VERSION 1
 #define PL_LEAF_DEPOSIT 1
-#define PL_LEAF_FETCH 2
+#define PL_LEAF_ACK 3	     /* 2 was the acknowledgement that named no envelope */
 #define PL_LEAF_KEY_LEN 32   /* mailbox id, owner key, envelope hash */
 #define PL_LEAF_NONCE_LEN 16 /* = PL_AUTH_NONCE_LEN */
 #define PL_LEAF_SIG_LEN 64
-#define PL_LEAF_DEPOSIT_LEN (1 + 1 + 32 + 32 + 8 + 8)		  /* 82 */
-#define PL_LEAF_FETCH_LEN (1 + 1 + 32 + 32 + 8 + 8 + 16 + 64 + 8) /* 170 */
-#define PL_LEAF_MAX PL_LEAF_FETCH_LEN
+#define PL_LEAF_DEPOSIT_LEN (1 + 1 + 32 + 32 + 8 + 8)		   /* 82 */
+#define PL_LEAF_ACK_FIXED (1 + 1 + 32 + 32 + 8 + 16 + 64 + 8)	   /* 162 */
+#define PL_LEAF_ACK_MIN (PL_LEAF_ACK_FIXED + PL_AUTH_ACK_BODY_MIN) /* 172 */
+#define PL_LEAF_MAX (PL_LEAF_ACK_FIXED + PL_AUTH_ACK_BODY_MAX)	   /* 1452 */
 
 typedef struct {
-	uint8_t type; /* PL_LEAF_DEPOSIT or PL_LEAF_FETCH */
+	uint8_t type; /* PL_LEAF_DEPOSIT or PL_LEAF_ACK */
 	uint8_t mbx[PL_LEAF_KEY_LEN];
 	uint64_t relay_time; /* unix seconds, the relay's clock */
 	/* deposit */
 	uint8_t hash[PL_LEAF_KEY_LEN]; /* SHA-256 of the sealed envelope */
 	uint64_t seq;		       /* never 0 */
-	/* fetch: the owner's signed ack */
+	/* ack: the owner's signed acknowledgement */
 	uint8_t owner[PL_LEAF_KEY_LEN]; /* Ed25519 identity key */
-	uint64_t through;		/* acked every seq <= through */
+	pl_auth_ack ack;		/* through, and the envelopes it names */
 	uint64_t auth_time;		/* Parley-Time */
 	uint8_t nonce[PL_LEAF_NONCE_LEN];
 	uint8_t sig[PL_LEAF_SIG_LEN];
 } pl_leaf;
 
-/* Writes the leaf bytes; returns their length, or 0 if l->type is unknown
- * or a deposit has seq 0 (out untouched then). */
+/* Writes the leaf bytes; returns their length, or 0 if l->type is unknown,
+ * a deposit has seq 0 or an ack breaks the ack body's rules. */
 size_t pl_leaf_encode(uint8_t out[static PL_LEAF_MAX], const pl_leaf *l);
-/* Strict: version 1, a known type, its exact length, a deposit's seq not 0.
- * The fields of the other type are zero. */
+/* Strict: version 1, a known type, its exact length, a deposit's seq not 0,
+ * an ack's body valid (pl_auth_ack_decode). The fields of the other type
+ * are zero. */
 int pl_leaf_decode(pl_leaf *l, const uint8_t *p, size_t n);
 /* RFC 9162 leaf hash of leaf bytes (pl_merkle_leaf_hash). */
 void pl_leaf_hash(uint8_t out[static PL_MERKLE_HASH_LEN], const uint8_t *p, size_t n);
 /* Encodes and hashes a leaf; -1 as pl_leaf_encode. */
 int pl_leaf_hash_of(uint8_t out[static PL_MERKLE_HASH_LEN], const pl_leaf *l);
 
-/* 0 iff l is a fetch leaf whose signature is the owner's over the ack it
+/* 0 iff l is an ack leaf whose signature is the owner's over the ack it
  * records: rebuilds "parley-auth-v1" POST /v1/mailbox/<hex mbx>/ack with
- * body u8 1 ‖ through, auth time, nonce (auth/auth.h), and requires
+ * its body, auth time and nonce (auth/auth.h), and requires
  * mbx = mailbox_id(owner) and |relay time − auth time| <= 300 s (the relay
  * accepts nothing else, so an old ack logged again later is caught). */
-int pl_leaf_fetch_verify(const pl_leaf *l);
+int pl_leaf_ack_verify(const pl_leaf *l);
 
 /* ---- the relay's log name and keys -------------------------------------- */
 #define PL_LEAF_ORIGIN_PREFIX "parley.relay/"

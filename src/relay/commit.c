@@ -201,10 +201,10 @@ static int run_job(pl_relay *R, pl_relay_job *j, uint64_t now)
 		if (r != PL_STORE_OK || !R->log)
 			return r;
 		memset(&l, 0, sizeof l);
-		l.type = PL_LEAF_FETCH;
+		l.type = PL_LEAF_ACK;
 		memcpy(l.mbx, j->id, PL_MAILBOX_LEN);
 		memcpy(l.owner, j->owner, PL_IK_LEN);
-		l.through = j->seq;
+		l.ack = j->ack;
 		l.auth_time = j->auth_time;
 		memcpy(l.nonce, j->nonce, PL_AUTH_NONCE_LEN);
 		memcpy(l.sig, j->sig, PL_SIG_LEN);

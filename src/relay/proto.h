@@ -129,7 +129,7 @@ int pl_proto_listing_decode(pl_proto_listing *l, const uint8_t *p, size_t n);
 #define PL_PROTO_PROOF_MAX 65 /* = PL_MERKLE_PROOF_MAX */
 #define PL_PROTO_PROOF_BODY_MAX (1 + 1 + PL_PROTO_PROOF_MAX * 32)
 #define PL_PROTO_LEAVES_MAX 1000
-#define PL_PROTO_LEAVES_BODY_MAX (1 + 4 + PL_PROTO_LEAVES_MAX * (4 + 170))
+#define PL_PROTO_LEAVES_BODY_MAX (1 + 4 + PL_PROTO_LEAVES_MAX * (4 + PL_LEAF_MAX))
 
 int pl_proto_proof_encode(pl_wr *w, const uint8_t (*proof)[32], size_t n);
 /* Strict; proof must have room for PL_PROTO_PROOF_MAX hashes. */
@@ -163,7 +163,7 @@ int pl_proto_leaves_decode(pl_proto_leaves *l, const uint8_t *p, size_t n);
 enum { PL_PROTO_MBXLOG_ANY = 0, PL_PROTO_MBXLOG_DEPOSIT = 1, PL_PROTO_MBXLOG_ACK = 2 };
 /* The leaf type of each kind (the owner's acknowledgement leaf). */
 #define PL_PROTO_MBXLOG_DEPOSIT_LEAF PL_LEAF_DEPOSIT
-#define PL_PROTO_MBXLOG_ACK_LEAF PL_LEAF_FETCH
+#define PL_PROTO_MBXLOG_ACK_LEAF PL_LEAF_ACK
 
 typedef struct {
 	uint64_t index;

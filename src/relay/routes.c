@@ -305,7 +305,7 @@ static void parse_route(req *q, const char *method)
 			if (!post)
 				goto method;
 			q->route = R_ACK;
-			q->max = PL_AUTH_ACK_BODY_LEN;
+			q->max = PL_AUTH_ACK_BODY_MAX;
 		} else if (*rest == '\0') {
 			if (!get)
 				goto method;
@@ -552,8 +552,9 @@ static enum MHD_Result handle_deposit(pl_relay *R, struct MHD_Connection *con, r
 	return submit(R, con, q, PL_JOB_DEPOSIT);
 }
 
-/* An ack's fetch leaf records the owner's signature, so its fields are
- * kept besides the seq. */
+/* An ack's leaf records the owner's signature and the envelopes it names,
+ * so its fields are kept besides the seq. A version-1 body ("through seq
+ * N", naming nothing) is refused rather than read as naming everything. */
 static enum MHD_Result handle_ack(pl_relay *R, struct MHD_Connection *con, req *q,
 				  const char *method)
 {
@@ -562,9 +563,15 @@ static enum MHD_Result handle_ack(pl_relay *R, struct MHD_Connection *con, req *
 
 	if (owner_auth(con, q, method, q->id, &ret) != 0)
 		return ret;
-	if (pl_auth_ack_decode(&j->seq, q->body, q->len) != 0)
+	if (q->len > 0 && q->body[0] == 1)
 		return reply_error(con, MHD_HTTP_BAD_REQUEST,
-				   "malformed ack body: want u8 1 and seq u64");
+				   "ack format 1 names no envelope and is no longer accepted; "
+				   "upgrade parley");
+	if (pl_auth_ack_decode(&j->ack, q->body, q->len) != 0)
+		return reply_error(con, MHD_HTTP_BAD_REQUEST,
+				   "malformed ack body: want u8 2, through u64, u8 n <= 32 and n "
+				   "named envelopes (seq u64, SHA-256) in increasing seq order");
+	j->seq = j->ack.through;
 	if (auth_fields(con, j) != 0) /* verified above, so this cannot fail */
 		return reply_error(con, MHD_HTTP_UNAUTHORIZED, "bad signature");
 	return submit(R, con, q, PL_JOB_ACK);

@@ -66,7 +66,8 @@ typedef struct pl_relay_job {
 	uint64_t seq;  /* ack: seq; list: after; deposit: assigned seq */
 	uint64_t time; /* deposit: stored time */
 	uint64_t a, b; /* log queries */
-	/* ack: what its fetch leaf records of the owner's signature */
+	/* ack: what its leaf records of the owner's signature and body */
+	pl_auth_ack ack;
 	uint8_t owner[PL_IK_LEN];
 	uint64_t auth_time;
 	uint8_t sig[PL_SIG_LEN];

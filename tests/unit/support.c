@@ -326,3 +326,12 @@ void pl_test_relay_kill(pl_test_relay *r)
 	kill(pid, SIGKILL);
 	pl_test_wait(pid, RELAY_STOP_MS);
 }
+
+size_t pl_test_ack_body(uint8_t out[static PL_TEST_ACK_LEN], uint64_t through)
+{
+	out[0] = 2;
+	for (int i = 0; i < 8; i++)
+		out[1 + i] = (uint8_t)(through >> (56 - 8 * i));
+	out[9] = 0;
+	return PL_TEST_ACK_LEN;
+}

@@ -111,4 +111,10 @@ void pl_test_relay_kill(pl_test_relay *r);
  * (it is then killed with SIGKILL and reaped). */
 int pl_test_wait(pid_t pid, int ms);
 
+/* The bytes of an ack body (auth/auth.h) through `through` naming no
+ * envelope, written without the encoder's checks (so through 0 can be
+ * played too): u8 2 ‖ through ‖ u8 0. Returns its length, 10. */
+#define PL_TEST_ACK_LEN 10
+size_t pl_test_ack_body(uint8_t out[static PL_TEST_ACK_LEN], uint64_t through);
+
 #endif

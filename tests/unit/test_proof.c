@@ -26,7 +26,7 @@
 #include "util/codec.h"
 
 #define T0 1764300000ull
-#define NLEAVES 14
+#define NLEAVES 15
 
 static pl_identity US, IR, X; /* prover, peer, someone else */
 static uint8_t relay_pk[32], relay_sk[64], other_pk[32], other_sk[64];
@@ -106,24 +106,29 @@ static void deposit(size_t i, const uint8_t owner[32], uint64_t seq, uint64_t t)
 	free(r);
 }
 
-/* A fetch leaf: signer acks through-seq of mbx_owner's mailbox. */
-static void fetch(size_t i, const pl_identity *signer, const uint8_t mbx_owner[32],
-		  uint64_t through, uint64_t t)
+/* An ack leaf: signer acks through-seq of mbx_owner's mailbox, naming the
+ * deposits (seq, envelope hash) of names[0..n). */
+static void fetch_naming(size_t i, const pl_identity *signer, const uint8_t mbx_owner[32],
+			 uint64_t through, uint64_t t, const pl_auth_ack_name *names, unsigned n)
 {
 	pl_leaf l;
 	pl_auth a;
 	char path[128], hex[65];
-	uint8_t body[PL_AUTH_ACK_BODY_LEN];
+	uint8_t body[PL_AUTH_ACK_BODY_MAX];
+	size_t bodylen;
 
 	memset(&l, 0, sizeof l);
-	l.type = PL_LEAF_FETCH;
+	l.type = PL_LEAF_ACK;
 	pl_mailbox_id(l.mbx, mbx_owner);
 	pl_hex_encode(hex, l.mbx, 32);
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", hex);
-	pl_auth_ack_encode(body, through);
-	assert_int_equal(pl_auth_sign(&a, signer, "POST", path, body, sizeof body, t), 0);
+	l.ack.through = through;
+	for (unsigned k = 0; k < n; k++)
+		l.ack.name[l.ack.n++] = names[k];
+	bodylen = pl_auth_ack_encode(body, &l.ack);
+	assert_true(bodylen > 0);
+	assert_int_equal(pl_auth_sign(&a, signer, "POST", path, body, bodylen, t), 0);
 	memcpy(l.owner, signer->pk, 32);
-	l.through = through;
 	l.auth_time = t;
 	assert_int_equal(pl_hex_decode(l.nonce, sizeof l.nonce, a.nonce), 0);
 	assert_int_equal(pl_hex_decode(l.sig, sizeof l.sig, a.sig), 0);
@@ -131,22 +136,41 @@ static void fetch(size_t i, const pl_identity *signer, const uint8_t mbx_owner[3
 	put_leaf(i, &l);
 }
 
+/* Names deposit leaf `i` (with its seq) in an ack. */
+static pl_auth_ack_name named(size_t i, uint64_t seq)
+{
+	pl_auth_ack_name n;
+	n.seq = seq;
+	memcpy(n.hash, lg[i].ehash, 32);
+	return n;
+}
+
+/* An ack naming nothing, only running through a seq. */
+static void fetch(size_t i, const pl_identity *signer, const uint8_t mbx_owner[32],
+		  uint64_t through, uint64_t t)
+{
+	fetch_naming(i, signer, mbx_owner, through, t, NULL, 0);
+}
+
 /*
  * The log:
- *   0 fetch   IR acks through 1000 (before anything was deposited)
+ *   0 ack     IR acks through 1000, naming nothing
  *   1 deposit X's mailbox
  *   2 deposit IR seq 1   (ours, message 1)
  *   3 deposit IR seq 2   (ours, message 2)
- *   4 fetch   IR through 2
+ *   4 ack     IR through 2, naming seqs 1 and 2 (leaves 2, 3)
  *   5 deposit X's mailbox
  *   6 deposit IR seq 3   (ours, message 3)
  *   7 deposit IR seq 4   (ours, message 4)
- *   8 fetch   IR through 4
+ *   8 ack     IR through 4, naming seqs 3 and 4 (leaves 6, 7)
  *   9 deposit IR seq 5   (someone else's, not in the bundle)
- *  10 fetch   X through 2 of X's mailbox
+ *  10 ack     X through 2 of X's mailbox, naming leaves 1 and 5
  *  11 deposit IR seq 6   (ours, message 5: never fetched)
- *  12 fetch   of IR's mailbox signed by X (a relay logging nonsense)
+ *  12 ack     of IR's mailbox signed by X, naming leaf 11 (a relay
+ *             logging nonsense)
  *  13 deposit IR seq 7   (ours, outside the stated period)
+ *  14 ack     IR through 7, naming seqs 3 and 6 with other bytes than
+ *             leaves 6 and 11 hold (the relay handed over others)
  */
 static int setup(void **st)
 {
@@ -163,16 +187,34 @@ static int setup(void **st)
 	deposit(1, X.pk, 1, T0 + 5);
 	deposit(2, IR.pk, 1, T0 + 10);
 	deposit(3, IR.pk, 2, T0 + 20);
-	fetch(4, &IR, IR.pk, 2, T0 + 30);
+	{
+		pl_auth_ack_name n[2] = {named(2, 1), named(3, 2)};
+		fetch_naming(4, &IR, IR.pk, 2, T0 + 30, n, 2);
+	}
 	deposit(5, X.pk, 2, T0 + 40);
 	deposit(6, IR.pk, 3, T0 + 50);
 	deposit(7, IR.pk, 4, T0 + 60);
-	fetch(8, &IR, IR.pk, 4, T0 + 70);
+	{
+		pl_auth_ack_name n[2] = {named(6, 3), named(7, 4)};
+		fetch_naming(8, &IR, IR.pk, 4, T0 + 70, n, 2);
+	}
 	deposit(9, IR.pk, 5, T0 + 80);
-	fetch(10, &X, X.pk, 2, T0 + 90);
+	{
+		pl_auth_ack_name n[2] = {named(1, 1), named(5, 2)};
+		fetch_naming(10, &X, X.pk, 2, T0 + 90, n, 2);
+	}
 	deposit(11, IR.pk, 6, T0 + 100);
-	fetch(12, &X, IR.pk, 6, T0 + 110);
+	{
+		pl_auth_ack_name n[1] = {named(11, 6)};
+		fetch_naming(12, &X, IR.pk, 6, T0 + 110, n, 1);
+	}
 	deposit(13, IR.pk, 7, T0 + 5000);
+	{
+		pl_auth_ack_name n[2] = {named(6, 3), named(11, 6)};
+		n[0].hash[0] ^= 1;
+		n[1].hash[31] ^= 0x80;
+		fetch_naming(14, &IR, IR.pk, 7, T0 + 6000, n, 2);
+	}
 
 	uint8_t root[32];
 	if (pl_merkle_root(&src, NLEAVES, root) ||
@@ -699,8 +741,20 @@ static void test_not_fetched_is_reported(void **st)
 	pl_outreach_summary_free(&s);
 	free(file);
 
-	/* an ack logged before the deposits covers none of them, whatever its
-	 * through-seq */
+	/* an ack that names other bytes at a deposit's seq (what a relay that
+	 * replaced the envelope handed over) does not make it fetched */
+	spec replaced = {{6, 11}, 2, {14}, 1, 0, NULL, 0};
+	assert_int_equal(build(&j, &replaced, &e), 0);
+	file = pl_export_dumps(j, &n);
+	json_decref(j);
+	assert_int_equal(pl_outreach_proof_verify(&s, (const uint8_t *)file, n, vkey, NULL, 0, &e),
+			 0);
+	assert_int_equal(s.n_fetched, 0);
+	pl_outreach_summary_free(&s);
+	free(file);
+
+	/* an ack that names nothing covers none of them, whatever its
+	 * through-seq (leaf 0 runs through 1000) */
 	spec early = {{2, 3}, 2, {0}, 1, 0, NULL, 0};
 	assert_int_equal(build(&j, &early, &e), 0);
 	file = pl_export_dumps(j, &n);

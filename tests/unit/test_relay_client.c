@@ -580,22 +580,39 @@ static void test_empty_endpoints_fake(void **state)
 	assert_null(memmem(fake.req, fake.reqlen, tok_hex, 64));
 
 	fake_set_204();
-	assert_int_equal(pl_rc_ack(c, &alice, 41, &e), 0);
+	pl_auth_ack ack41;
+	memset(&ack41, 0, sizeof ack41);
+	ack41.through = 41;
+	ack41.n = 1;
+	ack41.name[0].seq = 40;
+	memset(ack41.name[0].hash, 0xab, 32);
+	assert_int_equal(pl_rc_ack(c, &alice, &ack41, &e), 0);
 	req_line(method, sizeof method, path, sizeof path);
 	snprintf(want, sizeof want, "/v1/mailbox/%s/ack", hex);
 	assert_string_equal(method, "POST");
 	assert_string_equal(path, want);
 	assert_owner_signed(&alice);
 	body = req_body(&bn);
-	assert_int_equal(bn, 9);
+	assert_int_equal(bn, PL_AUTH_ACK_BODY_MIN + PL_AUTH_ACK_NAME_LEN);
+	assert_int_equal(body[0], 2);
 	assert_int_equal(pl_be64_get(body + 1), 41);
+	assert_int_equal(body[9], 1);
+	assert_int_equal(pl_be64_get(body + 10), 40);
+	assert_int_equal(body[18], 0xab);
+	/* an ack that breaks its rules is not sent */
+	ack41.name[0].seq = 42;
+	fake.reqlen = 0;
+	assert_int_equal(pl_rc_ack(c, &alice, &ack41, &e), -1);
+	assert_int_equal(e.code, PL_EXIT_INPUT);
+	assert_int_equal(fake.reqlen, 0);
+	ack41.name[0].seq = 40;
 
 	/* A 200 with a body where none belongs is malformed. */
 	fake_set(200, "application/octet-stream", "x", 1);
-	assert_int_equal(pl_rc_ack(c, &alice, 41, &e), -1);
+	assert_int_equal(pl_rc_ack(c, &alice, &ack41, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	fake_set(200, "application/octet-stream", "", 0);
-	assert_int_equal(pl_rc_ack(c, &alice, 41, &e), 0);
+	assert_int_equal(pl_rc_ack(c, &alice, &ack41, &e), 0);
 
 	/* Grants: the upload and the fetch. */
 	uint8_t loc[32], blob[PL_GRANT_BLOB_LEN], got[PL_PROTO_GRANT_BLOB_MAX];
@@ -1218,7 +1235,10 @@ static void test_real_relay(void **state)
 	assert_int_equal(pl_rc_fetch(c, &bob, first_seq, &l, &e), 0);
 	assert_int_equal(l.list.count, 1);
 	pl_rc_listing_free(&l);
-	if (pl_rc_ack(c, &bob, last, &e) != 0)
+	pl_auth_ack acklast;
+	memset(&acklast, 0, sizeof acklast);
+	acklast.through = last;
+	if (pl_rc_ack(c, &bob, &acklast, &e) != 0)
 		fail_msg("ack: %s", e.msg);
 	assert_int_equal(pl_rc_fetch(c, &bob, 0, &l, &e), 0);
 	assert_int_equal(l.list.count, 0);

@@ -263,10 +263,10 @@ static void *acker_main(void *p)
 	CURL *c = curl_easy_init();
 	sink *s = malloc(sizeof *s);
 	char path[128];
-	uint8_t body[PL_AUTH_ACK_BODY_LEN];
+	uint8_t body[PL_TEST_ACK_LEN];
 
 	snprintf(path, sizeof path, "/v1/mailbox/%s/ack", ack_hex);
-	pl_auth_ack_encode(body, 0);
+	pl_test_ack_body(body, 0);
 	for (int i = 0; c != NULL && s != NULL && i < 100000 && acking; i++) {
 		long st = signed_request(c, s, &acker, "POST", path, body, sizeof body);
 		if (st != 204)
@@ -465,8 +465,8 @@ static void check_log(void)
 			pl_leaf l;
 			assert_int_equal(pl_leaf_decode(&l, lv.leaf[i].p, lv.leaf[i].n), 0);
 			pl_leaf_hash(la.h[idx], lv.leaf[i].p, lv.leaf[i].n);
-			if (l.type == PL_LEAF_FETCH) {
-				assert_int_equal(pl_leaf_fetch_verify(&l), 0);
+			if (l.type == PL_LEAF_ACK) {
+				assert_int_equal(pl_leaf_ack_verify(&l), 0);
 				continue;
 			}
 			if (memcmp(l.mbx, mbx, 32) != 0)

@@ -191,18 +191,17 @@ static int dec_grant(const uint8_t *p, size_t n)
 
 static int dec_ack(const uint8_t *p, size_t n)
 {
-	uint64_t s;
-	return pl_auth_ack_decode(&s, p, n);
+	pl_auth_ack a;
+	return pl_auth_ack_decode(&a, p, n);
 }
 
 static void test_token_grant_ack(void **state)
 {
 	(void)state;
-	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_AUTH_ACK_BODY_LEN];
+	uint8_t tok[32], h[32], h2[32], body[PL_PROTO_TOKEN_BODY_LEN], ack[PL_AUTH_ACK_BODY_MAX];
 	uint8_t blob[300];
 	const uint8_t *b;
 	size_t bl;
-	uint64_t seq;
 	pl_wr w;
 
 	randombytes_buf(tok, sizeof tok);
@@ -253,10 +252,24 @@ static void test_token_grant_ack(void **state)
 		assert_int_equal(pl_proto_grant_decode(&b, &bl, big, sizeof big), -1);
 	}
 
-	pl_auth_ack_encode(ack, 0x0102030405060708ull);
-	assert_int_equal(pl_auth_ack_decode(&seq, ack, sizeof ack), 0);
-	assert_true(seq == 0x0102030405060708ull);
-	check_prefixes_and_trailing(dec_ack, ack, sizeof ack);
+	{
+		pl_auth_ack a, d;
+		size_t an;
+		memset(&a, 0, sizeof a);
+		a.through = 0x0102030405060708ull;
+		a.n = 2;
+		a.name[0].seq = 5;
+		memset(a.name[0].hash, 0xa5, 32);
+		a.name[1].seq = a.through;
+		memset(a.name[1].hash, 0x5a, 32);
+		an = pl_auth_ack_encode(ack, &a);
+		assert_int_equal(an, PL_AUTH_ACK_BODY_MIN + 2 * PL_AUTH_ACK_NAME_LEN);
+		assert_int_equal(pl_auth_ack_decode(&d, ack, an), 0);
+		assert_true(d.through == 0x0102030405060708ull && d.n == 2 && d.name[0].seq == 5);
+		assert_int_equal(pl_auth_ack_names(&d, 5, a.name[0].hash), 1);
+		assert_int_equal(pl_auth_ack_names(&d, 5, a.name[1].hash), 0);
+		check_prefixes_and_trailing(dec_ack, ack, an);
+	}
 }
 
 /* ---- receipt --------------------------------------------------------- */
@@ -479,14 +492,14 @@ static void test_log_bodies(void **state)
 	pl_proto_leaves_encode_begin(&w, 2);
 	len = pl_leaf_encode(leaf, &lf);
 	pl_wr_var(&w, leaf, len);
-	lf.type = PL_LEAF_FETCH;
+	lf.type = PL_LEAF_ACK;
 	len = pl_leaf_encode(leaf, &lf);
 	pl_wr_var(&w, leaf, len);
 	assert_int_equal(pl_wr_ok(&w), 0);
 	assert_int_equal(pl_proto_leaves_decode(&l, w.p, w.n), 0);
 	assert_int_equal(l.count, 2);
 	assert_int_equal(l.leaf[0].n, PL_LEAF_DEPOSIT_LEN);
-	assert_int_equal(l.leaf[1].n, PL_LEAF_FETCH_LEN);
+	assert_int_equal(l.leaf[1].n, PL_LEAF_ACK_MIN);
 	check_prefixes_and_trailing(dec_leaves, w.p, w.n);
 	/* an item that is not a leaf */
 	w.p[1 + 4 + 4 + 1] = 9; /* the first leaf's type */
@@ -504,6 +517,140 @@ static void test_log_bodies(void **state)
 	pl_proto_leaves_encode_begin(&w, 0);
 	assert_int_equal(pl_proto_leaves_decode(&l, w.p, w.n), 0);
 	assert_int_equal(l.count, 0);
+	pl_wr_free(&w);
+}
+
+/* ---- one mailbox's leaves ------------------------------------------- */
+
+static const uint8_t MBX_A[32] = {0xaa, 1}, MBX_B[32] = {0xbb, 2};
+static uint64_t mq_start, mq_size = 1000;
+static int mq_kind;
+
+static int dec_mbxlog(const uint8_t *p, size_t n)
+{
+	static pl_proto_mbxlog m;
+	return pl_proto_mbxlog_decode(&m, p, n, MBX_A, mq_start, mq_size, mq_kind);
+}
+
+/* One item: leaf of `type` for mbx at index, with plen proof hashes. */
+static void mbx_item(pl_wr *w, uint64_t index, int type, const uint8_t *mbx, size_t plen)
+{
+	uint8_t leaf[PL_LEAF_MAX], proof[PL_PROTO_MBXLOG_PROOF_MAX + 1][32];
+	pl_leaf lf;
+	size_t len;
+
+	memset(&lf, 0, sizeof lf);
+	lf.type = (uint8_t)type;
+	lf.seq = index + 1;
+	memcpy(lf.mbx, mbx, 32);
+	len = pl_leaf_encode(leaf, &lf);
+	assert_true(len > 0);
+	memset(proof, (int)index, sizeof proof);
+	pl_proto_mbxlog_encode_item(w, index, leaf, len, (const uint8_t(*)[32])proof, plen);
+}
+
+static void test_mbxlog(void **state)
+{
+	(void)state;
+	static pl_proto_mbxlog m;
+	const int ack = PL_PROTO_MBXLOG_ACK_LEAF, dep = PL_LEAF_DEPOSIT;
+	pl_wr w;
+
+	/* Good: a deposit, an ack, a deposit, proofs of 0..20 hashes. */
+	pl_wr_init(&w);
+	pl_proto_mbxlog_encode_begin(&w, 3);
+	mbx_item(&w, 5, dep, MBX_A, 10);
+	mbx_item(&w, 6, ack, MBX_A, 0);
+	mbx_item(&w, 999, dep, MBX_A, 20);
+	assert_int_equal(pl_wr_ok(&w), 0);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 5, 1000, 0), 0);
+	assert_int_equal(m.count, 3);
+	assert_int_equal(m.item[0].index, 5);
+	assert_int_equal(m.item[0].type, dep);
+	assert_int_equal(m.item[0].prooflen, 10);
+	assert_int_equal(m.item[0].proof[9][31], 5);
+	assert_int_equal(m.item[1].type, ack);
+	assert_int_equal(m.item[1].prooflen, 0);
+	assert_int_equal(m.item[2].index, 999);
+	assert_int_equal(m.item[2].leaflen, PL_LEAF_DEPOSIT_LEN);
+	check_prefixes_and_trailing(dec_mbxlog, w.p, w.n);
+	/* ... but not for another mailbox, kind or range than asked */
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_B, 0, 1000, 0), -1);
+	assert_int_equal(m.count, 0);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, 1), -1);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, 2), -1);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 6, 1000, 0), -1);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 999, 0), -1);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, 3), -1);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, -1), -1);
+	/* another version */
+	w.p[0] = 2;
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, 0), -1);
+	w.p[0] = 1;
+	/* an item that is not a leaf (its type byte) */
+	w.p[1 + 4 + 8 + 4 + 1] = 9;
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, 0), -1);
+	pl_wr_free(&w);
+
+	/* The kind filter keeps exactly its type. */
+	pl_wr_init(&w);
+	pl_proto_mbxlog_encode_begin(&w, 2);
+	mbx_item(&w, 1, ack, MBX_A, 1);
+	mbx_item(&w, 2, ack, MBX_A, 1);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 3, PL_PROTO_MBXLOG_ACK), 0);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 3, PL_PROTO_MBXLOG_DEPOSIT),
+			 -1);
+	pl_wr_free(&w);
+
+	/* Indices equal, going back, an item of another mailbox. */
+	struct {
+		uint64_t i0, i1;
+		const uint8_t *mbx1;
+	} bad[] = {{4, 4, MBX_A}, {4, 3, MBX_A}, {4, 5, MBX_B}};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		pl_wr_init(&w);
+		pl_proto_mbxlog_encode_begin(&w, 2);
+		mbx_item(&w, bad[k].i0, dep, MBX_A, 2);
+		mbx_item(&w, bad[k].i1, dep, bad[k].mbx1, 2);
+		assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, 0), -1);
+		pl_wr_free(&w);
+	}
+	/* A proof of 64 hashes is the most; 65 is refused. */
+	pl_wr_init(&w);
+	pl_proto_mbxlog_encode_begin(&w, 1);
+	mbx_item(&w, 0, dep, MBX_A, PL_PROTO_MBXLOG_PROOF_MAX);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1, 0), 0);
+	pl_wr_free(&w);
+	pl_wr_init(&w);
+	pl_proto_mbxlog_encode_begin(&w, 1);
+	mbx_item(&w, 0, dep, MBX_A, PL_PROTO_MBXLOG_PROOF_MAX + 1);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1, 0), -1);
+	pl_wr_free(&w);
+	/* A leaf longer than any leaf. */
+	{
+		uint8_t big[PL_LEAF_MAX + 1];
+		memset(big, 1, sizeof big);
+		pl_wr_init(&w);
+		pl_proto_mbxlog_encode_begin(&w, 1);
+		pl_proto_mbxlog_encode_item(&w, 0, big, sizeof big, NULL, 0);
+		assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1, 0), -1);
+		pl_wr_free(&w);
+	}
+	/* 256 items are fine, 257 are not. */
+	for (uint32_t cnt = PL_PROTO_MBXLOG_MAX; cnt <= PL_PROTO_MBXLOG_MAX + 1; cnt++) {
+		pl_wr_init(&w);
+		pl_proto_mbxlog_encode_begin(&w, cnt);
+		for (uint32_t i = 0; i < cnt; i++)
+			mbx_item(&w, i, dep, MBX_A, 1);
+		assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 0, 1000, 0),
+				 cnt <= PL_PROTO_MBXLOG_MAX ? 0 : -1);
+		pl_wr_free(&w);
+	}
+	/* An empty answer is fine. */
+	pl_wr_init(&w);
+	pl_proto_mbxlog_encode_begin(&w, 0);
+	assert_int_equal(pl_proto_mbxlog_decode(&m, w.p, w.n, MBX_A, 7, 7, 0), 0);
+	assert_int_equal(m.count, 0);
 	pl_wr_free(&w);
 }
 
@@ -744,13 +891,10 @@ static void test_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_relay_key),
-	    cmocka_unit_test(test_bundle_upload),
-	    cmocka_unit_test(test_token_grant_ack),
-	    cmocka_unit_test(test_receipt),
-	    cmocka_unit_test(test_log_bodies),
-	    cmocka_unit_test(test_listing),
-	    cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_relay_key),	    cmocka_unit_test(test_bundle_upload),
+	    cmocka_unit_test(test_token_grant_ack), cmocka_unit_test(test_receipt),
+	    cmocka_unit_test(test_log_bodies),	    cmocka_unit_test(test_mbxlog),
+	    cmocka_unit_test(test_listing),	    cmocka_unit_test(test_auth),
 	    cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
