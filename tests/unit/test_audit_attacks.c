@@ -36,6 +36,7 @@
 #include "envelope/envelope.h"
 #include "export/outreach.h"
 #include "log/leaf.h"
+#include "log/merkle.h"
 #include "relay/proto.h"
 #include "util/codec.h"
 #include "evil_relay.h"
@@ -234,6 +235,49 @@ static void prove_and_verify(pair *p, pl_outreach_summary *s)
 	unlink(out);
 }
 
+/* What bob's logged acks say about seq: 1 if one of them names it, 0 if
+ * none does; *through_max is the highest `through` among them. Read
+ * straight from the real relay, proofs checked. */
+static int acks_name_seq(party *bob, uint64_t seq, uint64_t *through_max)
+{
+	pl_rc_conn *c;
+	pl_proto_mbxlog *m = calloc(1, sizeof *m);
+	pl_checkpoint cp;
+	uint8_t mbx[32], rpk[32], *note = NULL, *body = NULL, h[32];
+	size_t n;
+	pl_err e;
+	int named = 0;
+
+	assert_non_null(m);
+	pl_mailbox_id(mbx, pl_vault_identity(bob->v)->pk);
+	assert_int_equal(pl_vault_relay_key(bob->v, rpk), 0);
+	assert_int_equal(pl_rc_open(&c, env.r.url, NULL, &e), 0);
+	assert_int_equal(pl_rc_get_raw(c, "/log/checkpoint", 1024, &note, &n, "checkpoint", &e), 0);
+	assert_int_equal(pl_leaf_checkpoint_open(&cp, note, n, rpk), 0);
+	assert_int_equal(pl_rc_mbxlog(c, mbx, 0, cp.size, PL_PROTO_MBXLOG_ACK, m, &body, &e), 0);
+	assert_true(m->count >= 1 && m->count < PL_PROTO_MBXLOG_MAX);
+	*through_max = 0;
+	for (uint32_t i = 0; i < m->count; i++) {
+		pl_leaf lf;
+		pl_leaf_hash(h, m->item[i].leaf, m->item[i].leaflen);
+		assert_int_equal(pl_merkle_verify_inclusion(h, m->item[i].index, cp.size,
+							    m->item[i].proof, m->item[i].prooflen,
+							    cp.root),
+				 0);
+		assert_int_equal(pl_leaf_decode(&lf, m->item[i].leaf, m->item[i].leaflen), 0);
+		assert_int_equal(pl_leaf_ack_verify(&lf), 0);
+		if (lf.ack.through > *through_max)
+			*through_max = lf.ack.through;
+		for (unsigned k = 0; k < lf.ack.n; k++)
+			named |= lf.ack.name[k].seq == seq;
+	}
+	free(body);
+	free(note);
+	free(m);
+	pl_rc_close(c);
+	return named;
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 /* The control: no attack, both deposits fetched and proved so. */
@@ -252,6 +296,9 @@ static void test_control_fetched(void **state)
 	assert_int_equal(r.rejected, 0);
 	assert_int_equal(r.withheld, 0);
 	assert_int_equal(evidence_count(&p->bob), 0);
+	uint64_t through = 0;
+	assert_int_equal(acks_name_seq(&p->bob, 1, &through), 1);
+	assert_int_equal(through, 2);
 	assert_int_equal(sync_with(&p->alice, &r, &e), 0);
 	prove_and_verify(p, &s);
 	assert_int_equal(s.n_deposits, 2);
@@ -282,6 +329,11 @@ static void test_replaced_envelope(void **state)
 	assert_int_equal(r.rejected, 1);
 	assert_int_equal(r.withheld, 1);
 	assert_true(evidence_count(&p->bob) >= 1);
+	/* bob's ack runs past seq 1 (the relay may drop it) but names only 2 */
+	uint64_t through = 0;
+	assert_int_equal(acks_name_seq(&p->bob, 1, &through), 0);
+	assert_int_equal(acks_name_seq(&p->bob, 2, &through), 1);
+	assert_int_equal(through, 2);
 
 	assert_int_equal(sync_with(&p->alice, &r, &e), 0);
 	prove_and_verify(p, &s);
