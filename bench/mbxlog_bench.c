@@ -94,10 +94,19 @@ static void make_leaf(pl_leaf *l, uint64_t i, uint64_t n)
 		if (i == k * step || i == k * step + 3) {
 			memcpy(l->mbx, recipient_mbx, 32);
 			if (i == k * step + 3) {
+				/* the recipient's ack naming the deposit 3 leaves
+				 * back (unsigned: the relay serves leaves as they
+				 * are, and this times the prover's reads) */
 				l->type = PL_PROTO_MBXLOG_ACK_LEAF;
 				l->seq = 0;
+				memset(l->hash, 0, sizeof l->hash);
 				memset(l->owner, 0xb0, sizeof l->owner);
 				l->auth_time = l->relay_time;
+				l->ack.through = k * step + 1;
+				l->ack.n = 1;
+				l->ack.name[0].seq = k * step + 1;
+				uint64_t d = k * step;
+				memcpy(l->ack.name[0].hash, &d, sizeof d);
 			}
 			return;
 		}

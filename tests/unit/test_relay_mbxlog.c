@@ -86,7 +86,10 @@ static void deposit(pl_rc_conn *c, int box)
 static void ack(pl_rc_conn *c, int box)
 {
 	pl_err e;
-	if (pl_rc_ack(c, &F.id[box], F.last_seq[box], &e) != 0)
+	pl_auth_ack a;
+	memset(&a, 0, sizeof a);
+	a.through = F.last_seq[box];
+	if (pl_rc_ack(c, &F.id[box], &a, &e) != 0)
 		fail_msg("ack: %s", e.msg);
 }
 
