@@ -276,11 +276,11 @@ static int unproved(pl_vault *v, const pl_audit_tree *t, const char *what, const
 	pl_err_clear(&ke);
 	int kept = pl_vault_evidence_add(v, what, t->note, t->notelen, b, blen, &ke) == 0;
 	return pl_err_set(e, PL_EXIT_SECURITY,
-			  "the relay at %s %s. Nothing more is trusted from it; %s",
+			  "the relay at %s %s; nothing of that answer was used, and %s",
 			  pl_vault_relay_url(v), what,
 			  kept ? "what it sent is kept as evidence beside its signed checkpoint "
 				 "(parley relay evidence)"
-			       : "and the evidence could not be stored");
+			       : "the evidence could not be stored");
 }
 
 /* One page of GET /log/mailbox, strictly decoded; the answer's bytes stay
@@ -390,39 +390,14 @@ typedef struct {
 	int drained;
 } withheld_ctx;
 
-static int withheld_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf, pl_err *e)
+/* One withheld deposit: the checkpoint and the entry as the relay sent it
+ * are kept as evidence, and counted. */
+static int keep_withheld(withheld_ctx *x, const pl_proto_mbxlog_item *it, const char *what,
+			 pl_err *e)
 {
-	withheld_ctx *x = ctx;
-	char what[200];
 	pl_wr w;
 	int rc = 0;
 
-	/* A mailbox's seqs are given out one by one, each to one logged
-	 * deposit: a seq skipped among the leaves is a deposit's leaf left out
-	 * of this answer. (Seqs at or below the last proved are leaves of
-	 * envelopes stored before the relay kept its log, logged when sent
-	 * again.) */
-	if (x->proved > 0 && lf->seq > x->proved + 1)
-		snprintf(what, sizeof what,
-			 "left the log entries of this mailbox's seqs %llu..%llu out of its "
-			 "answer (the next entry, leaf %llu, is seq %llu)",
-			 (unsigned long long)(x->proved + 1), (unsigned long long)(lf->seq - 1),
-			 (unsigned long long)it->index, (unsigned long long)lf->seq);
-	else if (lf->seq > x->last_seq && !x->drained)
-		return 1; /* not fetched yet: looked at again next time */
-	else if (pl_vault_seen(x->v, lf->hash) == 1 || pl_vault_pending_has(x->v, lf->hash) == 1)
-		what[0] = '\0';
-	else
-		/* Logged for us, never handed over; or handed over as other
-		 * bytes than the deposit logged (a replaced envelope). */
-		snprintf(what, sizeof what,
-			 "withheld the envelope it logged for this mailbox as seq %llu (leaf "
-			 "%llu): it was not handed over, or other bytes were",
-			 (unsigned long long)lf->seq, (unsigned long long)it->index);
-	if (lf->seq > x->proved)
-		x->proved = lf->seq;
-	if (what[0] == '\0')
-		return 0;
 	if (item_bytes(&w, it) != 0)
 		rc = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	else if (pl_vault_evidence_add(x->v, what, x->t->note, x->t->notelen, w.p, w.n, e) != 0)
@@ -431,6 +406,43 @@ static int withheld_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf
 		x->r->withheld++;
 	pl_wr_free(&w);
 	return rc;
+}
+
+static int withheld_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf, pl_err *e)
+{
+	withheld_ctx *x = ctx;
+	char what[200];
+
+	/* A mailbox's seqs are given out one by one, each to one logged
+	 * deposit: a seq skipped among the leaves is a deposit's leaf left out
+	 * of this answer. (Seqs at or below the last proved are leaves of
+	 * envelopes stored before the relay kept its log, logged when sent
+	 * again.) Reported once; then this leaf is looked at as any other. */
+	if (x->proved > 0 && lf->seq > x->proved + 1) {
+		snprintf(what, sizeof what,
+			 "withheld the envelopes of this mailbox's seqs %llu..%llu and left "
+			 "their log entries out of its answer (the next, leaf %llu, is seq %llu)",
+			 (unsigned long long)(x->proved + 1), (unsigned long long)(lf->seq - 1),
+			 (unsigned long long)it->index, (unsigned long long)lf->seq);
+		if (keep_withheld(x, it, what, e) != 0)
+			return -1;
+		x->proved = lf->seq - 1;
+	}
+	if (lf->seq > x->last_seq && !x->drained)
+		return 1; /* not fetched yet: looked at again next time */
+	if (pl_vault_seen(x->v, lf->hash) != 1 && pl_vault_pending_has(x->v, lf->hash) != 1) {
+		/* Logged for us, never handed over; or handed over as other
+		 * bytes than the deposit logged (a replaced envelope). */
+		snprintf(what, sizeof what,
+			 "withheld the envelope it logged for this mailbox as seq %llu (leaf "
+			 "%llu): it was not handed over, or other bytes were",
+			 (unsigned long long)lf->seq, (unsigned long long)it->index);
+		if (keep_withheld(x, it, what, e) != 0)
+			return -1;
+	}
+	if (lf->seq > x->proved)
+		x->proved = lf->seq;
+	return 0;
 }
 
 int pl_audit_withheld(pl_vault *v, pl_rc_conn *c, int drained, pl_audit_report *r, pl_err *e)

@@ -39,6 +39,7 @@
 #include "log/merkle.h"
 #include "relay/proto.h"
 #include "util/codec.h"
+#include "util/wire.h"
 #include "evil_relay.h"
 #include "support.h"
 
@@ -235,6 +236,42 @@ static void prove_and_verify(pair *p, pl_outreach_summary *s)
 	unlink(out);
 }
 
+/* The newest evidence row of p is a checkpoint the relay signed and a
+ * deposit entry for p's mailbox at seq, proved in it: what the vault keeps
+ * for a withheld envelope. */
+static void evidence_proves_deposit(party *p, uint64_t seq)
+{
+	pl_evidence *ev;
+	size_t n;
+	pl_checkpoint cp;
+	pl_leaf lf;
+	pl_rd r;
+	uint8_t rpk[32], mbx[32], h[32];
+	size_t ll;
+	pl_err e;
+
+	assert_int_equal(pl_vault_evidence_list(p->v, &ev, &n, &e), 0);
+	assert_true(n >= 1);
+	pl_evidence *x = &ev[n - 1];
+	assert_non_null(strstr(x->reason, "withheld"));
+	assert_int_equal(pl_vault_relay_key(p->v, rpk), 0);
+	assert_int_equal(pl_leaf_checkpoint_open(&cp, x->a, x->alen, rpk), 0);
+	pl_rd_init(&r, x->b, x->blen);
+	uint64_t index = pl_rd_u64(&r);
+	const uint8_t *leaf = pl_rd_var(&r, PL_LEAF_MAX, &ll);
+	size_t plen = pl_rd_u8(&r);
+	const uint8_t(*proof)[32] = (const uint8_t(*)[32])pl_rd_bytes(&r, plen * 32);
+	assert_int_equal(pl_rd_done(&r), 0);
+	assert_int_equal(pl_leaf_decode(&lf, leaf, ll), 0);
+	pl_mailbox_id(mbx, pl_vault_identity(p->v)->pk);
+	assert_int_equal(lf.type, PL_LEAF_DEPOSIT);
+	assert_memory_equal(lf.mbx, mbx, 32);
+	assert_int_equal(lf.seq, seq);
+	pl_leaf_hash(h, leaf, ll);
+	assert_int_equal(pl_merkle_verify_inclusion(h, index, cp.size, proof, plen, cp.root), 0);
+	pl_vault_evidence_free(ev, n);
+}
+
 /* What bob's logged acks say about seq: 1 if one of them names it, 0 if
  * none does; *through_max is the highest `through` among them. Read
  * straight from the real relay, proofs checked. */
@@ -328,7 +365,8 @@ static void test_replaced_envelope(void **state)
 	assert_int_equal(r.received, 1);
 	assert_int_equal(r.rejected, 1);
 	assert_int_equal(r.withheld, 1);
-	assert_true(evidence_count(&p->bob) >= 1);
+	assert_int_equal(evidence_count(&p->bob), 1);
+	evidence_proves_deposit(&p->bob, 1);
 	/* bob's ack runs past seq 1 (the relay may drop it) but names only 2 */
 	uint64_t through = 0;
 	assert_int_equal(acks_name_seq(&p->bob, 1, &through), 0);
@@ -414,6 +452,7 @@ static void test_dropped_leaf(void **state)
 	assert_int_equal(r.received, 2);
 	assert_int_equal(r.withheld, 1);
 	assert_int_equal(evidence_count(&p->bob), 1);
+	evidence_proves_deposit(&p->bob, 3); /* the entry after the hole */
 }
 
 /* Deposits n envelopes of random bytes into `to`'s mailbox straight at the
