@@ -92,6 +92,8 @@ int pl_cmd_verify(pl_cli *cli, int argc, char **argv);
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv);
 int pl_cmd_thread(pl_cli *cli, int argc, char **argv);
 int pl_cmd_relay(pl_cli *cli, int argc, char **argv);
+int pl_cmd_relay_move(pl_cli *cli, int argc, char **argv); /* argv[0] = "move" */
+int pl_cmd_relay_evidence(pl_cli *cli, int argc, char **argv); /* relay evidence */
 int pl_cmd_pending(pl_cli *cli, int argc, char **argv);
 int pl_cmd_prove(pl_cli *cli, int argc, char **argv);
 int pl_cmd_demo(pl_cli *cli, int argc, char **argv);

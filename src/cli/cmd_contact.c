@@ -18,9 +18,17 @@ static json_t *contact_json(const pl_vault *v, const pl_contact *c)
 	pl_hex_encode(key, c->ik, PL_IK_LEN);
 	pl_fingerprint(fp, c->ik);
 	pl_safety_number(sn, pl_vault_identity(v)->pk, c->ik);
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "name", c->name, "key", key,
-			 "fingerprint", fp, "safety_number", sn, "verified", c->verified,
-			 "key_changed", c->key_changed);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "name", c->name, "key", key,
+			      "fingerprint", fp, "safety_number", sn, "verified", c->verified,
+			      "key_changed", c->key_changed);
+	/* Where its mailbox lives, when that is not our relay. */
+	if (c->has_relay) {
+		char rk[PL_KEY_HEX_LEN];
+		pl_hex_encode(rk, c->relay_key, 32);
+		json_object_set_new(j, "relay", json_string(c->relay_url));
+		json_object_set_new(j, "relay_key", json_string(rk));
+	}
+	return j;
 }
 
 static const char *status_word(const pl_contact *c)
@@ -133,6 +141,12 @@ static int contact_show(pl_cli *cli, pl_vault *v, const char *name)
 		printf("name:          %s\nkey:           %s\nfingerprint:   %s\n"
 		       "safety number: %s\nstatus:        %s\n",
 		       c.name, key, fp, sn, status_word(&c));
+		if (c.has_relay) {
+			char rfp[PL_FINGERPRINT_LEN];
+			pl_fingerprint(rfp, c.relay_key);
+			printf("mailbox at:    %s (relay fingerprint %s), not at ours\n",
+			       c.relay_url, rfp);
+		}
 	}
 	sodium_memzero(&c, sizeof c);
 	return PL_EXIT_OK;
@@ -190,7 +204,9 @@ static int contact_list(pl_cli *cli, pl_vault *v)
 		} else {
 			char fp[PL_FINGERPRINT_LEN];
 			pl_fingerprint(fp, cs[i].ik);
-			printf("%-24s %-12s %s\n", cs[i].name, status_word(&cs[i]), fp);
+			printf("%-24s %-12s %s%s%s\n", cs[i].name, status_word(&cs[i]), fp,
+			       cs[i].has_relay ? "  mailbox at " : "",
+			       cs[i].has_relay ? cs[i].relay_url : "");
 		}
 	}
 	if (arr)
@@ -220,7 +236,7 @@ static int contact_remove(pl_cli *cli, pl_vault *v, const char *name, int forget
 		return pl_cli_fail(&e);
 	n = 0; /* the transcript: what thread shows, not the automatic acks */
 	for (size_t i = 0; i < all; i++)
-		n += items[i].kind != PL_KIND_ACK;
+		n += items[i].kind != PL_KIND_ACK && items[i].kind != PL_KIND_RELAY;
 	pl_vault_items_free(items, all);
 	if (n > 0 && !forget) {
 		pl_err_set(&e, PL_EXIT_SECURITY,

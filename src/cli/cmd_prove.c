@@ -37,13 +37,16 @@ int pl_cmd_prove(pl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return pl_cli_fail(&e);
 	if (cli->json)
-		pl_cli_json_out(json_pack(
-		    "{s:s, s:I, s:I, s:I, s:I}", "out", out, "deposits", (json_int_t)r.deposits,
-		    "fetch_leaves", (json_int_t)r.fetch_leaves, "checkpoint_size",
-		    (json_int_t)r.checkpoint_size, "replies", (json_int_t)r.replies));
+		pl_cli_json_out(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "out", out, "deposits",
+					  (json_int_t)r.deposits, "fetched", (json_int_t)r.fetched,
+					  "fetch_leaves", (json_int_t)r.fetch_leaves,
+					  "checkpoint_size", (json_int_t)r.checkpoint_size,
+					  "replies", (json_int_t)r.replies));
 	else
-		printf("wrote %s: %zu deposit(s) proved into the relay's log of size %llu; anyone "
-		       "can check it with parley verify %s --relay-key KEY\n",
-		       out, r.deposits, (unsigned long long)r.checkpoint_size, out);
+		printf("wrote %s: %zu deposit(s) proved into the relay's log of size %llu, %zu of "
+		       "them named by %s's signed acknowledgements; anyone can check it with "
+		       "parley verify %s --relay-key KEY\n",
+		       out, r.deposits, (unsigned long long)r.checkpoint_size, r.fetched,
+		       argv[optind + 1], out);
 	return PL_EXIT_OK;
 }

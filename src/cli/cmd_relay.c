@@ -1,11 +1,9 @@
 /*
- * cmd_relay.c — `parley relay evidence`: the signed statements of the relay
- * that contradict each other (a forked or rewritten log, a withheld
- * envelope), as this vault kept them. Each pair is enough to show anyone
- * that the relay lied: both halves carry its signature.
+ * cmd_relay.c — `parley relay evidence [--out FILE]` (cmd_relay_evidence.c).
  * `parley relay insecure-http`: the owner's explicit choice to reach a relay
  * on another computer over plain http:// (as `init --insecure-http`).
  * `parley relay set-url URL`: the same relay, at a new address.
+ * `parley relay move URL`: another relay (cmd_relay_move.c).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -15,18 +13,6 @@
 #include "cli/cli.h"
 #include "client/relay_client.h"
 #include "util/codec.h"
-
-static json_t *blob_json(const uint8_t *p, size_t n)
-{
-	/* Checkpoints are text notes; leaves are binary: base64 for both. */
-	char *b = malloc(pl_b64_len(n));
-	if (b == NULL)
-		return json_null();
-	pl_b64_encode(b, p, n);
-	json_t *j = json_string(b);
-	free(b);
-	return j;
-}
 
 static int relay_insecure_http(pl_cli *cli)
 {
@@ -104,47 +90,11 @@ int pl_cmd_relay(pl_cli *cli, int argc, char **argv)
 		return relay_insecure_http(cli);
 	if (argc == 3 && strcmp(argv[1], "set-url") == 0)
 		return relay_set_url(cli, argv[2]);
-	if (argc != 2 || strcmp(argv[1], "evidence") != 0)
-		return pl_cli_usage("relay", "use parley relay evidence, parley relay "
-					     "set-url URL or parley relay insecure-http");
-	pl_err e;
-	pl_err_clear(&e);
-	pl_vault *v;
-	if (pl_cli_open_vault(cli, &v, &e) != 0)
-		return pl_cli_fail(&e);
-	pl_evidence *ev;
-	size_t n;
-	if (pl_vault_evidence_list(v, &ev, &n, &e) != 0) {
-		pl_vault_close(v);
-		return pl_cli_fail(&e);
-	}
-	json_t *arr = cli->json ? json_array() : NULL;
-	for (size_t i = 0; i < n; i++) {
-		char when[PL_RFC3339_LEN];
-		pl_time_rfc3339(when, ev[i].at);
-		if (arr) {
-			json_t *j = json_pack("{s:I, s:s, s:s}", "n", (json_int_t)ev[i].n, "time",
-					      when, "reason", ev[i].reason);
-			json_object_set_new(j, "signed_a", blob_json(ev[i].a, ev[i].alen));
-			json_object_set_new(j, "signed_b", blob_json(ev[i].b, ev[i].blen));
-			json_array_append_new(arr, j);
-		} else {
-			printf("%lld  %s  the relay %s\n", (long long)ev[i].n, when, ev[i].reason);
-			printf("---- first signed statement ----\n%.*s\n", (int)ev[i].alen,
-			       (const char *)ev[i].a);
-			if (memchr(ev[i].b, 0, ev[i].blen) == NULL &&
-			    memcmp(ev[i].b, "parley.relay/", 13) == 0)
-				printf("---- second signed statement ----\n%.*s\n", (int)ev[i].blen,
-				       (const char *)ev[i].b);
-			else
-				printf("---- the log leaf (%zu bytes, base64) ----\n", ev[i].blen);
-		}
-	}
-	if (arr)
-		pl_cli_json_out(arr);
-	else if (n == 0)
-		printf("no evidence against the relay: it has never contradicted itself\n");
-	pl_vault_evidence_free(ev, n);
-	pl_vault_close(v);
-	return PL_EXIT_OK;
+	if (argc >= 2 && strcmp(argv[1], "move") == 0)
+		return pl_cmd_relay_move(cli, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "evidence") == 0)
+		return pl_cmd_relay_evidence(cli, argc - 1, argv + 1);
+	return pl_cli_usage("relay", "use parley relay evidence [--out FILE], parley relay "
+				     "set-url URL, parley relay move URL or parley relay "
+				     "insecure-http");
 }

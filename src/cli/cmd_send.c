@@ -66,7 +66,16 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 		printf("queued %s for %s; run parley sync to deliver it\n", idhex, name);
 	}
 	int rc = PL_EXIT_OK;
-	if (!delivered && de.code == PL_EXIT_SECURITY) {
+	if (!delivered && !de.msg[0] && r.relay_caught) {
+		/* held, not failed: the contact's mailbox is on a relay this
+		 * vault caught lying, which gets only relay notices */
+		fprintf(stderr,
+			"parley: note %s queued, not delivered: the mailbox of %s is at a relay "
+			"this vault caught lying (parley relay evidence); it goes once %s "
+			"moves to another relay\n",
+			idhex, name, name);
+		rc = PL_EXIT_SECURITY;
+	} else if (!delivered && de.code == PL_EXIT_SECURITY) {
 		/* the relay was refused: sync would be too, so do not send the
 		 * user there; the note waits in the vault */
 		fprintf(stderr, "parley: note %s queued, not delivered: %s\n", idhex, de.msg);

@@ -26,7 +26,7 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return pl_cli_fail(&e);
 	if (cli->json) {
-		pl_cli_json_out(json_pack(
+		json_t *j = json_pack(
 		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
 		    (json_int_t)r.received, "delivered", (json_int_t)r.delivered, "queued",
 		    (json_int_t)r.queued, "rejected", (json_int_t)r.rejected, "duplicate",
@@ -34,8 +34,11 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		    (json_int_t)r.log_size, "receipts_checked", (json_int_t)r.receipts, "withheld",
 		    (json_int_t)r.withheld, "prekeys_added", (json_int_t)r.prekeys_added,
 		    "id_taken", (json_int_t)r.id_taken, "grants_blocked",
-		    (json_int_t)r.grants_blocked, "pending_dropped",
-		    (json_int_t)r.pending_dropped));
+		    (json_int_t)r.grants_blocked, "pending_dropped", (json_int_t)r.pending_dropped);
+		json_object_set_new(j, "relay_followed", json_integer(r.relay_followed));
+		json_object_set_new(j, "relay_refused", json_integer(r.relay_refused));
+		json_object_set_new(j, "relay_caught", json_integer(r.relay_caught));
+		pl_cli_json_out(j);
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
 		       r.queued);
@@ -53,6 +56,23 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 			"holds and were refused; a contact may be trying to shadow one of your "
 			"items (the envelopes are counted below)\n",
 			r.id_taken);
+	if (r.relay_followed)
+		fprintf(stderr,
+			"parley: %u contact(s) moved their mailbox to another relay (signed "
+			"notice checked); see parley contact list\n",
+			r.relay_followed);
+	if (r.relay_refused)
+		fprintf(stderr,
+			"parley: warning: %u relay notice(s) were refused (not signed by the "
+			"contact's key, older than one applied, or unusable); those contacts' "
+			"mailboxes stay where they were (counted below)\n",
+			r.relay_refused);
+	if (r.relay_caught)
+		fprintf(stderr,
+			"parley: warning: %u item(s) are held: the contact's mailbox is at a relay "
+			"this vault caught lying (parley relay evidence); they go once the "
+			"contact moves\n",
+			r.relay_caught);
 	if (r.rejected)
 		fprintf(stderr,
 			"parley: warning: %u envelope(s) failed to open or verify and were "

@@ -34,7 +34,7 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 	json_t *arr = cli->json ? json_array() : NULL;
 	uint64_t now = pl_now();
 	for (size_t i = 0; i < n; i++) {
-		if (items[i].kind == PL_KIND_ACK)
+		if (items[i].kind == PL_KIND_ACK || items[i].kind == PL_KIND_RELAY)
 			continue; /* bookkeeping, shown as the "fetched" state instead */
 		if (arr)
 			json_array_append_new(arr, pl_cli_item_json(v, &items[i], now));

@@ -1,6 +1,6 @@
 /* cmd_verify.c — `parley verify FILE [--expect-key KEY]... [--relay-key VKEY]`:
- * checks an exported agreement, thread or proof-of-outreach file with nothing but the file; needs
- * no vault or passphrase. */
+ * checks an exported agreement, thread, proof-of-outreach or relay-evidence file with nothing but
+ * the file; needs no vault or passphrase. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>

@@ -60,9 +60,14 @@ static const pl_cli_cmd commands[] = {
     {"prove", pl_cmd_prove, "prove outreach NAME --out FILE",
      "prove to anyone what you deposited for NAME and that NAME fetched it"},
     {"relay", pl_cmd_relay,
-     "relay evidence | set-url URL | insecure-http\n"
-     "  evidence       the relay's signed statements that contradict each other\n"
+     "relay evidence [--out FILE] | set-url URL | move URL [--relay-cert FILE]\n"
+     "      [--insecure-http] | insecure-http\n"
+     "  evidence       the relay's signed statements that contradict each other;\n"
+     "                 --out FILE writes them as a file anyone can check with\n"
+     "                 parley verify (which says what the signatures prove)\n"
      "  set-url URL    the same relay (the key this vault pinned) at a new address\n"
+     "  move URL       move this mailbox to another relay (a new key, pinned on first\n"
+     "                 use) and tell every verified contact with a signed notice\n"
      "  insecure-http  allow plain http:// to this vault's relay on another computer",
      "show signed proof that the relay forked its log or withheld envelopes"},
     {"pending", pl_cmd_pending,

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/evidence.h"
 #include "envelope/envelope.h"
+#include "export/evidence.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
@@ -82,6 +84,23 @@ static int consistency(pl_rc_conn *c, uint64_t old, uint64_t size, uint8_t (*pro
 	snprintf(path, sizeof path, "/log/proof/consistency?old=%llu&size=%llu",
 		 (unsigned long long)old, (unsigned long long)size);
 	return get_proof(c, path, proof, n, "consistency proof", e);
+}
+
+int pl_audit_leaves(pl_rc_conn *c, uint64_t start, uint32_t count, pl_proto_leaves *l,
+		    uint8_t **body, pl_err *e)
+{
+	char path[96];
+	size_t len;
+	snprintf(path, sizeof path, "/log/leaves?start=%llu&count=%u", (unsigned long long)start,
+		 count);
+	if (pl_rc_get_raw(c, path, PL_PROTO_LEAVES_BODY_MAX, body, &len, "log leaves", e) != 0)
+		return -1;
+	if (pl_proto_leaves_decode(l, *body, len) != 0 || l->count != count) {
+		free(*body);
+		*body = NULL;
+		return pl_err_set(e, PL_EXIT_SECURITY, "the relay sent malformed log leaves");
+	}
+	return 0;
 }
 
 /* Is the tree (size2, root2) an extension of (size1, root1)? 1 yes, 0 no
@@ -161,6 +180,7 @@ static int extends_stored(pl_vault *v, pl_rc_conn *c, const fresh *f, pl_err *e)
 					  : "signed a tree that does not extend the one it "
 					    "signed before",
 				      old, oldn, f->note, f->n, e);
+			pl_evidence_probe(v, c, f->pk, old, oldn, NULL, f->note, f->n);
 			goto out;
 		}
 	} else if (le.code != PL_EXIT_NOTFOUND) {
@@ -194,10 +214,11 @@ static int receipt_in_tree(pl_vault *v, pl_rc_conn *c, const fresh *f, const pl_
 	}
 	int rc = -1;
 	int ok = rcp.size > f->size ? 0 : extends(c, rcp.size, rcp.root, f->size, f->root, e);
-	if (ok == 0)
+	if (ok == 0) {
 		contradiction(v, "signed a receipt in a tree its current log does not contain",
 			      rc2->note, rc2->notelen, f->note, f->n, e);
-	else if (ok > 0 && pl_vault_receipt_checked(v, it->seq, rc2->index, f->size, e) == 0)
+		pl_evidence_probe(v, c, f->pk, rc2->note, rc2->notelen, rc2, f->note, f->n);
+	} else if (ok > 0 && pl_vault_receipt_checked(v, it->seq, rc2->index, f->size, e) == 0)
 		rc = 1;
 	free(rc2);
 	return rc;
@@ -390,21 +411,27 @@ typedef struct {
 	int drained;
 } withheld_ctx;
 
-/* One withheld deposit: the checkpoint and the entry as the relay sent it
- * are kept as evidence, and counted. */
+/* One withheld deposit: the checkpoint and the entry, proved in it, as
+ * the leaf half an evidence file carries (export/evidence.h), so anyone
+ * can check that the relay logged it for this mailbox; counted. */
 static int keep_withheld(withheld_ctx *x, const pl_proto_mbxlog_item *it, const char *what,
 			 pl_err *e)
 {
-	pl_wr w;
+	uint8_t pk[32], *side = NULL;
+	size_t n = 0;
 	int rc = 0;
 
-	if (item_bytes(&w, it) != 0)
-		rc = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	else if (pl_vault_evidence_add(x->v, what, x->t->note, x->t->notelen, w.p, w.n, e) != 0)
+	if (relay_key(x->v, pk, e) != 0)
+		return -1;
+	if (pl_evidence_leaf_side(&side, &n, pk, x->t->note, x->t->notelen, it->index, it->leaf,
+				  it->leaflen, it->proof, it->prooflen) != 0)
+		rc = pl_err_set(e, PL_EXIT_ERROR,
+				"could not record a withheld deposit as evidence (out of memory)");
+	else if (pl_vault_evidence_add(x->v, what, x->t->note, x->t->notelen, side, n, e) != 0)
 		rc = -1;
 	else if (x->r)
 		x->r->withheld++;
-	pl_wr_free(&w);
+	free(side);
 	return rc;
 }
 

@@ -40,6 +40,13 @@ int pl_audit_withheld(pl_vault *v, pl_rc_conn *c, int drained, pl_audit_report *
 int pl_audit_inclusion(pl_rc_conn *c, uint64_t index, uint64_t size, uint8_t (*proof)[32],
 		       size_t *n, pl_err *e);
 
+/* Reads leaves [start, start+count) (count <= PL_PROTO_LEAVES_MAX) with
+ * GET /log/leaves, unproved: for a caller that needs whatever leaf sits at
+ * an index (evidence of a rewrite) and proves it itself. *body malloc'd,
+ * l's pointers into it. */
+int pl_audit_leaves(pl_rc_conn *c, uint64_t start, uint32_t count, pl_proto_leaves *l,
+		    uint8_t **body, pl_err *e);
+
 /* The newest checkpoint the vault accepted, opened under the pinned relay
  * key: every leaf the client relies on is proved into it. NOTFOUND if the
  * vault has none yet. Free with pl_audit_tree_free. */

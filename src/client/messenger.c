@@ -534,9 +534,61 @@ static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32]
 	return -1;
 }
 
-/* Seals (unless it already was) and deposits one outbox item. An item to a
+/* A connection to the relay where ct's mailbox lives when that is not
+ * ours (ct->has_relay, another key): the key it presents must be the one
+ * ct's signed notice (or our own earlier pin) named, or it is an impostor. */
+static int open_contact_relay(pl_vault *v, const pl_contact *ct, pl_rc_conn **c, pl_err *e)
+{
+	pl_wr pem;
+	uint8_t got[32];
+	if (pl_vault_contact_relay_ca(v, ct->name, &pem, e) != 0)
+		return -1;
+	int rc = pl_rc_open_pem(c, ct->relay_url, pem.n ? pem.p : NULL, pem.n,
+				pl_vault_relay_plain_http(v) ? PL_RC_PLAIN_HTTP : 0, e);
+	pl_wr_free(&pem);
+	if (rc != 0)
+		return -1;
+	if (pl_rc_get_key(*c, got, e) != 0)
+		rc = -1;
+	else if (sodium_memcmp(got, ct->relay_key, 32) != 0)
+		rc = pl_err_set(e, PL_EXIT_SECURITY,
+				"the relay at %s, where the mailbox of \"%s\" lives, presents "
+				"another key than the one recorded for it; it may be an impostor. "
+				"Nothing was sent to \"%s\"",
+				ct->relay_url, ct->name, ct->name);
+	if (rc != 0) {
+		pl_rc_close(*c);
+		*c = NULL;
+	}
+	return rc;
+}
+
+/* Whether the item may go to ct's relay: anything may go to ours (checked
+ * by the caller), but a relay this vault caught lying gets only relay
+ * notices. Those it can at worst withhold (they are end-to-end
+ * authenticated and signed), and they are the way out of it; a note or a
+ * move would read "delivered" through a relay this vault no longer
+ * believes. 1 may go, 0 held, -1 error. */
+static int may_go(pl_vault *v, const pl_contact *ct, const pl_outbox *o, pl_err *e)
+{
+	int caught = pl_vault_relay_caught(v, ct->relay_key);
+	if (caught < 0)
+		return pl_err_set(e, PL_EXIT_VAULT, "cannot read the vault");
+	if (!caught)
+		return 1;
+	pl_item it;
+	if (pl_vault_item_get(v, o->item_seq, &it, e) != 0)
+		return -1;
+	int kind = it.kind;
+	pl_vault_item_free(&it);
+	return kind == PL_KIND_RELAY;
+}
+
+/* Seals (unless it already was) and deposits one outbox item, through our
+ * relay (c, rpk) or the one the contact's mailbox moved to. An item to a
  * contact who is no longer sendable is left queued: blocked until
- * re-verified, while later items to others go on. */
+ * re-verified, while later items to others go on; so is one held by
+ * may_go. */
 static int deliver_one(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_outbox *o,
 		       pl_sync_report *r, pl_err *e)
 {
@@ -546,14 +598,27 @@ static int deliver_one(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32],
 	pl_err se;
 	pl_err_clear(&se);
 	int rc = 0;
+	pl_rc_conn *oc = NULL;
 	if (pl_msgr_check_sendable(&ct, &se) == 0) {
-		if (o->envelope.n == 0)
-			rc = seal_item(v, c, &ct, o, e);
-		if (rc == 0)
-			rc = deposit_item(v, c, rpk, &ct, o, e);
-		if (rc == 0 && r)
+		int go = 1;
+		if (ct.has_relay && sodium_memcmp(ct.relay_key, rpk, 32) != 0) {
+			go = may_go(v, &ct, o, e);
+			if (go == 1 && open_contact_relay(v, &ct, &oc, e) != 0)
+				go = -1;
+			if (go == 0 && r)
+				r->relay_caught++;
+		}
+		pl_rc_conn *via = oc ? oc : c;
+		const uint8_t *key = oc ? ct.relay_key : rpk;
+		rc = go < 0 ? -1 : 0;
+		if (go == 1 && o->envelope.n == 0)
+			rc = seal_item(v, via, &ct, o, e);
+		if (go == 1 && rc == 0)
+			rc = deposit_item(v, via, key, &ct, o, e);
+		if (go == 1 && rc == 0 && r)
 			r->delivered++;
 	}
+	pl_rc_close(oc);
 	sodium_memzero(&ct, sizeof ct);
 	return rc;
 }

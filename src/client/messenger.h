@@ -32,6 +32,9 @@ typedef struct {
 	unsigned withheld;	  /* envelopes the relay logged for us but withheld */
 	unsigned prekeys_added;	  /* one-time prekeys made and uploaded: the relay ran low */
 	unsigned grants_blocked;  /* grants whose place at the relay another mailbox holds */
+	unsigned relay_followed;  /* contacts followed to the relay their signed notice named */
+	unsigned relay_refused;	  /* relay notices refused: bad signature, replay, ... */
+	unsigned relay_caught;	  /* items held: the contact's relay was caught lying */
 } pl_sync_report;
 
 struct pl_rc_conn;

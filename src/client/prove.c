@@ -60,6 +60,7 @@ typedef struct {
 	size_t nfetch, fcap;
 	pl_proof_fetch *fetches;
 	size_t nused;
+	size_t nfetched;    /* deposits an ack names */
 	uint64_t scan_from; /* the earliest deposit's leaf index */
 	pl_receipt *rc;
 } prove_ctx;
@@ -226,6 +227,7 @@ static void mark_covering_fetches(prove_ctx *p)
 					p->fr[f].used = 1;
 					p->nused++;
 				}
+				p->nfetched++;
 				break;
 			}
 		}
@@ -317,6 +319,7 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 		goto out;
 	if (r) {
 		r->deposits = p.ndep;
+		r->fetched = p.nfetched;
 		r->fetch_leaves = p.nused;
 		r->checkpoint_size = p.t.size;
 		r->replies = replies;

@@ -18,6 +18,7 @@
 
 #include "client/audit.h"
 #include "client/messenger.h"
+#include "client/move.h"
 #include "client/relay_client.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
@@ -102,13 +103,28 @@ static int apply_ack(pl_vault *v, const pl_contact *ct, const pl_payload *p, pl_
  * (reject), or -1 on a vault error, or APPLY_UNHANDLED for an object when
  * there is no handler. *store says whether it becomes an item. */
 static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_contact *ct,
-			 const pl_payload *p, int *store, pl_err *e)
+			 const pl_payload *p, int *store, pl_sync_report *r, pl_err *e)
 {
 	*store = 1;
 	switch (p->kind) {
 	case PL_KIND_ACK:
 		*store = 0;
 		return apply_ack(v, ct, p, e);
+	case PL_KIND_RELAY: {
+		/* Bookkeeping like an ack: it changes where the contact's
+		 * mailbox is, and is not part of the transcript. */
+		*store = 0;
+		pl_err me;
+		pl_err_clear(&me);
+		int rc = pl_move_follow(v, ct, p, &me);
+		if (rc < 0)
+			*e = me;
+		else if (r && rc == 0)
+			r->relay_followed++;
+		else if (r)
+			r->relay_refused++;
+		return rc;
+	}
 	case PL_KIND_OBJECT:
 		if (h == NULL || h->fn == NULL)
 			return APPLY_UNHANDLED;
@@ -195,6 +211,7 @@ typedef struct {
 	pl_vault *v;
 	const pl_msgr_object_handler *objects;
 	ack_list *acks;
+	pl_sync_report *r;
 } rx;
 
 /* One envelope on its way through process(): what each step found. */
@@ -399,7 +416,7 @@ static int commit_received(rx *x, inbound *in, pl_err *e)
 	int taken = pl_vault_item_id_taken(x->v, it.id, it.contact, PL_DIR_IN, e);
 	int bad = taken != 0 || pl_vault_session_save(x->v, in->s, e) != 0
 		      ? -1
-		      : apply_payload(x->v, x->objects, &in->ct, &in->p, &store, e);
+		      : apply_payload(x->v, x->objects, &in->ct, &in->p, &store, x->r, e);
 	if (taken == 1) {
 		pl_vault_rollback(x->v);
 		result = PROC_TAKEN;
@@ -661,7 +678,7 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 		pl_rc_close(c);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	}
-	rx x = {v, objects, acks};
+	rx x = {v, objects, acks, r};
 	int drained = 0, prekeys = -1, added = 0;
 	int rc = fetch_all(&x, c, r, &drained, &prekeys, e);
 	if (rc == 0)

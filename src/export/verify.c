@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "export/agreement.h"
+#include "export/evidence.h"
 #include "export/json.h"
 #include "export/outreach.h"
 #include "export/thread.h"
@@ -63,6 +64,25 @@ static int outreach_file(const uint8_t *file, size_t n, const pl_verify_opts *o,
 	return 0;
 }
 
+/* A valid file that proves nothing still prints what it reports, then
+ * fails: the reader sees the reports and that none of them is proved. */
+static int evidence_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e,
+			 FILE *out, json_t **js)
+{
+	pl_evidence_summary s;
+	if (o->n_expect > 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "no party signs relay evidence, only the relay: there is no "
+				  "party key to expect in it");
+	int rc = pl_evidence_verify(&s, file, n, o->relay_key, e);
+	if (s.n > 0 && out)
+		pl_evidence_summary_print(out, &s);
+	if (rc == 0 && js && (*js = pl_evidence_summary_json(&s)) == NULL)
+		rc = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	pl_evidence_summary_free(&s);
+	return rc;
+}
+
 static const struct {
 	const char *format;
 	int takes_relay_key; /* whether pl_verify_opts.relay_key applies */
@@ -72,6 +92,7 @@ static const struct {
     {PL_AGREEMENT_FORMAT, 0, agreement_file},
     {PL_THREAD_FORMAT, 0, thread_file},
     {PL_OUTREACH_FORMAT, 1, outreach_file},
+    {PL_EVIDENCE_FORMAT, 1, evidence_file},
 };
 
 int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],
@@ -104,7 +125,8 @@ int pl_verify_bytes_ex(const uint8_t *file, size_t n, const pl_verify_opts *opts
 			json_decref(root);
 			if (o->relay_key != NULL && !formats[i].takes_relay_key)
 				return pl_err_set(e, PL_EXIT_USAGE,
-						  "a relay key applies to proofs of outreach only; "
+						  "a relay key applies to proofs of outreach and "
+						  "relay evidence only; "
 						  "this file is a %s",
 						  formats[i].format);
 			return formats[i].verify(file, n, o, e, out_summary, json_summary);

@@ -1,8 +1,9 @@
 /*
  * verify.h — `parley verify`: reads a file parley exported and checks it
  * with nothing but the file, whatever its format. The "format" field picks
- * the verifier from a small table (agreement, thread, proof of outreach:
- * export/agreement.h, export/thread.h, export/outreach.h), and the chosen
+ * the verifier from a small table (agreement, thread, proof of outreach,
+ * relay evidence: export/agreement.h, export/thread.h, export/outreach.h,
+ * export/evidence.h), and the chosen
  * format prints or returns its summary.
  *
  * It must never report a file valid that its format's verifier refused,
@@ -33,7 +34,8 @@ int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK
 typedef struct {
 	const uint8_t (*expect)[PL_IK_LEN]; /* keys that must have signed */
 	size_t n_expect;
-	/* Proof-of-outreach bundles (export/outreach.h): the relay log's
+	/* Proof-of-outreach bundles and relay evidence (export/outreach.h,
+	 * export/evidence.h): the relay log's
 	 * verifier key to check against; NULL = the key inside the bundle,
 	 * which the summary then prints for the reader to compare. Refused
 	 * (PL_EXIT_USAGE) for other formats, which involve no relay. */

@@ -33,11 +33,14 @@
 #define VAULT_FILE "vault.db"
 #define VAULT_TMP "vault.db.tmp"
 #define VAULT_APP_ID 0x504c5956 /* "PLYV" in PRAGMA application_id */
-#define VAULT_SCHEMA 1		/* PRAGMA user_version */
+#define VAULT_SCHEMA 2		/* PRAGMA user_version */
 #define CHECK_TEXT "parley vault key check v1"
 
-/* Version 1 of the schema. Secret columns (marked "sealed") hold
- * pl_vault_seal blobs; everything else is public or metadata. */
+/* Version 2 of the schema. Secret columns (marked "sealed") hold
+ * pl_vault_seal blobs; everything else is public or metadata. A contact's
+ * relay_* columns say where its mailbox lives when that is not our relay
+ * (NULL: ours); relay_history keeps the checkpoints of relays this vault
+ * moved away from, and evidence names the relay it is against. */
 static const char SCHEMA_SQL[] =
     "CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL);\n"
     "CREATE TABLE counters(k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL);\n"
@@ -47,7 +50,8 @@ static const char SCHEMA_SQL[] =
     " sk BLOB NOT NULL /* sealed */, published INTEGER NOT NULL DEFAULT 0);\n"
     "CREATE TABLE contacts(name TEXT PRIMARY KEY NOT NULL, ik BLOB NOT NULL UNIQUE,"
     " verified INTEGER NOT NULL, key_changed INTEGER NOT NULL,"
-    " grant_published INTEGER NOT NULL, token BLOB /* sealed */, added INTEGER NOT NULL);\n"
+    " grant_published INTEGER NOT NULL, token BLOB /* sealed */, added INTEGER NOT NULL,"
+    " relay_url TEXT, relay_key BLOB, relay_ca BLOB, relay_time INTEGER);\n"
     "CREATE TABLE sessions(id INTEGER PRIMARY KEY, ik BLOB NOT NULL, ad BLOB NOT NULL,"
     " initiator INTEGER NOT NULL, replied INTEGER NOT NULL, ek BLOB NOT NULL,"
     " spk_id INTEGER NOT NULL, opk_id INTEGER NOT NULL, used INTEGER NOT NULL,"
@@ -72,9 +76,24 @@ static const char SCHEMA_SQL[] =
     "CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note BLOB NOT NULL,"
     " at INTEGER NOT NULL);\n"
     "CREATE TABLE evidence(n INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL,"
-    " note_a BLOB NOT NULL, note_b BLOB NOT NULL, at INTEGER NOT NULL);\n"
+    " note_a BLOB NOT NULL, note_b BLOB NOT NULL, at INTEGER NOT NULL, relay_key BLOB);\n"
     "CREATE TABLE receipt_checks(item_seq INTEGER PRIMARY KEY REFERENCES items(seq)"
-    " ON DELETE CASCADE, leaf INTEGER NOT NULL, size INTEGER NOT NULL);\n";
+    " ON DELETE CASCADE, leaf INTEGER NOT NULL, size INTEGER NOT NULL);\n"
+    "CREATE TABLE relay_history(n INTEGER PRIMARY KEY AUTOINCREMENT, relay_key BLOB NOT NULL,"
+    " url TEXT NOT NULL, size INTEGER NOT NULL, note BLOB NOT NULL, at INTEGER NOT NULL);\n";
+
+/* From version 1: contacts all lived on our relay and all evidence was
+ * against the relay pinned then. */
+static const char MIGRATE_1_2_SQL[] =
+    "ALTER TABLE contacts ADD COLUMN relay_url TEXT;\n"
+    "ALTER TABLE contacts ADD COLUMN relay_key BLOB;\n"
+    "ALTER TABLE contacts ADD COLUMN relay_ca BLOB;\n"
+    "ALTER TABLE contacts ADD COLUMN relay_time INTEGER;\n"
+    "ALTER TABLE evidence ADD COLUMN relay_key BLOB;\n"
+    "UPDATE evidence SET relay_key = (SELECT v FROM meta WHERE k = 'relay_key');\n"
+    "CREATE TABLE relay_history(n INTEGER PRIMARY KEY AUTOINCREMENT, relay_key BLOB NOT NULL,"
+    " url TEXT NOT NULL, size INTEGER NOT NULL, note BLOB NOT NULL, at INTEGER NOT NULL);\n"
+    "PRAGMA user_version = 2;\n";
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -694,9 +713,31 @@ static int check_header(pl_vault *v, pl_err *e)
 				  "the vault at %s was written by a newer parley (schema %lld); "
 				  "upgrade parley",
 				  vdir(v), (long long)ver);
-	if (ver != VAULT_SCHEMA)
+	if (ver != VAULT_SCHEMA && ver != 1)
 		return pl_vault_damaged(v, "its schema version is unknown", e);
 	return 0;
+}
+
+/* Brings a vault of an older schema to this one, once it is known to be
+ * ours and unlocked, in one transaction: it is either still the old
+ * version or wholly the new one. */
+static int migrate(pl_vault *v, pl_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t ver = 0;
+	if (pl_vault_prep(v, &st, "PRAGMA user_version", e) != 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ver = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return pl_vault_dberr(v, rc, "read the vault header", e);
+	if (ver == VAULT_SCHEMA)
+		return 0;
+	if (run_sql(v, "BEGIN IMMEDIATE", "upgrade the vault", e) != 0)
+		return -1;
+	return pl_vault_tx_end(v, 1, run_sql(v, MIGRATE_1_2_SQL, "upgrade the vault", e) == 0, e);
 }
 
 /* Loads the public per-vault records: name, relay URL, CA, relay key. */
@@ -845,7 +886,7 @@ int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t pass
 	pl_vault *v = vault_new(dir, e);
 	int r = -1;
 	if (v != NULL && db_open(v, path, 1, e) == 0 && check_header(v, e) == 0 &&
-	    unlock(v, pass, passlen, e) == 0 && load_public(v, e) == 0) {
+	    unlock(v, pass, passlen, e) == 0 && migrate(v, e) == 0 && load_public(v, e) == 0) {
 		sodium_mprotect_readonly(v->kek);
 		sodium_mprotect_readonly(v->id);
 		*out = v;
@@ -1069,4 +1110,99 @@ out:
 int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e)
 {
 	return meta_get_sealed(v, "own_token", "own token", token, PL_TOKEN_LEN, e);
+}
+
+/* Runs one statement of a relay move with the old relay's URL as ?1, its
+ * key as ?2 (NULL if never pinned), its CA as ?3, the new key as ?4. */
+static int move_sql(pl_vault *v, const char *sql, const uint8_t newkey[static 32], pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, sql, e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, v->relay_url, -1, SQLITE_STATIC);
+	if (v->has_relay_key)
+		sqlite3_bind_blob(st, 2, v->relay_key, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	if (v->ca && v->calen)
+		sqlite3_bind_blob(st, 3, v->ca, (int)v->calen, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_blob(st, 4, newkey, 32, SQLITE_STATIC);
+	int rc = pl_vault_exec(v, st, "move to another relay", e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int pl_vault_relay_move(pl_vault *v, const char *url, const uint8_t key[static 32],
+			const uint8_t *ca, size_t calen, int plain_http, pl_err *e)
+{
+	static const char *const sql[] = {
+	    /* Contacts that shared our relay keep their mailboxes there (a
+	     * vault that never pinned its relay has nothing to record). */
+	    "UPDATE contacts SET relay_url = ?1, relay_key = ?2, relay_ca = ?3"
+	    " WHERE relay_url IS NULL AND ?2 IS NOT NULL",
+	    "UPDATE contacts SET relay_url = NULL, relay_key = NULL, relay_ca = NULL"
+	    " WHERE relay_key = ?4",
+	    "INSERT INTO relay_history(relay_key, url, size, note, at)"
+	    " SELECT ?2, ?1, size, note, at FROM checkpoints WHERE ?2 IS NOT NULL",
+	    "DELETE FROM checkpoints",
+	    "DELETE FROM receipt_checks",
+	    "DELETE FROM counters WHERE k IN ('last_seq', 'log_scanned', 'bundle_published',"
+	    " 'token_registered')",
+	    "UPDATE contacts SET grant_published = 0",
+	    "UPDATE opk SET published = 0",
+	    "DELETE FROM meta WHERE k IN ('relay_ca', 'relay_plain_http')",
+	};
+	static const uint8_t on = 1;
+	size_t n = url ? strlen(url) : 0;
+	int own, ok = 0;
+	if (url == NULL || pl_vault_url_ok((const uint8_t *)url, n, PL_URL_MAX) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay URL must be 1 to %d printable characters without "
+				  "spaces; check the relay's address",
+				  PL_URL_MAX);
+	if (pl_ik_validate(key) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the new relay's key is not a valid Ed25519 public key; check "
+				  "the relay URL");
+	if ((ca == NULL && calen != 0) || calen > PL_VAULT_CA_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "the relay's CA certificate is too large");
+	if (v->has_relay_key && sodium_memcmp(v->relay_key, key, 32) == 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the relay at %s has the key this vault already uses: it is the "
+				  "same relay; use parley relay set-url for a new address",
+				  url);
+	uint8_t *newca = NULL;
+	if (calen > 0 && (newca = malloc(calen)) == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (newca)
+		memcpy(newca, ca, calen);
+	if (pl_vault_tx_start(v, &own, e) != 0) {
+		free(newca);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+		if (move_sql(v, sql[i], key, e) != 0)
+			goto out;
+	if (pl_vault_meta_put(v, "relay_url", (const uint8_t *)url, n, e) != 0 ||
+	    pl_vault_meta_put(v, "relay_key", key, 32, e) != 0 ||
+	    (calen > 0 && pl_vault_meta_put(v, "relay_ca", ca, calen, e) != 0) ||
+	    (plain_http && pl_vault_meta_put(v, "relay_plain_http", &on, 1, e) != 0))
+		goto out;
+	ok = 1;
+out:
+	if (pl_vault_tx_end(v, own, ok, e) != 0) {
+		free(newca);
+		return -1;
+	}
+	/* Only once it is committed does the open vault follow. */
+	memcpy(v->relay_url, url, n + 1);
+	memcpy(v->relay_key, key, 32);
+	v->has_relay_key = 1;
+	free(v->ca);
+	v->ca = newca;
+	v->calen = calen;
+	v->relay_plain_http = plain_http != 0;
+	return 0;
 }

@@ -66,6 +66,20 @@ void pl_vault_relay_ca(const pl_vault *v, const uint8_t **pem, size_t *len);
 int pl_vault_relay_key(const pl_vault *v, uint8_t pk[static 32]); /* -1 if not pinned yet */
 int pl_vault_set_relay_key(pl_vault *v, const uint8_t pk[static 32], pl_err *e);
 
+/* Moves this vault's mailbox to another relay, in one transaction: every
+ * contact that lived on the old relay is recorded as still living there
+ * (its mailbox did not move); a contact already on the new one becomes
+ * "ours" again; the new URL, key and CA (NULL: system store) are pinned;
+ * the old relay's checkpoints go to the history (its evidence stays) and
+ * the per-relay state starts over (receipts proved, last_seq,
+ * log_scanned, published bundle, token, grants and one-time prekeys), so
+ * the next publish puts everything on the new relay. */
+int pl_vault_relay_move(pl_vault *v, const char *url, const uint8_t key[static 32],
+			const uint8_t *ca, size_t calen, int plain_http, pl_err *e);
+/* 1 if the vault holds evidence against the relay with this key (it
+ * contradicted itself), 0 if not, -1 on error. */
+int pl_vault_relay_caught(pl_vault *v, const uint8_t key[static 32]);
+
 /* Small named counters and flags (e.g. "bundle_published", "last_seq"). */
 uint64_t pl_vault_get_u64(pl_vault *v, const char *key, uint64_t dflt);
 int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e);
@@ -130,6 +144,14 @@ typedef struct {
 	int has_token;	     /* we hold their mailbox token */
 	uint8_t token[PL_TOKEN_LEN];
 	uint64_t added;
+	/* Where its mailbox lives when that is not our relay: set when we
+	 * moved away from a relay we shared, or when it told us it moved
+	 * (a signed relay notice). Deposits and prekey fetches for it go
+	 * there, receipts checked under relay_key. */
+	int has_relay;
+	char relay_url[PL_URL_MAX + 1];
+	uint8_t relay_key[32];
+	uint64_t relay_time; /* time of the newest relay notice applied; 0 none */
 } pl_contact;
 
 int pl_vault_contact_get(pl_vault *v, const char *name, pl_contact *c, pl_err *e); /* NOTFOUND */
@@ -139,6 +161,14 @@ int pl_vault_contact_by_ik(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_c
 int pl_vault_contact_put(pl_vault *v, const pl_contact *c, pl_err *e);
 /* All contacts ordered by name; *out malloc'd array (caller wipes+frees). */
 int pl_vault_contact_list(pl_vault *v, pl_contact **out, size_t *n, pl_err *e);
+/* Records where the mailbox of contact NAME lives: url NULL means on our
+ * relay (key and ca ignored); ca may be NULL (system store). time is the
+ * notice's time (the replay mark) and is kept whatever url is. */
+int pl_vault_contact_set_relay(pl_vault *v, const char *name, const char *url,
+			       const uint8_t key[static 32], const uint8_t *ca, size_t calen,
+			       uint64_t time, pl_err *e);
+/* The CA pinned for the contact's relay: pem->n == 0 when none. */
+int pl_vault_contact_relay_ca(pl_vault *v, const char *name, pl_wr *pem, pl_err *e);
 
 /* --- sessions (at most a few per contact; newest first) ------------------- */
 typedef struct {
@@ -281,6 +311,8 @@ typedef struct {
 	uint8_t *a, *b;
 	size_t alen, blen;
 	uint64_t at;
+	uint8_t relay_key[32]; /* the relay it is against (pinned when it was kept) */
+	int has_relay_key;
 } pl_evidence;
 int pl_vault_evidence_add(pl_vault *v, const char *reason, const uint8_t *a, size_t alen,
 			  const uint8_t *b, size_t blen, pl_err *e);

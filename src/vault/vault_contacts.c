@@ -29,6 +29,7 @@ int pl_vault_name_check(const char *name, pl_err *e)
 }
 
 #define CONTACT_COLS "name, ik, verified, key_changed, grant_published, token, added"
+#define CONTACT_READ CONTACT_COLS ", relay_url, relay_key, relay_time"
 
 static void token_ad(pl_wr *ad, const char *name, const uint8_t ik[static PL_IK_LEN])
 {
@@ -49,6 +50,20 @@ static int contact_row(pl_vault *v, sqlite3_stmt *st, pl_contact *c, pl_err *e)
 	    sqlite3_column_type(st, 6) != SQLITE_INTEGER)
 		return pl_vault_damaged(v, "a contact record is malformed", e);
 	t.added = (uint64_t)sqlite3_column_int64(st, 6);
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+		int n = sqlite3_column_bytes(st, 7);
+		if (sqlite3_column_type(st, 7) != SQLITE_TEXT || n <= 0 || n > PL_URL_MAX ||
+		    pl_vault_url_ok(sqlite3_column_text(st, 7), (size_t)n, PL_URL_MAX) != 0 ||
+		    pl_vault_col_fixed(st, 8, t.relay_key, sizeof t.relay_key) != 0)
+			return pl_vault_damaged(v, "a contact's relay is malformed", e);
+		memcpy(t.relay_url, sqlite3_column_text(st, 7), (size_t)n);
+		t.relay_url[n] = '\0';
+		t.has_relay = 1;
+	}
+	if (sqlite3_column_type(st, 9) == SQLITE_INTEGER)
+		t.relay_time = (uint64_t)sqlite3_column_int64(st, 9);
+	else if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+		return pl_vault_damaged(v, "a contact's relay notice time is malformed", e);
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
 		pl_wr ad;
 		token_ad(&ad, t.name, t.ik);
@@ -93,7 +108,7 @@ int pl_vault_contact_get(pl_vault *v, const char *name, pl_contact *c, pl_err *e
 
 	if (pl_vault_name_check(name, e) != 0)
 		return -1;
-	if (pl_vault_prep(v, &st, "SELECT " CONTACT_COLS " FROM contacts WHERE name = ?1", e) != 0)
+	if (pl_vault_prep(v, &st, "SELECT " CONTACT_READ " FROM contacts WHERE name = ?1", e) != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	snprintf(missing, sizeof missing,
@@ -109,7 +124,7 @@ int pl_vault_contact_by_ik(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_c
 	sqlite3_stmt *st;
 	char hex[PL_KEY_HEX_LEN], missing[200];
 
-	if (pl_vault_prep(v, &st, "SELECT " CONTACT_COLS " FROM contacts WHERE ik = ?1", e) != 0)
+	if (pl_vault_prep(v, &st, "SELECT " CONTACT_READ " FROM contacts WHERE ik = ?1", e) != 0)
 		return -1;
 	sqlite3_bind_blob(st, 1, ik, PL_IK_LEN, SQLITE_STATIC);
 	pl_hex_encode(hex, ik, PL_IK_LEN);
@@ -198,7 +213,7 @@ int pl_vault_contact_list(pl_vault *v, pl_contact **out, size_t *n, pl_err *e)
 
 	*out = NULL;
 	*n = 0;
-	if (pl_vault_prep(v, &st, "SELECT " CONTACT_COLS " FROM contacts ORDER BY name", e) != 0)
+	if (pl_vault_prep(v, &st, "SELECT " CONTACT_READ " FROM contacts ORDER BY name", e) != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (pl_vault_grow((void **)&arr, &cap, cnt, sizeof *arr) != 0) {
@@ -221,4 +236,71 @@ int pl_vault_contact_list(pl_vault *v, pl_contact **out, size_t *n, pl_err *e)
 	*out = arr;
 	*n = cnt;
 	return 0;
+}
+
+int pl_vault_contact_set_relay(pl_vault *v, const char *name, const char *url,
+			       const uint8_t key[static 32], const uint8_t *ca, size_t calen,
+			       uint64_t time, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (url != NULL &&
+	    (pl_vault_url_ok((const uint8_t *)url, strlen(url), PL_URL_MAX) != 0 ||
+	     pl_ik_validate(key) != 0 || calen > PL_VAULT_CA_MAX || (ca == NULL && calen != 0)))
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "the relay given for \"%s\" is not a valid address and key",
+				  name);
+	if (time > INT64_MAX)
+		return pl_err_set(e, PL_EXIT_INPUT, "the relay notice's time is out of range");
+	if (pl_vault_prep(v, &st,
+			  "UPDATE contacts SET relay_url = ?2, relay_key = ?3, relay_ca = ?4,"
+			  " relay_time = ?5 WHERE name = ?1",
+			  e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (url) {
+		sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, key, 32, SQLITE_STATIC);
+		if (calen > 0)
+			sqlite3_bind_blob(st, 4, ca, (int)calen, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 4);
+	} else {
+		sqlite3_bind_null(st, 2);
+		sqlite3_bind_null(st, 3);
+		sqlite3_bind_null(st, 4);
+	}
+	sqlite3_bind_int64(st, 5, (int64_t)time);
+	int rc = pl_vault_exec(v, st, "record a contact's relay", e);
+	sqlite3_finalize(st);
+	if (rc == 0 && sqlite3_changes(v->db) != 1)
+		return pl_err_set(e, PL_EXIT_NOTFOUND, "no contact named \"%s\"", name);
+	return rc;
+}
+
+int pl_vault_contact_relay_ca(pl_vault *v, const char *name, pl_wr *pem, pl_err *e)
+{
+	sqlite3_stmt *st;
+	pl_wr_init(pem);
+	if (pl_vault_prep(v, &st, "SELECT relay_ca FROM contacts WHERE name = ?1", e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), r = 0;
+	if (rc == SQLITE_ROW) {
+		int t = sqlite3_column_type(st, 0), n = sqlite3_column_bytes(st, 0);
+		if (t == SQLITE_BLOB && n > 0 && (size_t)n <= PL_VAULT_CA_MAX) {
+			pl_wr_bytes(pem, sqlite3_column_blob(st, 0), (size_t)n);
+			if (pl_wr_ok(pem) != 0)
+				r = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		} else if (t != SQLITE_NULL) {
+			r = pl_vault_damaged(v, "a contact's relay certificate is malformed", e);
+		}
+	} else if (rc == SQLITE_DONE) {
+		r = pl_err_set(e, PL_EXIT_NOTFOUND, "no contact named \"%s\"", name);
+	} else {
+		r = pl_vault_dberr(v, rc, "read a contact's relay", e);
+	}
+	sqlite3_finalize(st);
+	if (r != 0)
+		pl_wr_free(pem);
+	return r;
 }

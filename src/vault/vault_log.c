@@ -68,14 +68,21 @@ int pl_vault_evidence_add(pl_vault *v, const char *reason, const uint8_t *a, siz
 	sqlite3_stmt *st;
 	if (alen > PL_LOG_NOTE_MAX * 64 || blen > PL_LOG_NOTE_MAX * 64)
 		return pl_err_set(e, PL_EXIT_INPUT, "evidence too large to keep");
-	if (pl_vault_prep(
-		v, &st, "INSERT INTO evidence(reason, note_a, note_b, at) VALUES (?1, ?2, ?3, ?4)",
-		e) != 0)
+	/* Evidence is always against the relay this vault uses (the pinned
+	 * key), and says so: after a move, the old relay stays caught. */
+	if (pl_vault_prep(v, &st,
+			  "INSERT INTO evidence(reason, note_a, note_b, at, relay_key)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5)",
+			  e) != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, a, (int)alen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, b, (int)blen, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+	if (v->has_relay_key)
+		sqlite3_bind_blob(st, 5, v->relay_key, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
 	int rc = pl_vault_exec(v, st, "keep evidence", e);
 	sqlite3_finalize(st);
 	return rc;
@@ -108,8 +115,9 @@ int pl_vault_evidence_list(pl_vault *v, pl_evidence **out, size_t *n, pl_err *e)
 	int rc, r = 0;
 	*out = NULL;
 	*n = 0;
-	if (pl_vault_prep(v, &st, "SELECT n, reason, note_a, note_b, at FROM evidence ORDER BY n",
-			  e) != 0)
+	if (pl_vault_prep(
+		v, &st, "SELECT n, reason, note_a, note_b, at, relay_key FROM evidence ORDER BY n",
+		e) != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (pl_vault_grow((void **)&arr, &cap, cnt, sizeof *arr) != 0) {
@@ -124,6 +132,10 @@ int pl_vault_evidence_list(pl_vault *v, pl_evidence **out, size_t *n, pl_err *e)
 		ev->a = dup_blob(st, 2, &ev->alen);
 		ev->b = dup_blob(st, 3, &ev->blen);
 		ev->at = (uint64_t)sqlite3_column_int64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == 32) {
+			memcpy(ev->relay_key, sqlite3_column_blob(st, 5), 32);
+			ev->has_relay_key = 1;
+		}
 		cnt++;
 		if (ev->a == NULL || ev->b == NULL) {
 			r = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
@@ -175,6 +187,17 @@ int pl_vault_pending_has(pl_vault *v, const uint8_t hash[static 32])
 	if (pl_vault_prep(v, &st, "SELECT 1 FROM pending WHERE hash = ?1", NULL) != 0)
 		return -1;
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int pl_vault_relay_caught(pl_vault *v, const uint8_t key[static 32])
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, "SELECT 1 FROM evidence WHERE relay_key = ?1 LIMIT 1", NULL) != 0)
+		return -1;
+	sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;

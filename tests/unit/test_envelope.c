@@ -420,7 +420,7 @@ static void test_payload_rejections(void **state)
 	assert_int_equal(pl_payload_decode(&p, t, n), -1);
 
 	memcpy(t, buf, n);
-	uint8_t kinds[] = {0, PL_KIND_ACK, 4, 0x7f, 0xff}; /* "note" is no ack body */
+	uint8_t kinds[] = {0, PL_KIND_ACK, 5, 0x7f, 0xff}; /* "note" is no ack body; 5: unknown */
 	for (size_t i = 0; i < sizeof kinds; i++) {
 		t[1] = kinds[i];
 		assert_int_equal(pl_payload_decode(&p, t, n), -1);

@@ -121,6 +121,7 @@ static void test_prove_outreach(void **st)
 	if (pl_prove_outreach(us, "Iran", out, &r, &e) != 0)
 		fail_msg("prove: %s", e.msg);
 	assert_int_equal(r.deposits, 3);
+	assert_int_equal(r.fetched, 2);
 	assert_true(r.fetch_leaves >= 1);
 	assert_int_equal(r.replies, 1);
 	assert_true(r.checkpoint_size >= 3);
