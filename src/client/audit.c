@@ -352,12 +352,8 @@ int pl_audit_mbxlog(pl_vault *v, pl_rc_conn *c, const pl_audit_tree *t, const ui
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	for (unsigned round = 0; rc == 0 && !stop && cur < t->size; round++) {
 		uint8_t *body = NULL;
-		if (round == MBXLOG_ROUNDS_MAX) {
-			rc = pl_err_set(e, PL_EXIT_NETWORK,
-					"the relay's log holds more entries for this mailbox than "
-					"one pass reads; run the command again to go on");
-			break;
-		}
+		if (round == MBXLOG_ROUNDS_MAX)
+			break; /* enough for one pass: *next says where to go on */
 		if (mbxlog_page(v, c, t, mbx, kind, cur, m, &body, e) != 0) {
 			free(body);
 			rc = -1;

@@ -68,7 +68,8 @@ typedef int (*pl_audit_leaf_fn)(void *ctx, const pl_proto_mbxlog_item *it, const
  * page, and hands each to fn once its inclusion proof verifies against t.
  * A malformed answer or a leaf that does not prove is kept as evidence
  * (pl_vault_evidence_add: t's note and what the relay sent) and fails with
- * PL_EXIT_SECURITY, like a fork. *next: the index to start from next time.
+ * PL_EXIT_SECURITY, like a fork. *next: the index to start from next time
+ * (below t->size if fn stopped, or after 1,048,576 entries in one pass).
  * Costs one request per 256 of the mailbox's entries, whatever the log's
  * size. */
 int pl_audit_mbxlog(pl_vault *v, pl_rc_conn *c, const pl_audit_tree *t, const uint8_t mbx[32],
