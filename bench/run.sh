@@ -127,12 +127,19 @@ if [ "$RELAY_ROUNDS" -gt 0 ] && [ -x "$B/bare_httpd" ] && start_server bare "$B/
 	bare_port=$port
 fi
 mkdir -p "$work/relay-data" "$work/nolog-data"
+# relay_load makes a mailbox per sender, every round, all from 127.0.0.1:
+# more than one address may create per hour by default (consulted only when
+# a mailbox is created, in the untimed setup). Each sender's mailbox is
+# never fetched, and one fast sender could pass 10000 messages in a run;
+# the byte quota stays at its default, so every deposit still pays the
+# quota check.
+newmbx="--new-mailboxes-per-hour 0 --mailbox-max-messages 0"
 if [ "$RELAY_ROUNDS" -gt 0 ] && [ -x "$build/parley-relay" ] &&
-	start_server relay "$build/parley-relay" --listen 127.0.0.1:0 --data "$work/relay-data"; then
+	start_server relay "$build/parley-relay" --listen 127.0.0.1:0 --data "$work/relay-data" $newmbx; then
 	relay_port=$port
 fi
 if [ "$RELAY_ROUNDS" -gt 0 ] && [ -x "$build/parley-relay" ] &&
-	start_server nolog "$build/parley-relay" --listen 127.0.0.1:0 --data "$work/nolog-data" --no-log; then
+	start_server nolog "$build/parley-relay" --listen 127.0.0.1:0 --data "$work/nolog-data" --no-log $newmbx; then
 	nolog_port=$port
 fi
 load() { # label port senders round receipt-flag...

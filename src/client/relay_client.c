@@ -135,8 +135,13 @@ static const char *status_hint(long status)
 		return "it conflicts with what the relay already holds";
 	case 413:
 		return "it is larger than the relay accepts";
+	case 429:
+		return "the relay limits how often this is done from one address; try again "
+		       "later";
 	case 503:
 		return "the relay could not store it; try again later";
+	case 507:
+		return "anything queued stays queued for the next attempt";
 	default:
 		return "try again later, or ask the relay's operator";
 	}

@@ -13,7 +13,11 @@
  * (relay/routes.c) from the job's result and the sealed view attached to
  * it. Jobs check before they write, so a refused job leaves nothing behind
  * without a savepoint of its own; a storage failure fails the whole
- * transaction (503), never half of it.
+ * transaction (503), never half of it, and so does a full store (507:
+ * the disk, or the operator's cap), after which deposits are refused
+ * without a write until an acknowledgment frees room, so that fetches and
+ * acks go on. Nothing a refused or failed transaction held is ever
+ * acknowledged.
  *
  * It must never mark a job done before COMMIT returned, publish a
  * checkpoint that is not committed, touch a job's connection after
@@ -159,6 +163,28 @@ static int run_log_read(pl_relay *R, pl_relay_job *j)
 										   : PL_STORE_FAIL;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+/* A token or bundle upload for a mailbox the relay does not know creates
+ * it: counted against the client address's allowance (relay/mbxrate.h). */
+static int new_mailbox_allowed(pl_relay *R, pl_relay_job *j)
+{
+	int known;
+
+	if (R->mbxrate.per_hour == 0)
+		return PL_STORE_OK;
+	known = pl_store_mailbox_known(R->store, j->id);
+	if (known != 0)
+		return known > 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	j->retry_after = pl_mbxrate_take(&R->mbxrate, j->client, mono_ms());
+	return j->retry_after == 0 ? PL_STORE_OK : PL_STORE_RATE;
+}
+
 static int run_job(pl_relay *R, pl_relay_job *j, uint64_t now)
 {
 	pl_store *s = R->store;
@@ -167,6 +193,11 @@ static int run_job(pl_relay *R, pl_relay_job *j, uint64_t now)
 
 	if (j->authed) {
 		r = pl_store_nonce_use(s, j->signer, j->nonce, now);
+		if (r != PL_STORE_OK)
+			return r;
+	}
+	if (j->kind == PL_JOB_BUNDLE_PUT || j->kind == PL_JOB_TOKEN_PUT) {
+		r = new_mailbox_allowed(R, j);
 		if (r != PL_STORE_OK)
 			return r;
 	}
@@ -215,13 +246,24 @@ static int run_job(pl_relay *R, pl_relay_job *j, uint64_t now)
 	}
 }
 
-/* Marks as failed every job from `from` up to (not including) `to` that had
- * succeeded: their transaction is gone. */
-static void fail_range(pl_relay_job *from, pl_relay_job *to)
+/* Marks as failed (res: PL_STORE_FAIL, or PL_STORE_FULL) every job from
+ * `from` up to (not including) `to` that had succeeded: their transaction
+ * is gone. */
+static void fail_range(pl_relay_job *from, pl_relay_job *to, int res)
 {
 	for (pl_relay_job *k = from; k != to; k = k->next)
 		if (k->res == PL_STORE_OK)
-			k->res = PL_STORE_FAIL;
+			k->res = res;
+}
+
+/* Why the open transaction failed: the store full (and from now on
+ * deposits are refused without a write, for a while), or anything else. */
+static int failure(pl_relay *R, uint64_t now)
+{
+	if (!pl_store_full(R->store))
+		return PL_STORE_FAIL;
+	R->full_until = now + PL_RELAY_FULL_RETRY_S;
+	return PL_STORE_FULL;
 }
 
 /* After a committed batch: every accepted deposit gets the sealed view of
@@ -318,16 +360,23 @@ static void run_savepointed(pl_relay *R, pl_relay_job *j, uint64_t now)
 /* Runs one job in the open transaction. */
 static void run_in_txn(pl_relay *R, pl_relay_job *j, uint64_t now)
 {
-	if (j->kind == PL_JOB_BUNDLE_PUT) {
-		run_savepointed(R, j, now);
+	if (j->kind == PL_JOB_DEPOSIT && now < R->full_until) {
+		j->res = PL_STORE_FULL;
 		return;
 	}
-	/* Every other job checks before it writes, so a refusal leaves
-	 * nothing behind; a storage failure may have, so it takes the
+	if (j->kind == PL_JOB_BUNDLE_PUT) {
+		run_savepointed(R, j, now);
+	} else {
+		/* Every other job checks before it writes, so a refusal leaves
+		 * nothing behind. */
+		j->res = run_job(R, j, now);
+	}
+	/* A storage failure may have left writes behind, so it takes the
 	 * transaction (and the batch's log appends) down with it. */
-	j->res = run_job(R, j, now);
-	if (j->res == PL_STORE_FAIL)
+	if (j->res == PL_STORE_FAIL) {
+		j->res = failure(R, now);
 		pl_store_rollback(R->store);
+	}
 }
 
 /* Appends the jobs queued meanwhile after the batch's last job j, up to
@@ -367,7 +416,8 @@ static void index_batch(pl_relay *R, pl_relay_job *batch)
  * COMMIT. Then the tree is sealed (and the checkpoint published) or rolled
  * back. Jobs from `first` on fail if the transaction does; `batch` is the
  * whole batch. */
-static void commit_batch(pl_relay *R, pl_relay_job *batch, pl_relay_job *first, int in_txn)
+static void commit_batch(pl_relay *R, pl_relay_job *batch, pl_relay_job *first, int in_txn,
+			 uint64_t now)
 {
 	pl_store *s = R->store;
 	uint8_t note[PL_LEAF_NOTE_MAX];
@@ -377,14 +427,14 @@ static void commit_batch(pl_relay *R, pl_relay_job *batch, pl_relay_job *first, 
 	if (in_txn && R->log && R->tlog.size != R->signed_size) {
 		if (log_checkpoint(R, note, &notelen) != PL_STORE_OK) {
 			pl_store_rollback(s);
-			fail_range(first, NULL);
+			fail_range(first, NULL, failure(R, now));
 			in_txn = 0;
 		} else {
 			grew = 1;
 		}
 	}
 	if (in_txn && pl_store_commit(s) != 0) {
-		fail_range(first, NULL);
+		fail_range(first, NULL, failure(R, now));
 		in_txn = 0;
 	}
 	if (!in_txn || !grew) {
@@ -401,7 +451,7 @@ static void commit_batch(pl_relay *R, pl_relay_job *batch, pl_relay_job *first, 
 	} else if (log_reload(R, note, notelen) != 0) {
 		/* Committed, but no receipt can be built now: a retry
 		 * finds the deposit and gets one. */
-		fail_range(batch, NULL);
+		fail_range(batch, NULL, PL_STORE_FAIL);
 	}
 }
 
@@ -428,7 +478,8 @@ static void run_batch(pl_relay *R, pl_relay_job *batch, unsigned long *n)
 		run_in_txn(R, j, now);
 		/* Also reached when SQLite itself rolled back (full disk, I/O error). */
 		if (!pl_store_in_txn(s)) {
-			fail_range(first, j->next);
+			fail_range(first, j->next,
+				   j->res == PL_STORE_FULL ? PL_STORE_FULL : PL_STORE_FAIL);
 			pl_tlog_rollback(&R->tlog);
 			first = j->next;
 			in_txn = pl_store_begin(s) == 0;
@@ -439,8 +490,12 @@ static void run_batch(pl_relay *R, pl_relay_job *batch, unsigned long *n)
 				first = j->next;
 		}
 	}
-	commit_batch(R, batch, first, in_txn);
+	commit_batch(R, batch, first, in_txn, now);
 	attach_receipts(R, batch);
+	/* An acknowledgment deleted messages: deposits may find room again. */
+	for (pl_relay_job *j = batch; j != NULL && R->full_until != 0; j = j->next)
+		if (j->kind == PL_JOB_ACK && j->res == PL_STORE_OK)
+			R->full_until = 0;
 }
 
 static void *committer(void *arg)

@@ -22,13 +22,15 @@ typedef struct {
 	uint64_t seq;
 	int64_t id;
 	uint64_t fp;
+	uint32_t len; /* the envelope's bytes, for the mailbox's quota */
 } entry;
 
 typedef struct {
 	uint8_t key[PL_MSGDIR_KEY_LEN];
 	uint8_t token[PL_MSGDIR_KEY_LEN]; /* hash of the access token, if has_token */
 	int has_token;
-	uint64_t last; /* the last seq given out */
+	uint64_t last;	/* the last seq given out */
+	uint64_t bytes; /* sum of len over the live entries */
 	entry *e;
 	size_t off, n, cap; /* live entries e[off..n) */
 } mbox;
@@ -217,7 +219,7 @@ static long box_find(pl_msgdir *d, const uint8_t key[static PL_MSGDIR_KEY_LEN], 
 }
 
 /* Puts the entry in seq order (at the end in the usual case). */
-static int box_put(mbox *b, uint64_t seq, int64_t id, uint64_t fp)
+static int box_put(mbox *b, uint64_t seq, int64_t id, uint64_t fp, uint32_t len)
 {
 	size_t at;
 
@@ -234,12 +236,15 @@ static int box_put(mbox *b, uint64_t seq, int64_t id, uint64_t fp)
 	b->e[at].seq = seq;
 	b->e[at].id = id;
 	b->e[at].fp = fp;
+	b->e[at].len = len;
 	b->n++;
+	b->bytes += len;
 	return 0;
 }
 
 static int add(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
-	       const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id, int logged)
+	       const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id, uint32_t len,
+	       int logged)
 {
 	uint64_t fp = fingerprint(mbx, hash);
 	long b = box_find(d, mbx, 1);
@@ -250,7 +255,7 @@ static int add(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
 		return -1;
 	if (fp_put(d, fp, id) != 0)
 		return -1;
-	if (box_put(&d->boxes[b], seq, id, fp) != 0) {
+	if (box_put(&d->boxes[b], seq, id, fp, len) != 0) {
 		fp_remove(d, fp, id);
 		return -1;
 	}
@@ -291,9 +296,10 @@ void pl_msgdir_free(pl_msgdir *d)
 }
 
 int pl_msgdir_load(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
-		   const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id)
+		   const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id,
+		   uint32_t len)
 {
-	return add(d, mbx, hash, seq, id, 0);
+	return add(d, mbx, hash, seq, id, len, 0);
 }
 
 int pl_msgdir_load_mailbox(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
@@ -392,9 +398,24 @@ void pl_msgdir_sort(pl_msgdir *d)
 }
 
 int pl_msgdir_add(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
-		  const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id)
+		  const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id,
+		  uint32_t len)
 {
-	return add(d, mbx, hash, seq, id, 1);
+	return add(d, mbx, hash, seq, id, len, 1);
+}
+
+void pl_msgdir_usage(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+		     uint64_t *msgs, uint64_t *bytes)
+{
+	long b = box_lookup(d, mbx);
+
+	*msgs = b >= 0 ? d->boxes[b].n - d->boxes[b].off : 0;
+	*bytes = b >= 0 ? d->boxes[b].bytes : 0;
+}
+
+int pl_msgdir_has(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN])
+{
+	return box_lookup(d, mbx) >= 0;
 }
 
 int pl_msgdir_remove_through(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
@@ -418,6 +439,7 @@ void pl_msgdir_commit(pl_msgdir *d)
 		mbox *m = &d->boxes[d->dels[k].box];
 		while (m->off < m->n && m->e[m->off].seq <= d->dels[k].through) {
 			fp_remove(d, m->e[m->off].fp, m->e[m->off].id);
+			m->bytes -= m->e[m->off].len;
 			m->off++;
 			d->count--;
 		}
@@ -449,6 +471,7 @@ void pl_msgdir_rollback(pl_msgdir *d)
 		mbox *m = &d->boxes[d->adds[k].box];
 		for (size_t i = m->n; i-- > m->off;) {
 			if (m->e[i].id == d->adds[k].id) {
+				m->bytes -= m->e[i].len;
 				memmove(m->e + i, m->e + i + 1, (m->n - i - 1) * sizeof *m->e);
 				m->n--;
 				d->count--;

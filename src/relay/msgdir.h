@@ -1,7 +1,7 @@
 /*
  * msgdir.h — the relay's directory of stored envelopes, in memory: for each
  * mailbox its messages (seq → row id) in seq order, its access token's
- * hash and the last seq it gave out, and a map from a 64-bit fingerprint of
+ * hash, the last seq it gave out and the bytes it holds, and a map from a 64-bit fingerprint of
  * (mailbox, envelope hash) to row ids, which finds a retried deposit.
  *
  * Why. As SQLite indexes, (mailbox, seq) and (mailbox, hash) are random-key
@@ -45,7 +45,8 @@ void pl_msgdir_free(pl_msgdir *d);
 
 /* While loading (outside transactions): add in any order, then sort. */
 int pl_msgdir_load(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
-		   const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id);
+		   const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id,
+		   uint32_t len);
 void pl_msgdir_sort(pl_msgdir *d);
 /* While loading: a mailbox row (token may be NULL: none registered). Its
  * last seq becomes at least `last`; loaded messages raise it too. */
@@ -68,10 +69,18 @@ int pl_msgdir_next_seq(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN]
 /* The last seq the mailbox gave out (0: none, or no such mailbox). */
 uint64_t pl_msgdir_last_seq(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN]);
 
-/* In a transaction: a new message, with a seq above every seq the mailbox
- * holds. -1 (nothing changed) on out of memory. */
+/* In a transaction: a new message of len bytes, with a seq above every seq
+ * the mailbox holds. -1 (nothing changed) on out of memory. */
 int pl_msgdir_add(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
-		  const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id);
+		  const uint8_t hash[static PL_MSGDIR_KEY_LEN], uint64_t seq, int64_t id,
+		  uint32_t len);
+/* What the mailbox holds now, in this transaction (messages added count at
+ * once, acknowledged ones until the commit): its messages and their bytes.
+ * Kept up to date with every change, so that a quota check costs a lookup. */
+void pl_msgdir_usage(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
+		     uint64_t *msgs, uint64_t *bytes);
+/* 1 iff the directory knows the mailbox (a token or a message). */
+int pl_msgdir_has(const pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN]);
 /* In a transaction: mbx's messages with seq <= through go at commit. */
 int pl_msgdir_remove_through(pl_msgdir *d, const uint8_t mbx[static PL_MSGDIR_KEY_LEN],
 			     uint64_t through);

@@ -11,17 +11,23 @@
  * a deposit's receipt is the batch's checkpoint with the leaf's inclusion
  * proof, computed from the sealed, immutable view (no I/O).
  *
+ * Reading a request has a deadline (relay/deadline.h): armed when the
+ * request line arrives and when the previous request ends, disarmed once
+ * the whole request is read.
+ *
  * It must never touch the store or the log's tree (only the committer
  * does), block a worker on the committer, buffer a body past its
  * endpoint's limit, log a token, key or envelope, answer a job before the
  * committer resumed it, or let one bad request stop the relay.
  */
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
@@ -338,8 +344,10 @@ method:
 
 void *pl_relay_uri_logger(void *cls, const char *uri, struct MHD_Connection *con)
 {
-	(void)cls;
-	(void)con;
+	pl_relay *R = cls;
+
+	/* The request line is in: its headers and body have the timeout. */
+	pl_deadlines_arm(&R->deadlines, con);
 	req *q = calloc(1, sizeof *q);
 	if (q == NULL)
 		return NULL;
@@ -352,9 +360,11 @@ void *pl_relay_uri_logger(void *cls, const char *uri, struct MHD_Connection *con
 void pl_relay_request_done(void *cls, struct MHD_Connection *con, void **con_cls,
 			   enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)con;
+	pl_relay *R = cls;
+
 	(void)toe;
+	/* A kept-alive connection has the timeout to send its next request. */
+	pl_deadlines_arm(&R->deadlines, con);
 	req *q = *con_cls;
 	if (q == NULL)
 		return;
@@ -409,6 +419,46 @@ static enum MHD_Result reply_empty(struct MHD_Connection *con)
 	return reply(con, MHD_HTTP_NO_CONTENT, "", 0, MHD_RESPMEM_PERSISTENT, NULL);
 }
 
+/* 429 with Retry-After: the client address created its share of new
+ * mailboxes (relay/mbxrate.h). */
+static enum MHD_Result reply_rate(struct MHD_Connection *con, uint64_t secs)
+{
+	char line[160], after[24];
+	int n = snprintf(line, sizeof line,
+			 "too many new mailboxes from this address; try again in %llu s\n",
+			 (unsigned long long)secs);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (n < 0 || (size_t)n >= sizeof line)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer((size_t)n, line, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	snprintf(after, sizeof after, "%llu", (unsigned long long)secs);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, TEXT_TYPE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+	ret = MHD_queue_response(con, MHD_HTTP_TOO_MANY_REQUESTS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The client's address as 16 bytes (IPv4 mapped into IPv6). */
+static void client_addr(struct MHD_Connection *con, uint8_t out[static PL_MBXRATE_ADDR_LEN])
+{
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = i != NULL ? i->client_addr : NULL;
+
+	memset(out, 0, PL_MBXRATE_ADDR_LEN);
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+}
+
 /* Hands the writer's buffer to MHD (the bodies are public: no wipe). */
 static enum MHD_Result reply_wr(struct MHD_Connection *con, pl_wr *w, const char *type)
 {
@@ -435,6 +485,13 @@ static enum MHD_Result reply_store(struct MHD_Connection *con, int res, const ch
 				   "replayed request: this Parley-Nonce was already used");
 	case PL_STORE_DENIED:
 		return reply_error(con, MHD_HTTP_FORBIDDEN, "bad or missing access token");
+	case PL_STORE_QUOTA:
+		return reply_error(con, MHD_HTTP_INSUFFICIENT_STORAGE,
+				   "the recipient's mailbox on this relay is full; nothing was "
+				   "stored; try again after they sync");
+	case PL_STORE_FULL:
+		return reply_error(con, MHD_HTTP_INSUFFICIENT_STORAGE,
+				   "the relay's disk is full; nothing was stored; try again later");
 	default:
 		return reply_error(con, MHD_HTTP_SERVICE_UNAVAILABLE,
 				   "relay storage failure; try again later");
@@ -526,6 +583,7 @@ static enum MHD_Result handle_bundle_put(pl_relay *R, struct MHD_Connection *con
 		return reply_error(con, MHD_HTTP_BAD_REQUEST,
 				   "bundle identity key does not own this mailbox");
 	q->j.upload = q->upload;
+	client_addr(con, q->j.client);
 	return submit(R, con, q, PL_JOB_BUNDLE_PUT);
 }
 
@@ -634,6 +692,7 @@ static enum MHD_Result handle(pl_relay *R, struct MHD_Connection *con, req *q, c
 		if (pl_proto_token_decode(j->hash, q->body, q->len) != 0)
 			return reply_error(con, MHD_HTTP_BAD_REQUEST,
 					   "malformed token body: want u8 1 and SHA-256(token)");
+		client_addr(con, j->client);
 		return submit(R, con, q, PL_JOB_TOKEN_PUT);
 	case R_GRANT_PUT:
 		if (owner_auth(con, q, method, NULL, &ret) != 0)
@@ -753,6 +812,8 @@ static enum MHD_Result answer(pl_relay *R, struct MHD_Connection *con, req *q)
 {
 	pl_relay_job *j = &q->j;
 
+	if (j->res == PL_STORE_RATE)
+		return reply_rate(con, j->retry_after);
 	switch (j->kind) {
 	case PL_JOB_BUNDLE_PUT:
 		return j->res == PL_STORE_OK
@@ -880,6 +941,8 @@ enum MHD_Result pl_relay_on_request(void *cls, struct MHD_Connection *con, const
 		q->len += n;
 		return MHD_YES;
 	}
+	/* The whole request is read: what follows is the relay's own time. */
+	pl_deadlines_disarm(con);
 	if (q->status != 0)
 		return reply_error(con, (unsigned)q->status, q->msg);
 	return handle(R, con, q, method);

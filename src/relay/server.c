@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "envelope/envelope.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
@@ -48,13 +49,14 @@
 #include "util/file.h"
 
 #define PROG "parley-relay"
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define NOLOG_META "nolog"
 
+/* A printf format: the defaults come from relay/server.h (print_usage). */
 static const char usage[] =
     "usage: parley-relay --listen ADDR:PORT --data DIR [--tls-cert FILE --tls-key FILE]\n"
-    "                    [--max-conns-per-ip N]\n"
+    "                    [--max-conns-per-ip N] [--request-timeout SECONDS]\n"
+    "                    [--mailbox-max-messages N] [--mailbox-max-bytes SIZE]\n"
+    "                    [--new-mailboxes-per-hour N] [--max-store-mb N]\n"
     "       parley-relay --print-key --data DIR\n"
     "\n"
     "The parley relay: an untrusted store-and-forward server for sealed envelopes,\n"
@@ -66,168 +68,46 @@ static const char usage[] =
     "  --data DIR          directory for relay.db and relay.key (created if missing)\n"
     "  --tls-cert FILE     serve HTTPS with this PEM certificate (needs --tls-key)\n"
     "  --tls-key FILE      PEM private key of the certificate\n"
+    "  --print-key         print the log's C2SP verifier key (name+keyid+base64) and\n"
+    "                      exit; creates relay.key in DIR if there is none yet\n"
+    "  --no-log            BENCHMARK SWITCH: keep no transparency log. Receipts then\n"
+    "                      carry no checkpoint and every client refuses them; the data\n"
+    "                      directory is marked and no relay with its log will serve it.\n"
+    "  --help              show this help\n"
+    "\n"
+    "Limits (0 turns one off). Each protects honest clients from one that is not:\n"
     "  --max-conns-per-ip N  connections one client address may hold at once\n"
-    "                      (default " STR(PL_RELAY_PER_IP_DEFAULT) ", 0 = no limit; the relay "
-								   "holds " STR(
-								       PL_RELAY_CONN_LIMIT) "\n"
-											    "      "
-											    "      "
-											    "      "
-											    "    "
-											    "in "
-											    "all): "
-											    "one "
-											    "client"
-											    " canno"
-											    "t "
-											    "lock "
-											    "the "
-											    "others"
-											    " out\n"
-											    "  "
-											    "--"
-											    "print-"
-											    "key   "
-											    "      "
-											    "print "
-											    "the "
-											    "log's "
-											    "C2SP "
-											    "verifi"
-											    "er "
-											    "key "
-											    "(name+"
-											    "keyid+"
-											    "base64"
-											    ") "
-											    "and\n"
-											    "      "
-											    "      "
-											    "      "
-											    "    "
-											    "exit; "
-											    "create"
-											    "s "
-											    "relay."
-											    "key "
-											    "in "
-											    "DIR "
-											    "if "
-											    "there "
-											    "is "
-											    "none "
-											    "yet\n"
-											    "  "
-											    "--no-"
-											    "log   "
-											    "      "
-											    "   "
-											    "BENCHM"
-											    "ARK "
-											    "SWITCH"
-											    ": "
-											    "keep "
-											    "no "
-											    "transp"
-											    "arency"
-											    " log. "
-											    "Receip"
-											    "ts "
-											    "then\n"
-											    "      "
-											    "      "
-											    "      "
-											    "    "
-											    "carry "
-											    "no "
-											    "checkp"
-											    "oint "
-											    "and "
-											    "every "
-											    "client"
-											    " refus"
-											    "es "
-											    "them; "
-											    "the "
-											    "data\n"
-											    "      "
-											    "      "
-											    "      "
-											    "    "
-											    "direct"
-											    "ory "
-											    "is "
-											    "marked"
-											    " and "
-											    "no "
-											    "relay "
-											    "with "
-											    "its "
-											    "log "
-											    "will "
-											    "serve "
-											    "it.\n"
-											    "  "
-											    "--"
-											    "help  "
-											    "      "
-											    "      "
-											    "show "
-											    "this "
-											    "help\n"
-											    "\n"
-											    "Deposi"
-											    "ts "
-											    "are "
-											    "commit"
-											    "ted "
-											    "to "
-											    "disk, "
-											    "with "
-											    "their "
-											    "log "
-											    "leaf "
-											    "and a "
-											    "signed"
-											    " check"
-											    "point,"
-											    "\n"
-											    "before"
-											    " their"
-											    " recei"
-											    "pt is "
-											    "sent. "
-											    "SIGTER"
-											    "M or "
-											    "SIGINT"
-											    " stops"
-											    " the "
-											    "relay "
-											    "after"
-											    "\n"
-											    "in-"
-											    "flight"
-											    " reque"
-											    "sts "
-											    "finish"
-											    ".\n"
-											    "Exit "
-											    "status"
-											    ": 0 "
-											    "after "
-											    "a "
-											    "clean "
-											    "stop, "
-											    "1 on "
-											    "a "
-											    "runtim"
-											    "e "
-											    "failur"
-											    "e, 2 "
-											    "on "
-											    "bad "
-											    "usage."
-											    "\n";
+    "                      (default %u; the relay holds %u in all)\n"
+    "  --request-timeout SECONDS  time a client has to send a whole request, headers\n"
+    "                      and body (default %u, at most %u); a silent connection is\n"
+    "                      dropped after %u s whatever this is\n"
+    "  --mailbox-max-messages N  messages one mailbox may hold until its owner\n"
+    "                      fetches them (default %u); a deposit beyond is refused\n"
+    "                      with 507 and the sender's client keeps it queued\n"
+    "  --mailbox-max-bytes SIZE  bytes of envelopes one mailbox may hold (default\n"
+    "                      %lluM; SIZE is bytes, or a number with K, M or G for KiB,\n"
+    "                      MiB or GiB; at least %u, the largest envelope)\n"
+    "  --new-mailboxes-per-hour N  new mailboxes one client address may create: N at\n"
+    "                      once, then one every 3600/N s (default %u); beyond, 429\n"
+    "                      with Retry-After\n"
+    "  --max-store-mb N    cap relay.db at N MiB (default: none, the disk is the cap).\n"
+    "                      Envelopes may fill it to N; fetches and acks may use a\n"
+    "                      reserve of N/16 (1 to 64 MiB) beyond, so room is freed.\n"
+    "\n"
+    "Deposits are committed to disk, with their log leaf and a signed checkpoint,\n"
+    "before their receipt is sent. A full store (the disk, or --max-store-mb) loses\n"
+    "nothing stored: deposits are refused with 507, fetches go on. SIGTERM or SIGINT\n"
+    "stops the relay after in-flight requests finish.\n"
+    "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n";
+
+static void print_usage(void)
+{
+	printf(usage, PL_RELAY_PER_IP_DEFAULT, PL_RELAY_CONN_LIMIT,
+	       PL_RELAY_REQUEST_TIMEOUT_DEFAULT, PL_RELAY_REQUEST_TIMEOUT_MAX,
+	       PL_RELAY_CONN_TIMEOUT, PL_RELAY_MBX_MSGS_DEFAULT,
+	       (unsigned long long)(PL_RELAY_MBX_BYTES_DEFAULT >> 20), (unsigned)PL_ENVELOPE_MAX,
+	       PL_RELAY_NEW_MBX_DEFAULT);
+}
 
 static int usage_error(const char *msg)
 {
@@ -276,7 +156,87 @@ static const char **value_slot(pl_relay_opts *o, const char *a)
 		return &o->key;
 	if (strcmp(a, "--max-conns-per-ip") == 0)
 		return &o->per_ip_arg;
+	if (strcmp(a, "--request-timeout") == 0)
+		return &o->timeout_arg;
+	if (strcmp(a, "--mailbox-max-messages") == 0)
+		return &o->mbx_msgs_arg;
+	if (strcmp(a, "--mailbox-max-bytes") == 0)
+		return &o->mbx_bytes_arg;
+	if (strcmp(a, "--new-mailboxes-per-hour") == 0)
+		return &o->new_mbx_arg;
+	if (strcmp(a, "--max-store-mb") == 0)
+		return &o->store_mb_arg;
 	return NULL;
+}
+
+/* A number of bytes: decimal, or decimal and one of K, M, G (KiB, MiB,
+ * GiB); at most 2^50. */
+static int parse_size(uint64_t *out, const char *s)
+{
+	char num[24];
+	size_t n = strlen(s);
+	unsigned shift = 0;
+
+	if (n > 0 && strchr("KMG", s[n - 1]) != NULL) {
+		shift = s[n - 1] == 'K' ? 10 : s[n - 1] == 'M' ? 20 : 30;
+		n--;
+	}
+	if (n == 0 || n >= sizeof num)
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (pl_auth_parse_u64(out, num) != 0 || *out > (UINT64_C(1) << (50 - shift)))
+		return -1;
+	*out <<= shift;
+	return 0;
+}
+
+/* An optional number option: its default when absent, else a decimal in
+ * [0, max]; -1 and one sentence in e if it is not. */
+static int num_opt(uint64_t *out, const char *arg, uint64_t def, uint64_t max, const char *name,
+		   const char *what, pl_err *e)
+{
+	*out = def;
+	if (arg == NULL)
+		return 0;
+	if (pl_auth_parse_u64(out, arg) != 0 || *out > max)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "%s wants %s from 0 (no limit) to %llu; got \"%s\"", name, what,
+				  (unsigned long long)max, arg);
+	return 0;
+}
+
+/* The limits (relay/server.h has the defaults and why). */
+static int check_limits(pl_relay_opts *o, pl_err *e)
+{
+	uint64_t n;
+
+	if (num_opt(&n, o->per_ip_arg, PL_RELAY_PER_IP_DEFAULT, PL_RELAY_CONN_LIMIT,
+		    "--max-conns-per-ip", "a number", e) != 0)
+		return -1;
+	o->per_ip = (unsigned)n;
+	if (num_opt(&n, o->timeout_arg, PL_RELAY_REQUEST_TIMEOUT_DEFAULT,
+		    PL_RELAY_REQUEST_TIMEOUT_MAX, "--request-timeout", "seconds", e) != 0)
+		return -1;
+	o->request_timeout = (unsigned)n;
+	if (num_opt(&o->mbx_msgs, o->mbx_msgs_arg, PL_RELAY_MBX_MSGS_DEFAULT, UINT32_MAX,
+		    "--mailbox-max-messages", "a number", e) != 0)
+		return -1;
+	if (num_opt(&n, o->new_mbx_arg, PL_RELAY_NEW_MBX_DEFAULT, PL_RELAY_NEW_MBX_MAX,
+		    "--new-mailboxes-per-hour", "a number", e) != 0)
+		return -1;
+	o->new_mbx = (unsigned)n;
+	if (num_opt(&o->store_mb, o->store_mb_arg, 0, PL_RELAY_STORE_MB_MAX, "--max-store-mb",
+		    "a number of MiB", e) != 0)
+		return -1;
+	o->mbx_bytes = PL_RELAY_MBX_BYTES_DEFAULT;
+	if (o->mbx_bytes_arg != NULL && (parse_size(&o->mbx_bytes, o->mbx_bytes_arg) != 0 ||
+					 (o->mbx_bytes != 0 && o->mbx_bytes < PL_ENVELOPE_MAX)))
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "--mailbox-max-bytes wants 0 (no limit) or a size of at least %u "
+				  "bytes, like 65584, 512K or 256M; got \"%s\"",
+				  (unsigned)PL_ENVELOPE_MAX, o->mbx_bytes_arg);
+	return 0;
 }
 
 /* The combinations: what --print-key allows, what serving needs. */
@@ -284,7 +244,8 @@ static int check_opts(pl_relay_opts *o, pl_err *e)
 {
 	if (o->print_key) {
 		if (o->listen != NULL || o->cert != NULL || o->key != NULL || o->no_log ||
-		    o->per_ip_arg != NULL)
+		    o->per_ip_arg != NULL || o->timeout_arg != NULL || o->mbx_msgs_arg != NULL ||
+		    o->mbx_bytes_arg != NULL || o->new_mbx_arg != NULL || o->store_mb_arg != NULL)
 			return pl_err_set(e, PL_EXIT_USAGE, "--print-key takes only --data DIR");
 		if (o->data == NULL)
 			return pl_err_set(e, PL_EXIT_USAGE, "--data DIR is required");
@@ -301,15 +262,7 @@ static int check_opts(pl_relay_opts *o, pl_err *e)
 				  o->listen);
 	if ((o->cert == NULL) != (o->key == NULL))
 		return pl_err_set(e, PL_EXIT_USAGE, "--tls-cert and --tls-key go together");
-	uint64_t n = PL_RELAY_PER_IP_DEFAULT;
-	if (o->per_ip_arg != NULL &&
-	    (pl_auth_parse_u64(&n, o->per_ip_arg) != 0 || n > PL_RELAY_CONN_LIMIT))
-		return pl_err_set(e, PL_EXIT_USAGE,
-				  "--max-conns-per-ip wants a number from 0 (no limit) to %d; got "
-				  "\"%s\"",
-				  PL_RELAY_CONN_LIMIT, o->per_ip_arg);
-	o->per_ip = (unsigned)n;
-	return 0;
+	return check_limits(o, e);
 }
 
 int pl_relay_opts_parse(pl_relay_opts *o, int argc, char **argv, pl_err *e)
@@ -541,6 +494,7 @@ static void block_signals(sigset_t *sigs)
 static int open_store_and_key(const pl_relay_opts *o, pl_relay *R)
 {
 	pl_err err;
+	pl_store_limits lim = {o->mbx_msgs, o->mbx_bytes, o->store_mb << 20};
 
 	pl_err_clear(&err);
 	pthread_mutex_init(&R->mu, NULL);
@@ -548,8 +502,11 @@ static int open_store_and_key(const pl_relay_opts *o, pl_relay *R)
 	pthread_cond_init(&R->work_cv, NULL);
 	pthread_cond_init(&R->idle_cv, NULL);
 	if (pl_relay_key_load(R->sk, R->pk, o->data, &err) != 0 ||
-	    pl_store_open(&R->store, o->data, &err) != 0)
+	    pl_store_open(&R->store, o->data, &err) != 0 ||
+	    pl_store_set_limits(R->store, &lim, &err) != 0)
 		return fail("%s", err.msg);
+	if (pl_mbxrate_init(&R->mbxrate, o->new_mbx, PL_RELAY_RATE_ADDRS) != 0)
+		return fail("out of memory");
 	return 0;
 }
 
@@ -579,8 +536,9 @@ static struct MHD_Daemon *daemon_start(run_state *S)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)PL_RELAY_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, S->per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)PL_RELAY_CONN_MEMORY, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-	    MHD_OPTION_URI_LOG_CALLBACK, pl_relay_uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-	    pl_relay_request_done, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    MHD_OPTION_URI_LOG_CALLBACK, pl_relay_uri_logger, &S->R, MHD_OPTION_NOTIFY_COMPLETED,
+	    pl_relay_request_done, &S->R, MHD_OPTION_NOTIFY_CONNECTION, pl_deadlines_notify,
+	    &S->R.deadlines, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 /* The listening socket, the committer and the HTTP daemon; then the
@@ -595,6 +553,8 @@ static int start_serving(const pl_relay_opts *o, run_state *S)
 	S->R.last_prune = 0;
 	if (pl_relay_commit_start(&S->R) != 0)
 		return fail("cannot start the committer thread");
+	if (pl_deadlines_start(&S->R.deadlines, o->request_timeout) != 0)
+		return fail("cannot start the request-deadline thread");
 	S->d = daemon_start(S);
 	if (S->d == NULL)
 		return fail("cannot start the HTTP server%s%s%s",
@@ -637,12 +597,14 @@ static void shut_down(run_state *S)
 		if (ls != MHD_INVALID_SOCKET)
 			close(ls);
 	}
+	pl_deadlines_stop(&R->deadlines); /* every connection is closed */
 	if (S->lfd >= 0)
 		close(S->lfd);
 	pl_relay_commit_stop(R);
 	pl_tlog_view_unref(R->current);
 	pl_tlog_free(&R->tlog);
 	pl_store_close(R->store);
+	pl_mbxrate_free(&R->mbxrate);
 	sodium_memzero(R->sk, sizeof R->sk);
 	if (S->key) {
 		sodium_memzero(S->key, S->keylen + 1);
@@ -683,7 +645,7 @@ int pl_relay_main(int argc, char **argv)
 	if (pl_relay_opts_parse(&o, argc, argv, &err) != 0)
 		return usage_error(err.msg);
 	if (o.help) {
-		fputs(usage, stdout);
+		print_usage();
 		return PL_EXIT_OK;
 	}
 	if (sodium_init() < 0)

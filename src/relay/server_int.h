@@ -22,6 +22,8 @@
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "relay/mbxidx.h"
+#include "relay/deadline.h"
+#include "relay/mbxrate.h"
 #include "relay/proto.h"
 #include "relay/server.h"
 #include "relay/store.h"
@@ -31,6 +33,11 @@
 #include "util/wire.h"
 
 #define PL_RELAY_DRAIN_WAIT_S 120 /* longest wait for queued jobs at shutdown */
+/* After the store was found full, deposits are refused without a write
+ * (so that they do not roll back the fetches and acks batched with them)
+ * until an acknowledgment frees room or this many seconds pass. */
+#define PL_RELAY_FULL_RETRY_S 10
+#define PL_RELAY_RATE_ADDRS 4096 /* client addresses the new-mailbox limit remembers */
 
 /* ---- the relay and its jobs ------------------------------------------- */
 
@@ -60,6 +67,10 @@ typedef struct pl_relay_job {
 	uint8_t nonce[PL_AUTH_NONCE_LEN];
 	uint8_t hash[32];	/* token hash or envelope hash */
 	uint8_t token_hash[32]; /* deposits: SHA-256 of the presented token */
+	/* token and bundle uploads: the client's address, for the limit on new
+	 * mailboxes, and the seconds it must wait when refused */
+	uint8_t client[PL_MBXRATE_ADDR_LEN];
+	uint64_t retry_after;
 	const pl_proto_bundle_upload *upload;
 	const uint8_t *data; /* grant blob or envelope */
 	size_t datalen;
@@ -101,6 +112,10 @@ typedef struct pl_relay {
 	uint64_t signed_size;  /* size of the newest committed checkpoint */
 	pl_tlog_view *current; /* its view (the relay's reference) */
 	uint64_t last_prune;
+	pl_mbxrate mbxrate;  /* new mailboxes per client address */
+	uint64_t full_until; /* deposits refused as "full" until then (pl_now) */
+	/* request deadlines (workers and the reaper thread) */
+	pl_deadlines deadlines;
 	/* the newest checkpoint note, for GET /log/checkpoint, and its size:
 	 * published after the index by mailbox holds every leaf below it */
 	pthread_mutex_t log_mu;
@@ -155,7 +170,14 @@ typedef struct {
 	const char *listen, *data, *cert, *key; /* pointers into argv */
 	const char *per_ip_arg;			/* --max-conns-per-ip, as given */
 	unsigned per_ip; /* parsed; PL_RELAY_PER_IP_DEFAULT when not given, 0 = no limit */
-	int help;	 /* --help or -h: show the usage, nothing else */
+	/* the other limits, as given and parsed (defaults in relay/server.h;
+	 * 0 = no limit for each) */
+	const char *timeout_arg, *mbx_msgs_arg, *mbx_bytes_arg, *new_mbx_arg, *store_mb_arg;
+	unsigned request_timeout;     /* seconds */
+	uint64_t mbx_msgs, mbx_bytes; /* per mailbox */
+	unsigned new_mbx;	      /* per client address and hour */
+	uint64_t store_mb;	      /* MiB */
+	int help;		      /* --help or -h: show the usage, nothing else */
 	int print_key, no_log;
 	struct sockaddr_in addr; /* --listen, parsed (not with --print-key) */
 } pl_relay_opts;

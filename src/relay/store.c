@@ -37,6 +37,7 @@ enum {
 	Q_OPK_PUT,
 	Q_OPK_COUNT,
 	Q_BUNDLE_GET,
+	Q_BUNDLE_HAS,
 	Q_OPK_FIRST,
 	Q_OPK_DEL,
 	Q_TOKEN_PUT,
@@ -79,6 +80,7 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_OPK_PUT] = "INSERT OR REPLACE INTO opk(mbx, id, pub) VALUES (?1, ?2, ?3)",
     [Q_OPK_COUNT] = "SELECT count(*) FROM opk WHERE mbx = ?1",
     [Q_BUNDLE_GET] = "SELECT ik, spk_id, spk, spk_sig FROM bundle WHERE mbx = ?1",
+    [Q_BUNDLE_HAS] = "SELECT 1 FROM bundle WHERE mbx = ?1",
     [Q_OPK_FIRST] = "SELECT id, pub FROM opk WHERE mbx = ?1 ORDER BY id LIMIT 1",
     [Q_OPK_DEL] = "DELETE FROM opk WHERE mbx = ?1 AND id = ?2",
     [Q_TOKEN_PUT] = "INSERT INTO mailbox(mbx, last_seq, token) VALUES (?1, 0, ?2) "
@@ -97,7 +99,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_MSG_SET_LEAF] = "UPDATE msg SET leaf = ?2 WHERE id = ?1",
     [Q_MSG_ROW] = "SELECT mbx, seq, time, env FROM msg WHERE id = ?1",
     [Q_MSG_DEL_ID] = "DELETE FROM msg WHERE id = ?1",
-    [Q_MSG_ALL] = "SELECT id, mbx, seq, hash FROM msg",
+    /* length() of a blob column reads the record header, not the blob. */
+    [Q_MSG_ALL] = "SELECT id, mbx, seq, hash, length(env) FROM msg",
     [Q_LEAF_PUT] = "INSERT INTO leaf(idx, data, nodes) VALUES (?1, ?2, ?3)",
     [Q_LEAF_GET] = "SELECT data FROM leaf WHERE idx = ?1",
     [Q_LEAF_RANGE] = "SELECT idx, data FROM leaf WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
@@ -212,6 +215,10 @@ struct pl_store {
 	pthread_cond_t ckpt_cv;
 	int ckpt_started, ckpt_want, ckpt_stop;
 	int ckpt_copied; /* WAL frames already in the database, as last seen */
+	/* limits (pl_store_set_limits) */
+	int full;			  /* a statement found the database full since BEGIN */
+	uint64_t mbx_msgs, mbx_bytes;	  /* per-mailbox quota, 0 = none */
+	sqlite3_stmt *cap_low, *cap_high; /* max_page_count for deposits / the rest */
 };
 
 /* Returns the prepared statement, reset and unbound. */
@@ -228,10 +235,15 @@ static int exec(pl_store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-static int step_done(sqlite3_stmt *st)
+/* Runs a statement that returns no rows. A full database (the disk, or
+ * the operator's cap) is remembered until the next transaction begins, so
+ * that the committer can answer "full" rather than "failed". */
+static int step_done(pl_store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_FULL)
+		s->full = 1;
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -327,10 +339,11 @@ static int dir_load(pl_store *s)
 		uint8_t mbx[PL_MAILBOX_LEN], hash[PL_PROTO_HASH_LEN];
 		int64_t id = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 2);
 		/* A row the relay did not write (edited by hand): never listed. */
+		int64_t len = sqlite3_column_int64(st, 4);
 		if (id <= 0 || seq <= 0 || col_blob(st, 1, mbx, sizeof mbx) != 0 ||
-		    col_blob(st, 3, hash, sizeof hash) != 0)
+		    col_blob(st, 3, hash, sizeof hash) != 0 || len < 0 || len > UINT32_MAX)
 			continue;
-		if (pl_msgdir_load(s->dir, mbx, hash, (uint64_t)seq, id) != 0) {
+		if (pl_msgdir_load(s->dir, mbx, hash, (uint64_t)seq, id, (uint32_t)len) != 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -642,6 +655,8 @@ void pl_store_close(pl_store *s)
 		sqlite3_close(s->ckpt_db);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->q[i]);
+	sqlite3_finalize(s->cap_low);
+	sqlite3_finalize(s->cap_high);
 	if (s->db)
 		sqlite3_close(s->db);
 	if (s->lockfd >= 0)
@@ -654,12 +669,80 @@ void pl_store_close(pl_store *s)
 int pl_store_begin(pl_store *s)
 {
 	pl_msgdir_rollback(s->dir); /* a transaction SQLite rolled back by itself */
-	return step_done(q(s, Q_BEGIN));
+	s->full = 0;
+	return step_done(s, q(s, Q_BEGIN));
+}
+
+int pl_store_full(pl_store *s)
+{
+	return s->full;
+}
+
+/* The page cap in force: PRAGMA max_page_count returns a row. */
+static int set_cap(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int pl_store_set_limits(pl_store *s, const pl_store_limits *l, pl_err *e)
+{
+	char sql[64];
+	int page = 0;
+	sqlite3_stmt *st;
+
+	s->mbx_msgs = l->mailbox_msgs;
+	s->mbx_bytes = l->mailbox_bytes;
+	if (l->store_bytes == 0)
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			page = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (page <= 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "cannot read relay.db's page size");
+	uint64_t cap = l->store_bytes / (uint64_t)page;
+	uint64_t reserve = cap / PL_STORE_RESERVE_DIV;
+	if (reserve < PL_STORE_RESERVE_MIN / (uint64_t)page)
+		reserve = PL_STORE_RESERVE_MIN / (uint64_t)page;
+	if (reserve > PL_STORE_RESERVE_MAX / (uint64_t)page)
+		reserve = PL_STORE_RESERVE_MAX / (uint64_t)page;
+	if (cap == 0 || cap + reserve > INT32_MAX)
+		return pl_err_set(e, PL_EXIT_ERROR, "the store cap is out of range");
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu", (unsigned long long)cap);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &s->cap_low, NULL) != SQLITE_OK)
+		return pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu",
+		 (unsigned long long)(cap + reserve));
+	if (sqlite3_prepare_v2(s->db, sql, -1, &s->cap_high, NULL) != SQLITE_OK ||
+	    set_cap(s->cap_high) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "relay.db: %s", sqlite3_errmsg(s->db));
+	return 0;
+}
+
+int pl_store_mailbox_known(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (pl_msgdir_has(s->dir, mbx))
+		return 1;
+	st = q(s, Q_BUNDLE_HAS);
+	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int pl_store_commit(pl_store *s)
 {
-	if (step_done(q(s, Q_COMMIT)) == 0) {
+	if (step_done(s, q(s, Q_COMMIT)) == 0) {
 		pl_msgdir_commit(s->dir);
 		return 0;
 	}
@@ -670,24 +753,24 @@ int pl_store_commit(pl_store *s)
 void pl_store_rollback(pl_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		(void)step_done(q(s, Q_ROLLBACK));
+		(void)step_done(s, q(s, Q_ROLLBACK));
 	pl_msgdir_rollback(s->dir);
 }
 
 int pl_store_savepoint(pl_store *s)
 {
-	return step_done(q(s, Q_SAVEPOINT));
+	return step_done(s, q(s, Q_SAVEPOINT));
 }
 
 int pl_store_release(pl_store *s)
 {
-	return step_done(q(s, Q_RELEASE));
+	return step_done(s, q(s, Q_RELEASE));
 }
 
 void pl_store_rollback_savepoint(pl_store *s)
 {
-	(void)step_done(q(s, Q_ROLLBACK_TO));
-	(void)step_done(q(s, Q_RELEASE));
+	(void)step_done(s, q(s, Q_ROLLBACK_TO));
+	(void)step_done(s, q(s, Q_RELEASE));
 }
 
 int pl_store_in_txn(pl_store *s)
@@ -705,7 +788,7 @@ int pl_store_nonce_use(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 	bind_blob(st, 2, nonce, PL_AUTH_NONCE_LEN);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
-	if (step_done(st) != 0)
+	if (step_done(s, st) != 0)
 		return PL_STORE_FAIL;
 	return sqlite3_changes(s->db) == 1 ? PL_STORE_OK : PL_STORE_REPLAY;
 }
@@ -717,7 +800,7 @@ int pl_store_nonce_prune(pl_store *s, uint64_t now)
 	if (now < PL_AUTH_NONCE_TTL)
 		return 0;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - PL_AUTH_NONCE_TTL));
-	return step_done(st);
+	return step_done(s, st);
 }
 
 /* ---- bundles --------------------------------------------------------- */
@@ -747,14 +830,14 @@ int pl_store_bundle_put(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 	sqlite3_bind_int64(st, 3, u->spk_id);
 	bind_blob(st, 4, u->spk, PL_X25519_LEN);
 	bind_blob(st, 5, u->spk_sig, PL_SIG_LEN);
-	if (step_done(st) != 0)
+	if (step_done(s, st) != 0)
 		return PL_STORE_FAIL;
 	for (size_t i = 0; i < u->opk_count; i++) {
 		st = q(s, Q_OPK_PUT);
 		bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 		sqlite3_bind_int64(st, 2, u->opk[i].id);
 		bind_blob(st, 3, u->opk[i].pub, PL_X25519_LEN);
-		if (step_done(st) != 0)
+		if (step_done(s, st) != 0)
 			return PL_STORE_FAIL;
 	}
 	if (pl_store_opk_count(s, mbx, &n) != 0)
@@ -799,7 +882,7 @@ int pl_store_bundle_take(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], 
 	st = q(s, Q_OPK_DEL);
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 	sqlite3_bind_int64(st, 2, b->opk_id);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	return step_done(s, st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
 /* ---- tokens ---------------------------------------------------------- */
@@ -811,8 +894,8 @@ int pl_store_token_put(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 	bind_blob(st, 2, hash, PL_PROTO_TOKEN_HASH_LEN);
-	return step_done(st) == 0 && pl_msgdir_set_token(s->dir, mbx, hash) == 0 ? PL_STORE_OK
-										 : PL_STORE_FAIL;
+	return step_done(s, st) == 0 && pl_msgdir_set_token(s->dir, mbx, hash) == 0 ? PL_STORE_OK
+										    : PL_STORE_FAIL;
 }
 
 int pl_store_token_check(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
@@ -850,7 +933,7 @@ int pl_store_grant_put(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_
 	bind_blob(st, 1, loc, PL_PROTO_GRANT_LOC_LEN);
 	bind_blob(st, 2, owner, PL_MAILBOX_LEN);
 	bind_blob(st, 3, blob, bloblen);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	return step_done(s, st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
 int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_LEN],
@@ -950,7 +1033,8 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 	if (id < 0)
 		return PL_STORE_FAIL;
 	if (id > 0) {
-		/* A retry, by a holder of the token only. */
+		/* A retry, by a holder of the token only; it stores nothing new,
+		 * so a full mailbox still answers it. */
 		r = pl_store_token_check(s, mbx, token_hash);
 		if (r != PL_STORE_OK) {
 			*seq = *time = 0;
@@ -962,7 +1046,7 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 			st = q(s, Q_MSG_SET_LEAF);
 			sqlite3_bind_int64(st, 1, id);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)next_leaf);
-			if (step_done(st) != 0)
+			if (step_done(s, st) != 0)
 				return PL_STORE_FAIL;
 			*leaf = next_leaf;
 			*append = 1;
@@ -970,12 +1054,21 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 		return PL_STORE_OK;
 	}
 
-	/* The token and the next seq come from memory (relay/msgdir.h): the
-	 * mailbox row is not read or written here. */
+	/* The token, the quota and the next seq come from memory
+	 * (relay/msgdir.h): the mailbox row is not read or written here. The
+	 * quota is checked before a seq is taken, so a refusal leaves no gap. */
+	if (!pl_msgdir_token_ok(s->dir, mbx, token_hash))
+		return PL_STORE_DENIED; /* no such mailbox, or another token */
+	if (s->mbx_msgs != 0 || s->mbx_bytes != 0) {
+		uint64_t msgs, bytes;
+		pl_msgdir_usage(s->dir, mbx, &msgs, &bytes);
+		if ((s->mbx_msgs != 0 && msgs >= s->mbx_msgs) ||
+		    (s->mbx_bytes != 0 && bytes + envlen > s->mbx_bytes))
+			return PL_STORE_QUOTA;
+	}
 	r = pl_msgdir_next_seq(s->dir, mbx, token_hash, &n);
 	if (r != 0)
-		return r > 0 ? PL_STORE_DENIED /* no such mailbox, or another token */
-			     : PL_STORE_FAIL;
+		return r > 0 ? PL_STORE_DENIED : PL_STORE_FAIL;
 
 	st = q(s, Q_MSG_INS);
 	bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
@@ -985,10 +1078,15 @@ int pl_store_deposit(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN],
 	bind_blob(st, 5, env, envlen);
 	if (next_leaf != PL_STORE_NO_LEAF)
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)next_leaf);
-	if (step_done(st) != 0)
+	/* Envelopes may fill the store to its cap; the reserve above it is for
+	 * the log of fetches and acknowledgments, which free room. */
+	if (set_cap(s->cap_low) != 0)
+		return PL_STORE_FAIL;
+	r = step_done(s, st);
+	if (set_cap(s->cap_high) != 0 || r != 0)
 		return PL_STORE_FAIL;
 	id = sqlite3_last_insert_rowid(s->db);
-	if (pl_msgdir_add(s->dir, mbx, hash, n, id) != 0)
+	if (pl_msgdir_add(s->dir, mbx, hash, n, id, (uint32_t)envlen) != 0)
 		return PL_STORE_FAIL;
 	*seq = n;
 	*time = now;
@@ -1062,7 +1160,7 @@ int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t
 		for (i = 0; i < n && seqs[i] <= seq; i++) {
 			st = q(s, Q_MSG_DEL_ID);
 			sqlite3_bind_int64(st, 1, ids[i]);
-			if (step_done(st) != 0)
+			if (step_done(s, st) != 0)
 				return PL_STORE_FAIL;
 		}
 		if (i < PL_PROTO_LISTING_MAX)
@@ -1075,7 +1173,7 @@ int pl_store_ack(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN], uint64_t
 		st = q(s, Q_SEQ_SAVE);
 		bind_blob(st, 1, mbx, PL_MAILBOX_LEN);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)last);
-		if (step_done(st) != 0)
+		if (step_done(s, st) != 0)
 			return PL_STORE_FAIL;
 	}
 	return pl_msgdir_remove_through(s->dir, mbx, seq) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
@@ -1114,7 +1212,7 @@ int pl_store_leaf_put(pl_store *s, uint64_t index, const uint8_t *data, size_t n
 	bind_blob(st, 2, data, n);
 	if (count > 0)
 		bind_blob(st, 3, buf, count * PL_MERKLE_HASH_LEN);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	return step_done(s, st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
 int pl_store_leaf_get(pl_store *s, uint64_t index, uint8_t data[static PL_LEAF_MAX], size_t *n)
@@ -1239,7 +1337,7 @@ int pl_store_checkpoint_put(pl_store *s, uint64_t size, const uint8_t *note, siz
 		return PL_STORE_FAIL;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
 	bind_blob(st, 2, note, n);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	return step_done(s, st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }
 
 static int checkpoint_row(sqlite3_stmt *st, uint64_t *size, uint8_t note[static PL_LEAF_NOTE_MAX],
@@ -1306,5 +1404,5 @@ int pl_store_meta_put(pl_store *s, const char *key, int64_t v)
 
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, v);
-	return step_done(st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
+	return step_done(s, st) == 0 ? PL_STORE_OK : PL_STORE_FAIL;
 }

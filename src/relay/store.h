@@ -40,7 +40,10 @@ enum {
 	PL_STORE_NOTFOUND = 1,
 	PL_STORE_CONFLICT = 2,
 	PL_STORE_REPLAY = 3,
-	PL_STORE_DENIED = 4
+	PL_STORE_DENIED = 4,
+	PL_STORE_QUOTA = 5, /* the mailbox holds its quota of messages or bytes */
+	PL_STORE_FULL = 6,  /* the database is full (the disk, or the store cap) */
+	PL_STORE_RATE = 7   /* too many new mailboxes from one address (the committer) */
 };
 
 typedef struct pl_store pl_store;
@@ -69,6 +72,28 @@ int pl_store_ckpt_plan(int pages, int copied, int background);
  * lock on DATA/relay.lock so two relays never share a directory. */
 int pl_store_open(pl_store **out, const char *dir, pl_err *e);
 void pl_store_close(pl_store *s);
+
+/* What the relay bounds (0 = no bound). store_bytes caps relay.db
+ * (PRAGMA max_page_count): envelopes may fill it to store_bytes; the log's
+ * leaves and checkpoints, which acknowledgments (the way room is freed)
+ * also write, may use a reserve above it of store_bytes / 16, at least
+ * 1 MiB and at most 64 MiB. Beyond either, a write fails as on a full
+ * disk (pl_store_full). The WAL (relay.db-wal) is not counted. */
+typedef struct {
+	uint64_t mailbox_msgs, mailbox_bytes; /* per mailbox: PL_STORE_QUOTA beyond */
+	uint64_t store_bytes;
+} pl_store_limits;
+#define PL_STORE_RESERVE_DIV 16
+#define PL_STORE_RESERVE_MIN (1u << 20)
+#define PL_STORE_RESERVE_MAX (64u << 20)
+int pl_store_set_limits(pl_store *s, const pl_store_limits *l, pl_err *e);
+/* 1 if a write since the last pl_store_begin failed because the database
+ * is full (SQLITE_FULL: the disk, or the cap); SQLite then has rolled the
+ * transaction back. */
+int pl_store_full(pl_store *s);
+/* 1 if the relay holds anything under this mailbox id (a token, a message
+ * or a bundle), 0 if it is new, -1 on error. */
+int pl_store_mailbox_known(pl_store *s, const uint8_t mbx[static PL_MAILBOX_LEN]);
 
 int pl_store_begin(pl_store *s);
 int pl_store_commit(pl_store *s);
@@ -114,7 +139,8 @@ int pl_store_grant_get(pl_store *s, const uint8_t loc[static PL_PROTO_GRANT_LOC_
 #define PL_STORE_NO_LEAF UINT64_MAX
 
 /* Appends an envelope to a mailbox if token_hash is its registered token's
- * (PL_STORE_DENIED otherwise, or if the mailbox has none); assigns the
+ * (PL_STORE_DENIED otherwise, or if the mailbox has none) and the mailbox
+ * has room under its quota (PL_STORE_QUOTA otherwise); assigns the
  * next per-mailbox seq. A deposit of an envelope already held (a retry after
  * a lost receipt) returns the stored seq and time instead of a copy.
  * *leaf: in, the index the log's next leaf gets (PL_STORE_NO_LEAF: the log

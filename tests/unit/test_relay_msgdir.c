@@ -123,8 +123,8 @@ static void test_random_transactions(void **state)
 					memcpy(x->hash,
 					       m[randombytes_uniform((uint32_t)nm - 1)].hash, 32);
 				x->pending = 1;
-				assert_int_equal(pl_msgdir_add(d, key[b], x->hash, x->seq, x->id),
-						 0);
+				assert_int_equal(
+				    pl_msgdir_add(d, key[b], x->hash, x->seq, x->id, 1072), 0);
 			} else if (last_seq[b] > 0) {
 				uint64_t through = randombytes_uniform((uint32_t)last_seq[b] + 1);
 				assert_int_equal(pl_msgdir_remove_through(d, key[b], through), 0);
@@ -185,7 +185,8 @@ static void test_random_transactions(void **state)
 			msg *x = &m[order[i]];
 			if (x->live)
 				assert_int_equal(
-				    pl_msgdir_load(e, key[x->box], x->hash, x->seq, x->id), 0);
+				    pl_msgdir_load(e, key[x->box], x->hash, x->seq, x->id, 1072),
+				    0);
 		}
 		pl_msgdir_sort(e);
 		for (int b = 0; b < BOXES; b++) {
@@ -213,7 +214,7 @@ static void test_unknown_mailbox(void **state)
 	assert_int_equal(pl_msgdir_candidates(d, k, h, &id, 1), 0);
 	assert_int_equal(pl_msgdir_remove_through(d, k, 10), 0);
 	pl_msgdir_commit(d);
-	assert_int_equal(pl_msgdir_add(d, k, h, 1, 0), -1); /* ids are > 0 */
+	assert_int_equal(pl_msgdir_add(d, k, h, 1, 0, 1072), -1); /* ids are > 0 */
 	assert_int_equal(pl_msgdir_count(d), 0);
 	pl_msgdir_free(d);
 }
@@ -276,14 +277,14 @@ static void test_mailbox_state(void **state)
 	d = pl_msgdir_new();
 	assert_non_null(d);
 	assert_int_equal(pl_msgdir_load_mailbox(d, a, t1, 5), 0);
-	assert_int_equal(pl_msgdir_load(d, a, h, 9, 1), 0);
-	assert_int_equal(pl_msgdir_load(d, a, h, 4, 2), 0);
+	assert_int_equal(pl_msgdir_load(d, a, h, 9, 1, 1072), 0);
+	assert_int_equal(pl_msgdir_load(d, a, h, 4, 2, 1072), 0);
 	pl_msgdir_sort(d);
 	assert_true(pl_msgdir_last_seq(d, a) == 9);
 	assert_int_equal(pl_msgdir_next_seq(d, a, t1, &s), 0);
 	assert_true(s == 10);
 	/* a message loaded before its mailbox row: the row cannot lower it */
-	assert_int_equal(pl_msgdir_load(d, b, h, 12, 3), 0);
+	assert_int_equal(pl_msgdir_load(d, b, h, 12, 3, 1072), 0);
 	assert_int_equal(pl_msgdir_load_mailbox(d, b, NULL, 7), 0);
 	assert_true(pl_msgdir_last_seq(d, b) == 12);
 	assert_int_equal(pl_msgdir_next_seq(d, b, t1, &s), 1); /* no token */
@@ -295,12 +296,68 @@ static void test_mailbox_state(void **state)
 	pl_msgdir_free(d);
 }
 
+static void expect_usage(const pl_msgdir *d, const uint8_t *mbx, uint64_t msgs, uint64_t bytes)
+{
+	uint64_t m, b;
+	pl_msgdir_usage(d, mbx, &m, &b);
+	assert_true(m == msgs);
+	assert_true(b == bytes);
+}
+
+/* What a mailbox holds, for its quota: added messages count at once, a
+ * rollback takes them back, acknowledged ones go at the commit, and a
+ * loaded directory counts what it loaded. */
+static void test_usage(void **state)
+{
+	(void)state;
+	pl_msgdir *d = pl_msgdir_new();
+	uint8_t a[32] = {1}, b[32] = {2}, t[32] = {7}, h1[32] = {9}, h2[32] = {10}, h3[32] = {11};
+	uint64_t s;
+
+	assert_non_null(d);
+	expect_usage(d, a, 0, 0); /* unknown */
+	assert_int_equal(pl_msgdir_has(d, a), 0);
+	assert_int_equal(pl_msgdir_set_token(d, a, t), 0);
+	assert_int_equal(pl_msgdir_has(d, a), 1);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t, &s), 0);
+	assert_int_equal(pl_msgdir_add(d, a, h1, s, 1, 1072), 0);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t, &s), 0);
+	assert_int_equal(pl_msgdir_add(d, a, h2, s, 2, 65584), 0);
+	expect_usage(d, a, 2, 1072 + 65584);
+	pl_msgdir_commit(d);
+	expect_usage(d, a, 2, 1072 + 65584);
+	assert_int_equal(pl_msgdir_next_seq(d, a, t, &s), 0);
+	assert_int_equal(pl_msgdir_add(d, a, h3, s, 3, 4144), 0);
+	expect_usage(d, a, 3, 1072 + 65584 + 4144);
+	pl_msgdir_rollback(d);
+	expect_usage(d, a, 2, 1072 + 65584);
+	/* acknowledged through seq 1: still counted until the commit */
+	assert_int_equal(pl_msgdir_remove_through(d, a, 1), 0);
+	expect_usage(d, a, 2, 1072 + 65584);
+	pl_msgdir_commit(d);
+	expect_usage(d, a, 1, 65584);
+	expect_usage(d, b, 0, 0);
+	pl_msgdir_free(d);
+
+	d = pl_msgdir_new();
+	assert_non_null(d);
+	assert_int_equal(pl_msgdir_load(d, b, h1, 5, 1, 16432), 0);
+	assert_int_equal(pl_msgdir_load(d, b, h2, 2, 2, 1072), 0);
+	pl_msgdir_sort(d);
+	expect_usage(d, b, 2, 16432 + 1072);
+	assert_int_equal(pl_msgdir_remove_through(d, b, 2), 0);
+	pl_msgdir_commit(d);
+	expect_usage(d, b, 1, 16432);
+	pl_msgdir_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_transactions),
 	    cmocka_unit_test(test_unknown_mailbox),
 	    cmocka_unit_test(test_mailbox_state),
+	    cmocka_unit_test(test_usage),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -24,7 +24,7 @@
 #include "relay/server.h"
 #include "support.h"
 
-#define ARGV_MAX 12
+#define ARGV_MAX 16
 
 /* Parses the NULL-terminated vector (argv[0] is added). */
 static int parse(pl_relay_opts *o, pl_err *e, const char *const *args)
@@ -107,6 +107,38 @@ static void test_accepted(void **st)
 	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--max-conns-per-ip", "0"));
 	assert_int_equal(o.per_ip, 0);
 
+	/* the other limits: defaults, values, and 0 for none */
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d"));
+	assert_int_equal(o.request_timeout, PL_RELAY_REQUEST_TIMEOUT_DEFAULT);
+	assert_true(o.mbx_msgs == PL_RELAY_MBX_MSGS_DEFAULT);
+	assert_true(o.mbx_bytes == PL_RELAY_MBX_BYTES_DEFAULT);
+	assert_int_equal(o.new_mbx, PL_RELAY_NEW_MBX_DEFAULT);
+	assert_true(o.store_mb == 0); /* no cap but the disk */
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--request-timeout", "5",
+			"--mailbox-max-messages", "7", "--mailbox-max-bytes", "65584",
+			"--new-mailboxes-per-hour", "3", "--max-store-mb", "100"));
+	assert_int_equal(o.request_timeout, 5);
+	assert_true(o.mbx_msgs == 7);
+	assert_true(o.mbx_bytes == 65584);
+	assert_int_equal(o.new_mbx, 3);
+	assert_true(o.store_mb == 100);
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--request-timeout", "0",
+			"--mailbox-max-messages", "0", "--mailbox-max-bytes", "0",
+			"--new-mailboxes-per-hour", "0", "--max-store-mb", "0"));
+	assert_int_equal(o.request_timeout, 0);
+	assert_true(o.mbx_msgs == 0 && o.mbx_bytes == 0 && o.new_mbx == 0 && o.store_mb == 0);
+	/* sizes in K, M and G are KiB, MiB and GiB */
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--mailbox-max-bytes", "512K"));
+	assert_true(o.mbx_bytes == 512u << 10);
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--mailbox-max-bytes", "256M"));
+	assert_true(o.mbx_bytes == 256u << 20);
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--mailbox-max-bytes", "2G"));
+	assert_true(o.mbx_bytes == 2ull << 30);
+	expect_ok(&o, V("--listen", "127.0.0.1:1", "--data", "d", "--request-timeout", "3600",
+			"--new-mailboxes-per-hour", "100000"));
+	assert_int_equal(o.request_timeout, 3600);
+	assert_int_equal(o.new_mbx, 100000);
+
 	/* --print-key needs no address, and none is parsed */
 	expect_ok(&o, V("--print-key", "--data", "d"));
 	assert_true(o.print_key);
@@ -179,6 +211,59 @@ static void test_refused(void **st)
 	}
 	expect_refused(V("--print-key", "--data", "d", "--max-conns-per-ip", "5"),
 		       "--print-key takes only --data DIR");
+	/* the other limits: numbers in range, each refusal names its option */
+	static const struct {
+		const char *opt, *val, *msg;
+	} bad[] = {
+	    {"--request-timeout", "x", "--request-timeout wants seconds from 0 (no limit) to 3600"},
+	    {"--request-timeout", "3601",
+	     "--request-timeout wants seconds from 0 (no limit) to 3600"},
+	    {"--request-timeout", "-1",
+	     "--request-timeout wants seconds from 0 (no limit) to 3600"},
+	    {"--mailbox-max-messages", "01",
+	     "--mailbox-max-messages wants a number from 0 (no limit) to 4294967295"},
+	    {"--mailbox-max-messages", "4294967296",
+	     "--mailbox-max-messages wants a number from 0 (no limit) to 4294967295"},
+	    {"--new-mailboxes-per-hour", "100001",
+	     "--new-mailboxes-per-hour wants a number from 0 (no limit) to 100000"},
+	    {"--new-mailboxes-per-hour", "1.5",
+	     "--new-mailboxes-per-hour wants a number from 0 (no limit) to 100000"},
+	    {"--max-store-mb", "4194305",
+	     "--max-store-mb wants a number of MiB from 0 (no limit) to 4194304"},
+	    {"--max-store-mb", "1M",
+	     "--max-store-mb wants a number of MiB from 0 (no limit) to "
+	     "4194304"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char want[PL_ERR_MSG_MAX];
+		snprintf(want, sizeof want, "%s; got \"%s\"", bad[i].msg, bad[i].val);
+		expect_refused(V("--listen", "127.0.0.1:1", "--data", "d", bad[i].opt, bad[i].val),
+			       want);
+	}
+	static const char *const bad_sizes[] = {
+	    "65583", "64K", "x", "M", "1T", "-1M", "1m", "01M", "1125899906842625", "1048577G"};
+	for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+		char want[PL_ERR_MSG_MAX];
+		snprintf(want, sizeof want,
+			 "--mailbox-max-bytes wants 0 (no limit) or a size of at least 65584 "
+			 "bytes, like 65584, 512K or 256M; got \"%s\"",
+			 bad_sizes[i]);
+		expect_refused(V("--listen", "127.0.0.1:1", "--data", "d", "--mailbox-max-bytes",
+				 bad_sizes[i]),
+			       want);
+	}
+	static const char *const limit_opts[] = {"--request-timeout", "--mailbox-max-messages",
+						 "--mailbox-max-bytes", "--new-mailboxes-per-hour",
+						 "--max-store-mb"};
+	for (size_t i = 0; i < sizeof limit_opts / sizeof limit_opts[0]; i++) {
+		char twice[PL_ERR_MSG_MAX];
+		expect_refused(V("--print-key", "--data", "d", limit_opts[i], "1"),
+			       "--print-key takes only --data DIR");
+		snprintf(twice, sizeof twice, "%s given twice", limit_opts[i]);
+		expect_refused(V("--listen", "127.0.0.1:1", "--data", "d", limit_opts[i], "70000",
+				 limit_opts[i], "70000"),
+			       twice);
+	}
 	/* TLS needs both files */
 	expect_refused(V("--listen", "127.0.0.1:1", "--data", "d", "--tls-cert", "c"),
 		       "--tls-cert and --tls-key go together");
