@@ -19,6 +19,7 @@
 typedef struct {
 	const char *vault_dir;
 	const char *passfile;
+	const char *proxy; /* --proxy URL|none for this run, NULL if not given */
 	int json;
 	char vault_buf[4096];
 } pl_cli;
@@ -46,7 +47,11 @@ int pl_cli_wants_help(int argc, char **argv);
  * pl_cli_passphrase_free. */
 int pl_cli_passphrase(pl_cli *cli, int confirm, char **pass, size_t *len, pl_err *e);
 void pl_cli_passphrase_free(char *pass, size_t len);
+/* Opens the vault and applies this run's --proxy (warning on stderr if the
+ * proxy in use is socks5://, whose name lookups leak). */
 int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e);
+/* The warning above, for a vault opened otherwise (init). */
+void pl_cli_proxy_warn(pl_vault *v);
 
 /* Writes j (stolen) to stdout as one JSON document and a newline. */
 void pl_cli_json_out(json_t *j);
@@ -92,8 +97,10 @@ int pl_cmd_verify(pl_cli *cli, int argc, char **argv);
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv);
 int pl_cmd_thread(pl_cli *cli, int argc, char **argv);
 int pl_cmd_relay(pl_cli *cli, int argc, char **argv);
-int pl_cmd_relay_move(pl_cli *cli, int argc, char **argv); /* argv[0] = "move" */
+int pl_cmd_relay_move(pl_cli *cli, int argc, char **argv);     /* argv[0] = "move" */
 int pl_cmd_relay_evidence(pl_cli *cli, int argc, char **argv); /* relay evidence */
+/* `parley relay proxy URL|none` (cmd_relay_proxy.c). */
+int pl_cli_relay_proxy(pl_cli *cli, const char *url);
 int pl_cmd_pending(pl_cli *cli, int argc, char **argv);
 int pl_cmd_prove(pl_cli *cli, int argc, char **argv);
 int pl_cmd_demo(pl_cli *cli, int argc, char **argv);

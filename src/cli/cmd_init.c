@@ -1,7 +1,9 @@
 /*
- * cmd_init.c — `parley init --name NAME --relay URL [--relay-cert FILE]`:
- * creates the vault, then (if the relay answers) pins the relay's key and
- * publishes this party's prekeys and mailbox token. Never overwrites a vault.
+ * cmd_init.c — `parley init --name NAME --relay URL [--relay-cert FILE]
+ * [--proxy URL]`: creates the vault (keeping the SOCKS proxy, if given, for
+ * every later connection), then (if the relay answers) pins the relay's key
+ * and publishes this party's prekeys and mailbox token. Never overwrites a
+ * vault.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -113,6 +115,13 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 		pl_vault_close(v);
 		return pl_cli_fail(&e);
 	}
+	/* --proxy (checked by the dispatcher) is kept for every later command. */
+	if (cli->proxy && strcmp(cli->proxy, "none") != 0 &&
+	    pl_vault_set_relay_proxy(v, cli->proxy, &e) != 0) {
+		pl_vault_close(v);
+		return pl_cli_fail(&e);
+	}
+	pl_cli_proxy_warn(v);
 	pl_err pe;
 	pl_err_clear(&pe);
 	int published = pl_msgr_publish(v, &pe) == 0;

@@ -22,12 +22,13 @@
 /* The claimed sender's key in hex (or "?" if the seal does not open) and
  * the contact that key belongs to, if any. */
 static void claimed(pl_vault *v, const pl_wr *env, char key[static PL_KEY_HEX_LEN],
-		    char name[static PL_NAME_MAX + 1])
+		    char fp[static PL_FINGERPRINT_LEN], char name[static PL_NAME_MAX + 1])
 {
 	uint8_t *inner, ik[PL_IK_LEN];
 	size_t innerlen, msglen;
 	const uint8_t *msg;
 	snprintf(key, PL_KEY_HEX_LEN, "?");
+	snprintf(fp, PL_FINGERPRINT_LEN, "?");
 	name[0] = '\0';
 	if (pl_envelope_open(&inner, &innerlen, ik, &msg, &msglen, pl_vault_identity(v), env->p,
 			     env->n) != 0)
@@ -35,6 +36,7 @@ static void claimed(pl_vault *v, const pl_wr *env, char key[static PL_KEY_HEX_LE
 	sodium_memzero(inner, innerlen);
 	free(inner);
 	pl_hex_encode(key, ik, PL_IK_LEN);
+	pl_fingerprint(fp, ik);
 	pl_contact c;
 	pl_err ce;
 	if (pl_vault_contact_by_ik(v, ik, &c, &ce) == 0)
@@ -47,19 +49,21 @@ static int pending_list(pl_cli *cli, pl_vault *v, pl_wr *envs, size_t n)
 	json_t *arr = cli->json ? json_array() : NULL;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t h[32];
-		char hex[65], key[PL_KEY_HEX_LEN], name[PL_NAME_MAX + 1];
+		char hex[65], key[PL_KEY_HEX_LEN], fp[PL_FINGERPRINT_LEN], name[PL_NAME_MAX + 1];
 		pl_sha256(h, envs[i].p, envs[i].n);
 		pl_hex_encode(hex, h, sizeof h);
 		hex[HASH_SHOWN] = '\0';
-		claimed(v, &envs[i], key, name);
+		claimed(v, &envs[i], key, fp, name);
 		if (arr)
 			json_array_append_new(arr,
-					      json_pack("{s:s, s:I, s:s, s:s?}", "id", hex, "bytes",
-							(json_int_t)envs[i].n, "claimed_key", key,
-							"contact", name[0] ? name : NULL));
+					      json_pack("{s:s, s:I, s:s, s:s, s:s?}", "id", hex,
+							"bytes", (json_int_t)envs[i].n,
+							"claimed_key", key, "claimed_fingerprint",
+							fp, "contact", name[0] ? name : NULL));
 		else
-			printf("%s  %6zu bytes  from key %s%s%s%s\n", hex, envs[i].n, key,
-			       name[0] ? " (" : "", name, name[0] ? ", not verified)" : "");
+			printf("%s  %6zu bytes  from key %s (fingerprint %s)%s%s%s\n", hex,
+			       envs[i].n, key, fp, name[0] ? " (" : "", name,
+			       name[0] ? ", not verified)" : "");
 	}
 	if (arr)
 		pl_cli_json_out(arr);

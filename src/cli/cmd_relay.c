@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "client/messenger.h"
 #include "client/relay_client.h"
 #include "util/codec.h"
 
@@ -61,7 +62,7 @@ static int relay_set_url(pl_cli *cli, const char *url)
 			   "parley relay insecure-http if that path is trusted",
 			   url);
 	else if (pl_rc_open_pem(&c, url, pem, pemlen, flags, &e) == 0 &&
-		 pl_rc_get_key(c, got, &e) == 0) {
+		 pl_msgr_proxy(v, c, &e) == 0 && pl_rc_get_key(c, got, &e) == 0) {
 		if (sodium_memcmp(got, pinned, 32) != 0)
 			pl_err_set(
 			    &e, PL_EXIT_SECURITY,
@@ -94,7 +95,9 @@ int pl_cmd_relay(pl_cli *cli, int argc, char **argv)
 		return pl_cmd_relay_move(cli, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "evidence") == 0)
 		return pl_cmd_relay_evidence(cli, argc - 1, argv + 1);
+	if (argc == 3 && strcmp(argv[1], "proxy") == 0)
+		return pl_cli_relay_proxy(cli, argv[2]);
 	return pl_cli_usage("relay", "use parley relay evidence [--out FILE], parley relay "
-				     "set-url URL, parley relay move URL or parley relay "
-				     "insecure-http");
+				     "set-url URL, parley relay move URL, parley relay "
+				     "insecure-http or parley relay proxy URL|none");
 }

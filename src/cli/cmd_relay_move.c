@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "client/move.h"
+#include "client/messenger.h"
 #include "client/relay_client.h"
 #include "util/codec.h"
 #include "util/file.h"
@@ -113,7 +114,7 @@ int pl_cmd_relay_move(pl_cli *cli, int argc, char **argv)
 	/* Trust on first use, as init: the key the new relay presents now is
 	 * pinned, and its fingerprint shown for the owner to compare. */
 	if (pl_rc_open_pem(&c, url, pem, pemlen, remote_plain ? PL_RC_PLAIN_HTTP : 0, &e) != 0 ||
-	    pl_rc_get_key(c, key, &e) != 0 ||
+	    pl_msgr_proxy(v, c, &e) != 0 || pl_rc_get_key(c, key, &e) != 0 ||
 	    pl_move_relay(v, pl_rc_url(c), key, pem, pemlen, remote_plain, &r, &e) != 0)
 		rc = pl_cli_fail(&e);
 	else

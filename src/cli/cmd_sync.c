@@ -38,6 +38,9 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		json_object_set_new(j, "relay_followed", json_integer(r.relay_followed));
 		json_object_set_new(j, "relay_refused", json_integer(r.relay_refused));
 		json_object_set_new(j, "relay_caught", json_integer(r.relay_caught));
+		json_object_set_new(j, "acks_sent", json_integer(r.acks_sent));
+		json_object_set_new(j, "acks_waiting", json_integer(r.acks_waiting));
+		json_object_set_new(j, "pending_opened", json_integer(r.pending_opened));
 		pl_cli_json_out(j);
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,

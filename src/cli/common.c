@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "client/messenger.h"
+#include "client/relay_client.h"
 #include "util/codec.h"
 
 #define PASS_MAX 1024
@@ -184,7 +185,25 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e)
 		return -1;
 	int rc = pl_vault_open(v, cli->vault_dir, pass, len, e);
 	pl_cli_passphrase_free(pass, len);
+	if (rc == 0 && cli->proxy && pl_vault_use_proxy(*v, cli->proxy, e) != 0) {
+		pl_vault_close(*v);
+		*v = NULL;
+		return -1;
+	}
+	if (rc == 0)
+		pl_cli_proxy_warn(*v);
 	return rc;
+}
+
+void pl_cli_proxy_warn(pl_vault *v)
+{
+	const char *p = pl_vault_relay_proxy(v);
+	if (p && pl_rc_proxy_check(p, NULL) == 1)
+		fprintf(stderr,
+			"parley: warning: with %s this computer looks up the relay's name itself, "
+			"so its DNS queries show which relay it uses; use socks5h:// to let the "
+			"proxy do it\n",
+			p);
 }
 
 void pl_cli_json_out(json_t *j)

@@ -8,11 +8,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "client/relay_client.h"
 
 static const pl_cli_cmd commands[] = {
     {"init", pl_cmd_init,
-     "init --name NAME --relay URL [--relay-cert FILE] [--insecure-http]\n"
+     "init --name NAME --relay URL [--relay-cert FILE] [--insecure-http] [--proxy URL]\n"
      "  --relay-cert FILE  trust only this CA certificate for the https:// relay\n"
+     "  --proxy URL        reach the relay through this SOCKS proxy from now on\n"
+     "                     (socks5h://HOST:PORT, e.g. socks5h://127.0.0.1:9050 for Tor)\n"
      "  --insecure-http    allow plain http:// to a relay on another computer (the\n"
      "                     access token then crosses the network readable); http://\n"
      "                     to this computer (localhost, 127.x, ::1) needs no flag",
@@ -61,14 +64,16 @@ static const pl_cli_cmd commands[] = {
      "prove to anyone what you deposited for NAME and that NAME fetched it"},
     {"relay", pl_cmd_relay,
      "relay evidence [--out FILE] | set-url URL | move URL [--relay-cert FILE]\n"
-     "      [--insecure-http] | insecure-http\n"
+     "      [--insecure-http] | insecure-http | proxy URL|none\n"
      "  evidence       the relay's signed statements that contradict each other;\n"
      "                 --out FILE writes them as a file anyone can check with\n"
      "                 parley verify (which says what the signatures prove)\n"
      "  set-url URL    the same relay (the key this vault pinned) at a new address\n"
      "  move URL       move this mailbox to another relay (a new key, pinned on first\n"
      "                 use) and tell every verified contact with a signed notice\n"
-     "  insecure-http  allow plain http:// to this vault's relay on another computer",
+     "  insecure-http  allow plain http:// to this vault's relay on another computer\n"
+     "  proxy URL      reach the relay through this SOCKS proxy (socks5h://HOST:PORT,\n"
+     "                 e.g. Tor); none: connect directly",
      "show signed proof that the relay forked its log or withheld envelopes"},
     {"pending", pl_cmd_pending,
      "pending list | drop ID|--all\n"
@@ -94,15 +99,17 @@ void pl_cli_help(const char *cmd)
 	const pl_cli_cmd *c = find_command(cmd);
 	if (c == NULL)
 		return;
-	printf("usage: parley [--vault DIR] [--json] [--passphrase-file FILE] %s\n\n%s\n", c->usage,
-	       c->summary);
+	printf("usage: parley [--vault DIR] [--json] [--passphrase-file FILE] [--proxy URL] %s\n\n"
+	       "%s\n",
+	       c->usage, c->summary);
 }
 
 static void usage_all(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: parley [--vault DIR] [--json] [--passphrase-file FILE] COMMAND [ARGS]\n\n"
+	    "usage: parley [--vault DIR] [--json] [--passphrase-file FILE] [--proxy URL] COMMAND "
+	    "[ARGS]\n\n"
 	    "A secure back-channel for negotiating between parties that distrust each other.\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -112,12 +119,49 @@ static void usage_all(FILE *out)
 		"  --vault DIR              vault folder (default $PARLEY_VAULT, else ~/.parley)\n"
 		"  --json                   machine output: one JSON document on stdout\n"
 		"  --passphrase-file FILE   read the passphrase from FILE\n"
+		"  --proxy URL              this run reaches the relay through the SOCKS proxy\n"
+		"                           URL (socks5h://HOST:PORT, e.g. Tor), or directly\n"
+		"                           (none); also accepted after the command\n"
 		"The passphrase comes from $PARLEY_PASSPHRASE, --passphrase-file, or a prompt,\n"
 		"in that order.\n\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 vault (missing, exists, wrong passphrase),\n"
 		"4 relay unreachable or refused, 5 refused for safety or verification failed,\n"
 		"6 malformed input, 7 not found, 8 move refused in the item's state.\n"
 		"Run 'parley COMMAND --help' for a command's options.\n");
+}
+
+/* --proxy URL after the command name (before any "--") is this run's
+ * proxy too, so that it can be given where the command's own options go;
+ * it is taken out of argv before the command sees it. */
+static int take_proxy(pl_cli *cli, int *argc, char **argv, int cmd)
+{
+	for (int k = cmd + 1; k < *argc; k++) {
+		if (strcmp(argv[k], "--") == 0)
+			return 0;
+		if (strcmp(argv[k], "--proxy") != 0)
+			continue;
+		if (k + 1 >= *argc) {
+			fprintf(stderr, "parley: --proxy needs a value; see parley --help\n");
+			return -1;
+		}
+		cli->proxy = argv[k + 1];
+		memmove(&argv[k], &argv[k + 2], (size_t)(*argc - k - 2) * sizeof *argv);
+		*argc -= 2;
+		argv[*argc] = NULL;
+		k--;
+	}
+	return 0;
+}
+
+static int check_proxy(const pl_cli *cli)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	if (cli->proxy == NULL || strcmp(cli->proxy, "none") == 0 ||
+	    pl_rc_proxy_check(cli->proxy, &e) >= 0)
+		return 0;
+	fprintf(stderr, "parley: %s\n", e.msg);
+	return -1;
 }
 
 int pl_cli_main(int argc, char **argv)
@@ -135,6 +179,13 @@ int pl_cli_main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--json") == 0) {
 			cli.json = 1;
+		} else if (strcmp(a, "--proxy") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr,
+					"parley: --proxy needs a value; see parley --help\n");
+				return PL_EXIT_USAGE;
+			}
+			cli.proxy = argv[++i];
 		} else if (strcmp(a, "--vault") == 0 || strcmp(a, "--passphrase-file") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "parley: %s needs a value; see parley --help\n", a);
@@ -190,5 +241,7 @@ int pl_cli_main(int argc, char **argv)
 		pl_cli_help(c->name);
 		return PL_EXIT_OK;
 	}
+	if (take_proxy(&cli, &argc, argv, i) != 0 || check_proxy(&cli) != 0)
+		return PL_EXIT_USAGE;
 	return c->run(&cli, argc - i, argv + i);
 }

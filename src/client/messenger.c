@@ -29,8 +29,21 @@ int pl_msgr_open_relay(pl_vault *v, pl_rc_conn **c, pl_err *e)
 	const uint8_t *pem;
 	size_t pemlen;
 	pl_vault_relay_ca(v, &pem, &pemlen);
-	return pl_rc_open_pem(c, pl_vault_relay_url(v), pem, pemlen,
-			      pl_vault_relay_plain_http(v) ? PL_RC_PLAIN_HTTP : 0, e);
+	if (pl_rc_open_pem(c, pl_vault_relay_url(v), pem, pemlen,
+			   pl_vault_relay_plain_http(v) ? PL_RC_PLAIN_HTTP : 0, e) != 0)
+		return -1;
+	if (pl_msgr_proxy(v, *c, e) != 0) {
+		pl_rc_close(*c);
+		*c = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int pl_msgr_proxy(pl_vault *v, pl_rc_conn *c, pl_err *e)
+{
+	const char *proxy = pl_vault_relay_proxy(v);
+	return proxy ? pl_rc_set_proxy(c, proxy, e) : 0;
 }
 
 /* Trust on first use: the relay key is pinned the first time; a different
@@ -231,6 +244,23 @@ int pl_msgr_check_sendable(const pl_contact *c, pl_err *e)
 int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
 		  uint8_t id[static 8], int64_t *seq, pl_err *e)
 {
+	return pl_msgr_queue_at(v, contact, kind, body, len, 0, id, seq, e);
+}
+
+uint64_t pl_msgr_ack_delay(pl_vault *v)
+{
+	uint64_t lo = pl_vault_get_u64(v, "ack_delay_min", PL_MSGR_ACK_DELAY_MIN);
+	uint64_t hi = pl_vault_get_u64(v, "ack_delay_max", PL_MSGR_ACK_DELAY_MAX);
+	if (hi > 86400)
+		hi = 86400;
+	if (lo > hi)
+		lo = hi;
+	return lo + randombytes_uniform((uint32_t)(hi - lo + 1));
+}
+
+int pl_msgr_queue_at(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
+		     uint64_t not_before, uint8_t id[static 8], int64_t *seq, pl_err *e)
+{
 	pl_contact c;
 	if (pl_vault_contact_get(v, contact, &c, e) != 0)
 		return -1;
@@ -261,7 +291,8 @@ int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *bod
 	rc = -1;
 	if (pl_vault_begin(v, e) != 0)
 		goto out;
-	if (pl_vault_item_add(v, &it, e) != 0 || pl_vault_outbox_add(v, it.seq, contact, e) != 0 ||
+	if (pl_vault_item_add(v, &it, e) != 0 ||
+	    pl_vault_outbox_add_at(v, it.seq, contact, not_before, e) != 0 ||
 	    pl_vault_commit(v, e) != 0) {
 		pl_vault_rollback(v);
 		goto out;
@@ -548,7 +579,7 @@ static int open_contact_relay(pl_vault *v, const pl_contact *ct, pl_rc_conn **c,
 	pl_wr_free(&pem);
 	if (rc != 0)
 		return -1;
-	if (pl_rc_get_key(*c, got, e) != 0)
+	if (pl_msgr_proxy(v, *c, e) != 0 || pl_rc_get_key(*c, got, e) != 0)
 		rc = -1;
 	else if (sodium_memcmp(got, ct->relay_key, 32) != 0)
 		rc = pl_err_set(e, PL_EXIT_SECURITY,
@@ -615,11 +646,67 @@ static int deliver_one(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32],
 			rc = seal_item(v, via, &ct, o, e);
 		if (go == 1 && rc == 0)
 			rc = deposit_item(v, via, key, &ct, o, e);
-		if (go == 1 && rc == 0 && r)
-			r->delivered++;
+		if (go == 1 && rc == 0 && r) {
+			if (o->kind == PL_KIND_ACK)
+				r->acks_sent++;
+			else
+				r->delivered++;
+		}
 	}
 	pl_rc_close(oc);
 	sodium_memzero(&ct, sizeof ct);
+	return rc;
+}
+
+void pl_msgr_outbox_count(pl_vault *v, pl_sync_report *r)
+{
+	pl_outbox *left;
+	size_t nleft;
+	if (r == NULL || pl_vault_outbox_list(v, &left, &nleft, NULL) != 0)
+		return;
+	r->queued = r->acks_waiting = 0;
+	for (size_t i = 0; i < nleft; i++) {
+		if (left[i].kind == PL_KIND_ACK)
+			r->acks_waiting++;
+		else
+			r->queued++;
+	}
+	pl_vault_outbox_free(left, nleft);
+}
+
+/* Which items go out now: due ones, and acknowledgments to a contact that
+ * a due item of another kind goes to anyway. */
+static void mark_eligible(const pl_outbox *ob, size_t n, uint64_t now, uint8_t *go)
+{
+	for (size_t i = 0; i < n; i++)
+		go[i] = ob[i].not_before <= now;
+	for (size_t i = 0; i < n; i++) {
+		if (go[i] || ob[i].kind != PL_KIND_ACK)
+			continue;
+		for (size_t j = 0; j < n && !go[i]; j++)
+			if (ob[j].kind != PL_KIND_ACK && ob[j].not_before <= now &&
+			    strcmp(ob[j].contact, ob[i].contact) == 0)
+				go[i] = 1;
+	}
+}
+
+/* The eligible items of one contact (the first one still to do, and every
+ * later one to the same contact), in outbox order, over a connection of
+ * their own: deposits to two contacts do not share a connection. */
+static int deliver_contact(pl_vault *v, const uint8_t rpk[static 32], pl_outbox *ob, size_t n,
+			   size_t first, uint8_t *go, pl_sync_report *r, pl_err *e)
+{
+	pl_rc_conn *c;
+	if (pl_msgr_open_relay(v, &c, e) != 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = first; rc == 0 && i < n; i++) {
+		if (!go[i] || strcmp(ob[i].contact, ob[first].contact) != 0)
+			continue;
+		go[i] = 0;
+		rc = deliver_one(v, c, rpk, &ob[i], r, e);
+	}
+	pl_rc_close(c);
 	return rc;
 }
 
@@ -633,10 +720,19 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_vault_outbox_free(ob, n);
 		return 0;
 	}
+	uint8_t *go = calloc(n, 1);
+	if (go == NULL) {
+		pl_vault_outbox_free(ob, n);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	mark_eligible(ob, n, pl_now(), go);
+	size_t todo = 0;
+	for (size_t i = 0; i < n; i++)
+		todo += go[i];
 	pl_rc_conn *c;
 	uint8_t rpk[32];
-	int rc = pl_msgr_open_relay(v, &c, e);
-	if (rc == 0) {
+	int rc = todo ? pl_msgr_open_relay(v, &c, e) : 0;
+	if (rc == 0 && todo) {
 		rc = pin_relay(v, c, rpk, e);
 		/* The same check as a sync: nothing is handed to a relay whose
 		 * log contradicts what it signed before (a fork, a rollback),
@@ -645,18 +741,13 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_audit_report ar;
 		if (rc == 0)
 			rc = pl_audit_checkpoint(v, c, &ar, e);
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = deliver_one(v, c, rpk, &ob[i], r, e);
 		pl_rc_close(c);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (go[i])
+				rc = deliver_contact(v, rpk, ob, n, i, go, r, e);
 	}
-	if (r) {
-		pl_outbox *left;
-		size_t nleft;
-		if (pl_vault_outbox_list(v, &left, &nleft, NULL) == 0) {
-			r->queued = (unsigned)nleft;
-			pl_vault_outbox_free(left, nleft);
-		}
-	}
+	pl_msgr_outbox_count(v, r);
+	free(go);
 	pl_vault_outbox_free(ob, n);
 	return rc;
 }

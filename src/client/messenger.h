@@ -35,11 +35,22 @@ typedef struct {
 	unsigned relay_followed;  /* contacts followed to the relay their signed notice named */
 	unsigned relay_refused;	  /* relay notices refused: bad signature, replay, ... */
 	unsigned relay_caught;	  /* items held: the contact's relay was caught lying */
+	unsigned acks_sent;	  /* automatic acknowledgments deposited */
+	unsigned acks_waiting;	  /* automatic acknowledgments not due yet (not in queued) */
+	unsigned pending_opened;  /* kept envelopes this sync opened again */
 } pl_sync_report;
 
 struct pl_rc_conn;
-/* Opens a connection to the vault's relay (with its pinned CA, if any). */
+/* Opens a connection to the vault's relay (with its pinned CA, if any,
+ * and through its SOCKS proxy, if any: pl_vault_relay_proxy). Each call is
+ * a connection of its own (its own TCP/TLS session and, through Tor, its
+ * own circuit): callers open one per kind of request they must not let
+ * the relay link (owner-signed requests, deposits to each recipient). */
 int pl_msgr_open_relay(pl_vault *v, struct pl_rc_conn **c, pl_err *e);
+/* Sends c's requests through the vault's SOCKS proxy, if it has one (or
+ * the one given for this run): every connection to any relay goes the same
+ * way. */
+int pl_msgr_proxy(pl_vault *v, struct pl_rc_conn *c, pl_err *e);
 
 /* Pins the relay key, publishes prekeys and token, grants tokens to contacts. */
 int pl_msgr_publish(pl_vault *v, pl_err *e);
@@ -60,9 +71,27 @@ int pl_msgr_check_sendable(const pl_contact *c, pl_err *e);
 /* Stores a note for `contact` in the outbox (committed), sets its id. */
 int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
 		  uint8_t id[static 8], int64_t *seq, pl_err *e);
+/* The same, not to be deposited before not_before (unix s). */
+int pl_msgr_queue_at(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
+		     uint64_t not_before, uint8_t id[static 8], int64_t *seq, pl_err *e);
 
-/* Delivers the outbox, oldest first; stops at the first network error. */
+/* Automatic acknowledgments (PL_KIND_ACK) wait a random delay, uniform in
+ * [ack_delay_min, ack_delay_max] seconds (vault counters; defaults below,
+ * 0 and 0 in tests), so that the deposit into the sender's mailbox does
+ * not follow the fetch that caused it. */
+#define PL_MSGR_ACK_DELAY_MIN 60
+#define PL_MSGR_ACK_DELAY_MAX 900
+uint64_t pl_msgr_ack_delay(pl_vault *v);
+
+/* Delivers the outbox, oldest first; stops at the first network error.
+ * An item waits until its not_before time, except that an acknowledgment
+ * rides along with a due item of another kind to the same contact (the
+ * sender is then depositing for that contact anyway). Deposits to each
+ * contact use a connection of their own, opened after a first one that
+ * pins the relay key and checks its log. */
 int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e);
+/* Sets r->queued and r->acks_waiting from what the outbox holds. */
+void pl_msgr_outbox_count(pl_vault *v, pl_sync_report *r);
 
 /* What a sync does with a received payload of kind PL_KIND_OBJECT (a signed
  * negotiation move): messaging only carries it; the layer that understands
@@ -77,7 +106,9 @@ typedef struct {
 	void *ctx;
 } pl_msgr_object_handler;
 
-/* publish + deliver + fetch/process/ack everything waiting. Objects go to
+/* publish + fetch/process/ack everything waiting + deliver what is due
+ * (after the fetch) + queue acknowledgments for what arrived (to go out
+ * with a later command, never this one). Objects go to
  * `objects`. With no handler (NULL, or fn NULL) an envelope carrying an
  * object is neither stored, rejected nor marked seen: it is kept sealed
  * among the pending envelopes (counted in r->pending) and tried again by

@@ -274,13 +274,16 @@ static int mark_processed(pl_vault *v, const inbound *in, pl_err *e)
 	return 0;
 }
 
-/* Keeps the envelope sealed, exactly as it came, to be tried again by every
- * later sync (unless it already is one of those kept). */
+/* Keeps the envelope sealed, exactly as it came, with the key its seal
+ * claims: later syncs open it again only once that key is a verified
+ * contact (pl_vault_pending_retryable). One kept before senders were
+ * recorded gets its sender now. */
 static int keep_pending(pl_vault *v, const inbound *in, pl_err *e)
 {
 	if (in->is_pending)
-		return PROC_PENDING;
-	int r = pl_vault_pending_add(v, in->hash, in->env, in->envlen, e);
+		return pl_vault_pending_set_sender(v, in->hash, in->sender, e) == 0 ? PROC_PENDING
+										    : PROC_ERROR;
+	int r = pl_vault_pending_keep(v, in->hash, in->sender, in->env, in->envlen, e);
 	return r < 0 ? PROC_ERROR : r == 1 ? PROC_OVERFLOW : PROC_PENDING;
 }
 
@@ -508,11 +511,13 @@ static void count(pl_sync_report *r, int result)
 	}
 }
 
+/* Opens again only the kept envelopes whose sender is now a verified
+ * contact (or not known yet): a stranger's stay sealed and cost nothing. */
 static int retry_pending(rx *x, pl_sync_report *r, pl_err *e)
 {
 	pl_wr *envs;
 	size_t n;
-	if (pl_vault_pending_list(x->v, &envs, &n, e) != 0)
+	if (pl_vault_pending_retryable(x->v, &envs, &n, e) != 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -522,6 +527,8 @@ static int retry_pending(rx *x, pl_sync_report *r, pl_err *e)
 			break;
 		}
 		count(r, res);
+		if (r)
+			r->pending_opened++;
 	}
 	for (size_t i = 0; i < n; i++)
 		pl_wr_free(&envs[i]);
@@ -617,7 +624,9 @@ static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int 
 	return rc;
 }
 
-/* Queues one ack per contact for what this sync stored. */
+/* Queues one ack per contact for what this sync stored, each not to be
+ * deposited before a random delay (pl_msgr_ack_delay): the relay must not
+ * see a deposit into the sender's mailbox follow our fetch. */
 static int queue_acks(pl_vault *v, const ack_list *acks, pl_err *e)
 {
 	uint8_t body[2 + PL_ACK_MAX * PL_ITEM_ID_LEN];
@@ -645,8 +654,9 @@ static int queue_acks(pl_vault *v, const ack_list *acks, pl_err *e)
 		pl_err qe;
 		pl_err_clear(&qe);
 		/* An ack to a contact that is no longer sendable is dropped. */
-		if (pl_msgr_queue(v, acks->e[i].contact, PL_KIND_ACK, body,
-				  2 + cnt * PL_ITEM_ID_LEN, id, &seq, &qe) != 0 &&
+		if (pl_msgr_queue_at(v, acks->e[i].contact, PL_KIND_ACK, body,
+				     2 + cnt * PL_ITEM_ID_LEN, pl_now() + pl_msgr_ack_delay(v), id,
+				     &seq, &qe) != 0 &&
 		    qe.code != PL_EXIT_SECURITY) {
 			*e = qe;
 			rc = -1;
@@ -656,11 +666,13 @@ static int queue_acks(pl_vault *v, const ack_list *acks, pl_err *e)
 	return rc;
 }
 
+/* Owner-signed requests (publish; fetch and ack) and deposits each use
+ * connections of their own (pl_msgr_open_relay), and what is queued is
+ * delivered after the fetch; acknowledgments of this fetch wait for a
+ * later command. */
 int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_report *r, pl_err *e)
 {
 	if (pl_msgr_publish_ex(v, r ? &r->grants_blocked : NULL, e) != 0)
-		return -1;
-	if (pl_msgr_deliver(v, r, e) != 0)
 		return -1;
 	pl_rc_conn *c;
 	if (pl_msgr_open_relay(v, &c, e) != 0)
@@ -695,25 +707,24 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 	}
 	if (rc == 0)
 		rc = retry_pending(&x, r, e);
-	if (rc == 0 && acks->n > 0) {
-		rc = queue_acks(v, acks, e);
-		pl_sync_report dr;
-		memset(&dr, 0, sizeof dr);
-		if (rc == 0)
-			rc = pl_msgr_deliver(v, &dr, e);
-		if (r)
-			r->queued = dr.queued;
+	if (rc == 0)
+		rc = pl_msgr_deliver(v, r, e);
+	/* What was stored is acknowledged even if a later step failed; the
+	 * acks go out with a later command (deliver ran already). */
+	if (acks->n > 0) {
+		pl_err qe;
+		pl_err_clear(&qe);
+		if (queue_acks(v, acks, &qe) != 0 && rc == 0) {
+			*e = qe;
+			rc = -1;
+		}
 	}
 	free(acks);
+	pl_msgr_outbox_count(v, r);
 	if (rc == 0 && r) {
-		pl_wr *envs;
-		size_t n;
-		if (pl_vault_pending_list(v, &envs, &n, NULL) == 0) {
-			r->pending = (unsigned)n;
-			for (size_t i = 0; i < n; i++)
-				pl_wr_free(&envs[i]);
-			free(envs);
-		}
+		int64_t kept = pl_vault_pending_count(v);
+		if (kept >= 0)
+			r->pending = (unsigned)kept;
 	}
 	return rc;
 }

@@ -43,6 +43,9 @@ struct pl_rc_conn {
 	int plain; /* http://, not https:// */
 	long last_status;
 	char errbuf[CURL_ERROR_SIZE];
+	char *proxy;	     /* socks5h://HOST:PORT or socks5://..., NULL for none */
+	char proxy_user[33]; /* random per connection: its own Tor circuit */
+	char proxy_pass[33];
 };
 
 /* A response body being received; `cap` applies to 2xx bodies, error
@@ -286,6 +289,78 @@ fail:
 	return -1;
 }
 
+/* 1 if h is a host name (letters, digits, '-', '.'), an IPv4 address
+ * or a bracketed IPv6 address, as a SOCKS proxy's host must be. */
+static int proxy_host_ok(const char *h, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	struct in6_addr a6;
+	if (n == 0 || n > 253)
+		return 0;
+	if (h[0] == '[') {
+		if (n < 3 || h[n - 1] != ']' || n - 2 >= sizeof buf)
+			return 0;
+		memcpy(buf, h + 1, n - 2);
+		buf[n - 2] = '\0';
+		return inet_pton(AF_INET6, buf, &a6) == 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = h[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+int pl_rc_proxy_check(const char *proxy, pl_err *e)
+{
+	static const char *const schemes[] = {"socks5h://", "socks5://"};
+	if (proxy == NULL)
+		return pl_err_set(e, PL_EXIT_USAGE, "no proxy address given");
+	for (int k = 0; k < 2; k++) {
+		size_t sl = strlen(schemes[k]);
+		if (strncmp(proxy, schemes[k], sl) != 0)
+			continue;
+		const char *h = proxy + sl, *colon = strrchr(h, ':');
+		char *end = NULL;
+		unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+		if (colon == NULL || !proxy_host_ok(h, (size_t)(colon - h)) || colon[1] < '0' ||
+		    colon[1] > '9' || end == NULL || *end != '\0' || port < 1 || port > 65535 ||
+		    strlen(proxy) > 300)
+			break;
+		return k;
+	}
+	/* Typed by a person: shown with anything unprintable replaced, so the
+	 * error stays one line. */
+	char shown[121];
+	size_t k = 0;
+	for (; proxy[k] && k + 1 < sizeof shown; k++)
+		shown[k] = proxy[k] > 0x20 && proxy[k] < 0x7f ? proxy[k] : '?';
+	shown[k] = '\0';
+	return pl_err_set(e, PL_EXIT_USAGE,
+			  "proxy address \"%s\" is not a SOCKS proxy parley accepts; give it as "
+			  "socks5h://HOST:PORT (e.g. socks5h://127.0.0.1:9050 for Tor)",
+			  shown);
+}
+
+int pl_rc_set_proxy(pl_rc_conn *c, const char *proxy, pl_err *e)
+{
+	uint8_t r[16];
+	if (pl_rc_proxy_check(proxy, e) < 0)
+		return -1;
+	char *p = strdup(proxy);
+	if (p == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	free(c->proxy);
+	c->proxy = p;
+	randombytes_buf(r, sizeof r);
+	pl_hex_encode(c->proxy_user, r, sizeof r);
+	randombytes_buf(r, sizeof r);
+	pl_hex_encode(c->proxy_pass, r, sizeof r);
+	return 0;
+}
+
 int pl_rc_open_pem(pl_rc_conn **out, const char *url, const uint8_t *pem, size_t pemlen,
 		   unsigned flags, pl_err *e)
 {
@@ -318,6 +393,7 @@ void pl_rc_close(pl_rc_conn *c)
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
+	free(c->proxy);
 	free(c->cafile);
 	free(c->capem);
 	free(c);
@@ -382,11 +458,35 @@ static int transfer_error(pl_rc_conn *c, CURLcode rc, const resp_buf *r, const c
 	case CURLE_OUT_OF_MEMORY:
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory talking to the relay");
 	default:
-		return pl_err_set(e, PL_EXIT_NETWORK,
-				  "relay at " URL_SHOWN " is unreachable (%s); check that it is "
-				  "running and that the address is right",
-				  c->url, detail);
+		break;
 	}
+	if (c->proxy) {
+		long px = 0;
+		curl_easy_getinfo(c->curl, CURLINFO_PROXY_ERROR, &px);
+		/* No answer from the proxy itself, or it failed its handshake. */
+		if (rc == CURLE_COULDNT_RESOLVE_PROXY ||
+		    (rc == CURLE_COULDNT_CONNECT && px == CURLPX_OK) ||
+		    (rc == CURLE_PROXY && px != CURLPX_REPLY_CONNECTION_REFUSED &&
+		     px != CURLPX_REPLY_HOST_UNREACHABLE &&
+		     px != CURLPX_REPLY_NETWORK_UNREACHABLE && px != CURLPX_REPLY_TTL_EXPIRED &&
+		     px != CURLPX_REPLY_GENERAL_SERVER_FAILURE && px != CURLPX_RESOLVE_HOST))
+			return pl_err_set(
+			    e, PL_EXIT_NETWORK,
+			    "the proxy at " URL_SHOWN " could not be reached (%s); "
+			    "check that it (e.g. Tor) is running and that its address "
+			    "is right",
+			    c->proxy, detail);
+		return pl_err_set(e, PL_EXIT_NETWORK,
+				  "relay at " URL_SHOWN
+				  " is unreachable through the proxy at " URL_SHOWN
+				  " (%s); check that the relay is running and that its "
+				  "address is right",
+				  c->url, c->proxy, detail);
+	}
+	return pl_err_set(e, PL_EXIT_NETWORK,
+			  "relay at " URL_SHOWN " is unreachable (%s); check that it is "
+			  "running and that the address is right",
+			  c->url, detail);
 }
 
 static int status_error(pl_rc_conn *c, long status, const resp_buf *r, const char *what, pl_err *e)
@@ -493,8 +593,15 @@ static void handle_setup(pl_rc_conn *c, const req *q, const char *url, struct cu
 		struct curl_blob blob = {c->capem, c->capemlen, CURL_BLOB_COPY};
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 	}
-	if (c->loopback)
+	if (c->proxy) {
+		/* The chosen proxy for every host, whatever no_proxy says. */
+		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+		curl_easy_setopt(h, CURLOPT_PROXYUSERNAME, c->proxy_user);
+		curl_easy_setopt(h, CURLOPT_PROXYPASSWORD, c->proxy_pass);
+	} else if (c->loopback) {
 		curl_easy_setopt(h, CURLOPT_PROXY, ""); /* an env proxy must not see loopback */
+	}
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "parley/1");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);

@@ -63,6 +63,18 @@ int pl_rc_url_plain_remote(const char *url);
  * bytes (as pinned in a vault); pem NULL = system store. */
 int pl_rc_open_pem(pl_rc_conn **c, const char *url, const uint8_t *pem, size_t pemlen,
 		   unsigned flags, pl_err *e);
+/* SOCKS proxies (e.g. Tor). Only socks5h:// (the proxy resolves the
+ * relay's name) and socks5:// (this computer resolves it, so its DNS
+ * queries show which relay it uses) of the form scheme://HOST:PORT, with
+ * no user, path or anything else: 0 for socks5h, 1 for socks5, -1
+ * (PL_EXIT_USAGE, one sentence) for anything else. */
+int pl_rc_proxy_check(const char *proxy, pl_err *e);
+/* Sends every request of c through `proxy` (checked as above), with a
+ * random SOCKS user name and password of c's own: Tor puts streams with
+ * different credentials on different circuits, so two connections (two
+ * pl_rc_conn) cannot be linked by their exit. The plain-HTTP rule of
+ * pl_rc_open_flags still holds: a proxy does not make http:// safe. */
+int pl_rc_set_proxy(pl_rc_conn *c, const char *proxy, pl_err *e);
 void pl_rc_close(pl_rc_conn *c);
 /* The normalized base URL (no trailing slash). */
 const char *pl_rc_url(const pl_rc_conn *c);

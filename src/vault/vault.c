@@ -36,11 +36,13 @@
 #define VAULT_SCHEMA 2		/* PRAGMA user_version */
 #define CHECK_TEXT "parley vault key check v1"
 
-/* Version 2 of the schema. Secret columns (marked "sealed") hold
- * pl_vault_seal blobs; everything else is public or metadata. A contact's
- * relay_* columns say where its mailbox lives when that is not our relay
- * (NULL: ours); relay_history keeps the checkpoints of relays this vault
- * moved away from, and evidence names the relay it is against. */
+/* Version 2 of the schema (migrate() upgrades a version 1 vault). Secret
+ * columns (marked "sealed") hold pl_vault_seal blobs; everything else is
+ * public or metadata. A contact's relay_* columns say where its mailbox
+ * lives when that is not our relay (NULL: ours); relay_history keeps the
+ * checkpoints of relays this vault moved away from, and evidence names the
+ * relay it is against. The outbox's not_before delays automatic deposits;
+ * a pending envelope keeps the sender key found when it was first opened. */
 static const char SCHEMA_SQL[] =
     "CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v BLOB NOT NULL);\n"
     "CREATE TABLE counters(k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL);\n"
@@ -65,10 +67,11 @@ static const char SCHEMA_SQL[] =
     "CREATE INDEX items_by_contact ON items(contact, seq);\n"
     "CREATE TABLE outbox(n INTEGER PRIMARY KEY AUTOINCREMENT,"
     " item_seq INTEGER NOT NULL UNIQUE REFERENCES items(seq) ON DELETE CASCADE,"
-    " contact TEXT NOT NULL REFERENCES contacts(name), envelope BLOB);\n"
+    " contact TEXT NOT NULL REFERENCES contacts(name), envelope BLOB,"
+    " not_before INTEGER NOT NULL DEFAULT 0);\n"
     "CREATE TABLE seen(hash BLOB PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;\n"
     "CREATE TABLE pending(n INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE,"
-    " env BLOB NOT NULL, added INTEGER NOT NULL);\n"
+    " env BLOB NOT NULL, added INTEGER NOT NULL, sender BLOB);\n"
     "CREATE TABLE cases(id INTEGER PRIMARY KEY AUTOINCREMENT, ref BLOB NOT NULL UNIQUE,"
     " rec BLOB NOT NULL /* sealed */);\n"
     "CREATE TABLE links(contact TEXT NOT NULL REFERENCES contacts(name), ref BLOB NOT NULL,"
@@ -83,8 +86,11 @@ static const char SCHEMA_SQL[] =
     " url TEXT NOT NULL, size INTEGER NOT NULL, note BLOB NOT NULL, at INTEGER NOT NULL);\n";
 
 /* From version 1: contacts all lived on our relay and all evidence was
- * against the relay pinned then. */
+ * against the relay pinned then; no automatic deposit waits; pending
+ * envelopes have no sender recorded (the next sync opens each once). */
 static const char MIGRATE_1_2_SQL[] =
+    "ALTER TABLE outbox ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE pending ADD COLUMN sender BLOB;\n"
     "ALTER TABLE contacts ADD COLUMN relay_url TEXT;\n"
     "ALTER TABLE contacts ADD COLUMN relay_key BLOB;\n"
     "ALTER TABLE contacts ADD COLUMN relay_ca BLOB;\n"
@@ -681,8 +687,9 @@ int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 	return r;
 }
 
-/* Checks the database is a parley vault of a schema version we know. */
-static int check_header(pl_vault *v, pl_err *e)
+/* Checks the database is a parley vault of a schema version we know;
+ * *version is the one it was written with (migrate() brings it up). */
+static int check_header(pl_vault *v, int64_t *version, pl_err *e)
 {
 	sqlite3_stmt *st;
 	int64_t app = 0, ver = 0;
@@ -713,27 +720,18 @@ static int check_header(pl_vault *v, pl_err *e)
 				  "the vault at %s was written by a newer parley (schema %lld); "
 				  "upgrade parley",
 				  vdir(v), (long long)ver);
-	if (ver != VAULT_SCHEMA && ver != 1)
+	if (ver < 1)
 		return pl_vault_damaged(v, "its schema version is unknown", e);
+	*version = ver;
 	return 0;
 }
 
-/* Brings a vault of an older schema to this one, once it is known to be
- * ours and unlocked, in one transaction: it is either still the old
- * version or wholly the new one. */
-static int migrate(pl_vault *v, pl_err *e)
+/* Brings a vault of an older schema up to VAULT_SCHEMA in one transaction,
+ * after the passphrase was proved (a wrong one changes nothing): it is
+ * either still the old version or wholly the new one. */
+static int migrate(pl_vault *v, int64_t from, pl_err *e)
 {
-	sqlite3_stmt *st;
-	int64_t ver = 0;
-	if (pl_vault_prep(v, &st, "PRAGMA user_version", e) != 0)
-		return -1;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ver = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return pl_vault_dberr(v, rc, "read the vault header", e);
-	if (ver == VAULT_SCHEMA)
+	if (from == VAULT_SCHEMA)
 		return 0;
 	if (run_sql(v, "BEGIN IMMEDIATE", "upgrade the vault", e) != 0)
 		return -1;
@@ -773,6 +771,18 @@ static int load_public(pl_vault *v, pl_err *e)
 		return pl_vault_damaged(v, "its plain-HTTP setting is invalid", e);
 	}
 	v->relay_plain_http = found;
+	pl_wr_free(&w);
+
+	if (pl_vault_meta_get(v, "relay_proxy", &w, PL_URL_MAX, &found, e) != 0)
+		return -1;
+	if (found && pl_vault_url_ok(w.p, w.n, PL_URL_MAX) != 0) {
+		pl_wr_free(&w);
+		return pl_vault_damaged(v, "its relay proxy setting is invalid", e);
+	}
+	if (found) {
+		memcpy(v->relay_proxy, w.p, w.n);
+		v->relay_proxy[w.n] = '\0';
+	}
 	pl_wr_free(&w);
 
 	if (pl_vault_meta_get(v, "relay_ca", &w, PL_VAULT_CA_MAX, &found, e) != 0)
@@ -885,8 +895,10 @@ int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t pass
 		return -1;
 	pl_vault *v = vault_new(dir, e);
 	int r = -1;
-	if (v != NULL && db_open(v, path, 1, e) == 0 && check_header(v, e) == 0 &&
-	    unlock(v, pass, passlen, e) == 0 && migrate(v, e) == 0 && load_public(v, e) == 0) {
+	int64_t version = 0;
+	if (v != NULL && db_open(v, path, 1, e) == 0 && check_header(v, &version, e) == 0 &&
+	    unlock(v, pass, passlen, e) == 0 && migrate(v, version, e) == 0 &&
+	    load_public(v, e) == 0) {
 		sodium_mprotect_readonly(v->kek);
 		sodium_mprotect_readonly(v->id);
 		*out = v;
@@ -995,6 +1007,51 @@ int pl_vault_allow_relay_plain_http(pl_vault *v, pl_err *e)
 	if (pl_vault_meta_put(v, "relay_plain_http", &on, 1, e) != 0)
 		return -1;
 	v->relay_plain_http = 1;
+	return 0;
+}
+
+const char *pl_vault_relay_proxy(const pl_vault *v)
+{
+	const char *p = v->proxy_run[0] ? v->proxy_run : v->relay_proxy;
+	return p[0] && strcmp(p, "none") != 0 ? p : NULL;
+}
+
+/* The same text rule as the relay URL: the client checks the scheme. */
+static int proxy_text_check(const char *url, pl_err *e)
+{
+	if (url != NULL && pl_vault_url_ok((const uint8_t *)url, strlen(url), PL_URL_MAX) != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the proxy address must be 1 to %d printable characters without "
+				  "spaces",
+				  PL_URL_MAX);
+	return 0;
+}
+
+int pl_vault_set_relay_proxy(pl_vault *v, const char *url, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (proxy_text_check(url, e) != 0)
+		return -1;
+	if (url != NULL) {
+		if (pl_vault_meta_put(v, "relay_proxy", (const uint8_t *)url, strlen(url), e) != 0)
+			return -1;
+		snprintf(v->relay_proxy, sizeof v->relay_proxy, "%s", url);
+		return 0;
+	}
+	if (pl_vault_prep(v, &st, "DELETE FROM meta WHERE k = 'relay_proxy'", e) != 0)
+		return -1;
+	int r = pl_vault_exec(v, st, "forget the relay proxy", e);
+	sqlite3_finalize(st);
+	if (r == 0)
+		v->relay_proxy[0] = '\0';
+	return r;
+}
+
+int pl_vault_use_proxy(pl_vault *v, const char *url, pl_err *e)
+{
+	if (proxy_text_check(url, e) != 0)
+		return -1;
+	snprintf(v->proxy_run, sizeof v->proxy_run, "%s", url ? url : "");
 	return 0;
 }
 

@@ -60,6 +60,17 @@ int pl_vault_set_relay_url(pl_vault *v, const char *url, pl_err *e);
  * network readable). Off unless pl_vault_allow_relay_plain_http said so. */
 int pl_vault_relay_plain_http(const pl_vault *v);
 int pl_vault_allow_relay_plain_http(pl_vault *v, pl_err *e);
+/* The SOCKS proxy every connection to the relay goes through (e.g.
+ * socks5h://127.0.0.1:9050 for Tor), or NULL for a direct connection: the
+ * one this run chose with pl_vault_use_proxy if any ("none" = direct),
+ * else the one stored with pl_vault_set_relay_proxy. The vault checks only
+ * that it is printable text; the client checks the scheme before storing
+ * or using it. */
+const char *pl_vault_relay_proxy(const pl_vault *v);
+/* Stores url (NULL forgets it). */
+int pl_vault_set_relay_proxy(pl_vault *v, const char *url, pl_err *e);
+/* For this run only, nothing stored; NULL or "" = the stored one. */
+int pl_vault_use_proxy(pl_vault *v, const char *url, pl_err *e);
 /* PEM bytes given at init, or NULL/0. */
 void pl_vault_relay_ca(const pl_vault *v, const uint8_t **pem, size_t *len);
 /* Relay's Ed25519 key, pinned on first contact (trust on first use). */
@@ -226,10 +237,17 @@ void pl_vault_items_free(pl_item *it, size_t n);
 typedef struct {
 	int64_t item_seq;
 	char contact[PL_NAME_MAX + 1];
-	pl_wr envelope; /* empty until sealed; then the exact bytes to deposit */
+	pl_wr envelope;	     /* empty until sealed; then the exact bytes to deposit */
+	uint64_t not_before; /* unix s; 0 = as soon as possible */
+	int kind;	     /* the item's kind (its payload kind) */
 } pl_outbox;
 
 int pl_vault_outbox_add(pl_vault *v, int64_t item_seq, const char *contact, pl_err *e);
+/* The same, not to be deposited before `not_before` (unix s): automatic
+ * deposits wait, so that their timing does not tie them to what caused
+ * them. */
+int pl_vault_outbox_add_at(pl_vault *v, int64_t item_seq, const char *contact, uint64_t not_before,
+			   pl_err *e);
 int pl_vault_outbox_list(pl_vault *v, pl_outbox **out, size_t *n, pl_err *e); /* oldest first */
 int pl_vault_outbox_set_envelope(pl_vault *v, int64_t item_seq, const uint8_t *env, size_t n,
 				 pl_err *e);
@@ -247,7 +265,21 @@ int pl_vault_mark_seen(pl_vault *v, const uint8_t hash[static 32], pl_err *e);
 #define PL_VAULT_PENDING_BYTES (8u << 20)
 int pl_vault_pending_add(pl_vault *v, const uint8_t hash[static 32], const uint8_t *env, size_t n,
 			 pl_err *e);
+/* The same, with the sender identity key the seal claims (found when the
+ * envelope was first opened), so that later syncs need not open it again
+ * to know whether its sender became a contact. sender NULL: not known (a
+ * row kept before senders were stored); the next sync opens it once. */
+int pl_vault_pending_keep(pl_vault *v, const uint8_t hash[static 32],
+			  const uint8_t sender[PL_IK_LEN], const uint8_t *env, size_t n, pl_err *e);
+/* Records the sender of a kept envelope that had none. */
+int pl_vault_pending_set_sender(pl_vault *v, const uint8_t hash[static 32],
+				const uint8_t sender[static PL_IK_LEN], pl_err *e);
 int pl_vault_pending_list(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e);
+/* The kept envelopes worth opening again: sender unknown, or a verified
+ * contact whose key has not changed since. Oldest first. */
+int pl_vault_pending_retryable(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e);
+/* How many envelopes are kept; -1 on error. */
+int64_t pl_vault_pending_count(pl_vault *v);
 int pl_vault_pending_remove(pl_vault *v, const uint8_t hash[static 32], pl_err *e);
 void pl_vault_pending_free(pl_wr *envs, size_t n);
 

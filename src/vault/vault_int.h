@@ -101,7 +101,9 @@ struct pl_vault {
 	size_t calen;
 	int has_relay_key;
 	uint8_t relay_key[32];
-	int relay_plain_http; /* the owner allowed http:// to a remote relay */
+	int relay_plain_http;		  /* the owner allowed http:// to a remote relay */
+	char relay_proxy[PL_URL_MAX + 1]; /* stored SOCKS proxy, "" for none */
+	char proxy_run[PL_URL_MAX + 1];	  /* this run's choice, "" to use the stored one */
 };
 
 /* A vault in memory with a random key and identity and the real schema, for

@@ -280,18 +280,27 @@ void pl_vault_items_free(pl_item *it, size_t n)
 
 int pl_vault_outbox_add(pl_vault *v, int64_t item_seq, const char *contact, pl_err *e)
 {
+	return pl_vault_outbox_add_at(v, item_seq, contact, 0, e);
+}
+
+int pl_vault_outbox_add_at(pl_vault *v, int64_t item_seq, const char *contact, uint64_t not_before,
+			   pl_err *e)
+{
 	sqlite3_stmt *st;
 
 	if (pl_vault_name_check(contact, e) != 0)
 		return -1;
+	if (not_before > INT64_MAX)
+		return pl_err_set(e, PL_EXIT_ERROR, "internal error: a delivery time is invalid");
 	/* Adding an item already queued is not an error: it stays queued once. */
 	if (pl_vault_prep(v, &st,
-			  "INSERT INTO outbox(item_seq, contact) VALUES(?1, ?2)"
+			  "INSERT INTO outbox(item_seq, contact, not_before) VALUES(?1, ?2, ?3)"
 			  " ON CONFLICT(item_seq) DO NOTHING",
 			  e) != 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, item_seq);
 	sqlite3_bind_text(st, 2, contact, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)not_before);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -312,8 +321,10 @@ int pl_vault_outbox_list(pl_vault *v, pl_outbox **out, size_t *n, pl_err *e)
 
 	*out = NULL;
 	*n = 0;
-	if (pl_vault_prep(v, &st, "SELECT item_seq, contact, envelope FROM outbox ORDER BY n", e) !=
-	    0)
+	if (pl_vault_prep(v, &st,
+			  "SELECT o.item_seq, o.contact, o.envelope, o.not_before, i.kind"
+			  " FROM outbox o JOIN items i ON i.seq = o.item_seq ORDER BY o.n",
+			  e) != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (pl_vault_grow((void **)&arr, &cap, cnt, sizeof *arr) != 0) {
@@ -325,9 +336,14 @@ int pl_vault_outbox_list(pl_vault *v, pl_outbox **out, size_t *n, pl_err *e)
 		o->item_seq = sqlite3_column_int64(st, 0);
 		int t = sqlite3_column_type(st, 2);
 		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		int64_t nb = sqlite3_column_int64(st, 3), kind = sqlite3_column_int64(st, 4);
+		o->not_before = (uint64_t)nb;
+		o->kind = (int)kind;
 		if (o->item_seq < 1 ||
 		    pl_vault_col_name(st, 1, o->contact, sizeof o->contact) != 0 ||
-		    (t != SQLITE_NULL && t != SQLITE_BLOB) || len > PL_VAULT_ENVELOPE_MAX) {
+		    (t != SQLITE_NULL && t != SQLITE_BLOB) || len > PL_VAULT_ENVELOPE_MAX ||
+		    sqlite3_column_type(st, 3) != SQLITE_INTEGER || nb < 0 || kind < 0 ||
+		    kind > 255) {
 			r = pl_vault_damaged(v, "an outbox record is malformed", e);
 			break;
 		}
@@ -425,6 +441,12 @@ int pl_vault_mark_seen(pl_vault *v, const uint8_t hash[static 32], pl_err *e)
 int pl_vault_pending_add(pl_vault *v, const uint8_t hash[static 32], const uint8_t *env, size_t n,
 			 pl_err *e)
 {
+	return pl_vault_pending_keep(v, hash, NULL, env, n, e);
+}
+
+int pl_vault_pending_keep(pl_vault *v, const uint8_t hash[static 32],
+			  const uint8_t sender[PL_IK_LEN], const uint8_t *env, size_t n, pl_err *e)
+{
 	sqlite3_stmt *st;
 
 	if (env == NULL || n == 0 || n > PL_VAULT_ENVELOPE_MAX)
@@ -439,19 +461,64 @@ int pl_vault_pending_add(pl_vault *v, const uint8_t hash[static 32], const uint8
 	if (full && pl_vault_pending_has(v, hash) == 0)
 		return 1;
 	if (pl_vault_prep(v, &st,
-			  "INSERT INTO pending(hash, env, added) VALUES(?1, ?2, ?3)"
+			  "INSERT INTO pending(hash, env, added, sender) VALUES(?1, ?2, ?3, ?4)"
 			  " ON CONFLICT(hash) DO NOTHING",
 			  e) != 0)
 		return -1;
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, env, (int)n, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)pl_now());
+	if (sender)
+		sqlite3_bind_blob(st, 4, sender, PL_IK_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
 	int r = pl_vault_exec(v, st, "keep an envelope for later", e);
 	sqlite3_finalize(st);
 	return r;
 }
 
+int pl_vault_pending_set_sender(pl_vault *v, const uint8_t hash[static 32],
+				const uint8_t sender[static PL_IK_LEN], pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, "UPDATE pending SET sender = ?2 WHERE hash = ?1", e) != 0)
+		return -1;
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sender, PL_IK_LEN, SQLITE_STATIC);
+	int r = pl_vault_exec(v, st, "record the sender of a kept envelope", e);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int64_t pl_vault_pending_count(pl_vault *v)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	if (pl_vault_prep(v, &st, "SELECT count(*) FROM pending", NULL) != 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int pending_select(pl_vault *v, const char *sql, pl_wr **envs, size_t *n, pl_err *e);
+
 int pl_vault_pending_list(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e)
+{
+	return pending_select(v, "SELECT env FROM pending ORDER BY n", envs, n, e);
+}
+
+int pl_vault_pending_retryable(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e)
+{
+	return pending_select(v,
+			      "SELECT p.env FROM pending p WHERE p.sender IS NULL OR EXISTS"
+			      " (SELECT 1 FROM contacts c WHERE c.ik = p.sender AND c.verified = 1"
+			      " AND c.key_changed = 0) ORDER BY p.n",
+			      envs, n, e);
+}
+
+static int pending_select(pl_vault *v, const char *sql, pl_wr **envs, size_t *n, pl_err *e)
 {
 	sqlite3_stmt *st;
 	pl_wr *arr = NULL;
@@ -460,7 +527,7 @@ int pl_vault_pending_list(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e)
 
 	*envs = NULL;
 	*n = 0;
-	if (pl_vault_prep(v, &st, "SELECT env FROM pending ORDER BY n", e) != 0)
+	if (pl_vault_prep(v, &st, sql, e) != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (pl_vault_grow((void **)&arr, &cap, cnt, sizeof *arr) != 0) {

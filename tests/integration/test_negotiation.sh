@@ -66,8 +66,13 @@ B_NAMAZI=$(pb case add --name "Mohammad Baquer Namazi" --held-by Iran --born 193
 O1=$(pa outreach Iran --topic "Detainees: we propose a direct channel")
 check "outreach prints an id" test ${#O1} -eq 16
 check "  state delivered" jq -e --arg id "$O1" '.[] | select(.id == $id) | .state == "delivered" and .kind == "outreach"' <(pa --json thread Iran)
-check "Iran fetches it" jq -e '.received == 1' <(pb --json sync)
+# acknowledgments wait a random delay (test_timing); here they are due at once
+sqlite3 "$B/vault.db" "INSERT OR REPLACE INTO counters(k, v) VALUES('ack_delay_max', 0)"
+check "Iran fetches it" jq -e '.received == 1 and .acks_sent == 0 and .acks_waiting == 1' <(pb --json sync)
 check "  inbox shows the outreach" jq -e --arg id "$O1" 'any(.[]; .id == $id and .kind == "outreach" and .text == "Detainees: we propose a direct channel")' <(pb --json inbox)
+pa sync >/dev/null 2>&1
+check "  not yet fetched for the sender: the ack waits for a later command" jq -e --arg id "$O1" '.[] | select(.id == $id) | .state == "delivered"' <(pa --json thread Iran)
+check "  Iran's next sync deposits the acknowledgment" jq -e '.acks_sent == 1 and .acks_waiting == 0' <(pb --json sync)
 pa sync >/dev/null 2>&1
 check "  the sender sees it fetched" jq -e --arg id "$O1" '.[] | select(.id == $id) | .state == "fetched"' <(pa --json thread Iran)
 

@@ -115,7 +115,9 @@ check "  which says why" grep -q 'caught lying' "$T/held.err"
 p "$T/old" init --name old --relay "$RA" >/dev/null 2>&1
 sqlite3 "$T/old/vault.db" "ALTER TABLE contacts DROP COLUMN relay_url; ALTER TABLE contacts DROP COLUMN relay_key;
 ALTER TABLE contacts DROP COLUMN relay_ca; ALTER TABLE contacts DROP COLUMN relay_time;
-ALTER TABLE evidence DROP COLUMN relay_key; DROP TABLE relay_history; PRAGMA user_version = 1;"
+ALTER TABLE evidence DROP COLUMN relay_key; DROP TABLE relay_history;
+ALTER TABLE outbox DROP COLUMN not_before; ALTER TABLE pending DROP COLUMN sender;
+PRAGMA user_version = 1;"
 meet "$T/old" "$A" alice 2>/dev/null
 check "a vault of schema 1 opens and is upgraded to 2" \
 	test "$(sqlite3 "$T/old/vault.db" 'PRAGMA user_version')" = 2

@@ -327,6 +327,8 @@ static void test_note_stored_once_and_acked(void **state)
 	pl_err e;
 	uint8_t id[8];
 	send_note(&p->bob, "alice", "meet at noon", id);
+	/* acks due at once (the random delay is test_timing's) */
+	assert_int_equal(pl_vault_set_u64(p->alice.v, "ack_delay_max", 0, &e), 0);
 
 	handler_log h = {0};
 	pl_msgr_object_handler hd = {test_handler, &h};
@@ -343,12 +345,16 @@ static void test_note_stored_once_and_acked(void **state)
 	assert_int_equal(it.body.n, strlen("meet at noon"));
 	assert_memory_equal(it.body.p, "meet at noon", it.body.n);
 	pl_vault_item_free(&it);
-	/* The ack alice queued was delivered in the same sync. */
+	/* The ack alice queued waits for a later command (test_timing). */
 	assert_int_equal(r.queued, 0);
+	assert_int_equal(r.acks_sent, 0);
+	assert_int_equal(r.acks_waiting, 1);
 
-	/* Again: nothing new, still one item. */
+	/* Again: nothing new, still one item; the ack, due, goes out. */
 	assert_int_equal(sync_with(&p->alice, &hd, &r, &e), 0);
 	assert_int_equal(r.received, 0);
+	assert_int_equal(r.acks_sent, 1);
+	assert_int_equal(r.acks_waiting, 0);
 	assert_int_equal(count_items(&p->alice, "bob", PL_DIR_IN), 1);
 
 	/* Bob learns from the ack that alice fetched his note. */
