@@ -15,7 +15,8 @@
 #
 # Sources are found by wildcard: a new .c under src/ joins libparley, a new
 # tests/unit/test_*.c becomes a cmocka test (linked with tests/unit/support.c,
-# the shared fixture helpers), a new fuzz/fuzz_*.c a fuzzer.
+# the shared fixture helpers, and evil_relay.c, a malicious relay proxy), a
+# new fuzz/fuzz_*.c a fuzzer.
 
 BUILD   ?= build
 CC      ?= cc
@@ -33,7 +34,7 @@ LIB_SRC   := $(sort $(shell find src -name '*.c'))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_SUPPORT := $(BUILD)/tests/unit/support.o
+TEST_SUPPORT := $(BUILD)/tests/unit/support.o $(BUILD)/tests/unit/evil_relay.o
 TOOLS     := $(BUILD)/parley $(BUILD)/parley-relay
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -89,8 +90,9 @@ $(BUILD)/parley: $(BUILD)/tools/parley.o $(BUILD)/libparley.a
 $(BUILD)/parley-relay: $(BUILD)/tools/parley-relay.o $(BUILD)/libparley.a
 	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
 
-# every test also links the shared fixture helpers (tests/unit/support.[ch]);
-# naming support.o here keeps make from deleting it as an intermediate file
+# every test also links the shared fixture helpers (tests/unit/support.[ch])
+# and the malicious relay proxy (tests/unit/evil_relay.[ch]); naming their
+# objects here keeps make from deleting them as intermediate files
 $(TEST_BIN): $(TEST_SUPPORT)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT) $(BUILD)/libparley.a
 	@mkdir -p $(dir $@)

@@ -12,13 +12,16 @@
 
 #include "client/evidence.h"
 #include "envelope/envelope.h"
+#include "export/evidence.h"
 #include "log/leaf.h"
 #include "log/merkle.h"
 #include "log/note.h"
 #include "log/receipt.h"
 #include "relay/proto.h"
+#include "util/codec.h"
 
-#define SCAN_ROUNDS_MAX 50
+/* Pages of PL_PROTO_MBXLOG_MAX entries one pass reads: 1,048,576 entries. */
+#define MBXLOG_ROUNDS_MAX 4096
 
 static int relay_key(pl_vault *v, uint8_t pk[static 32], pl_err *e)
 {
@@ -261,67 +264,233 @@ int pl_audit_checkpoint(pl_vault *v, pl_rc_conn *c, pl_audit_report *r, pl_err *
 	return rc;
 }
 
+int pl_audit_tree_latest(pl_vault *v, pl_audit_tree *t, pl_err *e)
+{
+	uint8_t pk[32];
+	pl_checkpoint cp;
+
+	memset(t, 0, sizeof *t);
+	if (relay_key(v, pk, e) != 0 ||
+	    pl_vault_checkpoint_latest(v, &t->size, &t->note, &t->notelen, e) != 0)
+		return -1;
+	if (pl_leaf_checkpoint_open(&cp, t->note, t->notelen, pk) != 0 || cp.size != t->size) {
+		pl_audit_tree_free(t);
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "a checkpoint stored in the vault does not verify");
+	}
+	memcpy(t->root, cp.root, 32);
+	return 0;
+}
+
+void pl_audit_tree_free(pl_audit_tree *t)
+{
+	free(t->note);
+	memset(t, 0, sizeof *t);
+}
+
+/* What the relay said that does not hold in the tree it signed: kept
+ * beside the signed checkpoint, and the audit stops as for a fork. */
+static int unproved(pl_vault *v, const pl_audit_tree *t, const char *what, const uint8_t *b,
+		    size_t blen, pl_err *e)
+{
+	pl_err ke;
+	pl_err_clear(&ke);
+	int kept = pl_vault_evidence_add(v, what, t->note, t->notelen, b, blen, &ke) == 0;
+	return pl_err_set(e, PL_EXIT_SECURITY,
+			  "the relay at %s %s; nothing of that answer was used, and %s",
+			  pl_vault_relay_url(v), what,
+			  kept ? "what it sent is kept as evidence beside its signed checkpoint "
+				 "(parley relay evidence)"
+			       : "the evidence could not be stored");
+}
+
+/* One page of GET /log/mailbox, strictly decoded; the answer's bytes stay
+ * in *body so that a bad one can be kept as evidence. 0, or -1 with e set
+ * (PL_EXIT_SECURITY and evidence stored for a malformed answer). */
+static int mbxlog_page(pl_vault *v, pl_rc_conn *c, const pl_audit_tree *t, const uint8_t mbx[32],
+		       int kind, uint64_t start, pl_proto_mbxlog *m, uint8_t **body, pl_err *e)
+{
+	char path[200], hex[65];
+	size_t n;
+
+	*body = NULL;
+	pl_hex_encode(hex, mbx, 32);
+	snprintf(path, sizeof path, "/log/mailbox/%s?start=%llu&size=%llu%s", hex,
+		 (unsigned long long)start, (unsigned long long)t->size,
+		 kind == PL_PROTO_MBXLOG_DEPOSIT ? "&kind=deposit"
+		 : kind == PL_PROTO_MBXLOG_ACK	 ? "&kind=ack"
+						 : "");
+	if (pl_rc_get_raw(c, path, PL_PROTO_MBXLOG_BODY_MAX, body, &n, "the mailbox's log entries",
+			  e) != 0)
+		return -1;
+	if (pl_proto_mbxlog_decode(m, *body, n, mbx, start, t->size, kind) != 0)
+		return unproved(v, t,
+				"sent a malformed list of a mailbox's log entries (another "
+				"mailbox or kind, an index out of range or out of order)",
+				*body, n, e);
+	return 0;
+}
+
+/* The item as the relay sent it: index u64 ‖ var(leaf) ‖ u8 plen ‖ proof. */
+static int item_bytes(pl_wr *w, const pl_proto_mbxlog_item *it)
+{
+	pl_wr_init(w);
+	pl_proto_mbxlog_encode_item(w, it->index, it->leaf, it->leaflen, it->proof, it->prooflen);
+	return pl_wr_ok(w);
+}
+
+int pl_audit_mbxlog(pl_vault *v, pl_rc_conn *c, const pl_audit_tree *t, const uint8_t mbx[32],
+		    int kind, uint64_t start, pl_audit_leaf_fn fn, void *ctx, uint64_t *next,
+		    pl_err *e)
+{
+	pl_proto_mbxlog *m = calloc(1, sizeof *m);
+	uint64_t cur = start;
+	int rc = 0, stop = 0;
+
+	*next = start;
+	if (m == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	for (unsigned round = 0; rc == 0 && !stop && cur < t->size; round++) {
+		uint8_t *body = NULL;
+		if (round == MBXLOG_ROUNDS_MAX)
+			break; /* enough for one pass: *next says where to go on */
+		if (mbxlog_page(v, c, t, mbx, kind, cur, m, &body, e) != 0) {
+			free(body);
+			rc = -1;
+			break;
+		}
+		for (uint32_t i = 0; i < m->count && rc == 0 && !stop; i++) {
+			const pl_proto_mbxlog_item *it = &m->item[i];
+			uint8_t h[32];
+			pl_leaf lf;
+			pl_leaf_hash(h, it->leaf, it->leaflen);
+			if (pl_merkle_verify_inclusion(h, it->index, t->size, it->proof,
+						       it->prooflen, t->root) != 0 ||
+			    pl_leaf_decode(&lf, it->leaf, it->leaflen) != 0) {
+				pl_wr w;
+				char what[160];
+				snprintf(what, sizeof what,
+					 "sent a log entry (leaf %llu) that does not prove in the "
+					 "tree it signed",
+					 (unsigned long long)it->index);
+				rc = item_bytes(&w, it) == 0
+					 ? unproved(v, t, what, w.p, w.n, e)
+					 : pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+				pl_wr_free(&w);
+				break;
+			}
+			int r = fn(ctx, it, &lf, e);
+			if (r < 0)
+				rc = -1;
+			else if (r > 0)
+				stop = 1;
+			else
+				cur = it->index + 1;
+		}
+		if (rc == 0 && !stop && m->count < PL_PROTO_MBXLOG_MAX)
+			cur = t->size; /* none left below the checkpoint */
+		free(body);
+	}
+	if (rc == 0)
+		*next = cur;
+	free(m);
+	return rc;
+}
+
+/* The audit of our own deposits: what it reads and where it stands. */
+typedef struct {
+	pl_vault *v;
+	const pl_audit_tree *t;
+	pl_audit_report *r;
+	uint64_t last_seq; /* the highest seq we fetched */
+	uint64_t proved;   /* the highest seq whose leaf and all before it we read */
+	int drained;
+} withheld_ctx;
+
+/* One withheld deposit: the checkpoint and the entry, proved in it, as
+ * the leaf half an evidence file carries (export/evidence.h), so anyone
+ * can check that the relay logged it for this mailbox; counted. */
+static int keep_withheld(withheld_ctx *x, const pl_proto_mbxlog_item *it, const char *what,
+			 pl_err *e)
+{
+	uint8_t pk[32], *side = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (relay_key(x->v, pk, e) != 0)
+		return -1;
+	if (pl_evidence_leaf_side(&side, &n, pk, x->t->note, x->t->notelen, it->index, it->leaf,
+				  it->leaflen, it->proof, it->prooflen) != 0)
+		rc = pl_err_set(e, PL_EXIT_ERROR,
+				"could not record a withheld deposit as evidence (out of memory)");
+	else if (pl_vault_evidence_add(x->v, what, x->t->note, x->t->notelen, side, n, e) != 0)
+		rc = -1;
+	else if (x->r)
+		x->r->withheld++;
+	free(side);
+	return rc;
+}
+
+static int withheld_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf, pl_err *e)
+{
+	withheld_ctx *x = ctx;
+	char what[200];
+
+	/* A mailbox's seqs are given out one by one, each to one logged
+	 * deposit: a seq skipped among the leaves is a deposit's leaf left out
+	 * of this answer. (Seqs at or below the last proved are leaves of
+	 * envelopes stored before the relay kept its log, logged when sent
+	 * again.) Reported once; then this leaf is looked at as any other. */
+	if (x->proved > 0 && lf->seq > x->proved + 1) {
+		snprintf(what, sizeof what,
+			 "withheld the envelopes of this mailbox's seqs %llu..%llu and left "
+			 "their log entries out of its answer (the next, leaf %llu, is seq %llu)",
+			 (unsigned long long)(x->proved + 1), (unsigned long long)(lf->seq - 1),
+			 (unsigned long long)it->index, (unsigned long long)lf->seq);
+		if (keep_withheld(x, it, what, e) != 0)
+			return -1;
+		x->proved = lf->seq - 1;
+	}
+	if (lf->seq > x->last_seq && !x->drained)
+		return 1; /* not fetched yet: looked at again next time */
+	if (pl_vault_seen(x->v, lf->hash) != 1 && pl_vault_pending_has(x->v, lf->hash) != 1) {
+		/* Logged for us, never handed over; or handed over as other
+		 * bytes than the deposit logged (a replaced envelope). */
+		snprintf(what, sizeof what,
+			 "withheld the envelope it logged for this mailbox as seq %llu (leaf "
+			 "%llu): it was not handed over, or other bytes were",
+			 (unsigned long long)lf->seq, (unsigned long long)it->index);
+		if (keep_withheld(x, it, what, e) != 0)
+			return -1;
+	}
+	if (lf->seq > x->proved)
+		x->proved = lf->seq;
+	return 0;
+}
+
 int pl_audit_withheld(pl_vault *v, pl_rc_conn *c, int drained, pl_audit_report *r, pl_err *e)
 {
-	uint8_t *note = NULL;
-	size_t notelen = 0;
-	uint64_t size;
+	pl_audit_tree t;
 	uint8_t mbx[32];
+	uint64_t next;
 	pl_err le;
+
 	pl_err_clear(&le);
-	if (pl_vault_checkpoint_latest(v, &size, &note, &notelen, &le) != 0)
+	if (pl_audit_tree_latest(v, &t, &le) != 0)
 		return le.code == PL_EXIT_NOTFOUND ? 0 : (*e = le, -1);
 	pl_mailbox_id(mbx, pl_vault_identity(v)->pk);
-	uint64_t last_seq = pl_vault_get_u64(v, "last_seq", 0);
-	uint64_t cur = pl_vault_get_u64(v, "log_scanned", 0), stop = size;
-	pl_proto_leaves *l = calloc(1, sizeof *l);
-	int rc = 0;
-	if (l == NULL) {
-		free(note);
-		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	}
-	for (int round = 0; round < SCAN_ROUNDS_MAX && cur < stop && rc == 0; round++) {
-		uint32_t count =
-		    stop - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX : (uint32_t)(stop - cur);
-		uint8_t *body;
-		if (pl_audit_leaves(c, cur, count, l, &body, e) != 0) {
-			rc = -1;
-			break;
-		}
-		uint64_t next = cur + count;
-		for (uint32_t i = 0; i < l->count; i++) {
-			pl_leaf lf;
-			if (pl_leaf_decode(&lf, l->leaf[i].p, l->leaf[i].n) != 0 ||
-			    lf.type != PL_LEAF_DEPOSIT || sodium_memcmp(lf.mbx, mbx, 32) != 0)
-				continue;
-			if (lf.seq > last_seq && !drained) {
-				next = cur + i; /* not fetched yet: look again next time */
-				break;
-			}
-			if (pl_vault_seen(v, lf.hash) == 1 || pl_vault_pending_has(v, lf.hash) == 1)
-				continue;
-			/* Logged for us, never handed over (maybe kept as pending). */
-			char what[160];
-			snprintf(what, sizeof what,
-				 "withheld the envelope it logged for this mailbox as seq %llu "
-				 "(leaf %llu)",
-				 (unsigned long long)lf.seq, (unsigned long long)(cur + i));
-			if (pl_vault_evidence_add(v, what, note, notelen, l->leaf[i].p,
-						  l->leaf[i].n, e) != 0) {
-				rc = -1;
-				break;
-			}
-			if (r)
-				r->withheld++;
-		}
-		free(body);
-		if (rc == 0 && pl_vault_set_u64(v, "log_scanned", next, e) != 0)
-			rc = -1;
-		if (next < cur + count)
-			break;
-		cur = next;
-	}
-	free(l);
-	free(note);
+	withheld_ctx x = {.v = v,
+			  .t = &t,
+			  .r = r,
+			  .last_seq = pl_vault_get_u64(v, "last_seq", 0),
+			  .proved = pl_vault_get_u64(v, "log_seq_proved", 0),
+			  .drained = drained};
+	uint64_t start = pl_vault_get_u64(v, "log_scanned", 0);
+	int rc = pl_audit_mbxlog(v, c, &t, mbx, PL_PROTO_MBXLOG_DEPOSIT, start, withheld_one, &x,
+				 &next, e);
+	if (rc == 0 && (pl_vault_set_u64(v, "log_seq_proved", x.proved, e) != 0 ||
+			pl_vault_set_u64(v, "log_scanned", next, e) != 0))
+		rc = -1;
+	pl_audit_tree_free(&t);
 	return rc;
 }

@@ -6,11 +6,13 @@
  *
  * pl_prove_outreach runs named steps over one context: open the relay and
  * take the vault's audited checkpoint, collect our deposits to the contact
- * from their receipts, scan the log for the contact's verified acks, keep
- * the first ack after each deposit that covers it, prove those into the
- * checkpoint, count replies, build and write. It must never put into a
- * bundle a receipt that does not verify under the pinned relay key or an
- * ack the contact's key did not sign.
+ * from their receipts (each leaf proved into the checkpoint), read the
+ * contact's own ack leaves from the earliest deposit on (GET /log/mailbox,
+ * each proved as it comes), keep the first ack after each deposit that
+ * covers it, count replies, build and write. Its cost is our deposits and
+ * the contact's acks times log n, never the log's size. It must never put
+ * into a bundle a receipt that does not verify under the pinned relay key,
+ * a leaf that does not prove, or an ack the contact's key did not sign.
  */
 #include "client/prove.h"
 
@@ -28,8 +30,6 @@
 #include "relay/proto.h"
 #include "util/codec.h"
 
-#define SCAN_ROUNDS_MAX 200
-
 typedef struct {
 	uint8_t leaf[PL_LEAF_MAX];
 	size_t len;
@@ -46,9 +46,7 @@ typedef struct {
 	pl_contact ct;
 	pl_rc_conn *c;
 	uint8_t rpk[32], peer_mbx[32];
-	uint64_t size; /* of the checkpoint every proof reaches */
-	uint8_t *note;
-	size_t notelen;
+	pl_audit_tree t; /* the checkpoint every proof reaches */
 	pl_item *items;
 	size_t nitems;
 	/* our deposits to the contact */
@@ -62,8 +60,8 @@ typedef struct {
 	size_t nfetch, fcap;
 	pl_proof_fetch *fetches;
 	size_t nused;
-	size_t nfetched; /* deposits an ack names */
-	pl_proto_leaves *pl;
+	size_t nfetched;    /* deposits an ack names */
+	uint64_t scan_from; /* the earliest deposit's leaf index */
 	pl_receipt *rc;
 } prove_ctx;
 
@@ -77,8 +75,7 @@ static void prove_free(prove_ctx *p)
 	free(p->proofs);
 	free(p->fr);
 	free(p->fetches);
-	free(p->note);
-	free(p->pl);
+	pl_audit_tree_free(&p->t);
 	free(p->rc);
 	sodium_memzero(&p->ct, sizeof p->ct);
 }
@@ -95,7 +92,7 @@ static int open_checkpoint(prove_ctx *p, const char *contact, pl_err *e)
 				  "the relay's key is not pinned yet; run parley sync");
 	if (pl_msgr_open_relay(p->v, &p->c, e) != 0 ||
 	    pl_audit_checkpoint(p->v, p->c, NULL, e) != 0 ||
-	    pl_vault_checkpoint_latest(p->v, &p->size, &p->note, &p->notelen, e) != 0)
+	    pl_audit_tree_latest(p->v, &p->t, e) != 0)
 		return -1;
 	return 0;
 }
@@ -113,8 +110,7 @@ static int collect_deposits(prove_ctx *p, const char *contact, pl_err *e)
 	p->leaves = calloc(n, sizeof *p->leaves);
 	p->proofs = calloc(n, sizeof *p->proofs);
 	p->rc = calloc(1, sizeof *p->rc);
-	p->pl = calloc(1, sizeof *p->pl);
-	if (!p->deps || !p->leaves || !p->proofs || !p->rc || !p->pl)
+	if (!p->deps || !p->leaves || !p->proofs || !p->rc)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	for (size_t i = 0; i < p->nitems; i++) {
 		pl_item *it = &p->items[i];
@@ -125,14 +121,25 @@ static int collect_deposits(prove_ctx *p, const char *contact, pl_err *e)
 		if (it->dir == PL_DIR_IN || it->kind == PL_KIND_ACK || it->receipt.n == 0)
 			continue;
 		if (pl_receipt_decode(rc, it->receipt.p, it->receipt.n) != 0 ||
-		    pl_receipt_verify(rc, p->rpk, NULL) != 0 || rc->index >= p->size)
+		    pl_receipt_verify(rc, p->rpk, NULL) != 0 || rc->index >= p->t.size)
 			continue; /* not in the log this checkpoint covers (yet) */
 		pl_receipt_leaf(&lf, rc);
 		len = pl_leaf_encode(p->leaves[p->ndep], &lf);
 		if (len == 0 || sodium_memcmp(rc->mbx, p->peer_mbx, 32) != 0)
 			continue;
-		if (pl_audit_inclusion(p->c, rc->index, p->size, p->proofs[p->ndep], &plen, e) != 0)
+		if (pl_audit_inclusion(p->c, rc->index, p->t.size, p->proofs[p->ndep], &plen, e) !=
+		    0)
 			return -1;
+		uint8_t h[32];
+		pl_leaf_hash(h, p->leaves[p->ndep], len);
+		if (pl_merkle_verify_inclusion(h, rc->index, p->t.size,
+					       (const uint8_t(*)[32])p->proofs[p->ndep], plen,
+					       p->t.root) != 0)
+			return pl_err_set(
+			    e, PL_EXIT_SECURITY,
+			    "the relay's proof that a deposit to \"%s\" (leaf %llu) lies "
+			    "in its log does not verify; its log cannot be trusted",
+			    contact, (unsigned long long)rc->index);
 		pl_proof_deposit *d = &p->deps[p->ndep];
 		d->leaf = p->leaves[p->ndep];
 		d->leaf_len = len;
@@ -144,6 +151,8 @@ static int collect_deposits(prove_ctx *p, const char *contact, pl_err *e)
 		d->receipt_len = it->receipt.n;
 		if (p->first == 0 || rc->time < p->first)
 			p->first = rc->time;
+		if (p->ndep == 0 || rc->index < p->scan_from)
+			p->scan_from = rc->index;
 		p->ndep++;
 	}
 	if (p->ndep == 0)
@@ -156,8 +165,7 @@ static int collect_deposits(prove_ctx *p, const char *contact, pl_err *e)
 }
 
 /* Keeps a fetch leaf of the log; -1 when out of memory. */
-static int keep_fetch(prove_ctx *p, const uint8_t *leaf, size_t len, uint64_t index,
-		      const pl_auth_ack *ack)
+static int keep_fetch(prove_ctx *p, const pl_proto_mbxlog_item *it, const pl_auth_ack *ack)
 {
 	if (p->nfetch == p->fcap) {
 		size_t ncap = p->fcap ? 2 * p->fcap : 16;
@@ -168,43 +176,38 @@ static int keep_fetch(prove_ctx *p, const uint8_t *leaf, size_t len, uint64_t in
 		p->fcap = ncap;
 	}
 	fetch_rec *f = &p->fr[p->nfetch++];
-	memcpy(f->leaf, leaf, len);
-	f->len = len;
-	f->index = index;
+	memcpy(f->leaf, it->leaf, it->leaflen);
+	f->len = it->leaflen;
+	f->index = it->index;
 	f->ack = *ack;
+	memcpy(f->proof, it->proof, it->prooflen * 32);
+	f->prooflen = it->prooflen;
 	f->used = 0;
 	return 0;
 }
 
-/* The contact's logged acks: every fetch leaf of its mailbox, by its key,
- * whose signature verifies, in the checkpoint's tree. */
-static int scan_fetches(prove_ctx *p, pl_err *e)
+/* One of the contact's logged acks, already proved into the checkpoint:
+ * kept if its key is the contact's and its signature verifies. */
+static int keep_ack(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf, pl_err *e)
 {
-	uint64_t cur = 0;
+	prove_ctx *p = ctx;
 
-	for (int round = 0; round < SCAN_ROUNDS_MAX && cur < p->size; round++) {
-		uint32_t count = p->size - cur > PL_PROTO_LEAVES_MAX ? PL_PROTO_LEAVES_MAX
-								     : (uint32_t)(p->size - cur);
-		uint8_t *body;
-		if (pl_audit_leaves(p->c, cur, count, p->pl, &body, e) != 0)
-			return -1;
-		for (uint32_t i = 0; i < p->pl->count; i++) {
-			pl_leaf lf;
-			if (pl_leaf_decode(&lf, p->pl->leaf[i].p, p->pl->leaf[i].n) != 0 ||
-			    lf.type != PL_LEAF_ACK || sodium_memcmp(lf.mbx, p->peer_mbx, 32) != 0 ||
-			    sodium_memcmp(lf.owner, p->ct.ik, 32) != 0 ||
-			    pl_leaf_ack_verify(&lf) != 0)
-				continue;
-			if (keep_fetch(p, p->pl->leaf[i].p, p->pl->leaf[i].n, cur + i, &lf.ack) !=
-			    0) {
-				free(body);
-				return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-			}
-		}
-		free(body);
-		cur += count;
-	}
+	if (sodium_memcmp(lf->owner, p->ct.ik, 32) != 0 || pl_leaf_ack_verify(lf) != 0)
+		return 0;
+	if (keep_fetch(p, it, &lf->ack) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	return 0;
+}
+
+/* The contact's logged acks from our earliest deposit on: only its
+ * mailbox's ack leaves, each with its proof (GET /log/mailbox), never the
+ * whole log. */
+static int scan_acks(prove_ctx *p, pl_err *e)
+{
+	uint64_t next;
+
+	return pl_audit_mbxlog(p->v, p->c, &p->t, p->peer_mbx, PL_PROTO_MBXLOG_ACK, p->scan_from,
+			       keep_ack, p, &next, e);
 }
 
 /* Marks, for each deposit, the first later ack that names it (its seq and
@@ -231,7 +234,7 @@ static void mark_covering_fetches(prove_ctx *p)
 	}
 }
 
-/* The marked fetches with their inclusion proofs in the checkpoint. */
+/* The marked acks, with the proofs they came with. */
 static int prove_fetches(prove_ctx *p, pl_err *e)
 {
 	size_t k = 0;
@@ -243,8 +246,6 @@ static int prove_fetches(prove_ctx *p, pl_err *e)
 		fetch_rec *r = &p->fr[f];
 		if (!r->used)
 			continue;
-		if (pl_audit_inclusion(p->c, r->index, p->size, r->proof, &r->prooflen, e) != 0)
-			return -1;
 		p->fetches[k].leaf = r->leaf;
 		p->fetches[k].leaf_len = r->len;
 		p->fetches[k].index = r->index;
@@ -281,8 +282,8 @@ static int build_and_write(prove_ctx *p, const char *path, unsigned replies, pl_
 				.prover_name = pl_vault_name(p->v),
 				.peer_name = p->ct.name,
 				.relay_vkey = vkey,
-				.checkpoint_note = p->note,
-				.note_len = p->notelen,
+				.checkpoint_note = p->t.note,
+				.note_len = p->t.notelen,
 				.deps = p->deps,
 				.n_deps = p->ndep,
 				.fetches = p->fetches,
@@ -308,7 +309,7 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 	memset(&p, 0, sizeof p);
 	p.v = v;
 	if (open_checkpoint(&p, contact, e) != 0 || collect_deposits(&p, contact, e) != 0 ||
-	    scan_fetches(&p, e) != 0)
+	    scan_acks(&p, e) != 0)
 		goto out;
 	mark_covering_fetches(&p);
 	if (prove_fetches(&p, e) != 0)
@@ -320,7 +321,7 @@ int pl_prove_outreach(pl_vault *v, const char *contact, const char *path, pl_pro
 		r->deposits = p.ndep;
 		r->fetched = p.nfetched;
 		r->fetch_leaves = p.nused;
-		r->checkpoint_size = p.size;
+		r->checkpoint_size = p.t.size;
 		r->replies = replies;
 	}
 	ret = 0;
