@@ -362,6 +362,9 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 		t->leaf_index = pt.r->index;
 		snprintf(t->relay_vkey, sizeof t->relay_vkey, "%s", pt.vkey);
 		t->relay_key_given = relay_vkey != NULL;
+		memcpy(t->relay_pk, pt.pk, 32);
+		memcpy(t->receipt, pt.bytes, pt.len);
+		t->receipt_len = pt.len;
 	}
 	rc = 0;
 done:

@@ -24,6 +24,7 @@
 #include "export/json.h"
 #include "identity/identity.h"
 #include "log/note.h"
+#include "log/receipt.h"
 #include "negotiation/object.h"
 #include "util/err.h"
 
@@ -43,7 +44,10 @@ typedef struct {
 	uint64_t leaf_index; /* proved: the deposit leaf in the relay's log */
 	char relay_vkey[PL_NOTE_VKEY_MAX]; /* proved: the relay log key it verified under */
 	int relay_key_given;		   /* proved: that key was the one the caller gave */
-} pl_agreement_summary;			   /* about 250 KB: allocate it */
+	uint8_t relay_pk[32];		   /* proved: its public key */
+	uint8_t receipt[PL_RECEIPT_MAX];   /* proved: the receipt as carried */
+	size_t receipt_len;
+} pl_agreement_summary; /* about 250 KB: allocate it */
 
 /* Builds the agreement JSON from the two signed objects; refuses (-1) a pair
  * that pl_agreement_verify would refuse, so a written file always verifies. */
