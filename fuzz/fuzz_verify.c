@@ -2,12 +2,15 @@
  * fuzz_verify.c — libFuzzer target for the export-file verifiers
  * (src/negotiation/verify.c): arbitrary bytes go to the format dispatcher
  * and to the agreement and thread verifiers directly, with and without an
- * expected key. Start it from fuzz/corpus/fuzz_verify (a valid agreement
- * and thread) so mutations reach past the signatures.
+ * expected key, and agreements (versions 1 and 2, with the relay's deposit
+ * receipt) with and without a relay key. Start it from
+ * fuzz/corpus/fuzz_verify (valid agreements of both versions and a thread)
+ * so mutations reach past the signatures.
  *
  * Must never crash or leak; a file that verifies must verify again through
  * the dispatcher (summaries included), and must be exactly what parley
- * writes for it (pl_agreement_write re-creates an agreement byte for byte).
+ * writes for it (pl_agreement_write, or _write_proved with its receipt,
+ * re-creates an agreement byte for byte).
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -41,7 +44,9 @@ static void agreement(const uint8_t *data, size_t size)
 	pl_wr_init(&a);
 	if (pl_obj_encode_signed(&p, &s.proposal, NULL) != 0 ||
 	    pl_obj_encode_signed(&a, &s.acceptance, NULL) != 0 ||
-	    pl_agreement_write(&j, p.p, p.n, a.p, a.n, NULL) != 0)
+	    (s.proved ? pl_agreement_write_proved(&j, p.p, p.n, a.p, a.n, s.receipt, s.receipt_len,
+						  s.relay_pk, NULL)
+		      : pl_agreement_write(&j, p.p, p.n, a.p, a.n, NULL)) != 0)
 		abort();
 	char *text = pl_export_dumps(j, &n);
 	if (text == NULL || n != size || memcmp(text, data, size) != 0)
@@ -56,6 +61,18 @@ static void agreement(const uint8_t *data, size_t size)
 		abort();
 	static const uint8_t other[PL_IK_LEN] = {1};
 	if (pl_agreement_verify(NULL, data, size, &other, 1, NULL) == 0)
+		abort();
+	/* a receipt verifies under the key it carries when that key is given,
+	 * never under another; a file without one takes no relay key */
+	static const char *const stranger =
+	    "parley.relay/0000000000000000+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	if (s.proved) {
+		char vkey[PL_NOTE_VKEY_MAX];
+		memcpy(vkey, s.relay_vkey, sizeof vkey);
+		if (pl_agreement_verify_ex(NULL, data, size, vkey, NULL, 0, NULL) != 0)
+			abort();
+	}
+	if (pl_agreement_verify_ex(NULL, data, size, stranger, NULL, 0, NULL) == 0)
 		abort();
 }
 

@@ -9,6 +9,39 @@
 #include "client/messenger.h"
 #include "client/nego.h"
 
+/* What the negotiation rules decided, on stderr (also after a sync that
+ * ended on a security error: what was decided before it stands). */
+static void print_nego_report(const pl_nego_report *nr)
+{
+	if (nr->late_withdrawals)
+		fprintf(stderr,
+			"parley: warning: %u withdrawal(s) of a proposal you accepted were "
+			"refused: the relay's log shows the proposer's key had already fetched "
+			"your acceptance before the withdrawal was sent; the agreement stands "
+			"(see parley thread NAME)\n",
+			nr->late_withdrawals);
+	if (nr->disputed)
+		fprintf(stderr,
+			"parley: warning: %u proposal(s) are now disputed: an acceptance and a "
+			"withdrawal crossed in flight; agree on a new proposal\n",
+			nr->disputed);
+	if (nr->expired)
+		fprintf(stderr,
+			"parley: %u acceptance(s) reached the relay after the proposal had "
+			"expired (by the relay's log time); they make no agreement\n",
+			nr->expired);
+	if (nr->predated)
+		fprintf(stderr,
+			"parley: warning: %u acceptance(s) dated before the proposal they accept "
+			"were refused (a clock set back, or a forgery)\n",
+			nr->predated);
+	if (nr->undecided)
+		fprintf(stderr,
+			"parley: %u move(s) are kept undecided until the relay's log shows when "
+			"they were deposited; run parley sync again later\n",
+			nr->undecided);
+}
+
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 {
 	(void)argv;
@@ -20,9 +53,11 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 	if (pl_cli_open_vault(cli, &v, &e) != 0)
 		return pl_cli_fail(&e);
 	pl_sync_report r;
+	pl_nego_report nr;
 	memset(&r, 0, sizeof r);
-	int rc = pl_msgr_sync(v, &pl_nego_objects, &r, &e);
+	int rc = pl_nego_sync(v, &r, &nr, &e);
 	pl_vault_close(v);
+	print_nego_report(&nr);
 	if (rc != 0)
 		return pl_cli_fail(&e);
 	if (cli->json) {
@@ -41,6 +76,13 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		json_object_set_new(j, "acks_sent", json_integer(r.acks_sent));
 		json_object_set_new(j, "acks_waiting", json_integer(r.acks_waiting));
 		json_object_set_new(j, "pending_opened", json_integer(r.pending_opened));
+		json_t *n =
+		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "late_withdrawals",
+			      (json_int_t)nr.late_withdrawals, "disputed", (json_int_t)nr.disputed,
+			      "expired", (json_int_t)nr.expired, "predated",
+			      (json_int_t)nr.predated, "undecided", (json_int_t)nr.undecided);
+		json_object_update(j, n);
+		json_decref(n);
 		pl_cli_json_out(j);
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,

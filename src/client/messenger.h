@@ -99,10 +99,23 @@ void pl_msgr_outbox_count(pl_vault *v, pl_sync_report *r);
  * transaction that stores the envelope's item, ratchet state and "seen"
  * mark, so anything it writes is committed or rolled back with them. It
  * returns 0 if the object is valid and applied, 1 if it is invalid (the
- * whole envelope is then rejected and nothing of it is kept), -1 on a vault
- * error (set e; nothing is committed and the sync stops). */
+ * whole envelope is then rejected and nothing of it is kept),
+ * PL_MSGR_OBJECT_LATER to decide at a later sync, -1 on a vault error (set
+ * e; nothing is committed and the sync stops). env names the envelope
+ * that carried it. */
 typedef struct {
-	int (*fn)(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e);
+	uint64_t seq;	  /* its relay seq; 0 when it is retried from the pending list */
+	uint8_t hash[32]; /* SHA-256 of the sealed envelope, as the relay log names it */
+	pl_wr receipt;	  /* out: a relay receipt (log/receipt.h) kept on the item, if set */
+} pl_msgr_envelope;
+/* fn's answer when the object cannot be decided yet (e.g. the relay log
+ * does not show its deposit yet): nothing of this attempt is kept, and the
+ * envelope stays sealed among the pending ones, tried again by every later
+ * sync, exactly like an object with no handler. */
+#define PL_MSGR_OBJECT_LATER 2
+typedef struct {
+	int (*fn)(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
+		  pl_msgr_envelope *env, pl_err *e);
 	void *ctx;
 } pl_msgr_object_handler;
 

@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/logq.h"
 #include "client/messenger.h"
 #include "envelope/envelope.h"
 #include "export/agreement.h"
+#include "log/receipt.h"
 #include "export/thread.h"
 #include "util/codec.h"
 
@@ -325,6 +327,12 @@ static int answerable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], i
 	if (expired(to, pl_now()))
 		return pl_err_set(e, PL_EXIT_REFUSED, "proposal %s has expired; nothing changed",
 				  hex);
+	if (pl_now() < to->created)
+		return pl_err_set(
+		    e, PL_EXIT_REFUSED,
+		    "%s %s is dated later than this computer's clock; an answer dated "
+		    "before it would be refused, so check the clock and try again",
+		    what, hex);
 	return sendable_contact(v, it->contact, c, e);
 }
 
@@ -515,12 +523,136 @@ static int find_target(pl_vault *v, const char *contact, int dir, const uint8_t 
 	return rc;
 }
 
+/* What one sync's handler shares between the objects it sees: the log
+ * reader (opened at the first question) and what the caller reports. With
+ * no context (pl_nego_objects) each question opens its own reader. */
+#define DEFERRED_MAX 256
+typedef struct {
+	pl_logq *q;
+	pl_nego_report *r;
+	size_t ndef; /* hashes of envelopes left for a later sync */
+	uint8_t def[DEFERRED_MAX][32];
+} sync_ctx;
+
+static int acceptance_of(pl_vault *v, const pl_item *prop, const uint8_t id[static PL_OBJ_ID_LEN],
+			 const char *hex, pl_obj *o, pl_item *acc, pl_err *e);
+
+/* The log reader of this sync (or a fresh one in *tmp). */
+static pl_logq *logq_for(sync_ctx *x, pl_vault *v, pl_logq **tmp, pl_err *e)
+{
+	*tmp = NULL;
+	if (x != NULL) {
+		if (x->q == NULL && pl_logq_open(&x->q, v, NULL, 1, e) != 0)
+			return NULL;
+		return x->q;
+	}
+	return pl_logq_open(tmp, v, NULL, 0, e) == 0 ? *tmp : NULL;
+}
+
+/* What a log question that could not be answered means for the object:
+ * decided later, unless a leaf failed its proof and nobody can keep the
+ * envelope aside (no context: the sync stops). */
+static int undecided(sync_ctx *x, const pl_msgr_envelope *env, int r, const pl_err *qe, pl_err *e)
+{
+	if (r < 0 && qe->code == PL_EXIT_SECURITY) {
+		if (x == NULL)
+			return *e = *qe, -1;
+		if (x->r)
+			x->r->log_caught++;
+	}
+	if (x != NULL && x->ndef < DEFERRED_MAX)
+		memcpy(x->def[x->ndef++], env->hash, 32);
+	return PL_MSGR_OBJECT_LATER;
+}
+
+/* The deposit in our own mailbox of the envelope that carried an object,
+ * proved in the relay's log; on success its receipt also goes on the item
+ * stored for it. 0, or what undecided() says. */
+static int own_deposit(sync_ctx *x, pl_vault *v, pl_msgr_envelope *env, pl_receipt *rc, pl_err *e)
+{
+	uint8_t mbx[32];
+	pl_err qe;
+	pl_logq *tmp;
+	pl_err_clear(&qe);
+	pl_mailbox_id(mbx, pl_vault_identity(v)->pk);
+	pl_logq *q = logq_for(x, v, &tmp, &qe);
+	int r = q ? pl_logq_deposit(q, mbx, env->hash, env->seq, rc, &qe) : -1;
+	if (tmp != NULL && pl_logq_close(tmp, r < 0 ? NULL : &qe) != 0 && r == 0)
+		r = -1;
+	if (r != 0)
+		return undecided(x, env, r, &qe, e);
+	uint8_t buf[PL_RECEIPT_MAX];
+	size_t n = pl_receipt_encode(buf, rc);
+	pl_wr_free(&env->receipt);
+	pl_wr_init(&env->receipt);
+	pl_wr_bytes(&env->receipt, buf, n);
+	if (n == 0 || pl_wr_ok(&env->receipt) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	return 0;
+}
+
+/* A withdrawal of proposal t (received, accepted by us) deposited in our
+ * mailbox at leaf W: 1 if the proposer's key had already acknowledged
+ * fetching our acceptance at a leaf F < W (the withdrawal comes too late
+ * and is refused), 0 if they crossed, or what undecided() says. */
+static int withdrawn_too_late(sync_ctx *x, pl_vault *v, const pl_contact *from, const pl_item *t,
+			      pl_msgr_envelope *env, pl_err *e)
+{
+	pl_item acc;
+	pl_obj *scratch = calloc(1, sizeof *scratch);
+	pl_receipt *wr = calloc(1, sizeof *wr), *ar = calloc(1, sizeof *ar);
+	char hex[PL_OBJ_ID_HEX_LEN];
+	int rc = -1;
+	memset(&acc, 0, sizeof acc);
+	if (scratch == NULL || wr == NULL || ar == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	pl_obj_id_hex(hex, t->id);
+	pl_err ae;
+	pl_err_clear(&ae);
+	if (acceptance_of(v, t, t->id, hex, scratch, &acc, &ae) != 0) {
+		rc = ae.code == PL_EXIT_NOTFOUND ? 0 : (*e = ae, -1);
+		goto out;
+	}
+	/* Our acceptance never reached the relay: nothing could have fetched it. */
+	if (acc.receipt.n == 0 || pl_receipt_decode(ar, acc.receipt.p, acc.receipt.n) != 0) {
+		rc = 0;
+		goto out;
+	}
+	rc = own_deposit(x, v, env, wr, e);
+	if (rc != 0)
+		goto out;
+	uint64_t f;
+	pl_err qe;
+	pl_logq *tmp;
+	pl_err_clear(&qe);
+	pl_logq *q = logq_for(x, v, &tmp, &qe);
+	int r = q ? pl_logq_first_ack(q, from->ik, ar->index, wr->index, ar->seq, ar->hash, &f, &qe)
+		  : -1;
+	if (tmp != NULL && pl_logq_close(tmp, r < 0 ? NULL : &qe) != 0 && r == 0)
+		r = -1;
+	if (r < 0)
+		rc = undecided(x, env, r, &qe, e);
+	else
+		rc = r == 0 ? 1 : 0;
+out:
+	pl_vault_item_free(&acc);
+	free(scratch);
+	free(wr);
+	free(ar);
+	return rc;
+}
+
 /* Applies a received response or answer to the item it names. Returns 0,
- * 1 (invalid: names nothing of ours with those bytes), or -1. */
-static int apply_reply(pl_vault *v, const pl_contact *from, const pl_obj *o, pl_err *e)
+ * 1 (invalid: names nothing of ours with those bytes, or an acceptance
+ * dated before its proposal), PL_MSGR_OBJECT_LATER, or -1. */
+static int apply_reply(sync_ctx *x, pl_vault *v, const pl_contact *from, const pl_obj *o,
+		       pl_msgr_envelope *env, pl_err *e)
 {
 	pl_item t;
 	pl_obj *to = NULL;
+	pl_receipt *dep = NULL;
 	const uint8_t *tid, *th;
 	int dir, want_type;
 	const char *st;
@@ -545,44 +677,77 @@ static int apply_reply(pl_vault *v, const pl_contact *from, const pl_obj *o, pl_
 		return r;
 	int rc = 1;
 	to = calloc(1, sizeof *to);
-	if (to == NULL) {
+	dep = calloc(1, sizeof *dep);
+	if (to == NULL || dep == NULL) {
 		rc = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto out;
 	}
 	if (pl_obj_decode_signed(to, t.body.p, t.body.n, NULL) != 0 || to->type != want_type)
 		goto out;
-	rc = 0;
 	int accept = o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT;
-	if (accept && expired(to, o->created))
-		st = "expired"; /* accepted too late: no agreement */
+	int withdraw = o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_WITHDRAW;
+	if (accept && o->created < to->created) {
+		/* Dated before what it accepts: a clock set back, or a forgery. */
+		if (x && x->r)
+			x->r->predated++;
+		goto out;
+	}
+	if (accept && (is_open(t.state) || strcmp(t.state, "withdrawn") == 0)) {
+		/* The time that counts is the relay's, logged when the envelope
+		 * carrying the acceptance was deposited in our mailbox: neither
+		 * side controls it. */
+		rc = own_deposit(x, v, env, dep, e);
+		if (rc != 0)
+			goto out;
+		if (expired(to, dep->time)) {
+			st = "expired"; /* deposited too late: no agreement */
+			if (x && x->r)
+				x->r->expired++;
+		}
+	}
+	rc = 0;
 	if (!is_open(t.state)) {
-		/* Crossed in flight. Neither side's software sends an acceptance of
-		 * a withdrawn proposal or a withdrawal of an accepted one, so this
-		 * is an accept and a withdraw that passed each other: one vault
-		 * holds an acceptance, the other a withdrawal. Both mark the
-		 * proposal disputed, and neither exports it as an agreement.
-		 * Any other crossing (a reply to what we already rejected,
-		 * countered or saw expire) keeps our state. */
+		/* Crossed in flight: an accept and a withdraw that passed each
+		 * other leave one vault with an acceptance, the other with a
+		 * withdrawal, so both mark the proposal disputed and neither
+		 * exports it. The log tells a crossing from a late withdrawal:
+		 * one deposited after the proposer's key had fetched the
+		 * acceptance is refused and the agreement stands. Any other
+		 * crossing (a reply to what we already rejected, countered or
+		 * saw expire) keeps our state. */
 		int acc_after_withdraw =
 		    accept && strcmp(st, "accepted") == 0 && strcmp(t.state, "withdrawn") == 0;
-		int withdraw_after_acc = o->type == PL_OBJ_RESPONSE &&
-					 o->u.response.kind == PL_RESP_WITHDRAW &&
-					 strcmp(t.state, "accepted") == 0;
-		if (acc_after_withdraw || withdraw_after_acc)
+		int withdraw_after_acc = withdraw && strcmp(t.state, "accepted") == 0;
+		if (withdraw_after_acc) {
+			rc = withdrawn_too_late(x, v, from, &t, env, e);
+			if (rc == 1) {
+				if (x && x->r)
+					x->r->late_withdrawals++;
+				rc = 0;
+				goto out;
+			}
+			if (rc != 0)
+				goto out;
+		}
+		if (acc_after_withdraw || withdraw_after_acc) {
 			rc = pl_vault_item_set_state(v, t.seq, "disputed", NULL, 0, e);
+			if (rc == 0 && x && x->r)
+				x->r->disputed++;
+		}
 		goto out;
 	}
 	rc = pl_vault_item_set_state(v, t.seq, st, NULL, 0, e);
 out:
 	free(to);
+	free(dep);
 	pl_vault_item_free(&t);
 	return rc;
 }
 
 int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
-			    pl_err *e)
+			    pl_msgr_envelope *env, pl_err *e)
 {
-	(void)ctx;
+	sync_ctx *x = ctx;
 	pl_obj *o = calloc(1, sizeof *o);
 	int rc = 1;
 	if (o == NULL)
@@ -618,7 +783,7 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 	}
 	case PL_OBJ_RESPONSE:
 	case PL_OBJ_ANSWER:
-		rc = apply_reply(v, from, o, e);
+		rc = apply_reply(x, v, from, o, env, e);
 		break;
 	default:
 		break;
@@ -629,6 +794,98 @@ out:
 }
 
 const pl_msgr_object_handler pl_nego_objects = {pl_nego_object_received, NULL};
+
+/* Our acceptances the relay logged after the proposal's expiry (their
+ * deposit receipt says when) make no agreement: the proposer's vault,
+ * judging by the same log time, marks the proposal expired too. */
+int pl_nego_settle(pl_vault *v, pl_nego_report *nr, pl_err *e)
+{
+	pl_item *items;
+	size_t n;
+	pl_obj *o = obj_new(e), *to = obj_new(e);
+	pl_receipt *rc = calloc(1, sizeof *rc);
+	int ret = -1;
+	if (o == NULL || to == NULL || rc == NULL) {
+		free(o);
+		free(to);
+		free(rc);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	if (pl_vault_item_list(v, NULL, &items, &n, e) != 0)
+		goto done;
+	ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (items[i].kind != PL_KIND_OBJECT || items[i].dir != PL_DIR_OUT ||
+		    items[i].receipt.n == 0 ||
+		    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0 ||
+		    o->type != PL_OBJ_RESPONSE || o->u.response.kind != PL_RESP_ACCEPT ||
+		    pl_receipt_decode(rc, items[i].receipt.p, items[i].receipt.n) != 0)
+			continue;
+		pl_item t;
+		if (find_target(v, items[i].contact, PL_DIR_IN, o->u.response.target_id,
+				o->u.response.target_hash, &t, NULL) != 0)
+			continue;
+		if (strcmp(t.state, "accepted") == 0 &&
+		    pl_obj_decode_signed(to, t.body.p, t.body.n, NULL) == 0 &&
+		    expired(to, rc->time)) {
+			ret = pl_vault_item_set_state(v, t.seq, "expired", NULL, 0, e);
+			if (ret == 0 && nr)
+				nr->expired++;
+		}
+		pl_vault_item_free(&t);
+	}
+	pl_vault_items_free(items, n);
+done:
+	free(o);
+	free(to);
+	free(rc);
+	return ret;
+}
+
+int pl_nego_sync(pl_vault *v, pl_sync_report *r, pl_nego_report *nr, pl_err *e)
+{
+	sync_ctx *x = calloc(1, sizeof *x);
+	pl_nego_report local;
+	if (x == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (nr == NULL)
+		nr = &local;
+	memset(nr, 0, sizeof *nr);
+	x->r = nr;
+	pl_msgr_object_handler h = {pl_nego_object_received, x};
+	int rc = pl_msgr_sync(v, &h, r, e);
+	/* Evidence from the log is written now, outside the transactions that
+	 * may have rolled back the envelope it came with. */
+	pl_err ce;
+	pl_err_clear(&ce);
+	if (pl_logq_close(x->q, &ce) != 0 && rc == 0) {
+		*e = ce;
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = pl_nego_settle(v, nr, e);
+	/* Envelopes left for a later sync are ours to report, not "pending
+	 * from unknown keys". */
+	for (size_t i = 0; rc == 0 && i < x->ndef; i++) {
+		int dup = 0;
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = memcmp(x->def[i], x->def[j], 32) == 0;
+		if (dup || pl_vault_pending_has(v, x->def[i]) != 1)
+			continue;
+		nr->undecided++;
+		if (r && r->pending > 0)
+			r->pending--;
+	}
+	if (rc == 0 && nr->log_caught)
+		rc = pl_err_set(
+		    e, PL_EXIT_SECURITY,
+		    "the relay at %s served log leaves whose proofs fail; the moves they "
+		    "concern are left undecided and the leaves are kept as evidence "
+		    "(parley relay evidence)",
+		    pl_vault_relay_url(v));
+	free(x);
+	return rc;
+}
 
 /* --- exports ---------------------------------------------------------------- */
 
@@ -694,7 +951,8 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 	memset(&it, 0, sizeof it);
 	memset(&prop, 0, sizeof prop);
 	memset(&acc, 0, sizeof acc);
-	if (o == NULL || pl_nego_find(v, id, &it, e) != 0 || item_obj(&it, o, e) != 0)
+	if (o == NULL || pl_nego_settle(v, NULL, e) != 0 || pl_nego_find(v, id, &it, e) != 0 ||
+	    item_obj(&it, o, e) != 0)
 		goto out;
 	if (o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT) {
 		if (accepted_proposal(v, &it, o, hex, &prop, e) != 0)
@@ -727,8 +985,29 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 		goto out;
 	}
 	json_t *j;
-	if (pl_agreement_write(&j, prop.body.p, prop.body.n, acc.body.p, acc.body.n, e) != 0)
+	if (acc.receipt.n == 0 && acc.dir == PL_DIR_OUT) {
+		pl_err_set(e, PL_EXIT_NOTFOUND,
+			   "your acceptance has not reached the relay yet, so the time that "
+			   "counts is not known; run parley sync, then export again");
 		goto out;
+	}
+	if (acc.receipt.n == 0) {
+		/* Received before acceptances were judged on the relay's log
+		 * time: the file says its time is the accepter's own. */
+		if (pl_agreement_write(&j, prop.body.p, prop.body.n, acc.body.p, acc.body.n, e) !=
+		    0)
+			goto out;
+	} else {
+		uint8_t pk[32];
+		if (pl_vault_relay_key(v, pk) != 0) {
+			pl_err_set(e, PL_EXIT_SECURITY,
+				   "the relay's key is not pinned yet; run parley sync");
+			goto out;
+		}
+		if (pl_agreement_write_proved(&j, prop.body.p, prop.body.n, acc.body.p, acc.body.n,
+					      acc.receipt.p, acc.receipt.n, pk, e) != 0)
+			goto out;
+	}
 	rc = pl_export_write_file(path, j, e);
 	json_decref(j);
 out:

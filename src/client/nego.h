@@ -53,12 +53,36 @@ int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int 
 /* Checks a received signed negotiation object (signed by `from`'s pinned
  * key, addressed to us, travelling under its own id, naming only objects we
  * hold with those exact bytes) and applies the state change it makes, inside
- * the caller's transaction: 0 ok, 1 invalid (reject the envelope), -1 vault
- * error. ctx is unused. */
+ * the caller's transaction: 0 ok, 1 invalid (reject the envelope),
+ * PL_MSGR_OBJECT_LATER (the relay log does not show yet what the decision
+ * rests on), -1 vault error. An acceptance is judged on the relay's log
+ * time of env's deposit (its receipt goes on the stored item); a withdrawal
+ * of what we accepted on whether the proposer's key had fetched our
+ * acceptance before it was deposited (docs/NEGOTIATION.md). ctx: NULL, or
+ * pl_nego_sync's own. */
 int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
-			    pl_err *e);
-/* pl_nego_object_received as the object handler pl_msgr_sync takes. */
+			    pl_msgr_envelope *env, pl_err *e);
+/* pl_nego_object_received as the object handler pl_msgr_sync takes (no
+ * report; a log leaf that fails its proof stops the sync). */
 extern const pl_msgr_object_handler pl_nego_objects;
+
+/* What the negotiation rules decided during one sync. */
+typedef struct {
+	unsigned expired;	   /* acceptances the relay logged after the proposal expired */
+	unsigned predated;	   /* acceptances dated before their proposal: refused */
+	unsigned undecided;	   /* moves whose deposit the relay log does not show yet */
+	unsigned late_withdrawals; /* withdrawals after the proposer fetched our acceptance */
+	unsigned disputed;	   /* proposals whose acceptance and withdrawal crossed */
+	unsigned log_caught;	   /* log leaves whose proof failed (evidence kept) */
+} pl_nego_report;
+
+/* pl_msgr_sync with the negotiation rules and their report (nr may be
+ * NULL), then pl_nego_settle. Evidence from log proofs that failed is kept
+ * and the sync ends with PL_EXIT_SECURITY once the rest is committed. */
+int pl_nego_sync(pl_vault *v, pl_sync_report *r, pl_nego_report *nr, pl_err *e);
+/* Marks expired the proposals we accepted whose acceptance the relay
+ * logged (deposit receipt) after their expiry; counts them in nr. */
+int pl_nego_settle(pl_vault *v, pl_nego_report *nr, pl_err *e);
 
 /* The negotiation item with this object id (either direction); NOTFOUND
  * with a sentence naming parley inbox. Caller frees with pl_vault_item_free. */

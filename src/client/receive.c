@@ -58,8 +58,9 @@ enum {
 	PROC_OVERFLOW
 };
 
-/* apply_payload's answer for an object nobody can check: keep it sealed. */
-#define APPLY_UNHANDLED 2
+/* apply_payload's answer for an object nobody can check (yet): keep it
+ * sealed. */
+#define APPLY_UNHANDLED PL_MSGR_OBJECT_LATER
 
 /* Ids received in this sync, per contact, to acknowledge ("fetched"). */
 #define ACKS_MAX 1024
@@ -103,7 +104,8 @@ static int apply_ack(pl_vault *v, const pl_contact *ct, const pl_payload *p, pl_
  * (reject), or -1 on a vault error, or APPLY_UNHANDLED for an object when
  * there is no handler. *store says whether it becomes an item. */
 static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_contact *ct,
-			 const pl_payload *p, int *store, pl_sync_report *r, pl_err *e)
+			 const pl_payload *p, pl_msgr_envelope *env, int *store, pl_sync_report *r,
+			 pl_err *e)
 {
 	*store = 1;
 	switch (p->kind) {
@@ -128,7 +130,7 @@ static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_
 	case PL_KIND_OBJECT:
 		if (h == NULL || h->fn == NULL)
 			return APPLY_UNHANDLED;
-		return h->fn(h->ctx, v, ct, p, e);
+		return h->fn(h->ctx, v, ct, p, env, e);
 	default:
 		return 0;
 	}
@@ -416,10 +418,21 @@ static int commit_received(rx *x, inbound *in, pl_err *e)
 		return PROC_ERROR;
 	}
 	int store = 1, result;
+	pl_msgr_envelope env;
+	env.seq = in->seq;
+	memcpy(env.hash, in->hash, sizeof env.hash);
+	pl_wr_init(&env.receipt);
 	int taken = pl_vault_item_id_taken(x->v, it.id, it.contact, PL_DIR_IN, e);
 	int bad = taken != 0 || pl_vault_session_save(x->v, in->s, e) != 0
 		      ? -1
-		      : apply_payload(x->v, x->objects, &in->ct, &in->p, &store, x->r, e);
+		      : apply_payload(x->v, x->objects, &in->ct, &in->p, &env, &store, x->r, e);
+	if (bad == 0 && env.receipt.n > 0) {
+		pl_wr_free(&it.receipt);
+		it.receipt = env.receipt;
+		it.has_receipt = 1;
+		pl_wr_init(&env.receipt);
+	}
+	pl_wr_free(&env.receipt);
 	if (taken == 1) {
 		pl_vault_rollback(x->v);
 		result = PROC_TAKEN;

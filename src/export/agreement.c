@@ -16,9 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/leaf.h"
+#include "log/receipt.h"
 #include "util/codec.h"
 
 #define NOT_AGREEMENT "not a parley agreement file: "
+
+/* What a version 2 file adds: the receipt and the key it verifies under. */
+typedef struct {
+	const pl_receipt *r; /* NULL: version 1 */
+	const uint8_t *pk;
+	const char *vkey;
+	const uint8_t *bytes; /* the receipt as carried */
+	size_t len;
+} proof_of_time;
 
 static void fp_short(char out[static 12], const char fp[static PL_FINGERPRINT_LEN])
 {
@@ -26,17 +37,60 @@ static void fp_short(char out[static 12], const char fp[static PL_FINGERPRINT_LE
 	out[11] = '\0';
 }
 
-static json_t *agreement_json(const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an)
+static json_t *agreement_json(const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an,
+			      const proof_of_time *t)
 {
 	json_t *j = json_object();
 	if (j == NULL || json_object_set_new(j, "format", json_string(PL_AGREEMENT_FORMAT)) ||
-	    json_object_set_new(j, "version", json_integer(PL_EXPORT_VERSION)) ||
+	    json_object_set_new(
+		j, "version",
+		json_integer(t->r ? PL_AGREEMENT_VERSION_PROVED : PL_EXPORT_VERSION)) ||
 	    json_object_set_new(j, "proposal", pl_json_b64(pb, pn)) ||
-	    json_object_set_new(j, "acceptance", pl_json_b64(ab, an))) {
+	    json_object_set_new(j, "acceptance", pl_json_b64(ab, an)) ||
+	    (t->r && (json_object_set_new(j, "relay_key", json_string(t->vkey)) ||
+		      json_object_set_new(j, "receipt", pl_json_b64(t->bytes, t->len))))) {
 		json_decref(j);
 		return NULL;
 	}
 	return j;
+}
+
+/* 0 iff s[0..len) is the verifier key of a parley relay log: a valid vkey
+ * whose name is the origin derived from its public key. */
+static int relay_vkey_parse(pl_note_vkey *v, const char *s, size_t len)
+{
+	char origin[PL_LEAF_ORIGIN_LEN + 1];
+	if (s == NULL || len >= PL_NOTE_VKEY_MAX || strlen(s) != len ||
+	    pl_note_vkey_parse(v, s, len) != 0)
+		return -1;
+	pl_leaf_origin(origin, v->pk);
+	return strcmp(origin, v->name) == 0 ? 0 : -1;
+}
+
+/* The receipt's checks: it verifies under the relay key, it is a deposit
+ * into the proposer's mailbox, and it was logged by the proposal's expiry. */
+static int receipt_check(const pl_obj *P, const proof_of_time *t, pl_err *e)
+{
+	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF];
+	uint8_t mbx[PL_MAILBOX_LEN];
+	if (pl_receipt_verify(t->r, t->pk, NULL) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the deposit receipt does not verify under the relay key %s",
+				  t->vkey);
+	pl_mailbox_id(mbx, P->author_ik);
+	if (sodium_memcmp(mbx, t->r->mbx, sizeof mbx) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the deposit receipt is of a deposit into another mailbox than "
+				  "the proposer's");
+	if (P->u.proposal.expires != 0 && t->r->time > P->u.proposal.expires) {
+		pl_export_fmt_time(t1, P->u.proposal.expires);
+		pl_export_fmt_time(t2, t->r->time);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the proposal had expired when the acceptance reached the relay "
+				  "(expires %s, relay log time of the deposit %s)",
+				  t1, t2);
+	}
+	return 0;
 }
 
 /* Decodes a signed object of a file, naming the field in the error. */
@@ -55,7 +109,8 @@ static int field_obj(pl_obj *o, const uint8_t *b, size_t n, const char *field, c
 
 /* Every check of an agreement on its two signed objects; fills P and A. */
 static int agreement_check(pl_obj *P, pl_obj *A, uint8_t phash[static PL_OBJ_HASH_LEN],
-			   const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an, pl_err *e)
+			   const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an,
+			   const proof_of_time *t, pl_err *e)
 {
 	char f1[PL_FINGERPRINT_LEN], f2[PL_FINGERPRINT_LEN];
 	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF];
@@ -102,19 +157,30 @@ static int agreement_check(pl_obj *P, pl_obj *A, uint8_t phash[static PL_OBJ_HAS
 				  "%s",
 				  f1, f2);
 	}
+	if (A->created < P->created) {
+		pl_export_fmt_time(t1, P->created);
+		pl_export_fmt_time(t2, A->created);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the acceptance is dated before the proposal it accepts "
+				  "(proposed %s, accepted %s)",
+				  t1, t2);
+	}
+	if (t->r)
+		return receipt_check(P, t, e);
 	if (P->u.proposal.expires != 0 && A->created > P->u.proposal.expires) {
 		pl_export_fmt_time(t1, P->u.proposal.expires);
 		pl_export_fmt_time(t2, A->created);
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "the proposal had expired when it was accepted (expires %s, "
-				  "accepted %s)",
+				  "accepted %s by the accepter's own clock)",
 				  t1, t2);
 	}
 	return 0;
 }
 
-int pl_agreement_write(json_t **out, const uint8_t *proposal_signed, size_t proposal_len,
-		       const uint8_t *acceptance_signed, size_t acceptance_len, pl_err *e)
+static int write_any(json_t **out, const uint8_t *proposal_signed, size_t proposal_len,
+		     const uint8_t *acceptance_signed, size_t acceptance_len,
+		     const proof_of_time *t, pl_err *e)
 {
 	uint8_t h[PL_OBJ_HASH_LEN];
 	pl_obj *P = malloc(sizeof *P), *A = malloc(sizeof *A);
@@ -126,9 +192,9 @@ int pl_agreement_write(json_t **out, const uint8_t *proposal_signed, size_t prop
 		goto done;
 	}
 	if (agreement_check(P, A, h, proposal_signed, proposal_len, acceptance_signed,
-			    acceptance_len, e) != 0)
+			    acceptance_len, t, e) != 0)
 		goto done;
-	*out = agreement_json(proposal_signed, proposal_len, acceptance_signed, acceptance_len);
+	*out = agreement_json(proposal_signed, proposal_len, acceptance_signed, acceptance_len, t);
 	if (*out == NULL) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
@@ -140,25 +206,120 @@ done:
 	return rc;
 }
 
+int pl_agreement_write(json_t **out, const uint8_t *proposal_signed, size_t proposal_len,
+		       const uint8_t *acceptance_signed, size_t acceptance_len, pl_err *e)
+{
+	proof_of_time t = {NULL, NULL, NULL, NULL, 0};
+	return write_any(out, proposal_signed, proposal_len, acceptance_signed, acceptance_len, &t,
+			 e);
+}
+
+int pl_agreement_write_proved(json_t **out, const uint8_t *proposal_signed, size_t proposal_len,
+			      const uint8_t *acceptance_signed, size_t acceptance_len,
+			      const uint8_t *receipt, size_t receipt_len,
+			      const uint8_t relay_pk[static 32], pl_err *e)
+{
+	char vkey[PL_NOTE_VKEY_MAX];
+	*out = NULL;
+	pl_receipt *r = malloc(sizeof *r);
+	if (r == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = -1;
+	if (pl_leaf_log_vkey_string(vkey, relay_pk) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "the relay's log key cannot be written");
+	} else if (pl_receipt_decode(r, receipt, receipt_len) != 0) {
+		pl_err_set(e, PL_EXIT_INPUT, "the acceptance's deposit receipt is malformed");
+	} else {
+		proof_of_time t = {r, relay_pk, vkey, receipt, receipt_len};
+		rc = write_any(out, proposal_signed, proposal_len, acceptance_signed,
+			       acceptance_len, &t, e);
+	}
+	free(r);
+	return rc;
+}
+
 int pl_agreement_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
 			const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e)
 {
-	static const char *const keys[] = {"format", "version", "proposal", "acceptance"};
+	return pl_agreement_verify_ex(s, file, n, NULL, expect, n_expect, e);
+}
+
+/* A version 2 file's relay key and receipt, decoded and checked against
+ * the key the caller gave (if any); fills t (r, pk, vkey, bytes). */
+static int proof_fields(json_t *root, const char *given, pl_receipt *r, pl_note_vkey *v,
+			uint8_t **rb, size_t *rn, proof_of_time *t, pl_err *e)
+{
+	const json_t *jk = json_object_get(root, "relay_key");
+	if (relay_vkey_parse(v, json_string_value(jk), json_string_length(jk)) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_AGREEMENT "relay_key is not a parley relay log key");
+	if (given != NULL) {
+		pl_note_vkey g;
+		if (relay_vkey_parse(&g, given, strlen(given)) != 0)
+			return pl_err_set(e, PL_EXIT_INPUT,
+					  "the relay key given is not a parley relay log key "
+					  "(parley.relay/<hex>+<keyid>+<base64>, as the relay "
+					  "publishes it)");
+		if (sodium_memcmp(g.pk, v->pk, PL_NOTE_PK_LEN) != 0 ||
+		    strcmp(given, json_string_value(jk)) != 0)
+			return pl_err_set(
+			    e, PL_EXIT_SECURITY,
+			    "this agreement's receipt is for the relay key %s, not the "
+			    "one given",
+			    json_string_value(jk));
+	}
+	if (pl_json_b64_var(rb, rn, PL_RECEIPT_MAX, json_object_get(root, "receipt")) != 0 ||
+	    pl_receipt_decode(r, *rb, *rn) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_AGREEMENT "the receipt is not a relay deposit receipt in "
+						"canonical base64");
+	t->r = r;
+	t->pk = v->pk;
+	t->vkey = json_string_value(jk);
+	t->bytes = *rb;
+	t->len = *rn;
+	return 0;
+}
+
+int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t n,
+			   const char *relay_vkey, const uint8_t (*expect)[PL_IK_LEN],
+			   size_t n_expect, pl_err *e)
+{
+	static const char *const keys[] = {"format",	 "version",   "proposal",
+					   "acceptance", "relay_key", "receipt"};
 	pl_agreement_summary *t = s ? s : malloc(sizeof *t);
-	uint8_t *pb = NULL, *ab = NULL;
-	size_t pn = 0, an = 0;
+	pl_receipt *rcpt = malloc(sizeof *rcpt);
+	pl_note_vkey vk;
+	proof_of_time pt = {NULL, NULL, NULL, NULL, 0};
+	uint8_t *pb = NULL, *ab = NULL, *rb = NULL;
+	size_t pn = 0, an = 0, rn = 0;
 	json_t *root = NULL, *canon = NULL;
 	int rc = -1;
 
-	if (t == NULL)
+	if (t == NULL || rcpt == NULL) {
+		if (t != s)
+			free(t);
+		free(rcpt);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
 	memset(t, 0, sizeof *t);
 	root = pl_json_load(file, n, NOT_AGREEMENT, e);
 	if (root == NULL)
 		goto done;
-	if (pl_json_exact_keys(root, keys, 4, NOT_AGREEMENT, "the file", e) != 0 ||
-	    pl_json_header_check(root, PL_AGREEMENT_FORMAT, PL_EXPORT_VERSION, NOT_AGREEMENT, e) !=
-		0)
+	const json_t *jv = json_object_get(root, "version");
+	int v2 = json_is_integer(jv) && json_integer_value(jv) == PL_AGREEMENT_VERSION_PROVED;
+	if (pl_json_exact_keys(root, keys, v2 ? 6 : 4, NOT_AGREEMENT, "the file", e) != 0 ||
+	    pl_json_header_check(root, PL_AGREEMENT_FORMAT,
+				 v2 ? PL_AGREEMENT_VERSION_PROVED : PL_EXPORT_VERSION,
+				 NOT_AGREEMENT, e) != 0)
+		goto done;
+	if (!v2 && relay_vkey != NULL) {
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "this agreement carries no deposit receipt, so no relay key can vouch "
+			   "for its time; verify it without a relay key");
+		goto done;
+	}
+	if (v2 && proof_fields(root, relay_vkey, rcpt, &vk, &rb, &rn, &pt, e) != 0)
 		goto done;
 	if (pl_json_b64_var(&pb, &pn, PL_OBJ_SIGNED_MAX, json_object_get(root, "proposal")) != 0) {
 		pl_err_set(e, PL_EXIT_INPUT,
@@ -175,9 +336,10 @@ int pl_agreement_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
 			   PL_OBJ_SIGNED_MAX);
 		goto done;
 	}
-	if (agreement_check(&t->proposal, &t->acceptance, t->proposal_hash, pb, pn, ab, an, e) != 0)
+	if (agreement_check(&t->proposal, &t->acceptance, t->proposal_hash, pb, pn, ab, an, &pt,
+			    e) != 0)
 		goto done;
-	canon = agreement_json(pb, pn, ab, an);
+	canon = agreement_json(pb, pn, ab, an, &pt);
 	if (canon == NULL) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
@@ -194,14 +356,26 @@ int pl_agreement_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
 		goto done;
 	pl_fingerprint(t->proposer_fp, t->proposer_ik);
 	pl_fingerprint(t->accepter_fp, t->accepter_ik);
+	if (pt.r) {
+		t->proved = 1;
+		t->log_time = pt.r->time;
+		t->leaf_index = pt.r->index;
+		snprintf(t->relay_vkey, sizeof t->relay_vkey, "%s", pt.vkey);
+		t->relay_key_given = relay_vkey != NULL;
+		memcpy(t->relay_pk, pt.pk, 32);
+		memcpy(t->receipt, pt.bytes, pt.len);
+		t->receipt_len = pt.len;
+	}
 	rc = 0;
 done:
 	if (rc != 0 && s)
 		memset(s, 0, sizeof *s);
 	if (t != s)
 		free(t);
+	free(rcpt);
 	free(pb);
 	free(ab);
+	free(rb);
 	json_decref(root);
 	json_decref(canon);
 	return rc;
@@ -257,11 +431,26 @@ void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s)
 	for (unsigned i = 0; i < b->n_cond; i++)
 		fprintf(out, "  condition: %s\n", b->cond[i]);
 	pl_export_fmt_time(t1, s->proposal.created);
-	pl_export_fmt_time(t2, s->acceptance.created);
-	fprintf(out, "  proposed %s, accepted %s", t1, t2);
+	fprintf(out, "  proposed %s", t1);
 	if (b->expires) {
 		pl_export_fmt_time(t1, b->expires);
 		fprintf(out, "; offer open until %s", t1);
+	}
+	if (s->proved) {
+		pl_export_fmt_time(t2, s->log_time);
+		fprintf(out,
+			"\n  accepted at relay log time %s (deposit receipt, leaf %llu, relay key "
+			"%s%s)\n  the receipt proves that an envelope was deposited in the "
+			"proposer's mailbox at that time; that this envelope carried this "
+			"acceptance is asserted by the vault that exported the file, not proved",
+			t2, (unsigned long long)s->leaf_index, s->relay_vkey,
+			s->relay_key_given ? ", the key given" : ", as carried in the file");
+	} else {
+		pl_export_fmt_time(t2, s->acceptance.created);
+		fprintf(out,
+			"\n  accepted %s: time as stated by the accepter's own clock (not "
+			"proved)",
+			t2);
 	}
 	pl_obj_id_hex(id, s->proposal.id);
 	pl_hex_encode(h, s->proposal_hash, PL_OBJ_HASH_LEN);
@@ -307,5 +496,19 @@ json_t *pl_agreement_summary_json(const pl_agreement_summary *s)
 				: pl_json_hex(b->supersedes_id, PL_OBJ_ID_LEN));
 	json_object_set_new(j, "proposed", pl_json_shown_time(s->proposal.created));
 	json_object_set_new(j, "accepted", pl_json_shown_time(s->acceptance.created));
+	if (s->proved) {
+		json_t *lt = json_object();
+		json_object_set_new(lt, "time", pl_json_shown_time(s->log_time));
+		json_object_set_new(lt, "leaf", json_integer((json_int_t)s->leaf_index));
+		json_object_set_new(lt, "relay_key", json_string(s->relay_vkey));
+		json_object_set_new(lt, "relay_key_from",
+				    json_string(s->relay_key_given ? "given" : "file"));
+		json_object_set_new(j, "accepted_log_time", lt);
+		json_object_set_new(j, "time_source", json_string("relay log (deposit receipt)"));
+	} else {
+		json_object_set_new(j, "accepted_log_time", json_null());
+		json_object_set_new(j, "time_source",
+				    json_string("the accepter's own clock (not proved)"));
+	}
 	return j;
 }

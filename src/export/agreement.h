@@ -1,7 +1,12 @@
 /*
  * agreement.h — the agreement file `parley export agreement` writes and
  * `parley verify` checks with nothing but the file (docs/NEGOTIATION.md
- * "Files"): a proposal and its acceptance, both signed, in base64.
+ * "Files"): a proposal and its acceptance, both signed, in base64, and
+ * (version 2) the relay's deposit receipt of the envelope that carried the
+ * acceptance into the proposer's mailbox, with the relay's log key: the
+ * time that counts for expiry is that receipt's log time, which neither
+ * party controls. Version 1 files (no receipt) still verify, and say that
+ * their time is the accepter's own clock.
  *
  * The verifier is strict: exactly the known keys, canonical base64, no
  * duplicate keys, and the file must be byte for byte what parley writes for
@@ -18,10 +23,13 @@
 
 #include "export/json.h"
 #include "identity/identity.h"
+#include "log/note.h"
+#include "log/receipt.h"
 #include "negotiation/object.h"
 #include "util/err.h"
 
 #define PL_AGREEMENT_FORMAT "parley-agreement"
+#define PL_AGREEMENT_VERSION_PROVED 2 /* with the deposit receipt */
 
 typedef struct {
 	pl_obj proposal;   /* verified; type PL_OBJ_PROPOSAL */
@@ -31,6 +39,14 @@ typedef struct {
 	uint8_t accepter_ik[PL_IK_LEN]; /* = acceptance.author_ik */
 	char proposer_fp[PL_FINGERPRINT_LEN];
 	char accepter_fp[PL_FINGERPRINT_LEN];
+	int proved;	     /* version 2: the acceptance's time is the relay's log time */
+	uint64_t log_time;   /* proved: the deposit's relay time */
+	uint64_t leaf_index; /* proved: the deposit leaf in the relay's log */
+	char relay_vkey[PL_NOTE_VKEY_MAX]; /* proved: the relay log key it verified under */
+	int relay_key_given;		   /* proved: that key was the one the caller gave */
+	uint8_t relay_pk[32];		   /* proved: its public key */
+	uint8_t receipt[PL_RECEIPT_MAX];   /* proved: the receipt as carried */
+	size_t receipt_len;
 } pl_agreement_summary; /* about 250 KB: allocate it */
 
 /* Builds the agreement JSON from the two signed objects; refuses (-1) a pair
@@ -38,12 +54,27 @@ typedef struct {
 int pl_agreement_write(json_t **out, const uint8_t *proposal_signed, size_t proposal_len,
 		       const uint8_t *acceptance_signed, size_t acceptance_len, pl_err *e);
 
+/* The same with the deposit receipt (log/receipt.h) of the envelope that
+ * carried the acceptance, and the relay key it verifies under: version 2.
+ * Refuses a receipt that does not verify, is not of a deposit in the
+ * proposer's mailbox, or is timed after the proposal's expiry. */
+int pl_agreement_write_proved(json_t **out, const uint8_t *proposal_signed, size_t proposal_len,
+			      const uint8_t *acceptance_signed, size_t acceptance_len,
+			      const uint8_t *receipt, size_t receipt_len,
+			      const uint8_t relay_pk[static 32], pl_err *e);
+
 /* Verifies agreement file bytes. expect[0..n_expect) are keys that must be
  * among the two signers. On success fills *s (if not NULL); on failure e has
  * the reason: PL_EXIT_INPUT for a file that is not a well-formed agreement,
  * PL_EXIT_SECURITY for a signature, binding, expiry or expected-key failure. */
 int pl_agreement_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
 			const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e);
+/* The same; relay_vkey (may be NULL): the relay log key (parley.relay/...)
+ * a version 2 file's receipt must verify under; NULL = the key inside the
+ * file, which the summary then shows for the reader to compare. */
+int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t n,
+			   const char *relay_vkey, const uint8_t (*expect)[PL_IK_LEN],
+			   size_t n_expect, pl_err *e);
 
 /* The plain summary (fingerprints stand for parties: the objects carry
  * keys, not names), and the same as a new JSON object. */

@@ -26,7 +26,7 @@ static int agreement_file(const uint8_t *file, size_t n, const pl_verify_opts *o
 	pl_agreement_summary *s = malloc(sizeof *s);
 	if (s == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	int rc = pl_agreement_verify(s, file, n, o->expect, o->n_expect, e);
+	int rc = pl_agreement_verify_ex(s, file, n, o->relay_key, o->expect, o->n_expect, e);
 	if (rc == 0 && out)
 		pl_agreement_summary_print(out, s);
 	if (rc == 0 && js)
@@ -89,7 +89,7 @@ static const struct {
 	int (*verify)(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e, FILE *out,
 		      json_t **js);
 } formats[] = {
-    {PL_AGREEMENT_FORMAT, 0, agreement_file},
+    {PL_AGREEMENT_FORMAT, 1, agreement_file},
     {PL_THREAD_FORMAT, 0, thread_file},
     {PL_OUTREACH_FORMAT, 1, outreach_file},
     {PL_EVIDENCE_FORMAT, 1, evidence_file},
@@ -126,7 +126,7 @@ int pl_verify_bytes_ex(const uint8_t *file, size_t n, const pl_verify_opts *opts
 			if (o->relay_key != NULL && !formats[i].takes_relay_key)
 				return pl_err_set(e, PL_EXIT_USAGE,
 						  "a relay key applies to proofs of outreach and "
-						  "relay evidence only; "
+						  "relay evidence and agreements only; "
 						  "this file is a %s",
 						  formats[i].format);
 			return formats[i].verify(file, n, o, e, out_summary, json_summary);

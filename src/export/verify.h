@@ -34,11 +34,12 @@ int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK
 typedef struct {
 	const uint8_t (*expect)[PL_IK_LEN]; /* keys that must have signed */
 	size_t n_expect;
-	/* Proof-of-outreach bundles and relay evidence (export/outreach.h,
-	 * export/evidence.h): the relay log's
-	 * verifier key to check against; NULL = the key inside the bundle,
+	/* Proof-of-outreach bundles (export/outreach.h), relay evidence
+	 * (export/evidence.h) and agreements (export/agreement.h, their
+	 * deposit receipt): the relay log's
+	 * verifier key to check against; NULL = the key inside the file,
 	 * which the summary then prints for the reader to compare. Refused
-	 * (PL_EXIT_USAGE) for other formats, which involve no relay. */
+	 * (PL_EXIT_USAGE) for threads, which involve no relay. */
 	const char *relay_key;
 } pl_verify_opts;
 

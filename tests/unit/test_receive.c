@@ -174,7 +174,7 @@ typedef struct {
 #define MARK "test_handler_mark"
 
 static int test_handler(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
-			pl_err *e)
+			pl_msgr_envelope *env, pl_err *e)
 {
 	handler_log *h = ctx;
 	h->calls++;
@@ -183,7 +183,7 @@ static int test_handler(void *ctx, pl_vault *v, const pl_contact *from, const pl
 	if (pl_vault_set_u64(v, MARK, (uint64_t)h->calls, e) != 0)
 		return -1;
 	if (h->answer == 2)
-		return pl_nego_object_received(NULL, v, from, p, e);
+		return pl_nego_object_received(NULL, v, from, p, env, e);
 	if (h->answer < 0)
 		pl_err_set(e, PL_EXIT_VAULT, "the test handler fails");
 	return h->answer;

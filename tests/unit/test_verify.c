@@ -216,8 +216,11 @@ static void test_agreement_ok_and_summary(void **st)
 	assert_non_null(strstr(text, line));
 	assert_non_null(strstr(text, "place: Geneva; sequencing: simultaneous; mediator: "
 				     "Switzerland ("));
-	assert_non_null(strstr(text, "proposed 2025-11-28T03:20:00Z, accepted "
-				     "2025-11-28T03:21:00Z"));
+	assert_non_null(strstr(text, "proposed 2025-11-28T03:20:00Z"));
+	assert_non_null(strstr(text, "accepted 2025-11-28T03:21:00Z: time as stated by the "
+				     "accepter's own clock (not proved)"));
+	assert_string_equal(json_string_value(json_object_get(js, "time_source")),
+			    "the accepter's own clock (not proved)");
 	assert_true(json_is_true(json_object_get(js, "valid")));
 	assert_string_equal(json_string_value(json_object_get(js, "place")), "Geneva");
 	assert_string_equal(
@@ -415,9 +418,12 @@ static void test_agreement_json_strictness(void **st)
 	    {"{\n  \"format\": \"parley-agreement\",\n  \"version\": 1,\n  \"proposal\": "
 	     "\"%s\",\n  \"acceptance\": \"%s\",\n  \"version\": 1\n}\n",
 	     "not valid JSON"},
-	    {"{\n  \"format\": \"parley-agreement\",\n  \"version\": 2,\n  \"proposal\": "
+	    {"{\n  \"format\": \"parley-agreement\",\n  \"version\": 3,\n  \"proposal\": "
 	     "\"%s\",\n  \"acceptance\": \"%s\"\n}\n",
 	     "version"},
+	    {"{\n  \"format\": \"parley-agreement\",\n  \"version\": 2,\n  \"proposal\": "
+	     "\"%s\",\n  \"acceptance\": \"%s\"\n}\n",
+	     "no \"relay_key\""},
 	    {"{\n  \"format\": \"parley-agreement\",\n  \"version\": 1.0,\n  \"proposal\": "
 	     "\"%s\",\n  \"acceptance\": \"%s\"\n}\n",
 	     "version"},
