@@ -500,11 +500,12 @@ static void test_dispatch_and_file(void **st)
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 	assert_int_equal(pl_verify_file_ex(path, NULL, &e, NULL, NULL), 0);
 	pl_test_rm_rf(dir);
-	/* --relay-key means nothing to an agreement or a thread: refused */
-	static const char agr[] = "{\"format\": \"parley-agreement\"}";
+	/* --relay-key means nothing to a thread: refused (an agreement now
+	 * carries its acceptance's deposit receipt, so it takes one) */
+	static const char thr[] = "{\"format\": \"parley-thread\"}";
 	o.relay_key = vkey;
 	assert_int_equal(
-	    pl_verify_bytes_ex((const uint8_t *)agr, sizeof agr - 1, &o, &e, NULL, NULL), -1);
+	    pl_verify_bytes_ex((const uint8_t *)thr, sizeof thr - 1, &o, &e, NULL, NULL), -1);
 	assert_int_equal(e.code, PL_EXIT_USAGE);
 	free(file);
 }
