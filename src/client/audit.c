@@ -295,7 +295,9 @@ static int unproved(pl_vault *v, const pl_audit_tree *t, const char *what, const
 {
 	pl_err ke;
 	pl_err_clear(&ke);
-	int kept = pl_vault_evidence_add(v, what, t->note, t->notelen, b, blen, &ke) == 0;
+	int kept =
+	    (t->keep ? t->keep(t->keep_ctx, what, t->note, t->notelen, b, blen, &ke)
+		     : pl_vault_evidence_add(v, what, t->note, t->notelen, b, blen, &ke)) == 0;
 	return pl_err_set(e, PL_EXIT_SECURITY,
 			  "the relay at %s %s; nothing of that answer was used, and %s",
 			  pl_vault_relay_url(v), what,

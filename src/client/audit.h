@@ -47,6 +47,11 @@ int pl_audit_inclusion(pl_rc_conn *c, uint64_t index, uint64_t size, uint8_t (*p
 int pl_audit_leaves(pl_rc_conn *c, uint64_t start, uint32_t count, pl_proto_leaves *l,
 		    uint8_t **body, pl_err *e);
 
+/* Keeps what the relay sent that does not hold in the tree it signed, as
+ * pl_vault_evidence_add does (a: the checkpoint note, b: the bytes sent). */
+typedef int (*pl_audit_keep_fn)(void *ctx, const char *what, const uint8_t *a, size_t alen,
+				const uint8_t *b, size_t blen, pl_err *e);
+
 /* The newest checkpoint the vault accepted, opened under the pinned relay
  * key: every leaf the client relies on is proved into it. NOTFOUND if the
  * vault has none yet. Free with pl_audit_tree_free. */
@@ -55,6 +60,11 @@ typedef struct {
 	uint8_t root[32];
 	uint8_t *note; /* the signed checkpoint note, malloc'd */
 	size_t notelen;
+	/* Where evidence against this tree goes: NULL (as loaded) writes it
+	 * to the vault at once; a reader inside a transaction that may be
+	 * rolled back sets its own, to write it afterwards. */
+	pl_audit_keep_fn keep;
+	void *keep_ctx;
 } pl_audit_tree;
 int pl_audit_tree_latest(pl_vault *v, pl_audit_tree *t, pl_err *e);
 void pl_audit_tree_free(pl_audit_tree *t);
@@ -67,7 +77,7 @@ typedef int (*pl_audit_leaf_fn)(void *ctx, const pl_proto_mbxlog_item *it, const
  * _ACK) with index in [start, t->size) through GET /log/mailbox, page by
  * page, and hands each to fn once its inclusion proof verifies against t.
  * A malformed answer or a leaf that does not prove is kept as evidence
- * (pl_vault_evidence_add: t's note and what the relay sent) and fails with
+ * (t's note and what the relay sent, through t->keep) and fails with
  * PL_EXIT_SECURITY, like a fork. *next: the index to start from next time
  * (below t->size if fn stopped, or after 1,048,576 entries in one pass).
  * Costs one request per 256 of the mailbox's entries, whatever the log's

@@ -1,8 +1,8 @@
 /*
- * logq.c — see logq.h. Reads one mailbox's leaves with GET /log/mailbox
- * against the size of a checkpoint the vault accepted and proves each one
- * before looking at it. Self-contained on purpose: the withheld-envelope
- * audit reads leaves its own way, and both can later share one reader.
+ * logq.c — see logq.h. Reads one mailbox's leaves through the client's one
+ * reader of GET /log/mailbox (pl_audit_mbxlog), which proves each against
+ * a checkpoint the vault accepted before handing it here; what it adds is
+ * where evidence goes while the caller's transaction may still roll back.
  *
  * What it must never do: look at a leaf before its proof verified against
  * the accepted checkpoint's root, or drop evidence it was handed.
@@ -17,12 +17,8 @@
 #include "client/audit.h"
 #include "client/messenger.h"
 #include "log/leaf.h"
-#include "log/merkle.h"
 #include "relay/proto.h"
 
-/* A mailbox holds at most this many rounds of PL_PROTO_MBXLOG_MAX leaves
- * for one question; past that the question is left undecided. */
-#define ROUNDS_MAX 4096
 #define EVIDENCE_MAX 16
 
 typedef struct {
@@ -38,11 +34,7 @@ struct pl_logq {
 	int defer;
 	int caught;
 	uint8_t pk[32];
-	/* the accepted checkpoint the answers are proved against */
-	uint8_t *note;
-	size_t notelen;
-	uint64_t size;
-	uint8_t root[32];
+	pl_audit_tree t; /* the accepted checkpoint; t.note NULL until loaded */
 	evidence ev[EVIDENCE_MAX];
 	size_t nev;
 };
@@ -85,7 +77,7 @@ int pl_logq_close(pl_logq *q, pl_err *e)
 	}
 	if (q->own_conn)
 		pl_rc_close(q->c);
-	free(q->note);
+	pl_audit_tree_free(&q->t);
 	free(q);
 	return rc;
 }
@@ -100,141 +92,74 @@ static int conn(pl_logq *q, pl_err *e)
 	return 0;
 }
 
+/* What the reader caught against our checkpoint: written at once, or held
+ * for pl_logq_close when a rollback could take it away with the envelope. */
+static int keep(void *ctx, const char *what, const uint8_t *a, size_t alen, const uint8_t *b,
+		size_t blen, pl_err *e)
+{
+	pl_logq *q = ctx;
+	q->caught = 1;
+	if (!q->defer)
+		return pl_vault_evidence_add(q->v, what, a, alen, b, blen, e);
+	if (q->nev == EVIDENCE_MAX)
+		return pl_err_set(e, PL_EXIT_ERROR, "too much evidence held at once");
+	evidence *ev = &q->ev[q->nev];
+	ev->a = malloc(alen ? alen : 1);
+	ev->b = malloc(blen ? blen : 1);
+	if (ev->a == NULL || ev->b == NULL) {
+		free(ev->a);
+		free(ev->b);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	memcpy(ev->a, a, alen);
+	memcpy(ev->b, b, blen);
+	ev->alen = alen;
+	ev->blen = blen;
+	snprintf(ev->reason, sizeof ev->reason, "%s", what);
+	q->nev++;
+	return 0;
+}
+
 /* Loads the newest checkpoint the vault accepted (verified again under the
  * pinned key: the vault is not trusted to hold only good ones). */
 static int load_checkpoint(pl_logq *q, pl_err *e)
 {
-	uint8_t *note;
-	size_t n;
-	uint64_t size;
+	pl_audit_tree t;
 	pl_err le;
 	pl_err_clear(&le);
-	if (pl_vault_checkpoint_latest(q->v, &size, &note, &n, &le) != 0) {
-		if (le.code != PL_EXIT_NOTFOUND)
-			return *e = le, -1;
-		return 0; /* none yet: size 0 */
-	}
-	pl_checkpoint cp;
-	if (pl_leaf_checkpoint_open(&cp, note, n, q->pk) != 0) {
-		free(note);
-		return pl_err_set(e, PL_EXIT_VAULT,
-				  "a checkpoint stored in the vault does not verify");
-	}
-	free(q->note);
-	q->note = note;
-	q->notelen = n;
-	q->size = cp.size;
-	memcpy(q->root, cp.root, 32);
+	if (pl_audit_tree_latest(q->v, &t, &le) != 0)
+		return le.code == PL_EXIT_NOTFOUND ? 0 : (*e = le, -1); /* none yet: size 0 */
+	pl_audit_tree_free(&q->t);
+	q->t = t;
+	q->t.keep = keep;
+	q->t.keep_ctx = q;
 	return 0;
 }
 
 int pl_logq_cover(pl_logq *q, uint64_t size, pl_err *e)
 {
-	if (q->note == NULL && load_checkpoint(q, e) != 0)
+	if (q->t.note == NULL && load_checkpoint(q, e) != 0)
 		return -1;
-	if (q->note != NULL && q->size >= size)
+	if (q->t.note != NULL && q->t.size >= size)
 		return 0;
 	if (conn(q, e) != 0 || pl_audit_checkpoint(q->v, q->c, NULL, e) != 0 ||
 	    load_checkpoint(q, e) != 0)
 		return -1;
-	return q->note != NULL && q->size >= size ? 0 : 1;
+	return q->t.note != NULL && q->t.size >= size ? 0 : 1;
 }
 
-/* Keeps a leaf that did not prove, with the checkpoint it failed against. */
-static int caught(pl_logq *q, const uint8_t mbx[32], uint64_t index, const uint8_t *leaf,
-		  size_t len, pl_err *e)
+/* Hands fn the proved leaves of mailbox mbx of one kind from index `from`
+ * on, oldest first, until fn stops; no request when the accepted tree has
+ * none from there. */
+static int scan(pl_logq *q, const uint8_t mbx[32], int kind, uint64_t from, pl_audit_leaf_fn fn,
+		void *ctx, pl_err *e)
 {
-	char hex[17];
-	for (int i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", mbx[i]);
-	char reason[200];
-	snprintf(reason, sizeof reason,
-		 "served leaf %llu of mailbox %s… with a proof that fails against its checkpoint "
-		 "of size %llu",
-		 (unsigned long long)index, hex, (unsigned long long)q->size);
-	q->caught = 1;
-	int kept = 0;
-	if (q->defer) {
-		if (q->nev < EVIDENCE_MAX) {
-			evidence *ev = &q->ev[q->nev];
-			ev->a = malloc(q->notelen);
-			ev->b = malloc(len ? len : 1);
-			if (ev->a && ev->b) {
-				memcpy(ev->a, q->note, q->notelen);
-				memcpy(ev->b, leaf, len);
-				ev->alen = q->notelen;
-				ev->blen = len;
-				snprintf(ev->reason, sizeof ev->reason, "%s", reason);
-				q->nev++;
-				kept = 1;
-			} else {
-				free(ev->a);
-				free(ev->b);
-			}
-		}
-	} else {
-		pl_err ke;
-		pl_err_clear(&ke);
-		kept =
-		    pl_vault_evidence_add(q->v, reason, q->note, q->notelen, leaf, len, &ke) == 0;
-	}
-	return pl_err_set(e, PL_EXIT_SECURITY,
-			  "the relay at %s %s; nothing it says about its log is trusted%s",
-			  pl_vault_relay_url(q->v), reason,
-			  kept ? "; the checkpoint and the leaf are kept as evidence (parley relay "
-				 "evidence)"
-			       : " (the evidence could not be kept)");
-}
-
-/* Calls fn on every proved leaf of mailbox mbx of the given kind with index
- * in [from, below), oldest first, until fn returns non-zero (its answer).
- * 0 when fn never did. */
-typedef int (*leaf_fn)(void *ctx, uint64_t index, const pl_leaf *l, const uint8_t *bytes,
-		       size_t len, const uint8_t (*proof)[32], size_t plen);
-
-static int scan(pl_logq *q, const uint8_t mbx[32], int kind, uint64_t from, uint64_t below,
-		leaf_fn fn, void *ctx, pl_err *e)
-{
-	pl_proto_mbxlog *m = malloc(sizeof *m);
-	if (m == NULL)
-		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	if (below > q->size)
-		below = q->size;
-	uint64_t start = from;
-	int rc = 0;
-	for (int round = 0; round < ROUNDS_MAX && rc == 0 && start < below; round++) {
-		uint8_t *body = NULL;
-		if (conn(q, e) != 0 ||
-		    pl_rc_mbxlog(q->c, mbx, start, q->size, kind, m, &body, e) != 0) {
-			free(body);
-			rc = -1;
-			break;
-		}
-		for (uint32_t i = 0; i < m->count && rc == 0; i++) {
-			const pl_proto_mbxlog_item *it = &m->item[i];
-			uint8_t h[PL_MERKLE_HASH_LEN];
-			pl_leaf_hash(h, it->leaf, it->leaflen);
-			if (pl_merkle_verify_inclusion(h, it->index, q->size, it->proof,
-						       it->prooflen, q->root) != 0) {
-				rc = caught(q, mbx, it->index, it->leaf, it->leaflen, e);
-				break;
-			}
-			if (it->index >= below)
-				break;
-			pl_leaf l;
-			if (pl_leaf_decode(&l, it->leaf, it->leaflen) != 0)
-				continue; /* the decoder of the answer already refused these */
-			rc = fn(ctx, it->index, &l, it->leaf, it->leaflen, it->proof, it->prooflen);
-		}
-		uint32_t got = m->count;
-		uint64_t last = got ? m->item[got - 1].index : 0;
-		free(body);
-		if (rc != 0 || got < PL_PROTO_MBXLOG_MAX)
-			break;
-		start = last + 1;
-	}
-	free(m);
-	return rc;
+	uint64_t next;
+	if (from >= q->t.size)
+		return 0;
+	if (conn(q, e) != 0)
+		return -1;
+	return pl_audit_mbxlog(q->v, q->c, &q->t, mbx, kind, from, fn, ctx, &next, e);
 }
 
 typedef struct {
@@ -242,17 +167,17 @@ typedef struct {
 	const uint8_t *hash;
 	uint64_t seq;
 	pl_receipt *out;
+	int found;
 } dep_ctx;
 
-static int dep_fn(void *ctx, uint64_t index, const pl_leaf *l, const uint8_t *bytes, size_t len,
-		  const uint8_t (*proof)[32], size_t plen)
+static int dep_fn(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *l, pl_err *e)
 {
-	(void)bytes;
-	(void)len;
+	(void)e;
 	dep_ctx *d = ctx;
+	const pl_audit_tree *t = &d->q->t;
 	if (l->type != PL_LEAF_DEPOSIT || sodium_memcmp(l->hash, d->hash, 32) != 0 ||
-	    (d->seq != 0 && l->seq != d->seq) || plen > PL_RECEIPT_PROOF_MAX ||
-	    d->q->notelen > PL_RECEIPT_NOTE_MAX)
+	    (d->seq != 0 && l->seq != d->seq) || it->prooflen > PL_RECEIPT_PROOF_MAX ||
+	    t->notelen > PL_RECEIPT_NOTE_MAX)
 		return 0;
 	pl_receipt *r = d->out;
 	memset(r, 0, sizeof *r);
@@ -260,27 +185,27 @@ static int dep_fn(void *ctx, uint64_t index, const pl_leaf *l, const uint8_t *by
 	r->seq = l->seq;
 	r->time = l->relay_time;
 	memcpy(r->hash, l->hash, 32);
-	r->index = index;
-	r->notelen = d->q->notelen;
-	memcpy(r->note, d->q->note, d->q->notelen);
-	r->prooflen = plen;
-	memcpy(r->proof, proof, plen * 32);
+	r->index = it->index;
+	r->notelen = t->notelen;
+	memcpy(r->note, t->note, t->notelen);
+	r->prooflen = it->prooflen;
+	memcpy(r->proof, it->proof, it->prooflen * 32);
+	d->found = 1;
 	return 1;
 }
 
 int pl_logq_deposit(pl_logq *q, const uint8_t mbx[static 32], const uint8_t hash[static 32],
 		    uint64_t seq, pl_receipt *out, pl_err *e)
 {
-	dep_ctx d = {q, hash, seq, out};
-	if (q->note == NULL && load_checkpoint(q, e) != 0)
+	dep_ctx d = {q, hash, seq, out, 0};
+	if (q->t.note == NULL && load_checkpoint(q, e) != 0)
 		return -1;
 	uint64_t from = 0;
 	for (int pass = 0; pass < 2; pass++) {
-		uint64_t upto = q->size;
-		int r = scan(q, mbx, PL_PROTO_MBXLOG_DEPOSIT, from, upto, dep_fn, &d, e);
-		if (r < 0)
+		uint64_t upto = q->t.size;
+		if (scan(q, mbx, PL_PROTO_MBXLOG_DEPOSIT, from, dep_fn, &d, e) != 0)
 			return -1;
-		if (r == 1)
+		if (d.found)
 			return pl_receipt_verify(out, q->pk, hash) == 0
 				   ? 0
 				   : pl_err_set(
@@ -304,21 +229,22 @@ typedef struct {
 	const uint8_t *owner;
 	uint64_t seq;
 	const uint8_t *hash;
+	uint64_t below;
 	uint64_t index;
+	int found;
 } ack_ctx;
 
-static int ack_fn(void *ctx, uint64_t index, const pl_leaf *l, const uint8_t *bytes, size_t len,
-		  const uint8_t (*proof)[32], size_t plen)
+static int ack_fn(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *l, pl_err *e)
 {
-	(void)bytes;
-	(void)len;
-	(void)proof;
-	(void)plen;
+	(void)e;
 	ack_ctx *a = ctx;
+	if (it->index >= a->below)
+		return 1; /* past the range asked about: none in it */
 	if (l->type != PL_LEAF_ACK || sodium_memcmp(l->owner, a->owner, 32) != 0 ||
 	    pl_leaf_ack_verify(l) != 0 || !pl_auth_ack_names(&l->ack, a->seq, a->hash))
 		return 0;
-	a->index = index;
+	a->index = it->index;
+	a->found = 1;
 	return 1;
 }
 
@@ -326,14 +252,13 @@ int pl_logq_first_ack(pl_logq *q, const uint8_t owner[static 32], uint64_t from,
 		      uint64_t seq, const uint8_t hash[static 32], uint64_t *index, pl_err *e)
 {
 	uint8_t mbx[32];
-	ack_ctx a = {owner, seq, hash, 0};
-	if (q->note == NULL && load_checkpoint(q, e) != 0)
+	ack_ctx a = {owner, seq, hash, below, 0, 0};
+	if (q->t.note == NULL && load_checkpoint(q, e) != 0)
 		return -1;
 	pl_mailbox_id(mbx, owner);
-	int r = scan(q, mbx, PL_PROTO_MBXLOG_ACK, from, below, ack_fn, &a, e);
-	if (r < 0)
+	if (from < below && scan(q, mbx, PL_PROTO_MBXLOG_ACK, from, ack_fn, &a, e) != 0)
 		return -1;
-	if (r == 1) {
+	if (a.found) {
 		*index = a.index;
 		return 0;
 	}

@@ -30,7 +30,8 @@ int pl_logq_open(pl_logq **q, pl_vault *v, pl_rc_conn *c, int defer, pl_err *e);
 /* Writes deferred evidence (outside any transaction), then frees. -1 if
  * some could not be written. q may be NULL. */
 int pl_logq_close(pl_logq *q, pl_err *e);
-/* Whether a proof failed during this context's life (evidence was kept). */
+/* Whether a leaf failed its proof, or an answer was malformed, during this
+ * context's life (evidence was kept). */
 int pl_logq_caught(const pl_logq *q);
 
 /* Makes sure the accepted checkpoint covers `size` leaves, taking a fresh
