@@ -22,7 +22,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "client/nego.h"
 #include "support.h"
+#include "util/codec.h"
 
 char pl_test_vecdir[PATH_MAX];
 
@@ -334,4 +336,67 @@ size_t pl_test_ack_body(uint8_t out[static PL_TEST_ACK_LEN], uint64_t through)
 		out[1 + i] = (uint8_t)(through >> (56 - 8 * i));
 	out[9] = 0;
 	return PL_TEST_ACK_LEN;
+}
+
+/* ---- vaults on a relay ---------------------------------------------------- */
+
+pl_vault *pl_test_vault_new(const char *dir, const char *sub, const char *name,
+			    const char *relay_url)
+{
+	char path[PATH_MAX];
+	pl_vault *v = NULL;
+	pl_err e;
+
+	pl_err_clear(&e);
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, sub) >= sizeof path)
+		fail_msg("vault path too long under %s", dir);
+	if (pl_vault_create(path, name, relay_url, NULL, 0, PL_TEST_PASS, strlen(PL_TEST_PASS),
+			    &e) != 0 ||
+	    pl_vault_open(&v, path, PL_TEST_PASS, strlen(PL_TEST_PASS), &e) != 0)
+		fail_msg("vault %s: %s", name, e.msg);
+	return v;
+}
+
+void pl_test_befriend(pl_vault *v, const char *name, pl_vault *other)
+{
+	pl_contact c;
+	pl_err e;
+
+	pl_err_clear(&e);
+	memset(&c, 0, sizeof c);
+	snprintf(c.name, sizeof c.name, "%s", name);
+	memcpy(c.ik, pl_vault_identity(other)->pk, PL_IK_LEN);
+	c.verified = 1;
+	c.added = pl_now();
+	if (pl_vault_contact_put(v, &c, &e) != 0 || pl_msgr_publish(v, &e) != 0)
+		fail_msg("contact %s: %s", name, e.msg);
+}
+
+unsigned pl_test_send_note(pl_vault *v, const char *to, const char *text)
+{
+	uint8_t id[8];
+	int64_t seq;
+	pl_sync_report r;
+	pl_err e;
+
+	pl_err_clear(&e);
+	memset(&r, 0, sizeof r);
+	if (pl_msgr_queue(v, to, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq, &e) !=
+		0 ||
+	    pl_msgr_deliver(v, &r, &e) != 0)
+		fail_msg("send to %s: %s", to, e.msg);
+	return r.delivered;
+}
+
+void pl_test_sync(pl_vault *v, pl_sync_report *r)
+{
+	pl_sync_report mine;
+	pl_err e;
+
+	if (r == NULL)
+		r = &mine;
+	pl_err_clear(&e);
+	memset(r, 0, sizeof *r);
+	if (pl_msgr_sync(v, &pl_nego_objects, r, &e) != 0)
+		fail_msg("sync of %s: %s", pl_vault_name(v), e.msg);
 }

@@ -7,7 +7,9 @@
  *   - hex and base64 decoding of vector fields;
  *   - temporary directories under /tmp and their removal;
  *   - the real parley-relay as a child process: found once, started on
- *     127.0.0.1, stopped, every wait on it bounded.
+ *     127.0.0.1, stopped, every wait on it bounded;
+ *   - vaults on a relay driven through the library: made, made verified
+ *     contacts of each other, sending notes and syncing.
  * Helpers that can fail in a way a test did not ask for fail the running
  * cmocka test (fail_msg / assert_*), so callers need no error paths.
  */
@@ -18,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "client/messenger.h"
+#include "vault/vault.h"
 
 /* The vector directory, filled by pl_test_find_vecdir. */
 extern char pl_test_vecdir[PATH_MAX];
@@ -116,5 +121,29 @@ int pl_test_wait(pid_t pid, int ms);
  * played too): u8 2 ‖ through ‖ u8 0. Returns its length, 10. */
 #define PL_TEST_ACK_LEN 10
 size_t pl_test_ack_body(uint8_t out[static PL_TEST_ACK_LEN], uint64_t through);
+
+/* The passphrase of every vault pl_test_vault_new makes (a test that
+ * reopens one, or hands it to the CLI, needs it). */
+#define PL_TEST_PASS "parley test passphrase"
+
+/* Creates a vault named name at dir/sub on relay_url with PL_TEST_PASS and
+ * opens it; publishes nothing. Failure fails the test. The caller closes
+ * it (pl_vault_close). */
+pl_vault *pl_test_vault_new(const char *dir, const char *sub, const char *name,
+			    const char *relay_url);
+
+/* Adds other to v as a new verified contact named name, then publishes v's
+ * grants. Failure fails the test. */
+void pl_test_befriend(pl_vault *v, const char *name, pl_vault *other);
+
+/* Queues a note of text to the contact `to` and delivers everything v has
+ * queued; returns how many envelopes were delivered. Failure fails the
+ * test. */
+unsigned pl_test_send_note(pl_vault *v, const char *to, const char *text);
+
+/* pl_msgr_sync of v with the negotiation handler (pl_nego_objects); the
+ * report goes to r (zeroed first) unless r is NULL. Failure fails the
+ * test. */
+void pl_test_sync(pl_vault *v, pl_sync_report *r);
 
 #endif

@@ -44,8 +44,6 @@
 #include "evil_relay.h"
 #include "support.h"
 
-#define PASS "audit-attacks-passphrase"
-
 static struct {
 	pl_test_relay r;
 	pl_evil *x;
@@ -91,15 +89,16 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* A vault behind the evil relay, its grants published. */
 static void party_make(party *p, const char *name)
 {
+	char sub[64];
 	pl_err e;
 	pl_err_clear(&e);
-	snprintf(p->dir, sizeof p->dir, "%s/v%d-%s", env.dir, env.vaults++, name);
-	if (pl_vault_create(p->dir, name, pl_evil_url(env.x), NULL, 0, PASS, strlen(PASS), &e) !=
-		0 ||
-	    pl_vault_open(&p->v, p->dir, PASS, strlen(PASS), &e) != 0 ||
-	    pl_msgr_publish(p->v, &e) != 0)
+	snprintf(sub, sizeof sub, "v%d-%s", env.vaults++, name);
+	snprintf(p->dir, sizeof p->dir, "%s/%s", env.dir, sub);
+	p->v = pl_test_vault_new(env.dir, sub, name, pl_evil_url(env.x));
+	if (pl_msgr_publish(p->v, &e) != 0)
 		fail_msg("cannot make the vault of %s: %s", name, e.msg);
 }
 
@@ -109,20 +108,6 @@ static void party_close(party *p)
 		pl_vault_close(p->v);
 	p->v = NULL;
 	pl_test_rm_rf(p->dir);
-}
-
-static void add_contact(party *a, const party *b, const char *name)
-{
-	pl_contact c;
-	pl_err e;
-	pl_err_clear(&e);
-	memset(&c, 0, sizeof c);
-	snprintf(c.name, sizeof c.name, "%s", name);
-	memcpy(c.ik, pl_vault_identity(b->v)->pk, PL_IK_LEN);
-	c.added = pl_now();
-	c.verified = 1;
-	assert_int_equal(pl_vault_contact_put(a->v, &c, &e), 0);
-	assert_int_equal(pl_msgr_publish(a->v, &e), 0);
 }
 
 static int pair_setup(void **state)
@@ -135,8 +120,8 @@ static int pair_setup(void **state)
 	assert_non_null(p);
 	party_make(&p->alice, "alice");
 	party_make(&p->bob, "bob");
-	add_contact(&p->alice, &p->bob, "bob");
-	add_contact(&p->bob, &p->alice, "alice");
+	pl_test_befriend(p->alice.v, "bob", p->bob.v);
+	pl_test_befriend(p->bob.v, "alice", p->alice.v);
 	*state = p;
 	return 0;
 }
@@ -158,17 +143,7 @@ static int pair_teardown(void **state)
 
 static void send_note(party *from, const char *to, const char *text)
 {
-	uint8_t id[8];
-	int64_t seq;
-	pl_sync_report r;
-	pl_err e;
-	pl_err_clear(&e);
-	memset(&r, 0, sizeof r);
-	if (pl_msgr_queue(from->v, to, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq,
-			  &e) != 0 ||
-	    pl_msgr_deliver(from->v, &r, &e) != 0)
-		fail_msg("send to %s: %s", to, e.msg);
-	assert_int_equal(r.delivered, 1);
+	assert_int_equal(pl_test_send_note(from->v, to, text), 1);
 }
 
 static int sync_with(party *p, pl_sync_report *r, pl_err *e)
@@ -354,6 +329,29 @@ static void test_control_fetched(void **state)
 	pl_outreach_summary_free(&s);
 }
 
+/* The relay doctors bob's mailbox listing with la (and, unless ma is NULL,
+ * his proved read of its log with ma) while bob syncs: the sync goes
+ * through, reports one deposit withheld (r), and bob keeps one piece of
+ * evidence, which proves the deposit named by needle. */
+static void bob_sees_withheld(pair *p, pl_evil_listing_arg *la, pl_evil_mbxlog_arg *ma,
+			      pl_sync_report *r, const char *needle)
+{
+	char lp[96], mp[96];
+	pl_err e;
+	mailbox_prefix(lp, "/v1/mailbox/", &p->bob);
+	pl_evil_hook(env.x, lp, pl_evil_listing_replace, la);
+	if (ma != NULL) {
+		mailbox_prefix(mp, "/log/mailbox/", &p->bob);
+		pl_evil_hook(env.x, mp, pl_evil_mbxlog_doctor, ma);
+	}
+	assert_int_equal(sync_with(&p->bob, r, &e), 0);
+	pl_evil_clear(env.x);
+	assert_true(la->hits >= 1);
+	assert_int_equal(r->withheld, 1);
+	assert_int_equal(evidence_count(&p->bob), 1);
+	evidence_proves_deposit(&p->bob, needle);
+}
+
 /* The relay hands bob random bytes as seq 1 in place of alice's deposit. */
 static void test_replaced_envelope(void **state)
 {
@@ -361,22 +359,14 @@ static void test_replaced_envelope(void **state)
 	pl_sync_report r;
 	pl_outreach_summary s;
 	pl_evil_listing_arg a = {.seq = 1, .hits = 0};
-	char pfx[96];
 	pl_err e;
 	if (p == NULL)
 		skip();
 	send_note(&p->alice, "bob", "first, replaced");
 	send_note(&p->alice, "bob", "second");
-	mailbox_prefix(pfx, "/v1/mailbox/", &p->bob);
-	pl_evil_hook(env.x, pfx, pl_evil_listing_replace, &a);
-	assert_int_equal(sync_with(&p->bob, &r, &e), 0);
-	pl_evil_clear(env.x);
-	assert_true(a.hits >= 1);
+	bob_sees_withheld(p, &a, NULL, &r, "seq 1 ");
 	assert_int_equal(r.received, 1);
 	assert_int_equal(r.rejected, 1);
-	assert_int_equal(r.withheld, 1);
-	assert_int_equal(evidence_count(&p->bob), 1);
-	evidence_proves_deposit(&p->bob, "seq 1 ");
 	/* bob's ack runs past seq 1 (the relay may drop it) but names only 2 */
 	uint64_t through = 0;
 	assert_int_equal(acks_name_seq(&p->bob, 1, &through), 0);
@@ -454,25 +444,14 @@ static void test_dropped_leaf(void **state)
 	pl_sync_report r;
 	pl_evil_listing_arg la = {.seq = 2, .drop = 1, .hits = 0};
 	pl_evil_mbxlog_arg ma = {.seq = 2, .how = PL_EVIL_DROP, .hits = 0};
-	char lp[96], mp[96];
-	pl_err e;
 	if (p == NULL)
 		skip();
 	send_note(&p->alice, "bob", "first");
 	send_note(&p->alice, "bob", "second, withheld and hidden");
 	send_note(&p->alice, "bob", "third");
-	mailbox_prefix(lp, "/v1/mailbox/", &p->bob);
-	mailbox_prefix(mp, "/log/mailbox/", &p->bob);
-	pl_evil_hook(env.x, lp, pl_evil_listing_replace, &la);
-	pl_evil_hook(env.x, mp, pl_evil_mbxlog_doctor, &ma);
-	assert_int_equal(sync_with(&p->bob, &r, &e), 0);
-	pl_evil_clear(env.x);
-	assert_true(la.hits >= 1);
+	bob_sees_withheld(p, &la, &ma, &r, "seqs 2..2 ");
 	assert_int_equal(ma.hits, 1);
 	assert_int_equal(r.received, 2);
-	assert_int_equal(r.withheld, 1);
-	assert_int_equal(evidence_count(&p->bob), 1);
-	evidence_proves_deposit(&p->bob, "seqs 2..2 ");
 }
 
 /* Deposits n envelopes of random bytes into `to`'s mailbox straight at the
@@ -527,8 +506,8 @@ static void test_prove_reads_only_the_contact(void **state)
 	if (p == NULL)
 		skip();
 	party_make(&dave, "dave");
-	add_contact(&p->alice, &dave, "dave");
-	add_contact(&dave, &p->alice, "alice");
+	pl_test_befriend(p->alice.v, "dave", dave.v);
+	pl_test_befriend(dave.v, "alice", p->alice.v);
 	send_note(&p->alice, "dave", "hello dave");
 	fill_log(&p->alice, "dave", n);
 

@@ -32,7 +32,6 @@
 #include "util/codec.h"
 #include "support.h"
 
-#define PASS "move-test-passphrase"
 #define PEM "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 /* ---- the codec ------------------------------------------------------------ */
@@ -207,28 +206,15 @@ typedef struct {
 
 static party alice, bob;
 
+/* A vault on relay A, its grants published. */
 static void party_make(party *p, const char *name)
 {
 	pl_err e;
 	pl_err_clear(&e);
 	snprintf(p->dir, sizeof p->dir, "%s/%s", net.dir, name);
-	if (pl_vault_create(p->dir, name, net.a.url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
-	    pl_vault_open(&p->v, p->dir, PASS, strlen(PASS), &e) != 0 ||
-	    pl_msgr_publish(p->v, &e) != 0)
+	p->v = pl_test_vault_new(net.dir, name, name, net.a.url);
+	if (pl_msgr_publish(p->v, &e) != 0)
 		fail_msg("cannot make the vault of %s: %s", name, e.msg);
-}
-
-static void add_contact(party *a, const party *b, const char *name)
-{
-	pl_contact c;
-	pl_err e;
-	pl_err_clear(&e);
-	memset(&c, 0, sizeof c);
-	snprintf(c.name, sizeof c.name, "%s", name);
-	memcpy(c.ik, pl_vault_identity(b->v)->pk, PL_IK_LEN);
-	c.verified = 1;
-	assert_int_equal(pl_vault_contact_put(a->v, &c, &e), 0);
-	assert_int_equal(pl_msgr_publish(a->v, &e), 0);
 }
 
 static void relay_key_of(const pl_test_relay *r, uint8_t key[32])
@@ -259,8 +245,8 @@ static int net_setup(void **state)
 	relay_key_of(&net.b, net.bkey);
 	party_make(&alice, "alice");
 	party_make(&bob, "bob");
-	add_contact(&alice, &bob, "bob");
-	add_contact(&bob, &alice, "alice");
+	pl_test_befriend(alice.v, "bob", bob.v);
+	pl_test_befriend(bob.v, "alice", alice.v);
 	return 0;
 }
 

@@ -38,8 +38,6 @@
 #include "util/codec.h"
 #include "vault/vault.h"
 
-#define PASS "nego log test passphrase"
-
 static char dir[256], relay_dir[300];
 static pl_test_relay relay;
 static int serial;
@@ -48,29 +46,12 @@ typedef struct {
 	pl_vault *us, *ir;
 } pair;
 
+/* A vault at dir/<sub><serial>: each test's pair gets fresh folders. */
 static pl_vault *make_vault(const char *sub, const char *name)
 {
-	char path[320];
-	pl_vault *v = NULL;
-	pl_err e;
-	snprintf(path, sizeof path, "%s/%s%d", dir, sub, serial);
-	if (pl_vault_create(path, name, relay.url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
-	    pl_vault_open(&v, path, PASS, strlen(PASS), &e) != 0)
-		fail_msg("vault %s: %s", name, e.msg);
-	return v;
-}
-
-static void befriend(pl_vault *v, const char *name, pl_vault *other)
-{
-	pl_contact c;
-	pl_err e;
-	memset(&c, 0, sizeof c);
-	snprintf(c.name, sizeof c.name, "%s", name);
-	memcpy(c.ik, pl_vault_identity(other)->pk, PL_IK_LEN);
-	c.verified = 1;
-	c.added = pl_now();
-	if (pl_vault_contact_put(v, &c, &e) != 0 || pl_msgr_publish(v, &e) != 0)
-		fail_msg("contact %s: %s", name, e.msg);
+	char path[32];
+	snprintf(path, sizeof path, "%s%d", sub, serial);
+	return pl_test_vault_new(dir, path, name, relay.url);
 }
 
 static void sync_nr(pl_vault *v, pl_sync_report *r, pl_nego_report *nr)
@@ -103,8 +84,8 @@ static void pair_up(pair *p)
 	serial++;
 	p->us = make_vault("us", "United States");
 	p->ir = make_vault("ir", "Iran");
-	befriend(p->us, "Iran", p->ir);
-	befriend(p->ir, "United States", p->us);
+	pl_test_befriend(p->us, "Iran", p->ir);
+	pl_test_befriend(p->ir, "United States", p->us);
 	sync_v(p->us);
 	sync_v(p->ir);
 }
@@ -456,6 +437,19 @@ static void test_acceptance_dated_before_proposal(void **st)
 	pair_close(&p);
 }
 
+/* A fresh pair where us proposed (no expiry) and Iran accepted: the
+ * acceptance is deposited, not yet fetched by us. */
+static void accepted_pair(pair *p, uint8_t prop[8], uint8_t acc[8])
+{
+	int64_t seq;
+	pl_err e;
+	pair_up(p);
+	propose(p, 0, prop);
+	sync_v(p->ir);
+	assert_int_equal(pl_nego_respond(p->ir, prop, PL_RESP_ACCEPT, NULL, acc, &seq, &e), 0);
+	deliver(p->ir);
+}
+
 static void test_late_withdrawal_refused(void **st)
 {
 	(void)st;
@@ -466,11 +460,7 @@ static void test_late_withdrawal_refused(void **st)
 	pl_sync_report r;
 	pl_nego_report nr;
 	pl_err e;
-	pair_up(&p);
-	propose(&p, 0, prop);
-	sync_v(p.ir);
-	assert_int_equal(pl_nego_respond(p.ir, prop, PL_RESP_ACCEPT, NULL, acc, &seq, &e), 0);
-	deliver(p.ir);
+	accepted_pair(&p, prop, acc);
 	/* the proposer's key fetches the acceptance (and acknowledges it) */
 	sync_nr(p.us, &r, &nr);
 	assert_string_equal(state_of(p.us, prop, s1), "accepted");
@@ -506,11 +496,7 @@ static void test_real_crossing_disputed(void **st)
 	pl_sync_report r;
 	pl_nego_report nr;
 	pl_err e;
-	pair_up(&p);
-	propose(&p, 0, prop);
-	sync_v(p.ir);
-	assert_int_equal(pl_nego_respond(p.ir, prop, PL_RESP_ACCEPT, NULL, acc, &seq, &e), 0);
-	deliver(p.ir);
+	accepted_pair(&p, prop, acc);
 	/* before fetching it, the proposer withdraws */
 	assert_int_equal(pl_nego_respond(p.us, prop, PL_RESP_WITHDRAW, NULL, wd, &seq, &e), 0);
 	deliver(p.us);

@@ -26,62 +26,8 @@
 #include "util/codec.h"
 #include "vault/vault.h"
 
-#define PASS "prove test passphrase"
-
 static char dir[256], relay_dir[300];
 static pl_test_relay relay;
-
-static pl_vault *make_vault(const char *sub, const char *name)
-{
-	char path[320];
-	pl_vault *v = NULL;
-	pl_err e;
-
-	snprintf(path, sizeof path, "%s/%s", dir, sub);
-	if (pl_vault_create(path, name, relay.url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
-	    pl_vault_open(&v, path, PASS, strlen(PASS), &e) != 0)
-		fail_msg("vault %s: %s", name, e.msg);
-	return v;
-}
-
-/* Adds `other` to v as a verified contact named name, and publishes. */
-static void befriend(pl_vault *v, const char *name, pl_vault *other)
-{
-	pl_contact c;
-	pl_err e;
-
-	memset(&c, 0, sizeof c);
-	snprintf(c.name, sizeof c.name, "%s", name);
-	memcpy(c.ik, pl_vault_identity(other)->pk, PL_IK_LEN);
-	c.verified = 1;
-	c.added = pl_now();
-	if (pl_vault_contact_put(v, &c, &e) != 0 || pl_msgr_publish(v, &e) != 0)
-		fail_msg("contact %s: %s", name, e.msg);
-}
-
-static void send_note(pl_vault *v, const char *to, const char *text)
-{
-	uint8_t id[8];
-	int64_t seq;
-	pl_sync_report r;
-	pl_err e;
-
-	memset(&r, 0, sizeof r);
-	if (pl_msgr_queue(v, to, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq, &e) !=
-		0 ||
-	    pl_msgr_deliver(v, &r, &e) != 0)
-		fail_msg("send to %s: %s", to, e.msg);
-}
-
-static void sync_vault(pl_vault *v)
-{
-	pl_sync_report r;
-	pl_err e;
-
-	memset(&r, 0, sizeof r);
-	if (pl_msgr_sync(v, &pl_nego_objects, &r, &e) != 0)
-		fail_msg("sync: %s", e.msg);
-}
 
 static void test_prove_outreach(void **st)
 {
@@ -93,23 +39,23 @@ static void test_prove_outreach(void **st)
 	size_t n = 0;
 	(void)st;
 
-	pl_vault *us = make_vault("us", "United States");
-	pl_vault *ir = make_vault("ir", "Iran");
-	befriend(us, "Iran", ir);
-	befriend(ir, "United States", us);
-	sync_vault(us);
-	sync_vault(ir);
+	pl_vault *us = pl_test_vault_new(dir, "us", "United States", relay.url);
+	pl_vault *ir = pl_test_vault_new(dir, "ir", "Iran", relay.url);
+	pl_test_befriend(us, "Iran", ir);
+	pl_test_befriend(ir, "United States", us);
+	pl_test_sync(us, NULL);
+	pl_test_sync(ir, NULL);
 
-	send_note(us, "Iran", "first");
-	send_note(us, "Iran", "second");
-	sync_vault(ir); /* fetches and acks both */
-	send_note(ir, "United States", "a reply");
-	sync_vault(us); /* receives the reply, audits the log */
-	send_note(us, "Iran", "third, never fetched");
+	pl_test_send_note(us, "Iran", "first");
+	pl_test_send_note(us, "Iran", "second");
+	pl_test_sync(ir, NULL); /* fetches and acks both */
+	pl_test_send_note(ir, "United States", "a reply");
+	pl_test_sync(us, NULL); /* receives the reply, audits the log */
+	pl_test_send_note(us, "Iran", "third, never fetched");
 
 	/* nothing sent to a contact: nothing to prove, no file */
-	pl_vault *om = make_vault("om", "Oman");
-	befriend(us, "Oman", om);
+	pl_vault *om = pl_test_vault_new(dir, "om", "Oman", relay.url);
+	pl_test_befriend(us, "Oman", om);
 	snprintf(none, sizeof none, "%s/none.json", dir);
 	memset(&r, 0, sizeof r);
 	assert_int_equal(pl_prove_outreach(us, "Oman", none, &r, &e), -1);

@@ -35,8 +35,6 @@
 #include "util/codec.h"
 #include "support.h"
 
-#define PASS "receive-test-passphrase"
-
 static struct {
 	pl_test_relay r;
 	char dir[64]; /* holds data/ and the vaults */
@@ -94,12 +92,13 @@ static int group_teardown(void **state)
 
 static void party_make(party *p, const char *name)
 {
+	char sub[64];
 	pl_err e;
 	pl_err_clear(&e);
-	snprintf(p->dir, sizeof p->dir, "%s/v%d-%s", relay.dir, relay.vaults++, name);
-	if (pl_vault_create(p->dir, name, relay.r.url, NULL, 0, PASS, strlen(PASS), &e) != 0 ||
-	    pl_vault_open(&p->v, p->dir, PASS, strlen(PASS), &e) != 0 ||
-	    pl_msgr_publish(p->v, &e) != 0)
+	snprintf(sub, sizeof sub, "v%d-%s", relay.vaults++, name);
+	snprintf(p->dir, sizeof p->dir, "%s/%s", relay.dir, sub);
+	p->v = pl_test_vault_new(relay.dir, sub, name, relay.r.url);
+	if (pl_msgr_publish(p->v, &e) != 0)
 		fail_msg("cannot make the vault of %s: %s", name, e.msg);
 }
 

@@ -48,7 +48,6 @@
 #include "util/codec.h"
 #include "support.h"
 
-#define PASS "timing-test-passphrase"
 /* The relay's name in the vaults of the proxy tests: only the test proxy
  * knows it (.invalid never resolves), so nothing can reach the relay
  * around the proxy. */
@@ -315,13 +314,13 @@ static int group_teardown(void **state)
  * caller will set a proxy first. */
 static void party_make_at(party *p, const char *name, const char *url, int publish)
 {
+	char sub[64];
 	pl_err e;
 	pl_err_clear(&e);
-	snprintf(p->dir, sizeof p->dir, "%s/v%d-%s", relay.dir, relay.vaults++, name);
-	if (pl_vault_create(p->dir, name, url ? url : relay.r.url, NULL, 0, PASS, strlen(PASS),
-			    &e) != 0 ||
-	    pl_vault_open(&p->v, p->dir, PASS, strlen(PASS), &e) != 0 ||
-	    (publish && pl_msgr_publish(p->v, &e) != 0))
+	snprintf(sub, sizeof sub, "v%d-%s", relay.vaults++, name);
+	snprintf(p->dir, sizeof p->dir, "%s/%s", relay.dir, sub);
+	p->v = pl_test_vault_new(relay.dir, sub, name, url ? url : relay.r.url);
+	if (publish && pl_msgr_publish(p->v, &e) != 0)
 		fail_msg("cannot make the vault of %s: %s", name, e.msg);
 }
 
@@ -394,15 +393,6 @@ static void send_note(party *from, const char *to, const char *text, uint8_t id[
 	assert_int_equal(r->delivered, 1);
 }
 
-static void sync_ok(party *p, pl_sync_report *r)
-{
-	pl_err e;
-	pl_err_clear(&e);
-	memset(r, 0, sizeof *r);
-	if (pl_msgr_sync(p->v, &pl_nego_objects, r, &e) != 0)
-		fail_msg("sync of %s: %s", pl_vault_name(p->v), e.msg);
-}
-
 /* How many envelopes wait in p's mailbox (without taking them). */
 static size_t mailbox_count(party *p)
 {
@@ -449,7 +439,7 @@ static void test_ack_not_in_fetch_run_rides_with_note(void **state)
 	send_note(&p->alice, "bob", "are you there", id, &r);
 	assert_int_equal(mailbox_count(&p->alice), 0);
 	uint64_t before = pl_now();
-	sync_ok(&p->bob, &r);
+	pl_test_sync(p->bob.v, &r);
 	assert_int_equal(r.received, 1);
 	assert_int_equal(r.acks_sent, 0);
 	assert_int_equal(r.acks_waiting, 1);
@@ -466,7 +456,7 @@ static void test_ack_not_in_fetch_run_rides_with_note(void **state)
 	assert_true(ob[0].not_before <= pl_now() + (uint64_t)PL_MSGR_ACK_DELAY_MAX);
 	pl_vault_outbox_free(ob, n);
 
-	sync_ok(&p->bob, &r); /* not due: still nothing */
+	pl_test_sync(p->bob.v, &r); /* not due: still nothing */
 	assert_int_equal(r.acks_sent, 0);
 	assert_int_equal(r.acks_waiting, 1);
 	assert_int_equal(mailbox_count(&p->alice), 0);
@@ -476,7 +466,7 @@ static void test_ack_not_in_fetch_run_rides_with_note(void **state)
 	assert_int_equal(r.acks_sent, 1);
 	assert_int_equal(r.acks_waiting, 0);
 	assert_int_equal(mailbox_count(&p->alice), 2);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.received, 1);
 	item_state(&p->alice, "bob", id, "fetched");
 }
@@ -493,19 +483,19 @@ static void test_due_ack_goes_with_next_sync(void **state)
 	uint8_t id[8];
 	assert_int_equal(pl_vault_set_u64(p->bob.v, "ack_delay_max", 0, &e), 0);
 	send_note(&p->alice, "bob", "first", id, &r);
-	sync_ok(&p->bob, &r);
+	pl_test_sync(p->bob.v, &r);
 	assert_int_equal(r.received, 1);
 	assert_int_equal(r.acks_sent, 0);
 	assert_int_equal(mailbox_count(&p->alice), 0);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	item_state(&p->alice, "bob", id, "delivered");
 
-	sync_ok(&p->bob, &r);
+	pl_test_sync(p->bob.v, &r);
 	assert_int_equal(r.received, 0);
 	assert_int_equal(r.acks_sent, 1);
 	assert_int_equal(r.acks_waiting, 0);
 	assert_int_equal(mailbox_count(&p->alice), 1);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	item_state(&p->alice, "bob", id, "fetched");
 }
 
@@ -523,7 +513,7 @@ static void stranger_sends(pair *p, party *carol, const char *text)
 		uint8_t first[8];
 		pl_sync_report r;
 		send_note(&p->bob, "alice", "first", first, &r);
-		sync_ok(&p->alice, &r);
+		pl_test_sync(p->alice.v, &r);
 		assert_int_equal(r.received, 1);
 		assert_int_equal(pl_vault_contact_get(p->bob.v, "alice", &bc, &e), 0);
 	}
@@ -552,30 +542,30 @@ static void test_pending_opened_once(void **state)
 	pl_sync_report r;
 	pl_err e;
 	stranger_sends(p, &carol, "hello from carol");
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.received, 0);
 	assert_int_equal(r.pending, 1);
 	assert_int_equal(r.pending_opened, 0);
 
 	/* still a stranger: left sealed, however often alice syncs */
 	for (int i = 0; i < 3; i++) {
-		sync_ok(&p->alice, &r);
+		pl_test_sync(p->alice.v, &r);
 		assert_int_equal(r.pending, 1);
 		assert_int_equal(r.pending_opened, 0);
 	}
 	/* a contact, not verified: still not worth opening */
 	add_contact(&p->alice, &carol, "carol", 0);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.pending_opened, 0);
 	assert_int_equal(r.pending, 1);
 
 	/* verified: opened once, read */
 	add_contact(&p->alice, &carol, "carol", 1);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.pending_opened, 1);
 	assert_int_equal(r.received, 1);
 	assert_int_equal(r.pending, 0);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.pending_opened, 0);
 	(void)e;
 	party_close(&carol);
@@ -592,7 +582,7 @@ static void test_pending_legacy_row_opened_once(void **state)
 	party_make_at(&carol, "carol", NULL, 1);
 	pl_sync_report r;
 	stranger_sends(p, &carol, "from before the upgrade");
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.pending, 1);
 	pl_wr *envs;
 	size_t n;
@@ -605,10 +595,10 @@ static void test_pending_legacy_row_opened_once(void **state)
 	assert_int_equal(pl_vault_pending_remove(p->alice.v, h, &e), 0);
 	assert_int_equal(pl_vault_pending_add(p->alice.v, h, envs[0].p, envs[0].n, &e), 0);
 	pl_vault_pending_free(envs, n);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.pending_opened, 1);
 	assert_int_equal(r.pending, 1);
-	sync_ok(&p->alice, &r);
+	pl_test_sync(p->alice.v, &r);
 	assert_int_equal(r.pending_opened, 0);
 	party_close(&carol);
 }
@@ -654,7 +644,7 @@ static void test_schema1_vault_migrates(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 
-	if (pl_vault_open(&a.v, a.dir, PASS, strlen(PASS), &e) != 0)
+	if (pl_vault_open(&a.v, a.dir, PL_TEST_PASS, strlen(PL_TEST_PASS), &e) != 0)
 		fail_msg("open of a schema 1 vault: %s", e.msg);
 	assert_int_equal(pl_vault_pending_count(a.v), 1);
 	pl_wr *envs;
@@ -748,7 +738,7 @@ static void test_sync_and_send_through_proxy(void **state)
 	size_t c1 = socks_conns();
 	/* one to pin and audit, one for the deposits to bob */
 	assert_true(c1 >= c0 + 2);
-	sync_ok(&p.bob, &r);
+	pl_test_sync(p.bob.v, &r);
 	assert_int_equal(r.received, 1);
 	assert_true(socks_conns() > c1);
 	pthread_mutex_lock(&px.mu);
@@ -811,7 +801,7 @@ static int run_parley(const char *vault, const char *const *args, char *err, siz
 			_exit(127);
 		dup2(o, 1);
 		dup2(x, 2);
-		setenv("PARLEY_PASSPHRASE", PASS, 1);
+		setenv("PARLEY_PASSPHRASE", PL_TEST_PASS, 1);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
