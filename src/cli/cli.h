@@ -96,6 +96,7 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv);
 int pl_cmd_verify(pl_cli *cli, int argc, char **argv);
 int pl_cmd_sync(pl_cli *cli, int argc, char **argv);
 int pl_cmd_thread(pl_cli *cli, int argc, char **argv);
+int pl_cmd_purge(pl_cli *cli, int argc, char **argv);
 int pl_cmd_relay(pl_cli *cli, int argc, char **argv);
 int pl_cmd_relay_move(pl_cli *cli, int argc, char **argv);     /* argv[0] = "move" */
 int pl_cmd_relay_evidence(pl_cli *cli, int argc, char **argv); /* relay evidence */

@@ -232,6 +232,16 @@ int pl_vault_item_list(pl_vault *v, const char *contact, pl_item **out, size_t *
 int pl_vault_item_get(pl_vault *v, int64_t seq, pl_item *it, pl_err *e);
 void pl_vault_item_free(pl_item *it); /* wipes body */
 void pl_vault_items_free(pl_item *it, size_t n);
+/* Retention: deletes, in one transaction, every note (either direction)
+ * whose time is before `before` (unix s) and that is not waiting in the
+ * outbox, then scrubs the files (write-ahead log checkpointed and
+ * truncated, database rebuilt with VACUUM under secure_delete) so their
+ * sealed bodies are no longer in vault.db or vault.db-wal. Signed objects,
+ * acks, relay notices and receipts are kept. *count: notes deleted (set
+ * even when the scrub fails after the commit; then -1 and e says so).
+ * Records the cutoff as the counter "notes_purged_before". Must not be
+ * called inside a transaction. */
+int pl_vault_purge_notes(pl_vault *v, uint64_t before, uint64_t *count, pl_err *e);
 
 /* --- outbox: items waiting for delivery ----------------------------------- */
 typedef struct {

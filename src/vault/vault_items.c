@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope/envelope.h"
 #include "util/codec.h"
 
 /* --- items ------------------------------------------------------------------- */
@@ -274,6 +275,85 @@ void pl_vault_items_free(pl_item *it, size_t n)
 		pl_vault_item_free(&it[i]);
 	sodium_memzero(it, n * sizeof *it);
 	free(it);
+}
+
+/* --- retention: purging notes ------------------------------------------------- */
+
+/* Checkpoints the write-ahead log into the file and truncates it; 0, or -1
+ * when another connection kept part of it (its frames may still hold old
+ * pages). */
+static int wal_truncate(pl_vault *v, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, "PRAGMA wal_checkpoint(TRUNCATE)", e) != 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	int busy = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return pl_vault_dberr(v, rc, "checkpoint the write-ahead log", e);
+	return busy ? -1 : 0;
+}
+
+int pl_vault_purge_notes(pl_vault *v, uint64_t before, uint64_t *count, pl_err *e)
+{
+	sqlite3_stmt *st;
+
+	*count = 0;
+	if (before > INT64_MAX)
+		return pl_err_set(e, PL_EXIT_ERROR, "internal error: a purge date is invalid");
+	/* VACUUM cannot run inside a transaction, and the purge must be
+	 * committed before its bytes can be scrubbed. */
+	if (!sqlite3_get_autocommit(v->db))
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "internal error: a purge cannot run inside another change");
+	/* Already set when the vault was opened; set again so that the purge
+	 * never depends on it: a deleted row's bytes are overwritten in its
+	 * page, not only unlinked. */
+	if (sqlite3_exec(v->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK)
+		return pl_vault_dberr(v, sqlite3_errcode(v->db), "configure the database", e);
+	if (pl_vault_begin(v, e) != 0)
+		return -1;
+	/* A note still in the outbox (or never deposited) is kept: deleting it
+	 * would drop a message the user believes is on its way. Its receipt
+	 * checks go with it (ON DELETE CASCADE). */
+	if (pl_vault_prep(v, &st,
+			  "DELETE FROM items WHERE kind = ?1 AND time < ?2 AND state != 'queued'"
+			  " AND seq NOT IN (SELECT item_seq FROM outbox)",
+			  e) != 0) {
+		pl_vault_rollback(v);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, PL_KIND_NOTE);
+	sqlite3_bind_int64(st, 2, (int64_t)before);
+	int r = pl_vault_exec(v, st, "delete notes", e);
+	sqlite3_finalize(st);
+	uint64_t n = r == 0 ? (uint64_t)sqlite3_changes(v->db) : 0;
+	/* The cutoff is kept so that a thread can say notes before it were
+	 * purged rather than look as if none had been written. */
+	if (r == 0 && pl_vault_get_u64(v, "notes_purged_before", 0) < before)
+		r = pl_vault_set_u64(v, "notes_purged_before", before, e);
+	if (r == 0)
+		r = pl_vault_set_u64(v, "notes_purged", pl_vault_get_u64(v, "notes_purged", 0) + n,
+				     e);
+	if (r != 0) {
+		pl_vault_rollback(v);
+		return -1;
+	}
+	if (pl_vault_commit(v, e) != 0)
+		return -1;
+	*count = n;
+	/* The old pages live on in the write-ahead log until a checkpoint, and
+	 * freed pages in the file until VACUUM rebuilds it: both go, or the
+	 * sealed bodies stay readable to whoever gets the vault and its
+	 * passphrase. */
+	if (wal_truncate(v, e) != 0 ||
+	    sqlite3_exec(v->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK || wal_truncate(v, e) != 0)
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "the notes were deleted but another process has the vault open, "
+				  "so their encrypted bytes may remain in its files; run parley "
+				  "purge again when no other parley uses this vault");
+	return 0;
 }
 
 /* --- outbox ------------------------------------------------------------------ */
