@@ -41,10 +41,18 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 		else
 			pl_cli_item_print(v, &items[i], now);
 	}
+	/* A purge leaves no trace in the list itself: say so, or the thread
+	 * reads as if nothing had been said before the cutoff. */
+	uint64_t purged = pl_vault_get_u64(v, "notes_purged_before", 0);
 	if (arr)
 		pl_cli_json_out(arr);
 	else if (n == 0)
 		printf("no messages with %s yet\n", c.name);
+	if (!arr && purged > 0) {
+		char when[PL_RFC3339_LEN];
+		pl_time_rfc3339(when, purged);
+		printf("(notes before %s were purged from this vault)\n", when);
+	}
 	pl_vault_items_free(items, n);
 	pl_vault_close(v);
 	return PL_EXIT_OK;
