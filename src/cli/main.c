@@ -60,9 +60,12 @@ static const pl_cli_cmd commands[] = {
      "check an exported file offline (no vault needed)"},
     {"sync", pl_cmd_sync, "sync", "deliver what is queued, fetch and process what is waiting"},
     {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},
-    {"purge", pl_cmd_purge, "purge --notes-before DATE",
-     "delete notes dated before DATE (YYYY-MM-DD or RFC 3339 UTC) and scrub them from the "
-     "vault's files; signed negotiation objects and queued notes are kept"},
+    {"purge", pl_cmd_purge,
+     "purge --notes-before DATE\n"
+     "  DATE  YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ, not in the future;\n"
+     "        notes sent or received before it are deleted and scrubbed from the\n"
+     "        vault's files; signed objects and notes still queued are kept",
+     "delete old notes; negotiation moves are kept"},
     {"prove", pl_cmd_prove, "prove outreach NAME --out FILE",
      "prove to anyone what you deposited for NAME and that NAME fetched it"},
     {"relay", pl_cmd_relay,
