@@ -53,8 +53,10 @@ int pl_cli_new_passphrase(const char *file, char **pass, size_t *len, pl_err *e)
 /* pl_passphrase_check with the hint "parley CMD --generate-passphrase". */
 int pl_cli_passphrase_strong(const char *cmd, const char *pass, size_t len, pl_err *e);
 /* The Argon2id cost of a new passphrase: always the strong one, unless the
- * test-only PARLEY_TEST_KDF=interactive is set (said on stderr when used). */
+ * test-only PARLEY_TEST_KDF=interactive is set; pl_cli_kdf_warn says so on
+ * stderr once a passphrase was put under the cheap cost. */
 int pl_cli_kdf_cost(pl_vault_kdf_cost *cost, pl_err *e);
+void pl_cli_kdf_warn(pl_vault_kdf_cost cost);
 /* A generated word passphrase (free with pl_cli_passphrase_free), and the
  * one-time display of it with the advice to write it down. */
 int pl_cli_generate_passphrase(char **pass, size_t *len, unsigned *words, unsigned *bits,

@@ -123,6 +123,7 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 		pl_cli_passphrase_free(pass, plen);
 		return pl_cli_fail(&e);
 	}
+	pl_cli_kdf_warn(cost);
 	pl_vault *v;
 	rc = pl_vault_open(&v, cli->vault_dir, pass, plen, &e);
 	if (rc != 0) {

@@ -61,6 +61,7 @@ static int change(pl_cli *cli, int argc, char **argv)
 		pl_cli_passphrase_free(pass, plen);
 		return pl_cli_fail(&e);
 	}
+	pl_cli_kdf_warn(cost);
 	if (cli->json) {
 		json_t *j = json_pack("{s:b}", "changed", 1);
 		if (generate) {

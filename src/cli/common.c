@@ -232,10 +232,16 @@ int pl_cli_kdf_cost(pl_vault_kdf_cost *cost, pl_err *e)
 				  "PARLEY_TEST_KDF may only be \"interactive\" (for test suites); "
 				  "unset it for a real vault");
 	*cost = PL_VAULT_KDF_TEST_ONLY;
-	fprintf(stderr, "parley: warning: PARLEY_TEST_KDF=interactive: this passphrase gets the "
+	return 0;
+}
+
+void pl_cli_kdf_warn(pl_vault_kdf_cost cost)
+{
+	if (cost == PL_VAULT_KDF_TEST_ONLY)
+		fprintf(stderr,
+			"parley: warning: PARLEY_TEST_KDF=interactive: this passphrase got the "
 			"cheap test-only cost (64 MiB, 2 passes), far easier to guess than "
 			"the normal one; never use it for a real vault\n");
-	return 0;
 }
 
 int pl_cli_generate_passphrase(char **pass, size_t *len, unsigned *words, unsigned *bits, pl_err *e)
