@@ -12,8 +12,8 @@
  * bodies, contacts' access tokens, our own token) is sealed with
  * XChaCha20-Poly1305 under the data key, with the column's purpose and row identity as
  * associated data so a blob cannot be moved to another row. Nothing secret is
- * ever written in clear, and a wrong passphrase is detected by the identity
- * key failing to open.
+ * ever written in clear, and a wrong passphrase is detected by the data key
+ * (or, in an old vault, the key-check record) failing to open.
  *
  * Every multi-step change happens between pl_vault_begin and
  * pl_vault_commit; a crash leaves the old state or the new one.

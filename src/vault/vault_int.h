@@ -99,7 +99,9 @@ int pl_vault_word_ok(const uint8_t *p, size_t n, size_t max);
 struct pl_vault {
 	sqlite3 *db;
 	char *dir;
-	uint8_t *kek;	 /* sodium_malloc'd, read-only after derivation */
+	uint8_t *kek;	 /* the data key every record is sealed under (dek, or
+			  * for an old vault the derived key); sodium_malloc'd,
+			  * read-only once unlocked */
 	pl_identity *id; /* sodium_malloc'd, read-only after loading */
 	char name[PL_NAME_MAX + 1];
 	char relay_url[PL_URL_MAX + 1];
