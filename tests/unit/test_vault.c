@@ -276,8 +276,8 @@ static void test_refuse_overwrite(void **state)
 	memcpy(pk, pl_vault_identity(v)->pk, 32);
 	pl_vault_close(v);
 
-	assert_int_equal(pl_vault_create_cost(t.dir, "Other", RELAY, NULL, 0, "x", 1,
-					      PL_VAULT_KDF_TEST_ONLY, &e),
+	assert_int_equal(pl_vault_create_cost(t.dir, "Other", RELAY, NULL, 0, PASS "!",
+					      strlen(PASS) + 1, PL_VAULT_KDF_TEST_ONLY, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	char want[300];
@@ -555,9 +555,21 @@ static void test_no_secret_in_clear(void **state)
 
 	uint8_t kek[32];
 	kek_of(&t, kek);
-	assert_memory_equal(kek, v->kek, 32); /* we scan for the real KEK */
+	/* We scan for the real keys: the derived one opens the data key. */
+	pl_wr dek, ad;
+	int found;
+	assert_int_equal(pl_vault_meta_get(v, "dek", &dek, 100, &found, &e), 0);
+	assert_true(found);
+	pl_vault_ad(&ad, "data key");
+	pl_wr_bytes(&ad, pl_vault_identity(v)->pk, PL_IK_LEN);
+	uint8_t data_key[32];
+	assert_int_equal(pl_vault_unseal_fixed(data_key, 32, kek, &ad, dek.p, dek.n), 0);
+	pl_wr_free(&ad);
+	pl_wr_free(&dek);
+	assert_memory_equal(data_key, v->kek, 32);
 	const pl_identity *id = pl_vault_identity(v);
 	add_secret(&s, kek, 32);
+	add_secret(&s, data_key, 32);
 	add_secret(&s, id->sk, 64);
 	add_secret(&s, id->sk, 32); /* the seed */
 	add_secret(&s, PASS, strlen(PASS));
@@ -621,6 +633,7 @@ static void test_no_secret_in_clear(void **state)
 	assert_nothing_in_clear(t.dir, &s);
 	sodium_memzero(&s, sizeof s);
 	sodium_memzero(kek, sizeof kek);
+	sodium_memzero(data_key, sizeof data_key);
 	tdir_clean(&t);
 }
 
