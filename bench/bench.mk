@@ -20,7 +20,7 @@ PARLEY_PKGS := libsodium sqlite3 libmicrohttpd libcurl jansson
 PARLEY_LIBS := $(call pc,--libs,$(PARLEY_PKGS)) -lpthread
 
 BINS := $(B)/ratchet_floor $(B)/ratchet_parley $(B)/ratchet_signal $(B)/ratchet_olm \
-	$(B)/bare_httpd $(B)/relay_load $(B)/log_bench $(B)/mbxlog_bench
+	$(B)/bare_httpd $(B)/relay_load $(B)/log_bench $(B)/mbxlog_bench $(B)/unlock_bench
 
 .PHONY: all
 all: $(BINS)
@@ -65,3 +65,7 @@ $(B)/log_bench: bench/log_bench.c $(LIB)
 $(B)/mbxlog_bench: bench/mbxlog_bench.c $(LIB)
 	@mkdir -p $(B)
 	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium libcurl) -o $@ $< $(LIB) $(PARLEY_LIBS) -lm
+
+$(B)/unlock_bench: bench/unlock_bench.c $(LIB)
+	@mkdir -p $(B)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)

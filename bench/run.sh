@@ -13,7 +13,10 @@
 # Proof of outreach (bench/mbxlog_bench): the prover's queries to a real
 # parley-relay holding MBXLOG_LEAVES (1,000,000) log leaves, beside one
 # holding 1,000, median of MBXLOG_ROUNDS; about 15 s more.
-# Whole run: about 105 s; every child is under `timeout`.
+# Unlock (bench/unlock_bench): pl_vault_open at the Argon2id cost of new
+# vaults beside libsodium's INTERACTIVE cost, median of UNLOCK_ROUNDS; about
+# 10 s more.
+# Whole run: about 115 s; every child is under `timeout`.
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
@@ -25,9 +28,10 @@ BURST_N=${BURST_N:-20000}
 RELAY_ROUNDS=${RELAY_ROUNDS:-3}
 RELAY_SECONDS=${RELAY_SECONDS:-2}
 SENDERS=${SENDERS:-1 8 64}
-PARTS=${PARTS:-ratchet relay log mbxlog} # which parts to run
+PARTS=${PARTS:-ratchet relay log mbxlog unlock} # which parts to run
 MBXLOG_LEAVES=${MBXLOG_LEAVES:-1000000}
 MBXLOG_ROUNDS=${MBXLOG_ROUNDS:-15}
+UNLOCK_ROUNDS=${UNLOCK_ROUNDS:-5}
 IMPLS="floor parley libsignal olm"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/parley-bench.XXXXXX")
@@ -228,4 +232,11 @@ if want mbxlog && [ -x "$B/mbxlog_bench" ] && [ -x "$build/parley-relay" ]; then
 	timeout 600 "$B/mbxlog_bench" "$build/parley-relay" "$work/mbxlog" "$MBXLOG_LEAVES" "$MBXLOG_ROUNDS" ||
 		echo "mbxlog_bench failed or timed out"
 	rm -rf "$work/mbxlog"
+fi
+if want unlock && [ -x "$B/unlock_bench" ]; then
+	echo
+	echo "== Vault unlock: Argon2id at the new cost beside INTERACTIVE (median of $UNLOCK_ROUNDS) =="
+	mkdir -p "$work/unlock"
+	timeout 120 "$B/unlock_bench" "$work/unlock" "$UNLOCK_ROUNDS" || echo "unlock_bench failed or timed out"
+	rm -rf "$work/unlock"
 fi

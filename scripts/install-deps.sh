@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian 12 packages parley needs to build, test, fuzz and
 # benchmark. Idempotent: asks apt only for what dpkg says is missing, so a
-# machine that has everything never touches the network.
+# machine that has everything never touches the network. wamerican is the
+# word list `parley init --generate-passphrase` draws from.
 set -eu
 PKGS="build-essential pkg-config libsodium-dev libsqlite3-dev libmicrohttpd-dev
 libcurl4-openssl-dev libjansson-dev libcmocka-dev clang-14 libclang-rt-14-dev
 llvm-14 jq curl openssl sqlite3 procps libsignal-protocol-c-dev libolm-dev
-libssl-dev"
+libssl-dev wamerican"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -47,6 +47,21 @@ int pl_cli_wants_help(int argc, char **argv);
  * pl_cli_passphrase_free. */
 int pl_cli_passphrase(pl_cli *cli, int confirm, char **pass, size_t *len, pl_err *e);
 void pl_cli_passphrase_free(char *pass, size_t len);
+/* A new passphrase: the first line of file, or asked twice on the terminal
+ * (never from PARLEY_PASSPHRASE, which holds the current one). */
+int pl_cli_new_passphrase(const char *file, char **pass, size_t *len, pl_err *e);
+/* pl_passphrase_check with the hint "parley CMD --generate-passphrase". */
+int pl_cli_passphrase_strong(const char *cmd, const char *pass, size_t len, pl_err *e);
+/* The Argon2id cost of a new passphrase: always the strong one, unless the
+ * test-only PARLEY_TEST_KDF=interactive is set; pl_cli_kdf_warn says so on
+ * stderr once a passphrase was put under the cheap cost. */
+int pl_cli_kdf_cost(pl_vault_kdf_cost *cost, pl_err *e);
+void pl_cli_kdf_warn(pl_vault_kdf_cost cost);
+/* A generated word passphrase (free with pl_cli_passphrase_free), and the
+ * one-time display of it with the advice to write it down. */
+int pl_cli_generate_passphrase(char **pass, size_t *len, unsigned *words, unsigned *bits,
+			       pl_err *e);
+void pl_cli_show_passphrase(const char *pass, unsigned words, unsigned bits);
 /* Opens the vault and applies this run's --proxy (warning on stderr if the
  * proxy in use is socks5://, whose name lookups leak). */
 int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e);
@@ -80,6 +95,7 @@ json_t *pl_cli_case_json(const pl_case *c);
 /* Subcommands, one file each (src/cli/cmd_*.c). */
 int pl_cmd_init(pl_cli *cli, int argc, char **argv);
 int pl_cmd_id(pl_cli *cli, int argc, char **argv);
+int pl_cmd_passphrase(pl_cli *cli, int argc, char **argv);
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);

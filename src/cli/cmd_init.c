@@ -1,9 +1,11 @@
 /*
  * cmd_init.c — `parley init --name NAME --relay URL [--relay-cert FILE]
- * [--proxy URL]`: creates the vault (keeping the SOCKS proxy, if given, for
- * every later connection), then (if the relay answers) pins the relay's key
- * and publishes this party's prekeys and mailbox token. Never overwrites a
- * vault.
+ * [--proxy URL] [--generate-passphrase]`: creates the vault (keeping the
+ * SOCKS proxy, if given, for every later connection), then (if the relay
+ * answers) pins the relay's key and publishes this party's prekeys and
+ * mailbox token. Never overwrites a vault, and never makes one under a
+ * passphrase that pl_passphrase_check refuses. A generated passphrase is
+ * printed once, on stdout, and nowhere else.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -44,9 +46,10 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 					     {"relay", required_argument, NULL, 'r'},
 					     {"relay-cert", required_argument, NULL, 'c'},
 					     {"insecure-http", no_argument, NULL, 'i'},
+					     {"generate-passphrase", no_argument, NULL, 'g'},
 					     {NULL, 0, NULL, 0}};
 	const char *name = NULL, *relay = NULL, *cert = NULL;
-	int ch, plain_ok = 0;
+	int ch, plain_ok = 0, generate = 0;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -62,6 +65,9 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 			break;
 		case 'i':
 			plain_ok = 1;
+			break;
+		case 'g':
+			generate = 1;
 			break;
 		default:
 			return pl_cli_usage("init", "unknown or incomplete option %s",
@@ -94,33 +100,48 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	char *pass;
 	size_t plen;
-	if (pl_cli_passphrase(cli, 1, &pass, &plen, &e) != 0) {
+	unsigned words = 0, bits = 0;
+	pl_vault_kdf_cost cost;
+	if (pl_cli_kdf_cost(&cost, &e) != 0) {
 		free(pem);
 		return pl_cli_fail(&e);
 	}
-	int rc = pl_vault_create(cli->vault_dir, name, relay, pem, pemlen, pass, plen, &e);
+	if (generate ? pl_cli_generate_passphrase(&pass, &plen, &words, &bits, &e) != 0
+		     : pl_cli_passphrase(cli, 1, &pass, &plen, &e) != 0) {
+		free(pem);
+		return pl_cli_fail(&e);
+	}
+	if (pl_cli_passphrase_strong("init", pass, plen, &e) != 0) {
+		pl_cli_passphrase_free(pass, plen);
+		free(pem);
+		return pl_cli_fail(&e);
+	}
+	int rc =
+	    pl_vault_create_cost(cli->vault_dir, name, relay, pem, pemlen, pass, plen, cost, &e);
 	free(pem);
 	if (rc != 0) {
 		pl_cli_passphrase_free(pass, plen);
 		return pl_cli_fail(&e);
 	}
+	pl_cli_kdf_warn(cost);
 	pl_vault *v;
 	rc = pl_vault_open(&v, cli->vault_dir, pass, plen, &e);
-	pl_cli_passphrase_free(pass, plen);
-	if (rc != 0)
+	if (rc != 0) {
+		pl_cli_passphrase_free(pass, plen);
 		return pl_cli_fail(&e);
+	}
+	/* Shown before anything else can fail, as the vault exists now; with
+	 * --json it is a member of the one document printed at the end. */
+	if (generate && !cli->json)
+		pl_cli_show_passphrase(pass, words, bits);
 
 	if (plain_ok && pl_rc_url_plain_remote(relay) == 1 &&
-	    pl_vault_allow_relay_plain_http(v, &e) != 0) {
-		pl_vault_close(v);
-		return pl_cli_fail(&e);
-	}
+	    pl_vault_allow_relay_plain_http(v, &e) != 0)
+		goto fail;
 	/* --proxy (checked by the dispatcher) is kept for every later command. */
 	if (cli->proxy && strcmp(cli->proxy, "none") != 0 &&
-	    pl_vault_set_relay_proxy(v, cli->proxy, &e) != 0) {
-		pl_vault_close(v);
-		return pl_cli_fail(&e);
-	}
+	    pl_vault_set_relay_proxy(v, cli->proxy, &e) != 0)
+		goto fail;
 	pl_cli_proxy_warn(v);
 	pl_err pe;
 	pl_err_clear(&pe);
@@ -130,15 +151,22 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 	pl_hex_encode(key, id->pk, PL_IK_LEN);
 	pl_fingerprint(fp, id->pk);
 	if (cli->json) {
-		pl_cli_json_out(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "vault", cli->vault_dir,
-					  "name", name, "key", key, "fingerprint", fp, "relay",
-					  relay, "published", published));
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "vault", cli->vault_dir,
+				      "name", name, "key", key, "fingerprint", fp, "relay", relay,
+				      "published", published);
+		if (generate) {
+			json_object_set_new(j, "passphrase", json_string(pass));
+			json_object_set_new(j, "passphrase_words", json_integer(words));
+			json_object_set_new(j, "passphrase_bits", json_integer(bits));
+		}
+		pl_cli_json_out(j);
 	} else {
 		printf("created vault %s for %s\nkey:         %s\nfingerprint: %s\n",
 		       cli->vault_dir, name, key, fp);
 		if (published)
 			printf("published prekeys to %s\n", relay);
 	}
+	pl_cli_passphrase_free(pass, plen);
 	if (!published)
 		fprintf(stderr,
 			"parley: warning: %s; the vault is ready, parley sync will "
@@ -146,4 +174,8 @@ int pl_cmd_init(pl_cli *cli, int argc, char **argv)
 			pe.msg);
 	pl_vault_close(v);
 	return PL_EXIT_OK;
+fail:
+	pl_cli_passphrase_free(pass, plen);
+	pl_vault_close(v);
+	return pl_cli_fail(&e);
 }

@@ -92,6 +92,64 @@ static int read_tty_line(int fd, const char *prompt, char *buf, size_t cap, size
 	return rc;
 }
 
+/* One line of the file at path (the first newline ends it: editors add
+ * one) into buf of PASS_MAX bytes. */
+static int read_pass_file(const char *path, char *buf, size_t *len, pl_err *e)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return pl_err_set(e, PL_EXIT_USAGE, "cannot read passphrase file %s: %s", path,
+				  strerror(errno));
+	size_t n = fread(buf, 1, PASS_MAX, f);
+	fclose(f);
+	if (n >= PASS_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "the passphrase is longer than %d bytes",
+				  PASS_MAX - 1);
+	buf[n] = '\0';
+	char *nl = memchr(buf, '\n', n);
+	if (nl) {
+		n = (size_t)(nl - buf);
+		if (n > 0 && buf[n - 1] == '\r')
+			n--;
+		buf[n] = '\0';
+	}
+	*len = n;
+	return 0;
+}
+
+/* Asks the terminal for a passphrase under prompt, twice when confirm. */
+static int read_pass_tty(const char *prompt, const char *again_prompt, int confirm, char *buf,
+			 size_t *len, pl_err *e)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "no passphrase: set PARLEY_PASSPHRASE, pass "
+				  "--passphrase-file FILE, or run parley on a terminal");
+	size_t n = 0;
+	int bad = read_tty_line(fd, prompt, buf, PASS_MAX, &n) != 0;
+	if (!bad && confirm) {
+		char *again = sodium_malloc(PASS_MAX);
+		size_t n2 = 0;
+		bad = again == NULL || read_tty_line(fd, again_prompt, again, PASS_MAX, &n2) != 0 ||
+		      n2 != n || sodium_memcmp(again, buf, n) != 0;
+		if (again)
+			sodium_free(again);
+		if (bad) {
+			close(fd);
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "the two passphrases differ; nothing was changed, "
+					  "run the command again");
+		}
+	}
+	close(fd);
+	if (bad)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "could not read a passphrase from the terminal");
+	*len = n;
+	return 0;
+}
+
 int pl_cli_passphrase(pl_cli *cli, int confirm, char **pass, size_t *len, pl_err *e)
 {
 	char *buf = sodium_malloc(PASS_MAX);
@@ -100,76 +158,116 @@ int pl_cli_passphrase(pl_cli *cli, int confirm, char **pass, size_t *len, pl_err
 	if (buf == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the passphrase");
 	size_t n = 0;
+	int r;
 	const char *env = getenv("PARLEY_PASSPHRASE");
-	if (env != NULL && *env != '\0') {
+	if (env != NULL && *env == '\0') {
+		r = pl_err_set(e, PL_EXIT_USAGE,
+			       "PARLEY_PASSPHRASE is set but empty; put the passphrase in it, or "
+			       "unset it to be asked");
+	} else if (env != NULL) {
 		n = strlen(env);
-		if (n >= PASS_MAX)
-			goto toolong;
-		memcpy(buf, env, n + 1);
+		r = n >= PASS_MAX
+			? pl_err_set(e, PL_EXIT_USAGE, "the passphrase is longer than %d bytes",
+				     PASS_MAX - 1)
+			: 0;
+		if (r == 0)
+			memcpy(buf, env, n + 1);
 	} else if (cli->passfile != NULL) {
-		FILE *f = fopen(cli->passfile, "r");
-		if (f == NULL) {
-			sodium_free(buf);
-			return pl_err_set(e, PL_EXIT_USAGE, "cannot read passphrase file %s: %s",
-					  cli->passfile, strerror(errno));
-		}
-		n = fread(buf, 1, PASS_MAX, f);
-		fclose(f);
-		if (n >= PASS_MAX)
-			goto toolong;
-		buf[n] = '\0';
-		/* One line: the first newline ends it (editors add one). */
-		char *nl = memchr(buf, '\n', n);
-		if (nl) {
-			n = (size_t)(nl - buf);
-			if (n > 0 && buf[n - 1] == '\r')
-				n--;
-			buf[n] = '\0';
-		}
+		r = read_pass_file(cli->passfile, buf, &n, e);
 	} else {
-		int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-		if (fd < 0) {
-			sodium_free(buf);
-			return pl_err_set(e, PL_EXIT_USAGE,
-					  "no passphrase: set PARLEY_PASSPHRASE, pass "
-					  "--passphrase-file FILE, or run parley on a terminal");
-		}
-		int bad = read_tty_line(fd, "passphrase: ", buf, PASS_MAX, &n) != 0;
-		if (!bad && confirm) {
-			char *again = sodium_malloc(PASS_MAX);
-			size_t n2 = 0;
-			bad = again == NULL ||
-			      read_tty_line(fd, "passphrase again: ", again, PASS_MAX, &n2) != 0 ||
-			      n2 != n || sodium_memcmp(again, buf, n) != 0;
-			if (again)
-				sodium_free(again);
-			if (bad) {
-				close(fd);
-				sodium_free(buf);
-				return pl_err_set(
-				    e, PL_EXIT_USAGE,
-				    "the two passphrases differ; nothing was created, "
-				    "run the command again");
-			}
-		}
-		close(fd);
-		if (bad) {
-			sodium_free(buf);
-			return pl_err_set(e, PL_EXIT_USAGE,
-					  "could not read a passphrase from "
-					  "the terminal");
-		}
+		r = read_pass_tty("passphrase: ", "passphrase again: ", confirm, buf, &n, e);
 	}
-	if (n == 0) {
+	if (r == 0 && n == 0)
+		r = pl_err_set(e, PL_EXIT_USAGE, "the passphrase is empty; choose one");
+	if (r != 0) {
 		sodium_free(buf);
-		return pl_err_set(e, PL_EXIT_USAGE, "the passphrase is empty; choose one");
+		return -1;
 	}
 	*pass = buf;
 	*len = n;
 	return 0;
-toolong:
-	sodium_free(buf);
-	return pl_err_set(e, PL_EXIT_USAGE, "the passphrase is longer than %d bytes", PASS_MAX - 1);
+}
+
+int pl_cli_new_passphrase(const char *file, char **pass, size_t *len, pl_err *e)
+{
+	char *buf = sodium_malloc(PASS_MAX);
+	*pass = NULL;
+	*len = 0;
+	if (buf == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the passphrase");
+	size_t n = 0;
+	int r = file ? read_pass_file(file, buf, &n, e)
+		     : read_pass_tty("new passphrase: ", "new passphrase again: ", 1, buf, &n, e);
+	if (r == 0 && n == 0)
+		r = pl_err_set(e, PL_EXIT_USAGE, "the new passphrase is empty; choose one");
+	if (r != 0) {
+		sodium_free(buf);
+		return -1;
+	}
+	*pass = buf;
+	*len = n;
+	return 0;
+}
+
+int pl_cli_passphrase_strong(const char *cmd, const char *pass, size_t len, pl_err *e)
+{
+	if (pl_passphrase_check(pass, len, e) == 0)
+		return 0;
+	char msg[sizeof e->msg];
+	snprintf(msg, sizeof msg, "%s", e->msg);
+	return pl_err_set(e, PL_EXIT_USAGE,
+			  "%s; or let parley make one: parley %s "
+			  "--generate-passphrase",
+			  msg, cmd);
+}
+
+int pl_cli_kdf_cost(pl_vault_kdf_cost *cost, pl_err *e)
+{
+	const char *t = getenv("PARLEY_TEST_KDF");
+	*cost = PL_VAULT_KDF_STRONG;
+	if (t == NULL)
+		return 0;
+	if (strcmp(t, "interactive") != 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "PARLEY_TEST_KDF may only be \"interactive\" (for test suites); "
+				  "unset it for a real vault");
+	*cost = PL_VAULT_KDF_TEST_ONLY;
+	return 0;
+}
+
+void pl_cli_kdf_warn(pl_vault_kdf_cost cost)
+{
+	if (cost == PL_VAULT_KDF_TEST_ONLY)
+		fprintf(stderr,
+			"parley: warning: PARLEY_TEST_KDF=interactive: this passphrase got the "
+			"cheap test-only cost (64 MiB, 2 passes), far easier to guess than "
+			"the normal one; never use it for a real vault\n");
+}
+
+int pl_cli_generate_passphrase(char **pass, size_t *len, unsigned *words, unsigned *bits, pl_err *e)
+{
+	unsigned listlen;
+	char *buf = sodium_malloc(PASS_MAX);
+	*pass = NULL;
+	*len = 0;
+	if (buf == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the passphrase");
+	if (pl_passphrase_generate(buf, PASS_MAX, PL_WORDS_PATH, words, &listlen, bits, e) != 0) {
+		sodium_free(buf);
+		return -1;
+	}
+	*pass = buf;
+	*len = strlen(buf);
+	return 0;
+}
+
+void pl_cli_show_passphrase(const char *pass, unsigned words, unsigned bits)
+{
+	printf("passphrase:  %s\n"
+	       "Write this passphrase down now and keep it apart from this computer: it is "
+	       "shown only this once (%u words, about %u bits), and without it the vault "
+	       "cannot be opened.\n",
+	       pass, words, bits);
 }
 
 int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e)

@@ -13,14 +13,25 @@
 static const pl_cli_cmd commands[] = {
     {"init", pl_cmd_init,
      "init --name NAME --relay URL [--relay-cert FILE] [--insecure-http] [--proxy URL]\n"
+     "     [--generate-passphrase]\n"
      "  --relay-cert FILE  trust only this CA certificate for the https:// relay\n"
      "  --proxy URL        reach the relay through this SOCKS proxy from now on\n"
      "                     (socks5h://HOST:PORT, e.g. socks5h://127.0.0.1:9050 for Tor)\n"
      "  --insecure-http    allow plain http:// to a relay on another computer (the\n"
      "                     access token then crosses the network readable); http://\n"
-     "                     to this computer (localhost, 127.x, ::1) needs no flag",
+     "                     to this computer (localhost, 127.x, ::1) needs no flag\n"
+     "  --generate-passphrase  make the passphrase (6 or more random words), use it\n"
+     "                     for the vault and print it once; a passphrase you choose\n"
+     "                     needs 12 or more characters and about 50 bits by parley's\n"
+     "                     estimate",
      "create a vault with a new identity"},
     {"id", pl_cmd_id, "id", "print this party's name, public key and fingerprint"},
+    {"passphrase", pl_cmd_passphrase,
+     "passphrase change [--new-passphrase-file FILE | --generate-passphrase]\n"
+     "  asks the current passphrase as every command does, then the new one twice\n"
+     "  --new-passphrase-file FILE  read the new passphrase from FILE (scripts)\n"
+     "  --generate-passphrase       make a word passphrase and print it once",
+     "put the vault under a new passphrase"},
     {"contact", pl_cmd_contact,
      "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list |\n"
      "        remove NAME [--forget-transcript]\n"

@@ -467,31 +467,69 @@ typedef struct {
 	size_t calen;
 	const char *pass;
 	size_t passlen;
+	pl_vault_kdf_cost cost;
 } vault_setup;
+
+/* The data key v->kek sealed under the key derived from the passphrase
+ * (wrap), bound to this vault's identity key: the "dek" record. */
+static int seal_data_key(pl_vault *v, const uint8_t *wrap, pl_wr *blob, pl_err *e)
+{
+	pl_wr ad;
+	own_ad(&ad, "data key", v->id->pk);
+	int r = pl_vault_seal(blob, wrap, &ad, v->kek, PL_VAULT_KEY_LEN);
+	pl_wr_free(&ad);
+	if (r != 0)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not encrypt the vault's data key (out of memory)");
+	return 0;
+}
+
+/* Derives the wrapping key for pass at fresh parameters of the given cost
+ * and seals the data key under it: *rec and *blob are what the vault's
+ * "kdf" and "dek" records become. */
+static int wrap_data_key(pl_vault *v, const char *pass, size_t passlen, pl_vault_kdf_cost cost,
+			 uint8_t rec[static PL_KDF_REC_LEN], pl_wr *blob, pl_err *e)
+{
+	pl_kdf_params k;
+	uint8_t *wrap = sodium_malloc(PL_VAULT_KEY_LEN);
+
+	pl_wr_init(blob);
+	if (wrap == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
+	pl_vault_kdf_new(&k, cost);
+	int r = -1;
+	if (pl_vault_kdf_derive(wrap, &k, pass, passlen) != 0)
+		pl_err_set(e, PL_EXIT_ERROR,
+			   "could not derive the vault key from the passphrase (out of "
+			   "memory?); close other programs and try again");
+	else if (seal_data_key(v, wrap, blob, e) == 0)
+		r = 0;
+	sodium_free(wrap);
+	pl_vault_kdf_encode(rec, &k);
+	return r;
+}
 
 /* Fills the freshly created temporary database. */
 static int build(pl_vault *v, const vault_setup *s, pl_err *e)
 {
-	pl_kdf_params k;
 	uint8_t rec[PL_KDF_REC_LEN], token[PL_TOKEN_LEN];
+	pl_wr dek;
 	int ok = 0;
 
-	pl_vault_kdf_default(&k);
-	if (pl_vault_kdf_derive(v->kek, &k, s->pass, s->passlen) != 0)
-		return pl_err_set(e, PL_EXIT_ERROR,
-				  "could not derive the vault key from the passphrase (out of "
-				  "memory?); close other programs and try again");
 	if (pl_identity_generate(v->id) != 0)
 		return pl_err_set(e, PL_EXIT_ERROR, "could not generate an identity key");
-	pl_vault_kdf_encode(rec, &k);
+	randombytes_buf(v->kek, PL_VAULT_KEY_LEN);
+	if (wrap_data_key(v, s->pass, s->passlen, s->cost, rec, &dek, e) != 0)
+		return -1;
 	if (run_sql(v,
 		    "PRAGMA application_id = " STR(VAULT_APP_ID) ";"
 								 " PRAGMA user_version = " STR(
 								     VAULT_SCHEMA) ";",
-		    "initialise the database", e) != 0)
+		    "initialise the database", e) != 0 ||
+	    run_sql(v, "BEGIN IMMEDIATE", "initialise the database", e) != 0) {
+		pl_wr_free(&dek);
 		return -1;
-	if (run_sql(v, "BEGIN IMMEDIATE", "initialise the database", e) != 0)
-		return -1;
+	}
 	uint8_t now[8];
 	pl_be64_put(now, pl_now());
 	randombytes_buf(token, sizeof token);
@@ -499,6 +537,7 @@ static int build(pl_vault *v, const vault_setup *s, pl_err *e)
 	 * from it on open and checked against the stored public key. */
 	if (run_sql(v, SCHEMA_SQL, "create the tables", e) == 0 &&
 	    pl_vault_meta_put(v, "kdf", rec, sizeof rec, e) == 0 &&
+	    pl_vault_meta_put(v, "dek", dek.p, dek.n, e) == 0 &&
 	    pl_vault_meta_put(v, "ik", v->id->pk, PL_IK_LEN, e) == 0 &&
 	    meta_put_sealed(v, "ik_seed", "identity", v->id->sk, 32, e) == 0 &&
 	    meta_put_sealed(v, "check", "key check", (const uint8_t *)CHECK_TEXT,
@@ -512,6 +551,7 @@ static int build(pl_vault *v, const vault_setup *s, pl_err *e)
 	    pl_vault_prekeys_init(v, e) == 0)
 		ok = 1;
 	sodium_memzero(token, sizeof token);
+	pl_wr_free(&dek);
 	return pl_vault_tx_end(v, 1, ok, e);
 }
 
@@ -548,7 +588,7 @@ static int setup_check(const vault_setup *s, pl_err *e)
 	if (s->pass == NULL || s->passlen == 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the passphrase is empty; choose a passphrase for the vault");
-	return 0;
+	return pl_passphrase_check(s->pass, s->passlen, e);
 }
 
 /* Makes the vault folder DIR with mode 0700 whatever the umask, or takes
@@ -656,7 +696,15 @@ int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
 		    pl_err *e)
 {
-	const vault_setup s = {name, relay_url, relay_ca, relay_ca_len, pass, passlen};
+	return pl_vault_create_cost(dir, name, relay_url, relay_ca, relay_ca_len, pass, passlen,
+				    PL_VAULT_KDF_STRONG, e);
+}
+
+int pl_vault_create_cost(const char *dir, const char *name, const char *relay_url,
+			 const uint8_t *relay_ca, size_t relay_ca_len, const char *pass,
+			 size_t passlen, pl_vault_kdf_cost cost, pl_err *e)
+{
+	const vault_setup s = {name, relay_url, relay_ca, relay_ca_len, pass, passlen, cost};
 	if (vault_start(dir, e) != 0 || setup_check(&s, e) != 0)
 		return -1;
 
@@ -808,8 +856,34 @@ static int load_public(pl_vault *v, pl_err *e)
 	return 0;
 }
 
-/* Derives the KEK and opens the identity; tells a wrong passphrase apart
- * from a damaged identity record by the separate key-check record. */
+/* Opens the "dek" record with the key derived from the passphrase into
+ * v->kek: 1 if opened, 0 if the vault has no such record (made before it
+ * existed: the derived key is the data key), -1 if it does not open. */
+static int unwrap_data_key(pl_vault *v, const uint8_t *wrap, pl_err *e)
+{
+	pl_wr blob, ad;
+	int found;
+
+	if (pl_vault_meta_get(v, "dek", &blob, PL_SEAL_OVERHEAD + PL_VAULT_KEY_LEN, &found, e) != 0)
+		return -1;
+	if (!found) {
+		pl_wr_free(&blob);
+		memcpy(v->kek, wrap, PL_VAULT_KEY_LEN);
+		return 0;
+	}
+	own_ad(&ad, "data key", v->id->pk);
+	int r = pl_vault_unseal_fixed(v->kek, PL_VAULT_KEY_LEN, wrap, &ad, blob.p, blob.n);
+	pl_wr_free(&ad);
+	pl_wr_free(&blob);
+	if (r != 0)
+		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s",
+				  vdir(v));
+	return 1;
+}
+
+/* Derives the KEK, opens the data key and the identity; tells a wrong
+ * passphrase apart from a damaged identity record by the separate
+ * key-check record. */
 static int unlock(pl_vault *v, const char *pass, size_t passlen, pl_err *e)
 {
 	uint8_t rec[PL_KDF_REC_LEN], ik[PL_IK_LEN], seed[32], chk[sizeof CHECK_TEXT - 1];
@@ -821,11 +895,20 @@ static int unlock(pl_vault *v, const char *pass, size_t passlen, pl_err *e)
 		return -1;
 	if (pl_vault_kdf_decode(&k, rec, sizeof rec) != 0)
 		return pl_vault_damaged(v, "its passphrase parameters are invalid", e);
-	if (pl_vault_kdf_derive(v->kek, &k, pass, passlen) != 0)
+	uint8_t *wrap = sodium_malloc(PL_VAULT_KEY_LEN);
+	if (wrap == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
+	if (pl_vault_kdf_derive(wrap, &k, pass, passlen) != 0) {
+		sodium_free(wrap);
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "could not derive the vault key from the passphrase (out of "
 				  "memory?); close other programs and try again");
+	}
 	memcpy(v->id->pk, ik, sizeof ik);
+	int u = unwrap_data_key(v, wrap, e);
+	sodium_free(wrap);
+	if (u < 0)
+		return -1;
 	pl_err tmp;
 	if (meta_get_sealed(v, "check", "key check", chk, sizeof chk, &tmp) != 0 ||
 	    sodium_memcmp(chk, CHECK_TEXT, sizeof chk) != 0)
@@ -908,6 +991,32 @@ int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t pass
 	vault_free(v);
 	free(path);
 	return r;
+}
+
+int pl_vault_passphrase_change(pl_vault *v, const char *pass, size_t passlen,
+			       pl_vault_kdf_cost cost, pl_err *e)
+{
+	uint8_t rec[PL_KDF_REC_LEN];
+	pl_wr dek;
+
+	if (pass == NULL || passlen == 0)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the new passphrase is empty; choose a passphrase for the vault");
+	if (pl_passphrase_check(pass, passlen, e) != 0)
+		return -1;
+	/* Derived before the transaction: the write lock is held only for the
+	 * two record writes, not for the seconds Argon2id takes. */
+	if (wrap_data_key(v, pass, passlen, cost, rec, &dek, e) != 0)
+		return -1;
+	int own;
+	if (pl_vault_tx_start(v, &own, e) != 0) {
+		pl_wr_free(&dek);
+		return -1;
+	}
+	int ok = pl_vault_meta_put(v, "kdf", rec, sizeof rec, e) == 0 &&
+		 pl_vault_meta_put(v, "dek", dek.p, dek.n, e) == 0;
+	pl_wr_free(&dek);
+	return pl_vault_tx_end(v, own, ok, e);
 }
 
 int pl_vault_open_memory(pl_vault **out, pl_err *e)

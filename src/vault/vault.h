@@ -4,13 +4,16 @@
  * transcript, the outbox and the relay state.
  *
  * Secrets at rest: a key-encryption key is derived from the passphrase with
- * Argon2id (crypto_pwhash, parameters and salt stored beside it); every
+ * Argon2id (crypto_pwhash, parameters and salt stored beside it). A vault
+ * made by this version keeps a random data key sealed under it (so a new
+ * passphrase rewrites only that wrapper); a vault made earlier uses the
+ * derived key itself as its data key until its passphrase changes. Every
  * secret column (identity secret key, prekey secrets, session states, item
  * bodies, contacts' access tokens, our own token) is sealed with
- * XChaCha20-Poly1305 under it, with the column's purpose and row identity as
+ * XChaCha20-Poly1305 under the data key, with the column's purpose and row identity as
  * associated data so a blob cannot be moved to another row. Nothing secret is
- * ever written in clear, and a wrong passphrase is detected by the identity
- * key failing to open.
+ * ever written in clear, and a wrong passphrase is detected by the data key
+ * (or, in an old vault, the key-check record) failing to open.
  *
  * Every multi-step change happens between pl_vault_begin and
  * pl_vault_commit; a crash leaves the old state or the new one.
@@ -37,6 +40,47 @@ typedef struct pl_vault pl_vault;
 int pl_vault_create(const char *dir, const char *name, const char *relay_url,
 		    const uint8_t *relay_ca, size_t relay_ca_len, const char *pass, size_t passlen,
 		    pl_err *e);
+
+/* How costly a new passphrase is to derive. STRONG (256 MiB, 3 passes) is
+ * what pl_vault_create always uses. TEST_ONLY (64 MiB, 2 passes) exists so
+ * that test suites making dozens of vaults stay fast; it must never be
+ * chosen for a real vault, and only an explicit caller can choose it. */
+typedef enum { PL_VAULT_KDF_STRONG = 0, PL_VAULT_KDF_TEST_ONLY = 1 } pl_vault_kdf_cost;
+/* pl_vault_create at the given cost. */
+int pl_vault_create_cost(const char *dir, const char *name, const char *relay_url,
+			 const uint8_t *relay_ca, size_t relay_ca_len, const char *pass,
+			 size_t passlen, pl_vault_kdf_cost cost, pl_err *e);
+/* Puts the vault under a new passphrase (with a fresh salt, at cost): one
+ * transaction rewrites the parameter record and the sealed data key, so
+ * after a crash exactly one of the old and the new passphrase opens it.
+ * The data key itself is unchanged: a copy of the vault taken before the
+ * change still opens with the old passphrase. Refuses a weak passphrase. */
+int pl_vault_passphrase_change(pl_vault *v, const char *pass, size_t passlen,
+			       pl_vault_kdf_cost cost, pl_err *e);
+
+/* --- passphrase strength (vault_pass.c) ----------------------------------
+ * A deliberately simple estimate that catches the obvious failures, not a
+ * dictionary attack: each byte adds log2 of the size of the character
+ * classes present (lower 26, upper 26, digits 10, other ASCII incl. space
+ * 33, non-ASCII 128, a UTF-8 continuation byte 0), except that a byte equal
+ * to the one before it or next to it in code order (aa, ab, ba, 12) adds
+ * only 1 bit. It cannot see that a phrase is a common quotation or a word
+ * with digits appended; a generated passphrase has no such weakness. */
+#define PL_PASS_MIN_LEN 12
+#define PL_PASS_MIN_BITS 50
+/* Estimated bits of p[0..n), rounded down. */
+unsigned pl_passphrase_bits(const char *p, size_t n);
+/* 0 if p is at least PL_PASS_MIN_LEN bytes and PL_PASS_MIN_BITS bits, else
+ * -1 with PL_EXIT_USAGE and what would be accepted. */
+int pl_passphrase_check(const char *p, size_t n, pl_err *e);
+/* Where the generator's words come from (Debian's wamerican). */
+#define PL_WORDS_PATH "/usr/share/dict/words"
+/* Writes into out (cap bytes, NUL-terminated) words chosen uniformly with
+ * randombytes_uniform from the lines of the file words that are 3 to 8
+ * letters a-z, joined by '-': at least 6 words and as many more as 64 bits
+ * need. *nwords, *listlen and *bits (rounded down) say what was drawn. */
+int pl_passphrase_generate(char *out, size_t cap, const char *words, unsigned *nwords,
+			   unsigned *listlen, unsigned *bits, pl_err *e);
 /* 1 if DIR holds a vault file (even a damaged one), else 0: lets a caller
  * tell "nothing here yet" from a vault that fails to open. */
 int pl_vault_exists(const char *dir);

@@ -70,8 +70,14 @@ typedef struct {
 	uint8_t salt[PL_KDF_SALT_LEN];
 } pl_kdf_params;
 
-/* Argon2id, OPSLIMIT_INTERACTIVE, MEMLIMIT_INTERACTIVE, fresh random salt. */
-void pl_vault_kdf_default(pl_kdf_params *k);
+/* A vault made for real use costs 256 MiB and 3 passes (libsodium's
+ * MODERATE: about 0.7 s on a 2-core test machine); the test-only cost is
+ * libsodium's INTERACTIVE (64 MiB, 2 passes). Vaults made earlier keep the
+ * parameters in their record. */
+#define PL_KDF_STRONG_OPS 3u
+#define PL_KDF_STRONG_MEM (256ull << 20)
+void pl_vault_kdf_new(pl_kdf_params *k, pl_vault_kdf_cost cost);
+void pl_vault_kdf_default(pl_kdf_params *k); /* the strong cost */
 void pl_vault_kdf_encode(uint8_t out[static PL_KDF_REC_LEN], const pl_kdf_params *k);
 int pl_vault_kdf_decode(pl_kdf_params *k, const uint8_t *p, size_t n);
 /* key := Argon2id(pass, params); -1 if the parameters are out of range or
@@ -93,7 +99,9 @@ int pl_vault_word_ok(const uint8_t *p, size_t n, size_t max);
 struct pl_vault {
 	sqlite3 *db;
 	char *dir;
-	uint8_t *kek;	 /* sodium_malloc'd, read-only after derivation */
+	uint8_t *kek;	 /* the data key every record is sealed under (dek, or
+			  * for an old vault the derived key); sodium_malloc'd,
+			  * read-only once unlocked */
 	pl_identity *id; /* sodium_malloc'd, read-only after loading */
 	char name[PL_NAME_MAX + 1];
 	char relay_url[PL_URL_MAX + 1];

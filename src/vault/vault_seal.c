@@ -94,12 +94,22 @@ int pl_vault_unseal_fixed(uint8_t *out, size_t len, const uint8_t key[static PL_
 	return 0;
 }
 
-void pl_vault_kdf_default(pl_kdf_params *k)
+void pl_vault_kdf_new(pl_kdf_params *k, pl_vault_kdf_cost cost)
 {
 	k->alg = PL_KDF_ALG_ARGON2ID13;
-	k->ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
-	k->mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+	if (cost == PL_VAULT_KDF_TEST_ONLY) {
+		k->ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
+		k->mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+	} else {
+		k->ops = PL_KDF_STRONG_OPS;
+		k->mem = PL_KDF_STRONG_MEM;
+	}
 	randombytes_buf(k->salt, sizeof k->salt);
+}
+
+void pl_vault_kdf_default(pl_kdf_params *k)
+{
+	pl_vault_kdf_new(k, PL_VAULT_KDF_STRONG);
 }
 
 void pl_vault_kdf_encode(uint8_t out[static PL_KDF_REC_LEN], const pl_kdf_params *k)

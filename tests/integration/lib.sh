@@ -7,6 +7,10 @@ PARLEY="$PARLEY_BUILD/parley"
 RELAY="$PARLEY_BUILD/parley-relay"
 T=$(mktemp -d /tmp/parley-test.XXXXXX)
 export PARLEY_PASSPHRASE="correct horse battery staple"
+# Test suites make dozens of vaults: they get libsodium's INTERACTIVE
+# Argon2id cost instead of the strong one (parley warns on stderr). Only for
+# tests; a script testing the strong cost unsets it.
+export PARLEY_TEST_KDF=interactive
 unset PARLEY_VAULT
 _n=0
 _pids=()

@@ -55,8 +55,8 @@ static void make_vault(tdir *t, const char *name)
 {
 	pl_err e;
 	pl_err_clear(&e);
-	int r = pl_vault_create(t->dir, name, RELAY, (const uint8_t *)CA_PEM, strlen(CA_PEM), PASS,
-				strlen(PASS), &e);
+	int r = pl_vault_create_cost(t->dir, name, RELAY, (const uint8_t *)CA_PEM, strlen(CA_PEM),
+				     PASS, strlen(PASS), PL_VAULT_KDF_TEST_ONLY, &e);
 	if (r != 0)
 		fail_msg("create: %s", e.msg);
 }
@@ -276,7 +276,9 @@ static void test_refuse_overwrite(void **state)
 	memcpy(pk, pl_vault_identity(v)->pk, 32);
 	pl_vault_close(v);
 
-	assert_int_equal(pl_vault_create(t.dir, "Other", RELAY, NULL, 0, "x", 1, &e), -1);
+	assert_int_equal(pl_vault_create_cost(t.dir, "Other", RELAY, NULL, 0, PASS "!",
+					      strlen(PASS) + 1, PL_VAULT_KDF_TEST_ONLY, &e),
+			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	char want[300];
 	snprintf(want, sizeof want, "a vault already exists at %s; refusing to overwrite it",
@@ -307,7 +309,8 @@ static void test_create_refusals(void **state)
 	/* The folder is a file: refused, and the file is left as it was. */
 	tdir_make(&t);
 	pl_test_write_file(t.dir, "keep", 4);
-	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
+	assert_int_equal(pl_vault_create_cost(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS),
+					      PL_VAULT_KDF_TEST_ONLY, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	snprintf(want, sizeof want, "%s is not a folder; choose another folder for the vault",
@@ -325,7 +328,9 @@ static void test_create_refusals(void **state)
 	tdir_make(&t);
 	char deep[200];
 	snprintf(deep, sizeof deep, "%s/missing/v", t.base);
-	assert_int_equal(pl_vault_create(deep, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e), -1);
+	assert_int_equal(pl_vault_create_cost(deep, "Oman", RELAY, NULL, 0, PASS, strlen(PASS),
+					      PL_VAULT_KDF_TEST_ONLY, &e),
+			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	snprintf(want, sizeof want, "cannot create the vault folder %s: ", deep);
 	assert_memory_equal(e.msg, want, strlen(want));
@@ -340,7 +345,8 @@ static void test_create_refusals(void **state)
 	assert_int_equal(mkdir(t.dir, 0700), 0);
 	snprintf(path, sizeof path, "%s/elsewhere.db", t.base);
 	assert_int_equal(symlink(path, t.db), 0);
-	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
+	assert_int_equal(pl_vault_create_cost(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS),
+					      PL_VAULT_KDF_TEST_ONLY, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	snprintf(want, sizeof want, "a vault already exists at %s; refusing to overwrite it",
@@ -359,7 +365,8 @@ static void test_create_refusals(void **state)
 	assert_int_equal(mkdir(t.dir, 0700), 0);
 	tdir_file(&t, "vault.db.tmp", path, sizeof path);
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS), &e),
+	assert_int_equal(pl_vault_create_cost(t.dir, "Oman", RELAY, NULL, 0, PASS, strlen(PASS),
+					      PL_VAULT_KDF_TEST_ONLY, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	snprintf(want, sizeof want, "cannot create %s: ", path);
@@ -435,20 +442,25 @@ static void test_create_rejects_bad_input(void **state)
 			     "del\x7f",	  "bad\xff utf8", "overlong\xc0\xaf", "rlo\xe2\x80\xae",
 			     "c1\xc2\x85"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		assert_int_equal(
-		    pl_vault_create(t.dir, bad[i], RELAY, NULL, 0, PASS, strlen(PASS), &e), -1);
+		assert_int_equal(pl_vault_create_cost(t.dir, bad[i], RELAY, NULL, 0, PASS,
+						      strlen(PASS), PL_VAULT_KDF_TEST_ONLY, &e),
+				 -1);
 		assert_int_equal(e.code, PL_EXIT_USAGE);
 	}
 	char longname[PL_NAME_MAX + 2];
 	memset(longname, 'a', sizeof longname - 1);
 	longname[PL_NAME_MAX + 1] = '\0';
-	assert_int_equal(pl_vault_create(t.dir, longname, RELAY, NULL, 0, PASS, strlen(PASS), &e),
+	assert_int_equal(pl_vault_create_cost(t.dir, longname, RELAY, NULL, 0, PASS, strlen(PASS),
+					      PL_VAULT_KDF_TEST_ONLY, &e),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_USAGE);
+	assert_int_equal(pl_vault_create_cost(t.dir, "Oman", "has space", NULL, 0, PASS,
+					      strlen(PASS), PL_VAULT_KDF_TEST_ONLY, &e),
 			 -1);
 	assert_int_equal(e.code, PL_EXIT_USAGE);
 	assert_int_equal(
-	    pl_vault_create(t.dir, "Oman", "has space", NULL, 0, PASS, strlen(PASS), &e), -1);
-	assert_int_equal(e.code, PL_EXIT_USAGE);
-	assert_int_equal(pl_vault_create(t.dir, "Oman", RELAY, NULL, 0, "", 0, &e), -1);
+	    pl_vault_create_cost(t.dir, "Oman", RELAY, NULL, 0, "", 0, PL_VAULT_KDF_TEST_ONLY, &e),
+	    -1);
 	assert_int_equal(e.code, PL_EXIT_USAGE);
 	/* Nothing was left behind. */
 	assert_int_not_equal(access(t.dir, F_OK), 0);
@@ -543,9 +555,21 @@ static void test_no_secret_in_clear(void **state)
 
 	uint8_t kek[32];
 	kek_of(&t, kek);
-	assert_memory_equal(kek, v->kek, 32); /* we scan for the real KEK */
+	/* We scan for the real keys: the derived one opens the data key. */
+	pl_wr dek, ad;
+	int found;
+	assert_int_equal(pl_vault_meta_get(v, "dek", &dek, 100, &found, &e), 0);
+	assert_true(found);
+	pl_vault_ad(&ad, "data key");
+	pl_wr_bytes(&ad, pl_vault_identity(v)->pk, PL_IK_LEN);
+	uint8_t data_key[32];
+	assert_int_equal(pl_vault_unseal_fixed(data_key, 32, kek, &ad, dek.p, dek.n), 0);
+	pl_wr_free(&ad);
+	pl_wr_free(&dek);
+	assert_memory_equal(data_key, v->kek, 32);
 	const pl_identity *id = pl_vault_identity(v);
 	add_secret(&s, kek, 32);
+	add_secret(&s, data_key, 32);
 	add_secret(&s, id->sk, 64);
 	add_secret(&s, id->sk, 32); /* the seed */
 	add_secret(&s, PASS, strlen(PASS));
@@ -609,6 +633,7 @@ static void test_no_secret_in_clear(void **state)
 	assert_nothing_in_clear(t.dir, &s);
 	sodium_memzero(&s, sizeof s);
 	sodium_memzero(kek, sizeof kek);
+	sodium_memzero(data_key, sizeof data_key);
 	tdir_clean(&t);
 }
 
