@@ -80,6 +80,8 @@ json_t *pl_cli_case_json(const pl_case *c);
 /* Subcommands, one file each (src/cli/cmd_*.c). */
 int pl_cmd_init(pl_cli *cli, int argc, char **argv);
 int pl_cmd_id(pl_cli *cli, int argc, char **argv);
+int pl_cmd_id_revoke(pl_cli *cli, int argc, char **argv);
+int pl_cmd_id_revocation(pl_cli *cli, int argc, char **argv);
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);

@@ -20,13 +20,20 @@ static const pl_cli_cmd commands[] = {
      "                     access token then crosses the network readable); http://\n"
      "                     to this computer (localhost, 127.x, ::1) needs no flag",
      "create a vault with a new identity"},
-    {"id", pl_cmd_id, "id", "print this party's name, public key and fingerprint"},
+    {"id", pl_cmd_id,
+     "id | id revocation --out FILE | id revoke [--from FILE]\n"
+     "  revocation  write a signed revocation of this vault's key, to keep apart;\n"
+     "              whoever holds the file can revoke the key\n"
+     "  revoke      revoke this vault's key for good and tell every verified\n"
+     "              contact; afterwards this vault sends nothing",
+     "print this party's name, public key and fingerprint; revoke its key"},
     {"contact", pl_cmd_contact,
      "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list |\n"
-     "        remove NAME [--forget-transcript]\n"
+     "        remove NAME [--forget-transcript] | revoke NAME --statement FILE\n"
      "  remove  forget a contact and replace this vault's access token, so the\n"
      "          removed contact can no longer deposit; a contact with items (the\n"
-     "          record of your talks) is kept unless --forget-transcript is given",
+     "          record of your talks) is kept unless --forget-transcript is given\n"
+     "  revoke  apply a revocation NAME signed with their key that they gave you",
      "manage and verify contacts"},
     {"case", pl_cmd_case,
      "case add --name NAME --held-by PARTY [--nationality A,B] [--since DATE] [--charges TEXT]\n"
