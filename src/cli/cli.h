@@ -96,6 +96,8 @@ json_t *pl_cli_case_json(const pl_case *c);
 int pl_cmd_init(pl_cli *cli, int argc, char **argv);
 int pl_cmd_id(pl_cli *cli, int argc, char **argv);
 int pl_cmd_passphrase(pl_cli *cli, int argc, char **argv);
+int pl_cmd_id_revoke(pl_cli *cli, int argc, char **argv);
+int pl_cmd_id_revocation(pl_cli *cli, int argc, char **argv);
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);

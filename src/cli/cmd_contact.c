@@ -1,5 +1,5 @@
 /*
- * cmd_contact.c — `parley contact add|show|verify|list|remove`. A contact is pinned
+ * cmd_contact.c — `parley contact add|show|verify|list|remove|revoke`. A contact is pinned
  * to one identity key; a new key for a known name marks the contact changed
  * and blocks sending until the new safety number is verified in person.
  */
@@ -10,6 +10,8 @@
 
 #include "cli/cli.h"
 #include "client/messenger.h"
+#include "client/revoke.h"
+#include "util/file.h"
 #include "util/codec.h"
 
 static json_t *contact_json(const pl_vault *v, const pl_contact *c)
@@ -28,11 +30,18 @@ static json_t *contact_json(const pl_vault *v, const pl_contact *c)
 		json_object_set_new(j, "relay", json_string(c->relay_url));
 		json_object_set_new(j, "relay_key", json_string(rk));
 	}
+	if (c->revoked) {
+		char when[PL_RFC3339_LEN];
+		pl_time_rfc3339(when, c->revoked);
+		json_object_set_new(j, "revoked", json_string(when));
+	}
 	return j;
 }
 
 static const char *status_word(const pl_contact *c)
 {
+	if (c->revoked)
+		return "REVOKED";
 	if (c->key_changed)
 		return "KEY CHANGED";
 	return c->verified ? "verified" : "unverified";
@@ -141,6 +150,13 @@ static int contact_show(pl_cli *cli, pl_vault *v, const char *name)
 		printf("name:          %s\nkey:           %s\nfingerprint:   %s\n"
 		       "safety number: %s\nstatus:        %s\n",
 		       c.name, key, fp, sn, status_word(&c));
+		if (c.revoked) {
+			char when[PL_RFC3339_LEN];
+			pl_time_rfc3339(when, c.revoked);
+			printf("revoked:       %s, by its owner; nothing is sent to this key "
+			       "and nothing from it is accepted\n",
+			       when);
+		}
 		if (c.has_relay) {
 			char rfp[PL_FINGERPRINT_LEN];
 			pl_fingerprint(rfp, c.relay_key);
@@ -266,11 +282,41 @@ static int contact_remove(pl_cli *cli, pl_vault *v, const char *name, int forget
 	return PL_EXIT_OK;
 }
 
+/* A revocation the contact handed over by hand (their vault is gone, so
+ * it could not come through the session): checked like one that did. */
+static int contact_revoke(pl_cli *cli, pl_vault *v, const char *name, const char *path)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	pl_contact c;
+	uint8_t *stmt = NULL;
+	size_t len = 0;
+	if (pl_vault_contact_get(v, name, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	int rc = pl_file_read(path, PL_REVOCATION_LEN, &stmt, &len, &e) != 0
+		     ? -1
+		     : pl_revoke_apply(v, &c, stmt, len, &e);
+	free(stmt);
+	sodium_memzero(&c, sizeof c);
+	if (rc != 0)
+		return pl_cli_fail(&e);
+	if (pl_vault_contact_get(v, name, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	if (cli->json)
+		pl_cli_json_out(contact_json(v, &c));
+	else
+		printf("revoked %s: nothing is sent to their key and nothing from it is "
+		       "accepted\n",
+		       c.name);
+	sodium_memzero(&c, sizeof c);
+	return PL_EXIT_OK;
+}
+
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return pl_cli_usage("contact", "contact needs a subcommand: add, show, verify, "
-					       "list or remove");
+					       "list, remove or revoke");
 	const char *sub = argv[1];
 	int want;
 	int forget =
@@ -283,6 +329,8 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 		want = 3;
 	else if (strcmp(sub, "list") == 0)
 		want = 2;
+	else if (strcmp(sub, "revoke") == 0)
+		want = argc == 5 && strcmp(argv[3], "--statement") == 0 ? 5 : -1;
 	else
 		return pl_cli_usage("contact", "unknown contact subcommand '%s'", sub);
 	if (argc != want)
@@ -295,6 +343,8 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 	int rc;
 	if (sub[0] == 'a')
 		rc = contact_add(cli, v, argv[2], argv[3]);
+	else if (strcmp(sub, "revoke") == 0)
+		rc = contact_revoke(cli, v, argv[2], argv[4]);
 	else if (sub[0] == 'r')
 		rc = contact_remove(cli, v, argv[2], forget);
 	else if (sub[0] == 's')

@@ -1,14 +1,19 @@
-/* cmd_id.c — `parley id`: name, public key and fingerprint of this party. */
+/* cmd_id.c — `parley id`: name, public key and fingerprint of this party;
+ * `id revocation` and `id revoke` have files of their own. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "util/codec.h"
 
 int pl_cmd_id(pl_cli *cli, int argc, char **argv)
 {
-	(void)argv;
+	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+		return pl_cmd_id_revoke(cli, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "revocation") == 0)
+		return pl_cmd_id_revocation(cli, argc - 1, argv + 1);
 	if (argc != 1)
-		return pl_cli_usage("id", "id takes no arguments");
+		return pl_cli_usage("id", "unknown id subcommand '%s'", argv[1]);
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

@@ -72,6 +72,9 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		    (json_int_t)r.grants_blocked, "pending_dropped", (json_int_t)r.pending_dropped);
 		json_object_set_new(j, "relay_followed", json_integer(r.relay_followed));
 		json_object_set_new(j, "relay_refused", json_integer(r.relay_refused));
+		json_object_set_new(j, "revoked", json_integer(r.revoked));
+		json_object_set_new(j, "revoke_refused", json_integer(r.revoke_refused));
+		json_object_set_new(j, "from_revoked", json_integer(r.from_revoked));
 		json_object_set_new(j, "relay_caught", json_integer(r.relay_caught));
 		json_object_set_new(j, "acks_sent", json_integer(r.acks_sent));
 		json_object_set_new(j, "acks_waiting", json_integer(r.acks_waiting));
@@ -112,6 +115,21 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 			"contact's key, older than one applied, or unusable); those contacts' "
 			"mailboxes stay where they were (counted below)\n",
 			r.relay_refused);
+	if (r.revoked)
+		fprintf(stderr,
+			"parley: %u contact(s) revoked their key (signed by that key); nothing is "
+			"sent to them any more; see parley contact list\n",
+			r.revoked);
+	if (r.revoke_refused)
+		fprintf(stderr,
+			"parley: warning: %u revocation(s) were refused (not signed by the "
+			"contact's key, or for another key); those contacts are unchanged\n",
+			r.revoke_refused);
+	if (r.from_revoked)
+		fprintf(stderr,
+			"parley: warning: %u envelope(s) under a revoked key were refused "
+			"(counted below)\n",
+			r.from_revoked);
 	if (r.relay_caught)
 		fprintf(stderr,
 			"parley: warning: %u item(s) are held: the contact's mailbox is at a relay "

@@ -25,7 +25,13 @@ static const pl_cli_cmd commands[] = {
      "                     needs 12 or more characters and about 50 bits by parley's\n"
      "                     estimate",
      "create a vault with a new identity"},
-    {"id", pl_cmd_id, "id", "print this party's name, public key and fingerprint"},
+    {"id", pl_cmd_id,
+     "id | id revocation --out FILE | id revoke [--from FILE]\n"
+     "  revocation  write a signed revocation of this vault's key, to keep apart;\n"
+     "              whoever holds the file can revoke the key\n"
+     "  revoke      revoke this vault's key for good and tell every verified\n"
+     "              contact; afterwards this vault sends nothing",
+     "print this party's name, public key and fingerprint; revoke its key"},
     {"passphrase", pl_cmd_passphrase,
      "passphrase change [--new-passphrase-file FILE | --generate-passphrase]\n"
      "  asks the current passphrase as every command does, then the new one twice\n"
@@ -34,10 +40,11 @@ static const pl_cli_cmd commands[] = {
      "put the vault under a new passphrase"},
     {"contact", pl_cmd_contact,
      "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list |\n"
-     "        remove NAME [--forget-transcript]\n"
+     "        remove NAME [--forget-transcript] | revoke NAME --statement FILE\n"
      "  remove  forget a contact and replace this vault's access token, so the\n"
      "          removed contact can no longer deposit; a contact with items (the\n"
-     "          record of your talks) is kept unless --forget-transcript is given",
+     "          record of your talks) is kept unless --forget-transcript is given\n"
+     "  revoke  apply a revocation NAME signed with their key that they gave you",
      "manage and verify contacts"},
     {"case", pl_cmd_case,
      "case add --name NAME --held-by PARTY [--nationality A,B] [--since DATE] [--charges TEXT]\n"

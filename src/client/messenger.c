@@ -226,6 +226,14 @@ int pl_msgr_replenish(pl_vault *v, int relay_left, int *added, pl_err *e)
 
 int pl_msgr_check_sendable(const pl_contact *c, pl_err *e)
 {
+	if (c->revoked) {
+		char when[PL_RFC3339_LEN];
+		pl_time_rfc3339(when, c->revoked);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "%s's key was revoked by its owner on %s; nothing is sent to "
+				  "it; verify a new key in person",
+				  c->name, when);
+	}
 	if (c->key_changed)
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "the key of \"%s\" changed and is not verified; compare the new "
@@ -258,10 +266,25 @@ uint64_t pl_msgr_ack_delay(pl_vault *v)
 	return lo + randombytes_uniform((uint32_t)(hi - lo + 1));
 }
 
+int pl_msgr_check_identity(pl_vault *v, pl_err *e)
+{
+	uint64_t t = pl_vault_ik_revoked(v, pl_vault_identity(v)->pk);
+	if (t == 0)
+		return 0;
+	char when[PL_RFC3339_LEN];
+	pl_time_rfc3339(when, t);
+	return pl_err_set(e, PL_EXIT_SECURITY,
+			  "this vault's identity was revoked on %s; create a new vault (parley "
+			  "init) and meet your contacts again",
+			  when);
+}
+
 int pl_msgr_queue_at(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
 		     uint64_t not_before, uint8_t id[static 8], int64_t *seq, pl_err *e)
 {
 	pl_contact c;
+	if (pl_msgr_check_identity(v, e) != 0)
+		return -1;
 	if (pl_vault_contact_get(v, contact, &c, e) != 0)
 		return -1;
 	int rc = pl_msgr_check_sendable(&c, e);
@@ -630,7 +653,10 @@ static int deliver_one(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32],
 	pl_err_clear(&se);
 	int rc = 0;
 	pl_rc_conn *oc = NULL;
-	if (pl_msgr_check_sendable(&ct, &se) == 0) {
+	/* A revoked vault's last word is its revocation; anything queued
+	 * before it stays queued. */
+	int dead = o->kind != PL_KIND_REVOKE && pl_msgr_check_identity(v, NULL) != 0;
+	if (!dead && pl_msgr_check_sendable(&ct, &se) == 0) {
 		int go = 1;
 		if (ct.has_relay && sodium_memcmp(ct.relay_key, rpk, 32) != 0) {
 			go = may_go(v, &ct, o, e);

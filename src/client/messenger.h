@@ -38,6 +38,9 @@ typedef struct {
 	unsigned acks_sent;	  /* automatic acknowledgments deposited */
 	unsigned acks_waiting;	  /* automatic acknowledgments not due yet (not in queued) */
 	unsigned pending_opened;  /* kept envelopes this sync opened again */
+	unsigned revoked;	  /* contacts whose signed revocation was applied */
+	unsigned revoke_refused;  /* revocations refused: bad signature, another key */
+	unsigned from_revoked;	  /* envelopes refused: their sender's key is revoked */
 } pl_sync_report;
 
 struct pl_rc_conn;
@@ -65,8 +68,11 @@ int pl_msgr_publish_ex(pl_vault *v, unsigned *grants_blocked, pl_err *e);
  * *added is how many were made (0 if enough were left). */
 int pl_msgr_replenish(pl_vault *v, int relay_left, int *added, pl_err *e);
 
-/* Refuses (PL_EXIT_SECURITY) an unverified or changed contact. */
+/* Refuses (PL_EXIT_SECURITY) an unverified, changed or revoked contact. */
 int pl_msgr_check_sendable(const pl_contact *c, pl_err *e);
+/* Refuses (PL_EXIT_SECURITY) to send anything as a vault whose own key was
+ * revoked (client/revoke.h). */
+int pl_msgr_check_identity(pl_vault *v, pl_err *e);
 
 /* Stores a note for `contact` in the outbox (committed), sets its id. */
 int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,

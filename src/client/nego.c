@@ -121,7 +121,7 @@ static int load_person(pl_vault *v, int64_t id, pl_person *p, pl_err *e)
 
 static int sendable_contact(pl_vault *v, const char *name, pl_contact *c, pl_err *e)
 {
-	if (pl_vault_contact_get(v, name, c, e) != 0)
+	if (pl_msgr_check_identity(v, e) != 0 || pl_vault_contact_get(v, name, c, e) != 0)
 		return -1;
 	if (pl_msgr_check_sendable(c, e) != 0) {
 		sodium_memzero(c, sizeof *c);

@@ -20,6 +20,7 @@
 #include "client/messenger.h"
 #include "client/move.h"
 #include "client/relay_client.h"
+#include "client/revoke.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
 #include "relay/proto.h"
@@ -44,6 +45,8 @@ static void fault_point(const char *name)
 
 /* PROC_TAKEN: authentic, but it reuses the id of an item we hold (refused
  * like PROC_REJECT, and counted apart so the user hears of it). */
+/* PROC_REVOKED: from a contact whose key was revoked (refused like
+ * PROC_REJECT, counted apart). */
 /* PROC_OVERFLOW: would be kept pending, but the vault holds as many
  * unread envelopes from unknown or unverified keys as it keeps (dropped,
  * counted apart). */
@@ -55,7 +58,8 @@ enum {
 	PROC_ERROR,
 	PROC_ACK,
 	PROC_TAKEN,
-	PROC_OVERFLOW
+	PROC_OVERFLOW,
+	PROC_REVOKED
 };
 
 /* apply_payload's answer for an object nobody can check (yet): keep it
@@ -125,6 +129,21 @@ static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_
 			r->relay_followed++;
 		else if (r)
 			r->relay_refused++;
+		return rc;
+	}
+	case PL_KIND_REVOKE: {
+		/* Bookkeeping like a relay notice: the key that carried it is
+		 * dead from now on, and it is not part of the transcript. */
+		*store = 0;
+		pl_err re;
+		pl_err_clear(&re);
+		int rc = pl_revoke_apply(v, ct, p->body, p->bodylen, &re);
+		if (rc < 0)
+			*e = re;
+		else if (r && rc == 0)
+			r->revoked++;
+		else if (r)
+			r->revoke_refused++;
 		return rc;
 	}
 	case PL_KIND_OBJECT:
@@ -318,6 +337,11 @@ static int identify_sender(pl_vault *v, inbound *in, pl_err *e)
 		 * envelope sealed until the user verifies the contact. */
 		return keep_pending(v, in, e);
 	}
+	if (in->ct.revoked) {
+		/* Whoever holds the key now may not be its owner: refused, not
+		 * kept (nothing could ever make it trustworthy again). */
+		return PROC_REVOKED;
+	}
 	return PROC_OK;
 }
 
@@ -460,7 +484,8 @@ static int commit_received(rx *x, inbound *in, pl_err *e)
  * moves the relay position past it (it is kept in the vault). */
 static void settle(pl_vault *v, const inbound *in, int result)
 {
-	if (result == PROC_REJECT || result == PROC_TAKEN || result == PROC_OVERFLOW) {
+	if (result == PROC_REJECT || result == PROC_TAKEN || result == PROC_OVERFLOW ||
+	    result == PROC_REVOKED) {
 		pl_err me;
 		pl_err_clear(&me);
 		if (pl_vault_begin(v, &me) == 0 &&
@@ -512,6 +537,10 @@ static void count(pl_sync_report *r, int result)
 	case PROC_TAKEN:
 		r->rejected++;
 		r->id_taken++;
+		break;
+	case PROC_REVOKED:
+		r->rejected++;
+		r->from_revoked++;
 		break;
 	case PROC_OVERFLOW:
 		r->pending_dropped++;

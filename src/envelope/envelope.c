@@ -14,6 +14,7 @@
  * bytes behind on a failure path.
  */
 #include "envelope/envelope.h"
+#include "identity/revocation.h"
 #include "util/text.h"
 
 #include <sodium.h>
@@ -167,6 +168,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Checked by its one decoder (src/client/move.c), with its
 		 * signature, before anything is recorded. */
 		return bodylen > 0;
+	case PL_KIND_REVOKE:
+		/* Checked, with its signature, by its one decoder
+		 * (src/identity/revocation.c) before anything is recorded. */
+		return bodylen == PL_REVOCATION_LEN;
 	case PL_KIND_ACK: {
 		if (bodylen < 2)
 			return 0;

@@ -31,8 +31,15 @@ int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static
 /* Payload kinds (docs/NEGOTIATION.md): a deniable note; a signed
  * negotiation object; an ack listing item ids the sender has fetched; a
  * signed notice that the sender's mailbox moved to another relay
- * (docs/PROTOCOL.md, "Relay moves"). */
-enum { PL_KIND_NOTE = 1, PL_KIND_OBJECT = 2, PL_KIND_ACK = 3, PL_KIND_RELAY = 4 };
+ * (docs/PROTOCOL.md, "Relay moves"); the sender's signed revocation of
+ * its own identity key (docs/PROTOCOL.md, "Revocation"). */
+enum {
+	PL_KIND_NOTE = 1,
+	PL_KIND_OBJECT = 2,
+	PL_KIND_ACK = 3,
+	PL_KIND_RELAY = 4,
+	PL_KIND_REVOKE = 5
+};
 #define PL_ACK_MAX 256
 
 typedef struct {

@@ -207,6 +207,7 @@ typedef struct {
 	char relay_url[PL_URL_MAX + 1];
 	uint8_t relay_key[32];
 	uint64_t relay_time; /* time of the newest relay notice applied; 0 none */
+	uint64_t revoked;    /* when its owner's revocation was applied here; 0 never */
 } pl_contact;
 
 int pl_vault_contact_get(pl_vault *v, const char *name, pl_contact *c, pl_err *e); /* NOTFOUND */
@@ -224,6 +225,14 @@ int pl_vault_contact_set_relay(pl_vault *v, const char *name, const char *url,
 			       uint64_t time, pl_err *e);
 /* The CA pinned for the contact's relay: pem->n == 0 when none. */
 int pl_vault_contact_relay_ca(pl_vault *v, const char *name, pl_wr *pem, pl_err *e);
+/* Revoked identity keys (client/revoke.h checks the statement first): when
+ * the revocation of ik was applied here, 0 if never (or unreadable, which
+ * the caller cannot tell apart: a failed read is reported by the next
+ * write). Keyed by the key, not by a contact, so removing and adding the
+ * contact again does not bring the key back; this vault's own key is
+ * recorded the same way. Recording keeps the first time. */
+uint64_t pl_vault_ik_revoked(pl_vault *v, const uint8_t ik[static PL_IK_LEN]);
+int pl_vault_ik_revoke(pl_vault *v, const uint8_t ik[static PL_IK_LEN], uint64_t time, pl_err *e);
 
 /* --- sessions (at most a few per contact; newest first) ------------------- */
 typedef struct {

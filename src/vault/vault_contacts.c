@@ -82,6 +82,7 @@ static int contact_row(pl_vault *v, sqlite3_stmt *st, pl_contact *c, pl_err *e)
 		}
 		t.has_token = 1;
 	}
+	t.revoked = pl_vault_ik_revoked(v, t.ik);
 	*c = t;
 	sodium_memzero(&t, sizeof t);
 	return 0;
@@ -303,4 +304,43 @@ int pl_vault_contact_relay_ca(pl_vault *v, const char *name, pl_wr *pem, pl_err 
 	if (r != 0)
 		pl_wr_free(pem);
 	return r;
+}
+
+/* The counters row of a revoked key: "revoked:" and its hex. */
+static void revoked_key(char out[8 + PL_KEY_HEX_LEN], const uint8_t ik[static PL_IK_LEN])
+{
+	memcpy(out, "revoked:", 8);
+	pl_hex_encode(out + 8, ik, PL_IK_LEN);
+}
+
+uint64_t pl_vault_ik_revoked(pl_vault *v, const uint8_t ik[static PL_IK_LEN])
+{
+	sqlite3_stmt *st;
+	char k[8 + PL_KEY_HEX_LEN];
+	uint64_t val = 0;
+	revoked_key(k, ik);
+	if (pl_vault_prep(v, &st, "SELECT v FROM counters WHERE k = ?1", NULL) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+	    sqlite3_column_int64(st, 0) > 0)
+		val = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return val;
+}
+
+int pl_vault_ik_revoke(pl_vault *v, const uint8_t ik[static PL_IK_LEN], uint64_t time, pl_err *e)
+{
+	sqlite3_stmt *st;
+	char k[8 + PL_KEY_HEX_LEN];
+	if (time == 0 || time > INT64_MAX)
+		return pl_err_set(e, PL_EXIT_INPUT, "a revocation's time is out of range");
+	revoked_key(k, ik);
+	if (pl_vault_prep(v, &st, "INSERT OR IGNORE INTO counters(k, v) VALUES(?1, ?2)", e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time);
+	int rc = pl_vault_exec(v, st, "record a revoked key", e);
+	sqlite3_finalize(st);
+	return rc;
 }
