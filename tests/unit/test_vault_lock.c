@@ -132,24 +132,29 @@ static void test_dead_holder_releases(void **state)
 {
 	(void)state;
 	char root[96], dir[128];
-	int fds[2];
+	int fds[2], hold[2];
 	pl_err e;
 	pl_test_tmpdir(root, sizeof root, "lock");
 	pl_vault_close(pl_test_vault_new(root, "a", "alice", "http://127.0.0.1:9"));
 	snprintf(dir, sizeof dir, "%s/a", root);
 	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(pipe(hold), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(fds[0]);
+		close(hold[1]);
 		pl_vault *v = open_as(dir, "send", 0, &e);
 		char c = v ? 'y' : 'n';
 		if (write(fds[1], &c, 1) != 1)
 			_exit(2);
-		pause(); /* killed holding the vault */
+		/* Killed holding the vault; ends by itself if the test dies. */
+		while (read(hold[0], &c, 1) > 0)
+			;
 		_exit(1);
 	}
 	close(fds[1]);
+	close(hold[0]);
 	char c = 0;
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	close(fds[0]);
@@ -161,6 +166,7 @@ static void test_dead_holder_releases(void **state)
 	pl_vault *v = open_as(dir, "inbox", 10000, &e);
 	long long took = ms_now() - t0;
 	assert_true(pl_test_wait(pid, 5000) != -1);
+	close(hold[1]);
 	assert_non_null(v);
 	assert_true(took < 3000);
 	pl_vault_close(v);
