@@ -21,6 +21,7 @@ typedef struct {
 	const char *passfile;
 	const char *proxy; /* --proxy URL|none for this run, NULL if not given */
 	int json;
+	const char *cmd; /* the subcommand's name, recorded in the vault lock */
 	char vault_buf[4096];
 } pl_cli;
 

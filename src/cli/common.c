@@ -281,7 +281,8 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e)
 				  cli->vault_dir);
 	if (pl_cli_passphrase(cli, 0, &pass, &len, e) != 0)
 		return -1;
-	int rc = pl_vault_open(v, cli->vault_dir, pass, len, e);
+	pl_vault_open_opts o = {.cmd = cli->cmd, .wait_ms = 0};
+	int rc = pl_vault_open_ex(v, cli->vault_dir, pass, len, &o, e);
 	pl_cli_passphrase_free(pass, len);
 	if (rc == 0 && cli->proxy && pl_vault_use_proxy(*v, cli->proxy, e) != 0) {
 		pl_vault_close(*v);

@@ -247,6 +247,7 @@ int pl_cli_main(int argc, char **argv)
 		fprintf(stderr, "parley: unknown command '%s'; see parley --help\n", argv[i]);
 		return PL_EXIT_USAGE;
 	}
+	cli.cmd = c->name;
 	if (cli.vault_dir == NULL) {
 		const char *env = getenv("PARLEY_VAULT");
 		const char *home = getenv("HOME");

@@ -394,6 +394,7 @@ static void vault_free(pl_vault *v)
 		return;
 	if (v->db)
 		sqlite3_close_v2(v->db);
+	pl_vault_lock_release(v); /* only once every write is in the file */
 	if (v->kek)
 		sodium_free(v->kek); /* zeroes the pages first */
 	if (v->id)
@@ -417,6 +418,7 @@ static pl_vault *vault_new(const char *dir, pl_err *e)
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault at %s", dir);
 		return NULL;
 	}
+	v->lock_fd = -1;
 	/* sodium_malloc already tries mlock; make sure the pages start zeroed. */
 	sodium_memzero(v->kek, PL_VAULT_KEY_LEN);
 	sodium_memzero(v->id, sizeof *v->id);
@@ -968,8 +970,32 @@ int pl_vault_exists(const char *dir)
 	return r;
 }
 
+/* Once the lock is held: the passphrase may have been changed and the
+ * schema upgraded by the process waited for, so both are checked again. */
+static int recheck(pl_vault *v, int64_t *version, pl_err *e)
+{
+	uint8_t chk[sizeof CHECK_TEXT - 1];
+	pl_err tmp;
+	if (check_header(v, version, e) != 0)
+		return -1;
+	if (meta_get_sealed(v, "check", "key check", chk, sizeof chk, &tmp) != 0 ||
+	    sodium_memcmp(chk, CHECK_TEXT, sizeof chk) != 0)
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "the passphrase of the vault at %s was changed while this "
+				  "command waited for it; run it again with the new passphrase",
+				  vdir(v));
+	return 0;
+}
+
 int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)
 {
+	return pl_vault_open_ex(out, dir, pass, passlen, NULL, e);
+}
+
+int pl_vault_open_ex(pl_vault **out, const char *dir, const char *pass, size_t passlen,
+		     const pl_vault_open_opts *o, pl_err *e)
+{
+	unsigned wait_ms = (o && o->wait_ms) ? o->wait_ms : PL_VAULT_LOCK_WAIT_MS;
 	*out = NULL;
 	if (vault_start(dir, e) != 0)
 		return -1;
@@ -979,9 +1005,12 @@ int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t pass
 	pl_vault *v = vault_new(dir, e);
 	int r = -1;
 	int64_t version = 0;
+	/* The costly key derivation runs before the lock, beside the holder;
+	 * everything that may change is read after it. */
 	if (v != NULL && db_open(v, path, 1, e) == 0 && check_header(v, &version, e) == 0 &&
-	    unlock(v, pass, passlen, e) == 0 && migrate(v, version, e) == 0 &&
-	    load_public(v, e) == 0) {
+	    unlock(v, pass, passlen, e) == 0 &&
+	    pl_vault_lock_take(v, o ? o->cmd : NULL, wait_ms, e) == 0 &&
+	    recheck(v, &version, e) == 0 && migrate(v, version, e) == 0 && load_public(v, e) == 0) {
 		sodium_mprotect_readonly(v->kek);
 		sodium_mprotect_readonly(v->id);
 		*out = v;

@@ -84,9 +84,31 @@ int pl_passphrase_generate(char *out, size_t cap, const char *words, unsigned *n
 /* 1 if DIR holds a vault file (even a damaged one), else 0: lets a caller
  * tell "nothing here yet" from a vault that fails to open. */
 int pl_vault_exists(const char *dir);
-/* Opens and unlocks; wrong passphrase or missing vault → PL_EXIT_VAULT. */
+/* Opens and unlocks; wrong passphrase or missing vault → PL_EXIT_VAULT.
+ * An open vault holds DIR/vault.lock exclusively until it is closed: one
+ * process (one handle) at a time reads and changes the vault, so two
+ * commands can never both load one ratchet state. Another open waits for
+ * it at most PL_VAULT_LOCK_WAIT_MS (the passphrase is derived meanwhile),
+ * then fails (PL_EXIT_VAULT) naming the process that holds the vault. */
+#define PL_VAULT_LOCK_WAIT_MS 30000
+#define PL_VAULT_LOCK_CMD_MAX 32
+typedef struct {
+	const char *cmd;  /* what the holder is doing, [a-z-]{1,32}, e.g. "send"; NULL: "parley" */
+	unsigned wait_ms; /* longest wait for the lock; 0: PL_VAULT_LOCK_WAIT_MS */
+} pl_vault_open_opts;
 int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e);
-void pl_vault_close(pl_vault *v); /* wipes keys */
+int pl_vault_open_ex(pl_vault **out, const char *dir, const char *pass, size_t passlen,
+		     const pl_vault_open_opts *o, pl_err *e);
+void pl_vault_close(pl_vault *v); /* wipes keys, releases the lock */
+
+/* The holder line of DIR/vault.lock, "PID START CMD\n" (decimal pid > 0,
+ * decimal Unix time, CMD as in pl_vault_open_opts); -1 for anything else. */
+typedef struct {
+	long pid;
+	uint64_t start;
+	char cmd[PL_VAULT_LOCK_CMD_MAX + 1];
+} pl_vault_lock_holder;
+int pl_vault_lock_holder_parse(pl_vault_lock_holder *h, const uint8_t *p, size_t n);
 
 int pl_vault_begin(pl_vault *v, pl_err *e); /* BEGIN IMMEDIATE */
 int pl_vault_commit(pl_vault *v, pl_err *e);

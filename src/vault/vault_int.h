@@ -112,11 +112,19 @@ struct pl_vault {
 	int relay_plain_http;		  /* the owner allowed http:// to a remote relay */
 	char relay_proxy[PL_URL_MAX + 1]; /* stored SOCKS proxy, "" for none */
 	char proxy_run[PL_URL_MAX + 1];	  /* this run's choice, "" to use the stored one */
+	int lock_fd;			  /* DIR/vault.lock, held exclusively; -1 if none */
 };
 
 /* A vault in memory with a random key and identity and the real schema, for
  * the unit test and the fuzzer; it never touches the disk. */
 int pl_vault_open_memory(pl_vault **out, pl_err *e);
+
+/* The per-vault process lock (vault_lock.c): take waits at most wait_ms
+ * for another process to close the vault, then fails (PL_EXIT_VAULT)
+ * naming the holder; cmd is recorded for the next waiter. release is a
+ * no-op without a lock. */
+int pl_vault_lock_take(pl_vault *v, const char *cmd, unsigned wait_ms, pl_err *e);
+void pl_vault_lock_release(pl_vault *v);
 
 /* SQLite helpers (vault.c). Every failure fills e with one sentence naming
  * the vault's folder. */
