@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test against each build directory given (plain, then ASan+UBSan):
-# the cmocka unit tests (TAP output) and the integration scripts, which start
+# Runs every test against each build directory given (plain and ASan+UBSan,
+# side by side): the cmocka unit tests (TAP output) and the integration
+# scripts, which start
 # the real parley-relay on loopback and drive the real CLI. Before them, once,
 # the layering check of src/ (scripts/check-layers.sh), counted as one test.
 # Counts every TAP line and ends with the plain summary "N passed, N failed".
@@ -40,8 +41,14 @@ else
 fi
 tally layers "$log" 0 $((SECONDS - t0))
 
-for build in "$@"; do
-	bdir="$root/$build"
+# The suites of the build directories run side by side (the machine has at
+# least two cores, and the tests spend much of their time waiting on fsync,
+# sockets and timers); each keeps its own order and tally, and their
+# reports are printed one after the other.
+suite() { # build: runs its tests, leaves "pass fail" in $logdir/$build.tally
+	local build=$1 bdir="$root/$1" t s name log t0
+	pass=0
+	fail=0
 	for t in "$bdir"/tests/test_*; do
 		[ -x "$t" ] || continue
 		name="$build/$(basename "$t")"
@@ -58,6 +65,27 @@ for build in "$@"; do
 		PARLEY_BUILD="$bdir" timeout 900 bash "$s" >"$log" 2>&1
 		tally "$name" "$log" $? $((SECONDS - t0))
 	done
+	echo "$pass $fail" >"$logdir/$(echo "$build" | tr / _).tally"
+}
+
+pids=()
+for build in "$@"; do
+	suite "$build" >"$logdir/$(echo "$build" | tr / _).out" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do
+	wait "$p"
+done
+for build in "$@"; do
+	b=$(echo "$build" | tr / _)
+	cat "$logdir/$b.out"
+	if read -r p f <"$logdir/$b.tally" 2>/dev/null; then
+		pass=$((pass + p))
+		fail=$((fail + f))
+	else
+		echo "FAIL $build: the suite did not finish"
+		fail=$((fail + 1))
+	fi
 done
 echo "logs: $logdir"
 echo "$pass passed, $fail failed"
