@@ -10,7 +10,10 @@
  * Must never crash or leak; a file that verifies must verify again through
  * the dispatcher (summaries included), and must be exactly what parley
  * writes for it (pl_agreement_write, or _write_proved with its receipt,
- * re-creates an agreement byte for byte).
+ * re-creates an agreement byte for byte) once its framing is undone here,
+ * independently of the verifier: one leading byte-order mark dropped, CR
+ * dropped before LF, a final LF added if missing (docs/PROTOCOL.md,
+ * "Export files"). So no mutation of a signed byte ever passes as framing.
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -22,6 +25,24 @@
 #include "export/verify.h"
 
 static pl_agreement_summary s;
+
+/* data with its framing undone (malloc'd; *n its length). */
+static uint8_t *unframe(const uint8_t *data, size_t size, size_t *n)
+{
+	uint8_t *u = malloc(size + 1);
+	size_t i = 0, k = 0;
+	if (u == NULL)
+		abort();
+	if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	for (; i < size; i++)
+		if (!(data[i] == '\r' && i + 1 < size && data[i + 1] == '\n'))
+			u[k++] = data[i];
+	if (k == 0 || u[k - 1] != '\n')
+		u[k++] = '\n';
+	*n = k;
+	return u;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -48,10 +69,13 @@ static void agreement(const uint8_t *data, size_t size)
 						  s.relay_pk, NULL)
 		      : pl_agreement_write(&j, p.p, p.n, a.p, a.n, NULL)) != 0)
 		abort();
+	size_t un;
+	uint8_t *u = unframe(data, size, &un);
 	char *text = pl_export_dumps(j, &n);
-	if (text == NULL || n != size || memcmp(text, data, size) != 0)
+	if (text == NULL || n != un || memcmp(text, u, un) != 0)
 		abort();
 	free(text);
+	free(u);
 	json_decref(j);
 	pl_wr_free(&p);
 	pl_wr_free(&a);
@@ -84,6 +108,12 @@ static void thread(const uint8_t *data, size_t size)
 	if (pl_thread_verify(NULL, data, size, (const uint8_t(*)[PL_IK_LEN])t.exporter_ik, 1,
 			     NULL) != 0)
 		abort();
+	/* the file unframed verifies too, and has no CR left at all */
+	size_t un;
+	uint8_t *u = unframe(data, size, &un);
+	if (memchr(u, '\r', un) != NULL || pl_thread_verify(NULL, u, un, NULL, 0, NULL) != 0)
+		abort();
+	free(u);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

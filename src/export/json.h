@@ -85,7 +85,8 @@ int pl_export_expect_check(const uint8_t (*expect)[PL_IK_LEN], size_t n_expect,
 void pl_json_safe_str(char out[static PL_JSON_SAFE_MAX], const char *s);
 
 /* ---- whole files; prefix starts every error ("not a parley ... file: ") */
-/* Parses file bytes (at most PL_EXPORT_FILE_MAX, duplicate keys refused). */
+/* Parses file bytes (at most PL_EXPORT_FILE_MAX, duplicate keys refused;
+ * one leading UTF-8 byte-order mark is skipped). */
 json_t *pl_json_load(const uint8_t *file, size_t n, const char *prefix, pl_err *e);
 /* The object j has exactly the keys in names (n of them), each once;
  * where names it in the error ("the file", "entry 3"). */
@@ -94,7 +95,10 @@ int pl_json_exact_keys(const json_t *j, const char *const *names, size_t n, cons
 /* root's "format" is format and its "version" the integer version. */
 int pl_json_header_check(const json_t *root, const char *format, int version, const char *prefix,
 			 pl_err *e);
-/* 0 iff file is exactly pl_export_dumps(j). */
+/* 0 iff file is exactly pl_export_dumps(j), but for framing that mail and
+ * Windows change and that no value can hold: one leading UTF-8 byte-order
+ * mark, CR LF for any line end, no final line end (docs/PROTOCOL.md,
+ * "Export files"). Every value, every signed byte, compares exactly. */
 int pl_json_same_bytes(const json_t *j, const uint8_t *file, size_t n, const char *prefix,
 		       pl_err *e);
 

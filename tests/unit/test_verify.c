@@ -260,8 +260,9 @@ static void test_agreement_every_byte_flip_fails(void **st)
 	}
 	assert_true(input > 0 && security > 0);
 	assert_int_equal(pl_agreement_verify(NULL, f.p, f.n, NULL, 0, NULL), 0);
-	/* every truncation and an extra byte */
-	for (size_t n = 0; n < f.n; n++)
+	/* every truncation but of the final newline (framing), and an extra byte */
+	assert_int_equal(pl_agreement_verify(NULL, f.p, f.n - 1, NULL, 0, NULL), 0);
+	for (size_t n = 0; n + 1 < f.n; n++)
 		assert_int_equal(pl_agreement_verify(NULL, f.p, n, NULL, 0, NULL), -1);
 	uint8_t *more = malloc(f.n + 1);
 	memcpy(more, f.p, f.n);
@@ -678,7 +679,7 @@ static void test_thread_every_byte_flip_fails(void **st)
 		}
 	}
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, NULL, 0, NULL), 0);
-	for (size_t n = 0; n < f.n; n += 7)
+	for (size_t n = 0; n + 1 < f.n; n += 7)
 		assert_int_equal(pl_thread_verify(NULL, f.p, n, NULL, 0, NULL), -1);
 	buf_free(&f);
 }
@@ -815,6 +816,129 @@ static void test_thread_resigned_by_other_fails(void **st)
 	buf_free(&f);
 }
 
+/* --- framing: what mail and Windows do to a file ---------------------------- */
+
+enum { CRLF = 1, NO_FINAL_LF = 2, BOM = 4 };
+
+/* f as a mail client or Windows editor may hand it back. */
+static buf reframe(const buf *f, int how)
+{
+	buf r = {malloc(2 * f->n + 3), 0};
+	assert_non_null(r.p);
+	if (how & BOM) {
+		memcpy(r.p, "\xef\xbb\xbf", 3);
+		r.n = 3;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->p[i] == '\n' && (how & NO_FINAL_LF) && i + 1 == f->n)
+			break;
+		if (f->p[i] == '\n' && (how & CRLF))
+			r.p[r.n++] = '\r';
+		r.p[r.n++] = f->p[i];
+	}
+	return r;
+}
+
+/* verifies f through its own verifier and the dispatcher, or refuses it */
+static int verifies(const buf *f, int thread, pl_err *e)
+{
+	int rc = thread ? pl_thread_verify(NULL, f->p, f->n, NULL, 0, e)
+			: pl_agreement_verify(NULL, f->p, f->n, NULL, 0, e);
+	int rd = pl_verify_bytes(f->p, f->n, NULL, 0, NULL, NULL, NULL);
+	assert_int_equal(rc, rd);
+	return rc;
+}
+
+static void framing_one(const buf *f, int thread)
+{
+	static const uint8_t flips[] = {0x01, 0x20, 0x80};
+	pl_err e;
+	for (int how = 1; how < 8; how++) {
+		buf r = reframe(f, how);
+		pl_err_clear(&e);
+		if (verifies(&r, thread, &e) != 0)
+			fail_msg("framing %d refused: %s", how, e.msg);
+		/* what was signed still counts: every byte flip of the
+		 * converted file fails (for time, every 13th byte but in the last) */
+		for (size_t i = 0; i < r.n; i += (how == 7 ? 1 : 13))
+			for (size_t k = 0; k < sizeof flips; k++) {
+				r.p[i] ^= flips[k];
+				if (verifies(&r, thread, NULL) == 0)
+					fail_msg("framing %d, flip 0x%02x at %zu accepted", how,
+						 flips[k], i);
+				r.p[i] ^= flips[k];
+			}
+		buf_free(&r);
+	}
+	/* and what is not framing is refused */
+	static const char *const bad[] = {"two marks",	   "lone CR",	     "CR CR LF",
+					  "extra newline", "trailing space", "mark inside",
+					  "CR at end"};
+	for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+		buf r = reframe(f, b == 0 || b == 5 ? BOM : CRLF);
+		uint8_t *p = malloc(r.n + 4);
+		size_t n = r.n;
+		memcpy(p, r.p, r.n);
+		switch (b) {
+		case 0: /* a second mark */
+			memmove(p + 3, p, n);
+			n += 3;
+			break;
+		case 1: /* the LF of the first CR LF gone */
+			memmove(p + 2, p + 3, n - 3);
+			n--;
+			break;
+		case 2: /* CR CR LF */
+			memmove(p + 2, p + 1, n - 1);
+			p[1] = '\r';
+			n++;
+			break;
+		case 3:
+			p[n++] = '\r';
+			p[n++] = '\n';
+			break;
+		case 4:
+			p[n - 2] = ' ';
+			p[n - 1] = '\n';
+			break;
+		case 5: /* a mark after the first line */
+			memmove(p + 8, p + 5, n - 5);
+			memcpy(p + 5, "\xef\xbb\xbf", 3);
+			n += 3;
+			break;
+		case 6: /* the final LF lost after its CR */
+			n--;
+			break;
+		}
+		buf m = {p, n};
+		pl_err_clear(&e);
+		if (verifies(&m, thread, &e) == 0)
+			fail_msg("%s accepted", bad[b]);
+		assert_int_equal(e.code, PL_EXIT_INPUT);
+		buf_free(&m);
+		buf_free(&r);
+	}
+}
+
+static void test_framing_agreement(void **st)
+{
+	(void)st;
+	buf f = good_agreement();
+	assert_int_equal(f.p[1], '\n'); /* "{\n": the CR LF cases above hit it */
+	framing_one(&f, 0);
+	buf_free(&f);
+}
+
+static void test_framing_thread(void **st)
+{
+	(void)st;
+	buf f = good_thread();
+	/* the note "we are ready\nto talk" is escaped: no raw LF inside it */
+	assert_non_null(memmem(f.p, f.n, "we are ready\\nto talk", 21));
+	framing_one(&f, 1);
+	buf_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -829,6 +953,8 @@ int main(void)
 	    cmocka_unit_test(test_thread_every_byte_flip_fails),
 	    cmocka_unit_test(test_thread_edits_fail),
 	    cmocka_unit_test(test_thread_resigned_by_other_fails),
+	    cmocka_unit_test(test_framing_agreement),
+	    cmocka_unit_test(test_framing_thread),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
