@@ -67,7 +67,8 @@ static void agreement(const uint8_t *data, size_t size)
 	    pl_obj_encode_signed(&a, &s.acceptance, NULL) != 0 ||
 	    (s.proved ? pl_agreement_write_proved(&j, p.p, p.n, a.p, a.n, s.receipt, s.receipt_len,
 						  s.relay_pk, NULL)
-		      : pl_agreement_write(&j, p.p, p.n, a.p, a.n, NULL)) != 0)
+		      : pl_agreement_write(&j, p.p, p.n, a.p, a.n, NULL)) != 0 ||
+	    pl_agreement_attach_names(j, &s) != 0)
 		abort();
 	size_t un;
 	uint8_t *u = unframe(data, size, &un);
@@ -105,6 +106,7 @@ static void thread(const uint8_t *data, size_t size)
 	pl_thread_summary t;
 	if (pl_thread_verify(&t, data, size, NULL, 0, NULL) != 0)
 		return;
+	pl_thread_summary_free(&t);
 	if (pl_thread_verify(NULL, data, size, (const uint8_t(*)[PL_IK_LEN])t.exporter_ik, 1,
 			     NULL) != 0)
 		abort();

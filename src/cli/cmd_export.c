@@ -1,5 +1,7 @@
-/* cmd_export.c — `parley export agreement ID --out FILE` and `parley export
- * thread NAME --out FILE`: files anyone can check with parley verify. */
+/* cmd_export.c — `parley export agreement ID --out FILE [--format json|text]`
+ * and `parley export thread NAME --out FILE`: files anyone can check with
+ * parley verify; the text format is a document for people with the signed
+ * file inside it. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,22 +11,33 @@
 int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+					     {"format", required_argument, NULL, 'f'},
 					     {NULL, 0, NULL, 0}};
-	const char *out = NULL;
+	const char *out = NULL, *format = "json";
 	int ch;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'f') {
+			format = optarg;
+			continue;
+		}
 		if (ch != 'o')
 			return pl_cli_usage("export", "unknown or incomplete option %s",
 					    argv[optind - 1]);
 		out = optarg;
 	}
+	int text = strcmp(format, "text") == 0;
+	if (!text && strcmp(format, "json") != 0)
+		return pl_cli_usage("export", "--format is json (the default) or text");
 	if (argc - optind != 2 || out == NULL ||
 	    (strcmp(argv[optind], "agreement") != 0 && strcmp(argv[optind], "thread") != 0))
-		return pl_cli_usage("export", "use export agreement ID --out FILE or export thread "
-					      "NAME --out FILE");
+		return pl_cli_usage("export", "use export agreement ID --out FILE [--format text] "
+					      "or export thread NAME --out FILE");
 	int agreement = strcmp(argv[optind], "agreement") == 0;
+	if (text && !agreement)
+		return pl_cli_usage("export", "--format text is for agreements; a thread is "
+					      "read with parley verify FILE");
 	uint8_t id[PL_OBJ_ID_LEN];
 	int rc;
 	if (agreement && (rc = pl_cli_parse_id("export", argv[optind + 1], id)) != 0)
@@ -34,15 +47,22 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 	pl_vault *v;
 	if (pl_cli_open_vault(cli, &v, &e) != 0)
 		return pl_cli_fail(&e);
-	rc = agreement ? pl_nego_export_agreement(v, id, out, &e)
-		       : pl_nego_export_thread(v, argv[optind + 1], out, &e);
+	rc = text	 ? pl_nego_export_agreement_text(v, id, out, &e)
+	     : agreement ? pl_nego_export_agreement(v, id, out, &e)
+			 : pl_nego_export_thread(v, argv[optind + 1], out, &e);
 	pl_vault_close(v);
 	if (rc != 0)
 		return pl_cli_fail(&e);
 	if (cli->json)
 		pl_cli_json_out(json_pack("{s:s, s:s}", "format",
-					  agreement ? "parley-agreement" : "parley-thread", "out",
-					  out));
+					  text	      ? "parley-agreement-document"
+					  : agreement ? "parley-agreement"
+						      : "parley-thread",
+					  "out", out));
+	else if (text)
+		printf("wrote %s, a document to read and print with the signed agreement at its "
+		       "end; anyone can check it with parley verify %s (the command is in it)\n",
+		       out, out);
 	else
 		printf("wrote %s; anyone can check it with parley verify %s\n", out, out);
 	return PL_EXIT_OK;

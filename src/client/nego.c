@@ -21,9 +21,11 @@
 #include "client/messenger.h"
 #include "envelope/envelope.h"
 #include "export/agreement.h"
+#include "export/document.h"
 #include "log/receipt.h"
 #include "export/thread.h"
 #include "util/codec.h"
+#include "util/file.h"
 
 /* --- helpers ---------------------------------------------------------------- */
 
@@ -940,8 +942,9 @@ static int acceptance_of(pl_vault *v, const pl_item *prop, const uint8_t id[stat
 	return 0;
 }
 
-int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
-			     pl_err *e)
+/* The agreement file's JSON (named by this vault), for the writers below. */
+static int agreement_build(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], json_t **out,
+			   pl_err *e)
 {
 	pl_item it, prop, acc;
 	pl_obj *o = obj_new(e);
@@ -1008,13 +1011,54 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 					      acc.receipt.p, acc.receipt.n, pk, e) != 0)
 			goto out;
 	}
-	rc = pl_export_write_file(path, j, e);
-	json_decref(j);
+	/* the parties by the names this vault knows them by, signed by it */
+	if (pl_agreement_add_names(j, pl_vault_identity(v), pl_vault_name(v), prop.contact, e) !=
+	    0) {
+		json_decref(j);
+		goto out;
+	}
+	*out = j;
+	rc = 0;
 out:
 	pl_vault_item_free(&it);
 	pl_vault_item_free(&prop);
 	pl_vault_item_free(&acc);
 	free(o);
+	return rc;
+}
+
+int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
+			     pl_err *e)
+{
+	json_t *j;
+	if (agreement_build(v, id, &j, e) != 0)
+		return -1;
+	int rc = pl_export_write_file(path, j, e);
+	json_decref(j);
+	return rc;
+}
+
+int pl_nego_export_agreement_text(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN],
+				  const char *path, pl_err *e)
+{
+	json_t *j;
+	size_t n, dl;
+	char *doc = NULL;
+	if (agreement_build(v, id, &j, e) != 0)
+		return -1;
+	char *s = pl_export_dumps(j, &n);
+	json_decref(j);
+	if (s == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	const char *base = strrchr(path, '/');
+	int rc = pl_document_render(&doc, &dl, (const uint8_t *)s, n, base ? base + 1 : path, e);
+	if (rc == 0)
+		rc = pl_file_write_atomic(path, doc, dl, PL_FILE_REPLACE, "the document", e);
+	if (doc)
+		sodium_memzero(doc, dl);
+	sodium_memzero(s, n);
+	free(doc);
+	free(s);
 	return rc;
 }
 
@@ -1028,7 +1072,8 @@ int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl
 	if (pl_vault_contact_get(v, contact, &c, e) != 0)
 		return -1;
 	if (pl_vault_item_list(v, contact, &items, &n, e) != 0 ||
-	    pl_thread_export_begin(&x, pl_vault_identity(v), c.ik, e) != 0)
+	    pl_thread_export_begin(&x, pl_vault_identity(v), c.ik, e) != 0 ||
+	    pl_thread_export_set_names(x, pl_vault_name(v), c.name, e) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		int dir = items[i].dir == PL_DIR_OUT ? PL_EXPORT_OUT : PL_EXPORT_IN;

@@ -16,6 +16,7 @@
 
 #include "util/codec.h"
 #include "util/file.h"
+#include "util/text.h"
 
 /* ---- serialization ----------------------------------------------------- */
 
@@ -198,6 +199,14 @@ int pl_export_expect_check(const uint8_t (*expect)[PL_IK_LEN], size_t n_expect,
 		}
 	}
 	return 0;
+}
+
+int pl_export_name_ok(const char *s, size_t n)
+{
+	return s != NULL && strlen(s) == n &&
+		       pl_text_ok((const uint8_t *)s, n, 1, PL_EXPORT_NAME_MAX, PL_TEXT_LINE) == 0
+		   ? 0
+		   : -1;
 }
 
 void pl_json_safe_str(char out[static PL_JSON_SAFE_MAX], const char *s)

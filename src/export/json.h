@@ -34,6 +34,7 @@
 #define PL_JSON_HEX_MAX 2048		      /* bytes a hex field holds (a log leaf: <= 1452) */
 #define PL_JSON_SAFE_MAX 48		      /* pl_json_safe_str's output */
 #define PL_JSON_INT_MAX ((uint64_t)INT64_MAX) /* what a JSON integer holds */
+#define PL_EXPORT_NAME_MAX 64		      /* a party's name in a file (= PL_NAME_MAX) */
 
 /* The one serialization of an export file (2-space indent, keys in the
  * order built, raw UTF-8, one trailing newline). malloc'd, NUL-terminated;
@@ -79,6 +80,10 @@ int pl_json_uint_field(uint64_t *out, uint64_t max, const json_t *j);
 int pl_export_expect_check(const uint8_t (*expect)[PL_IK_LEN], size_t n_expect,
 			   const uint8_t (*signers)[PL_IK_LEN], size_t n_signers, const char *what,
 			   pl_err *e);
+
+/* 0 iff s[0..n) is a party's name as a file may carry it: one line of
+ * UTF-8 text without control characters, 1..PL_EXPORT_NAME_MAX bytes. */
+int pl_export_name_ok(const char *s, size_t n);
 
 /* An untrusted string made safe to put in a message: printable ASCII only,
  * cut at 40 characters. */

@@ -208,14 +208,26 @@ static void test_agreement_ok_and_summary(void **st)
 	assert_int_equal(pl_verify_bytes(f.p, f.n, NULL, 0, &e, out, &js), 0);
 	fclose(out);
 	char line[200];
-	snprintf(line, sizeof line, "valid agreement between %s and %s\n", fa, fb);
+	snprintf(line, sizeof line,
+		 "valid agreement between the proposer (%.11s) and the "
+		 "accepter (%.11s): both signatures verify\n",
+		 fa, fb);
 	assert_non_null(strstr(text, line));
-	snprintf(line, sizeof line, "  %.11s releases: Mahdieh Esfandiari, Ahmad Rahimi\n", fa);
+	snprintf(line, sizeof line, "  proposer: key fingerprint %s\n", fa);
 	assert_non_null(strstr(text, line));
-	snprintf(line, sizeof line, "  %.11s releases: Cécile Kohler\n", fb);
+	assert_non_null(strstr(text, "the file carries no names"));
+	assert_non_null(strstr(text, "proves only that these two keys signed, not who holds"));
+	snprintf(line, sizeof line,
+		 "  the proposer (%.11s) releases:\n    - Mahdieh Esfandiari, held by Evin\n    - "
+		 "Ahmad Rahimi, held by Evin\n",
+		 fa);
 	assert_non_null(strstr(text, line));
-	assert_non_null(strstr(text, "place: Geneva; sequencing: simultaneous; mediator: "
-				     "Switzerland ("));
+	snprintf(line, sizeof line, "  the accepter (%.11s) releases:\n    - Cécile Kohler", fb);
+	assert_non_null(strstr(text, line));
+	assert_non_null(strstr(text, "  place: Geneva\n  sequencing: simultaneous"));
+	assert_non_null(strstr(text, "  mediator: Switzerland (key fingerprint "));
+	assert_non_null(strstr(text, "  condition 1: medical check before transfer\n"));
+	assert_null(strstr(text, "priority"));
 	assert_non_null(strstr(text, "proposed 2025-11-28T03:20:00Z"));
 	assert_non_null(strstr(text, "accepted 2025-11-28T03:21:00Z: time as stated by the "
 				     "accepter's own clock (not proved)"));
@@ -634,6 +646,8 @@ static void test_thread_ok(void **st)
 	assert_int_equal(s.last_time, T0 + 6);
 	assert_memory_equal(s.exporter_ik, A.pk, PL_IK_LEN);
 	assert_memory_equal(s.peer_ik, B.pk, PL_IK_LEN);
+	assert_int_equal(json_array_size(s.entries), 7);
+	pl_thread_summary_free(&s);
 	/* expected keys: the exporter, the peer (who signed objects in it), not C */
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, &A.pk, 1, NULL), 0);
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, &B.pk, 1, NULL), 0);
@@ -646,8 +660,16 @@ static void test_thread_ok(void **st)
 	json_t *js = NULL;
 	assert_int_equal(pl_verify_bytes(f.p, f.n, NULL, 0, &e, out, &js), 0);
 	fclose(out);
-	assert_non_null(strstr(text, "valid thread exported by"));
+	assert_non_null(strstr(text, "valid thread exported by the exporter ("));
 	assert_non_null(strstr(text, "7 entries"));
+	/* the conversation, not only counts: notes, and every term of objects */
+	assert_non_null(strstr(text, "note (not signed by itself; in the exporter's signed "
+				     "chain):\n    we are ready\n    to talk\n"));
+	assert_non_null(strstr(text, "topic: the detained nationals"));
+	assert_non_null(strstr(text, "    accepts proposal "));
+	assert_non_null(strstr(text, "        - Cécile Kohler, held by Evin\n"));
+	assert_non_null(strstr(text, "      condition 1: medical check before transfer\n"));
+	assert_non_null(json_object_get(js, "conversation"));
 	assert_int_equal(json_integer_value(json_object_get(js, "entries")), 7);
 	json_decref(js);
 	free(text);
@@ -657,6 +679,7 @@ static void test_thread_ok(void **st)
 	f = note_free_thread();
 	assert_int_equal(pl_thread_verify(&s, f.p, f.n, NULL, 0, NULL), 0);
 	assert_int_equal(s.n_entries, 0);
+	pl_thread_summary_free(&s);
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, &B.pk, 1, NULL), -1);
 	buf_free(&f);
 }
@@ -816,6 +839,198 @@ static void test_thread_resigned_by_other_fails(void **st)
 	buf_free(&f);
 }
 
+/* --- the parties' names ----------------------------------------------------- */
+
+static const char *const US = "United States", *const IR = "جمهوری اسلامی ایران";
+
+/* good_agreement with names added by `by` (A the proposer, B the accepter). */
+static buf named_agreement(const pl_identity *by)
+{
+	buf f = good_agreement();
+	json_t *j = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	assert_non_null(j);
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_agreement_add_names(j, by, by == &A ? US : IR, by == &A ? IR : US, &e) != 0)
+		fail_msg("names: %s", e.msg);
+	buf_free(&f);
+	return dump(j);
+}
+
+/* text of the plain summary of f verified with expect[0..n) */
+static char *summary_text(const buf *f, const uint8_t (*expect)[PL_IK_LEN], size_t n)
+{
+	char *text = NULL;
+	size_t tl = 0;
+	pl_err e;
+	pl_err_clear(&e);
+	FILE *out = open_memstream(&text, &tl);
+	if (pl_verify_bytes(f->p, f->n, expect, n, &e, out, NULL) != 0)
+		fail_msg("verify: %s", e.msg);
+	fclose(out);
+	return text;
+}
+
+static void test_agreement_names(void **st)
+{
+	(void)st;
+	char fa[PL_FINGERPRINT_LEN], fb[PL_FINGERPRINT_LEN], line[300];
+	pl_fingerprint(fa, A.pk);
+	pl_fingerprint(fb, B.pk);
+	for (int k = 0; k < 2; k++) {
+		buf f = named_agreement(k == 0 ? &A : &B);
+		pl_agreement_summary *s = malloc(sizeof *s);
+		assert_int_equal(pl_agreement_verify(s, f.p, f.n, NULL, 0, NULL), 0);
+		assert_int_equal(s->names_by,
+				 k == 0 ? PL_AGREEMENT_PROPOSER : PL_AGREEMENT_ACCEPTER);
+		assert_string_equal(s->proposer_name, US);
+		assert_string_equal(s->accepter_name, IR);
+		free(s);
+		char *text = summary_text(&f, NULL, 0);
+		snprintf(line, sizeof line, "valid agreement between %s and %s: both", US, IR);
+		assert_non_null(strstr(text, line));
+		snprintf(line, sizeof line, "  proposer: %s, key fingerprint %s\n", US, fa);
+		assert_non_null(strstr(text, line));
+		snprintf(line, sizeof line, "  accepter: %s, key fingerprint %s\n", IR, fb);
+		assert_non_null(strstr(text, line));
+		snprintf(line, sizeof line, "the names are %s's labels (the %s who exported",
+			 k == 0 ? US : IR, k == 0 ? "proposer" : "accepter");
+		assert_non_null(strstr(text, line));
+		assert_non_null(strstr(text, "this proves only that these two keys signed, not who "
+					     "holds them"));
+		snprintf(line, sizeof line, "  %s releases:\n    - Mahdieh Esfandiari", US);
+		assert_non_null(strstr(text, line));
+		free(text);
+		/* with --expect-key: which party matched */
+		text = summary_text(&f, &B.pk, 1);
+		snprintf(line, sizeof line, "--expect-key matched the accepter, %s: the keys", IR);
+		assert_non_null(strstr(text, line));
+		assert_null(strstr(text, "proves only"));
+		free(text);
+		uint8_t both[2][PL_IK_LEN];
+		memcpy(both[0], A.pk, PL_IK_LEN);
+		memcpy(both[1], B.pk, PL_IK_LEN);
+		text = summary_text(&f, (const uint8_t(*)[PL_IK_LEN])both, 2);
+		snprintf(line, sizeof line, "matched the proposer, %s, and the accepter, %s:", US,
+			 IR);
+		assert_non_null(strstr(text, line));
+		free(text);
+		/* the names are signed: a swapped or edited name, or the other
+		 * signer claimed, fails; every byte flip fails */
+		json_t *j = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+		json_t *nm = json_object_get(j, "names");
+		json_object_set_new(nm, "proposer", json_string(IR));
+		json_object_set_new(nm, "accepter", json_string(US));
+		buf g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_SECURITY, "names does not verify");
+		buf_free(&g);
+		json_object_set_new(nm, "proposer", json_string("United Kingdom"));
+		json_object_set_new(nm, "accepter", json_string(IR));
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_SECURITY, "names does not verify");
+		buf_free(&g);
+		json_object_set_new(nm, "proposer", json_string(US));
+		json_object_set_new(j, "names_signed_by",
+				    json_string(k == 0 ? "accepter" : "proposer"));
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_SECURITY, "names does not verify");
+		buf_free(&g);
+		json_object_set_new(j, "names_signed_by", json_string("mediator"));
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_INPUT, "names_signed_by");
+		buf_free(&g);
+		json_object_set_new(j, "names_signed_by",
+				    json_string(k == 0 ? "proposer" : "accepter"));
+		json_object_del(j, "names_signature");
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_INPUT, "names_signature");
+		buf_free(&g);
+		json_decref(j);
+		for (size_t i = 0; i < f.n; i += 3) {
+			f.p[i] ^= 0x01;
+			if (pl_agreement_verify(NULL, f.p, f.n, NULL, 0, NULL) == 0)
+				fail_msg("flip at %zu accepted", i);
+			f.p[i] ^= 0x01;
+		}
+		buf_free(&f);
+	}
+	/* a third party cannot name them; nor is a bad name written */
+	buf f = good_agreement();
+	json_t *j = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	pl_err e;
+	pl_err_clear(&e);
+	assert_int_equal(pl_agreement_add_names(j, &C, "Canada", US, &e), -1);
+	assert_non_null(strstr(e.msg, "only one of the two parties"));
+	assert_int_equal(pl_agreement_add_names(j, &A, "two\nlines", IR, &e), -1);
+	assert_int_equal(pl_agreement_add_names(j, &A, "", IR, &e), -1);
+	assert_null(json_object_get(j, "names"));
+	json_decref(j);
+	buf_free(&f);
+}
+
+static void test_thread_names(void **st)
+{
+	(void)st;
+	pl_thread_export *x;
+	json_t *j;
+	pl_err e;
+	pl_err_clear(&e);
+	assert_int_equal(pl_thread_export_begin(&x, &A, B.pk, &e), 0);
+	assert_int_equal(pl_thread_export_set_names(x, US, IR, &e), 0);
+	assert_int_equal(pl_thread_export_set_names(x, US, "bad\tname", &e), -1);
+	assert_int_equal(pl_thread_export_add_note(x, PL_EXPORT_IN, T0, "سلام", &e), 0);
+	buf p = proposal(&B, &A, T0 + 3, 0);
+	assert_int_equal(pl_thread_export_add_signed(x, PL_EXPORT_IN, T0 + 3, p.p, p.n, &e), 0);
+	assert_int_equal(pl_thread_export_finish(x, &j, &e), 0);
+	pl_thread_export_free(x);
+	buf_free(&p);
+	buf f = dump(j);
+	assert_non_null(memmem(f.p, f.n, "\"version\": 2", 12));
+	pl_thread_summary s;
+	assert_int_equal(pl_thread_verify(&s, f.p, f.n, NULL, 0, &e), 0);
+	assert_int_equal(s.named, 1);
+	assert_string_equal(s.exporter_name, US);
+	assert_string_equal(s.peer_name, IR);
+	pl_thread_summary_free(&s);
+	char *text = summary_text(&f, NULL, 0);
+	char line[300];
+	snprintf(line, sizeof line, "valid thread exported by %s with %s: every signature", US, IR);
+	assert_non_null(strstr(text, line));
+	assert_non_null(strstr(text, "proves only that these keys signed, not who holds them"));
+	snprintf(line, sizeof line,
+		 "  2025-11-28T03:20:00Z  %s to %s, note (its sender did not sign it; as the "
+		 "exporter received it):\n    سلام\n",
+		 IR, US);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof line, "%s to %s, signed by %s:\n    proposal ", IR, US, IR);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof line, "      %s releases:\n        - Mahdieh Esfandiari", IR);
+	assert_non_null(strstr(text, line));
+	free(text);
+	text = summary_text(&f, &A.pk, 1);
+	snprintf(line, sizeof line, "--expect-key matched the exporter, %s: the keys", US);
+	assert_non_null(strstr(text, line));
+	free(text);
+	/* the names are under the exporter's signature */
+	json_t *r = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	json_object_set_new(r, "peer_name", json_string("Iraq"));
+	buf g = dump(r);
+	thread_refused(&g, PL_EXIT_SECURITY, "signature on the thread does not verify");
+	buf_free(&g);
+	r = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	json_object_del(r, "peer_name");
+	g = dump(r);
+	thread_refused(&g, PL_EXIT_INPUT, "peer_name");
+	buf_free(&g);
+	for (size_t i = 0; i < f.n; i++) {
+		f.p[i] ^= 0x01;
+		if (pl_thread_verify(NULL, f.p, f.n, NULL, 0, NULL) == 0)
+			fail_msg("flip at %zu accepted", i);
+		f.p[i] ^= 0x01;
+	}
+	buf_free(&f);
+}
+
 /* --- framing: what mail and Windows do to a file ---------------------------- */
 
 enum { CRLF = 1, NO_FINAL_LF = 2, BOM = 4 };
@@ -953,6 +1168,8 @@ int main(void)
 	    cmocka_unit_test(test_thread_every_byte_flip_fails),
 	    cmocka_unit_test(test_thread_edits_fail),
 	    cmocka_unit_test(test_thread_resigned_by_other_fails),
+	    cmocka_unit_test(test_agreement_names),
+	    cmocka_unit_test(test_thread_names),
 	    cmocka_unit_test(test_framing_agreement),
 	    cmocka_unit_test(test_framing_thread),
 	};
