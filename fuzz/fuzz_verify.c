@@ -38,6 +38,8 @@ static uint8_t *unframe(const uint8_t *data, size_t size, size_t *n)
 	for (; i < size; i++)
 		if (!(data[i] == '\r' && i + 1 < size && data[i + 1] == '\n'))
 			u[k++] = data[i];
+	if (k > 0 && u[k - 1] == '\r') /* CR LF whose LF was cut */
+		k--;
 	if (k == 0 || u[k - 1] != '\n')
 		u[k++] = '\n';
 	*n = k;

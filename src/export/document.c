@@ -186,6 +186,8 @@ static uint8_t *unframe(const uint8_t *f, size_t n, size_t *outn)
 	for (; i < n; i++)
 		if (!(f[i] == '\r' && i + 1 < n && f[i + 1] == '\n'))
 			u[k++] = f[i];
+	if (k > 0 && u[k - 1] == '\r') /* CR LF whose LF was cut */
+		k--;
 	if (k == 0 || u[k - 1] != '\n')
 		u[k++] = '\n';
 	*outn = k;

@@ -228,7 +228,8 @@ void pl_json_safe_str(char out[static PL_JSON_SAFE_MAX], const char *s)
 
 /* 0 iff file[0..n) is canon[0..len) (what pl_export_dumps wrote) after only
  * the changes mail and Windows make to framing: one byte-order mark before
- * it, any line end written CR LF, the final line end dropped. canon has no
+ * it, any line end written CR LF, the final line end dropped (or only its
+ * LF). canon has no
  * CR byte, no byte-order mark, and its line feeds are all outside strings
  * (JSON escapes them inside), so these are not changes to any value: the
  * file still decodes to the very same JSON, byte for byte the same
@@ -244,6 +245,8 @@ static int same_but_framing(const char *canon, size_t len, const uint8_t *file, 
 				i++;
 			else if (i + 1 < n && file[i] == '\r' && file[i + 1] == '\n')
 				i += 2;
+			else if (j + 1 == len && i + 1 == n && file[i] == '\r')
+				i++; /* CR LF whose LF was cut */
 			else if (!(j + 1 == len && i == n))
 				return -1;
 		} else if (i < n && file[i] == (uint8_t)canon[j]) {

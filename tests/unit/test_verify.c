@@ -16,6 +16,7 @@
 
 #include "support.h"
 #include "export/agreement.h"
+#include "export/document.h"
 #include "export/thread.h"
 #include "export/verify.h"
 #include "util/codec.h"
@@ -1068,6 +1069,13 @@ static void framing_one(const buf *f, int thread)
 {
 	static const uint8_t flips[] = {0x01, 0x20, 0x80};
 	pl_err e;
+	/* the LF of the final CR LF lost (a shell's "$(cat f)" does that) */
+	buf c = reframe(f, CRLF | BOM);
+	c.n--;
+	pl_err_clear(&e);
+	if (verifies(&c, thread, &e) != 0)
+		fail_msg("final CR without LF refused: %s", e.msg);
+	buf_free(&c);
 	for (int how = 1; how < 8; how++) {
 		buf r = reframe(f, how);
 		pl_err_clear(&e);
@@ -1121,8 +1129,8 @@ static void framing_one(const buf *f, int thread)
 			memcpy(p + 5, "\xef\xbb\xbf", 3);
 			n += 3;
 			break;
-		case 6: /* the final LF lost after its CR */
-			n--;
+		case 6: /* the final LF lost after two CRs */
+			p[n - 1] = '\r';
 			break;
 		}
 		buf m = {p, n};
@@ -1154,6 +1162,96 @@ static void test_framing_thread(void **st)
 	buf_free(&f);
 }
 
+/* --- the document for people ------------------------------------------------- */
+
+static void test_document(void **st)
+{
+	(void)st;
+	buf f = named_agreement(&B);
+	char *doc = NULL, line[400], ka[2 * PL_IK_LEN + 1], kb[2 * PL_IK_LEN + 1];
+	size_t dl = 0;
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_document_render(&doc, &dl, f.p, f.n, "deal-2026.txt", &e) != 0)
+		fail_msg("render: %s", e.msg);
+	assert_int_equal(strlen(doc), dl);
+	pl_hex_encode(ka, A.pk, PL_IK_LEN);
+	pl_hex_encode(kb, B.pk, PL_IK_LEN);
+	snprintf(line, sizeof line, "Between %s and %s.\n", US, IR);
+	assert_non_null(strstr(doc, line));
+	assert_non_null(strstr(doc, "1. United States releases:\n   - Mahdieh Esfandiari, held by "
+				    "Evin\n   - Ahmad Rahimi, held by Evin\n"));
+	snprintf(line, sizeof line, "2. %s releases:\n   - Cécile Kohler", IR);
+	assert_non_null(strstr(doc, line));
+	assert_non_null(strstr(doc, "3. Place: Geneva\n"));
+	assert_non_null(strstr(doc, "4. Sequencing: simultaneous"));
+	assert_non_null(strstr(doc, "   a) medical check before transfer\n"));
+	assert_non_null(strstr(doc, "6. Mediator: Switzerland\n      key fingerprint "));
+	assert_non_null(strstr(doc, "   Proposed: 2025-11-28T03:20:00Z"));
+	assert_non_null(strstr(doc, "   Offer open until: 2025-11-28T04:20:00Z\n"));
+	assert_non_null(strstr(doc, "   Accepted: 2025-11-28T03:21:00Z"));
+	snprintf(line, sizeof line,
+		 "    parley verify deal-2026.txt \\\n      --expect-key %s \\\n      "
+		 "--expect-key %s\n",
+		 ka, kb);
+	assert_non_null(strstr(doc, line));
+	assert_null(strstr(doc, "priority"));
+	/* it verifies, through the dispatcher too, and says so */
+	buf d = {(uint8_t *)doc, dl};
+	pl_agreement_summary *s = malloc(sizeof *s);
+	assert_int_equal(pl_document_verify(s, d.p, d.n, NULL, NULL, 0, &e), 0);
+	assert_string_equal(s->accepter_name, IR);
+	free(s);
+	char *text = summary_text(&d, NULL, 0);
+	assert_non_null(strstr(text, "valid agreement document: its text is exactly"));
+	free(text);
+	/* framing tolerated */
+	buf r = reframe(&d, CRLF | BOM | NO_FINAL_LF);
+	assert_int_equal(pl_verify_bytes(r.p, r.n, NULL, 0, NULL, NULL, NULL), 0);
+	buf_free(&r);
+	/* any change to the text fails: every byte of the readable part (the
+	 * file name of the command aside, which only names the file) */
+	const char *arm = strstr(doc, PL_DOC_BEGIN);
+	size_t body = (size_t)(arm - doc), fails = 0;
+	for (size_t i = 0; i < dl; i += (i < body ? 1 : 7)) {
+		d.p[i] ^= 0x01;
+		if (pl_verify_bytes(d.p, d.n, NULL, 0, NULL, NULL, NULL) == 0) {
+			const char *at = strstr(doc, "parley verify ");
+			if (!(at && (size_t)(at - doc) + 14 <= i && i < (size_t)(at - doc) + 27))
+				fail_msg("flip at %zu accepted: %.40s", i, doc + i - 10);
+		} else {
+			fails++;
+		}
+		d.p[i] ^= 0x01;
+	}
+	assert_true(fails > body);
+	/* a document whose text is for another agreement fails */
+	buf g = good_agreement();
+	char *doc2 = NULL;
+	size_t dl2;
+	assert_int_equal(pl_document_render(&doc2, &dl2, g.p, g.n, NULL, &e), 0);
+	assert_non_null(strstr(doc2, "parley verify agreement.txt \\\n"));
+	char *mix = malloc(dl + dl2);
+	const char *arm2 = strstr(doc2, PL_DOC_BEGIN);
+	memcpy(mix, doc2, (size_t)(arm2 - doc2));
+	memcpy(mix + (arm2 - doc2), arm, dl - body);
+	pl_err_clear(&e);
+	assert_int_equal(pl_verify_bytes((uint8_t *)mix, (size_t)(arm2 - doc2) + dl - body, NULL, 0,
+					 &e, NULL, NULL),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_SECURITY);
+	assert_non_null(strstr(e.msg, "not what its signed agreement says"));
+	/* no armor, or text after it */
+	memcpy(mix, doc, dl);
+	memcpy(mix + dl, "x\n", 2);
+	assert_int_equal(pl_verify_bytes((uint8_t *)mix, dl + 2, NULL, 0, NULL, NULL, NULL), -1);
+	free(mix);
+	free(doc2);
+	buf_free(&g);
+	free(doc);
+	buf_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1170,6 +1268,7 @@ int main(void)
 	    cmocka_unit_test(test_thread_resigned_by_other_fails),
 	    cmocka_unit_test(test_agreement_names),
 	    cmocka_unit_test(test_thread_names),
+	    cmocka_unit_test(test_document),
 	    cmocka_unit_test(test_framing_agreement),
 	    cmocka_unit_test(test_framing_thread),
 	};
