@@ -4,8 +4,10 @@
  * and to the agreement and thread verifiers directly, with and without an
  * expected key, and agreements (versions 1 and 2, with the relay's deposit
  * receipt) with and without a relay key. Start it from
- * fuzz/corpus/fuzz_verify (valid agreements of both versions and a thread)
- * so mutations reach past the signatures.
+ * fuzz/corpus/fuzz_verify (valid agreements of both versions, with and
+ * without names, threads of versions 1 and 2, an agreement document, and
+ * framed copies) so mutations reach past the signatures. Documents
+ * (export/document.h) are verified directly as well.
  *
  * Must never crash or leak; a file that verifies must verify again through
  * the dispatcher (summaries included), and must be exactly what parley
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "export/agreement.h"
+#include "export/document.h"
 #include "export/thread.h"
 #include "export/verify.h"
 
@@ -120,6 +123,21 @@ static void thread(const uint8_t *data, size_t size)
 	free(u);
 }
 
+/* An agreement document: if it verifies, its signers are accepted as
+ * expected keys and a stranger is not, and the dispatcher agrees. */
+static void document(const uint8_t *data, size_t size)
+{
+	if (pl_document_verify(&s, data, size, NULL, NULL, 0, NULL) != 0)
+		return;
+	if (pl_verify_bytes(data, size, NULL, 0, NULL, NULL, NULL) != 0 ||
+	    pl_document_verify(NULL, data, size, NULL, (const uint8_t(*)[PL_IK_LEN])s.accepter_ik,
+			       1, NULL) != 0)
+		abort();
+	static const uint8_t other[PL_IK_LEN] = {1};
+	if (pl_document_verify(NULL, data, size, NULL, &other, 1, NULL) == 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *js = NULL;
@@ -129,5 +147,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(js);
 	agreement(data, size);
 	thread(data, size);
+	document(data, size);
 	return 0;
 }
