@@ -1,4 +1,4 @@
-/* cmd_export.c — `parley export agreement ID --out FILE [--format json|text]`
+/* cmd_export.c — `parley export agreement ID --out FILE [--format json|text|pdf]`
  * and `parley export thread NAME --out FILE`: files anyone can check with
  * parley verify; the text format is a document for people with the signed
  * file inside it. */
@@ -27,17 +27,19 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 					    argv[optind - 1]);
 		out = optarg;
 	}
-	int text = strcmp(format, "text") == 0;
+	int pdf = strcmp(format, "pdf") == 0;
+	int text = pdf || strcmp(format, "text") == 0;
 	if (!text && strcmp(format, "json") != 0)
-		return pl_cli_usage("export", "--format is json (the default) or text");
+		return pl_cli_usage("export", "--format is json (the default), text or pdf");
 	if (argc - optind != 2 || out == NULL ||
 	    (strcmp(argv[optind], "agreement") != 0 && strcmp(argv[optind], "thread") != 0))
 		return pl_cli_usage("export", "use export agreement ID --out FILE [--format text] "
 					      "or export thread NAME --out FILE");
 	int agreement = strcmp(argv[optind], "agreement") == 0;
 	if (text && !agreement)
-		return pl_cli_usage("export", "--format text is for agreements; a thread is "
-					      "read with parley verify FILE");
+		return pl_cli_usage("export",
+				    "--format text and pdf are for agreements; a thread is "
+				    "read with parley verify FILE");
 	uint8_t id[PL_OBJ_ID_LEN];
 	int rc;
 	if (agreement && (rc = pl_cli_parse_id("export", argv[optind + 1], id)) != 0)
@@ -47,7 +49,7 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 	pl_vault *v;
 	if (pl_cli_open_vault(cli, &v, &e) != 0)
 		return pl_cli_fail(&e);
-	rc = text	 ? pl_nego_export_agreement_text(v, id, out, &e)
+	rc = text	 ? pl_nego_export_agreement_doc(v, id, out, pdf, &e)
 	     : agreement ? pl_nego_export_agreement(v, id, out, &e)
 			 : pl_nego_export_thread(v, argv[optind + 1], out, &e);
 	pl_vault_close(v);
@@ -55,10 +57,15 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	if (cli->json)
 		pl_cli_json_out(json_pack("{s:s, s:s}", "format",
-					  text	      ? "parley-agreement-document"
+					  pdf	      ? "parley-agreement-pdf"
+					  : text      ? "parley-agreement-document"
 					  : agreement ? "parley-agreement"
 						      : "parley-thread",
 					  "out", out));
+	else if (pdf)
+		printf("wrote %s, the agreement to read and print; to check it, write the text "
+		       "document too (--format text) and run the command printed in both\n",
+		       out);
 	else if (text)
 		printf("wrote %s, a document to read and print with the signed agreement at its "
 		       "end; anyone can check it with parley verify %s (the command is in it)\n",

@@ -73,7 +73,7 @@ static const pl_cli_cmd commands[] = {
      "answer a humanitarian request"},
     {"inbox", pl_cmd_inbox, "inbox", "everything received, with its state"},
     {"export", pl_cmd_export,
-     "export agreement ID --out FILE [--format json|text] | export thread NAME --out FILE",
+     "export agreement ID --out FILE [--format json|text|pdf] | export thread NAME --out FILE",
      "write a file anyone can verify"},
     {"verify", pl_cmd_verify, "verify FILE [--expect-key KEY]... [--relay-key VKEY]",
      "check an exported file offline (no vault needed)"},

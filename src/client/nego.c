@@ -22,6 +22,7 @@
 #include "envelope/envelope.h"
 #include "export/agreement.h"
 #include "export/document.h"
+#include "export/pdf.h"
 #include "log/receipt.h"
 #include "export/thread.h"
 #include "util/codec.h"
@@ -1038,12 +1039,26 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 	return rc;
 }
 
-int pl_nego_export_agreement_text(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN],
-				  const char *path, pl_err *e)
+/* The PDF's check command names the text document beside it: the PDF's
+ * own name with .txt for .pdf. */
+static void txt_name(char out[static PL_DOC_NAME_MAX + 1], const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (n > 4 && strcmp(base + n - 4, ".pdf") == 0 && n <= PL_DOC_NAME_MAX)
+		snprintf(out, PL_DOC_NAME_MAX + 1, "%.*s.txt", (int)(n - 4), base);
+	else
+		snprintf(out, PL_DOC_NAME_MAX + 1, "agreement.txt");
+}
+
+int pl_nego_export_agreement_doc(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN],
+				 const char *path, int pdf, pl_err *e)
 {
 	json_t *j;
-	size_t n, dl;
-	char *doc = NULL;
+	size_t n, dl = 0;
+	char *doc = NULL, *app = NULL, name[PL_DOC_NAME_MAX + 1];
+	int rc;
 	if (agreement_build(v, id, &j, e) != 0)
 		return -1;
 	char *s = pl_export_dumps(j, &n);
@@ -1051,13 +1066,25 @@ int pl_nego_export_agreement_text(pl_vault *v, const uint8_t id[static PL_OBJ_ID
 	if (s == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	const char *base = strrchr(path, '/');
-	int rc = pl_document_render(&doc, &dl, (const uint8_t *)s, n, base ? base + 1 : path, e);
-	if (rc == 0)
-		rc = pl_file_write_atomic(path, doc, dl, PL_FILE_REPLACE, "the document", e);
+	if (pdf) {
+		txt_name(name, path);
+		rc = pl_document_render_parts(&doc, &app, (const uint8_t *)s, n, name, e);
+		if (rc == 0)
+			rc = pl_pdf_write(path, "Agreement on the release of detained persons", doc,
+					  app, e);
+		dl = doc ? strlen(doc) : 0;
+	} else {
+		rc =
+		    pl_document_render(&doc, &dl, (const uint8_t *)s, n, base ? base + 1 : path, e);
+		if (rc == 0)
+			rc =
+			    pl_file_write_atomic(path, doc, dl, PL_FILE_REPLACE, "the document", e);
+	}
 	if (doc)
 		sodium_memzero(doc, dl);
 	sodium_memzero(s, n);
 	free(doc);
+	free(app);
 	free(s);
 	return rc;
 }

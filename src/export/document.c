@@ -173,6 +173,41 @@ int pl_document_render(char **out, size_t *len, const uint8_t *agreement, size_t
 	return rc;
 }
 
+int pl_document_render_parts(char **body_out, char **appendix, const uint8_t *agreement, size_t n,
+			     const char *name, pl_err *e)
+{
+	size_t bl, al;
+	char id[PL_OBJ_ID_HEX_LEN];
+	*body_out = *appendix = NULL;
+	if (n == 0 || agreement[n - 1] != '\n' || memchr(agreement, '\r', n) != NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "the agreement is not as parley writes it");
+	if (name == NULL || name_ok(name, strlen(name)) != 0)
+		name = DEFAULT_NAME;
+	pl_agreement_summary *s = malloc(sizeof *s);
+	if (s == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = pl_agreement_verify(s, agreement, n, NULL, 0, e);
+	FILE *b = rc == 0 ? open_memstream(body_out, &bl) : NULL;
+	FILE *a = rc == 0 ? open_memstream(appendix, &al) : NULL;
+	if (rc == 0 && (b == NULL || a == NULL))
+		rc = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (rc == 0) {
+		body(b, s, name);
+		pl_obj_id_hex(id, s->proposal.id);
+		fprintf(a,
+			"The signed agreement. The check above needs it as a file: any party "
+			"writes it with\n    parley export agreement %s --format text --out %s\n\n",
+			id, name);
+		fputs(PL_DOC_BEGIN, a);
+		fwrite(agreement, 1, n, a);
+		fputs(PL_DOC_END, a);
+	}
+	if ((b && fclose(b) != 0) || (a && fclose(a) != 0))
+		rc = pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	free(s);
+	return rc;
+}
+
 /* The document with its framing undone: no leading mark, CR dropped
  * before LF, a final LF. A canonical document has no CR at all. */
 static uint8_t *unframe(const uint8_t *f, size_t n, size_t *outn)

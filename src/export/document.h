@@ -35,6 +35,12 @@ int pl_document_sniff(const uint8_t *file, size_t n);
 int pl_document_render(char **out, size_t *len, const uint8_t *agreement, size_t n,
 		       const char *name, pl_err *e);
 
+/* The same in two parts for a PDF: *body the readable text, *appendix a
+ * line on how to get the checkable file and the armored agreement (both
+ * malloc'd, NUL-terminated). */
+int pl_document_render_parts(char **body, char **appendix, const uint8_t *agreement, size_t n,
+			     const char *name, pl_err *e);
+
 /* Verifies a document: the agreement inside (as pl_agreement_verify_ex) and
  * the text around it. Fills *s on success. */
 int pl_document_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,

@@ -109,7 +109,13 @@ sed 's/3\. Place: Geneva/3. Place: Vienna/' "$D" >"$T/m.txt"
 check "  a changed word in the text fails (exit 5)" test $rc -eq 5
 sed 's/born 1956-03-02/born 1966-03-02/' "$D" >"$T/m.txt"
 fails "  a changed date of birth fails" "$PARLEY" verify "$T/m.txt" 2>/dev/null
-fails "--format pdf is not offered yet" pa export agreement "$P" --format pdf --out "$T/a.pdf" 2>/dev/null
+check "export agreement --format pdf" quiet pa export agreement "$P" --format pdf --out "$T/agreement.pdf"
+pdftotext -enc UTF-8 "$T/agreement.pdf" "$T/pdf.txt"
+check "  the PDF reads back (pdftotext): parties, terms, signatures" bash -c "grep -qF 'Between United States and Iran.' $T/pdf.txt && grep -qF '3. Place: Geneva' $T/pdf.txt && grep -qF '6. Mediator: Switzerland' $T/pdf.txt && grep -qF 'Accepted and signed by Iran' $T/pdf.txt && grep -qF '$FA' $T/pdf.txt"
+check "  with the Persian name, in logical order" python3 -c "
+import sys; t = open('$T/pdf.txt', encoding='utf-8').read()
+sys.exit(0 if 0 <= t.find('احمد') < t.find('زاده') and 'nationality Iran, born 1956-03-02' in t else 1)"
+check "  and the check command names the text document" grep -qF "parley verify agreement.txt" "$T/pdf.txt"
 fails "--format text of a thread is refused" pa export thread Iran --format text --out "$T/t.txt" 2>/dev/null
 
 # --- a thread: the conversation ------------------------------------------------------------
