@@ -27,8 +27,8 @@ DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # cairo + pango (HarfBuzz shaping, fribidi) for the PDF agreement: only
 # src/export/pdf.c includes them, only the programs that export link them
-PDFCFLAGS := $(shell pkg-config --cflags pangocairo cairo-pdf 2>/dev/null)
-PDFLIBS   := $(shell pkg-config --libs pangocairo cairo-pdf 2>/dev/null)
+PDFCFLAGS := $(shell pkg-config --cflags pangocairo cairo-pdf fontconfig 2>/dev/null)
+PDFLIBS   := $(shell pkg-config --libs pangocairo cairo-pdf fontconfig 2>/dev/null)
 PL_CFLAGS  = -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) $(SAN)
 PL_LDFLAGS = $(SAN)
 PREFIX  ?= /usr/local

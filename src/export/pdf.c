@@ -10,6 +10,7 @@
 #include "export/pdf.h"
 
 #include <cairo-pdf.h>
+#include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +114,12 @@ int pl_pdf_write(const char *path, const char *title, const char *body, const ch
 	cairo_surface_finish(s);
 	cairo_status_t st = cairo_surface_status(s);
 	cairo_surface_destroy(s);
+	/* pango's font map and fontconfig's caches live until the process
+	 * ends; parley writes one PDF per run and uses fonts nowhere else, so
+	 * release them here rather than leave them to leak checkers. */
+	pango_cairo_font_map_set_default(NULL);
+	cairo_debug_reset_static_data();
+	FcFini();
 	if (st != CAIRO_STATUS_SUCCESS) {
 		unlink(tmp);
 		return pl_err_set(e, PL_EXIT_ERROR,
