@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "export/document.h"
 
 int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 {
@@ -55,6 +56,16 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 	pl_vault_close(v);
 	if (rc != 0)
 		return pl_cli_fail(&e);
+	if (text && !pdf) {
+		const char *base = strrchr(out, '/');
+		base = base ? base + 1 : out;
+		if (pl_document_name_ok(base, strlen(base)) != 0)
+			fprintf(stderr,
+				"parley: note: the check command in the document names "
+				"agreement.txt, as %s is not a plain file name (letters, digits, "
+				". _ -); save it under such a name\n",
+				base);
+	}
 	if (cli->json)
 		pl_cli_json_out(json_pack("{s:s, s:s}", "format",
 					  pdf	      ? "parley-agreement-pdf"

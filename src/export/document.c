@@ -20,7 +20,7 @@
 #define DEFAULT_NAME "agreement.txt"
 #define CHECK_CMD "    parley verify "
 
-static int name_ok(const char *s, size_t n)
+int pl_document_name_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > PL_DOC_NAME_MAX || s[0] == '-' || s[0] == '.')
 		return -1;
@@ -161,7 +161,7 @@ int pl_document_render(char **out, size_t *len, const uint8_t *agreement, size_t
 	*out = NULL;
 	if (n == 0 || agreement[n - 1] != '\n' || memchr(agreement, '\r', n) != NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "the agreement is not as parley writes it");
-	if (name == NULL || name_ok(name, strlen(name)) != 0)
+	if (name == NULL || pl_document_name_ok(name, strlen(name)) != 0)
 		name = DEFAULT_NAME;
 	pl_agreement_summary *s = malloc(sizeof *s);
 	if (s == NULL)
@@ -181,7 +181,7 @@ int pl_document_render_parts(char **body_out, char **appendix, const uint8_t *ag
 	*body_out = *appendix = NULL;
 	if (n == 0 || agreement[n - 1] != '\n' || memchr(agreement, '\r', n) != NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "the agreement is not as parley writes it");
-	if (name == NULL || name_ok(name, strlen(name)) != 0)
+	if (name == NULL || pl_document_name_ok(name, strlen(name)) != 0)
 		name = DEFAULT_NAME;
 	pl_agreement_summary *s = malloc(sizeof *s);
 	if (s == NULL)
@@ -265,7 +265,7 @@ int pl_document_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
 		while (c + nl < b && c[nl] != ' ' && nl <= PL_DOC_NAME_MAX)
 			nl++;
 	}
-	if (c == NULL || name_ok((const char *)c, nl) != 0) {
+	if (c == NULL || pl_document_name_ok((const char *)c, nl) != 0) {
 		pl_err_set(e, PL_EXIT_INPUT,
 			   NOT_DOC "the text around the signed agreement is not as parley writes "
 				   "it (edited after export?)");

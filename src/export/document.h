@@ -24,6 +24,10 @@
 #define PL_DOC_END "-----END PARLEY AGREEMENT-----\n"
 #define PL_DOC_NAME_MAX 64 /* the file name shown in the check command */
 
+/* 0 iff s[0..n) may be the file name in the check command: 1 to
+ * PL_DOC_NAME_MAX of [A-Za-z0-9._-], not starting with '-' or '.'. */
+int pl_document_name_ok(const char *s, size_t n);
+
 /* 0 iff file bytes look like an agreement document (the armor line is in
  * them): the dispatcher's test before JSON. */
 int pl_document_sniff(const uint8_t *file, size_t n);

@@ -118,7 +118,6 @@ int pl_pdf_write(const char *path, const char *title, const char *body, const ch
 	 * ends; parley writes one PDF per run and uses fonts nowhere else, so
 	 * release them here rather than leave them to leak checkers. */
 	pango_cairo_font_map_set_default(NULL);
-	cairo_debug_reset_static_data();
 	FcFini();
 	if (st != CAIRO_STATUS_SUCCESS) {
 		unlink(tmp);
