@@ -84,6 +84,9 @@ int pl_passphrase_generate(char *out, size_t cap, const char *words, unsigned *n
 /* 1 if DIR holds a vault file (even a damaged one), else 0: lets a caller
  * tell "nothing here yet" from a vault that fails to open. */
 int pl_vault_exists(const char *dir);
+/* 1 if this open converted an unsealed vault of an earlier version (its
+ * DIR/vault.db, now wiped) to the sealed file DIR/vault.pv. */
+int pl_vault_converted(const pl_vault *v);
 /* Opens and unlocks; wrong passphrase or missing vault → PL_EXIT_VAULT.
  * An open vault holds DIR/vault.lock exclusively until it is closed: one
  * process (one handle) at a time reads and changes the vault, so two
