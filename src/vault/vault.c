@@ -117,7 +117,7 @@ int pl_vault_dberr(pl_vault *v, int rc, const char *what, pl_err *e)
 	const char *why = (v && v->db) ? sqlite3_errmsg(v->db) : sqlite3_errstr(rc);
 
 	/* A save that failed says why itself (full disk, permissions). */
-	if (v && v->save_err[0])
+	if (v && v->save_err[0] && (rc & 0xff) == SQLITE_IOERR)
 		return pl_err_set(e, PL_EXIT_ERROR, "could not %s: %s", what, v->save_err);
 
 	switch (rc & 0xff) {
@@ -497,8 +497,7 @@ static int db_open_mem(pl_vault *v, pl_err *e)
 	int rc = sqlite3_open_v2(name, &v->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs);
 	if (rc != SQLITE_OK)
 		return pl_vault_dberr(v, rc, "open the database", e);
-	if (db_settings(v, e) != 0 ||
-	    run_sql(v, "PRAGMA locking_mode = EXCLUSIVE", "configure the database", e) != 0)
+	if (db_settings(v, e) != 0)
 		return -1;
 	return journal_mode(v, "memory", e);
 }

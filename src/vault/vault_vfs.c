@@ -9,9 +9,9 @@
  * then syncs the database file: that sync is where the image is complete
  * and consistent, and where save() seals it and puts it on disk. If save()
  * fails the commit fails (SQLite rolls the buffer back from its memory
- * journal) and the buffer is marked broken: every later write or sync
- * fails, so a vault whose disk refused a write cannot go on as if it had
- * succeeded. Locks are no-ops: one process holds the vault at a time
+ * journal, so the buffer is again what the disk holds) and the buffer is
+ * marked broken: every later commit fails, so a vault whose disk refused
+ * a write cannot go on as if it had succeeded. Locks are no-ops: one process holds the vault at a time
  * (vault_lock.c) and each connection has its own buffer.
  */
 #include "vault/vault_int.h"
@@ -82,8 +82,6 @@ static int grow(pl_vfs_db *d, size_t need)
 static int vf_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
 {
 	pl_vfs_db *d = ((vfs_file *)f)->d;
-	if (d->broken)
-		return SQLITE_IOERR_WRITE;
 	if (off < 0 || amt < 0 || grow(d, (size_t)off + (size_t)amt) != 0)
 		return SQLITE_IOERR_WRITE;
 	size_t o = (size_t)off;
@@ -98,8 +96,6 @@ static int vf_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
 static int vf_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
 	pl_vfs_db *d = ((vfs_file *)f)->d;
-	if (d->broken)
-		return SQLITE_IOERR_TRUNCATE;
 	if (size < 0)
 		return SQLITE_IOERR_TRUNCATE;
 	if ((size_t)size < d->n) {
