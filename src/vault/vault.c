@@ -1,14 +1,16 @@
 /*
- * vault.c — the vault's life cycle: creating DIR/vault.db atomically,
- * opening and unlocking it, transactions, and the small per-vault records
- * (identity, party name, relay, counters, our own mailbox token). Also the
- * SQLite helpers the other vault files share (vault_int.h).
+ * vault.c — the vault's life cycle: creating the sealed file DIR/vault.pv
+ * atomically, opening and unlocking it, saving it at each commit,
+ * converting a vault of the earlier unsealed format (DIR/vault.db),
+ * transactions, and the small per-vault records (identity, party name,
+ * relay, counters, our own mailbox token). Also the SQLite helpers the
+ * other vault files share (vault_int.h).
  *
- * Creation builds the whole database in DIR/vault.db.tmp (created 0600 with
- * O_EXCL before SQLite sees it, so the mode never depends on the umask),
- * and only then has pl_file_publish flush it and link it into place: a
- * crash leaves no vault or a complete one, never half of one, and an
- * existing vault is never replaced.
+ * Creation builds the whole database in memory, seals it, and has
+ * pl_file_publish flush DIR/vault.pv.tmp (created 0600 with O_EXCL) and
+ * link it into place: a crash leaves no vault or a complete one, never
+ * half of one, and an existing vault is never replaced. Each later commit
+ * goes the same way by rename (save_image).
  *
  * The key-encryption key and the identity live in sodium_malloc'd pages that
  * are made read-only once filled and wiped by sodium_free on close. This
