@@ -289,6 +289,13 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e)
 		*v = NULL;
 		return -1;
 	}
+	if (rc == 0 && pl_vault_converted(*v))
+		fprintf(stderr,
+			"parley: note: the vault at %s was converted to the sealed format "
+			"(vault.pv) and its unsealed vault.db was wiped; if this vault had been "
+			"converted before, an old copy was put back: run parley sync before "
+			"sending anything\n",
+			cli->vault_dir);
 	if (rc == 0)
 		pl_cli_proxy_warn(*v);
 	return rc;

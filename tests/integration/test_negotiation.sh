@@ -16,10 +16,10 @@ refused() {
 	local d=$1
 	shift
 	local before after rc
-	before=$(cat "$A/vault.db" "$A/vault.db-wal" "$B/vault.db" "$B/vault.db-wal" 2>/dev/null | sha256sum)
+	before=$(cat "$A/vault.pv" "$B/vault.pv" 2>/dev/null | sha256sum)
 	"$@" >/dev/null 2>"$T/err"
 	rc=$?
-	after=$(cat "$A/vault.db" "$A/vault.db-wal" "$B/vault.db" "$B/vault.db-wal" 2>/dev/null | sha256sum)
+	after=$(cat "$A/vault.pv" "$B/vault.pv" 2>/dev/null | sha256sum)
 	if [ $rc -ne 0 ] && one_error "$T/err" && [ "$before" = "$after" ]; then ok "$d"; else notok "$d (rc $rc, $(cat "$T/err"))"; fi
 }
 
@@ -67,7 +67,7 @@ O1=$(pa outreach Iran --topic "Detainees: we propose a direct channel")
 check "outreach prints an id" test ${#O1} -eq 16
 check "  state delivered" jq -e --arg id "$O1" '.[] | select(.id == $id) | .state == "delivered" and .kind == "outreach"' <(pa --json thread Iran)
 # acknowledgments wait a random delay (test_timing); here they are due at once
-sqlite3 "$B/vault.db" "INSERT OR REPLACE INTO counters(k, v) VALUES('ack_delay_max', 0)"
+"$VAULTSQL" "$B" "INSERT OR REPLACE INTO counters(k, v) VALUES('ack_delay_max', 0)"
 check "Iran fetches it" jq -e '.received == 1 and .acks_sent == 0 and .acks_waiting == 1' <(pb --json sync)
 check "  inbox shows the outreach" jq -e --arg id "$O1" 'any(.[]; .id == $id and .kind == "outreach" and .text == "Detainees: we propose a direct channel")' <(pb --json inbox)
 pa sync >/dev/null 2>&1
