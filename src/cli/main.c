@@ -154,23 +154,38 @@ static void usage_all(FILE *out)
 		"Run 'parley COMMAND --help' for a command's options.\n");
 }
 
-/* --proxy URL after the command name (before any "--") is this run's
- * proxy too, so that it can be given where the command's own options go;
- * it is taken out of argv before the command sees it. */
-static int take_proxy(pl_cli *cli, int *argc, char **argv, int cmd)
+/* The global options after the command name (before any "--") are this
+ * run's too, so that `parley id --json` works as `parley --json id` does;
+ * they are taken out of argv before the command sees it. */
+static int take_globals(pl_cli *cli, int *argc, char **argv, int cmd)
 {
 	for (int k = cmd + 1; k < *argc; k++) {
-		if (strcmp(argv[k], "--") == 0)
+		const char *a = argv[k];
+		if (strcmp(a, "--") == 0)
 			return 0;
-		if (strcmp(argv[k], "--proxy") != 0)
+		int take = 1;
+		if (strcmp(a, "--json") == 0) {
+			cli->json = 1;
+		} else if (strcmp(a, "--yes") == 0) {
+			cli->yes = 1;
+		} else if (strcmp(a, "--proxy") == 0 || strcmp(a, "--vault") == 0 ||
+			   strcmp(a, "--passphrase-file") == 0) {
+			if (k + 1 >= *argc) {
+				pl_cli_error("%s needs a value; see parley --help", a);
+				return -1;
+			}
+			if (a[2] == 'p' && a[3] == 'r')
+				cli->proxy = argv[k + 1];
+			else if (a[2] == 'v')
+				cli->vault_dir = argv[k + 1];
+			else
+				cli->passfile = argv[k + 1];
+			take = 2;
+		} else {
 			continue;
-		if (k + 1 >= *argc) {
-			fprintf(stderr, "parley: --proxy needs a value; see parley --help\n");
-			return -1;
 		}
-		cli->proxy = argv[k + 1];
-		memmove(&argv[k], &argv[k + 2], (size_t)(*argc - k - 2) * sizeof *argv);
-		*argc -= 2;
+		memmove(&argv[k], &argv[k + take], (size_t)(*argc - k - take) * sizeof *argv);
+		*argc -= take;
 		argv[*argc] = NULL;
 		k--;
 	}
@@ -184,11 +199,18 @@ static int check_proxy(const pl_cli *cli)
 	if (cli->proxy == NULL || strcmp(cli->proxy, "none") == 0 ||
 	    pl_rc_proxy_check(cli->proxy, &e) >= 0)
 		return 0;
-	fprintf(stderr, "parley: %s\n", e.msg);
+	pl_cli_error("%s", e.msg);
 	return -1;
 }
 
+static int run(int argc, char **argv);
+
 int pl_cli_main(int argc, char **argv)
+{
+	return pl_cli_finish(run(argc, argv));
+}
+
+static int run(int argc, char **argv)
 {
 	pl_cli cli;
 	memset(&cli, 0, sizeof cli);
@@ -203,16 +225,18 @@ int pl_cli_main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--json") == 0) {
 			cli.json = 1;
+			pl_cli_set_json(1);
+		} else if (strcmp(a, "--yes") == 0) {
+			cli.yes = 1;
 		} else if (strcmp(a, "--proxy") == 0) {
 			if (i + 1 >= argc) {
-				fprintf(stderr,
-					"parley: --proxy needs a value; see parley --help\n");
+				pl_cli_error("--proxy needs a value; see parley --help");
 				return PL_EXIT_USAGE;
 			}
 			cli.proxy = argv[++i];
 		} else if (strcmp(a, "--vault") == 0 || strcmp(a, "--passphrase-file") == 0) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "parley: %s needs a value; see parley --help\n", a);
+				pl_cli_error("%s needs a value; see parley --help", a);
 				return PL_EXIT_USAGE;
 			}
 			if (a[2] == 'v')
@@ -226,7 +250,7 @@ int pl_cli_main(int argc, char **argv)
 			printf("parley 0.1\n");
 			return PL_EXIT_OK;
 		} else {
-			fprintf(stderr, "parley: unknown option %s; see parley --help\n", a);
+			pl_cli_error("unknown option %s; see parley --help", a);
 			return PL_EXIT_USAGE;
 		}
 	}
@@ -244,10 +268,13 @@ int pl_cli_main(int argc, char **argv)
 	}
 	const pl_cli_cmd *c = find_command(argv[i]);
 	if (c == NULL) {
-		fprintf(stderr, "parley: unknown command '%s'; see parley --help\n", argv[i]);
+		pl_cli_error("unknown command '%s'; see parley --help", argv[i]);
 		return PL_EXIT_USAGE;
 	}
 	cli.cmd = c->name;
+	if (take_globals(&cli, &argc, argv, i) != 0)
+		return PL_EXIT_USAGE;
+	pl_cli_set_json(cli.json);
 	if (cli.vault_dir == NULL) {
 		const char *env = getenv("PARLEY_VAULT");
 		const char *home = getenv("HOME");
@@ -257,8 +284,7 @@ int pl_cli_main(int argc, char **argv)
 			snprintf(cli.vault_buf, sizeof cli.vault_buf, "%s/.parley", home);
 			cli.vault_dir = cli.vault_buf;
 		} else {
-			fprintf(stderr, "parley: no vault folder: pass --vault DIR or set "
-					"PARLEY_VAULT\n");
+			pl_cli_error("no vault folder: pass --vault DIR or set PARLEY_VAULT");
 			return PL_EXIT_USAGE;
 		}
 	}
@@ -266,7 +292,7 @@ int pl_cli_main(int argc, char **argv)
 		pl_cli_help(c->name);
 		return PL_EXIT_OK;
 	}
-	if (take_proxy(&cli, &argc, argv, i) != 0 || check_proxy(&cli) != 0)
+	if (check_proxy(&cli) != 0)
 		return PL_EXIT_USAGE;
 	return c->run(&cli, argc - i, argv + i);
 }
