@@ -89,6 +89,11 @@ int pl_cli_parse_when(const char *s, uint64_t now, uint64_t *out, char *why, siz
 	const char *p = s;
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+			snprintf(why, cap, "the time holds a control character; %s", example);
+			return -1;
+		}
 	int y = digits(&p, 4), mo, d, h, mi, sec = 0;
 	if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 0 || *p++ != '-' ||
 	    (d = digits(&p, 2)) < 0)

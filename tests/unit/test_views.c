@@ -198,6 +198,7 @@ static void test_when_refused(void **state)
 	when_refused("2099-01-01 00:00 Mars/Olympus", "unknown time zone");
 	when_refused("2099-01-01 00:00 ../../../etc/passwd", "unknown time zone");
 	when_refused("2099-01-01 00:00 /etc/localtime", "unknown time zone");
+	when_refused("2099-0\n-23 10:00", "control character"); /* never echoed */
 }
 
 static void test_time_text(void **state)
@@ -223,9 +224,9 @@ static void test_time_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_prefix_unique),    cmocka_unit_test(test_prefix_ambiguous),
-	    cmocka_unit_test(test_prefix_refused),   cmocka_unit_test(test_resolve_in_vault),
-	    cmocka_unit_test(test_when_forms),	     cmocka_unit_test(test_when_refused),
+	    cmocka_unit_test(test_prefix_unique),  cmocka_unit_test(test_prefix_ambiguous),
+	    cmocka_unit_test(test_prefix_refused), cmocka_unit_test(test_resolve_in_vault),
+	    cmocka_unit_test(test_when_forms),	   cmocka_unit_test(test_when_refused),
 	    cmocka_unit_test(test_time_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
