@@ -358,6 +358,10 @@ void pl_cli_json_out(json_t *j)
 int pl_cli_id_arg(const char *cmd, const char *s)
 {
 	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return pl_cli_usage(cmd, "ID holds a control character; give the item's "
+						 "id, or its first 4 or more hex digits");
 	if (n > 2 * PL_OBJ_ID_LEN || strspn(s, "0123456789abcdefABCDEF") != n)
 		return pl_cli_usage(cmd,
 				    "ID \"%s\" is not an id: give its 16 hex digits, or the "
