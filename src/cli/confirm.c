@@ -32,7 +32,7 @@ static int ask(void *ctx, pl_vault *v, const char *contact, const pl_obj *o, pl_
 {
 	const char *cmd = ctx;
 	FILE *f = stderr;
-	const char *what = "this";
+	const char *what = "this move";
 	fprintf(f, "You are about to sign and send to %s:\n\n", contact);
 	if (o->type == PL_OBJ_RESPONSE) {
 		int k = o->u.response.kind;

@@ -174,6 +174,7 @@ void pl_cli_time_text(char *out, size_t cap, uint64_t t)
 	pl_time_rfc3339(utc, t);
 	time_t tt = (time_t)t;
 	struct tm lt;
+	tzset(); /* localtime_r need not read TZ itself */
 	char local[64];
 	if (localtime_r(&tt, &lt) == NULL || lt.tm_gmtoff == 0 ||
 	    strftime(local, sizeof local, "%Y-%m-%d %H:%M %Z", &lt) == 0) {
