@@ -154,6 +154,14 @@ check "counter asks and signs; the US sees the counter" bash -c "grep -qF 'count
 quiet pa sync
 check "  the counter arrives, superseding P3" jq -e --arg s "$P3" 'any(.[]; .supersedes == $s)' <(pa --json inbox)
 
+# --- a response's reason ---------------------------------------------------------------
+P5=$(pa propose --yes Iran --we-release "$SHEIKH")
+quiet pb sync
+check "reject does not ask (it commits to nothing)" quiet pb reject "${P5:0:6}" --reason "زمان مناسب نیست" </dev/null
+quiet pa sync
+pa thread Iran >"$T/thread-us.txt"
+check "the rejection is shown with its reason" bash -c "grep -qF 'rejects proposal $P5' '$T/thread-us.txt' && grep -qF 'reason: زمان مناسب نیست' '$T/thread-us.txt'"
+
 # --- --expires with absolute times -------------------------------------------------------
 fails "--expires in the past is refused" pa propose --yes Iran --we-release "$SHEIKH" --expires 2020-01-01T00:00:00Z 2>"$T/err"
 check "  saying it is past" grep -q "already past" "$T/err"
