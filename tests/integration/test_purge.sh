@@ -31,7 +31,7 @@ N2=$(p "$B" --json send "United States" "early reply: we need a third" 2>/dev/nu
 p "$A" sync >/dev/null 2>&1
 A_SHEIKH=$(p "$A" case add --name "Ahmad Sheikhzadeh" --held-by "United States")
 A_NAMAZI=$(p "$A" case add --name "Baquer Namazi" --held-by Iran)
-P1=$(p "$A" propose Iran --we-release "$A_SHEIKH" --they-release "$A_NAMAZI" --place Vienna)
+P1=$(p "$A" propose --yes Iran --we-release "$A_SHEIKH" --they-release "$A_NAMAZI" --place Vienna)
 p "$B" sync >/dev/null 2>&1
 check "notes both ways and a proposal, all before the cutoff" test ${#N1} -eq 16 -a ${#N2} -eq 16 -a ${#P1} -eq 16
 check "  A holds both notes" quiet jq -e --arg a "$N1" --arg b "$N2" '([.[] | select(.id == $a or .id == $b)] | length) == 2' <(p "$A" --json thread Iran)
