@@ -25,6 +25,10 @@ OPT     ?= -O2
 PKGS    := libsodium sqlite3 libmicrohttpd libcurl jansson
 DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# cairo + pango (HarfBuzz shaping, fribidi) for the PDF agreement: only
+# src/export/pdf.c includes them, only the programs that export link them
+PDFCFLAGS := $(shell pkg-config --cflags pangocairo cairo-pdf fontconfig 2>/dev/null)
+PDFLIBS   := $(shell pkg-config --libs pangocairo cairo-pdf fontconfig 2>/dev/null)
 PL_CFLAGS  = -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) $(SAN)
 PL_LDFLAGS = $(SAN)
 PREFIX  ?= /usr/local
@@ -86,8 +90,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PL_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/src/export/pdf.o: PL_CFLAGS += $(PDFCFLAGS)
+
 $(BUILD)/parley: $(BUILD)/tools/parley.o $(BUILD)/libparley.a
-	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
+	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(PDFLIBS) $(LDLIBS)
 
 $(BUILD)/parley-relay: $(BUILD)/tools/parley-relay.o $(BUILD)/libparley.a
 	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
@@ -101,7 +107,7 @@ $(BUILD)/vaultsql: $(BUILD)/tests/tools/vaultsql.o $(BUILD)/libparley.a
 $(TEST_BIN): $(TEST_SUPPORT)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_SUPPORT) $(BUILD)/libparley.a
 	@mkdir -p $(dir $@)
-	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) -lcmocka $(LDLIBS)
+	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(PDFLIBS) -lcmocka $(LDLIBS)
 
 # --- fuzzing (clang-14 + libFuzzer) ----------------------------------------
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -116,7 +122,7 @@ fuzz-build:
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libparley.a
 	clang-14 -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(DEPCFLAGS) \
-		$(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
+		$(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(PDFLIBS) $(LDLIBS)
 
 # --- benchmarks ------------------------------------------------------------
 bench: deps

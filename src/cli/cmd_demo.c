@@ -26,6 +26,7 @@
 #include "client/nego.h"
 #include "client/prove.h"
 #include "export/agreement.h"
+#include "export/document.h"
 #include "export/outreach.h"
 #include "log/leaf.h"
 #include "envelope/envelope.h"
@@ -556,6 +557,28 @@ static int verify_agreement_file(demo *d, const char *path, pl_agreement_summary
 	return rc;
 }
 
+/* The agreement as the document a minister reads (export --format text),
+ * its readable part; the signed file at its end is left in the file. */
+static int scene_document(demo *d, pl_err *e)
+{
+	char path[PATH_MAX + 32];
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	snprintf(path, sizeof path, "%s/agreement.txt", d->tmp);
+	if (pl_nego_export_agreement_doc(d->p[0].v, d->counter, path, 0, e) != 0 ||
+	    pl_file_read(path, PL_EXPORT_FILE_MAX, &buf, &n, e) != 0)
+		return -1;
+	say("");
+	say("The agreement as a document (parley export agreement ID --format text); the");
+	say("signed file follows it in the document, and parley verify checks both:");
+	say("");
+	const uint8_t *end = memmem(buf, n, PL_DOC_BEGIN, sizeof PL_DOC_BEGIN - 1);
+	fwrite(buf, 1, end ? (size_t)(end - buf) : n, stdout);
+	fflush(stdout);
+	free(buf);
+	return 0;
+}
+
 /* Switzerland checks the agreement offline, from the exported file alone. */
 static int scene_proofs(demo *d, pl_err *e)
 {
@@ -578,7 +601,7 @@ static int scene_proofs(demo *d, pl_err *e)
 	say("The agreement:");
 	release_table(d, s);
 	free(s);
-	return 0;
+	return scene_document(d, e);
 }
 
 static void scene_summary(void)

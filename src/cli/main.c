@@ -124,8 +124,11 @@ static const pl_cli_cmd commands[] = {
      "  your time zone (TZ). --json: the same as data",
      "everything received, with its state"},
     {"export", pl_cmd_export,
-     "export agreement ID --out FILE | export thread NAME --out FILE\n"
-     "  ID  the accepted proposal or the acceptance (4 or more hex digits of its id)",
+     "export agreement ID --out FILE [--format json|text|pdf] | export thread NAME --out FILE\n"
+     "  ID  the accepted proposal or the acceptance (4 or more hex digits of its id)\n"
+     "  --format json  the signed file (the default); text  a document to read and\n"
+     "  print with the signed file at its end, which parley verify checks whole;\n"
+     "  pdf  the same document as PDF (its check command names the text document)",
      "write a file anyone can verify"},
     {"verify", pl_cmd_verify, "verify FILE [--expect-key KEY]... [--relay-key VKEY]",
      "check an exported file offline (no vault needed)"},

@@ -21,9 +21,12 @@
 #include "client/messenger.h"
 #include "envelope/envelope.h"
 #include "export/agreement.h"
+#include "export/document.h"
+#include "export/pdf.h"
 #include "log/receipt.h"
 #include "export/thread.h"
 #include "util/codec.h"
+#include "util/file.h"
 
 /* --- helpers ---------------------------------------------------------------- */
 
@@ -978,8 +981,9 @@ static int acceptance_of(pl_vault *v, const pl_item *prop, const uint8_t id[stat
 	return 0;
 }
 
-int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
-			     pl_err *e)
+/* The agreement file's JSON (named by this vault), for the writers below. */
+static int agreement_build(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], json_t **out,
+			   pl_err *e)
 {
 	pl_item it, prop, acc;
 	pl_obj *o = obj_new(e);
@@ -1046,13 +1050,80 @@ int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN]
 					      acc.receipt.p, acc.receipt.n, pk, e) != 0)
 			goto out;
 	}
-	rc = pl_export_write_file(path, j, e);
-	json_decref(j);
+	/* the parties by the names this vault knows them by, signed by it */
+	if (pl_agreement_add_names(j, pl_vault_identity(v), pl_vault_name(v), prop.contact, e) !=
+	    0) {
+		json_decref(j);
+		goto out;
+	}
+	*out = j;
+	rc = 0;
 out:
 	pl_vault_item_free(&it);
 	pl_vault_item_free(&prop);
 	pl_vault_item_free(&acc);
 	free(o);
+	return rc;
+}
+
+int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
+			     pl_err *e)
+{
+	json_t *j;
+	if (agreement_build(v, id, &j, e) != 0)
+		return -1;
+	int rc = pl_export_write_file(path, j, e);
+	json_decref(j);
+	return rc;
+}
+
+/* The PDF's check command names the text document beside it: the PDF's
+ * own name with .txt for .pdf. */
+static void txt_name(char out[static PL_DOC_NAME_MAX + 1], const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (n > 4 && strcmp(base + n - 4, ".pdf") == 0 && n <= PL_DOC_NAME_MAX)
+		snprintf(out, PL_DOC_NAME_MAX + 1, "%.*s.txt", (int)(n - 4), base);
+	else
+		snprintf(out, PL_DOC_NAME_MAX + 1, "agreement.txt");
+}
+
+int pl_nego_export_agreement_doc(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN],
+				 const char *path, int pdf, pl_err *e)
+{
+	json_t *j;
+	size_t n, dl = 0;
+	char *doc = NULL, *app = NULL, name[PL_DOC_NAME_MAX + 1];
+	int rc;
+	if (agreement_build(v, id, &j, e) != 0)
+		return -1;
+	char *s = pl_export_dumps(j, &n);
+	json_decref(j);
+	if (s == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	const char *base = strrchr(path, '/');
+	if (pdf) {
+		txt_name(name, path);
+		rc = pl_document_render_parts(&doc, &app, (const uint8_t *)s, n, name, e);
+		if (rc == 0)
+			rc = pl_pdf_write(path, "Agreement on the release of detained persons", doc,
+					  app, e);
+		dl = doc ? strlen(doc) : 0;
+	} else {
+		rc =
+		    pl_document_render(&doc, &dl, (const uint8_t *)s, n, base ? base + 1 : path, e);
+		if (rc == 0)
+			rc =
+			    pl_file_write_atomic(path, doc, dl, PL_FILE_REPLACE, "the document", e);
+	}
+	if (doc)
+		sodium_memzero(doc, dl);
+	sodium_memzero(s, n);
+	free(doc);
+	free(app);
+	free(s);
 	return rc;
 }
 
@@ -1066,7 +1137,8 @@ int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl
 	if (pl_vault_contact_get(v, contact, &c, e) != 0)
 		return -1;
 	if (pl_vault_item_list(v, contact, &items, &n, e) != 0 ||
-	    pl_thread_export_begin(&x, pl_vault_identity(v), c.ik, e) != 0)
+	    pl_thread_export_begin(&x, pl_vault_identity(v), c.ik, e) != 0 ||
+	    pl_thread_export_set_names(x, pl_vault_name(v), c.name, e) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		int dir = items[i].dir == PL_DIR_OUT ? PL_EXPORT_OUT : PL_EXPORT_IN;

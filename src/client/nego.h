@@ -119,6 +119,11 @@ const char *pl_nego_effective_state(const pl_item *it, const pl_obj *o, uint64_t
  * acceptance `id`) to path; PL_EXIT_NOTFOUND if it was not accepted. */
 int pl_nego_export_agreement(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], const char *path,
 			     pl_err *e);
+/* The same as a document for people with the signed file inside it
+ * (export/document.h), which `parley verify` checks itself; pdf: as PDF
+ * (export/pdf.h), whose check command names the text document. */
+int pl_nego_export_agreement_doc(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN],
+				 const char *path, int pdf, pl_err *e);
 int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl_err *e);
 
 /* Finds the contact whose received proposals or requests name `ref`;

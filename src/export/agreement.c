@@ -17,8 +17,11 @@
 #include <string.h>
 
 #include "log/leaf.h"
+#include "crypto/kdf.h"
+#include "export/terms.h"
 #include "log/receipt.h"
 #include "util/codec.h"
+#include "util/wire.h"
 
 #define NOT_AGREEMENT "not a parley agreement file: "
 
@@ -238,6 +241,153 @@ int pl_agreement_write_proved(json_t **out, const uint8_t *proposal_signed, size
 	return rc;
 }
 
+/* --- the parties' names ------------------------------------------------------ */
+
+static const char *names_by_str(int by)
+{
+	return by == PL_AGREEMENT_PROPOSER   ? "proposer"
+	       : by == PL_AGREEMENT_ACCEPTER ? "accepter"
+					     : NULL;
+}
+
+/* The message the exporter signs over the names (agreement.h). */
+static int names_msg(pl_wr *w, const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an,
+		     const char *proposer, const char *accepter)
+{
+	uint8_t h[PL_OBJ_HASH_LEN];
+	pl_wr_init(w);
+	pl_wr_bytes(w, (const uint8_t *)PL_AGREEMENT_NAMES_TAG, sizeof PL_AGREEMENT_NAMES_TAG - 1);
+	pl_sha256(h, pb, pn);
+	pl_wr_bytes(w, h, sizeof h);
+	pl_sha256(h, ab, an);
+	pl_wr_bytes(w, h, sizeof h);
+	pl_wr_var(w, (const uint8_t *)proposer, strlen(proposer));
+	pl_wr_var(w, (const uint8_t *)accepter, strlen(accepter));
+	return pl_wr_ok(w);
+}
+
+static int names_json(json_t *j, int by, const char *proposer, const char *accepter,
+		      const uint8_t sig[static PL_SIG_LEN])
+{
+	json_t *nm = json_object();
+	if (nm == NULL || json_object_set_new(nm, "proposer", json_string(proposer)) ||
+	    json_object_set_new(nm, "accepter", json_string(accepter)) ||
+	    json_object_set_new(j, "names", nm) ||
+	    json_object_set_new(j, "names_signed_by", json_string(names_by_str(by))) ||
+	    json_object_set_new(j, "names_signature", pl_json_hex(sig, PL_SIG_LEN)))
+		return -1;
+	return 0;
+}
+
+int pl_agreement_attach_names(json_t *j, const pl_agreement_summary *s)
+{
+	if (s->names_by == 0)
+		return 0;
+	return names_json(j, s->names_by, s->proposer_name, s->accepter_name, s->names_sig);
+}
+
+int pl_agreement_add_names(json_t *j, const pl_identity *exporter, const char *my_name,
+			   const char *peer_name, pl_err *e)
+{
+	uint8_t *pb = NULL, *ab = NULL, sig[PL_SIG_LEN];
+	size_t pn = 0, an = 0;
+	pl_obj *P = malloc(sizeof *P);
+	pl_wr w;
+	int rc = -1;
+
+	pl_wr_init(&w);
+	if (P == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	if (pl_export_name_ok(my_name, strlen(my_name)) != 0 ||
+	    pl_export_name_ok(peer_name, strlen(peer_name)) != 0) {
+		pl_err_set(e, PL_EXIT_INPUT,
+			   "a party's name in an agreement must be one line of 1 to %d bytes",
+			   PL_EXPORT_NAME_MAX);
+		goto done;
+	}
+	if (json_object_get(j, "names") != NULL ||
+	    pl_json_b64_var(&pb, &pn, PL_OBJ_SIGNED_MAX, json_object_get(j, "proposal")) != 0 ||
+	    pl_json_b64_var(&ab, &an, PL_OBJ_SIGNED_MAX, json_object_get(j, "acceptance")) != 0 ||
+	    pl_obj_decode_signed(P, pb, pn, NULL) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "not an agreement as pl_agreement_write builds it");
+		goto done;
+	}
+	int by = memcmp(exporter->pk, P->author_ik, PL_IK_LEN) == 0	 ? PL_AGREEMENT_PROPOSER
+		 : memcmp(exporter->pk, P->recipient_ik, PL_IK_LEN) == 0 ? PL_AGREEMENT_ACCEPTER
+									 : 0;
+	if (by == 0) {
+		pl_err_set(e, PL_EXIT_INPUT,
+			   "only one of the two parties can name the parties of an agreement");
+		goto done;
+	}
+	const char *pname = by == PL_AGREEMENT_PROPOSER ? my_name : peer_name;
+	const char *aname = by == PL_AGREEMENT_PROPOSER ? peer_name : my_name;
+	if (names_msg(&w, pb, pn, ab, an, pname, aname) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	crypto_sign_detached(sig, NULL, w.p, w.n, exporter->sk);
+	if (names_json(j, by, pname, aname, sig) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	pl_wr_free(&w);
+	free(P);
+	free(pb);
+	free(ab);
+	return rc;
+}
+
+/* A file's names: exact shape, names as pl_export_name_ok, and the
+ * exporter's signature under the key of the party it says it is. */
+static int names_fields(pl_agreement_summary *t, const json_t *root, const uint8_t *pb, size_t pn,
+			const uint8_t *ab, size_t an, pl_err *e)
+{
+	static const char *const nk[] = {"proposer", "accepter"};
+	const json_t *nm = json_object_get(root, "names");
+	const char *by = json_string_value(json_object_get(root, "names_signed_by"));
+	if (pl_json_exact_keys(nm, nk, 2, NOT_AGREEMENT, "names", e) != 0)
+		return -1;
+	const json_t *jp = json_object_get(nm, "proposer"), *ja = json_object_get(nm, "accepter");
+	if (pl_export_name_ok(json_string_value(jp), json_string_length(jp)) != 0 ||
+	    pl_export_name_ok(json_string_value(ja), json_string_length(ja)) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_AGREEMENT "a name is not one line of text of 1 to %d bytes",
+				  PL_EXPORT_NAME_MAX);
+	t->names_by = by == NULL		    ? 0
+		      : strcmp(by, "proposer") == 0 ? PL_AGREEMENT_PROPOSER
+		      : strcmp(by, "accepter") == 0 ? PL_AGREEMENT_ACCEPTER
+						    : 0;
+	if (t->names_by == 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_AGREEMENT "names_signed_by is not proposer or accepter");
+	if (pl_json_hex_field(t->names_sig, PL_SIG_LEN, json_object_get(root, "names_signature")) !=
+	    0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_AGREEMENT "names_signature is not 64 bytes in lowercase hex");
+	snprintf(t->proposer_name, sizeof t->proposer_name, "%s", json_string_value(jp));
+	snprintf(t->accepter_name, sizeof t->accepter_name, "%s", json_string_value(ja));
+	pl_wr w;
+	if (names_msg(&w, pb, pn, ab, an, t->proposer_name, t->accepter_name) != 0) {
+		pl_wr_free(&w);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	const uint8_t *k =
+	    t->names_by == PL_AGREEMENT_PROPOSER ? t->proposal.author_ik : t->acceptance.author_ik;
+	int bad = crypto_sign_verify_detached(t->names_sig, w.p, w.n, k) != 0;
+	pl_wr_free(&w);
+	if (bad)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the signature on the parties' names does not verify under the "
+				  "%s's key (names changed after export?)",
+				  by);
+	return 0;
+}
+
 int pl_agreement_verify(pl_agreement_summary *s, const uint8_t *file, size_t n,
 			const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e)
 {
@@ -285,8 +435,10 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 			   const char *relay_vkey, const uint8_t (*expect)[PL_IK_LEN],
 			   size_t n_expect, pl_err *e)
 {
-	static const char *const keys[] = {"format",	 "version",   "proposal",
+	static const char *const base[] = {"format",	 "version",   "proposal",
 					   "acceptance", "relay_key", "receipt"};
+	static const char *const named[] = {"names", "names_signed_by", "names_signature"};
+	const char *keys[9];
 	pl_agreement_summary *t = s ? s : malloc(sizeof *t);
 	pl_receipt *rcpt = malloc(sizeof *rcpt);
 	pl_note_vkey vk;
@@ -308,7 +460,14 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 		goto done;
 	const json_t *jv = json_object_get(root, "version");
 	int v2 = json_is_integer(jv) && json_integer_value(jv) == PL_AGREEMENT_VERSION_PROVED;
-	if (pl_json_exact_keys(root, keys, v2 ? 6 : 4, NOT_AGREEMENT, "the file", e) != 0 ||
+	int has_names = json_object_get(root, "names") != NULL;
+	size_t nk = v2 ? 6 : 4;
+	memcpy(keys, base, nk * sizeof keys[0]);
+	if (has_names) {
+		memcpy(keys + nk, named, sizeof named);
+		nk += 3;
+	}
+	if (pl_json_exact_keys(root, keys, nk, NOT_AGREEMENT, "the file", e) != 0 ||
 	    pl_json_header_check(root, PL_AGREEMENT_FORMAT,
 				 v2 ? PL_AGREEMENT_VERSION_PROVED : PL_EXPORT_VERSION,
 				 NOT_AGREEMENT, e) != 0)
@@ -339,8 +498,10 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 	if (agreement_check(&t->proposal, &t->acceptance, t->proposal_hash, pb, pn, ab, an, &pt,
 			    e) != 0)
 		goto done;
+	if (has_names && names_fields(t, root, pb, pn, ab, an, e) != 0)
+		goto done;
 	canon = agreement_json(pb, pn, ab, an, &pt);
-	if (canon == NULL) {
+	if (canon == NULL || pl_agreement_attach_names(canon, t) != 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
@@ -354,6 +515,11 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 	if (pl_export_expect_check(expect, n_expect, (const uint8_t(*)[PL_IK_LEN])signers, 2,
 				   "agreement", e) != 0)
 		goto done;
+	for (size_t i = 0; i < n_expect; i++)
+		t->expect_matched |=
+		    (memcmp(expect[i], t->proposer_ik, PL_IK_LEN) == 0 ? PL_AGREEMENT_PROPOSER
+								       : 0) |
+		    (memcmp(expect[i], t->accepter_ik, PL_IK_LEN) == 0 ? PL_AGREEMENT_ACCEPTER : 0);
 	pl_fingerprint(t->proposer_fp, t->proposer_ik);
 	pl_fingerprint(t->accepter_fp, t->accepter_ik);
 	if (pt.r) {
@@ -397,45 +563,68 @@ static json_t *person_json(const pl_person *p)
 	return j;
 }
 
-static void print_names(FILE *out, const char *fp, const pl_person *ps, unsigned n)
+/* A party as the summary shows it: its name from the file, or its
+ * fingerprint's first group when the file has no names. */
+static void party_label(char out[static PL_EXPORT_NAME_MAX + 24], const pl_agreement_summary *s,
+			int who)
 {
+	const char *name = who == PL_AGREEMENT_PROPOSER ? s->proposer_name : s->accepter_name;
+	const char *fp = who == PL_AGREEMENT_PROPOSER ? s->proposer_fp : s->accepter_fp;
 	char sh[12];
 	fp_short(sh, fp);
-	fprintf(out, "  %s releases: ", sh);
-	if (n == 0)
-		fputs("no one", out);
-	for (unsigned i = 0; i < n; i++)
-		fprintf(out, "%s%s", i ? ", " : "", ps[i].name);
-	fputc('\n', out);
+	if (s->names_by)
+		snprintf(out, PL_EXPORT_NAME_MAX + 24, "%s", name);
+	else
+		snprintf(out, PL_EXPORT_NAME_MAX + 24, "the %s (%s)", names_by_str(who), sh);
+}
+
+void pl_agreement_summary_parties(FILE *out, const pl_agreement_summary *s)
+{
+	char pl[PL_EXPORT_NAME_MAX + 24], al[PL_EXPORT_NAME_MAX + 24];
+	party_label(pl, s, PL_AGREEMENT_PROPOSER);
+	party_label(al, s, PL_AGREEMENT_ACCEPTER);
+	if (s->names_by) {
+		fprintf(out, "  proposer: %s, key fingerprint %s\n", pl, s->proposer_fp);
+		fprintf(out, "  accepter: %s, key fingerprint %s\n", al, s->accepter_fp);
+		fprintf(out,
+			"  the names are %s's labels (the %s who exported the file), signed with "
+			"its key\n",
+			s->names_by == PL_AGREEMENT_PROPOSER ? pl : al, names_by_str(s->names_by));
+	} else {
+		fprintf(out, "  proposer: key fingerprint %s\n", s->proposer_fp);
+		fprintf(out, "  accepter: key fingerprint %s\n", s->accepter_fp);
+		fputs("  the file carries no names for the parties\n", out);
+	}
+	if (s->expect_matched == 0) {
+		fputs("  this proves only that these two keys signed, not who holds them: compare "
+		      "the fingerprints with the ones each party gave you in person, or check "
+		      "with --expect-key KEY\n",
+		      out);
+		return;
+	}
+	fputs("  --expect-key matched ", out);
+	if (s->expect_matched & PL_AGREEMENT_PROPOSER)
+		fprintf(out, "the proposer, %s%s", pl,
+			(s->expect_matched & PL_AGREEMENT_ACCEPTER) ? ", and " : "");
+	if (s->expect_matched & PL_AGREEMENT_ACCEPTER)
+		fprintf(out, "the accepter, %s", al);
+	fputs(": the keys you expected signed it\n", out);
 }
 
 void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s)
 {
 	const pl_proposal *b = &s->proposal.u.proposal;
-	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF], id[PL_OBJ_ID_HEX_LEN],
-	    h[2 * PL_OBJ_HASH_LEN + 1];
+	char t2[PL_EXPORT_TIME_BUF], id[PL_OBJ_ID_HEX_LEN], h[2 * PL_OBJ_HASH_LEN + 1];
+	char pl[PL_EXPORT_NAME_MAX + 24], al[PL_EXPORT_NAME_MAX + 24], t1[PL_EXPORT_TIME_BUF];
 
-	fprintf(out, "valid agreement between %s and %s\n", s->proposer_fp, s->accepter_fp);
-	print_names(out, s->proposer_fp, b->author, b->n_author);
-	print_names(out, s->accepter_fp, b->recipient, b->n_recipient);
-	fprintf(out,
-		"  place: %s; sequencing: %s; mediator: ", b->place[0] ? b->place : "unspecified",
-		pl_obj_sequencing_to_str(b->sequencing));
-	if (b->has_mediator) {
-		char fp[PL_FINGERPRINT_LEN];
-		pl_fingerprint(fp, b->mediator_ik);
-		fprintf(out, "%s (%s)\n", b->mediator_name, fp);
-	} else {
-		fputs("none\n", out);
-	}
-	for (unsigned i = 0; i < b->n_cond; i++)
-		fprintf(out, "  condition: %s\n", b->cond[i]);
+	party_label(pl, s, PL_AGREEMENT_PROPOSER);
+	party_label(al, s, PL_AGREEMENT_ACCEPTER);
+	fprintf(out, "valid agreement between %s and %s: both signatures verify\n", pl, al);
+	pl_agreement_summary_parties(out, s);
+	fputs("terms (as signed by both):\n", out);
+	pl_terms_proposal(out, b, pl, al, "  ");
 	pl_export_fmt_time(t1, s->proposal.created);
 	fprintf(out, "  proposed %s", t1);
-	if (b->expires) {
-		pl_export_fmt_time(t1, b->expires);
-		fprintf(out, "; offer open until %s", t1);
-	}
 	if (s->proved) {
 		pl_export_fmt_time(t2, s->log_time);
 		fprintf(out,
@@ -469,8 +658,22 @@ json_t *pl_agreement_summary_json(const pl_agreement_summary *s)
 		json_array_append_new(c, json_string(b->cond[i]));
 	json_object_set_new(j, "valid", json_true());
 	json_object_set_new(j, "format", json_string(PL_AGREEMENT_FORMAT));
-	json_object_set_new(j, "proposer", pl_json_key(s->proposer_ik, s->proposer_fp));
-	json_object_set_new(j, "accepter", pl_json_key(s->accepter_ik, s->accepter_fp));
+	json_t *jp = pl_json_key(s->proposer_ik, s->proposer_fp),
+	       *ja = pl_json_key(s->accepter_ik, s->accepter_fp);
+	json_object_set_new(jp, "name", s->names_by ? json_string(s->proposer_name) : json_null());
+	json_object_set_new(ja, "name", s->names_by ? json_string(s->accepter_name) : json_null());
+	json_object_set_new(jp, "expected",
+			    json_boolean(s->expect_matched & PL_AGREEMENT_PROPOSER));
+	json_object_set_new(ja, "expected",
+			    json_boolean(s->expect_matched & PL_AGREEMENT_ACCEPTER));
+	json_object_set_new(j, "proposer", jp);
+	json_object_set_new(j, "accepter", ja);
+	json_object_set_new(j, "names_signed_by",
+			    s->names_by ? json_string(names_by_str(s->names_by)) : json_null());
+	json_object_set_new(
+	    j, "proves",
+	    json_string(s->expect_matched ? "the expected keys signed"
+					  : "only that these two keys signed, not who holds them"));
 	json_object_set_new(j, "proposal_id", pl_json_hex(s->proposal.id, PL_OBJ_ID_LEN));
 	json_object_set_new(j, "proposal_hash", pl_json_hex(s->proposal_hash, PL_OBJ_HASH_LEN));
 	json_object_set_new(j, "acceptance_id", pl_json_hex(s->acceptance.id, PL_OBJ_ID_LEN));

@@ -30,6 +30,8 @@
 
 #define PL_AGREEMENT_FORMAT "parley-agreement"
 #define PL_AGREEMENT_VERSION_PROVED 2 /* with the deposit receipt */
+#define PL_AGREEMENT_NAMES_TAG "parley agreement names v1\n"
+enum { PL_AGREEMENT_PROPOSER = 1, PL_AGREEMENT_ACCEPTER = 2 };
 
 typedef struct {
 	pl_obj proposal;   /* verified; type PL_OBJ_PROPOSAL */
@@ -47,7 +49,14 @@ typedef struct {
 	uint8_t relay_pk[32];		   /* proved: its public key */
 	uint8_t receipt[PL_RECEIPT_MAX];   /* proved: the receipt as carried */
 	size_t receipt_len;
-} pl_agreement_summary; /* about 250 KB: allocate it */
+	/* the parties' names as the exporting party labels them, signed with
+	 * its key (pl_agreement_add_names); names_by 0: the file has none */
+	int names_by; /* 0, PL_AGREEMENT_PROPOSER or PL_AGREEMENT_ACCEPTER */
+	char proposer_name[PL_EXPORT_NAME_MAX + 1];
+	char accepter_name[PL_EXPORT_NAME_MAX + 1];
+	uint8_t names_sig[PL_SIG_LEN];
+	int expect_matched; /* PL_AGREEMENT_PROPOSER | _ACCEPTER: given keys that signed */
+} pl_agreement_summary;	    /* about 250 KB: allocate it */
 
 /* Builds the agreement JSON from the two signed objects; refuses (-1) a pair
  * that pl_agreement_verify would refuse, so a written file always verifies. */
@@ -63,6 +72,21 @@ int pl_agreement_write_proved(json_t **out, const uint8_t *proposal_signed, size
 			      const uint8_t *receipt, size_t receipt_len,
 			      const uint8_t relay_pk[static 32], pl_err *e);
 
+/* Adds the parties' names to an agreement j that pl_agreement_write or
+ * _write_proved built: "names" {"proposer", "accepter"}, "names_signed_by"
+ * and "names_signature", an Ed25519 signature by the exporter (who must be
+ * one of the two signers) over
+ *   PL_AGREEMENT_NAMES_TAG ‖ SHA-256(proposal) ‖ SHA-256(acceptance)
+ *   ‖ var(proposer name) ‖ var(accepter name).
+ * The names are the exporter's labels, not proved by the other side; the
+ * signature keeps anyone else from changing them. my_name and peer_name:
+ * pl_export_name_ok. */
+int pl_agreement_add_names(json_t *j, const pl_identity *exporter, const char *my_name,
+			   const char *peer_name, pl_err *e);
+/* Adds to j the names exactly as the verified summary s carries them (to
+ * re-create a file byte for byte); nothing if s has none. */
+int pl_agreement_attach_names(json_t *j, const pl_agreement_summary *s);
+
 /* Verifies agreement file bytes. expect[0..n_expect) are keys that must be
  * among the two signers. On success fills *s (if not NULL); on failure e has
  * the reason: PL_EXIT_INPUT for a file that is not a well-formed agreement,
@@ -76,9 +100,13 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 			   const char *relay_vkey, const uint8_t (*expect)[PL_IK_LEN],
 			   size_t n_expect, pl_err *e);
 
-/* The plain summary (fingerprints stand for parties: the objects carry
- * keys, not names), and the same as a new JSON object. */
+/* The plain summary (the parties by fingerprint, with the names the file
+ * carries, and what the check proves and does not), and the same as a new
+ * JSON object. */
 void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s);
+/* Its lines on the parties: names and fingerprints, whose labels they
+ * are, and what the check proves (which expected key matched which). */
+void pl_agreement_summary_parties(FILE *out, const pl_agreement_summary *s);
 json_t *pl_agreement_summary_json(const pl_agreement_summary *s);
 
 #endif

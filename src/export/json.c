@@ -16,6 +16,7 @@
 
 #include "util/codec.h"
 #include "util/file.h"
+#include "util/text.h"
 
 /* ---- serialization ----------------------------------------------------- */
 
@@ -200,6 +201,14 @@ int pl_export_expect_check(const uint8_t (*expect)[PL_IK_LEN], size_t n_expect,
 	return 0;
 }
 
+int pl_export_name_ok(const char *s, size_t n)
+{
+	return s != NULL && strlen(s) == n &&
+		       pl_text_ok((const uint8_t *)s, n, 1, PL_EXPORT_NAME_MAX, PL_TEXT_LINE) == 0
+		   ? 0
+		   : -1;
+}
+
 void pl_json_safe_str(char out[static PL_JSON_SAFE_MAX], const char *s)
 {
 	size_t i = 0;
@@ -214,6 +223,41 @@ void pl_json_safe_str(char out[static PL_JSON_SAFE_MAX], const char *s)
 
 /* ---- whole files ------------------------------------------------------- */
 
+/* A UTF-8 byte-order mark, which Windows editors put before a file. */
+#define BOM "\xef\xbb\xbf"
+
+/* 0 iff file[0..n) is canon[0..len) (what pl_export_dumps wrote) after only
+ * the changes mail and Windows make to framing: one byte-order mark before
+ * it, any line end written CR LF, the final line end dropped (or only its
+ * LF). canon has no
+ * CR byte, no byte-order mark, and its line feeds are all outside strings
+ * (JSON escapes them inside), so these are not changes to any value: the
+ * file still decodes to the very same JSON, byte for byte the same
+ * strings. Anything else (a lone CR, two marks, a space) differs. */
+static int same_but_framing(const char *canon, size_t len, const uint8_t *file, size_t n)
+{
+	size_t i = 0;
+	if (n >= sizeof BOM - 1 && memcmp(file, BOM, sizeof BOM - 1) == 0)
+		i = sizeof BOM - 1;
+	for (size_t j = 0; j < len; j++) {
+		if (canon[j] == '\n') {
+			if (i < n && file[i] == '\n')
+				i++;
+			else if (i + 1 < n && file[i] == '\r' && file[i + 1] == '\n')
+				i += 2;
+			else if (j + 1 == len && i + 1 == n && file[i] == '\r')
+				i++; /* CR LF whose LF was cut */
+			else if (!(j + 1 == len && i == n))
+				return -1;
+		} else if (i < n && file[i] == (uint8_t)canon[j]) {
+			i++;
+		} else {
+			return -1;
+		}
+	}
+	return i == n ? 0 : -1;
+}
+
 json_t *pl_json_load(const uint8_t *file, size_t n, const char *prefix, pl_err *e)
 {
 	json_error_t jerr;
@@ -221,6 +265,10 @@ json_t *pl_json_load(const uint8_t *file, size_t n, const char *prefix, pl_err *
 		pl_err_set(e, PL_EXIT_INPUT, "%sit is larger than %u bytes", prefix,
 			   PL_EXPORT_FILE_MAX);
 		return NULL;
+	}
+	if (n >= sizeof BOM - 1 && memcmp(file, BOM, sizeof BOM - 1) == 0) {
+		file += sizeof BOM - 1;
+		n -= sizeof BOM - 1;
 	}
 	json_t *root = json_loadb((const char *)file, n, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
@@ -285,7 +333,7 @@ int pl_json_same_bytes(const json_t *j, const uint8_t *file, size_t n, const cha
 	char *s = pl_export_dumps(j, &len);
 	if (s == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	int same = len == n && memcmp(s, file, n) == 0;
+	int same = same_but_framing(s, len, file, n) == 0;
 	free(s);
 	if (!same)
 		return pl_err_set(e, PL_EXIT_INPUT,

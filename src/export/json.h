@@ -34,6 +34,7 @@
 #define PL_JSON_HEX_MAX 2048		      /* bytes a hex field holds (a log leaf: <= 1452) */
 #define PL_JSON_SAFE_MAX 48		      /* pl_json_safe_str's output */
 #define PL_JSON_INT_MAX ((uint64_t)INT64_MAX) /* what a JSON integer holds */
+#define PL_EXPORT_NAME_MAX 64		      /* a party's name in a file (= PL_NAME_MAX) */
 
 /* The one serialization of an export file (2-space indent, keys in the
  * order built, raw UTF-8, one trailing newline). malloc'd, NUL-terminated;
@@ -80,12 +81,17 @@ int pl_export_expect_check(const uint8_t (*expect)[PL_IK_LEN], size_t n_expect,
 			   const uint8_t (*signers)[PL_IK_LEN], size_t n_signers, const char *what,
 			   pl_err *e);
 
+/* 0 iff s[0..n) is a party's name as a file may carry it: one line of
+ * UTF-8 text without control characters, 1..PL_EXPORT_NAME_MAX bytes. */
+int pl_export_name_ok(const char *s, size_t n);
+
 /* An untrusted string made safe to put in a message: printable ASCII only,
  * cut at 40 characters. */
 void pl_json_safe_str(char out[static PL_JSON_SAFE_MAX], const char *s);
 
 /* ---- whole files; prefix starts every error ("not a parley ... file: ") */
-/* Parses file bytes (at most PL_EXPORT_FILE_MAX, duplicate keys refused). */
+/* Parses file bytes (at most PL_EXPORT_FILE_MAX, duplicate keys refused;
+ * one leading UTF-8 byte-order mark is skipped). */
 json_t *pl_json_load(const uint8_t *file, size_t n, const char *prefix, pl_err *e);
 /* The object j has exactly the keys in names (n of them), each once;
  * where names it in the error ("the file", "entry 3"). */
@@ -94,7 +100,10 @@ int pl_json_exact_keys(const json_t *j, const char *const *names, size_t n, cons
 /* root's "format" is format and its "version" the integer version. */
 int pl_json_header_check(const json_t *root, const char *format, int version, const char *prefix,
 			 pl_err *e);
-/* 0 iff file is exactly pl_export_dumps(j). */
+/* 0 iff file is exactly pl_export_dumps(j), but for framing that mail and
+ * Windows change and that no value can hold: one leading UTF-8 byte-order
+ * mark, CR LF for any line end, no final line end (docs/PROTOCOL.md,
+ * "Export files"). Every value, every signed byte, compares exactly. */
 int pl_json_same_bytes(const json_t *j, const uint8_t *file, size_t n, const char *prefix,
 		       pl_err *e);
 

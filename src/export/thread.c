@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crypto/kdf.h"
+#include "export/terms.h"
 #include "util/codec.h"
 #include "util/text.h"
 #include "util/wire.h"
@@ -27,6 +28,7 @@
 
 struct pl_thread_export {
 	pl_identity me;
+	char my_name[PL_EXPORT_NAME_MAX + 1], peer_name[PL_EXPORT_NAME_MAX + 1]; /* "": none */
 	uint8_t peer[PL_IK_LEN];
 	uint8_t chain[PL_OBJ_HASH_LEN];
 	json_t *entries;
@@ -65,18 +67,34 @@ static int chain_step(uint8_t chain[static PL_OBJ_HASH_LEN], int kind, int dir, 
 	return 0;
 }
 
-/* "parley thread v1\n" ‖ exporter ‖ peer ‖ head */
+/* version 1: "parley thread v1\n" ‖ exporter ‖ peer ‖ head; version 2
+ * (names given) "parley thread v2\n" ‖ exporter ‖ peer ‖ head
+ * ‖ var(exporter name) ‖ var(peer name) */
 static size_t head_msg(uint8_t *m, const uint8_t exporter[static PL_IK_LEN],
-		       const uint8_t peer[static PL_IK_LEN], const uint8_t head[static 32])
+		       const uint8_t peer[static PL_IK_LEN], const uint8_t head[static 32],
+		       const char *en, const char *pn)
 {
 	size_t t = sizeof PL_THREAD_SIG_TAG - 1;
-	memcpy(m, PL_THREAD_SIG_TAG, t);
+	memcpy(m, en ? PL_THREAD_SIG_TAG_V2 : PL_THREAD_SIG_TAG, t);
 	memcpy(m + t, exporter, PL_IK_LEN);
 	memcpy(m + t + PL_IK_LEN, peer, PL_IK_LEN);
 	memcpy(m + t + 2 * PL_IK_LEN, head, PL_OBJ_HASH_LEN);
-	return t + 2 * PL_IK_LEN + PL_OBJ_HASH_LEN;
+	size_t n = t + 2 * PL_IK_LEN + PL_OBJ_HASH_LEN;
+	for (int i = 0; en && i < 2; i++) {
+		const char *s = i == 0 ? en : pn;
+		uint32_t len = (uint32_t)strlen(s);
+		m[n] = (uint8_t)(len >> 24);
+		m[n + 1] = (uint8_t)(len >> 16);
+		m[n + 2] = (uint8_t)(len >> 8);
+		m[n + 3] = (uint8_t)len;
+		memcpy(m + n + 4, s, len);
+		n += 4 + len;
+	}
+	return n;
 }
-#define HEAD_MSG_LEN (sizeof PL_THREAD_SIG_TAG - 1 + 2 * PL_IK_LEN + PL_OBJ_HASH_LEN)
+#define HEAD_MSG_LEN                                                                               \
+	(sizeof PL_THREAD_SIG_TAG - 1 + 2 * PL_IK_LEN + PL_OBJ_HASH_LEN +                          \
+	 2 * (4 + PL_EXPORT_NAME_MAX))
 
 static json_t *entry_json(int kind, int dir, uint64_t time, const uint8_t *body, size_t n)
 {
@@ -92,16 +110,20 @@ static json_t *entry_json(int kind, int dir, uint64_t time, const uint8_t *body,
 	return j;
 }
 
+/* en, pn: the names (version 2), or NULL (version 1). */
 static json_t *thread_json(const uint8_t exporter[static PL_IK_LEN],
 			   const uint8_t peer[static PL_IK_LEN], json_t *entries,
 			   const uint8_t head[static PL_OBJ_HASH_LEN],
-			   const uint8_t sig[static PL_SIG_LEN])
+			   const uint8_t sig[static PL_SIG_LEN], const char *en, const char *pn)
 {
 	json_t *j = json_object();
 	if (j == NULL || json_object_set_new(j, "format", json_string(PL_THREAD_FORMAT)) ||
-	    json_object_set_new(j, "version", json_integer(PL_EXPORT_VERSION)) ||
+	    json_object_set_new(j, "version",
+				json_integer(en ? PL_THREAD_VERSION_NAMED : PL_EXPORT_VERSION)) ||
 	    json_object_set_new(j, "exporter", pl_json_hex(exporter, PL_IK_LEN)) ||
+	    (en && json_object_set_new(j, "exporter_name", json_string(en))) ||
 	    json_object_set_new(j, "peer", pl_json_hex(peer, PL_IK_LEN)) ||
+	    (en && json_object_set_new(j, "peer_name", json_string(pn))) ||
 	    json_object_set(j, "entries", entries) ||
 	    json_object_set_new(j, "head", pl_json_hex(head, PL_OBJ_HASH_LEN)) ||
 	    json_object_set_new(j, "signature", pl_json_hex(sig, PL_SIG_LEN))) {
@@ -209,15 +231,30 @@ int pl_thread_export_add_note(pl_thread_export *x, int dir, uint64_t time, const
 	return add_entry(x, KIND_NOTE, dir, time, (const uint8_t *)text, strlen(text), e);
 }
 
+int pl_thread_export_set_names(pl_thread_export *x, const char *my_name, const char *peer_name,
+			       pl_err *e)
+{
+	if (pl_export_name_ok(my_name, strlen(my_name)) != 0 ||
+	    pl_export_name_ok(peer_name, strlen(peer_name)) != 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  "a party's name in a thread must be one line of 1 to %d bytes",
+				  PL_EXPORT_NAME_MAX);
+	memcpy(x->my_name, my_name, strlen(my_name) + 1);
+	memcpy(x->peer_name, peer_name, strlen(peer_name) + 1);
+	return 0;
+}
+
 int pl_thread_export_finish(pl_thread_export *x, json_t **out, pl_err *e)
 {
 	uint8_t m[HEAD_MSG_LEN];
 	uint8_t sig[PL_SIG_LEN];
 	size_t len;
+	const char *en = x->my_name[0] ? x->my_name : NULL, *pn = en ? x->peer_name : NULL;
 
 	*out = NULL;
-	crypto_sign_detached(sig, NULL, m, head_msg(m, x->me.pk, x->peer, x->chain), x->me.sk);
-	json_t *j = thread_json(x->me.pk, x->peer, x->entries, x->chain, sig);
+	crypto_sign_detached(sig, NULL, m, head_msg(m, x->me.pk, x->peer, x->chain, en, pn),
+			     x->me.sk);
+	json_t *j = thread_json(x->me.pk, x->peer, x->entries, x->chain, sig, en, pn);
 	if (j == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	char *s = pl_export_dumps(j, &len);
@@ -378,9 +415,30 @@ static int thread_header(reading *r, const json_t *root, const json_t **entries,
 {
 	static const char *const keys[] = {"format",  "version", "exporter", "peer",
 					   "entries", "head",	 "signature"};
-	if (pl_json_exact_keys(root, keys, 7, NOT_THREAD, "the file", e) != 0 ||
-	    pl_json_header_check(root, PL_THREAD_FORMAT, PL_EXPORT_VERSION, NOT_THREAD, e) != 0)
+	static const char *const keys2[] = {"format",	     "version", "exporter",
+					    "exporter_name", "peer",	"peer_name",
+					    "entries",	     "head",	"signature"};
+	const json_t *jv = json_object_get(root, "version");
+	int named = json_is_integer(jv) && json_integer_value(jv) == PL_THREAD_VERSION_NAMED;
+	if (pl_json_exact_keys(root, named ? keys2 : keys, named ? 9 : 7, NOT_THREAD, "the file",
+			       e) != 0 ||
+	    pl_json_header_check(root, PL_THREAD_FORMAT,
+				 named ? PL_THREAD_VERSION_NAMED : PL_EXPORT_VERSION, NOT_THREAD,
+				 e) != 0)
 		return -1;
+	if (named) {
+		const json_t *a = json_object_get(root, "exporter_name"),
+			     *b = json_object_get(root, "peer_name");
+		if (pl_export_name_ok(json_string_value(a), json_string_length(a)) != 0 ||
+		    pl_export_name_ok(json_string_value(b), json_string_length(b)) != 0)
+			return pl_err_set(e, PL_EXIT_INPUT,
+					  NOT_THREAD "a name is not one line of text of 1 to %d "
+						     "bytes",
+					  PL_EXPORT_NAME_MAX);
+		snprintf(r->t.exporter_name, sizeof r->t.exporter_name, "%s", json_string_value(a));
+		snprintf(r->t.peer_name, sizeof r->t.peer_name, "%s", json_string_value(b));
+		r->t.named = 1;
+	}
 	if (pl_json_hex_field(r->t.exporter_ik, PL_IK_LEN, json_object_get(root, "exporter")) !=
 		0 ||
 	    pl_json_hex_field(r->t.peer_ik, PL_IK_LEN, json_object_get(root, "peer")) != 0)
@@ -409,13 +467,15 @@ static int thread_header(reading *r, const json_t *root, const json_t **entries,
 static int thread_seal_check(const reading *r, pl_err *e)
 {
 	uint8_t m[HEAD_MSG_LEN];
+	const char *en = r->t.named ? r->t.exporter_name : NULL;
+	const char *pn = r->t.named ? r->t.peer_name : NULL;
 	if (sodium_memcmp(r->chain, r->head, sizeof r->head) != 0)
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "the hash chain over the entries does not match the "
 				  "head (an entry was changed, removed or reordered)");
-	if (crypto_sign_verify_detached(r->sig, m,
-					head_msg(m, r->t.exporter_ik, r->t.peer_ik, r->head),
-					r->t.exporter_ik) != 0)
+	if (crypto_sign_verify_detached(
+		r->sig, m, head_msg(m, r->t.exporter_ik, r->t.peer_ik, r->head, en, pn),
+		r->t.exporter_ik) != 0)
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "the exporter's signature on the thread does not "
 				  "verify");
@@ -426,7 +486,8 @@ static int thread_seal_check(const reading *r, pl_err *e)
 static int thread_canonical(const reading *r, const uint8_t *file, size_t n, pl_err *e)
 {
 	json_t *canon =
-	    thread_json(r->t.exporter_ik, r->t.peer_ik, r->canon_entries, r->head, r->sig);
+	    thread_json(r->t.exporter_ik, r->t.peer_ik, r->canon_entries, r->head, r->sig,
+			r->t.named ? r->t.exporter_name : NULL, r->t.named ? r->t.peer_name : NULL);
 	if (canon == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	int rc = pl_json_same_bytes(canon, file, n, NOT_THREAD, e);
@@ -442,6 +503,8 @@ int pl_thread_verify(pl_thread_summary *s, const uint8_t *file, size_t n,
 	int rc = -1;
 
 	memset(&r, 0, sizeof r);
+	if (s)
+		memset(s, 0, sizeof *s);
 	json_t *root = pl_json_load(file, n, NOT_THREAD, e);
 	if (root == NULL || thread_header(&r, root, &entries, e) != 0)
 		goto done;
@@ -465,8 +528,14 @@ int pl_thread_verify(pl_thread_summary *s, const uint8_t *file, size_t n,
 	memcpy(r.t.head, r.head, sizeof r.head);
 	pl_fingerprint(r.t.exporter_fp, r.t.exporter_ik);
 	pl_fingerprint(r.t.peer_fp, r.t.peer_ik);
-	if (s)
+	for (size_t i = 0; i < n_expect; i++)
+		r.t.expect_matched |= (memcmp(expect[i], r.t.exporter_ik, PL_IK_LEN) == 0 ? 1 : 0) |
+				      (memcmp(expect[i], r.t.peer_ik, PL_IK_LEN) == 0 ? 2 : 0);
+	if (s) {
 		*s = r.t;
+		s->entries = r.canon_entries; /* the entries, as verified, for the printout */
+		r.canon_entries = NULL;
+	}
 	rc = 0;
 done:
 	free(r.scratch);
@@ -475,20 +544,100 @@ done:
 	return rc;
 }
 
+void pl_thread_summary_free(pl_thread_summary *s)
+{
+	if (s == NULL)
+		return;
+	json_decref(s->entries);
+	s->entries = NULL;
+}
+
+#define LABEL_MAX (PL_EXPORT_NAME_MAX + 32)
+
+/* The exporter (1) or the peer (2) as the printout names it. */
+static void label(char out[static LABEL_MAX], const pl_thread_summary *s, int who)
+{
+	const char *fp = who == 1 ? s->exporter_fp : s->peer_fp;
+	if (s->named)
+		snprintf(out, LABEL_MAX, "%s", who == 1 ? s->exporter_name : s->peer_name);
+	else
+		snprintf(out, LABEL_MAX, "the %s (%.11s)", who == 1 ? "exporter" : "peer", fp);
+}
+
+/* One entry of the conversation: when, who to whom, and all it says. */
+static void entry_print(FILE *out, const json_t *je, const char *ex, const char *pe, pl_obj *o)
+{
+	const char *kind = json_string_value(json_object_get(je, "kind"));
+	const char *time = json_string_value(json_object_get(je, "time"));
+	int in = strcmp(json_string_value(json_object_get(je, "direction")), "in") == 0;
+	const char *from = in ? pe : ex, *to = in ? ex : pe;
+	if (strcmp(kind, "note") == 0) {
+		fprintf(out, "  %s  %s to %s, note%s:\n    ", time, from, to,
+			in ? " (its sender did not sign it; as the exporter received it)"
+			   : " (not signed by itself; in the exporter's signed chain)");
+		pl_terms_text(out, json_string_value(json_object_get(je, "text")), "    ");
+		fputc('\n', out);
+		return;
+	}
+	uint8_t *body = NULL;
+	size_t n = 0;
+	if (pl_json_b64_var(&body, &n, PL_OBJ_SIGNED_MAX, json_object_get(je, "signed")) != 0 ||
+	    pl_obj_decode_signed(o, body, n, NULL) != 0) {
+		fprintf(out, "  %s  %s to %s: (cannot be shown)\n", time, from, to);
+		free(body);
+		return;
+	}
+	free(body);
+	fprintf(out, "  %s  %s to %s, signed by %s:\n", time, from, to, from);
+	pl_terms_obj(out, o, from, to, "    ");
+}
+
 void pl_thread_summary_print(FILE *out, const pl_thread_summary *s)
 {
 	char t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF], h[2 * PL_OBJ_HASH_LEN + 1];
+	char ex[LABEL_MAX], pe[LABEL_MAX];
 
+	label(ex, s, 1);
+	label(pe, s, 2);
 	pl_hex_encode(h, s->head, sizeof s->head);
 	pl_export_fmt_time(t1, s->first_time);
 	pl_export_fmt_time(t2, s->last_time);
-	fprintf(out, "valid thread exported by %s with %s\n", s->exporter_fp, s->peer_fp);
+	fprintf(out, "valid thread exported by %s with %s: every signature verifies\n", ex, pe);
+	fprintf(out, "  %s (exporter): key fingerprint %s\n", ex, s->exporter_fp);
+	fprintf(out, "  %s (peer): key fingerprint %s\n", pe, s->peer_fp);
+	if (s->named)
+		fprintf(out, "  the names are %s's labels, signed with its key\n", ex);
+	else
+		fputs("  the file carries no names for the parties\n", out);
+	if (s->expect_matched == 0)
+		fputs("  this proves only that these keys signed, not who holds them: compare the "
+		      "fingerprints with the ones each party gave you in person, or check with "
+		      "--expect-key KEY\n",
+		      out);
+	else {
+		fputs("  --expect-key matched ", out);
+		if (s->expect_matched & 1)
+			fprintf(out, "the exporter, %s%s", ex,
+				(s->expect_matched & 2) ? ", and " : "");
+		if (s->expect_matched & 2)
+			fprintf(out, "the peer, %s", pe);
+		fputs(": the keys you expected signed it\n", out);
+	}
 	fprintf(out, "  %zu entr%s: %zu signed object%s, %zu note%s", s->n_entries,
 		s->n_entries == 1 ? "y" : "ies", s->n_signed, s->n_signed == 1 ? "" : "s",
 		s->n_notes, s->n_notes == 1 ? "" : "s");
 	if (s->n_entries)
 		fprintf(out, ", %s to %s", t1, t2);
 	fprintf(out, "\n  head %s\n", h);
+	if (s->entries == NULL || json_array_size(s->entries) == 0)
+		return;
+	pl_obj *o = malloc(sizeof *o);
+	if (o == NULL)
+		return;
+	fputs("conversation (times as the exporter's vault recorded them):\n", out);
+	for (size_t i = 0; i < json_array_size(s->entries); i++)
+		entry_print(out, json_array_get(s->entries, i), ex, pe, o);
+	free(o);
 }
 
 json_t *pl_thread_summary_json(const pl_thread_summary *s)
@@ -501,8 +650,20 @@ json_t *pl_thread_summary_json(const pl_thread_summary *s)
 	pl_hex_encode(h, s->head, sizeof s->head);
 	json_object_set_new(j, "valid", json_true());
 	json_object_set_new(j, "format", json_string(PL_THREAD_FORMAT));
-	json_object_set_new(j, "exporter", pl_json_key(s->exporter_ik, s->exporter_fp));
-	json_object_set_new(j, "peer", pl_json_key(s->peer_ik, s->peer_fp));
+	json_t *jx = pl_json_key(s->exporter_ik, s->exporter_fp),
+	       *jp = pl_json_key(s->peer_ik, s->peer_fp);
+	json_object_set_new(jx, "name", s->named ? json_string(s->exporter_name) : json_null());
+	json_object_set_new(jp, "name", s->named ? json_string(s->peer_name) : json_null());
+	json_object_set_new(jx, "expected", json_boolean(s->expect_matched & 1));
+	json_object_set_new(jp, "expected", json_boolean(s->expect_matched & 2));
+	json_object_set_new(j, "exporter", jx);
+	json_object_set_new(j, "peer", jp);
+	json_object_set_new(j, "proves",
+			    json_string(s->expect_matched
+					    ? "the expected keys signed"
+					    : "only that these keys signed, not who holds them"));
+	if (s->entries)
+		json_object_set(j, "conversation", s->entries);
 	json_object_set_new(j, "entries", json_integer((json_int_t)s->n_entries));
 	json_object_set_new(j, "signed", json_integer((json_int_t)s->n_signed));
 	json_object_set_new(j, "notes", json_integer((json_int_t)s->n_notes));

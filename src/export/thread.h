@@ -26,6 +26,8 @@
 #define PL_THREAD_ENTRIES_MAX 100000
 #define PL_THREAD_NOTE_MAX 60000 /* bytes of note text (PL_PAYLOAD_MAX_BODY) */
 #define PL_THREAD_SIG_TAG "parley thread v1\n"
+#define PL_THREAD_SIG_TAG_V2 "parley thread v2\n" /* with the parties' names */
+#define PL_THREAD_VERSION_NAMED 2
 
 /* Direction of an entry, from the exporter's side. An outgoing signed object
  * must be authored by the exporter and addressed to the peer; an incoming
@@ -46,6 +48,12 @@ int pl_thread_export_add_signed(pl_thread_export *x, int dir, uint64_t time,
 /* text: UTF-8 without control characters except newlines, ≤ PL_THREAD_NOTE_MAX. */
 int pl_thread_export_add_note(pl_thread_export *x, int dir, uint64_t time, const char *text,
 			      pl_err *e);
+/* Names the two parties (pl_export_name_ok): the file becomes version 2,
+ * with "exporter_name" and "peer_name", and the exporter's signature
+ * covers them (docs/NEGOTIATION.md "Files"). They are the exporter's
+ * labels, proved by nobody else. */
+int pl_thread_export_set_names(pl_thread_export *x, const char *my_name, const char *peer_name,
+			       pl_err *e);
 /* Signs the chain head and builds the file's JSON. The builder stays valid
  * (free it either way). */
 int pl_thread_export_finish(pl_thread_export *x, json_t **out, pl_err *e);
@@ -59,6 +67,10 @@ typedef struct {
 	size_t n_entries, n_signed, n_notes;
 	uint64_t first_time, last_time; /* 0 when there are no entries */
 	uint8_t head[PL_OBJ_HASH_LEN];
+	int named; /* version 2: the exporter's signed labels for both */
+	char exporter_name[PL_EXPORT_NAME_MAX + 1], peer_name[PL_EXPORT_NAME_MAX + 1];
+	int expect_matched; /* bit 1: the exporter was expected, bit 2: the peer */
+	json_t *entries;    /* the verified entries; pl_thread_summary_free */
 } pl_thread_summary;
 
 /* Verifies thread file bytes: every entry strict, every signed object
@@ -70,9 +82,11 @@ typedef struct {
 int pl_thread_verify(pl_thread_summary *s, const uint8_t *file, size_t n,
 		     const uint8_t (*expect)[PL_IK_LEN], size_t n_expect, pl_err *e);
 
-/* The plain summary, and the same as a new JSON object (NULL when out of
- * memory). */
+/* The plain summary: the parties, what the check proves, and the whole
+ * conversation (who said what, when, every term of every signed object);
+ * and the same as a new JSON object (NULL when out of memory). */
 void pl_thread_summary_print(FILE *out, const pl_thread_summary *s);
+void pl_thread_summary_free(pl_thread_summary *s);
 json_t *pl_thread_summary_json(const pl_thread_summary *s);
 
 #endif

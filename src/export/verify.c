@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "export/agreement.h"
+#include "export/document.h"
 #include "export/evidence.h"
 #include "export/json.h"
 #include "export/outreach.h"
@@ -35,6 +36,28 @@ static int agreement_file(const uint8_t *file, size_t n, const pl_verify_opts *o
 	return rc;
 }
 
+/* An agreement document (export/document.h): not JSON, so found first. */
+static int document_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e,
+			 FILE *out, json_t **js)
+{
+	pl_agreement_summary *s = malloc(sizeof *s);
+	if (s == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	int rc = pl_document_verify(s, file, n, o->relay_key, o->expect, o->n_expect, e);
+	if (rc == 0 && out) {
+		fputs("valid agreement document: its text is exactly what the signed agreement "
+		      "inside it says\n",
+		      out);
+		pl_agreement_summary_print(out, s);
+	}
+	if (rc == 0 && js) {
+		*js = pl_agreement_summary_json(s);
+		json_object_set_new(*js, "document", json_true());
+	}
+	free(s);
+	return rc;
+}
+
 static int thread_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e, FILE *out,
 		       json_t **js)
 {
@@ -45,6 +68,7 @@ static int thread_file(const uint8_t *file, size_t n, const pl_verify_opts *o, p
 		pl_thread_summary_print(out, &s);
 	if (js)
 		*js = pl_thread_summary_json(&s);
+	pl_thread_summary_free(&s);
 	return 0;
 }
 
@@ -112,6 +136,8 @@ int pl_verify_bytes_ex(const uint8_t *file, size_t n, const pl_verify_opts *opts
 
 	if (json_summary)
 		*json_summary = NULL;
+	if (file != NULL && n <= PL_EXPORT_FILE_MAX && pl_document_sniff(file, n) == 0)
+		return document_file(file, n, o, e, out_summary, json_summary);
 	json_t *root = pl_json_load(file, n, prefix, e);
 	if (root == NULL)
 		return -1;

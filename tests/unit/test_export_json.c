@@ -122,6 +122,7 @@ static void test_time_rule_in_a_thread(void **st)
 	assert_int_equal(pl_thread_verify(&s, (const uint8_t *)text, n, NULL, 0, &e), 0);
 	assert_int_equal(s.n_entries, 2);
 	assert_true(s.last_time == PL_EXPORT_TIME_MAX);
+	pl_thread_summary_free(&s);
 	free(text);
 	json_decref(j);
 	pl_thread_export_free(x);

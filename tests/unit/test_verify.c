@@ -16,6 +16,7 @@
 
 #include "support.h"
 #include "export/agreement.h"
+#include "export/document.h"
 #include "export/thread.h"
 #include "export/verify.h"
 #include "util/codec.h"
@@ -208,14 +209,26 @@ static void test_agreement_ok_and_summary(void **st)
 	assert_int_equal(pl_verify_bytes(f.p, f.n, NULL, 0, &e, out, &js), 0);
 	fclose(out);
 	char line[200];
-	snprintf(line, sizeof line, "valid agreement between %s and %s\n", fa, fb);
+	snprintf(line, sizeof line,
+		 "valid agreement between the proposer (%.11s) and the "
+		 "accepter (%.11s): both signatures verify\n",
+		 fa, fb);
 	assert_non_null(strstr(text, line));
-	snprintf(line, sizeof line, "  %.11s releases: Mahdieh Esfandiari, Ahmad Rahimi\n", fa);
+	snprintf(line, sizeof line, "  proposer: key fingerprint %s\n", fa);
 	assert_non_null(strstr(text, line));
-	snprintf(line, sizeof line, "  %.11s releases: Cécile Kohler\n", fb);
+	assert_non_null(strstr(text, "the file carries no names"));
+	assert_non_null(strstr(text, "proves only that these two keys signed, not who holds"));
+	snprintf(line, sizeof line,
+		 "  the proposer (%.11s) releases:\n    - Mahdieh Esfandiari, held by Evin\n    - "
+		 "Ahmad Rahimi, held by Evin\n",
+		 fa);
 	assert_non_null(strstr(text, line));
-	assert_non_null(strstr(text, "place: Geneva; sequencing: simultaneous; mediator: "
-				     "Switzerland ("));
+	snprintf(line, sizeof line, "  the accepter (%.11s) releases:\n    - Cécile Kohler", fb);
+	assert_non_null(strstr(text, line));
+	assert_non_null(strstr(text, "  place: Geneva\n  sequencing: simultaneous"));
+	assert_non_null(strstr(text, "  mediator: Switzerland (key fingerprint "));
+	assert_non_null(strstr(text, "  condition 1: medical check before transfer\n"));
+	assert_null(strstr(text, "priority"));
 	assert_non_null(strstr(text, "proposed 2025-11-28T03:20:00Z"));
 	assert_non_null(strstr(text, "accepted 2025-11-28T03:21:00Z: time as stated by the "
 				     "accepter's own clock (not proved)"));
@@ -260,8 +273,9 @@ static void test_agreement_every_byte_flip_fails(void **st)
 	}
 	assert_true(input > 0 && security > 0);
 	assert_int_equal(pl_agreement_verify(NULL, f.p, f.n, NULL, 0, NULL), 0);
-	/* every truncation and an extra byte */
-	for (size_t n = 0; n < f.n; n++)
+	/* every truncation but of the final newline (framing), and an extra byte */
+	assert_int_equal(pl_agreement_verify(NULL, f.p, f.n - 1, NULL, 0, NULL), 0);
+	for (size_t n = 0; n + 1 < f.n; n++)
 		assert_int_equal(pl_agreement_verify(NULL, f.p, n, NULL, 0, NULL), -1);
 	uint8_t *more = malloc(f.n + 1);
 	memcpy(more, f.p, f.n);
@@ -633,6 +647,8 @@ static void test_thread_ok(void **st)
 	assert_int_equal(s.last_time, T0 + 6);
 	assert_memory_equal(s.exporter_ik, A.pk, PL_IK_LEN);
 	assert_memory_equal(s.peer_ik, B.pk, PL_IK_LEN);
+	assert_int_equal(json_array_size(s.entries), 7);
+	pl_thread_summary_free(&s);
 	/* expected keys: the exporter, the peer (who signed objects in it), not C */
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, &A.pk, 1, NULL), 0);
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, &B.pk, 1, NULL), 0);
@@ -645,8 +661,16 @@ static void test_thread_ok(void **st)
 	json_t *js = NULL;
 	assert_int_equal(pl_verify_bytes(f.p, f.n, NULL, 0, &e, out, &js), 0);
 	fclose(out);
-	assert_non_null(strstr(text, "valid thread exported by"));
+	assert_non_null(strstr(text, "valid thread exported by the exporter ("));
 	assert_non_null(strstr(text, "7 entries"));
+	/* the conversation, not only counts: notes, and every term of objects */
+	assert_non_null(strstr(text, "note (not signed by itself; in the exporter's signed "
+				     "chain):\n    we are ready\n    to talk\n"));
+	assert_non_null(strstr(text, "topic: the detained nationals"));
+	assert_non_null(strstr(text, "    accepts proposal "));
+	assert_non_null(strstr(text, "        - Cécile Kohler, held by Evin\n"));
+	assert_non_null(strstr(text, "      condition 1: medical check before transfer\n"));
+	assert_non_null(json_object_get(js, "conversation"));
 	assert_int_equal(json_integer_value(json_object_get(js, "entries")), 7);
 	json_decref(js);
 	free(text);
@@ -656,6 +680,7 @@ static void test_thread_ok(void **st)
 	f = note_free_thread();
 	assert_int_equal(pl_thread_verify(&s, f.p, f.n, NULL, 0, NULL), 0);
 	assert_int_equal(s.n_entries, 0);
+	pl_thread_summary_free(&s);
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, &B.pk, 1, NULL), -1);
 	buf_free(&f);
 }
@@ -678,7 +703,7 @@ static void test_thread_every_byte_flip_fails(void **st)
 		}
 	}
 	assert_int_equal(pl_thread_verify(NULL, f.p, f.n, NULL, 0, NULL), 0);
-	for (size_t n = 0; n < f.n; n += 7)
+	for (size_t n = 0; n + 1 < f.n; n += 7)
 		assert_int_equal(pl_thread_verify(NULL, f.p, n, NULL, 0, NULL), -1);
 	buf_free(&f);
 }
@@ -815,6 +840,418 @@ static void test_thread_resigned_by_other_fails(void **st)
 	buf_free(&f);
 }
 
+/* --- the parties' names ----------------------------------------------------- */
+
+static const char *const US = "United States", *const IR = "جمهوری اسلامی ایران";
+
+/* good_agreement with names added by `by` (A the proposer, B the accepter). */
+static buf named_agreement(const pl_identity *by)
+{
+	buf f = good_agreement();
+	json_t *j = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	assert_non_null(j);
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_agreement_add_names(j, by, by == &A ? US : IR, by == &A ? IR : US, &e) != 0)
+		fail_msg("names: %s", e.msg);
+	buf_free(&f);
+	return dump(j);
+}
+
+/* text of the plain summary of f verified with expect[0..n) */
+static char *summary_text(const buf *f, const uint8_t (*expect)[PL_IK_LEN], size_t n)
+{
+	char *text = NULL;
+	size_t tl = 0;
+	pl_err e;
+	pl_err_clear(&e);
+	FILE *out = open_memstream(&text, &tl);
+	if (pl_verify_bytes(f->p, f->n, expect, n, &e, out, NULL) != 0)
+		fail_msg("verify: %s", e.msg);
+	fclose(out);
+	return text;
+}
+
+static void test_agreement_names(void **st)
+{
+	(void)st;
+	char fa[PL_FINGERPRINT_LEN], fb[PL_FINGERPRINT_LEN], line[300];
+	pl_fingerprint(fa, A.pk);
+	pl_fingerprint(fb, B.pk);
+	for (int k = 0; k < 2; k++) {
+		buf f = named_agreement(k == 0 ? &A : &B);
+		pl_agreement_summary *s = malloc(sizeof *s);
+		assert_int_equal(pl_agreement_verify(s, f.p, f.n, NULL, 0, NULL), 0);
+		assert_int_equal(s->names_by,
+				 k == 0 ? PL_AGREEMENT_PROPOSER : PL_AGREEMENT_ACCEPTER);
+		assert_string_equal(s->proposer_name, US);
+		assert_string_equal(s->accepter_name, IR);
+		free(s);
+		char *text = summary_text(&f, NULL, 0);
+		snprintf(line, sizeof line, "valid agreement between %s and %s: both", US, IR);
+		assert_non_null(strstr(text, line));
+		snprintf(line, sizeof line, "  proposer: %s, key fingerprint %s\n", US, fa);
+		assert_non_null(strstr(text, line));
+		snprintf(line, sizeof line, "  accepter: %s, key fingerprint %s\n", IR, fb);
+		assert_non_null(strstr(text, line));
+		snprintf(line, sizeof line, "the names are %s's labels (the %s who exported",
+			 k == 0 ? US : IR, k == 0 ? "proposer" : "accepter");
+		assert_non_null(strstr(text, line));
+		assert_non_null(strstr(text, "this proves only that these two keys signed, not who "
+					     "holds them"));
+		snprintf(line, sizeof line, "  %s releases:\n    - Mahdieh Esfandiari", US);
+		assert_non_null(strstr(text, line));
+		free(text);
+		/* with --expect-key: which party matched */
+		text = summary_text(&f, &B.pk, 1);
+		snprintf(line, sizeof line, "--expect-key matched the accepter, %s: the keys", IR);
+		assert_non_null(strstr(text, line));
+		assert_null(strstr(text, "proves only"));
+		free(text);
+		uint8_t both[2][PL_IK_LEN];
+		memcpy(both[0], A.pk, PL_IK_LEN);
+		memcpy(both[1], B.pk, PL_IK_LEN);
+		text = summary_text(&f, (const uint8_t(*)[PL_IK_LEN])both, 2);
+		snprintf(line, sizeof line, "matched the proposer, %s, and the accepter, %s:", US,
+			 IR);
+		assert_non_null(strstr(text, line));
+		free(text);
+		/* the names are signed: a swapped or edited name, or the other
+		 * signer claimed, fails; every byte flip fails */
+		json_t *j = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+		json_t *nm = json_object_get(j, "names");
+		json_object_set_new(nm, "proposer", json_string(IR));
+		json_object_set_new(nm, "accepter", json_string(US));
+		buf g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_SECURITY, "names does not verify");
+		buf_free(&g);
+		json_object_set_new(nm, "proposer", json_string("United Kingdom"));
+		json_object_set_new(nm, "accepter", json_string(IR));
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_SECURITY, "names does not verify");
+		buf_free(&g);
+		json_object_set_new(nm, "proposer", json_string(US));
+		json_object_set_new(j, "names_signed_by",
+				    json_string(k == 0 ? "accepter" : "proposer"));
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_SECURITY, "names does not verify");
+		buf_free(&g);
+		json_object_set_new(j, "names_signed_by", json_string("mediator"));
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_INPUT, "names_signed_by");
+		buf_free(&g);
+		json_object_set_new(j, "names_signed_by",
+				    json_string(k == 0 ? "proposer" : "accepter"));
+		json_object_del(j, "names_signature");
+		g = dump(json_incref(j));
+		agreement_refused(&g, PL_EXIT_INPUT, "names_signature");
+		buf_free(&g);
+		json_decref(j);
+		for (size_t i = 0; i < f.n; i += 3) {
+			f.p[i] ^= 0x01;
+			if (pl_agreement_verify(NULL, f.p, f.n, NULL, 0, NULL) == 0)
+				fail_msg("flip at %zu accepted", i);
+			f.p[i] ^= 0x01;
+		}
+		buf_free(&f);
+	}
+	/* a third party cannot name them; nor is a bad name written */
+	buf f = good_agreement();
+	json_t *j = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	pl_err e;
+	pl_err_clear(&e);
+	assert_int_equal(pl_agreement_add_names(j, &C, "Canada", US, &e), -1);
+	assert_non_null(strstr(e.msg, "only one of the two parties"));
+	assert_int_equal(pl_agreement_add_names(j, &A, "two\nlines", IR, &e), -1);
+	assert_int_equal(pl_agreement_add_names(j, &A, "", IR, &e), -1);
+	assert_null(json_object_get(j, "names"));
+	json_decref(j);
+	buf_free(&f);
+}
+
+static void test_thread_names(void **st)
+{
+	(void)st;
+	pl_thread_export *x;
+	json_t *j;
+	pl_err e;
+	pl_err_clear(&e);
+	assert_int_equal(pl_thread_export_begin(&x, &A, B.pk, &e), 0);
+	assert_int_equal(pl_thread_export_set_names(x, US, IR, &e), 0);
+	assert_int_equal(pl_thread_export_set_names(x, US, "bad\tname", &e), -1);
+	assert_int_equal(pl_thread_export_add_note(x, PL_EXPORT_IN, T0, "سلام", &e), 0);
+	buf p = proposal(&B, &A, T0 + 3, 0);
+	assert_int_equal(pl_thread_export_add_signed(x, PL_EXPORT_IN, T0 + 3, p.p, p.n, &e), 0);
+	assert_int_equal(pl_thread_export_finish(x, &j, &e), 0);
+	pl_thread_export_free(x);
+	buf_free(&p);
+	buf f = dump(j);
+	assert_non_null(memmem(f.p, f.n, "\"version\": 2", 12));
+	pl_thread_summary s;
+	assert_int_equal(pl_thread_verify(&s, f.p, f.n, NULL, 0, &e), 0);
+	assert_int_equal(s.named, 1);
+	assert_string_equal(s.exporter_name, US);
+	assert_string_equal(s.peer_name, IR);
+	pl_thread_summary_free(&s);
+	char *text = summary_text(&f, NULL, 0);
+	char line[300];
+	snprintf(line, sizeof line, "valid thread exported by %s with %s: every signature", US, IR);
+	assert_non_null(strstr(text, line));
+	assert_non_null(strstr(text, "proves only that these keys signed, not who holds them"));
+	snprintf(line, sizeof line,
+		 "  2025-11-28T03:20:00Z  %s to %s, note (its sender did not sign it; as the "
+		 "exporter received it):\n    سلام\n",
+		 IR, US);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof line, "%s to %s, signed by %s:\n    proposal ", IR, US, IR);
+	assert_non_null(strstr(text, line));
+	snprintf(line, sizeof line, "      %s releases:\n        - Mahdieh Esfandiari", IR);
+	assert_non_null(strstr(text, line));
+	free(text);
+	text = summary_text(&f, &A.pk, 1);
+	snprintf(line, sizeof line, "--expect-key matched the exporter, %s: the keys", US);
+	assert_non_null(strstr(text, line));
+	free(text);
+	/* the names are under the exporter's signature */
+	json_t *r = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	json_object_set_new(r, "peer_name", json_string("Iraq"));
+	buf g = dump(r);
+	thread_refused(&g, PL_EXIT_SECURITY, "signature on the thread does not verify");
+	buf_free(&g);
+	r = json_loadb((const char *)f.p, f.n, JSON_PRESERVE_ORDER, NULL);
+	json_object_del(r, "peer_name");
+	g = dump(r);
+	thread_refused(&g, PL_EXIT_INPUT, "peer_name");
+	buf_free(&g);
+	for (size_t i = 0; i < f.n; i++) {
+		f.p[i] ^= 0x01;
+		if (pl_thread_verify(NULL, f.p, f.n, NULL, 0, NULL) == 0)
+			fail_msg("flip at %zu accepted", i);
+		f.p[i] ^= 0x01;
+	}
+	buf_free(&f);
+}
+
+/* --- framing: what mail and Windows do to a file ---------------------------- */
+
+enum { CRLF = 1, NO_FINAL_LF = 2, BOM = 4 };
+
+/* f as a mail client or Windows editor may hand it back. */
+static buf reframe(const buf *f, int how)
+{
+	buf r = {malloc(2 * f->n + 3), 0};
+	assert_non_null(r.p);
+	if (how & BOM) {
+		memcpy(r.p, "\xef\xbb\xbf", 3);
+		r.n = 3;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->p[i] == '\n' && (how & NO_FINAL_LF) && i + 1 == f->n)
+			break;
+		if (f->p[i] == '\n' && (how & CRLF))
+			r.p[r.n++] = '\r';
+		r.p[r.n++] = f->p[i];
+	}
+	return r;
+}
+
+/* verifies f through its own verifier and the dispatcher, or refuses it */
+static int verifies(const buf *f, int thread, pl_err *e)
+{
+	int rc = thread ? pl_thread_verify(NULL, f->p, f->n, NULL, 0, e)
+			: pl_agreement_verify(NULL, f->p, f->n, NULL, 0, e);
+	int rd = pl_verify_bytes(f->p, f->n, NULL, 0, NULL, NULL, NULL);
+	assert_int_equal(rc, rd);
+	return rc;
+}
+
+static void framing_one(const buf *f, int thread)
+{
+	static const uint8_t flips[] = {0x01, 0x20, 0x80};
+	pl_err e;
+	/* the LF of the final CR LF lost (a shell's "$(cat f)" does that) */
+	buf c = reframe(f, CRLF | BOM);
+	c.n--;
+	pl_err_clear(&e);
+	if (verifies(&c, thread, &e) != 0)
+		fail_msg("final CR without LF refused: %s", e.msg);
+	buf_free(&c);
+	for (int how = 1; how < 8; how++) {
+		buf r = reframe(f, how);
+		pl_err_clear(&e);
+		if (verifies(&r, thread, &e) != 0)
+			fail_msg("framing %d refused: %s", how, e.msg);
+		/* what was signed still counts: every byte flip of the
+		 * converted file fails (for time, every 13th byte but in the last) */
+		for (size_t i = 0; i < r.n; i += (how == 7 ? 1 : 13))
+			for (size_t k = 0; k < sizeof flips; k++) {
+				r.p[i] ^= flips[k];
+				if (verifies(&r, thread, NULL) == 0)
+					fail_msg("framing %d, flip 0x%02x at %zu accepted", how,
+						 flips[k], i);
+				r.p[i] ^= flips[k];
+			}
+		buf_free(&r);
+	}
+	/* and what is not framing is refused */
+	static const char *const bad[] = {"two marks",	   "lone CR",	     "CR CR LF",
+					  "extra newline", "trailing space", "mark inside",
+					  "CR at end"};
+	for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+		buf r = reframe(f, b == 0 || b == 5 ? BOM : CRLF);
+		uint8_t *p = malloc(r.n + 4);
+		size_t n = r.n;
+		memcpy(p, r.p, r.n);
+		switch (b) {
+		case 0: /* a second mark */
+			memmove(p + 3, p, n);
+			n += 3;
+			break;
+		case 1: /* the LF of the first CR LF gone */
+			memmove(p + 2, p + 3, n - 3);
+			n--;
+			break;
+		case 2: /* CR CR LF */
+			memmove(p + 2, p + 1, n - 1);
+			p[1] = '\r';
+			n++;
+			break;
+		case 3:
+			p[n++] = '\r';
+			p[n++] = '\n';
+			break;
+		case 4:
+			p[n - 2] = ' ';
+			p[n - 1] = '\n';
+			break;
+		case 5: /* a mark after the first line */
+			memmove(p + 8, p + 5, n - 5);
+			memcpy(p + 5, "\xef\xbb\xbf", 3);
+			n += 3;
+			break;
+		case 6: /* the final LF lost after two CRs */
+			p[n - 1] = '\r';
+			break;
+		}
+		buf m = {p, n};
+		pl_err_clear(&e);
+		if (verifies(&m, thread, &e) == 0)
+			fail_msg("%s accepted", bad[b]);
+		assert_int_equal(e.code, PL_EXIT_INPUT);
+		buf_free(&m);
+		buf_free(&r);
+	}
+}
+
+static void test_framing_agreement(void **st)
+{
+	(void)st;
+	buf f = good_agreement();
+	assert_int_equal(f.p[1], '\n'); /* "{\n": the CR LF cases above hit it */
+	framing_one(&f, 0);
+	buf_free(&f);
+}
+
+static void test_framing_thread(void **st)
+{
+	(void)st;
+	buf f = good_thread();
+	/* the note "we are ready\nto talk" is escaped: no raw LF inside it */
+	assert_non_null(memmem(f.p, f.n, "we are ready\\nto talk", 21));
+	framing_one(&f, 1);
+	buf_free(&f);
+}
+
+/* --- the document for people ------------------------------------------------- */
+
+static void test_document(void **st)
+{
+	(void)st;
+	buf f = named_agreement(&B);
+	char *doc = NULL, line[400], ka[2 * PL_IK_LEN + 1], kb[2 * PL_IK_LEN + 1];
+	size_t dl = 0;
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_document_render(&doc, &dl, f.p, f.n, "deal-2026.txt", &e) != 0)
+		fail_msg("render: %s", e.msg);
+	assert_int_equal(strlen(doc), dl);
+	pl_hex_encode(ka, A.pk, PL_IK_LEN);
+	pl_hex_encode(kb, B.pk, PL_IK_LEN);
+	snprintf(line, sizeof line, "Between %s and %s.\n", US, IR);
+	assert_non_null(strstr(doc, line));
+	assert_non_null(strstr(doc, "1. United States releases:\n   - Mahdieh Esfandiari, held by "
+				    "Evin\n   - Ahmad Rahimi, held by Evin\n"));
+	snprintf(line, sizeof line, "2. %s releases:\n   - Cécile Kohler", IR);
+	assert_non_null(strstr(doc, line));
+	assert_non_null(strstr(doc, "3. Place: Geneva\n"));
+	assert_non_null(strstr(doc, "4. Sequencing: simultaneous"));
+	assert_non_null(strstr(doc, "   a) medical check before transfer\n"));
+	assert_non_null(strstr(doc, "6. Mediator: Switzerland\n      key fingerprint "));
+	assert_non_null(strstr(doc, "   Proposed: 2025-11-28T03:20:00Z"));
+	assert_non_null(strstr(doc, "   Offer open until: 2025-11-28T04:20:00Z\n"));
+	assert_non_null(strstr(doc, "   Accepted: 2025-11-28T03:21:00Z"));
+	snprintf(line, sizeof line,
+		 "    parley verify deal-2026.txt \\\n      --expect-key %s \\\n      "
+		 "--expect-key %s\n",
+		 ka, kb);
+	assert_non_null(strstr(doc, line));
+	assert_null(strstr(doc, "priority"));
+	/* it verifies, through the dispatcher too, and says so */
+	buf d = {(uint8_t *)doc, dl};
+	pl_agreement_summary *s = malloc(sizeof *s);
+	assert_int_equal(pl_document_verify(s, d.p, d.n, NULL, NULL, 0, &e), 0);
+	assert_string_equal(s->accepter_name, IR);
+	free(s);
+	char *text = summary_text(&d, NULL, 0);
+	assert_non_null(strstr(text, "valid agreement document: its text is exactly"));
+	free(text);
+	/* framing tolerated */
+	buf r = reframe(&d, CRLF | BOM | NO_FINAL_LF);
+	assert_int_equal(pl_verify_bytes(r.p, r.n, NULL, 0, NULL, NULL, NULL), 0);
+	buf_free(&r);
+	/* any change to the text fails: every byte of the readable part (the
+	 * file name of the command aside, which only names the file) */
+	const char *arm = strstr(doc, PL_DOC_BEGIN);
+	size_t body = (size_t)(arm - doc), fails = 0;
+	for (size_t i = 0; i < dl; i += (i < body ? 1 : 7)) {
+		d.p[i] ^= 0x01;
+		if (pl_verify_bytes(d.p, d.n, NULL, 0, NULL, NULL, NULL) == 0) {
+			const char *at = strstr(doc, "parley verify ");
+			if (!(at && (size_t)(at - doc) + 14 <= i && i < (size_t)(at - doc) + 27))
+				fail_msg("flip at %zu accepted: %.40s", i, doc + i - 10);
+		} else {
+			fails++;
+		}
+		d.p[i] ^= 0x01;
+	}
+	assert_true(fails > body);
+	/* a document whose text is for another agreement fails */
+	buf g = good_agreement();
+	char *doc2 = NULL;
+	size_t dl2;
+	assert_int_equal(pl_document_render(&doc2, &dl2, g.p, g.n, NULL, &e), 0);
+	assert_non_null(strstr(doc2, "parley verify agreement.txt \\\n"));
+	char *mix = malloc(dl + dl2);
+	const char *arm2 = strstr(doc2, PL_DOC_BEGIN);
+	memcpy(mix, doc2, (size_t)(arm2 - doc2));
+	memcpy(mix + (arm2 - doc2), arm, dl - body);
+	pl_err_clear(&e);
+	assert_int_equal(pl_verify_bytes((uint8_t *)mix, (size_t)(arm2 - doc2) + dl - body, NULL, 0,
+					 &e, NULL, NULL),
+			 -1);
+	assert_int_equal(e.code, PL_EXIT_SECURITY);
+	assert_non_null(strstr(e.msg, "not what its signed agreement says"));
+	/* no armor, or text after it */
+	memcpy(mix, doc, dl);
+	memcpy(mix + dl, "x\n", 2);
+	assert_int_equal(pl_verify_bytes((uint8_t *)mix, dl + 2, NULL, 0, NULL, NULL, NULL), -1);
+	free(mix);
+	free(doc2);
+	buf_free(&g);
+	free(doc);
+	buf_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -829,6 +1266,11 @@ int main(void)
 	    cmocka_unit_test(test_thread_every_byte_flip_fails),
 	    cmocka_unit_test(test_thread_edits_fail),
 	    cmocka_unit_test(test_thread_resigned_by_other_fails),
+	    cmocka_unit_test(test_agreement_names),
+	    cmocka_unit_test(test_thread_names),
+	    cmocka_unit_test(test_document),
+	    cmocka_unit_test(test_framing_agreement),
+	    cmocka_unit_test(test_framing_thread),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
