@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client/audit.h"
+#include "client/copies.h"
 #include "client/messenger.h"
 #include "client/move.h"
 #include "client/relay_client.h"
@@ -727,6 +728,16 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 		pl_rc_close(c);
 		return -1;
 	}
+	/* An older copy of this vault (put back by hand) is found before
+	 * anything is fetched or encrypted, and re-keys (client/copies.h). */
+	pl_copies_report cr;
+	memset(&cr, 0, sizeof cr);
+	if (pl_copies_check(v, c, &cr, e) != 0 ||
+	    (cr.reacted && pl_msgr_publish_ex(v, NULL, e) != 0)) {
+		pl_rc_close(c);
+		return -1;
+	}
+	pl_copies_note(r, &cr);
 	ack_list *acks = calloc(1, sizeof *acks);
 	if (acks == NULL) {
 		pl_rc_close(c);
@@ -746,6 +757,11 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 		r->log_size = ar.size;
 		r->receipts = ar.receipts;
 		r->withheld = ar.withheld;
+		r->other_copy = ar.other_copy;
+		for (unsigned i = 0; i < ar.other_copy && i < PL_SYNC_MISSING_LIST; i++) {
+			r->missing_seq[i] = ar.missing_seq[i];
+			r->missing_time[i] = ar.missing_time[i];
+		}
 	}
 	if (rc == 0)
 		rc = retry_pending(&x, r, e);
