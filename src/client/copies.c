@@ -106,7 +106,7 @@ static int ack_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf,
 		if (seen || pend)
 			continue;
 		x->unknown++;
-		if (lf->relay_time >= x->reset_at)
+		if (lf->relay_time > x->reset_at)
 			x->fresh++;
 	}
 	return 0;
