@@ -71,11 +71,11 @@ int pl_cmd_restore(pl_cli *cli, int argc, char **argv)
 	char when[PL_RFC3339_LEN];
 	pl_time_rfc3339(when, created);
 	if (cli->json) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I}", "vault", cli->vault_dir,
-				      "backup_created", when, "sessions_dropped",
-				      (json_int_t)cr.sessions, "notices_queued",
-				      (json_int_t)cr.notified, "published", sent, "delivered",
-				      (json_int_t)r.delivered);
+		json_t *j =
+		    json_pack("{s:s, s:s, s:I, s:I, s:b, s:I}", "vault", cli->vault_dir,
+			      "backup_created", when, "sessions_dropped", (json_int_t)cr.sessions,
+			      "notices_queued", (json_int_t)cr.notified, "published", sent,
+			      "delivered", (json_int_t)r.delivered);
 		pl_cli_json_out(j);
 	} else {
 		printf("restored the vault as of %s into %s: %u session(s) dropped, new prekeys "

@@ -176,7 +176,8 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 		int copy = it->body.p[0] == PL_RESTORED_COPY;
 		pl_time_rfc3339(when, date);
 		snprintf(text, sizeof text, "%s %s; messages after it may be missing",
-			 copy ? "put back an older copy of its vault, from" : "restored from a backup of",
+			 copy ? "put back an older copy of its vault, from"
+			      : "restored from a backup of",
 			 date ? when : "an unknown date");
 		json_object_set_new(j, "kind", json_string("restored"));
 		json_object_set_new(j, "restored_from", date ? json_string(when) : json_null());

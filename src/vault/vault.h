@@ -425,7 +425,7 @@ int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static
  * A backup file is the vault's database image sealed under the passphrase
  * with a salt of its own (docs/PROTOCOL.md, "Backup file"); the strict
  * decoder and the sealing are in vault_int.h. */
-#define PL_BACKUP_IMAGE_MAX (512u << 20)		    /* the largest vault backed up */
+#define PL_BACKUP_IMAGE_MAX (512u << 20)		      /* the largest vault backed up */
 #define PL_BACKUP_FILE_MAX ((size_t)PL_BACKUP_IMAGE_MAX + 91) /* + header, nonce, mac */
 /* Writes a backup of the open vault (which holds the vault's lock, so the
  * image is one consistent state) to path, a new file (refused if anything

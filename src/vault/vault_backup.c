@@ -103,9 +103,9 @@ int pl_backup_seal(uint8_t **out, size_t *outlen, const uint8_t *img, size_t n,
 		pl_err_set(e, PL_EXIT_ERROR,
 			   "could not derive the backup key from the passphrase (out of memory?); "
 			   "close other programs and try again");
-	else if (crypto_aead_xchacha20poly1305_ietf_encrypt(
-		     nonce + PL_BACKUP_NONCE_LEN, &clen, img, n, f, PL_BACKUP_HDR_LEN, NULL, nonce,
-		     key) != 0 ||
+	else if (crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + PL_BACKUP_NONCE_LEN, &clen, img,
+							    n, f, PL_BACKUP_HDR_LEN, NULL, nonce,
+							    key) != 0 ||
 		 clen != n + PL_BACKUP_MAC_LEN)
 		pl_err_set(e, PL_EXIT_ERROR, "could not encrypt the backup");
 	else
@@ -310,10 +310,11 @@ int pl_vault_restore_begin(const char *dir, char **tmpdir, pl_err *e)
 		if (d)
 			closedir(d);
 		if (!empty)
-			return pl_err_set(e, PL_EXIT_VAULT,
-					  "%s exists and is not an empty folder; restore into a new "
-					  "folder",
-					  dir);
+			return pl_err_set(
+			    e, PL_EXIT_VAULT,
+			    "%s exists and is not an empty folder; restore into a new "
+			    "folder",
+			    dir);
 	}
 	size_t len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')

@@ -94,9 +94,8 @@ int pl_vault_kdf_derive(uint8_t key[static PL_VAULT_KEY_LEN], const pl_kdf_param
 #define PL_BACKUP_HDR_LEN (PL_BACKUP_MAGIC_LEN + 1 + PL_KDF_REC_LEN + 8) /* 51 */
 #define PL_BACKUP_NONCE_LEN 24
 #define PL_BACKUP_MAC_LEN 16
-_Static_assert(PL_BACKUP_FILE_MAX ==
-		   (size_t)PL_BACKUP_IMAGE_MAX + PL_BACKUP_HDR_LEN + PL_BACKUP_NONCE_LEN +
-		       PL_BACKUP_MAC_LEN,
+_Static_assert(PL_BACKUP_FILE_MAX == (size_t)PL_BACKUP_IMAGE_MAX + PL_BACKUP_HDR_LEN +
+					 PL_BACKUP_NONCE_LEN + PL_BACKUP_MAC_LEN,
 	       "PL_BACKUP_FILE_MAX in vault.h follows the format");
 typedef struct {
 	pl_kdf_params kdf;
