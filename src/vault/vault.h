@@ -149,7 +149,7 @@ int pl_vault_set_relay_key(pl_vault *v, const uint8_t pk[static 32], pl_err *e);
  * "ours" again; the new URL, key and CA (NULL: system store) are pinned;
  * the old relay's checkpoints go to the history (its evidence stays) and
  * the per-relay state starts over (receipts proved, last_seq,
- * log_scanned, published bundle, token, grants and one-time prekeys), so
+ * log_scanned, ack_scanned, published bundle, token, grants and one-time prekeys), so
  * the next publish puts everything on the new relay. */
 int pl_vault_relay_move(pl_vault *v, const char *url, const uint8_t key[static 32],
 			const uint8_t *ca, size_t calen, int plain_http, pl_err *e);
