@@ -37,12 +37,19 @@ int pl_copies_react(pl_vault *v, int how, uint64_t date, pl_copies_report *r, pl
 
 /* Reads the acknowledgment leaves of our mailbox logged since the last
  * check, in the newest checkpoint the vault accepted (call after
- * pl_audit_checkpoint), each proved into it. If one under our own key
+ * pl_audit_checkpoint). quiet: the caller is about to deposit, and a
+ * request naming our mailbox right before would tie the deposits to it
+ * (sealed sender hides who deposits): then, while at most
+ * PL_COPIES_QUIET_MAX leaves were logged since the last check, every leaf
+ * of the log is read (GET /log/leaves, no mailbox named) and ours picked
+ * out; else, and always when !quiet, GET /log/mailbox, each leaf proved
+ * into the tree. If one under our own key
  * names an envelope this vault does not hold and was logged after the
  * last reset, this vault is an older copy: reacts (PL_RESTORED_COPY) at
  * once, before the caller encrypts anything. 0 with r->reacted set or not;
  * -1 (nothing encrypted) if the log could not be read or the reset failed. */
-int pl_copies_check(pl_vault *v, pl_rc_conn *c, pl_copies_report *r, pl_err *e);
+#define PL_COPIES_QUIET_MAX 8000
+int pl_copies_check(pl_vault *v, pl_rc_conn *c, int quiet, pl_copies_report *r, pl_err *e);
 
 /* `parley restore`: opens the backup file's bytes with pass, installs the
  * image in a new folder beside dir, opens it, reacts (PL_RESTORED_BACKUP

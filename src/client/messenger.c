@@ -773,7 +773,7 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_copies_report cr;
 		memset(&cr, 0, sizeof cr);
 		if (rc == 0)
-			rc = pl_copies_check(v, c, &cr, e);
+			rc = pl_copies_check(v, c, 1, &cr, e);
 		pl_rc_close(c);
 		if (rc == 0 && cr.reacted) {
 			pl_copies_note(r, &cr);

@@ -728,16 +728,6 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 		pl_rc_close(c);
 		return -1;
 	}
-	/* An older copy of this vault (put back by hand) is found before
-	 * anything is fetched or encrypted, and re-keys (client/copies.h). */
-	pl_copies_report cr;
-	memset(&cr, 0, sizeof cr);
-	if (pl_copies_check(v, c, &cr, e) != 0 ||
-	    (cr.reacted && pl_msgr_publish_ex(v, NULL, e) != 0)) {
-		pl_rc_close(c);
-		return -1;
-	}
-	pl_copies_note(r, &cr);
 	ack_list *acks = calloc(1, sizeof *acks);
 	if (acks == NULL) {
 		pl_rc_close(c);
@@ -748,6 +738,16 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 	int rc = fetch_all(&x, c, r, &drained, &prekeys, e);
 	if (rc == 0)
 		rc = pl_audit_withheld(v, c, drained, &ar, e);
+	/* An older copy of this vault (put back by hand) is found before
+	 * anything is encrypted (client/copies.h), and re-keys. After the
+	 * fetch: what waited for us still opened under the sessions it was
+	 * sent on. */
+	pl_copies_report cr;
+	memset(&cr, 0, sizeof cr);
+	if (rc == 0 && (pl_copies_check(v, c, 0, &cr, e) != 0 ||
+			(cr.reacted && pl_msgr_publish_ex(v, NULL, e) != 0)))
+		rc = -1;
+	pl_copies_note(r, &cr);
 	pl_rc_close(c);
 	if (rc == 0 && prekeys >= 0)
 		rc = pl_msgr_replenish(v, prekeys, &added, e);

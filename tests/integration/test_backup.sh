@@ -160,4 +160,20 @@ check "  still no evidence against the relay" quiet jq -e 'length == 0' "$T/rev2
 pr --json sync >"$T/r5.json" 2>/dev/null
 check "a later sync does not react again" quiet jq -e '.copy_detected == false and .missing_other_copy == 0' "$T/r5.json"
 
+# put back once more, caught this time by sync (which reads the log of its
+# own mailbox after fetching: what waited still opens) before it delivers
+pb sync >/dev/null 2>&1
+cp -a "$A2" "$T/a2.copy2"
+pb send Alpha "while the second copy was away" >/dev/null 2>&1
+pr sync >/dev/null 2>&1
+sleep 1
+rm -rf "$A2" && mv "$T/a2.copy2" "$A2"
+pb send Alpha "to the copy put back again" >/dev/null 2>&1
+pr --json sync >"$T/r6.json" 2>"$T/r6.err"
+check "a copy put back is caught by sync too, and told to the user" \
+	bash -c "jq -e '.copy_detected == true and .received == 1 and .withheld == 0 and .rejected == 0' '$T/r6.json' >/dev/null && grep -q 'older copy of itself' '$T/r6.err'"
+pr send Bravo "after the second put-back" >/dev/null 2>&1
+pb --json sync >"$T/b3.json" 2>/dev/null
+check "  Bravo opens everything it sends after that" quiet jq -e '.received >= 2 and .rejected == 0' "$T/b3.json"
+
 echo "1..$_n"
