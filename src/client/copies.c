@@ -63,7 +63,7 @@ int pl_copies_react(pl_vault *v, int how, uint64_t date, pl_copies_report *r, pl
 		     pl_vault_set_u64(v, "copy_reset_date", date, e) == 0;
 	for (size_t i = 0; ok && alive && i < n; i++) {
 		if (pl_msgr_check_sendable(&cs[i], NULL) != 0)
-			continue; /* told once it is verified again: it re-keys anyway */
+			continue; /* nothing may go to it; a later note starts anew */
 		ok = queue_notice(v, cs[i].name, body, e) == 0;
 		notified += ok;
 	}
