@@ -16,7 +16,10 @@
  *     the old copy fetched as missing, acknowledged by another copy, with
  *     nothing withheld and no evidence stored. A raw copy of the vault put
  *     back (the image installed as is) is caught at its first delivery and
- *     re-keys before encrypting: bob opens everything it sends too.
+ *     re-keys before encrypting: bob opens everything it sends too;
+ *   - a malicious relay (a proxy in front of the real one) that withholds
+ *     an envelope from the restored vault cannot pass it off as fetched by
+ *     the other copy: it is reported withheld, with evidence.
  * The relay tests are skipped when the relay binary is not there.
  */
 #include <setjmp.h>
@@ -33,9 +36,11 @@
 #include <unistd.h>
 
 #include "client/copies.h"
+#include "evil_relay.h"
 #include "client/messenger.h"
 #include "envelope/envelope.h"
 #include "support.h"
+#include "util/codec.h"
 #include "util/wire.h"
 #include "vault/vault_int.h"
 
@@ -69,7 +74,8 @@ static void test_roundtrip(void **state)
 	pl_err_clear(&e);
 	randombytes_buf(img, sizeof img);
 	make_file(&f, &n, img, sizeof img, 1767225600);
-	assert_int_equal(n, PL_BACKUP_HDR_LEN + PL_BACKUP_NONCE_LEN + sizeof img + PL_BACKUP_MAC_LEN);
+	assert_int_equal(n,
+			 PL_BACKUP_HDR_LEN + PL_BACKUP_NONCE_LEN + sizeof img + PL_BACKUP_MAC_LEN);
 	assert_memory_equal(f, "PARLEYBK", 8);
 	assert_int_equal(pl_backup_open(&out, &outlen, &created, f, n, PASS, strlen(PASS), &e), 0);
 	assert_int_equal(outlen, sizeof img);
@@ -118,7 +124,8 @@ static void test_decoder_refusals(void **state)
 	assert_int_not_equal(pl_backup_decode(&h, g, n), 0); /* created 0 */
 	/* too short: no image byte, or cut inside the header */
 	assert_int_not_equal(
-	    pl_backup_decode(&h, f, PL_BACKUP_HDR_LEN + PL_BACKUP_NONCE_LEN + PL_BACKUP_MAC_LEN), 0);
+	    pl_backup_decode(&h, f, PL_BACKUP_HDR_LEN + PL_BACKUP_NONCE_LEN + PL_BACKUP_MAC_LEN),
+	    0);
 	assert_int_not_equal(pl_backup_decode(&h, f, PL_BACKUP_HDR_LEN - 1), 0);
 	assert_int_not_equal(pl_backup_decode(&h, f, 0), 0);
 	assert_int_not_equal(pl_backup_decode(&h, NULL, n), 0);
@@ -149,20 +156,21 @@ static void test_tamper_and_passphrase(void **state)
 		assert_non_null(strstr(e.msg, "nothing was restored"));
 	}
 	pl_err_clear(&e);
-	assert_int_not_equal(pl_backup_open(&out, &outlen, NULL, f, n, "another passphrase", 18, &e),
-			     0);
+	assert_int_not_equal(
+	    pl_backup_open(&out, &outlen, NULL, f, n, "another passphrase", 18, &e), 0);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	assert_non_null(strstr(e.msg, "wrong passphrase"));
 	pl_err_clear(&e);
-	assert_int_not_equal(pl_backup_open(&out, &outlen, NULL, img, sizeof img, PASS, strlen(PASS), &e),
-			     0);
+	assert_int_not_equal(
+	    pl_backup_open(&out, &outlen, NULL, img, sizeof img, PASS, strlen(PASS), &e), 0);
 	assert_int_equal(e.code, PL_EXIT_INPUT);
 	/* a trailing byte is part of the sealed image: it fails the MAC */
 	uint8_t *g = malloc(n + 1);
 	memcpy(g, f, n);
 	g[n] = 0;
 	pl_err_clear(&e);
-	assert_int_not_equal(pl_backup_open(&out, &outlen, NULL, g, n + 1, PASS, strlen(PASS), &e), 0);
+	assert_int_not_equal(pl_backup_open(&out, &outlen, NULL, g, n + 1, PASS, strlen(PASS), &e),
+			     0);
 	free(g);
 	free(f);
 }
@@ -223,6 +231,7 @@ static void test_install_and_folders(void **state)
 static struct {
 	char dir[128];
 	pl_test_relay relay;
+	pl_evil *evil; /* a proxy in front of the relay, honest until a test hooks it */
 	pl_vault *alice, *bob;
 } net;
 
@@ -238,8 +247,12 @@ static int net_setup(void **state)
 	snprintf(data, sizeof data, "%s/relay", net.dir);
 	if (pl_test_relay_start(&net.relay, data, 0, NULL) != 0)
 		return 0;
-	net.alice = pl_test_vault_new(net.dir, "alice", "alice", net.relay.url);
-	net.bob = pl_test_vault_new(net.dir, "bob", "bob", net.relay.url);
+	if ((net.evil = pl_evil_start(net.relay.url)) == NULL) {
+		pl_test_relay_stop(&net.relay);
+		return 0;
+	}
+	net.alice = pl_test_vault_new(net.dir, "alice", "alice", pl_evil_url(net.evil));
+	net.bob = pl_test_vault_new(net.dir, "bob", "bob", pl_evil_url(net.evil));
 	if (pl_msgr_publish(net.alice, &e) != 0 || pl_msgr_publish(net.bob, &e) != 0)
 		fail_msg("cannot publish: %s", e.msg);
 	pl_test_befriend(net.alice, "bob", net.bob);
@@ -257,6 +270,7 @@ static int net_teardown(void **state)
 		pl_vault_close(net.alice);
 	if (net.bob)
 		pl_vault_close(net.bob);
+	pl_evil_stop(net.evil);
 	pl_test_relay_stop(&net.relay);
 	if (net.dir[0])
 		pl_test_rm_rf(net.dir);
@@ -343,9 +357,9 @@ static void test_restore_rekeys(void **state)
 	assert_int_equal(cr.notified, 1);
 	assert_true(cr.sessions >= 1);
 	pl_err_clear(&e);
-	assert_int_not_equal(pl_copies_restore(rdir, file, flen, PL_TEST_PASS, strlen(PL_TEST_PASS),
-					       NULL, NULL, &e),
-			     0); /* never over a vault */
+	assert_int_not_equal(
+	    pl_copies_restore(rdir, file, flen, PL_TEST_PASS, strlen(PL_TEST_PASS), NULL, NULL, &e),
+	    0); /* never over a vault */
 	free(file);
 	pl_vault *rv;
 	assert_int_equal(pl_vault_open(&rv, rdir, PL_TEST_PASS, strlen(PL_TEST_PASS), &e), 0);
@@ -391,6 +405,30 @@ static void test_restore_rekeys(void **state)
 	assert_int_equal(r.received, 1);
 	assert_int_equal(r.rejected, 0);
 
+	/* The relay cannot hide behind the other copy: one envelope it
+	 * withholds from the restored vault now, which no ack of ours names, is
+	 * still caught and kept as evidence. */
+	uint64_t next = pl_vault_get_u64(rv, "last_seq", 0) + 1;
+	pl_test_send_note(net.bob, "alice", "withheld by the relay");
+	pl_evil_listing_arg la = {.seq = next, .drop = 1, .hits = 0};
+	uint8_t mbx[32];
+	char hex[65], pfx[96];
+	pl_mailbox_id(mbx, pl_vault_identity(rv)->pk);
+	pl_hex_encode(hex, mbx, 32);
+	snprintf(pfx, sizeof pfx, "/v1/mailbox/%s", hex);
+	pl_evil_hook(net.evil, pfx, pl_evil_listing_replace, &la);
+	memset(&r, 0, sizeof r);
+	pl_err_clear(&e);
+	int src = pl_msgr_sync(rv, NULL, &r, &e);
+	pl_evil_clear(net.evil);
+	(void)src; /* the CLI turns a withheld envelope into exit 5 */
+	assert_true(la.hits >= 1);
+	assert_int_equal(r.withheld, 1);
+	assert_int_equal(r.other_copy, 0);
+	assert_int_equal(pl_vault_evidence_list(rv, &ev, &nev, &e), 0);
+	pl_vault_evidence_free(ev, nev);
+	assert_int_equal(nev, 1);
+
 	/* a raw copy put back: caught at its first delivery, re-keys first */
 	snprintf(pdir, sizeof pdir, "%s/putback", net.dir);
 	assert_int_equal(mkdir(pdir, 0700), 0);
@@ -402,9 +440,9 @@ static void test_restore_rekeys(void **state)
 	assert_true(sessions_with(pv, net.bob) >= 1);
 	uint8_t id[8];
 	int64_t seq;
-	assert_int_equal(pl_msgr_queue(pv, "bob", PL_KIND_NOTE, (const uint8_t *)"put back", 8, id,
-				       &seq, &e),
-			 0);
+	assert_int_equal(
+	    pl_msgr_queue(pv, "bob", PL_KIND_NOTE, (const uint8_t *)"put back", 8, id, &seq, &e),
+	    0);
 	memset(&r, 0, sizeof r);
 	if (pl_msgr_deliver(pv, &r, &e) != 0)
 		fail_msg("deliver from the put-back copy: %s", e.msg);
