@@ -435,7 +435,11 @@ int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static
 int pl_vault_backup(pl_vault *v, const char *path, const char *pass, size_t passlen,
 		    pl_vault_kdf_cost cost, uint64_t *created, size_t *imglen, pl_err *e);
 /* The consistent database image of the open vault (malloc'd; the caller
- * wipes and frees it). */
+ * wipes and frees it). With pl_vault_install_image, the pair of functions
+ * that know how a vault lies on disk: what this one returns is exactly
+ * what that one installs (today the image holds the wrapped data key in
+ * its meta table; a format that keeps the data key outside the database
+ * must put it, with its KDF record, into what this returns). */
 int pl_vault_backup_image(pl_vault *v, uint8_t **img, size_t *n, pl_err *e);
 /* Opens a backup file's bytes with pass: the image (malloc'd; wipe and
  * free) and the time the backup was taken. PL_EXIT_INPUT for a file that
