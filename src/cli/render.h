@@ -12,6 +12,9 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "negotiation/object.h"
 
 #include "vault/vault.h"
 
@@ -20,7 +23,13 @@
  * they_release from the viewer's side, expires). `now` decides expiry. */
 json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now);
 
-/* The same item as a few lines on stdout. */
+/* The same item as a few lines on stdout: every term it carries (for a
+ * proposal each party by name with the people it releases, conditions,
+ * place, sequencing, mediator, expiry), times in UTC and in TZ. */
 void pl_cli_item_print(pl_vault *v, const pl_item *it, uint64_t now);
+void pl_cli_item_fprint(FILE *f, pl_vault *v, const pl_item *it, uint64_t now);
+
+/* The same lines for an object about to be signed, ours, to `contact`. */
+void pl_cli_obj_print(FILE *f, pl_vault *v, const char *contact, const pl_obj *o);
 
 #endif

@@ -9,7 +9,8 @@
  *   file   := header ‖ nonce(24) ‖ XChaCha20-Poly1305(image, AD = header)
  *
  * The image is the vault's database as one consistent snapshot
- * (sqlite3_serialize of "main"), taken by a process that holds the vault
+ * (sqlite3_serialize of "main") with the data key and KDF record its
+ * sealed file keeps outside it, taken by a process that holds the vault
  * open, i.e. its lock: no other parley process changes the vault while it
  * is read. The key is Argon2id of the passphrase under the file's own salt,
  * so the file alone reveals neither the image nor when the vault was used
@@ -41,7 +42,7 @@
 #include "util/codec.h"
 #include "util/file.h"
 
-#define DB_FILE "vault.db" /* the current on-disk format: one SQLite file */
+#define DB_FILE "vault.pv" /* the current on-disk format: one sealed file */
 
 static const uint8_t MAGIC[PL_BACKUP_MAGIC_LEN] = {'P', 'A', 'R', 'L', 'E', 'Y', 'B', 'K'};
 
@@ -169,12 +170,23 @@ int pl_backup_open(uint8_t **img, size_t *imglen, uint64_t *created, const uint8
 
 /* --- taking a backup -------------------------------------------------------- */
 
+/* What a backup carries (the pair with pl_vault_install_image below): the
+ * sealed file format keeps the data key and its KDF record in the file's
+ * header, outside the database, so they travel with the image:
+ *   payload := u8 2 ‖ kdf record(34) ‖ data key(32) ‖ database image
+ * The whole payload is sealed under the backup's own passphrase key. */
+#define PAYLOAD_V2 2
+#define PAYLOAD_HEAD (1 + PL_KDF_REC_LEN + PL_VAULT_KEY_LEN)
+
 int pl_vault_backup_image(pl_vault *v, uint8_t **img, size_t *n, pl_err *e)
 {
 	sqlite3_int64 sz = 0;
 
 	*img = NULL;
 	*n = 0;
+	if (!v->sealed)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "internal error: only a vault in a sealed file can be backed up");
 	if (!sqlite3_get_autocommit(v->db))
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "internal error: a backup cannot be taken inside a transaction");
@@ -185,7 +197,7 @@ int pl_vault_backup_image(pl_vault *v, uint8_t **img, size_t *n, pl_err *e)
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "could not read the vault at %s for a backup (out of memory?)",
 				  v->dir ? v->dir : "(memory)");
-	if ((uint64_t)sz > PL_BACKUP_IMAGE_MAX) {
+	if ((uint64_t)sz > PL_BACKUP_IMAGE_MAX - PAYLOAD_HEAD) {
 		sodium_memzero(p, (size_t)sz);
 		sqlite3_free(p);
 		return pl_err_set(e, PL_EXIT_ERROR,
@@ -193,15 +205,20 @@ int pl_vault_backup_image(pl_vault *v, uint8_t **img, size_t *n, pl_err *e)
 				  "supported",
 				  (unsigned)(PL_BACKUP_IMAGE_MAX >> 20));
 	}
-	uint8_t *copy = malloc((size_t)sz);
-	if (copy != NULL)
-		memcpy(copy, p, (size_t)sz);
+	size_t total = PAYLOAD_HEAD + (size_t)sz;
+	uint8_t *out = malloc(total);
+	if (out != NULL) {
+		out[0] = PAYLOAD_V2;
+		pl_vault_kdf_encode(out + 1, &v->hdr.kdf);
+		memcpy(out + 1 + PL_KDF_REC_LEN, v->kek, PL_VAULT_KEY_LEN);
+		memcpy(out + PAYLOAD_HEAD, p, (size_t)sz);
+	}
 	sodium_memzero(p, (size_t)sz);
 	sqlite3_free(p);
-	if (copy == NULL)
+	if (out == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory taking the backup");
-	*img = copy;
-	*n = (size_t)sz;
+	*img = out;
+	*n = total;
 	return 0;
 }
 
@@ -250,21 +267,46 @@ int pl_vault_backup(pl_vault *v, const char *path, const char *pass, size_t pass
 int pl_vault_install_image(const char *dir, const uint8_t *img, size_t n, const char *pass,
 			   size_t passlen, pl_err *e)
 {
-	(void)pass; /* the image is the database itself, sealed inside already */
-	(void)passlen;
 	static const char sqlite_magic[16] = "SQLite format 3";
-	if (img == NULL || n < 512 || memcmp(img, sqlite_magic, sizeof sqlite_magic) != 0)
+	pl_kdf_params k;
+	if (img == NULL || n < PAYLOAD_HEAD + 512 || img[0] != PAYLOAD_V2 ||
+	    pl_vault_kdf_decode(&k, img + 1, PL_KDF_REC_LEN) != 0 ||
+	    memcmp(img + PAYLOAD_HEAD, sqlite_magic, sizeof sqlite_magic) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  "the backup does not hold a vault database; nothing was "
 				  "restored");
+	const uint8_t *dek = img + 1 + PL_KDF_REC_LEN;
+	/* The vault's own cost, under a salt of its own. */
+	randombytes_buf(k.salt, sizeof k.salt);
+	uint8_t *wrap = sodium_malloc(PL_VAULT_KEY_LEN), *f = NULL;
+	size_t flen = 0;
+	pl_vfile_hdr h;
+	int rc = -1;
+	if (wrap == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
+	if (pl_vault_kdf_derive(wrap, &k, pass, passlen) != 0)
+		pl_err_set(e, PL_EXIT_ERROR,
+			   "could not derive the vault key from the passphrase (out of memory?); "
+			   "close other programs and try again");
+	else if (pl_vfile_hdr_make(&h, &k, wrap, dek) != 0 ||
+		 pl_vfile_seal(&f, &flen, &h, dek, img + PAYLOAD_HEAD, n - PAYLOAD_HEAD) != 0)
+		pl_err_set(e, PL_EXIT_ERROR, "could not seal the restored vault (out of memory?)");
+	else
+		rc = 0;
+	sodium_free(wrap);
+	if (rc != 0)
+		return -1;
 	char *path = pl_path_join(dir, DB_FILE);
-	if (path == NULL)
+	if (path == NULL) {
+		free(f);
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory restoring the vault");
-	int rc = pl_file_write_atomic(path, img, n, PL_FILE_NOREPLACE, "the restored vault", e);
+	}
+	rc = pl_file_write_atomic(path, f, flen, PL_FILE_NOREPLACE, "the restored vault", e);
 	if (rc != 0 && errno == EEXIST)
 		rc = pl_err_set(e, PL_EXIT_VAULT,
 				"a vault already exists at %s; refusing to overwrite it", dir);
 	free(path);
+	free(f); /* ciphertext only */
 	return rc;
 }
 

@@ -16,7 +16,7 @@ pb() { "$PARLEY" --vault "$B" "$@"; }
 pr() { "$PARLEY" --vault "$A2" "$@"; }
 # The one place a test edits a vault's raw database (the on-disk format is
 # changing; keep such edits here): no delay before automatic acks.
-no_ack_delay() { sqlite3 "$1/vault.db" "INSERT OR REPLACE INTO counters(k, v) VALUES('ack_delay_max', 0)"; }
+no_ack_delay() { "$VAULTSQL" "$1" "INSERT OR REPLACE INTO counters(k, v) VALUES('ack_delay_max', 0)" >/dev/null; }
 one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 
 start_relay relay || { notok "relay starts"; exit 1; }
