@@ -195,10 +195,12 @@ static void test_install_and_folders(void **state)
 	pl_err_clear(&e);
 	assert_int_equal(pl_vault_backup_image(v, &img, &n, &e), 0);
 	pl_vault_close(v);
-	assert_int_equal(pl_vault_install_image(sub, img, n, PASS, 1, &e), 0);
+	assert_int_equal(
+	    pl_vault_install_image(sub, img, n, PL_TEST_PASS, strlen(PL_TEST_PASS), &e), 0);
 	assert_true(pl_vault_exists(sub));
 	pl_err_clear(&e);
-	assert_int_not_equal(pl_vault_install_image(sub, img, n, PASS, 1, &e), 0);
+	assert_int_not_equal(
+	    pl_vault_install_image(sub, img, n, PL_TEST_PASS, strlen(PL_TEST_PASS), &e), 0);
 	assert_int_equal(e.code, PL_EXIT_VAULT);
 	/* restore_begin: a vault, a non-empty folder, a file are refused */
 	char *t = NULL;
@@ -216,7 +218,8 @@ static void test_install_and_folders(void **state)
 	assert_int_equal(mkdir(tmp, 0700), 0);
 	pl_err_clear(&e);
 	assert_int_equal(pl_vault_restore_begin(tmp, &t, &e), 0);
-	assert_int_equal(pl_vault_install_image(t, img, n, PASS, 1, &e), 0);
+	assert_int_equal(pl_vault_install_image(t, img, n, PL_TEST_PASS, strlen(PL_TEST_PASS), &e),
+			 0);
 	assert_false(pl_vault_exists(tmp));
 	assert_int_equal(pl_vault_restore_finish(t, tmp, &e), 0);
 	assert_true(pl_vault_exists(tmp));
@@ -432,7 +435,8 @@ static void test_restore_rekeys(void **state)
 	/* a raw copy put back: caught at its first delivery, re-keys first */
 	snprintf(pdir, sizeof pdir, "%s/putback", net.dir);
 	assert_int_equal(mkdir(pdir, 0700), 0);
-	assert_int_equal(pl_vault_install_image(pdir, raw, rawlen, PL_TEST_PASS, 1, &e), 0);
+	assert_int_equal(
+	    pl_vault_install_image(pdir, raw, rawlen, PL_TEST_PASS, strlen(PL_TEST_PASS), &e), 0);
 	sodium_memzero(raw, rawlen);
 	free(raw);
 	pl_vault *pv;
