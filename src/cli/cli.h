@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "client/messenger.h"
 #include "client/nego.h"
 #include "util/err.h"
 #include "vault/vault.h"
@@ -70,6 +71,9 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e);
 /* The warning above, for a vault opened otherwise (init). */
 void pl_cli_proxy_warn(pl_vault *v);
 
+/* Says on stderr, when a delivery or sync found this vault to be an older
+ * copy of itself (client/copies.h), what it did about it. */
+void pl_cli_copy_warn(const pl_sync_report *r);
 /* Writes j (stolen) to stdout as one JSON document and a newline. */
 void pl_cli_json_out(json_t *j);
 
@@ -157,5 +161,7 @@ int pl_cli_relay_proxy(pl_cli *cli, const char *url);
 int pl_cmd_pending(pl_cli *cli, int argc, char **argv);
 int pl_cmd_prove(pl_cli *cli, int argc, char **argv);
 int pl_cmd_demo(pl_cli *cli, int argc, char **argv);
+int pl_cmd_backup(pl_cli *cli, int argc, char **argv);
+int pl_cmd_restore(pl_cli *cli, int argc, char **argv);
 
 #endif

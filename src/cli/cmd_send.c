@@ -54,6 +54,7 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 			pl_vault_item_free(&it);
 		}
 	}
+	pl_cli_copy_warn(&r);
 	if (cli->json) {
 		json_t *j = json_pack("{s:s, s:s, s:s}", "id", idhex, "to", name, "state",
 				      delivered ? "delivered" : "queued");

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "client/messenger.h"
 #include "client/nego.h"
+#include "util/codec.h"
 
 /* What the negotiation rules decided, on stderr (also after a sync that
  * ended on a security error: what was decided before it stands). */
@@ -79,6 +80,18 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		json_object_set_new(j, "acks_sent", json_integer(r.acks_sent));
 		json_object_set_new(j, "acks_waiting", json_integer(r.acks_waiting));
 		json_object_set_new(j, "pending_opened", json_integer(r.pending_opened));
+		json_object_set_new(j, "copy_detected", json_boolean(r.copy_reacted != 0));
+		json_t *miss = json_array();
+		for (unsigned i = 0; i < r.other_copy && i < PL_SYNC_MISSING_LIST; i++) {
+			char t[PL_RFC3339_LEN];
+			pl_time_rfc3339(t, r.missing_time[i]);
+			json_array_append_new(
+			    miss, json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)r.missing_seq[i],
+					    "logged", t, "reason",
+					    "acknowledged by another copy of this vault"));
+		}
+		json_object_set_new(j, "missing_other_copy", json_integer(r.other_copy));
+		json_object_set_new(j, "missing", miss);
 		json_t *n =
 		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "late_withdrawals",
 			      (json_int_t)nr.late_withdrawals, "disputed", (json_int_t)nr.disputed,
@@ -90,6 +103,21 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,
 		       r.queued);
+	}
+	pl_cli_copy_warn(&r);
+	if (r.other_copy) {
+		fprintf(stderr,
+			"parley: %u message(s) missing: acknowledged by another copy of this vault "
+			"(restored from backup / put back); the relay's log shows this vault's own "
+			"key fetched them, so the relay is not blamed and no evidence is kept. "
+			"Ask the sender(s) to repeat what matters:\n",
+			r.other_copy);
+		for (unsigned i = 0; i < r.other_copy && i < PL_SYNC_MISSING_LIST; i++) {
+			char t[PL_RFC3339_LEN];
+			pl_time_rfc3339(t, r.missing_time[i]);
+			fprintf(stderr, "parley:   missing: mailbox seq %llu, logged %s\n",
+				(unsigned long long)r.missing_seq[i], t);
+		}
 	}
 	if (r.grants_blocked)
 		fprintf(stderr,

@@ -474,6 +474,7 @@ int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t i
 			state = "delivered";
 		pl_vault_item_free(&it);
 	}
+	pl_cli_copy_warn(&r);
 	if (cli->json) {
 		json_t *j = json_pack("{s:s, s:s, s:s}", "id", hex, "kind", what, "state", state);
 		if (strcmp(state, "queued") == 0 && de.msg[0])
@@ -493,4 +494,19 @@ int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t i
 			what, hex,
 			de.msg[0] ? de.msg : "an earlier item to this contact is blocked");
 	return PL_EXIT_OK;
+}
+
+void pl_cli_copy_warn(const pl_sync_report *r)
+{
+	if (r == NULL || !r->copy_reacted)
+		return;
+	char when[PL_RFC3339_LEN];
+	pl_time_rfc3339(when, r->copy_date);
+	fprintf(stderr,
+		"parley: warning: this vault is an older copy of itself (a folder put back, or "
+		"another copy still in use): the relay's log shows this vault's own key "
+		"fetching envelopes this copy never received. Before encrypting anything it "
+		"dropped its %u session(s), made new prekeys and told %u contact(s) that "
+		"messages after %s may be missing; use one copy of a vault only\n",
+		r->copy_sessions, r->copy_notified, r->copy_date ? when : "an unknown date");
 }

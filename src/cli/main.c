@@ -164,6 +164,10 @@ static const pl_cli_cmd commands[] = {
      "        with the key each claims (proof of nothing until you verify it)\n"
      "  drop  forget one (ID: 4+ hex digits from list) or all of them",
      "show or drop envelopes waiting for a contact to be verified"},
+    {"backup", pl_cmd_backup, "backup --out FILE",
+     "write a sealed, consistent backup of the vault to a new FILE"},
+    {"restore", pl_cmd_restore, "restore FILE   (with --vault NEWDIR)",
+     "make a vault in a new folder from a backup; it re-keys with every contact"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
 };
 

@@ -180,6 +180,23 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 		json_object_set_new(j, "text", json_stringn((const char *)it->body.p, it->body.n));
 		return j;
 	}
+	if (it->kind == PL_KIND_RESTORED && it->body.n == PL_RESTORED_LEN) {
+		/* Checked on receipt (payload_kind_ok): how ‖ date. */
+		json_t *j = item_head(v, it);
+		char when[PL_RFC3339_LEN], text[200];
+		uint64_t date = pl_be64_get(it->body.p + 1);
+		int copy = it->body.p[0] == PL_RESTORED_COPY;
+		pl_time_rfc3339(when, date);
+		snprintf(text, sizeof text, "%s %s; messages after it may be missing",
+			 copy ? "put back an older copy of its vault, from"
+			      : "restored from a backup of",
+			 date ? when : "an unknown date");
+		json_object_set_new(j, "kind", json_string("restored"));
+		json_object_set_new(j, "restored_from", date ? json_string(when) : json_null());
+		json_object_set_new(j, "how", json_string(copy ? "copy" : "backup"));
+		json_object_set_new(j, "text", json_string(text));
+		return j;
+	}
 	pl_obj *o = calloc(1, sizeof *o);
 	if (o == NULL || pl_obj_decode_signed(o, it->body.p, it->body.n, NULL) != 0) {
 		json_t *j = item_head(v, it);

@@ -399,6 +399,19 @@ int pl_audit_mbxlog(pl_vault *v, pl_rc_conn *c, const pl_audit_tree *t, const ui
 	return rc;
 }
 
+/* A deposit logged for us that never reached this vault: kept (copied out
+ * of the answer's page) until the acknowledgments under our own key are
+ * read, which say whether another copy of this vault fetched it. */
+typedef struct {
+	uint64_t index, seq, time;
+	uint8_t hash[32];
+	uint8_t leaf[PL_LEAF_MAX];
+	size_t leaflen;
+	uint8_t proof[PL_PROTO_MBXLOG_PROOF_MAX][32];
+	size_t prooflen;
+	int other_copy;
+} missing_dep;
+
 /* The audit of our own deposits: what it reads and where it stands. */
 typedef struct {
 	pl_vault *v;
@@ -407,6 +420,8 @@ typedef struct {
 	uint64_t last_seq; /* the highest seq we fetched */
 	uint64_t proved;   /* the highest seq whose leaf and all before it we read */
 	int drained;
+	missing_dep *miss; /* deposits never received, judged after the pass */
+	size_t nmiss, capmiss;
 } withheld_ctx;
 
 /* One withheld deposit: the checkpoint and the entry, proved in it, as
@@ -433,6 +448,21 @@ static int keep_withheld(withheld_ctx *x, const pl_proto_mbxlog_item *it, const 
 	return rc;
 }
 
+static int grow_missing(withheld_ctx *x)
+{
+	if (x->nmiss < x->capmiss)
+		return 0;
+	size_t cap = x->capmiss ? x->capmiss * 2 : 4;
+	if (cap > 65536)
+		return -1; /* judged in later passes: the scan stops before */
+	missing_dep *p = realloc(x->miss, cap * sizeof *p);
+	if (p == NULL)
+		return -1;
+	x->miss = p;
+	x->capmiss = cap;
+	return 0;
+}
+
 static int withheld_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf, pl_err *e)
 {
 	withheld_ctx *x = ctx;
@@ -457,16 +487,84 @@ static int withheld_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf
 		return 1; /* not fetched yet: looked at again next time */
 	if (pl_vault_seen(x->v, lf->hash) != 1 && pl_vault_pending_has(x->v, lf->hash) != 1) {
 		/* Logged for us, never handed over; or handed over as other
-		 * bytes than the deposit logged (a replaced envelope). */
-		snprintf(what, sizeof what,
-			 "withheld the envelope it logged for this mailbox as seq %llu (leaf "
-			 "%llu): it was not handed over, or other bytes were",
-			 (unsigned long long)lf->seq, (unsigned long long)it->index);
-		if (keep_withheld(x, it, what, e) != 0)
-			return -1;
+		 * bytes than the deposit logged (a replaced envelope); or
+		 * fetched by another copy of this vault. Judged after the pass. */
+		if (it->leaflen > PL_LEAF_MAX || it->prooflen > PL_PROTO_MBXLOG_PROOF_MAX ||
+		    grow_missing(x) != 0)
+			return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		missing_dep *m = &x->miss[x->nmiss++];
+		memset(m, 0, sizeof *m);
+		m->index = it->index;
+		m->seq = lf->seq;
+		m->time = lf->relay_time;
+		memcpy(m->hash, lf->hash, 32);
+		memcpy(m->leaf, it->leaf, it->leaflen);
+		m->leaflen = it->leaflen;
+		memcpy(m->proof, it->proof, it->prooflen * 32);
+		m->prooflen = it->prooflen;
 	}
 	if (lf->seq > x->proved)
 		x->proved = lf->seq;
+	return 0;
+}
+
+/* An acknowledgment leaf under this vault's own key (signature checked)
+ * marks the missing deposits it names: another copy of this vault fetched
+ * them (a vault restored from a backup, or a folder put back by hand). */
+static int own_ack_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf, pl_err *e)
+{
+	withheld_ctx *x = ctx;
+	(void)it;
+	(void)e;
+	if (lf->type != PL_LEAF_ACK ||
+	    sodium_memcmp(lf->owner, pl_vault_identity(x->v)->pk, PL_IK_LEN) != 0 ||
+	    pl_leaf_ack_verify(lf) != 0)
+		return 0;
+	for (size_t i = 0; i < x->nmiss; i++)
+		if (pl_auth_ack_names(&lf->ack, x->miss[i].seq, x->miss[i].hash))
+			x->miss[i].other_copy = 1;
+	return 0;
+}
+
+/* The missing deposits: the ones our own key acknowledged are listed as
+ * fetched by another copy (no evidence: the relay did what that copy
+ * asked); the rest were withheld, and kept as evidence. */
+static int judge_missing(withheld_ctx *x, pl_rc_conn *c, const uint8_t mbx[32], pl_err *e)
+{
+	uint64_t next;
+	char what[200];
+
+	if (x->nmiss == 0)
+		return 0;
+	/* An acknowledgment comes after the deposit it names. */
+	if (pl_audit_mbxlog(x->v, c, x->t, mbx, PL_PROTO_MBXLOG_ACK, x->miss[0].index, own_ack_one,
+			    x, &next, e) != 0)
+		return -1;
+	for (size_t i = 0; i < x->nmiss; i++) {
+		missing_dep *m = &x->miss[i];
+		if (m->other_copy) {
+			if (x->r) {
+				if (x->r->other_copy < PL_AUDIT_MISSING_LIST) {
+					x->r->missing_seq[x->r->other_copy] = m->seq;
+					x->r->missing_time[x->r->other_copy] = m->time;
+				}
+				x->r->other_copy++;
+			}
+			continue;
+		}
+		pl_proto_mbxlog_item it = {.index = m->index,
+					   .type = PL_LEAF_DEPOSIT,
+					   .leaf = m->leaf,
+					   .leaflen = m->leaflen,
+					   .proof = (const uint8_t(*)[32])m->proof,
+					   .prooflen = m->prooflen};
+		snprintf(what, sizeof what,
+			 "withheld the envelope it logged for this mailbox as seq %llu (leaf "
+			 "%llu): it was not handed over, or other bytes were",
+			 (unsigned long long)m->seq, (unsigned long long)m->index);
+		if (keep_withheld(x, &it, what, e) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -490,6 +588,9 @@ int pl_audit_withheld(pl_vault *v, pl_rc_conn *c, int drained, pl_audit_report *
 	uint64_t start = pl_vault_get_u64(v, "log_scanned", 0);
 	int rc = pl_audit_mbxlog(v, c, &t, mbx, PL_PROTO_MBXLOG_DEPOSIT, start, withheld_one, &x,
 				 &next, e);
+	if (rc == 0)
+		rc = judge_missing(&x, c, mbx, e);
+	free(x.miss);
 	if (rc == 0 && (pl_vault_set_u64(v, "log_seq_proved", x.proved, e) != 0 ||
 			pl_vault_set_u64(v, "log_scanned", next, e) != 0))
 		rc = -1;

@@ -23,6 +23,15 @@ typedef struct {
 	uint64_t size;	   /* the checkpoint accepted by this sync */
 	unsigned receipts; /* receipts newly proved inside it */
 	unsigned withheld; /* deposits for us the relay logged but did not hand over */
+	/* Deposits for us that never reached this vault but that an
+	 * acknowledgment under this vault's own key names: another copy of the
+	 * vault (restored from a backup, or put back by hand) fetched them.
+	 * Not blamed on the relay, no evidence kept; the first
+	 * PL_AUDIT_MISSING_LIST are listed by seq and relay time. */
+	unsigned other_copy;
+#define PL_AUDIT_MISSING_LIST 32
+	uint64_t missing_seq[PL_AUDIT_MISSING_LIST];
+	uint64_t missing_time[PL_AUDIT_MISSING_LIST];
 } pl_audit_report;
 
 /* Before fetching: checkpoint signature and consistency, receipts. -1 with

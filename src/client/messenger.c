@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "client/audit.h"
+#include "client/copies.h"
 #include "client/grant.h"
 #include "client/relay_client.h"
 #include "crypto/kdf.h"
@@ -767,7 +768,22 @@ int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e)
 		pl_audit_report ar;
 		if (rc == 0)
 			rc = pl_audit_checkpoint(v, c, &ar, e);
+		/* Before anything is encrypted: is this vault an older copy of
+		 * itself (the log shows our key fetching what we never got)? */
+		pl_copies_report cr;
+		memset(&cr, 0, sizeof cr);
+		if (rc == 0)
+			rc = pl_copies_check(v, c, 1, &cr, e);
 		pl_rc_close(c);
+		if (rc == 0 && cr.reacted) {
+			pl_copies_note(r, &cr);
+			free(go);
+			pl_vault_outbox_free(ob, n);
+			/* Again with the notices queued and the new bundle out. */
+			if (pl_msgr_publish(v, e) != 0)
+				return -1;
+			return pl_msgr_deliver(v, r, e);
+		}
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			if (go[i])
 				rc = deliver_contact(v, rpk, ob, n, i, go, r, e);

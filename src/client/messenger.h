@@ -41,6 +41,20 @@ typedef struct {
 	unsigned revoked;	  /* contacts whose signed revocation was applied */
 	unsigned revoke_refused;  /* revocations refused: bad signature, another key */
 	unsigned from_revoked;	  /* envelopes refused: their sender's key is revoked */
+	/* Another copy of this vault (client/copies.h). copy_reacted: this run
+	 * found acknowledgments under our key for envelopes we never received,
+	 * logged after our last reset, and so dropped the sessions, made new
+	 * prekeys and queued copy_notified notices (dated copy_date) before
+	 * encrypting anything. other_copy: envelopes missing here because
+	 * another copy fetched them (the first PL_SYNC_MISSING_LIST listed). */
+	unsigned copy_reacted;
+	unsigned copy_notified;
+	unsigned copy_sessions;
+	uint64_t copy_date;
+	unsigned other_copy;
+#define PL_SYNC_MISSING_LIST 32
+	uint64_t missing_seq[PL_SYNC_MISSING_LIST];
+	uint64_t missing_time[PL_SYNC_MISSING_LIST];
 } pl_sync_report;
 
 struct pl_rc_conn;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client/audit.h"
+#include "client/copies.h"
 #include "client/messenger.h"
 #include "client/move.h"
 #include "client/relay_client.h"
@@ -737,6 +738,16 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 	int rc = fetch_all(&x, c, r, &drained, &prekeys, e);
 	if (rc == 0)
 		rc = pl_audit_withheld(v, c, drained, &ar, e);
+	/* An older copy of this vault (put back by hand) is found before
+	 * anything is encrypted (client/copies.h), and re-keys. After the
+	 * fetch: what waited for us still opened under the sessions it was
+	 * sent on. */
+	pl_copies_report cr;
+	memset(&cr, 0, sizeof cr);
+	if (rc == 0 && (pl_copies_check(v, c, 0, &cr, e) != 0 ||
+			(cr.reacted && pl_msgr_publish_ex(v, NULL, e) != 0)))
+		rc = -1;
+	pl_copies_note(r, &cr);
 	pl_rc_close(c);
 	if (rc == 0 && prekeys >= 0)
 		rc = pl_msgr_replenish(v, prekeys, &added, e);
@@ -746,6 +757,11 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 		r->log_size = ar.size;
 		r->receipts = ar.receipts;
 		r->withheld = ar.withheld;
+		r->other_copy = ar.other_copy;
+		for (unsigned i = 0; i < ar.other_copy && i < PL_SYNC_MISSING_LIST; i++) {
+			r->missing_seq[i] = ar.missing_seq[i];
+			r->missing_time[i] = ar.missing_time[i];
+		}
 	}
 	if (rc == 0)
 		rc = retry_pending(&x, r, e);

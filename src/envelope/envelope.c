@@ -172,6 +172,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Checked, with its signature, by its one decoder
 		 * (src/identity/revocation.c) before anything is recorded. */
 		return bodylen == PL_REVOCATION_LEN;
+	case PL_KIND_RESTORED:
+		/* Shown as a date and one of two fixed sentences. */
+		return bodylen == PL_RESTORED_LEN &&
+		       (body[0] == PL_RESTORED_BACKUP || body[0] == PL_RESTORED_COPY);
 	case PL_KIND_ACK: {
 		if (bodylen < 2)
 			return 0;

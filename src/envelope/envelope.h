@@ -38,8 +38,16 @@ enum {
 	PL_KIND_OBJECT = 2,
 	PL_KIND_ACK = 3,
 	PL_KIND_RELAY = 4,
-	PL_KIND_REVOKE = 5
+	PL_KIND_REVOKE = 5,
+	PL_KIND_RESTORED = 7
 };
+/* The body of a PL_KIND_RESTORED notice: the sender's vault was restored
+ * from a backup, or an older copy of it was put back, and messages after
+ * `date` may be missing (docs/PROTOCOL.md, "Restored notice"):
+ *   u8 how (1 backup, 2 a copy put back) ‖ date u64 (unix s; 0 unknown) */
+#define PL_RESTORED_LEN 9
+#define PL_RESTORED_BACKUP 1
+#define PL_RESTORED_COPY 2
 #define PL_ACK_MAX 256
 
 typedef struct {

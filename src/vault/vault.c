@@ -1593,7 +1593,7 @@ int pl_vault_relay_move(pl_vault *v, const char *url, const uint8_t key[static 3
 	    "DELETE FROM checkpoints",
 	    "DELETE FROM receipt_checks",
 	    "DELETE FROM counters WHERE k IN ('last_seq', 'log_scanned', 'bundle_published',"
-	    " 'token_registered')",
+	    " 'token_registered', 'ack_scanned')",
 	    "UPDATE contacts SET grant_published = 0",
 	    "UPDATE opk SET published = 0",
 	    "DELETE FROM meta WHERE k IN ('relay_ca', 'relay_plain_http')",

@@ -153,7 +153,7 @@ int pl_vault_set_relay_key(pl_vault *v, const uint8_t pk[static 32], pl_err *e);
  * "ours" again; the new URL, key and CA (NULL: system store) are pinned;
  * the old relay's checkpoints go to the history (its evidence stays) and
  * the per-relay state starts over (receipts proved, last_seq,
- * log_scanned, published bundle, token, grants and one-time prekeys), so
+ * log_scanned, ack_scanned, published bundle, token, grants and one-time prekeys), so
  * the next publish puts everything on the new relay. */
 int pl_vault_relay_move(pl_vault *v, const char *url, const uint8_t key[static 32],
 			const uint8_t *ca, size_t calen, int plain_http, pl_err *e);
@@ -214,6 +214,13 @@ int pl_vault_spk_rotate(pl_vault *v, uint32_t *new_id, pl_err *e);
  * deletes every older one created more than `keep` seconds before now. */
 int pl_vault_spk_refresh(pl_vault *v, uint64_t now, uint64_t max_age, uint64_t keep, int *rotated,
 			 pl_err *e);
+/* After a restore or a put-back copy: a new signed prekey with id
+ * highest + spk_jump (the current one from now on) and the one-time prekey
+ * counter moved on by opk_jump before a fresh set is made, so that no new
+ * id can be one an older copy of this vault made since. *spk_id: the new
+ * signed prekey's id. */
+int pl_vault_prekeys_jump(pl_vault *v, uint32_t spk_jump, uint32_t opk_jump, uint32_t *spk_id,
+			  pl_err *e);
 
 /* --- contacts ------------------------------------------------------------- */
 typedef struct {
@@ -417,6 +424,53 @@ int pl_vault_link_put(pl_vault *v, const char *contact, const uint8_t ref[static
 		      int64_t case_id, pl_err *e);
 int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
 		      int64_t *case_id, pl_err *e); /* NOTFOUND */
+
+/* --- backup and restore (vault_backup.c) ----------------------------------
+ * A backup file is the vault's database image sealed under the passphrase
+ * with a salt of its own (docs/PROTOCOL.md, "Backup file"); the strict
+ * decoder and the sealing are in vault_int.h. */
+#define PL_BACKUP_IMAGE_MAX (512u << 20)		      /* the largest vault backed up */
+#define PL_BACKUP_FILE_MAX ((size_t)PL_BACKUP_IMAGE_MAX + 91) /* + header, nonce, mac */
+/* Writes a backup of the open vault (which holds the vault's lock, so the
+ * image is one consistent state) to path, a new file (refused if anything
+ * is there; written atomically, mode 0600), sealed under pass at the given
+ * Argon2id cost. *created: the backup's time; *imglen: image bytes. Must
+ * not be called inside a transaction. */
+int pl_vault_backup(pl_vault *v, const char *path, const char *pass, size_t passlen,
+		    pl_vault_kdf_cost cost, uint64_t *created, size_t *imglen, pl_err *e);
+/* The consistent database image of the open vault (malloc'd; the caller
+ * wipes and frees it). With pl_vault_install_image, the pair of functions
+ * that know how a vault lies on disk: what this one returns is exactly
+ * what that one installs (today the image holds the wrapped data key in
+ * its meta table; a format that keeps the data key outside the database
+ * must put it, with its KDF record, into what this returns). */
+int pl_vault_backup_image(pl_vault *v, uint8_t **img, size_t *n, pl_err *e);
+/* Opens a backup file's bytes with pass: the image (malloc'd; wipe and
+ * free) and the time the backup was taken. PL_EXIT_INPUT for a file that
+ * is not a backup, PL_EXIT_VAULT for a wrong passphrase or an altered file. */
+int pl_backup_open(uint8_t **img, size_t *imglen, uint64_t *created, const uint8_t *p, size_t n,
+		   const char *pass, size_t passlen, pl_err *e);
+/* THE one function that knows how a vault lies on disk: writes the
+ * database image img into the folder dir (which holds no vault) so that
+ * pl_vault_open(dir, pass) opens it. Today: the sealed file DIR/vault.pv
+ * (its data key and KDF record from the payload, a fresh salt), never
+ * replacing. */
+int pl_vault_install_image(const char *dir, const uint8_t *img, size_t n, const char *pass,
+			   size_t passlen, pl_err *e);
+/* Restoring into dir goes through a new folder beside it: begin refuses a
+ * dir holding a vault (or anything but an empty folder) and makes
+ * *tmpdir (malloc'd, 0700); the caller installs the image there, opens
+ * and resets it; finish moves it to dir (never over anything but an empty
+ * folder) and flushes; abort removes it and its files. */
+int pl_vault_restore_begin(const char *dir, char **tmpdir, pl_err *e);
+int pl_vault_restore_finish(const char *tmpdir, const char *dir, pl_err *e);
+void pl_vault_restore_abort(const char *tmpdir);
+/* What a vault that may be an older copy of itself changes before it
+ * encrypts anything (client/copies.h adds the notices to contacts): every
+ * ratchet session dropped (*sessions: how many), a fresh signed prekey and
+ * fresh one-time prekeys under ids no older copy can have given out, and
+ * the bundle marked for publishing again. One unit of work. */
+int pl_vault_copy_reset(pl_vault *v, unsigned *sessions, pl_err *e);
 
 /* --- the relay's transparency log, as this party has seen it ----------- */
 #define PL_LOG_NOTE_MAX 8192

@@ -85,6 +85,34 @@ int pl_vault_kdf_decode(pl_kdf_params *k, const uint8_t *p, size_t n);
 int pl_vault_kdf_derive(uint8_t key[static PL_VAULT_KEY_LEN], const pl_kdf_params *k,
 			const char *pass, size_t passlen);
 
+/* --- backup file (vault_backup.c) --------------------------------------------
+ * file := "PARLEYBK" ‖ u8 version=1 ‖ kdf record ‖ created u64 ‖ nonce(24) ‖
+ *         XChaCha20-Poly1305-IETF(image) with AD = the header (all before the
+ *         nonce). */
+#define PL_BACKUP_MAGIC_LEN 8
+#define PL_BACKUP_V1 1
+#define PL_BACKUP_HDR_LEN (PL_BACKUP_MAGIC_LEN + 1 + PL_KDF_REC_LEN + 8) /* 51 */
+#define PL_BACKUP_NONCE_LEN 24
+#define PL_BACKUP_MAC_LEN 16
+_Static_assert(PL_BACKUP_FILE_MAX == (size_t)PL_BACKUP_IMAGE_MAX + PL_BACKUP_HDR_LEN +
+					 PL_BACKUP_NONCE_LEN + PL_BACKUP_MAC_LEN,
+	       "PL_BACKUP_FILE_MAX in vault.h follows the format");
+typedef struct {
+	pl_kdf_params kdf;
+	uint64_t created;
+	uint8_t nonce[PL_BACKUP_NONCE_LEN];
+	const uint8_t *ct; /* ciphertext ‖ mac, into the decoded bytes */
+	size_t ctlen;
+} pl_backup_hdr;
+/* Strict: magic, version, a KDF record in range, created != 0, at least one
+ * byte of image, at most PL_BACKUP_FILE_MAX bytes. Checks nothing secret. */
+int pl_backup_decode(pl_backup_hdr *h, const uint8_t *p, size_t n);
+/* Seals img (1..PL_BACKUP_IMAGE_MAX bytes) under pass with k's salt and
+ * cost; *out malloc'd. */
+int pl_backup_seal(uint8_t **out, size_t *outlen, const uint8_t *img, size_t n,
+		   const pl_kdf_params *k, uint64_t created, const char *pass, size_t passlen,
+		   pl_err *e);
+
 /* --- the sealed vault file (vault_file.c) ------------------------------------
  * DIR/vault.pv holds the whole SQLite database, sealed: see vault_file.c
  * for the layout. The header carries the passphrase's KDF parameters and

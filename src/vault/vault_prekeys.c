@@ -368,3 +368,46 @@ int pl_vault_prekeys_init(pl_vault *v, pl_err *e)
 		return -1;
 	return opk_generate(v, OPK_INITIAL, e);
 }
+
+int pl_vault_prekeys_jump(pl_vault *v, uint32_t spk_jump, uint32_t opk_jump, uint32_t *spk_id,
+			  pl_err *e)
+{
+	int own, ok;
+	int64_t max = 0;
+	uint8_t b[4];
+	pl_wr w;
+	int found;
+	uint32_t next = 1;
+
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	ok = one_int64(v, "SELECT COALESCE(MAX(id), 0) FROM spk", "read the signed prekeys",
+		       "its signed prekeys cannot be counted", &max, e) == 0;
+	if (ok && (max < 0 || (uint64_t)max + spk_jump >= UINT32_MAX)) {
+		pl_vault_damaged(v, "its signed prekey ids are out of range", e);
+		ok = 0;
+	}
+	if (ok)
+		ok = prekey_insert(v, 0, (uint32_t)max + spk_jump, e) == 0;
+	if (ok)
+		ok = pl_vault_meta_get(v, "opk_next", &w, 4, &found, e) == 0;
+	if (ok) {
+		if (found && w.n == 4)
+			next = pl_be32_get(w.p);
+		else if (found)
+			ok = pl_vault_damaged(v, "its prekey counter has the wrong size", e) == 0;
+		pl_wr_free(&w);
+	}
+	if (ok && (next == 0 || (uint64_t)next + opk_jump + OPK_INITIAL >= UINT32_MAX))
+		ok = pl_vault_damaged(v, "its prekey counter is out of range", e) == 0;
+	if (ok) {
+		pl_be32_put(b, next + opk_jump);
+		ok = pl_vault_meta_put(v, "opk_next", b, sizeof b, e) == 0 &&
+		     opk_generate(v, OPK_INITIAL, e) == 0;
+	}
+	if (pl_vault_tx_end(v, own, ok, e) != 0)
+		return -1;
+	if (spk_id)
+		*spk_id = (uint32_t)max + spk_jump;
+	return 0;
+}
