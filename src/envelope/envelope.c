@@ -15,6 +15,7 @@
  */
 #include "envelope/envelope.h"
 #include "identity/revocation.h"
+#include "identity/rotation.h"
 #include "util/text.h"
 
 #include <sodium.h>
@@ -172,6 +173,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Checked, with its signature, by its one decoder
 		 * (src/identity/revocation.c) before anything is recorded. */
 		return bodylen == PL_REVOCATION_LEN;
+	case PL_KIND_ROTATE:
+		/* Checked, with both signatures, by its one decoder
+		 * (src/identity/rotation.c) before anything is recorded. */
+		return bodylen == PL_ROTATION_LEN;
 	case PL_KIND_ACK: {
 		if (bodylen < 2)
 			return 0;
