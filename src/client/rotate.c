@@ -15,12 +15,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/relay_client.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
 #define SUCCESSOR_HOPS 8
+
+/* Crash points for the crash test (tests/integration/test_rotate.sh):
+ * PARLEY_FAULT=rotate-recorded dies once the next key and the statements
+ * are committed, rotate-before-switch once the statements are out and the
+ * old mailbox closed and read, rotate-after-switch once the vault uses the
+ * new key and before it is published. Each must leave a vault with a
+ * usable key that a second run (or a sync) finishes. */
+static void fault_point(const char *name)
+{
+	const char *f = getenv("PARLEY_FAULT");
+	if (f && strcmp(f, name) == 0)
+		_exit(99);
+}
 
 /* ---- receiving ------------------------------------------------------------ */
 
@@ -396,6 +410,7 @@ int pl_rotate_self(pl_vault *v, pl_rotate_sync_fn sync, pl_rotate_report *r, pl_
 		r->time = now;
 		if (record_next(v, next, stmt, r, e) != 0)
 			goto out;
+		fault_point("rotate-recorded");
 	}
 	r->time = s.time;
 	memcpy(r->new_ik, s.new_ik, PL_IK_LEN);
@@ -414,11 +429,13 @@ int pl_rotate_self(pl_vault *v, pl_rotate_sync_fn sync, pl_rotate_report *r, pl_
 		unfinished(e);
 		goto out;
 	}
+	fault_point("rotate-before-switch");
 	if (pl_vault_identity_switch(v, r->time, e) != 0) {
 		unfinished(e);
 		goto out;
 	}
 	rc = 0;
+	fault_point("rotate-after-switch");
 	/* The new key: its bundle, token and grants at the relay; then the
 	 * statements not yet deposited. Failures wait for the next sync. */
 	if (pl_msgr_publish(v, &ne) == 0)

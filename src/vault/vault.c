@@ -1489,8 +1489,8 @@ int pl_vault_identity_switch(pl_vault *v, uint64_t time, pl_err *e)
 	 * starts empty (as after a relay move), its bundle, token and grants
 	 * are published again, and its prekeys are new. */
 	static const char *const sql[] = {
-	    "DELETE FROM counters WHERE k IN ('last_seq', 'log_scanned', 'bundle_published',"
-	    " 'token_registered')",
+	    ("DELETE FROM counters WHERE k IN ('last_seq', 'log_scanned', 'bundle_published',"
+	     " 'token_registered')"),
 	    "UPDATE contacts SET grant_published = 0",
 	    "DELETE FROM opk",
 	    "DELETE FROM sessions",

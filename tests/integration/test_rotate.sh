@@ -9,7 +9,7 @@
 # apart) makes the rotation void at bob's.
 . "$(dirname "$0")/lib.sh"
 
-A="$T/alice" B="$T/bob" C="$T/carol" D="$T/dave"
+A="$T/alice" B="$T/bob" C="$T/carol" D="$T/dave" E="$T/erin" F="$T/frank"
 p() { local v=$1; shift; "$PARLEY" --vault "$v" "$@"; }
 key() { p "$1" --json id | jq -r .key; }
 add() { p "$1" contact add "$3" "$(key "$2")" >/dev/null 2>&1; }
@@ -20,12 +20,12 @@ state() { p "$1" --json contact show "$2" | jq -r '"\(.verified) \(.key_changed)
 texts() { p "$1" --json thread "$2" | jq -r '.[] | select(.kind == "note") | .text'; }
 
 start_relay relay || { notok "relay starts"; exit 1; }
-for v in "$A:alice" "$B:bob" "$C:carol" "$D:dave"; do
+for v in "$A:alice" "$B:bob" "$C:carol" "$D:dave" "$E:erin" "$F:frank"; do
 	p "${v%%:*}" init --name "${v#*:}" --relay "$RELAY_URL" >/dev/null 2>&1
 done
 meet "$A" "$B" bob && meet "$B" "$A" alice && meet "$A" "$C" carol && add "$C" "$A" alice &&
-	meet "$D" "$B" bob && meet "$B" "$D" dave
-ok "four vaults meet (carol never verifies alice)"
+	meet "$D" "$B" bob && meet "$B" "$D" dave && meet "$E" "$F" frank && meet "$F" "$E" erin
+ok "six vaults meet (carol never verifies alice)"
 p "$A" id revocation --out "$T/alice.rev" >/dev/null 2>&1
 p "$A" send bob "before" >/dev/null 2>&1
 check "bob reads a note under alice's old key" test "$(p "$B" --json sync 2>/dev/null | jq -r .received)" = 1
@@ -104,5 +104,35 @@ check "  the rotation is void: alice unverified, key changed" test "$(state "$B"
 check "  contact show says VOID" bash -c "'$PARLEY' --vault '$B' contact show alice | grep -q 'VOID'"
 fails "  trust-rotation is refused" quiet p "$B" contact trust-rotation alice
 fails "  bob cannot send to alice" quiet p "$B" send alice "void?"
+
+# Crashes in the middle: the vault always has a usable key, and running
+# the command again (or a sync) finishes.
+EOLD=$(key "$E")
+PARLEY_FAULT=rotate-recorded p "$E" id rotate >/dev/null 2>&1; rc=$?
+check "erin's rotation dies after recording the next key (fault point)" test $rc -eq 99
+check "  erin still has her old key" test "$(key "$E")" = "$EOLD"
+check "  and can still send under it" quiet p "$E" send frank "between two crashes"
+PARLEY_FAULT=rotate-before-switch p "$E" id rotate >/dev/null 2>&1; rc=$?
+check "a second run dies just before switching (fault point)" test $rc -eq 99
+check "  erin still has her old key" test "$(key "$E")" = "$EOLD"
+p "$E" id rotate >"$T/erot.out" 2>&1
+check "a third run finishes the interrupted rotation" grep -q 'an interrupted rotation was finished' "$T/erot.out"
+ENEW=$(key "$E")
+check "  erin has a new key" bash -c "[ '$ENEW' != '$EOLD' ]"
+p "$F" sync >/dev/null 2>&1
+check "frank pins the key the statement named, signed by the key he verified" test "$(p "$F" --json contact show erin | jq -r '"\(.key) \(.rotation.state)"')" = "$ENEW signed-by-verified"
+check "  and read the note erin sent between the crashes" bash -c "'$PARLEY' --vault '$F' --json thread erin | jq -e '[.[] | select(.text == \"between two crashes\")] | length == 1' >/dev/null"
+check "frank trusts it" quiet p "$F" contact trust-rotation erin
+PARLEY_FAULT=rotate-after-switch p "$E" id rotate >/dev/null 2>&1; rc=$?
+check "erin's next rotation dies after the switch, before publishing (fault point)" test $rc -eq 99
+ENEW2=$(key "$E")
+check "  erin has the newer key" bash -c "[ '$ENEW2' != '$ENEW' ] && [ -n '$ENEW2' ]"
+check "  parley sync publishes it" quiet p "$E" sync
+p "$F" sync >/dev/null 2>&1
+check "frank follows the second rotation (signed by the key he trusted)" test "$(p "$F" --json contact show erin | jq -r '"\(.key) \(.rotation.state)"')" = "$ENEW2 signed-by-verified"
+p "$F" contact trust-rotation erin >/dev/null 2>&1
+p "$F" send erin "after two rotations" >/dev/null 2>&1
+p "$E" sync >/dev/null 2>&1
+check "  and a note reaches erin's newest key" bash -c "'$PARLEY' --vault '$E' --json thread frank | jq -e '[.[] | select(.text == \"after two rotations\")] | length == 1' >/dev/null"
 
 echo "1..$_n"
