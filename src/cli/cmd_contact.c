@@ -328,6 +328,11 @@ static int contact_revoke(pl_cli *cli, pl_vault *v, const char *name, const char
 		return pl_cli_fail(&e);
 	if (cli->json)
 		pl_cli_json_out(contact_json(v, &c));
+	else if (!c.revoked)
+		printf("that revokes the key %s rotated away from: their key change is void; %s "
+		       "is unverified until you compare the safety number in person (parley "
+		       "contact verify %s SAFETY_NUMBER)\n",
+		       c.name, c.name, c.name);
 	else
 		printf("revoked %s: nothing is sent to their key and nothing from it is "
 		       "accepted\n",

@@ -82,7 +82,7 @@ static int new_key_ok(pl_vault *v, const pl_contact *ct, const pl_rotation *s, p
 				  "is unchanged",
 				  ct->name, ct->name),
 		       1;
-	int hist = pl_vault_identity_history(v, (uint8_t *)s->new_ik, e);
+	int hist = pl_vault_identity_history(v, s->new_ik, e);
 	if (hist < 0)
 		return -1;
 	if (hist || sodium_memcmp(s->new_ik, pl_vault_identity(v)->pk, PL_IK_LEN) == 0)

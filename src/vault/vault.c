@@ -1535,7 +1535,7 @@ int pl_vault_identity_switch(pl_vault *v, uint64_t time, pl_err *e)
 	return 0;
 }
 
-int pl_vault_identity_history(pl_vault *v, uint8_t ik[static PL_IK_LEN], pl_err *e)
+int pl_vault_identity_history(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_err *e)
 {
 	char k[8 + 2 * PL_IK_LEN + 1];
 	pl_wr w;

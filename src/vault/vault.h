@@ -278,7 +278,7 @@ int pl_vault_identity_next(pl_vault *v, pl_identity *next, pl_wr *stmt, size_t m
  * after the commit. */
 int pl_vault_identity_switch(pl_vault *v, uint64_t time, pl_err *e);
 /* 1 if ik was this vault's identity before a rotation, 0 if not, -1 error. */
-int pl_vault_identity_history(pl_vault *v, uint8_t ik[static PL_IK_LEN], pl_err *e);
+int pl_vault_identity_history(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_err *e);
 
 /* A contact's rotation this vault applied, keyed by the old key. */
 #define PL_ROT_OLD_VERIFIED 1u /* the old key was verified when it was applied */

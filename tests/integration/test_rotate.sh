@@ -98,8 +98,9 @@ check "  and bob has dave revoked" test "$(p "$B" --json contact show dave | jq 
 
 # alice's old key is revoked with the certificate kept apart (she learns
 # it was seized before the rotation): at bob's the rotation becomes void.
-p "$B" contact revoke alice --statement "$T/alice.rev" >/dev/null 2>"$T/err"
+p "$B" contact revoke alice --statement "$T/alice.rev" >"$T/out" 2>"$T/err"
 check "bob applies the old key's revocation by hand" test $? -eq 0
+check "  and is told the key change is void" grep -q 'key change is void' "$T/out"
 check "  the rotation is void: alice unverified, key changed" test "$(state "$B" alice)" = "false true void"
 check "  contact show says VOID" bash -c "'$PARLEY' --vault '$B' contact show alice | grep -q 'VOID'"
 fails "  trust-rotation is refused" quiet p "$B" contact trust-rotation alice
