@@ -1,7 +1,7 @@
 /*
- * cmd_contact.c — `parley contact add|show|verify|list|remove|revoke|trust-rotation`. A contact is pinned
- * to one identity key; a new key for a known name marks the contact changed
- * and blocks sending until the new safety number is verified in person.
+ * cmd_contact.c — `parley contact add|show|verify|list|remove|revoke|trust-rotation`. A contact is
+ * pinned to one identity key; a new key for a known name marks the contact changed and blocks
+ * sending until the new safety number is verified in person.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -244,8 +244,8 @@ static int contact_list(pl_cli *cli, pl_vault *v)
 			char fp[PL_FINGERPRINT_LEN];
 			pl_fingerprint(fp, cs[i].ik);
 			const char *rw = rotation_word(v, &cs[i]);
-			printf("%-24s %-12s %s%s%s\n", cs[i].name, rw ? rw : status_word(&cs[i]), fp,
-			       cs[i].has_relay ? "  mailbox at " : "",
+			printf("%-24s %-12s %s%s%s\n", cs[i].name, rw ? rw : status_word(&cs[i]),
+			       fp, cs[i].has_relay ? "  mailbox at " : "",
 			       cs[i].has_relay ? cs[i].relay_url : "");
 		}
 	}

@@ -44,12 +44,12 @@ int pl_cmd_id_rotate(pl_cli *cli, int argc, char **argv)
 	pl_fingerprint(newfp, r.new_ik);
 	pl_hex_encode(newkey, r.new_ik, PL_IK_LEN);
 	if (cli->json) {
-		pl_cli_json_out(json_pack(
-		    "{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:b}", "rotated", when, "key",
-		    newkey, "fingerprint", newfp, "resumed", r.resumed, "told", (json_int_t)r.told,
-		    "not_told", (json_int_t)r.not_told, "received", (json_int_t)r.sync.received,
-		    "delivered", (json_int_t)r.delivered, "queued", (json_int_t)r.queued,
-		    "published", r.published));
+		pl_cli_json_out(
+		    json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:b}", "rotated", when,
+			      "key", newkey, "fingerprint", newfp, "resumed", r.resumed, "told",
+			      (json_int_t)r.told, "not_told", (json_int_t)r.not_told, "received",
+			      (json_int_t)r.sync.received, "delivered", (json_int_t)r.delivered,
+			      "queued", (json_int_t)r.queued, "published", r.published));
 	} else {
 		printf("this vault now uses a new identity key (fingerprint %s); the old key (%s) "
 		       "is wiped and kept only as history\n",
@@ -79,11 +79,12 @@ int pl_cmd_id_rotate(pl_cli *cli, int argc, char **argv)
 			"parley sync\n",
 			r.why[0] ? r.why : "unknown reason");
 	if (r.not_told)
-		fprintf(stderr,
-			"parley: warning: %u contact(s) are not verified (or their key changed) and "
-			"were not told; give them your new key (parley id) and compare safety "
-			"numbers in person\n",
-			r.not_told);
+		fprintf(
+		    stderr,
+		    "parley: warning: %u contact(s) are not verified (or their key changed) and "
+		    "were not told; give them your new key (parley id) and compare safety "
+		    "numbers in person\n",
+		    r.not_told);
 	if (r.queued)
 		fprintf(stderr,
 			"parley: warning: %u item(s) wait in the outbox%s%s; parley sync retries\n",

@@ -50,12 +50,13 @@ int pl_cmd_inbox(pl_cli *cli, int argc, char **argv)
 				continue;
 			shown++;
 			if (arr)
-				json_array_append_new(
-				    arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind",
-						   "key rotation", "from", cs[i].name, "direction",
-						   "in", "state", state, "text", note));
+				json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+								     "kind", "key rotation", "from",
+								     cs[i].name, "direction", "in",
+								     "state", state, "text", note));
 			else
-				printf("%-14s key rotation [%s]\n    %s\n", cs[i].name, state, note);
+				printf("%-14s key rotation [%s]\n    %s\n", cs[i].name, state,
+				       note);
 		}
 		sodium_memzero(cs, nc * sizeof *cs);
 		free(cs);

@@ -131,13 +131,14 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 			"contact's key, or for another key); those contacts are unchanged\n",
 			r.revoke_refused);
 	if (r.rotated)
-		fprintf(stderr,
-			"parley: %u contact(s) changed their identity key (signed by the old and "
-			"the new key); what they send under it stays unread until you decide: see "
-			"parley contact list, then parley contact trust-rotation NAME if the old key "
-			"was verified, or compare the safety number again (parley contact verify "
-			"NAME SAFETY_NUMBER)\n",
-			r.rotated);
+		fprintf(
+		    stderr,
+		    "parley: %u contact(s) changed their identity key (signed by the old and "
+		    "the new key); what they send under it stays unread until you decide: see "
+		    "parley contact list, then parley contact trust-rotation NAME if the old key "
+		    "was verified, or compare the safety number again (parley contact verify "
+		    "NAME SAFETY_NUMBER)\n",
+		    r.rotated);
 	if (r.rotate_conflict)
 		fprintf(stderr,
 			"parley: warning: %u contact(s)' old key signed two different key changes; "

@@ -129,10 +129,11 @@ int pl_rotate_apply(pl_vault *v, const pl_contact *ct, const uint8_t carrier[sta
 				  ct->name, ct->name),
 		       refuse(what, PL_ROTATE_IGNORED);
 	if (pl_vault_ik_revoked(v, s.old_ik))
-		return pl_err_set(e, PL_EXIT_SECURITY,
-				  "a key rotation from \"%s\" is signed by a key that was revoked: "
-				  "void (whoever seized the key could sign one); \"%s\" is unchanged",
-				  ct->name, ct->name),
+		return pl_err_set(
+			   e, PL_EXIT_SECURITY,
+			   "a key rotation from \"%s\" is signed by a key that was revoked: "
+			   "void (whoever seized the key could sign one); \"%s\" is unchanged",
+			   ct->name, ct->name),
 		       1;
 	int got = pl_vault_rotation_get(v, s.old_ik, &prev, e);
 	if (got < 0)
@@ -184,8 +185,7 @@ int pl_rotate_apply(pl_vault *v, const pl_contact *ct, const uint8_t carrier[sta
 	return rc;
 }
 
-int pl_rotate_successor(pl_vault *v, const uint8_t old[static PL_IK_LEN], pl_contact *ct,
-			pl_err *e)
+int pl_rotate_successor(pl_vault *v, const uint8_t old[static PL_IK_LEN], pl_contact *ct, pl_err *e)
 {
 	uint8_t k[PL_IK_LEN];
 	memcpy(k, old, PL_IK_LEN);
@@ -194,8 +194,8 @@ int pl_rotate_successor(pl_vault *v, const uint8_t old[static PL_IK_LEN], pl_con
 		int got = pl_vault_rotation_get(v, k, &r, e);
 		if (got <= 0)
 			return got;
-		if (!(r.flags & PL_ROT_OLD_VERIFIED) || (r.flags & (PL_ROT_CONFLICT | PL_ROT_VOID)) ||
-		    pl_vault_ik_revoked(v, k))
+		if (!(r.flags & PL_ROT_OLD_VERIFIED) ||
+		    (r.flags & (PL_ROT_CONFLICT | PL_ROT_VOID)) || pl_vault_ik_revoked(v, k))
 			return 0;
 		pl_err ce;
 		pl_err_clear(&ce);
@@ -260,11 +260,12 @@ int pl_rotate_trust(pl_vault *v, const char *name, pl_err *e)
 				"SAFETY_NUMBER)",
 				name, name);
 	else if (r.flags & PL_ROT_CONFLICT)
-		rc = pl_err_set(e, PL_EXIT_SECURITY,
-				"the old key of \"%s\" signed two different rotations; neither is "
-				"trusted; compare safety numbers in person (parley contact verify %s "
-				"SAFETY_NUMBER)",
-				name, name);
+		rc = pl_err_set(
+		    e, PL_EXIT_SECURITY,
+		    "the old key of \"%s\" signed two different rotations; neither is "
+		    "trusted; compare safety numbers in person (parley contact verify %s "
+		    "SAFETY_NUMBER)",
+		    name, name);
 	else if (!(r.flags & PL_ROT_OLD_VERIFIED))
 		rc = pl_err_set(e, PL_EXIT_SECURITY,
 				"the rotation of \"%s\" was signed by a key you never verified; "
@@ -386,7 +387,8 @@ int pl_rotate_self(pl_vault *v, pl_rotate_sync_fn sync, pl_rotate_report *r, pl_
 		goto out;
 	if (found) {
 		r->resumed = 1;
-		int bad = kept.n != PL_ROTATION_LEN || pl_rotation_decode(&s, kept.p, kept.n) != 0 ||
+		int bad = kept.n != PL_ROTATION_LEN ||
+			  pl_rotation_decode(&s, kept.p, kept.n) != 0 ||
 			  sodium_memcmp(s.old_ik, r->old_ik, PL_IK_LEN) != 0 ||
 			  sodium_memcmp(s.new_ik, next->pk, PL_IK_LEN) != 0;
 		if (!bad)

@@ -69,10 +69,10 @@ typedef struct {
 	unsigned told;	   /* contacts the statement was queued for */
 	unsigned not_told; /* contacts skipped: not verified, key changed, revoked */
 	unsigned delivered;
-	unsigned queued;   /* items still waiting; the next parley sync retries */
-	int resumed;	   /* an interrupted rotation was finished */
-	int published;	   /* the new key's bundle, token and grants are at the relay */
-	uint64_t time;	   /* the statement's time */
+	unsigned queued; /* items still waiting; the next parley sync retries */
+	int resumed;	 /* an interrupted rotation was finished */
+	int published;	 /* the new key's bundle, token and grants are at the relay */
+	uint64_t time;	 /* the statement's time */
 	uint8_t old_ik[PL_IK_LEN], new_ik[PL_IK_LEN];
 	pl_sync_report sync; /* the last fetch of the old key's mailbox */
 	char why[PL_ERR_MSG_MAX];

@@ -1433,8 +1433,8 @@ out:
  * point leaves a vault with a usable key: the old one until
  * pl_vault_identity_switch commits, the new one after. */
 
-int pl_vault_identity_next_put(pl_vault *v, const pl_identity *next, const uint8_t *stmt,
-			       size_t n, pl_err *e)
+int pl_vault_identity_next_put(pl_vault *v, const pl_identity *next, const uint8_t *stmt, size_t n,
+			       pl_err *e)
 {
 	int own;
 	if (pl_vault_tx_start(v, &own, e) != 0)

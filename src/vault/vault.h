@@ -261,8 +261,8 @@ int pl_vault_ik_revoke(pl_vault *v, const uint8_t ik[static PL_IK_LEN], uint64_t
  * (made by the caller), stored sealed before anything is sent; the
  * identity in use is unchanged until pl_vault_identity_switch. Inside or
  * outside a transaction. */
-int pl_vault_identity_next_put(pl_vault *v, const pl_identity *next, const uint8_t *stmt,
-			       size_t n, pl_err *e);
+int pl_vault_identity_next_put(pl_vault *v, const pl_identity *next, const uint8_t *stmt, size_t n,
+			       pl_err *e);
 /* The stored next identity (*found = 1) and its statement (at most max
  * bytes, into a fresh stmt), or *found = 0. */
 int pl_vault_identity_next(pl_vault *v, pl_identity *next, pl_wr *stmt, size_t max, int *found,

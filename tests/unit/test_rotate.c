@@ -485,9 +485,8 @@ static void test_rotate_through_relay(void **state)
 	assert_int_equal(pl_rotation_make(again, pl_vault_identity(net.alice), &kc, pl_now()), 0);
 	uint8_t id[8];
 	int64_t seq;
-	assert_int_equal(pl_msgr_queue(net.alice, "bob", PL_KIND_ROTATE, again, sizeof again, id,
-				       &seq, &e),
-			 0);
+	assert_int_equal(
+	    pl_msgr_queue(net.alice, "bob", PL_KIND_ROTATE, again, sizeof again, id, &seq, &e), 0);
 	pl_sync_report dr;
 	memset(&dr, 0, sizeof dr);
 	assert_int_equal(pl_msgr_deliver(net.alice, &dr, &e), 0);
@@ -498,9 +497,8 @@ static void test_rotate_through_relay(void **state)
 	assert_memory_equal(c.ik, kc.pk, PL_IK_LEN);
 	assert_int_equal(c.verified, 0);
 	/* and the same statement once more is a replay */
-	assert_int_equal(pl_msgr_queue(net.alice, "bob", PL_KIND_ROTATE, again, sizeof again, id,
-				       &seq, &e),
-			 0);
+	assert_int_equal(
+	    pl_msgr_queue(net.alice, "bob", PL_KIND_ROTATE, again, sizeof again, id, &seq, &e), 0);
 	memset(&dr, 0, sizeof dr);
 	assert_int_equal(pl_msgr_deliver(net.alice, &dr, &e), 0);
 	pl_test_sync(net.bob, &r);
