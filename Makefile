@@ -36,11 +36,13 @@ TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(BUILD)/tests/unit/support.o $(BUILD)/tests/unit/evil_relay.o
 TOOLS     := $(BUILD)/parley $(BUILD)/parley-relay
+# helpers the tests run, never installed (tests/tools/*.c, e.g. vaultsql)
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all deps demo check check-build layers fuzz fuzz-build bench clean format install uninstall
-all: $(TOOLS) $(TEST_BIN)
+all: $(TOOLS) $(TEST_BIN) $(TEST_TOOLS)
 
 # the test objects are intermediate files: keep them, so a rebuild after a
 # header change recompiles only what changed and make does not delete them
@@ -88,6 +90,9 @@ $(BUILD)/parley: $(BUILD)/tools/parley.o $(BUILD)/libparley.a
 	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
 
 $(BUILD)/parley-relay: $(BUILD)/tools/parley-relay.o $(BUILD)/libparley.a
+	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
+
+$(BUILD)/vaultsql: $(BUILD)/tests/tools/vaultsql.o $(BUILD)/libparley.a
 	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(LDLIBS)
 
 # every test also links the shared fixture helpers (tests/unit/support.[ch])

@@ -20,7 +20,8 @@ PARLEY_PKGS := libsodium sqlite3 libmicrohttpd libcurl jansson
 PARLEY_LIBS := $(call pc,--libs,$(PARLEY_PKGS)) -lpthread
 
 BINS := $(B)/ratchet_floor $(B)/ratchet_parley $(B)/ratchet_signal $(B)/ratchet_olm \
-	$(B)/bare_httpd $(B)/relay_load $(B)/log_bench $(B)/mbxlog_bench $(B)/unlock_bench
+	$(B)/bare_httpd $(B)/relay_load $(B)/log_bench $(B)/mbxlog_bench $(B)/unlock_bench \
+	$(B)/commit_bench
 
 .PHONY: all
 all: $(BINS)
@@ -69,3 +70,7 @@ $(B)/mbxlog_bench: bench/mbxlog_bench.c $(LIB)
 $(B)/unlock_bench: bench/unlock_bench.c $(LIB)
 	@mkdir -p $(B)
 	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)
+
+$(B)/commit_bench: bench/commit_bench.c $(LIB)
+	@mkdir -p $(B)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium sqlite3) -o $@ $< $(LIB) $(PARLEY_LIBS)

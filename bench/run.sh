@@ -28,7 +28,7 @@ BURST_N=${BURST_N:-20000}
 RELAY_ROUNDS=${RELAY_ROUNDS:-3}
 RELAY_SECONDS=${RELAY_SECONDS:-2}
 SENDERS=${SENDERS:-1 8 64}
-PARTS=${PARTS:-ratchet relay log mbxlog unlock} # which parts to run
+PARTS=${PARTS:-ratchet relay log mbxlog unlock commit} # which parts to run
 MBXLOG_LEAVES=${MBXLOG_LEAVES:-1000000}
 MBXLOG_ROUNDS=${MBXLOG_ROUNDS:-15}
 UNLOCK_ROUNDS=${UNLOCK_ROUNDS:-5}
@@ -239,4 +239,11 @@ if want unlock && [ -x "$B/unlock_bench" ]; then
 	mkdir -p "$work/unlock"
 	timeout 120 "$B/unlock_bench" "$work/unlock" "$UNLOCK_ROUNDS" || echo "unlock_bench failed or timed out"
 	rm -rf "$work/unlock"
+fi
+if want commit && [ -x "$B/commit_bench" ]; then
+	echo
+	echo "== Vault commit: the sealed file beside plain SQLite WAL (median of 21) =="
+	mkdir -p "$work/commit"
+	timeout 300 "$B/commit_bench" "$work/commit" 21 || echo "commit_bench failed or timed out"
+	rm -rf "$work/commit"
 fi

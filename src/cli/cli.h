@@ -21,6 +21,7 @@ typedef struct {
 	const char *passfile;
 	const char *proxy; /* --proxy URL|none for this run, NULL if not given */
 	int json;
+	int yes;	 /* --yes: sign binding moves without asking */
 	const char *cmd; /* the subcommand's name, recorded in the vault lock */
 	char vault_buf[4096];
 } pl_cli;
@@ -72,8 +73,40 @@ void pl_cli_proxy_warn(pl_vault *v);
 /* Writes j (stolen) to stdout as one JSON document and a newline. */
 void pl_cli_json_out(json_t *j);
 
-/* ID of an item (16 hex digits) or a usage error (returns PL_EXIT_USAGE). */
-int pl_cli_parse_id(const char *cmd, const char *s, uint8_t id[static 8]);
+/* --json's failure report: main turns it on; pl_cli_error prints
+ * "parley: MSG" on stderr and remembers it; pl_cli_finish(rc) prints
+ * {"error": MSG, "exit": rc} on stdout when a run with --json fails before
+ * it wrote its JSON document. */
+void pl_cli_set_json(int on);
+void pl_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int pl_cli_finish(int rc);
+
+/* Ids of items may be shortened, as git's are, to a unique prefix. */
+#define PL_CLI_ID_PREFIX_MIN 4
+/* 0 if s can be an id or a prefix of one (4 to 16 hex digits, either case);
+ * else a usage error that says why (returns PL_EXIT_USAGE). */
+int pl_cli_id_arg(const char *cmd, const char *s);
+/* How many distinct ids of the n given begin with the hex prefix s; the
+ * indexes of the first cap of them in idx. -1 if s is not 4 to 16 hex
+ * digits. */
+int pl_cli_id_prefix_matches(const char *s, const uint8_t (*ids)[8], size_t n, size_t *idx,
+			     size_t cap);
+/* The id of the one item of the vault whose id begins with s; NOTFOUND if
+ * none, USAGE listing them if several. */
+int pl_cli_resolve_id(pl_vault *v, const char *s, uint8_t id[static 8], pl_err *e);
+
+/* The confirmation a command that signs a binding move needs (confirm.c):
+ * with --yes none (cf->fn NULL); on a terminal, cf shows the complete terms
+ * and asks; else it says why it refuses and returns PL_EXIT_USAGE. */
+int pl_cli_signing(pl_cli *cli, const char *cmd, pl_nego_confirm *cf);
+
+/* An absolute time for an option (when.c): RFC 3339 with Z or an offset,
+ * or "YYYY-MM-DD HH:MM[:SS] ZONE" (Z, UTC, +HH:MM, an IANA name); later
+ * than now. -1 with a sentence in why otherwise. */
+int pl_cli_parse_when(const char *s, uint64_t now, uint64_t *out, char *why, size_t cap);
+/* t as RFC 3339 UTC followed by the reader's local time (TZ) in
+ * parentheses, unless the local zone is UTC. */
+void pl_cli_time_text(char *out, size_t cap, uint64_t t);
 /* After a negotiation move is queued: delivers, prints its id (JSON: id,
  * kind, state) and says so on stderr if it stays queued. */
 int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t id[static 8],

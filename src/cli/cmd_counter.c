@@ -10,7 +10,9 @@ int pl_cmd_counter(pl_cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	uint8_t target[PL_OBJ_ID_LEN], id[PL_OBJ_ID_LEN];
-	if ((rc = pl_cli_parse_id("counter", idtext, target)) != 0)
+	pl_nego_confirm cf;
+	if ((rc = pl_cli_id_arg("counter", idtext)) != 0 ||
+	    (rc = pl_cli_signing(cli, "counter", &cf)) != 0)
 		return rc;
 	pl_err e;
 	pl_err_clear(&e);
@@ -18,7 +20,8 @@ int pl_cmd_counter(pl_cli *cli, int argc, char **argv)
 	if (pl_cli_open_vault(cli, &v, &e) != 0)
 		return pl_cli_fail(&e);
 	int64_t seq;
-	if (pl_nego_counter(v, target, &t, id, &seq, &e) != 0)
+	if (pl_cli_resolve_id(v, idtext, target, &e) != 0 ||
+	    pl_nego_counter_ex(v, target, &t, &cf, id, &seq, &e) != 0)
 		rc = pl_cli_fail(&e);
 	else
 		rc = pl_cli_move_done(cli, v, "proposal", id, seq);

@@ -456,6 +456,19 @@ static int scene_humanitarian_request(demo *d, pl_err *e)
 	return 0;
 }
 
+/* Item `id` as p's inbox and thread show it: every term, parties named. */
+static int show_item(party *p, const uint8_t id[8], pl_err *e)
+{
+	pl_item it;
+	if (pl_nego_find(p->v, id, &it, e) != 0)
+		return -1;
+	say("    What %s sees (parley thread):", p->name);
+	pl_cli_item_print(p->v, &it, pl_now());
+	pl_vault_item_free(&it);
+	fflush(stdout);
+	return 0;
+}
+
 /* Iran's opening offer: one for one, in Vienna. */
 static int scene_proposal(demo *d, pl_err *e)
 {
@@ -474,7 +487,7 @@ static int scene_proposal(demo *d, pl_err *e)
 		return -1;
 	say("    Iran proposes, signed: it releases Baquer Namazi, the United States releases its");
 	say("    top priority, Ahmad Sheikhzadeh; simultaneous exchange in Vienna.");
-	return 0;
+	return show_item(us, d->proposal, e);
 }
 
 /* The United States asks for both of its people, in Geneva, mediated. */
@@ -498,7 +511,7 @@ static int scene_counter(demo *d, pl_err *e)
 		return -1;
 	say("    The United States counters: Sheikhzadeh for Baquer Namazi and Xiyue Wang, in");
 	say("    Geneva, with Switzerland as mediator and a medical check first.");
-	return 0;
+	return show_item(ir, d->counter, e);
 }
 
 /* Iran's countersignature turns the counter into an agreement. */
@@ -513,6 +526,8 @@ static int scene_agreement(demo *d, pl_err *e)
 		return -1;
 	say("    Iran accepts: its countersignature over the exact bytes of the counter makes");
 	say("    the pair a binding agreement.");
+	if (show_item(us, d->counter, e) != 0)
+		return -1;
 	say("");
 	return 0;
 }

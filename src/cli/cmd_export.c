@@ -27,14 +27,16 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 	int agreement = strcmp(argv[optind], "agreement") == 0;
 	uint8_t id[PL_OBJ_ID_LEN];
 	int rc;
-	if (agreement && (rc = pl_cli_parse_id("export", argv[optind + 1], id)) != 0)
+	if (agreement && (rc = pl_cli_id_arg("export", argv[optind + 1])) != 0)
 		return rc;
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;
 	if (pl_cli_open_vault(cli, &v, &e) != 0)
 		return pl_cli_fail(&e);
-	rc = agreement ? pl_nego_export_agreement(v, id, out, &e)
+	rc = agreement ? (pl_cli_resolve_id(v, argv[optind + 1], id, &e) != 0
+			      ? -1
+			      : pl_nego_export_agreement(v, id, out, &e))
 		       : pl_nego_export_thread(v, argv[optind + 1], out, &e);
 	pl_vault_close(v);
 	if (rc != 0)

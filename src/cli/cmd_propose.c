@@ -1,7 +1,7 @@
 /*
  * cmd_propose.c — `parley propose NAME --we-release ID,... --they-release
  * ID,... [--condition TEXT]... [--place TEXT] [--sequencing
- * simultaneous|staged] [--mediator NAME] [--expires DURATION]`: a signed
+ * simultaneous|staged] [--mediator NAME] [--expires DURATION|TIME]`: a signed
  * exchange proposal naming records of our case file. Also owns the parsing
  * of these terms, which `parley counter` shares.
  */
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/codec.h"
 
 static int parse_ids(const char *cmd, const char *flag, const char *list, int64_t *out, size_t *n)
 {
@@ -77,11 +78,20 @@ int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 		case 'm':
 			t->mediator = optarg;
 			break;
-		case 'e':
-			if (pl_cli_parse_duration(optarg, &t->expires_in) != 0)
+		case 'e': {
+			char why[PL_ERR_MSG_MAX];
+			t->expires_in = t->expires_at = 0;
+			if (pl_cli_parse_duration(optarg, &t->expires_in) == 0)
+				break;
+			if (*optarg >= '0' && *optarg <= '9' && strchr(optarg, '-') == NULL)
 				return pl_cli_usage(cmd, "--expires takes a duration such as 90s, "
-							 "45m, 48h or 7d");
+							 "45m, 48h or 7d (at most ten years), or a "
+							 "date and time with its zone");
+			if (pl_cli_parse_when(optarg, pl_now(), &t->expires_at, why, sizeof why) !=
+			    0)
+				return pl_cli_usage(cmd, "--expires: %s", why);
 			break;
+		}
 		default:
 			return pl_cli_usage(cmd, "unknown or incomplete option %s",
 					    argv[optind - 1]);
@@ -105,6 +115,9 @@ int pl_cmd_propose(pl_cli *cli, int argc, char **argv)
 	int rc = pl_cli_parse_terms("propose", argc, argv, &t, &name);
 	if (rc != 0)
 		return rc;
+	pl_nego_confirm cf;
+	if ((rc = pl_cli_signing(cli, "propose", &cf)) != 0)
+		return rc;
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;
@@ -112,7 +125,7 @@ int pl_cmd_propose(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	uint8_t id[PL_OBJ_ID_LEN];
 	int64_t seq;
-	if (pl_nego_propose(v, name, &t, id, &seq, &e) != 0)
+	if (pl_nego_propose_ex(v, name, &t, &cf, id, &seq, &e) != 0)
 		rc = pl_cli_fail(&e);
 	else
 		rc = pl_cli_move_done(cli, v, "proposal", id, seq);

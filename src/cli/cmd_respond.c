@@ -35,8 +35,9 @@ int pl_cmd_respond(pl_cli *cli, int argc, char **argv)
 	if (argc - optind != 1 || decision == 0)
 		return pl_cli_usage("respond", "respond needs ID and --grant or --deny");
 	uint8_t target[PL_OBJ_ID_LEN], id[PL_OBJ_ID_LEN];
-	int rc = pl_cli_parse_id("respond", argv[optind], target);
-	if (rc != 0)
+	pl_nego_confirm cf;
+	int rc = pl_cli_id_arg("respond", argv[optind]);
+	if (rc != 0 || (rc = pl_cli_signing(cli, "respond", &cf)) != 0)
 		return rc;
 	pl_err e;
 	pl_err_clear(&e);
@@ -44,7 +45,8 @@ int pl_cmd_respond(pl_cli *cli, int argc, char **argv)
 	if (pl_cli_open_vault(cli, &v, &e) != 0)
 		return pl_cli_fail(&e);
 	int64_t seq;
-	if (pl_nego_answer(v, target, decision, text, id, &seq, &e) != 0)
+	if (pl_cli_resolve_id(v, argv[optind], target, &e) != 0 ||
+	    pl_nego_answer_ex(v, target, decision, text, &cf, id, &seq, &e) != 0)
 		rc = pl_cli_fail(&e);
 	else
 		rc = pl_cli_move_done(cli, v, "answer", id, seq);

@@ -20,21 +20,56 @@
 
 #define PASS_MAX 1024
 
+/* What --json needs to report a failure on stdout (pl_cli_finish): the
+ * run's last error line, and whether stdout already holds the run's one
+ * JSON document. Process-wide because a run is one process. */
+static struct {
+	int json;
+	int json_done;
+	char last[PL_ERR_MSG_MAX + 64];
+} out_state;
+
+void pl_cli_set_json(int on)
+{
+	out_state.json = on;
+}
+
+void pl_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out_state.last, sizeof out_state.last, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "parley: %s\n", out_state.last);
+}
+
+int pl_cli_finish(int rc)
+{
+	if (rc == PL_EXIT_OK || !out_state.json || out_state.json_done)
+		return rc;
+	json_t *j = json_pack("{s:s, s:i}", "error",
+			      out_state.last[0] ? out_state.last
+						: "the command failed; see the message on stderr",
+			      "exit", rc);
+	pl_cli_json_out(j);
+	return rc;
+}
+
 int pl_cli_fail(const pl_err *e)
 {
 	const char *msg = (e && e->msg[0]) ? e->msg : "unexpected internal error";
-	fprintf(stderr, "parley: %s\n", msg);
+	pl_cli_error("%s", msg);
 	return (e && e->code) ? e->code : PL_EXIT_ERROR;
 }
 
 int pl_cli_usage(const char *cmd, const char *fmt, ...)
 {
+	char msg[PL_ERR_MSG_MAX];
 	va_list ap;
-	fputs("parley: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "; see parley %s --help\n", cmd);
+	pl_cli_error("%s; see parley %s --help", msg, cmd);
 	return PL_EXIT_USAGE;
 }
 
@@ -289,6 +324,13 @@ int pl_cli_open_vault(pl_cli *cli, pl_vault **v, pl_err *e)
 		*v = NULL;
 		return -1;
 	}
+	if (rc == 0 && pl_vault_converted(*v))
+		fprintf(stderr,
+			"parley: note: the vault at %s was converted to the sealed format "
+			"(vault.pv) and its unsealed vault.db was wiped; if this vault had been "
+			"converted before, an old copy was put back: run parley sync before "
+			"sending anything\n",
+			cli->vault_dir);
 	if (rc == 0)
 		pl_cli_proxy_warn(*v);
 	return rc;
@@ -307,6 +349,7 @@ void pl_cli_proxy_warn(pl_vault *v)
 
 void pl_cli_json_out(json_t *j)
 {
+	out_state.json_done = 1;
 	if (j == NULL) {
 		fputs("null\n", stdout);
 		return;
@@ -319,12 +362,100 @@ void pl_cli_json_out(json_t *j)
 	}
 }
 
-int pl_cli_parse_id(const char *cmd, const char *s, uint8_t id[static 8])
+int pl_cli_id_arg(const char *cmd, const char *s)
 {
-	if (pl_hex_decode(id, 8, s) != 0)
-		return pl_cli_usage(cmd, "ID must be 16 hex digits, as shown by parley inbox or "
-					 "parley thread");
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return pl_cli_usage(cmd, "ID holds a control character; give the item's "
+						 "id, or its first 4 or more hex digits");
+	if (n > 2 * PL_OBJ_ID_LEN || strspn(s, "0123456789abcdefABCDEF") != n)
+		return pl_cli_usage(cmd,
+				    "ID \"%s\" is not an id: give its 16 hex digits, or the "
+				    "first 4 or more of them, as shown by parley inbox or "
+				    "parley thread",
+				    s);
+	if (n < PL_CLI_ID_PREFIX_MIN)
+		return pl_cli_usage(cmd,
+				    "ID \"%s\" is too short: give at least %d of its hex "
+				    "digits (as shown by parley inbox or parley thread)",
+				    s, PL_CLI_ID_PREFIX_MIN);
 	return 0;
+}
+
+static int nibble(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+int pl_cli_id_prefix_matches(const char *s, const uint8_t (*ids)[8], size_t n, size_t *idx,
+			     size_t cap)
+{
+	size_t len = strlen(s);
+	if (len < PL_CLI_ID_PREFIX_MIN || len > 16 || strspn(s, "0123456789abcdefABCDEF") != len)
+		return -1;
+	int count = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < len && nibble(s[k]) == ((ids[i][k / 2] >> (k % 2 ? 0 : 4)) & 0xf))
+			k++;
+		if (k < len)
+			continue;
+		int seen = 0; /* the same id twice (e.g. both directions) is one id */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = memcmp(ids[j], ids[i], 8) == 0;
+		if (seen)
+			continue;
+		if (idx && (size_t)count < cap)
+			idx[count] = i;
+		count++;
+	}
+	return count;
+}
+
+int pl_cli_resolve_id(pl_vault *v, const char *s, uint8_t id[static 8], pl_err *e)
+{
+	pl_item *items;
+	size_t n;
+	if (pl_vault_item_list(v, NULL, &items, &n, e) != 0)
+		return -1;
+	uint8_t(*ids)[8] = calloc(n ? n : 1, sizeof *ids);
+	size_t m = 0;
+	if (ids == NULL) {
+		pl_vault_items_free(items, n);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].kind != PL_KIND_ACK && items[i].kind != PL_KIND_RELAY)
+			memcpy(ids[m++], items[i].id, 8);
+	pl_vault_items_free(items, n);
+	size_t idx[6];
+	int hits = pl_cli_id_prefix_matches(s, (const uint8_t(*)[8])ids, m, idx, 6);
+	int rc = 0;
+	if (hits == 1) {
+		memcpy(id, ids[idx[0]], 8);
+	} else if (hits == 0) {
+		rc = pl_err_set(e, PL_EXIT_NOTFOUND,
+				"no item %s in this vault; see parley inbox or parley thread NAME",
+				s);
+	} else if (hits > 1) {
+		char list[6 * 18 + 8] = "";
+		for (int i = 0; i < hits && i < 6; i++) {
+			char hex[17];
+			pl_hex_encode(hex, ids[idx[i]], 8);
+			strcat(list, i ? ", " : "");
+			strcat(list, hex);
+		}
+		if (hits > 6)
+			strcat(list, ", ...");
+		rc = pl_err_set(e, PL_EXIT_USAGE,
+				"ID %s is ambiguous: %d items begin with it (%s); give more digits",
+				s, hits, list);
+	} else {
+		rc = pl_err_set(e, PL_EXIT_USAGE, "ID \"%s\" is not 4 to 16 hex digits", s);
+	}
+	free(ids);
+	return rc;
 }
 
 int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t id[static 8],

@@ -55,7 +55,15 @@ static const pl_cli_cmd commands[] = {
     {"case", pl_cmd_case,
      "case add --name NAME --held-by PARTY [--nationality A,B] [--since DATE] [--charges TEXT]\n"
      "         [--sentence TEXT] [--born DATE] [--humanitarian TEXT] [--priority 0-100]\n"
-     "       | case list | case show ID | case edit ID [options of add] | case link THEIR_REF ID",
+     "       | case list | case show ID | case edit ID [options of add] | case link THEIR_REF ID\n"
+     "  ID is the record's number from case list (not an item id).\n"
+     "  Shared with the other side: when a proposal or request names a record, every\n"
+     "  field above (name, held by, nationality, since, charges, sentence, born,\n"
+     "  humanitarian and, today, --priority too) is copied into the signed move and\n"
+     "  so into the other side's vault and any exported agreement; keep in them only\n"
+     "  what you are willing to show.\n"
+     "  link THEIR_REF ID  the other side's reference for a person (the ref in\n"
+     "                     parley --json inbox) is our record ID",
      "keep the case file of detainee records"},
     {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
     {"outreach", pl_cmd_outreach, "outreach NAME --topic TEXT",
@@ -63,27 +71,75 @@ static const pl_cli_cmd commands[] = {
     {"propose", pl_cmd_propose,
      "propose NAME --we-release ID,... --they-release ID,... [--condition TEXT]...\n"
      "       [--place TEXT] [--sequencing simultaneous|staged] [--mediator NAME]\n"
-     "       [--expires DURATION]",
+     "       [--expires DURATION|TIME] [--yes]\n"
+     "  --we-release ID,...    case records (parley case list) of people we release\n"
+     "  --they-release ID,...  case records of people NAME releases\n"
+     "  --condition TEXT       a term both sign, one line; repeat for several\n"
+     "  --place TEXT           where the exchange happens\n"
+     "  --sequencing simultaneous  both sides release at the same time;\n"
+     "               staged        in steps, one side after the other (say the\n"
+     "                             order with --condition); not stated if omitted\n"
+     "  --mediator NAME        a verified contact (not NAME) the proposal names as\n"
+     "                         mediator; their key is signed into it\n"
+     "  --expires DURATION|TIME  90s, 45m, 48h, 7d, 2w; or a date and time with its\n"
+     "                         zone: 2026-12-06T18:00:00Z, 2026-12-06T18:00+03:30,\n"
+     "                         \"2026-12-06 18:00 Asia/Tehran\". Without --expires a\n"
+     "                         proposal never expires: it stays open until answered\n"
+     "                         or withdrawn\n"
+     "  --yes                  sign without showing the terms and asking (scripts);\n"
+     "                         without a terminal --yes is required\n"
+     "  The people named carry the fields of their case records (see case --help).",
      "send a signed exchange proposal"},
-    {"accept", pl_cmd_accept, "accept ID", "countersign a proposal: it becomes an agreement"},
-    {"reject", pl_cmd_reject, "reject ID [--reason TEXT]", "reject a proposal"},
+    {"accept", pl_cmd_accept,
+     "accept ID [--yes]\n"
+     "  ID     the proposal's id from inbox, or its first 4 or more hex digits\n"
+     "  shows the whole proposal and asks before signing; an acceptance cannot be\n"
+     "  taken back. --yes: sign without asking (scripts; needed without a terminal)",
+     "countersign a proposal: it becomes an agreement"},
+    {"reject", pl_cmd_reject,
+     "reject ID [--reason TEXT]\n"
+     "  ID  the proposal's id, or its first 4 or more hex digits; commits to nothing,\n"
+     "      so it does not ask",
+     "reject a proposal"},
     {"counter", pl_cmd_counter,
-     "counter ID --we-release ... --they-release ... [options of propose]",
+     "counter ID --we-release ... --they-release ... [options of propose] [--yes]\n"
+     "  ID  the proposal answered (4 or more hex digits of its id); the new proposal\n"
+     "      goes to its author and supersedes it; \"we\" is you. See propose --help\n"
+     "      for the terms; shows them and asks before signing unless --yes",
      "answer a proposal with one that supersedes it"},
-    {"withdraw", pl_cmd_withdraw, "withdraw ID [--reason TEXT]", "withdraw your own open proposal"},
+    {"withdraw", pl_cmd_withdraw,
+     "withdraw ID [--reason TEXT] [--yes]\n"
+     "  ID  your open proposal (4 or more hex digits of its id); shows it and asks\n"
+     "      before signing unless --yes (scripts; needed without a terminal)",
+     "withdraw your own open proposal"},
     {"request", pl_cmd_request,
      "request NAME --detainee ID --kind medical-leave|consular-access|proof-of-life|release\n"
-     "       --urgency routine|urgent|critical [--text TEXT]",
+     "       --urgency routine|urgent|critical [--text TEXT]\n"
+     "  --detainee ID  a case record (parley case list); its fields go to NAME (see\n"
+     "                 case --help)\n"
+     "  --text TEXT    what you ask, in your words; several lines allowed",
      "make a humanitarian request"},
-    {"respond", pl_cmd_respond, "respond ID --grant|--deny [--text TEXT]",
+    {"respond", pl_cmd_respond,
+     "respond ID --grant|--deny [--text TEXT] [--yes]\n"
+     "  ID  the request (4 or more hex digits of its id from inbox); shows it and\n"
+     "      asks before signing unless --yes (scripts; needed without a terminal)",
      "answer a humanitarian request"},
-    {"inbox", pl_cmd_inbox, "inbox", "everything received, with its state"},
-    {"export", pl_cmd_export, "export agreement ID --out FILE | export thread NAME --out FILE",
+    {"inbox", pl_cmd_inbox,
+     "inbox\n"
+     "  every term of every move received, each party by name; times in UTC and in\n"
+     "  your time zone (TZ). --json: the same as data",
+     "everything received, with its state"},
+    {"export", pl_cmd_export,
+     "export agreement ID --out FILE | export thread NAME --out FILE\n"
+     "  ID  the accepted proposal or the acceptance (4 or more hex digits of its id)",
      "write a file anyone can verify"},
     {"verify", pl_cmd_verify, "verify FILE [--expect-key KEY]... [--relay-key VKEY]",
      "check an exported file offline (no vault needed)"},
     {"sync", pl_cmd_sync, "sync", "deliver what is queued, fetch and process what is waiting"},
-    {"thread", pl_cmd_thread, "thread NAME", "print the conversation with NAME"},
+    {"thread", pl_cmd_thread,
+     "thread NAME\n"
+     "  both directions, oldest first, every term of every move (see inbox --help)",
+     "print the conversation with NAME"},
     {"purge", pl_cmd_purge,
      "purge --notes-before DATE\n"
      "  DATE  YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ, not in the future;\n"
@@ -129,9 +185,11 @@ void pl_cli_help(const char *cmd)
 	const pl_cli_cmd *c = find_command(cmd);
 	if (c == NULL)
 		return;
-	printf("usage: parley [--vault DIR] [--json] [--passphrase-file FILE] [--proxy URL] %s\n\n"
-	       "%s\n",
-	       c->usage, c->summary);
+	printf(
+	    "usage: parley [--vault DIR] [--json] [--passphrase-file FILE] [--proxy URL] [--yes] "
+	    "%s\n\n"
+	    "%s\n",
+	    c->usage, c->summary);
 }
 
 static void usage_all(FILE *out)
@@ -147,11 +205,16 @@ static void usage_all(FILE *out)
 	fprintf(out,
 		"\nGlobal options:\n"
 		"  --vault DIR              vault folder (default $PARLEY_VAULT, else ~/.parley)\n"
-		"  --json                   machine output: one JSON document on stdout\n"
+		"  --json                   machine output: one JSON document on stdout; on a\n"
+		"                           failure {\"error\": MESSAGE, \"exit\": CODE}\n"
 		"  --passphrase-file FILE   read the passphrase from FILE\n"
+		"  --yes                    sign binding moves (accept, propose, counter,\n"
+		"                           respond, withdraw) without showing them and asking;\n"
+		"                           needed when stdin is not a terminal\n"
 		"  --proxy URL              this run reaches the relay through the SOCKS proxy\n"
 		"                           URL (socks5h://HOST:PORT, e.g. Tor), or directly\n"
-		"                           (none); also accepted after the command\n"
+		"                           (none)\n"
+		"Global options are accepted after the command too (parley id --json).\n"
 		"The passphrase comes from $PARLEY_PASSPHRASE, --passphrase-file, or a prompt,\n"
 		"in that order.\n\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 vault (missing, exists, wrong passphrase),\n"
@@ -160,23 +223,38 @@ static void usage_all(FILE *out)
 		"Run 'parley COMMAND --help' for a command's options.\n");
 }
 
-/* --proxy URL after the command name (before any "--") is this run's
- * proxy too, so that it can be given where the command's own options go;
- * it is taken out of argv before the command sees it. */
-static int take_proxy(pl_cli *cli, int *argc, char **argv, int cmd)
+/* The global options after the command name (before any "--") are this
+ * run's too, so that `parley id --json` works as `parley --json id` does;
+ * they are taken out of argv before the command sees it. */
+static int take_globals(pl_cli *cli, int *argc, char **argv, int cmd)
 {
 	for (int k = cmd + 1; k < *argc; k++) {
-		if (strcmp(argv[k], "--") == 0)
+		const char *a = argv[k];
+		if (strcmp(a, "--") == 0)
 			return 0;
-		if (strcmp(argv[k], "--proxy") != 0)
+		int take = 1;
+		if (strcmp(a, "--json") == 0) {
+			cli->json = 1;
+		} else if (strcmp(a, "--yes") == 0) {
+			cli->yes = 1;
+		} else if (strcmp(a, "--proxy") == 0 || strcmp(a, "--vault") == 0 ||
+			   strcmp(a, "--passphrase-file") == 0) {
+			if (k + 1 >= *argc) {
+				pl_cli_error("%s needs a value; see parley --help", a);
+				return -1;
+			}
+			if (a[2] == 'p' && a[3] == 'r')
+				cli->proxy = argv[k + 1];
+			else if (a[2] == 'v')
+				cli->vault_dir = argv[k + 1];
+			else
+				cli->passfile = argv[k + 1];
+			take = 2;
+		} else {
 			continue;
-		if (k + 1 >= *argc) {
-			fprintf(stderr, "parley: --proxy needs a value; see parley --help\n");
-			return -1;
 		}
-		cli->proxy = argv[k + 1];
-		memmove(&argv[k], &argv[k + 2], (size_t)(*argc - k - 2) * sizeof *argv);
-		*argc -= 2;
+		memmove(&argv[k], &argv[k + take], (size_t)(*argc - k - take) * sizeof *argv);
+		*argc -= take;
 		argv[*argc] = NULL;
 		k--;
 	}
@@ -190,11 +268,18 @@ static int check_proxy(const pl_cli *cli)
 	if (cli->proxy == NULL || strcmp(cli->proxy, "none") == 0 ||
 	    pl_rc_proxy_check(cli->proxy, &e) >= 0)
 		return 0;
-	fprintf(stderr, "parley: %s\n", e.msg);
+	pl_cli_error("%s", e.msg);
 	return -1;
 }
 
+static int run(int argc, char **argv);
+
 int pl_cli_main(int argc, char **argv)
+{
+	return pl_cli_finish(run(argc, argv));
+}
+
+static int run(int argc, char **argv)
 {
 	pl_cli cli;
 	memset(&cli, 0, sizeof cli);
@@ -209,16 +294,18 @@ int pl_cli_main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--json") == 0) {
 			cli.json = 1;
+			pl_cli_set_json(1);
+		} else if (strcmp(a, "--yes") == 0) {
+			cli.yes = 1;
 		} else if (strcmp(a, "--proxy") == 0) {
 			if (i + 1 >= argc) {
-				fprintf(stderr,
-					"parley: --proxy needs a value; see parley --help\n");
+				pl_cli_error("--proxy needs a value; see parley --help");
 				return PL_EXIT_USAGE;
 			}
 			cli.proxy = argv[++i];
 		} else if (strcmp(a, "--vault") == 0 || strcmp(a, "--passphrase-file") == 0) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "parley: %s needs a value; see parley --help\n", a);
+				pl_cli_error("%s needs a value; see parley --help", a);
 				return PL_EXIT_USAGE;
 			}
 			if (a[2] == 'v')
@@ -232,7 +319,7 @@ int pl_cli_main(int argc, char **argv)
 			printf("parley 0.1\n");
 			return PL_EXIT_OK;
 		} else {
-			fprintf(stderr, "parley: unknown option %s; see parley --help\n", a);
+			pl_cli_error("unknown option %s; see parley --help", a);
 			return PL_EXIT_USAGE;
 		}
 	}
@@ -250,10 +337,13 @@ int pl_cli_main(int argc, char **argv)
 	}
 	const pl_cli_cmd *c = find_command(argv[i]);
 	if (c == NULL) {
-		fprintf(stderr, "parley: unknown command '%s'; see parley --help\n", argv[i]);
+		pl_cli_error("unknown command '%s'; see parley --help", argv[i]);
 		return PL_EXIT_USAGE;
 	}
 	cli.cmd = c->name;
+	if (take_globals(&cli, &argc, argv, i) != 0)
+		return PL_EXIT_USAGE;
+	pl_cli_set_json(cli.json);
 	if (cli.vault_dir == NULL) {
 		const char *env = getenv("PARLEY_VAULT");
 		const char *home = getenv("HOME");
@@ -263,8 +353,7 @@ int pl_cli_main(int argc, char **argv)
 			snprintf(cli.vault_buf, sizeof cli.vault_buf, "%s/.parley", home);
 			cli.vault_dir = cli.vault_buf;
 		} else {
-			fprintf(stderr, "parley: no vault folder: pass --vault DIR or set "
-					"PARLEY_VAULT\n");
+			pl_cli_error("no vault folder: pass --vault DIR or set PARLEY_VAULT");
 			return PL_EXIT_USAGE;
 		}
 	}
@@ -272,7 +361,7 @@ int pl_cli_main(int argc, char **argv)
 		pl_cli_help(c->name);
 		return PL_EXIT_OK;
 	}
-	if (take_proxy(&cli, &argc, argv, i) != 0 || check_proxy(&cli) != 0)
+	if (check_proxy(&cli) != 0)
 		return PL_EXIT_USAGE;
 	return c->run(&cli, argc - i, argv + i);
 }

@@ -15,6 +15,7 @@
 #include "client/nego.h"
 #include "client/rotate.h"
 #include "envelope/envelope.h"
+#include "cli/cli.h"
 #include "util/codec.h"
 
 static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
@@ -240,85 +241,219 @@ int pl_cli_rotation_note(pl_vault *v, const pl_contact *c, char *out, size_t cap
 	return n >= 0 ? 1 : -1;
 }
 
-json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
+/* The JSON of an item whose object o is already decoded. */
+static json_t *obj_item_json(pl_vault *v, const pl_item *it, const pl_obj *o, uint64_t now)
 {
 	json_t *j = item_head(v, it);
+	json_object_set_new(j, "kind", json_string(pl_obj_type_to_str(o->type)));
+	json_object_set_new(j, "state", json_string(pl_nego_effective_state(it, o, now)));
+	object_json(j, v, it, o);
+	return j;
+}
+
+json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
+{
 	if (it->kind == PL_KIND_ROTATE) {
+		json_t *j = item_head(v, it);
 		rotation_item_json(j, it);
 		return j;
 	}
 	if (it->kind == PL_KIND_NOTE) {
+		json_t *j = item_head(v, it);
 		json_object_set_new(j, "text", json_stringn((const char *)it->body.p, it->body.n));
 		return j;
 	}
 	pl_obj *o = calloc(1, sizeof *o);
 	if (o == NULL || pl_obj_decode_signed(o, it->body.p, it->body.n, NULL) != 0) {
+		json_t *j = item_head(v, it);
 		json_object_set_new(j, "kind", json_string("unreadable"));
 		free(o);
 		return j;
 	}
-	json_object_set_new(j, "kind", json_string(pl_obj_type_to_str(o->type)));
-	json_object_set_new(j, "state", json_string(pl_nego_effective_state(it, o, now)));
-	object_json(j, v, it, o);
+	json_t *j = obj_item_json(v, it, o, now);
 	free(o);
 	return j;
 }
 
-static void print_names(json_t *arr)
+/* --- plain text ------------------------------------------------------------ */
+
+static const char *str(json_t *j, const char *key)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+	return s ? s : "";
+}
+
+/* A time as stored (RFC 3339 UTC) and in the reader's zone. */
+static void print_time(FILE *f, const char *rfc3339)
+{
+	uint64_t t;
+	char buf[128];
+	if (pl_time_parse_rfc3339(&t, rfc3339) != 0) {
+		fputs(rfc3339, f);
+		return;
+	}
+	pl_cli_time_text(buf, sizeof buf, t);
+	fputs(buf, f);
+}
+
+/* Free text that may hold several lines: each further line indented. */
+static void print_text(FILE *f, const char *label, const char *text)
+{
+	if (text == NULL || *text == '\0')
+		return;
+	fprintf(f, "\n    %s: ", label);
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n')
+			fprintf(f, "\n    %*s", (int)strlen(label) + 2, "");
+		else
+			fputc(*p, f);
+	}
+}
+
+/* One person of a move, everything the other side signed about them. */
+static void print_person(FILE *f, json_t *p, const char *indent)
+{
+	fprintf(f, "%s%s", indent, str(p, "name"));
+	static const char *const fields[][2] = {
+	    {"nationality", "nationality"},  {"born", "born"},
+	    {"held_by", "held by"},	     {"since", "since"},
+	    {"charges", "charges"},	     {"sentence", "sentence"},
+	    {"humanitarian", "humanitarian"}};
+	const char *sep = " (";
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		const char *x = str(p, fields[i][0]);
+		if (*x == '\0')
+			continue;
+		fprintf(f, "%s%s: %s", sep, fields[i][1], x);
+		sep = "; ";
+	}
+	if (strcmp(sep, "; ") == 0)
+		fputc(')', f);
+	if (json_is_true(json_object_get(p, "unknown")))
+		fputs(" [not in your case file]", f);
+	json_t *ours = json_object_get(p, "our_record");
+	if (json_is_object(ours))
+		fprintf(f, " [your record %lld says: %s, held by %s]",
+			(long long)json_integer_value(json_object_get(ours, "id")),
+			str(ours, "name"), str(ours, "held_by"));
+}
+
+static void print_release(FILE *f, const char *party, json_t *arr)
 {
 	size_t i;
 	json_t *p;
-	if (json_array_size(arr) == 0) {
-		printf("nobody");
-		return;
-	}
+	fprintf(f, "\n    %s releases:", party);
+	if (json_array_size(arr) == 0)
+		fputs(" nobody", f);
 	json_array_foreach(arr, i, p)
 	{
-		printf("%s%s%s", i ? ", " : "", json_string_value(json_object_get(p, "name")),
-		       json_is_true(json_object_get(p, "unknown")) ? " (unknown to you)" : "");
+		fputc('\n', f);
+		print_person(f, p, "      - ");
 	}
+}
+
+static void print_proposal(FILE *f, json_t *j)
+{
+	int out = strcmp(str(j, "direction"), "out") == 0;
+	/* the author (from) releases what the JSON calls we_release when it is
+	 * ours, they_release when it is theirs */
+	print_release(f, str(j, "from"), json_object_get(j, out ? "we_release" : "they_release"));
+	print_release(f, str(j, "to"), json_object_get(j, out ? "they_release" : "we_release"));
+	json_t *conds = json_object_get(j, "conditions");
+	size_t i;
+	json_t *c;
+	fputs("\n    conditions:", f);
+	if (json_array_size(conds) == 0)
+		fputs(" none", f);
+	json_array_foreach(conds, i, c) fprintf(f, "\n      %zu. %s", i + 1, json_string_value(c));
+	const char *place = str(j, "place");
+	fprintf(f, "\n    place: %s", *place ? place : "not stated");
+	const char *seq = str(j, "sequencing");
+	fprintf(f, "\n    sequencing: %s",
+		strcmp(seq, "simultaneous") == 0
+		    ? "simultaneous (both sides release at the same time)"
+		: strcmp(seq, "staged") == 0 ? "staged (in steps, one side after the other)"
+					     : "not stated");
+	json_t *m = json_object_get(j, "mediator");
+	if (json_is_object(m))
+		fprintf(f, "\n    mediator: %s (key %s)", str(m, "name"), str(m, "key"));
+	else
+		fputs("\n    mediator: none", f);
+	json_t *exp = json_object_get(j, "expires");
+	fputs("\n    expires: ", f);
+	if (json_is_string(exp))
+		print_time(f, json_string_value(exp));
+	else
+		fputs("never", f);
+	json_t *sup = json_object_get(j, "supersedes");
+	if (json_is_string(sup))
+		fprintf(f, "\n    counters: proposal %s", json_string_value(sup));
+	if (strcmp(str(j, "state"), "disputed") == 0)
+		fprintf(f, "\n    DISPUTED: an acceptance and a withdrawal crossed in flight; "
+			   "the two sides hold different last moves and there is no "
+			   "agreement. Agree on a new proposal.");
+}
+
+static void print_item_json(FILE *f, json_t *j)
+{
+	const char *kind = str(j, "kind");
+	print_time(f, str(j, "time"));
+	fprintf(f, "  %s  %s -> %s  %s [%s]", str(j, "id"), str(j, "from"), str(j, "to"), kind,
+		str(j, "state"));
+	if (strcmp(kind, "proposal") == 0) {
+		print_proposal(f, j);
+	} else if (strcmp(kind, "response") == 0) {
+		const char *r = str(j, "response");
+		fprintf(f, "\n    %s proposal %s",
+			strcmp(r, "accept") == 0     ? "accepts"
+			: strcmp(r, "reject") == 0   ? "rejects"
+			: strcmp(r, "withdraw") == 0 ? "withdraws"
+						     : r,
+			str(j, "target"));
+		print_text(f, "reason", str(j, "text"));
+	} else if (strcmp(kind, "request") == 0) {
+		fprintf(f, "\n    asks for %s (%s) for:\n", str(j, "request"), str(j, "urgency"));
+		print_person(f, json_object_get(j, "detainee"), "      ");
+		print_text(f, "text", str(j, "text"));
+	} else if (strcmp(kind, "answer") == 0) {
+		const char *d = str(j, "decision");
+		fprintf(f, "\n    %s request %s",
+			strcmp(d, "grant") == 0	 ? "grants"
+			: strcmp(d, "deny") == 0 ? "denies"
+						 : d,
+			str(j, "target"));
+		print_text(f, "text", str(j, "text"));
+	} else if (strcmp(kind, "outreach") == 0) {
+		print_text(f, "topic", str(j, "text"));
+	} else {
+		print_text(f, "text", str(j, "text"));
+	}
+	fputc('\n', f);
+}
+
+void pl_cli_item_fprint(FILE *f, pl_vault *v, const pl_item *it, uint64_t now)
+{
+	json_t *j = pl_cli_item_json(v, it, now);
+	print_item_json(f, j);
+	json_decref(j);
 }
 
 void pl_cli_item_print(pl_vault *v, const pl_item *it, uint64_t now)
 {
-	json_t *j = pl_cli_item_json(v, it, now);
-	const char *kind = json_string_value(json_object_get(j, "kind"));
-	printf("%s  %s  %-14s %-9s [%s]", json_string_value(json_object_get(j, "time")),
-	       json_string_value(json_object_get(j, "id")),
-	       json_string_value(json_object_get(j, "from")), kind,
-	       json_string_value(json_object_get(j, "state")));
-	if (strcmp(kind, "proposal") == 0) {
-		printf("\n    we release: ");
-		print_names(json_object_get(j, "we_release"));
-		printf("\n    they release: ");
-		print_names(json_object_get(j, "they_release"));
-		const char *place = json_string_value(json_object_get(j, "place"));
-		if (place && *place)
-			printf("\n    place: %s", place);
-		json_t *exp = json_object_get(j, "expires");
-		if (json_is_string(exp))
-			printf("\n    expires: %s", json_string_value(exp));
-		json_t *sup = json_object_get(j, "supersedes");
-		if (json_is_string(sup))
-			printf("\n    counters: %s", json_string_value(sup));
-		if (strcmp(json_string_value(json_object_get(j, "state")), "disputed") == 0)
-			printf("\n    DISPUTED: an acceptance and a withdrawal crossed in flight; "
-			       "the two sides hold different last moves and there is no "
-			       "agreement. Agree on a new proposal.");
-	} else if (strcmp(kind, "response") == 0) {
-		printf("\n    %s %s", json_string_value(json_object_get(j, "response")),
-		       json_string_value(json_object_get(j, "target")));
-	} else if (strcmp(kind, "request") == 0) {
-		printf("\n    %s (%s) for %s", json_string_value(json_object_get(j, "request")),
-		       json_string_value(json_object_get(j, "urgency")),
-		       json_string_value(json_object_get(json_object_get(j, "detainee"), "name")));
-	} else if (strcmp(kind, "answer") == 0) {
-		printf("\n    %s %s", json_string_value(json_object_get(j, "decision")),
-		       json_string_value(json_object_get(j, "target")));
-	}
-	const char *text = json_string_value(json_object_get(j, "text"));
-	if (text && *text)
-		printf("\n    %s", text);
-	putchar('\n');
+	pl_cli_item_fprint(stdout, v, it, now);
+}
+
+void pl_cli_obj_print(FILE *f, pl_vault *v, const char *contact, const pl_obj *o)
+{
+	pl_item it;
+	memset(&it, 0, sizeof it);
+	memcpy(it.id, o->id, PL_OBJ_ID_LEN);
+	snprintf(it.contact, sizeof it.contact, "%s", contact);
+	it.dir = PL_DIR_OUT;
+	it.kind = PL_KIND_OBJECT;
+	it.time = o->created;
+	snprintf(it.state, sizeof it.state, "not yet signed");
+	json_t *j = obj_item_json(v, &it, o, o->created);
+	print_item_json(f, j);
 	json_decref(j);
 }

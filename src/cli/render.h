@@ -13,6 +13,9 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "negotiation/object.h"
 
 #include "vault/vault.h"
 
@@ -27,7 +30,13 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now);
 int pl_cli_rotation_note(pl_vault *v, const pl_contact *c, char *out, size_t cap,
 			 const char **state);
 
-/* The same item as a few lines on stdout. */
+/* The same item as a few lines on stdout: every term it carries (for a
+ * proposal each party by name with the people it releases, conditions,
+ * place, sequencing, mediator, expiry), times in UTC and in TZ. */
 void pl_cli_item_print(pl_vault *v, const pl_item *it, uint64_t now);
+void pl_cli_item_fprint(FILE *f, pl_vault *v, const pl_item *it, uint64_t now);
+
+/* The same lines for an object about to be signed, ours, to `contact`. */
+void pl_cli_obj_print(FILE *f, pl_vault *v, const char *contact, const pl_obj *o);
 
 #endif

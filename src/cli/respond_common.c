@@ -25,7 +25,11 @@ int pl_cli_response(pl_cli *cli, const char *cmd, int kind, int argc, char **arg
 	if (argc - optind != 1)
 		return pl_cli_usage(cmd, "%s needs exactly one ID", cmd);
 	uint8_t target[PL_OBJ_ID_LEN], id[PL_OBJ_ID_LEN];
-	int rc = pl_cli_parse_id(cmd, argv[optind], target);
+	pl_nego_confirm cf = {NULL, NULL};
+	int rc = pl_cli_id_arg(cmd, argv[optind]);
+	/* a rejection commits to nothing: only acceptance and withdrawal ask */
+	if (rc == 0 && kind != PL_RESP_REJECT)
+		rc = pl_cli_signing(cli, cmd, &cf);
 	if (rc != 0)
 		return rc;
 	pl_err e;
@@ -34,7 +38,8 @@ int pl_cli_response(pl_cli *cli, const char *cmd, int kind, int argc, char **arg
 	if (pl_cli_open_vault(cli, &v, &e) != 0)
 		return pl_cli_fail(&e);
 	int64_t seq;
-	if (pl_nego_respond(v, target, kind, reason, id, &seq, &e) != 0)
+	if (pl_cli_resolve_id(v, argv[optind], target, &e) != 0 ||
+	    pl_nego_respond_ex(v, target, kind, reason, &cf, id, &seq, &e) != 0)
 		rc = pl_cli_fail(&e);
 	else
 		rc = pl_cli_move_done(cli, v, "response", id, seq);

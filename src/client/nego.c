@@ -130,11 +130,11 @@ static int sendable_contact(pl_vault *v, const char *name, pl_contact *c, pl_err
 	return 0;
 }
 
-/* Signs o, then in one transaction stores it as an outgoing item, queues it
- * and (if target_seq) moves the target to target_state. */
+/* Asks cf (if any) to confirm o, signs it, then in one transaction stores it as an outgoing item,
+ * queues it and (if target_seq) moves the target to target_state. */
 static int commit_move(pl_vault *v, const char *contact, pl_obj *o, int64_t target_seq,
-		       const char *target_state, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
-		       pl_err *e)
+		       const char *target_state, const pl_nego_confirm *cf,
+		       uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
 	pl_wr sig;
 	pl_item it;
@@ -143,6 +143,10 @@ static int commit_move(pl_vault *v, const char *contact, pl_obj *o, int64_t targ
 	memset(&it, 0, sizeof it);
 	pl_wr_init(&it.body);
 	pl_wr_init(&it.receipt);
+	/* Last: every check has passed and o is complete, so what is shown is
+	 * exactly what gets signed. */
+	if (cf && cf->fn && cf->fn(cf->ctx, v, contact, o, e) != 0)
+		goto out;
 	if (pl_obj_sign(&sig, o, pl_vault_identity(v), e) != 0)
 		goto out;
 	if (sig.n > PL_PAYLOAD_MAX_BODY) {
@@ -200,7 +204,7 @@ int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
 		goto out;
 	}
 	snprintf(o->u.outreach.topic, sizeof o->u.outreach.topic, "%s", topic);
-	rc = commit_move(v, c.name, o, 0, NULL, id, seq, e);
+	rc = commit_move(v, c.name, o, 0, NULL, NULL, id, seq, e);
 out:
 	free(o);
 	sodium_memzero(&c, sizeof c);
@@ -273,13 +277,26 @@ static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 		snprintf(p->mediator_name, sizeof p->mediator_name, "%s", m.name);
 		sodium_memzero(&m, sizeof m);
 	}
-	if (t->expires_in)
+	if (t->expires_at && t->expires_at <= o->created)
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "the expiry is not in the future; give a later time or a "
+				  "duration such as 48h");
+	if (t->expires_at)
+		p->expires = t->expires_at;
+	else if (t->expires_in)
 		p->expires = o->created + t->expires_in;
 	return 0;
 }
 
 int pl_nego_propose(pl_vault *v, const char *contact, const pl_nego_terms *t,
 		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	return pl_nego_propose_ex(v, contact, t, NULL, id, seq, e);
+}
+
+int pl_nego_propose_ex(pl_vault *v, const char *contact, const pl_nego_terms *t,
+		       const pl_nego_confirm *cf, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
+		       pl_err *e)
 {
 	pl_contact c;
 	if (sendable_contact(v, contact, &c, e) != 0)
@@ -295,7 +312,7 @@ int pl_nego_propose(pl_vault *v, const char *contact, const pl_nego_terms *t,
 		goto out;
 	}
 	if (fill_terms(v, o, t, e) == 0)
-		rc = commit_move(v, c.name, o, 0, NULL, id, seq, e);
+		rc = commit_move(v, c.name, o, 0, NULL, cf, id, seq, e);
 out:
 	free(o);
 	sodium_memzero(&c, sizeof c);
@@ -386,6 +403,13 @@ static int set_text(char *dst, size_t cap, const char *text, size_t max, const c
 int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], const pl_nego_terms *t,
 		    uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
+	return pl_nego_counter_ex(v, target, t, NULL, id, seq, e);
+}
+
+int pl_nego_counter_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
+		       const pl_nego_terms *t, const pl_nego_confirm *cf,
+		       uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
 	reply r;
 	int rc = -1;
 	if (reply_begin(&r, 1, e) != 0 ||
@@ -395,7 +419,7 @@ int pl_nego_counter(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], con
 	memcpy(o->u.proposal.supersedes_id, target, PL_OBJ_ID_LEN);
 	pl_obj_hash(o->u.proposal.supersedes_hash, r.it.body.p, r.it.body.n);
 	if (fill_terms(v, o, t, e) == 0)
-		rc = commit_move(v, r.c.name, o, r.it.seq, "countered", id, seq, e);
+		rc = commit_move(v, r.c.name, o, r.it.seq, "countered", cf, id, seq, e);
 out:
 	reply_end(&r);
 	return rc;
@@ -426,6 +450,13 @@ static int withdrawable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
 int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
 		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
+	return pl_nego_respond_ex(v, target, kind, reason, NULL, id, seq, e);
+}
+
+int pl_nego_respond_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
+		       const char *reason, const pl_nego_confirm *cf,
+		       uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
 	reply r;
 	int rc = -1;
 	if (reply_begin(&r, 1, e) != 0)
@@ -444,7 +475,7 @@ int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int
 	const char *st = kind == PL_RESP_ACCEPT	  ? "accepted"
 			 : kind == PL_RESP_REJECT ? "rejected"
 						  : "withdrawn";
-	rc = commit_move(v, r.c.name, o, r.it.seq, st, id, seq, e);
+	rc = commit_move(v, r.c.name, o, r.it.seq, st, cf, id, seq, e);
 out:
 	reply_end(&r);
 	return rc;
@@ -465,7 +496,7 @@ int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind,
 	if (set_text(o->u.request.text, sizeof o->u.request.text, text, PL_REQUEST_TEXT_MAX,
 		     "the text", e) != 0)
 		goto out;
-	rc = commit_move(v, r.c.name, o, 0, NULL, id, seq, e);
+	rc = commit_move(v, r.c.name, o, 0, NULL, NULL, id, seq, e);
 out:
 	reply_end(&r);
 	return rc;
@@ -473,6 +504,13 @@ out:
 
 int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
 		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	return pl_nego_answer_ex(v, target, decision, text, NULL, id, seq, e);
+}
+
+int pl_nego_answer_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
+		      const char *text, const pl_nego_confirm *cf, uint8_t id[static PL_OBJ_ID_LEN],
+		      int64_t *seq, pl_err *e)
 {
 	reply r;
 	int rc = -1;
@@ -487,7 +525,7 @@ int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int 
 		     "the text", e) != 0)
 		goto out;
 	rc = commit_move(v, r.c.name, o, r.it.seq,
-			 decision == PL_DECISION_GRANT ? "granted" : "denied", id, seq, e);
+			 decision == PL_DECISION_GRANT ? "granted" : "denied", cf, id, seq, e);
 out:
 	reply_end(&r);
 	return rc;

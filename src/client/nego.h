@@ -29,7 +29,16 @@ typedef struct {
 	int sequencing;	      /* pl_sequencing */
 	const char *mediator; /* a contact name, NULL = none */
 	uint64_t expires_in;  /* seconds from now, 0 = never */
+	uint64_t expires_at;  /* or this Unix time (wins over expires_in), 0 = unset */
 } pl_nego_terms;
+
+/* Asked with the complete object just before it is signed, after every
+ * check has passed: 0 signs it; anything else (with e set) stops the move
+ * with nothing signed or written. contact: the party it goes to. */
+typedef struct {
+	int (*fn)(void *ctx, pl_vault *v, const char *contact, const pl_obj *o, pl_err *e);
+	void *ctx;
+} pl_nego_confirm;
 
 /* Each creates the object, signs it and queues it for delivery; *seq is the
  * new item's local number and id its object id. Deliver with
@@ -49,6 +58,19 @@ int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind,
 /* decision: PL_DECISION_GRANT or PL_DECISION_DENY. */
 int pl_nego_answer(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
 		   const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+/* The same four, asking cf (NULL: nobody) before signing. */
+int pl_nego_propose_ex(pl_vault *v, const char *contact, const pl_nego_terms *t,
+		       const pl_nego_confirm *cf, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
+		       pl_err *e);
+int pl_nego_counter_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
+		       const pl_nego_terms *t, const pl_nego_confirm *cf,
+		       uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+int pl_nego_respond_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
+		       const char *reason, const pl_nego_confirm *cf,
+		       uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+int pl_nego_answer_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int decision,
+		      const char *text, const pl_nego_confirm *cf, uint8_t id[static PL_OBJ_ID_LEN],
+		      int64_t *seq, pl_err *e);
 
 /* Checks a received signed negotiation object (signed by `from`'s pinned
  * key, addressed to us, travelling under its own id, naming only objects we

@@ -1,14 +1,16 @@
 /*
- * vault.c — the vault's life cycle: creating DIR/vault.db atomically,
- * opening and unlocking it, transactions, and the small per-vault records
- * (identity, party name, relay, counters, our own mailbox token). Also the
- * SQLite helpers the other vault files share (vault_int.h).
+ * vault.c — the vault's life cycle: creating the sealed file DIR/vault.pv
+ * atomically, opening and unlocking it, saving it at each commit,
+ * converting a vault of the earlier unsealed format (DIR/vault.db),
+ * transactions, and the small per-vault records (identity, party name,
+ * relay, counters, our own mailbox token). Also the SQLite helpers the
+ * other vault files share (vault_int.h).
  *
- * Creation builds the whole database in DIR/vault.db.tmp (created 0600 with
- * O_EXCL before SQLite sees it, so the mode never depends on the umask),
- * and only then has pl_file_publish flush it and link it into place: a
- * crash leaves no vault or a complete one, never half of one, and an
- * existing vault is never replaced.
+ * Creation builds the whole database in memory, seals it, and has
+ * pl_file_publish flush DIR/vault.pv.tmp (created 0600 with O_EXCL) and
+ * link it into place: a crash leaves no vault or a complete one, never
+ * half of one, and an existing vault is never replaced. Each later commit
+ * goes the same way by rename (save_image).
  *
  * The key-encryption key and the identity live in sodium_malloc'd pages that
  * are made read-only once filled and wiped by sodium_free on close. This
@@ -30,8 +32,9 @@
 #include "util/codec.h"
 #include "util/file.h"
 
-#define VAULT_FILE "vault.db"
-#define VAULT_TMP "vault.db.tmp"
+#define VAULT_FILE "vault.pv"
+#define VAULT_TMP "vault.pv.tmp"
+#define OLD_FILE "vault.db" /* an unsealed vault of an earlier version */
 #define VAULT_APP_ID 0x504c5956 /* "PLYV" in PRAGMA application_id */
 #define VAULT_SCHEMA 2		/* PRAGMA user_version */
 #define CHECK_TEXT "parley vault key check v1"
@@ -114,6 +117,10 @@ static const char *vdir(const pl_vault *v)
 int pl_vault_dberr(pl_vault *v, int rc, const char *what, pl_err *e)
 {
 	const char *why = (v && v->db) ? sqlite3_errmsg(v->db) : sqlite3_errstr(rc);
+
+	/* A save that failed says why itself (full disk, permissions). */
+	if (v && v->save_err[0] && (rc & 0xff) == SQLITE_IOERR)
+		return pl_err_set(e, PL_EXIT_ERROR, "could not %s: %s", what, v->save_err);
 
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
@@ -388,12 +395,15 @@ static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_
 
 /* --- life cycle ------------------------------------------------------------- */
 
+static int refuse_existing(const char *dir, pl_err *e);
+
 static void vault_free(pl_vault *v)
 {
 	if (v == NULL)
 		return;
 	if (v->db)
 		sqlite3_close_v2(v->db);
+	pl_vfs_db_free(&v->mem);
 	pl_vault_lock_release(v); /* only once every write is in the file */
 	if (v->kek)
 		sodium_free(v->kek); /* zeroes the pages first */
@@ -425,41 +435,187 @@ static pl_vault *vault_new(const char *dir, pl_err *e)
 	return v;
 }
 
-/* Opens path with the vault's connection settings. wal: journal mode WAL
- * (a live vault) or DELETE (the temporary file being built, so that no -wal
- * file is left behind under the temporary name). */
-static int db_open(pl_vault *v, const char *path, int wal, pl_err *e)
+/* The connection settings every vault database gets. */
+static int db_settings(pl_vault *v, pl_err *e)
 {
-	int rc = sqlite3_open_v2(path, &v->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
-	if (rc != SQLITE_OK)
-		return pl_vault_dberr(v, rc, "open the database", e);
 	sqlite3_extended_result_codes(v->db, 1);
 	sqlite3_busy_timeout(v->db, 5000);
 	sqlite3_db_config(v->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 	sqlite3_db_config(v->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
-	/* secure_delete: deleted rows (used prekeys, dropped sessions) are
-	 * overwritten, so old sealed state does not linger in free pages. */
-	if (run_sql(v,
-		    "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
-		    " PRAGMA temp_store = MEMORY;",
-		    "configure the database", e) != 0)
-		return -1;
+	/* secure_delete: deleted rows (used prekeys, dropped sessions, purged
+	 * notes) are overwritten, so old state does not linger in free pages. */
+	return run_sql(v,
+		       "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+		       " PRAGMA temp_store = MEMORY;",
+		       "configure the database", e);
+}
+
+/* Sets the journal mode and checks SQLite took it. */
+static int journal_mode(pl_vault *v, const char *mode, pl_err *e)
+{
 	sqlite3_stmt *st;
-	if (pl_vault_prep(
-		v, &st, wal ? "PRAGMA journal_mode = WAL" : "PRAGMA journal_mode = DELETE", e) != 0)
+	char sql[48];
+	snprintf(sql, sizeof sql, "PRAGMA journal_mode = %s", mode);
+	if (pl_vault_prep(v, &st, sql, e) != 0)
 		return -1;
-	rc = sqlite3_step(st);
-	const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-	int ok = mode && strcmp(mode, wal ? "wal" : "delete") == 0;
+	int rc = sqlite3_step(st);
+	const char *got = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	int ok = got && strcasecmp(got, mode) == 0;
 	sqlite3_finalize(st);
 	if (!ok)
 		return rc == SQLITE_ROW ? pl_err_set(e, PL_EXIT_VAULT,
-						     "could not switch the vault at %s to "
-						     "write-ahead logging; check the file system",
-						     vdir(v))
+						     "could not set up the database of the vault "
+						     "at %s (journal mode %s); check the SQLite "
+						     "library",
+						     vdir(v), mode)
 					: pl_vault_dberr(v, rc, "open the database", e);
 	/* synchronous is per connection and must follow journal_mode. */
 	return run_sql(v, "PRAGMA synchronous = FULL", "configure the database", e);
+}
+
+/* Opens an old unsealed vault file (DIR/vault.db, write-ahead log) to
+ * convert it. */
+static int db_open_old(pl_vault *v, const char *path, pl_err *e)
+{
+	int rc = sqlite3_open_v2(path, &v->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK)
+		return pl_vault_dberr(v, rc, "open the database", e);
+	return db_settings(v, e) == 0 ? journal_mode(v, "wal", e) : -1;
+}
+
+/* Opens the database held in v->mem through the parley-vault VFS: the
+ * journal and temporary tables stay in memory, and each commit ends in
+ * save_image (once v->mem.save is set). */
+static int db_open_mem(pl_vault *v, pl_err *e)
+{
+	char name[64];
+	const char *vfs = pl_vfs_name();
+	if (vfs[0] == '\0')
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "SQLite refused parley's vault storage layer; check the SQLite "
+				  "library");
+	v->mem.ctx = v;
+	pl_vfs_path(name, sizeof name, &v->mem);
+	int rc = sqlite3_open_v2(name, &v->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs);
+	if (rc != SQLITE_OK)
+		return pl_vault_dberr(v, rc, "open the database", e);
+	if (db_settings(v, e) != 0)
+		return -1;
+	return journal_mode(v, "memory", e);
+}
+
+/* Writes all of p[0..n) to fd. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Overwrites with zeros, in place, a file that no longer has a name (the
+ * vault file a save replaced), so its blocks do not keep an older state of
+ * the vault; a file something else still links to is left alone. Effective
+ * on file systems that overwrite in place (ext4, xfs), not on
+ * copy-on-write ones or flash that remaps blocks (docs/DESIGN.md). */
+static void wipe_unlinked(int fd)
+{
+	static const uint8_t zero[64 * 1024];
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 0) {
+		off_t left = sb.st_size;
+		if (lseek(fd, 0, SEEK_SET) == 0) {
+			while (left > 0) {
+				size_t k = left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
+				if (write_all(fd, zero, k) != 0)
+					break;
+				left -= (off_t)k;
+			}
+			fdatasync(fd);
+		}
+	}
+	close(fd);
+}
+
+/* Puts the sealed file f[0..n) in place as DIR/vault.pv: written to
+ * DIR/vault.pv.tmp, flushed, then renamed over the old file (mode
+ * REPLACE) or linked where none exists (NOREPLACE); the replaced file is
+ * then wiped. A crash leaves the old file or the new one. */
+static int put_file(pl_vault *v, const uint8_t *f, size_t n, pl_file_mode mode, pl_err *e)
+{
+	char *path = pl_path_join(v->dir, VAULT_FILE), *tmp = pl_path_join(v->dir, VAULT_TMP);
+	int fd = -1, old = -1, r = -1;
+
+	if (path == NULL || tmp == NULL) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory writing the vault at %s", vdir(v));
+		goto out;
+	}
+	unlink(tmp); /* what a crashed save left: the lock says no one else writes */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		pl_err_set(e, PL_EXIT_VAULT, "cannot create %s: %s; check the folder's permissions",
+			   tmp, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, f, n) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR,
+			   "cannot write the vault at %s: %s; free disk space or check the disk",
+			   vdir(v), strerror(errno ? errno : ENOSPC));
+		unlink(tmp);
+		goto out;
+	}
+	if (mode == PL_FILE_REPLACE)
+		old = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (pl_file_publish(fd, tmp, path, mode, "the vault", e) == 0) {
+		r = 0;
+	} else if (mode == PL_FILE_NOREPLACE && errno == EEXIST) {
+		refuse_existing(v->dir, e);
+	}
+	if (old >= 0) {
+		if (r == 0)
+			wipe_unlinked(old);
+		else
+			close(old);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(tmp);
+	return r;
+}
+
+/* Seals the image img[0..n) under v's header and data key and puts it in
+ * place. */
+static int seal_and_put(pl_vault *v, const uint8_t *img, size_t n, pl_file_mode mode, pl_err *e)
+{
+	uint8_t *f;
+	size_t flen;
+	if (pl_vfile_seal(&f, &flen, &v->hdr, v->kek, img, n) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not seal the vault at %s (out of memory or larger than "
+				  "2 GiB)",
+				  vdir(v));
+	int r = put_file(v, f, flen, mode, e);
+	free(f); /* ciphertext only */
+	return r;
+}
+
+/* The VFS's save hook: every commit of an open vault ends here. */
+static int save_image(void *ctx, const uint8_t *img, size_t n)
+{
+	pl_vault *v = ctx;
+	pl_err e = {0};
+	if (seal_and_put(v, img, n, PL_FILE_REPLACE, &e) == 0)
+		return 0;
+	snprintf(v->save_err, sizeof v->save_err, "%s; nothing of this change was stored", e.msg);
+	return -1;
 }
 
 /* What a new vault is made of, as pl_vault_create was given it. */
@@ -472,75 +628,45 @@ typedef struct {
 	pl_vault_kdf_cost cost;
 } vault_setup;
 
-/* The data key v->kek sealed under the key derived from the passphrase
- * (wrap), bound to this vault's identity key: the "dek" record. */
-static int seal_data_key(pl_vault *v, const uint8_t *wrap, pl_wr *blob, pl_err *e)
+/* v->hdr := a new header for pass at params k, wrapping v->kek. */
+static int make_header(pl_vault *v, const pl_kdf_params *k, const char *pass, size_t passlen,
+		       pl_err *e)
 {
-	pl_wr ad;
-	own_ad(&ad, "data key", v->seal_ik);
-	int r = pl_vault_seal(blob, wrap, &ad, v->kek, PL_VAULT_KEY_LEN);
-	pl_wr_free(&ad);
-	if (r != 0)
-		return pl_err_set(e, PL_EXIT_ERROR,
-				  "could not encrypt the vault's data key (out of memory)");
-	return 0;
-}
-
-/* Derives the wrapping key for pass at fresh parameters of the given cost
- * and seals the data key under it: *rec and *blob are what the vault's
- * "kdf" and "dek" records become. */
-static int wrap_data_key(pl_vault *v, const char *pass, size_t passlen, pl_vault_kdf_cost cost,
-			 uint8_t rec[static PL_KDF_REC_LEN], pl_wr *blob, pl_err *e)
-{
-	pl_kdf_params k;
 	uint8_t *wrap = sodium_malloc(PL_VAULT_KEY_LEN);
-
-	pl_wr_init(blob);
+	int r = -1;
 	if (wrap == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
-	pl_vault_kdf_new(&k, cost);
-	int r = -1;
-	if (pl_vault_kdf_derive(wrap, &k, pass, passlen) != 0)
+	if (pl_vault_kdf_derive(wrap, k, pass, passlen) != 0)
 		pl_err_set(e, PL_EXIT_ERROR,
 			   "could not derive the vault key from the passphrase (out of "
 			   "memory?); close other programs and try again");
-	else if (seal_data_key(v, wrap, blob, e) == 0)
+	else if (pl_vfile_hdr_make(&v->hdr, k, wrap, v->kek) != 0)
+		pl_err_set(e, PL_EXIT_ERROR, "could not seal the vault's data key");
+	else
 		r = 0;
 	sodium_free(wrap);
-	pl_vault_kdf_encode(rec, &k);
 	return r;
 }
 
-/* Fills the freshly created temporary database. */
+/* Fills the new vault's database (in memory). */
 static int build(pl_vault *v, const vault_setup *s, pl_err *e)
 {
-	uint8_t rec[PL_KDF_REC_LEN], token[PL_TOKEN_LEN];
-	pl_wr dek;
+	uint8_t token[PL_TOKEN_LEN];
 	int ok = 0;
 
-	if (pl_identity_generate(v->id) != 0)
-		return pl_err_set(e, PL_EXIT_ERROR, "could not generate an identity key");
-	memcpy(v->seal_ik, v->id->pk, PL_IK_LEN);
-	randombytes_buf(v->kek, PL_VAULT_KEY_LEN);
-	if (wrap_data_key(v, s->pass, s->passlen, s->cost, rec, &dek, e) != 0)
-		return -1;
 	if (run_sql(v,
 		    "PRAGMA application_id = " STR(VAULT_APP_ID) ";"
 								 " PRAGMA user_version = " STR(
 								     VAULT_SCHEMA) ";",
 		    "initialise the database", e) != 0 ||
-	    run_sql(v, "BEGIN IMMEDIATE", "initialise the database", e) != 0) {
-		pl_wr_free(&dek);
+	    run_sql(v, "BEGIN IMMEDIATE", "initialise the database", e) != 0)
 		return -1;
-	}
 	uint8_t now[8];
 	pl_be64_put(now, pl_now());
 	randombytes_buf(token, sizeof token);
 	/* The identity seed is the secret; the 64-byte secret key is rebuilt
 	 * from it on open and checked against the stored public key. */
 	if (run_sql(v, SCHEMA_SQL, "create the tables", e) == 0 &&
-	    pl_vault_meta_put(v, "kdf", rec, sizeof rec, e) == 0 &&
-	    pl_vault_meta_put(v, "dek", dek.p, dek.n, e) == 0 &&
 	    pl_vault_meta_put(v, "ik", v->id->pk, PL_IK_LEN, e) == 0 &&
 	    meta_put_sealed(v, "ik_seed", "identity", v->id->sk, 32, e) == 0 &&
 	    meta_put_sealed(v, "check", "key check", (const uint8_t *)CHECK_TEXT,
@@ -554,7 +680,6 @@ static int build(pl_vault *v, const vault_setup *s, pl_err *e)
 	    pl_vault_prekeys_init(v, e) == 0)
 		ok = 1;
 	sodium_memzero(token, sizeof token);
-	pl_wr_free(&dek);
 	return pl_vault_tx_end(v, 1, ok, e);
 }
 
@@ -625,74 +750,55 @@ static int refuse_existing(const char *dir, pl_err *e)
 			  "a vault already exists at %s; refusing to overwrite it", dir);
 }
 
-/* Anything at path, even a dangling link, counts as a vault. */
-static int vault_absent(const char *dir, const char *path, pl_err *e)
+/* 1 if anything, even a dangling link, is at DIR/name. */
+static int present(const char *dir, const char *name)
 {
 	struct stat sb;
-	if (lstat(path, &sb) == 0 || errno != ENOENT)
+	char *path = pl_path_join(dir, name);
+	int r = path == NULL || lstat(path, &sb) == 0 || errno != ENOENT;
+	free(path);
+	return r;
+}
+
+/* A vault file of either format counts as a vault. */
+static int vault_absent(const char *dir, pl_err *e)
+{
+	if (present(dir, VAULT_FILE) || present(dir, OLD_FILE))
 		return refuse_existing(dir, e);
 	return 0;
 }
 
-/* Creates the temporary database file empty, 0600 and O_EXCL before SQLite
- * sees it, so that its mode never depends on the umask. What a crashed
- * create left under that name (and its journal) goes first. Returns the
- * open file or -1. */
-static int create_tmp(const char *tmp, const char *tmpj, pl_err *e)
-{
-	unlink(tmp);
-	unlink(tmpj);
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0) {
-		pl_err_set(e, PL_EXIT_VAULT, "cannot create %s: %s; check the folder's permissions",
-			   tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Builds the whole vault in the temporary database tmp and closes it, so
- * that everything is in the file before it is flushed. */
-static int build_tmp(const char *dir, const char *tmp, const vault_setup *s, pl_err *e)
+/* Builds the whole vault in memory, then puts its sealed file in place,
+ * never over an existing one; a folder create made is flushed into its
+ * parent too, or a crash could lose the folder with the vault in it. */
+static int create_in(const char *dir, const vault_setup *s, int made_dir, pl_err *e)
 {
 	pl_vault *v = vault_new(dir, e);
+	pl_kdf_params k;
 	int r = -1;
 
 	if (v == NULL)
 		return -1;
-	if (db_open(v, tmp, 0, e) == 0 && build(v, s, e) == 0) {
-		if (sqlite3_close(v->db) == SQLITE_OK) {
-			v->db = NULL;
-			r = 0;
-		} else {
-			pl_vault_dberr(v, SQLITE_ERROR, "finish the new vault", e);
-		}
+	pl_vault_kdf_new(&k, s->cost);
+	randombytes_buf(v->kek, PL_VAULT_KEY_LEN);
+	int gen = pl_identity_generate(v->id);
+	if (gen == 0) /* the sealed records are bound to this first key */
+		memcpy(v->seal_ik, v->id->pk, PL_IK_LEN);
+	if (gen != 0)
+		pl_err_set(e, PL_EXIT_ERROR, "could not generate an identity key");
+	else if (make_header(v, &k, s->pass, s->passlen, e) == 0 && db_open_mem(v, e) == 0 &&
+		 build(v, s, e) == 0 &&
+		 seal_and_put(v, v->mem.buf, v->mem.n, PL_FILE_NOREPLACE, e) == 0) {
+		r = 0;
+		if (made_dir && pl_file_sync_parent(dir) != 0)
+			r = pl_err_set(e, PL_EXIT_ERROR,
+				       "the vault is at %s but the folder holding it could not "
+				       "be flushed to disk (%s); it may not survive a crash: check "
+				       "the disk and try again",
+				       dir, strerror(errno));
 	}
 	vault_free(v);
 	return r;
-}
-
-/* Puts the finished temporary database in place as the vault, never over
- * an existing one; a folder create made is flushed into its parent too, or
- * a crash could lose the folder with the vault in it. */
-static int put_in_place(int fd, const char *tmp, const char *path, const char *dir, int made_dir,
-			pl_err *e)
-{
-	if (pl_file_publish(fd, tmp, path, PL_FILE_NOREPLACE, "the new vault", e) == 0) {
-		if (made_dir && pl_file_sync_parent(dir) != 0)
-			return pl_err_set(
-			    e, PL_EXIT_ERROR,
-			    "the vault is at %s but the folder holding it could not "
-			    "be flushed to disk (%s); it may not survive a crash: check "
-			    "the disk and try again",
-			    dir, strerror(errno));
-		return 0;
-	}
-	if (errno == EEXIST) /* a vault appeared since vault_absent looked */
-		return refuse_existing(dir, e);
-	return -1;
 }
 
 int pl_vault_create(const char *dir, const char *name, const char *relay_url,
@@ -711,31 +817,15 @@ int pl_vault_create_cost(const char *dir, const char *name, const char *relay_ur
 	if (vault_start(dir, e) != 0 || setup_check(&s, e) != 0)
 		return -1;
 
-	int made_dir = 0, fd = -1, r = -1;
-	char *path = pl_path_join(dir, VAULT_FILE), *tmp = pl_path_join(dir, VAULT_TMP);
-	char *tmpj = pl_path_join(dir, VAULT_TMP "-journal");
-	if (path == NULL || tmp == NULL || tmpj == NULL)
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory creating the vault");
-	else if (make_folder(dir, &made_dir, e) == 0 && vault_absent(dir, path, e) == 0 &&
-		 (fd = create_tmp(tmp, tmpj, e)) >= 0 && build_tmp(dir, tmp, &s, e) == 0 &&
-		 put_in_place(fd, tmp, path, dir, made_dir, e) == 0)
-		r = 0;
-	if (r != 0) {
-		/* Nothing of a failed create stays but the vault itself, when only
-		 * the flush of its folder failed (rmdir then finds it and fails). */
-		if (tmp)
-			unlink(tmp);
-		if (tmpj)
-			unlink(tmpj);
-		if (made_dir)
-			rmdir(dir);
-	}
-	if (fd >= 0)
-		close(fd); /* after fsync: a failed close cannot lose what was flushed */
-	free(path);
-	free(tmp);
-	free(tmpj);
-	return r;
+	int made_dir = 0;
+	if (make_folder(dir, &made_dir, e) == 0 && vault_absent(dir, e) == 0 &&
+	    create_in(dir, &s, made_dir, e) == 0)
+		return 0;
+	/* Nothing of a failed create stays but the vault itself, when only the
+	 * flush of its folder failed (rmdir then finds it and fails). */
+	if (made_dir)
+		rmdir(dir);
+	return -1;
 }
 
 /* Checks the database is a parley vault of a schema version we know;
@@ -763,8 +853,8 @@ static int check_header(pl_vault *v, int64_t *version, pl_err *e)
 		return pl_vault_dberr(v, rc, "read the vault header", e);
 	if (app != VAULT_APP_ID)
 		return pl_err_set(e, PL_EXIT_VAULT,
-				  "%s/" VAULT_FILE
-				  " is not a parley vault; choose another folder for the vault",
+				  "the database in %s is not a parley vault; choose another "
+				  "folder for the vault",
 				  vdir(v));
 	if (ver > VAULT_SCHEMA)
 		return pl_err_set(e, PL_EXIT_VAULT,
@@ -859,10 +949,11 @@ static int load_public(pl_vault *v, pl_err *e)
 	return 0;
 }
 
-/* Opens the "dek" record with the key derived from the passphrase into
- * v->kek: 1 if opened, 0 if the vault has no such record (made before it
- * existed: the derived key is the data key), -1 if it does not open. */
-static int unwrap_data_key(pl_vault *v, const uint8_t *wrap, pl_err *e)
+/* Opens an old vault's "dek" record with the key derived from the
+ * passphrase into v->kek: 1 if opened, 0 if the vault has no such record
+ * (made before it existed: the derived key is the data key), -1 if it does
+ * not open. */
+static int old_unwrap_data_key(pl_vault *v, const uint8_t *wrap, pl_err *e)
 {
 	pl_wr blob, ad;
 	int found;
@@ -900,39 +991,20 @@ static int seal_key_load(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_err
 	return 0;
 }
 
-/* Derives the KEK, opens the data key and the identity; tells a wrong
- * passphrase apart from a damaged identity record by the separate
- * key-check record. */
-static int unlock(pl_vault *v, const char *pass, size_t passlen, pl_err *e)
+/* Checks the data key in v->kek against the key-check record and loads
+ * the identity it seals; tells a wrong passphrase apart from a damaged
+ * identity record. */
+static int load_identity(pl_vault *v, pl_err *e)
 {
-	uint8_t rec[PL_KDF_REC_LEN], ik[PL_IK_LEN], seed[32], chk[sizeof CHECK_TEXT - 1];
-	pl_kdf_params k;
+	uint8_t ik[PL_IK_LEN], seed[32], chk[sizeof CHECK_TEXT - 1];
+	pl_err tmp;
 	int r = -1;
 
-	if (meta_get_fixed(v, "kdf", rec, sizeof rec, e) != 0 ||
-	    meta_get_fixed(v, "ik", ik, sizeof ik, e) != 0)
+	if (meta_get_fixed(v, "ik", ik, sizeof ik, e) != 0)
 		return -1;
-	if (pl_vault_kdf_decode(&k, rec, sizeof rec) != 0)
-		return pl_vault_damaged(v, "its passphrase parameters are invalid", e);
-	uint8_t *wrap = sodium_malloc(PL_VAULT_KEY_LEN);
-	if (wrap == NULL)
-		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
-	if (pl_vault_kdf_derive(wrap, &k, pass, passlen) != 0) {
-		sodium_free(wrap);
-		return pl_err_set(e, PL_EXIT_ERROR,
-				  "could not derive the vault key from the passphrase (out of "
-				  "memory?); close other programs and try again");
-	}
 	memcpy(v->id->pk, ik, sizeof ik);
-	if (seal_key_load(v, ik, e) != 0) {
-		sodium_free(wrap);
+	if (seal_key_load(v, ik, e) != 0)
 		return -1;
-	}
-	int u = unwrap_data_key(v, wrap, e);
-	sodium_free(wrap);
-	if (u < 0)
-		return -1;
-	pl_err tmp;
 	if (meta_get_sealed(v, "check", "key check", chk, sizeof chk, &tmp) != 0 ||
 	    sodium_memcmp(chk, CHECK_TEXT, sizeof chk) != 0)
 		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s",
@@ -950,62 +1022,220 @@ out:
 	return r;
 }
 
-/* DIR/vault.db, once it is known to be a regular file: a missing vault,
- * an unreadable one and something else under its name each get their own
- * error. NULL on failure. */
-static char *vault_file(const char *dir, pl_err *e)
+/* Unlocks an old unsealed vault: derives the key from its kdf record and
+ * opens its data key. *k receives the record's parameters. */
+static int old_unlock(pl_vault *v, const char *pass, size_t passlen, pl_kdf_params *k, pl_err *e)
 {
-	struct stat sb;
-	char *path = pl_path_join(dir, VAULT_FILE);
+	uint8_t rec[PL_KDF_REC_LEN], ik[PL_IK_LEN];
 
-	if (path == NULL) {
-		pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
-		return NULL;
+	if (meta_get_fixed(v, "kdf", rec, sizeof rec, e) != 0 ||
+	    meta_get_fixed(v, "ik", ik, sizeof ik, e) != 0)
+		return -1;
+	if (pl_vault_kdf_decode(k, rec, sizeof rec) != 0)
+		return pl_vault_damaged(v, "its passphrase parameters are invalid", e);
+	uint8_t *wrap = sodium_malloc(PL_VAULT_KEY_LEN);
+	if (wrap == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
+	if (pl_vault_kdf_derive(wrap, k, pass, passlen) != 0) {
+		sodium_free(wrap);
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not derive the vault key from the passphrase (out of "
+				  "memory?); close other programs and try again");
 	}
-	if (lstat(path, &sb) != 0) {
-		int err = errno;
-		free(path);
-		if (err == ENOENT || err == ENOTDIR)
-			pl_err_set(e, PL_EXIT_VAULT, "no vault at %s; create one there first", dir);
-		else
-			pl_err_set(e, PL_EXIT_VAULT,
-				   "cannot read the vault at %s: %s; check its permissions", dir,
-				   strerror(err));
-		return NULL;
+	memcpy(v->id->pk, ik, sizeof ik);
+	if (seal_key_load(v, ik, e) != 0) {
+		sodium_free(wrap);
+		return -1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		free(path);
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "%s/" VAULT_FILE " is not a regular file; refusing to open it", dir);
-		return NULL;
-	}
-	return path;
+	int u = old_unwrap_data_key(v, wrap, e);
+	sodium_free(wrap);
+	return u < 0 ? -1 : load_identity(v, e);
 }
 
-int pl_vault_exists(const char *dir)
+/* Overwrites DIR/name with zeros and removes it, if it exists. */
+static void wipe_remove(const char *dir, const char *name)
 {
+	char *path = pl_path_join(dir, name);
+	if (path == NULL)
+		return;
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (unlink(path) == 0 && fd >= 0) {
+		wipe_unlinked(fd);
+		fd = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* Converts an old vault (DIR/vault.db, its records in clear beside their
+ * sealed secrets) to the sealed file, under the lock: its image, with the
+ * old passphrase records dropped, is sealed under a new header (same cost,
+ * fresh salt) into DIR/vault.pv, and only then are the old files wiped and
+ * removed. A crash before the new file is in place leaves the old vault;
+ * after it, the next open finishes the removal. */
+static int convert_old(pl_vault *v, const char *pass, size_t passlen, pl_err *e)
+{
+	char *old = pl_path_join(v->dir, OLD_FILE);
+	pl_kdf_params k;
+	int64_t version = 0;
+	sqlite3_int64 sz = 0;
+	unsigned char *img = NULL;
+	int r = -1;
+
+	if (old == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
+	if (db_open_old(v, old, e) != 0 || check_header(v, &version, e) != 0 ||
+	    old_unlock(v, pass, passlen, &k, e) != 0)
+		goto out;
+	img = sqlite3_serialize(v->db, "main", &sz, 0);
+	if (img == NULL || sz < 100) {
+		pl_vault_dberr(v, SQLITE_NOMEM, "read the old vault", e);
+		goto out;
+	}
+	sqlite3_close_v2(v->db);
+	v->db = NULL;
+	if (pl_vfs_db_take(&v->mem, img, (size_t)sz) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory converting the vault at %s", vdir(v));
+		goto out;
+	}
+	/* The image said "write-ahead log" (bytes 18 and 19); the buffer is a
+	 * rollback-journal database. */
+	v->mem.buf[18] = v->mem.buf[19] = 1;
+	randombytes_buf(k.salt, sizeof k.salt);
+	if (db_open_mem(v, e) != 0 || migrate(v, version, e) != 0 ||
+	    run_sql(v, "DELETE FROM meta WHERE k IN ('kdf', 'dek'); VACUUM",
+		    "convert the vault", e) != 0 ||
+	    make_header(v, &k, pass, passlen, e) != 0 ||
+	    seal_and_put(v, v->mem.buf, v->mem.n, PL_FILE_NOREPLACE, e) != 0)
+		goto out;
+	v->converted = 1;
+	r = 0;
+out:
+	if (img) {
+		sodium_memzero(img, (size_t)sz);
+		sqlite3_free(img);
+	}
+	if (v->db) {
+		sqlite3_close_v2(v->db);
+		v->db = NULL;
+	}
+	pl_vfs_db_free(&v->mem);
+	free(old);
+	return r;
+}
+
+/* Reads DIR/vault.pv whole. */
+static int read_file(pl_vault *v, uint8_t **f, size_t *n, pl_err *e)
+{
+	char *path = pl_path_join(v->dir, VAULT_FILE);
+	pl_err tmp;
 	struct stat sb;
-	char *path = dir ? pl_path_join(dir, VAULT_FILE) : NULL;
-	int r = path != NULL && lstat(path, &sb) == 0;
+	int r = -1;
+
+	if (path == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory opening the vault");
+	if (lstat(path, &sb) != 0)
+		pl_err_set(e, PL_EXIT_VAULT, "no vault at %s; create one there first", vdir(v));
+	else if (!S_ISREG(sb.st_mode))
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "%s is not a regular file; refusing to open it as a vault", path);
+	else if (pl_file_read(path,
+			      PL_VFILE_HDR_LEN + PL_SEAL_NONCE_LEN +
+				  pl_vfile_padded(PL_VFILE_IMAGE_MAX) + PL_SEAL_MAC_LEN,
+			      f, n, &tmp) != 0)
+		pl_err_set(e, PL_EXIT_VAULT, "cannot read the vault: %s; check its permissions",
+			   tmp.msg);
+	else
+		r = 0;
 	free(path);
 	return r;
 }
 
-/* Once the lock is held: the passphrase may have been changed and the
- * schema upgraded by the process waited for, so both are checked again. */
-static int recheck(pl_vault *v, int64_t *version, pl_err *e)
+static void file_free(uint8_t *f, size_t n)
 {
-	uint8_t chk[sizeof CHECK_TEXT - 1];
-	pl_err tmp;
-	if (check_header(v, version, e) != 0)
-		return -1;
-	if (meta_get_sealed(v, "check", "key check", chk, sizeof chk, &tmp) != 0 ||
-	    sodium_memcmp(chk, CHECK_TEXT, sizeof chk) != 0)
-		return pl_err_set(e, PL_EXIT_VAULT,
-				  "the passphrase of the vault at %s was changed while this "
-				  "command waited for it; run it again with the new passphrase",
-				  vdir(v));
-	return 0;
+	if (f) {
+		sodium_memzero(f, n);
+		free(f);
+	}
+}
+
+/* Unlocks the sealed vault file: the costly key derivation first, beside
+ * a process that holds the vault; then, under the lock, the file as it is
+ * now is read again, authenticated whole, and its image loaded. */
+static int open_sealed(pl_vault *v, const char *pass, size_t passlen, const char *cmd,
+		       unsigned wait_ms, pl_err *e)
+{
+	uint8_t *f = NULL, *img = NULL;
+	size_t flen = 0, n = 0;
+	pl_vfile_hdr h;
+	int r = -1;
+	uint8_t *wrap = sodium_malloc(PL_VAULT_KEY_LEN);
+
+	if (wrap == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
+	if (read_file(v, &f, &flen, e) != 0)
+		goto out;
+	if (pl_vfile_hdr_parse(&h, f, flen) != 0) {
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "%s/" VAULT_FILE " is not a parley vault or its header is damaged; "
+			   "restore the vault from a backup",
+			   vdir(v));
+		goto out;
+	}
+	if (pl_vault_kdf_derive(wrap, &h.kdf, pass, passlen) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR,
+			   "could not derive the vault key from the passphrase (out of "
+			   "memory?); close other programs and try again");
+		goto out;
+	}
+	if (pl_vfile_hdr_unwrap(&h, wrap, v->kek) != 0) {
+		pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s", vdir(v));
+		goto out;
+	}
+	if (v->lock_fd < 0 && pl_vault_lock_take(v, cmd, wait_ms, e) != 0)
+		goto out;
+	file_free(f, flen);
+	f = NULL;
+	if (read_file(v, &f, &flen, e) != 0)
+		goto out;
+	if (flen < PL_VFILE_HDR_LEN || sodium_memcmp(f, h.raw, PL_VFILE_HDR_LEN) != 0) {
+		pl_vfile_hdr h2;
+		if (pl_vfile_hdr_parse(&h2, f, flen) != 0 ||
+		    sodium_memcmp(h2.raw, h.raw, PL_VFILE_HDR_LEN - PL_SEAL_NONCE_LEN -
+							 PL_VAULT_KEY_LEN - PL_SEAL_MAC_LEN) != 0 ||
+		    pl_vfile_hdr_unwrap(&h2, wrap, v->kek) != 0) {
+			pl_err_set(e, PL_EXIT_VAULT,
+				   "the passphrase of the vault at %s was changed while this "
+				   "command waited for it; run it again with the new passphrase",
+				   vdir(v));
+			goto out;
+		}
+		h = h2;
+	}
+	if (pl_vfile_open(&img, &n, &h, v->kek, f, flen) != 0) {
+		pl_err_set(e, PL_EXIT_VAULT,
+			   "the vault at %s was changed by someone without its passphrase (its "
+			   "file does not authenticate); do not use it: restore it from a "
+			   "backup",
+			   vdir(v));
+		goto out;
+	}
+	v->hdr = h;
+	v->mem.buf = img;
+	v->mem.n = v->mem.cap = n;
+	img = NULL;
+	v->sealed = 1;
+	r = 0;
+out:
+	file_free(f, flen);
+	sodium_free(wrap);
+	return r;
+}
+
+int pl_vault_exists(const char *dir)
+{
+	return dir != NULL && (present(dir, VAULT_FILE) || present(dir, OLD_FILE));
 }
 
 int pl_vault_open(pl_vault **out, const char *dir, const char *pass, size_t passlen, pl_err *e)
@@ -1017,56 +1247,79 @@ int pl_vault_open_ex(pl_vault **out, const char *dir, const char *pass, size_t p
 		     const pl_vault_open_opts *o, pl_err *e)
 {
 	unsigned wait_ms = (o && o->wait_ms) ? o->wait_ms : PL_VAULT_LOCK_WAIT_MS;
+	const char *cmd = o ? o->cmd : NULL;
 	*out = NULL;
 	if (vault_start(dir, e) != 0)
 		return -1;
-	char *path = vault_file(dir, e);
-	if (path == NULL)
-		return -1;
 	pl_vault *v = vault_new(dir, e);
-	int r = -1;
+	if (v == NULL)
+		return -1;
+	int r = -1, ok = 1;
 	int64_t version = 0;
-	/* The costly key derivation runs before the lock, beside the holder;
-	 * everything that may change is read after it. */
-	if (v != NULL && db_open(v, path, 1, e) == 0 && check_header(v, &version, e) == 0 &&
-	    unlock(v, pass, passlen, e) == 0 &&
-	    pl_vault_lock_take(v, o ? o->cmd : NULL, wait_ms, e) == 0 &&
-	    recheck(v, &version, e) == 0 && migrate(v, version, e) == 0 && load_public(v, e) == 0) {
-		sodium_mprotect_readonly(v->kek);
-		sodium_mprotect_readonly(v->id);
-		*out = v;
-		v = NULL;
-		r = 0;
+	/* An old unsealed vault is converted once, under the lock; a vault
+	 * file beside it means a conversion was cut short after the new file
+	 * was in place, and the old one only needs removing. */
+	if (!present(dir, VAULT_FILE) && present(dir, OLD_FILE)) {
+		ok = pl_vault_lock_take(v, cmd, wait_ms, e) == 0 &&
+		     (present(dir, VAULT_FILE) || convert_old(v, pass, passlen, e) == 0);
+	}
+	if (ok && open_sealed(v, pass, passlen, cmd, wait_ms, e) == 0) {
+		if (present(dir, OLD_FILE) || present(dir, OLD_FILE "-wal")) {
+			wipe_remove(dir, OLD_FILE);
+			wipe_remove(dir, OLD_FILE "-wal");
+			wipe_remove(dir, OLD_FILE "-shm");
+			pl_file_sync_parent(v->dir);
+		}
+		v->mem.save = NULL;
+		if (db_open_mem(v, e) == 0 && check_header(v, &version, e) == 0 &&
+		    load_identity(v, e) == 0) {
+			v->mem.save = save_image;
+			if (migrate(v, version, e) == 0 && load_public(v, e) == 0) {
+				sodium_mprotect_readonly(v->kek);
+				sodium_mprotect_readonly(v->id);
+				*out = v;
+				v = NULL;
+				r = 0;
+			}
+		}
 	}
 	vault_free(v);
-	free(path);
 	return r;
+}
+
+int pl_vault_converted(const pl_vault *v)
+{
+	return v->converted;
 }
 
 int pl_vault_passphrase_change(pl_vault *v, const char *pass, size_t passlen,
 			       pl_vault_kdf_cost cost, pl_err *e)
 {
-	uint8_t rec[PL_KDF_REC_LEN];
-	pl_wr dek;
+	pl_kdf_params k;
 
 	if (pass == NULL || passlen == 0)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the new passphrase is empty; choose a passphrase for the vault");
 	if (pl_passphrase_check(pass, passlen, e) != 0)
 		return -1;
-	/* Derived before the transaction: the write lock is held only for the
-	 * two record writes, not for the seconds Argon2id takes. */
-	if (wrap_data_key(v, pass, passlen, cost, rec, &dek, e) != 0)
-		return -1;
-	int own;
-	if (pl_vault_tx_start(v, &own, e) != 0) {
-		pl_wr_free(&dek);
+	if (!v->sealed || v->mem.broken || !sqlite3_get_autocommit(v->db))
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "the passphrase of the vault at %s cannot be changed now (a "
+				  "change is open or a write failed); run the command again",
+				  vdir(v));
+	/* One new header (fresh salt, the same data key) and one rename: after
+	 * a crash exactly one of the old and the new passphrase opens it. */
+	pl_vfile_hdr old = v->hdr;
+	pl_vault_kdf_new(&k, cost);
+	if (make_header(v, &k, pass, passlen, e) != 0) {
+		v->hdr = old;
 		return -1;
 	}
-	int ok = pl_vault_meta_put(v, "kdf", rec, sizeof rec, e) == 0 &&
-		 pl_vault_meta_put(v, "dek", dek.p, dek.n, e) == 0;
-	pl_wr_free(&dek);
-	return pl_vault_tx_end(v, own, ok, e);
+	if (seal_and_put(v, v->mem.buf, v->mem.n, PL_FILE_REPLACE, e) != 0) {
+		v->hdr = old;
+		return -1;
+	}
+	return 0;
 }
 
 int pl_vault_open_memory(pl_vault **out, pl_err *e)

@@ -1,13 +1,14 @@
 /*
- * vault.h — a party's vault: one SQLite file (DIR/vault.db, mode 0600, DIR
- * 0700) holding identity, prekeys, contacts, ratchet sessions, the
- * transcript, the outbox and the relay state.
+ * vault.h — a party's vault: one SQLite database, sealed whole in one file
+ * (DIR/vault.pv, mode 0600, DIR 0700; vault_file.c), holding identity,
+ * prekeys, contacts, ratchet sessions, the transcript, the outbox and the
+ * relay state. Nothing of it is on disk in clear, and a file changed
+ * without the passphrase does not open.
  *
  * Secrets at rest: a key-encryption key is derived from the passphrase with
- * Argon2id (crypto_pwhash, parameters and salt stored beside it). A vault
- * made by this version keeps a random data key sealed under it (so a new
- * passphrase rewrites only that wrapper); a vault made earlier uses the
- * derived key itself as its data key until its passphrase changes. Every
+ * Argon2id (crypto_pwhash, parameters and salt in the file's header), which
+ * wraps the vault's random data key (so a new passphrase rewrites only the
+ * header). Besides the seal of the whole file, every
  * secret column (identity secret key, prekey secrets, session states, item
  * bodies, contacts' access tokens, our own token) is sealed with
  * XChaCha20-Poly1305 under the data key, with the column's purpose and row identity as
@@ -34,7 +35,7 @@
 
 typedef struct pl_vault pl_vault;
 
-/* Creates DIR (0700) and DIR/vault.db (0600) with a fresh identity, signed
+/* Creates DIR (0700) and DIR/vault.pv (0600) with a fresh identity, signed
  * prekey and one-time prekeys. Refuses (PL_EXIT_VAULT) if a vault exists.
  * relay_ca may be NULL (system store); it is PEM bytes copied into the vault. */
 int pl_vault_create(const char *dir, const char *name, const char *relay_url,
@@ -84,6 +85,9 @@ int pl_passphrase_generate(char *out, size_t cap, const char *words, unsigned *n
 /* 1 if DIR holds a vault file (even a damaged one), else 0: lets a caller
  * tell "nothing here yet" from a vault that fails to open. */
 int pl_vault_exists(const char *dir);
+/* 1 if this open converted an unsealed vault of an earlier version (its
+ * DIR/vault.db, now wiped) to the sealed file DIR/vault.pv. */
+int pl_vault_converted(const pl_vault *v);
 /* Opens and unlocks; wrong passphrase or missing vault → PL_EXIT_VAULT.
  * An open vault holds DIR/vault.lock exclusively until it is closed: one
  * process (one handle) at a time reads and changes the vault, so two
@@ -353,9 +357,9 @@ void pl_vault_item_free(pl_item *it); /* wipes body */
 void pl_vault_items_free(pl_item *it, size_t n);
 /* Retention: deletes, in one transaction, every note (either direction)
  * whose time is before `before` (unix s) and that is not waiting in the
- * outbox, then scrubs the files (write-ahead log checkpointed and
- * truncated, database rebuilt with VACUUM under secure_delete) so their
- * sealed bodies are no longer in vault.db or vault.db-wal. Signed objects,
+ * outbox, then scrubs the image (rebuilt with VACUUM under secure_delete;
+ * the replaced file is overwritten) so their sealed bodies are no longer
+ * in the vault. Signed objects,
  * acks, relay notices and receipts are kept. *count: notes deleted (set
  * even when the scrub fails after the commit; then -1 and e says so).
  * Records the cutoff as the counter "notes_purged_before". Must not be

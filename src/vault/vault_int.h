@@ -85,6 +85,63 @@ int pl_vault_kdf_decode(pl_kdf_params *k, const uint8_t *p, size_t n);
 int pl_vault_kdf_derive(uint8_t key[static PL_VAULT_KEY_LEN], const pl_kdf_params *k,
 			const char *pass, size_t passlen);
 
+/* --- the sealed vault file (vault_file.c) ------------------------------------
+ * DIR/vault.pv holds the whole SQLite database, sealed: see vault_file.c
+ * for the layout. The header carries the passphrase's KDF parameters and
+ * the data key wrapped under the key they derive; the body is the image,
+ * padded, under a key derived from the data key, with the header as AD. */
+#define PL_VFILE_MAGIC "PLVAULT"
+#define PL_VFILE_V1 1
+#define PL_VFILE_HDR_LEN (8 + 1 + PL_KDF_REC_LEN + PL_SEAL_NONCE_LEN + 32 + PL_SEAL_MAC_LEN)
+#define PL_VFILE_IMAGE_MAX ((size_t)1 << 31) /* 2 GiB of database */
+#define PL_VFILE_PAD_MIN ((size_t)64 << 10)
+typedef struct {
+	pl_kdf_params kdf;
+	uint8_t raw[PL_VFILE_HDR_LEN];
+} pl_vfile_hdr;
+/* Bytes of padded plaintext (length field, image, zeros) for an image of n. */
+size_t pl_vfile_padded(size_t n);
+/* A new header: the parameters k and dek wrapped under wrap (derived from
+ * the passphrase with k). 0 or -1. */
+int pl_vfile_hdr_make(pl_vfile_hdr *h, const pl_kdf_params *k,
+		      const uint8_t wrap[static PL_VAULT_KEY_LEN],
+		      const uint8_t dek[static PL_VAULT_KEY_LEN]);
+/* Strict: magic, format, a KDF record in range. Reads the first
+ * PL_VFILE_HDR_LEN bytes of p. */
+int pl_vfile_hdr_parse(pl_vfile_hdr *h, const uint8_t *p, size_t n);
+/* The data key, if wrap is the right key; -1 (dek zeroed) otherwise. */
+int pl_vfile_hdr_unwrap(const pl_vfile_hdr *h, const uint8_t wrap[static PL_VAULT_KEY_LEN],
+			uint8_t dek[static PL_VAULT_KEY_LEN]);
+/* The whole file for image img[0..n) under header h: a malloc'd buffer. */
+int pl_vfile_seal(uint8_t **out, size_t *outlen, const pl_vfile_hdr *h,
+		  const uint8_t dek[static PL_VAULT_KEY_LEN], const uint8_t *img, size_t n);
+/* Opens a whole file whose header is h: *img is malloc'd (wipe *n bytes,
+ * then free); -1 if anything was changed. */
+int pl_vfile_open(uint8_t **img, size_t *n, const pl_vfile_hdr *h,
+		  const uint8_t dek[static PL_VAULT_KEY_LEN], const uint8_t *file, size_t flen);
+
+/* --- the database in memory (vault_vfs.c) ------------------------------------
+ * An open vault's database lives in one memory buffer behind the SQLite VFS
+ * "parley-vault"; each commit's sync hands the whole image to save(), which
+ * seals it and puts the file in place. A failed save breaks the buffer:
+ * every later write fails, so nothing is ever shown as stored that is not
+ * on disk. */
+typedef struct pl_vfs_db {
+	uint8_t *buf;
+	size_t n, cap;
+	int (*save)(void *ctx, const uint8_t *img, size_t n);
+	void *ctx;
+	int broken;
+} pl_vfs_db;
+/* The VFS's name, registered once; "" if SQLite refused it. */
+const char *pl_vfs_name(void);
+/* The file name that makes SQLite open d through the VFS (cap >= 40). */
+void pl_vfs_path(char *out, size_t cap, const pl_vfs_db *d);
+/* Wipes and frees d's buffer. */
+void pl_vfs_db_free(pl_vfs_db *d);
+/* d's buffer := a copy of p[0..n) (the old one wiped). 0 or -1. */
+int pl_vfs_db_take(pl_vfs_db *d, const uint8_t *p, size_t n);
+
 /* --- texts ----------------------------------------------------------------- */
 /* 0 iff p[0..n) is a party or contact name: 1..PL_NAME_MAX bytes of strict
  * UTF-8, no control characters (C0, DEL, C1), no line/paragraph separators
@@ -117,6 +174,11 @@ struct pl_vault {
 	char relay_proxy[PL_URL_MAX + 1]; /* stored SOCKS proxy, "" for none */
 	char proxy_run[PL_URL_MAX + 1];	  /* this run's choice, "" to use the stored one */
 	int lock_fd;			  /* DIR/vault.lock, held exclusively; -1 if none */
+	pl_vfs_db mem;			  /* the database, when it is a sealed file */
+	pl_vfile_hdr hdr;		  /* that file's header */
+	int sealed;			  /* the database is in mem, saved to DIR/vault.pv */
+	int converted;			  /* this open converted an old DIR/vault.db */
+	char save_err[PL_ERR_MSG_MAX + 64]; /* why the last save failed, "" if none */
 };
 
 /* A vault in memory with a random key and identity and the real schema, for

@@ -279,22 +279,6 @@ void pl_vault_items_free(pl_item *it, size_t n)
 
 /* --- retention: purging notes ------------------------------------------------- */
 
-/* Checkpoints the write-ahead log into the file and truncates it; 0, or -1
- * when another connection kept part of it (its frames may still hold old
- * pages). */
-static int wal_truncate(pl_vault *v, pl_err *e)
-{
-	sqlite3_stmt *st;
-	if (pl_vault_prep(v, &st, "PRAGMA wal_checkpoint(TRUNCATE)", e) != 0)
-		return -1;
-	int rc = sqlite3_step(st);
-	int busy = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return pl_vault_dberr(v, rc, "checkpoint the write-ahead log", e);
-	return busy ? -1 : 0;
-}
-
 int pl_vault_purge_notes(pl_vault *v, uint64_t before, uint64_t *count, pl_err *e)
 {
 	sqlite3_stmt *st;
@@ -343,16 +327,15 @@ int pl_vault_purge_notes(pl_vault *v, uint64_t before, uint64_t *count, pl_err *
 	if (pl_vault_commit(v, e) != 0)
 		return -1;
 	*count = n;
-	/* The old pages live on in the write-ahead log until a checkpoint, and
-	 * freed pages in the file until VACUUM rebuilds it: both go, or the
-	 * sealed bodies stay readable to whoever gets the vault and its
-	 * passphrase. */
-	if (wal_truncate(v, e) != 0 ||
-	    sqlite3_exec(v->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK || wal_truncate(v, e) != 0)
+	/* Freed pages stay in the image until VACUUM rebuilds it (the sealed
+	 * file it replaces is then overwritten), or the sealed bodies stay
+	 * readable to whoever gets the vault and its passphrase. */
+	if (sqlite3_exec(v->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
 		return pl_err_set(e, PL_EXIT_VAULT,
-				  "the notes were deleted but another process has the vault open, "
-				  "so their encrypted bytes may remain in its files; run parley "
-				  "purge again when no other parley uses this vault");
+				  "the notes were deleted but the vault could not be rebuilt (%s), "
+				  "so their encrypted bytes may remain in its file; run parley "
+				  "purge again",
+				  v->save_err[0] ? v->save_err : sqlite3_errmsg(v->db));
 	return 0;
 }
 

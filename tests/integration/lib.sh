@@ -5,6 +5,8 @@ set -u
 : "${PARLEY_BUILD:?PARLEY_BUILD must name a build directory}"
 PARLEY="$PARLEY_BUILD/parley"
 RELAY="$PARLEY_BUILD/parley-relay"
+# vaultsql DIR SQL: SQL on a sealed vault, as its owner (tests/tools/vaultsql.c)
+VAULTSQL="$PARLEY_BUILD/vaultsql"
 T=$(mktemp -d /tmp/parley-test.XXXXXX)
 export PARLEY_PASSPHRASE="correct horse battery staple"
 # Test suites make dozens of vaults: they get libsodium's INTERACTIVE

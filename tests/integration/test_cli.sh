@@ -17,7 +17,7 @@ check "init A" pa init --name "United States" --relay "$RELAY_URL"
 check "init B" pb --json init --name Iran --relay "$RELAY_URL"
 fails "init refuses to overwrite a vault" pa init --name X --relay "$RELAY_URL" 2>"$T/err"
 check "  with one error line" one_error "$T/err"
-check "vault file is mode 0600" test "$(stat -c %a "$A/vault.db")" = 600
+check "vault file is mode 0600" test "$(stat -c %a "$A/vault.pv")" = 600
 check "vault folder is mode 0700" test "$(stat -c %a "$A")" = 700
 
 # plain http:// to another computer (0.0.0.0 is not loopback by name, yet
@@ -26,7 +26,7 @@ D="$T/plain" REMOTE="http://0.0.0.0:$RELAY_PORT"
 "$PARLEY" --vault "$D" init --name Plain --relay "$REMOTE" 2>"$T/err"; rc=$?
 check "init refuses plain http:// to another computer (exit 5)" test $rc -eq 5
 check "  with one error line naming --insecure-http" bash -c "[ \$(wc -l <'$T/err') -eq 1 ] && grep -q -- --insecure-http '$T/err'"
-check "  and makes no vault" test ! -e "$D/vault.db"
+check "  and makes no vault" test ! -e "$D/vault.pv"
 check "init --insecure-http allows it and publishes" bash -c "'$PARLEY' --vault '$D' init --name Plain --relay '$REMOTE' --insecure-http | grep -q 'published prekeys'"
 check "  and later commands reach the relay" "$PARLEY" --vault "$D" sync
 check "relay insecure-http on a loopback vault changes nothing" bash -c "'$PARLEY' --vault '$A' relay insecure-http | grep -q 'nothing to allow'"

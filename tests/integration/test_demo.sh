@@ -13,6 +13,7 @@ check "  and says every step verified" grep -q '^Every step verified\.$' "$T/dem
 check "  four outreaches, fetched and unanswered" bash -c "[ \$(grep -c 'outreach [1-4] deposited' $T/demo.out) -eq 4 ] && grep -q 'answered none' $T/demo.out"
 check "  the medical-leave request is answered" grep -q 'three months of medical leave' "$T/demo.out"
 check "  the table names who is released by whom" bash -c "grep -Eq '^  Ahmad Sheikhzadeh +United States +Iran' $T/demo.out && grep -Eq '^  Baquer Namazi +Iran +United States' $T/demo.out && grep -Eq '^  Xiyue Wang +Iran +United States' $T/demo.out"
+check "  it shows the proposal and counter with every term, parties named" bash -c "grep -q '^    Iran releases:' $T/demo.out && grep -q '^    United States releases:' $T/demo.out && grep -q '1. independent medical check before transfer' $T/demo.out && grep -q 'mediator: Switzerland (key ' $T/demo.out && grep -q 'proposal \[accepted\]' $T/demo.out"
 check "  nothing on stderr" test ! -s "$T/demo.err"
 check "  it leaves no temporary folder behind" bash -c "! ls -d \${TMPDIR:-/tmp}/parley-demo.* 2>/dev/null | grep -q ."
 echo "1..$_n"

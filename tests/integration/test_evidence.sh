@@ -49,7 +49,7 @@ cp -a "$T/relay" "$T/relay.old"
 start_relay relay --listen "127.0.0.1:$RELAY_PORT"
 for i in 3 4; do pa outreach Iran --topic "outreach $i" >/dev/null 2>&1; done
 pa sync >/dev/null 2>&1
-S1=$(sqlite3 "$A/vault.db" 'SELECT max(size) FROM checkpoints')
+S1=$("$VAULTSQL" "$A" 'SELECT max(size) FROM checkpoints')
 stop_relay
 rm -rf "$T/relay" && cp -a "$T/relay.old" "$T/relay"
 start_relay relay --listen "127.0.0.1:$RELAY_PORT"

@@ -32,7 +32,7 @@ pa --json sync >"$T/sa.json"
 # every delivery audits the log first, so receipts are proved as later
 # sends go out and the rest at the sync: all four are proved by now
 check "the sender's sync proves its receipts inside the log" quiet jq -e '.receipts_checked >= 1 and .log_size > 0' "$T/sa.json"
-check "  all four receipts are proved in the vault" test "$(sqlite3 "$A/vault.db" 'SELECT count(*) FROM receipt_checks')" -ge 4
+check "  all four receipts are proved in the vault" test "$("$VAULTSQL" "$A" 'SELECT count(*) FROM receipt_checks')" -ge 4
 check "  no evidence against an honest relay" jq -e 'length == 0' <(pa --json relay evidence)
 
 check "prove outreach writes a bundle" pa prove outreach Iran --out "$T/proof.json"

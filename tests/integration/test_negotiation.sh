@@ -16,10 +16,10 @@ refused() {
 	local d=$1
 	shift
 	local before after rc
-	before=$(cat "$A/vault.db" "$A/vault.db-wal" "$B/vault.db" "$B/vault.db-wal" 2>/dev/null | sha256sum)
+	before=$(cat "$A/vault.pv" "$B/vault.pv" 2>/dev/null | sha256sum)
 	"$@" >/dev/null 2>"$T/err"
 	rc=$?
-	after=$(cat "$A/vault.db" "$A/vault.db-wal" "$B/vault.db" "$B/vault.db-wal" 2>/dev/null | sha256sum)
+	after=$(cat "$A/vault.pv" "$B/vault.pv" 2>/dev/null | sha256sum)
 	if [ $rc -ne 0 ] && one_error "$T/err" && [ "$before" = "$after" ]; then ok "$d"; else notok "$d (rc $rc, $(cat "$T/err"))"; fi
 }
 
@@ -67,7 +67,7 @@ O1=$(pa outreach Iran --topic "Detainees: we propose a direct channel")
 check "outreach prints an id" test ${#O1} -eq 16
 check "  state delivered" jq -e --arg id "$O1" '.[] | select(.id == $id) | .state == "delivered" and .kind == "outreach"' <(pa --json thread Iran)
 # acknowledgments wait a random delay (test_timing); here they are due at once
-sqlite3 "$B/vault.db" "INSERT OR REPLACE INTO counters(k, v) VALUES('ack_delay_max', 0)"
+"$VAULTSQL" "$B" "INSERT OR REPLACE INTO counters(k, v) VALUES('ack_delay_max', 0)"
 check "Iran fetches it" jq -e '.received == 1 and .acks_sent == 0 and .acks_waiting == 1' <(pb --json sync)
 check "  inbox shows the outreach" jq -e --arg id "$O1" 'any(.[]; .id == $id and .kind == "outreach" and .text == "Detainees: we propose a direct channel")' <(pb --json inbox)
 pa sync >/dev/null 2>&1
@@ -81,22 +81,22 @@ R=$(pa request Iran --detainee "$NAMAZI" --kind medical-leave --urgency critical
 check "request prints an id" test ${#R} -eq 16
 pb sync >/dev/null 2>&1
 check "Iran sees the request with the person" jq -e --arg id "$R" '.[] | select(.id == $id) | .kind == "request" and .request == "medical-leave" and .urgency == "critical" and .detainee.name == "Baquer Namazi"' <(pb --json inbox)
-refused "answering one's own request is refused" pa respond "$R" --grant
+refused "answering one's own request is refused" pa respond --yes "$R" --grant
 fails "request with a bad kind" pa request Iran --detainee "$NAMAZI" --kind holiday --urgency routine 2>/dev/null
-check "Iran grants it" pb respond "$R" --grant --text "leave granted for medical care"
-refused "answering it twice is refused" pb respond "$R" --deny
+check "Iran grants it" pb respond --yes "$R" --grant --text "leave granted for medical care"
+refused "answering it twice is refused" pb respond --yes "$R" --deny
 pa sync >/dev/null 2>&1
 check "the request shows granted on both sides" bash -c "\"$PARLEY\" --vault \"$A\" --json thread Iran | jq -e --arg id $R '.[] | select(.id == \$id) | .state == \"granted\"' >/dev/null && \"$PARLEY\" --vault \"$B\" --json inbox | jq -e --arg id $R '.[] | select(.id == \$id) | .state == \"granted\"' >/dev/null"
 
 # --- illegal proposals -------------------------------------------------------------
-refused "a person on both sides is refused" pa propose Iran --we-release "$SHEIKH" --they-release "$SHEIKH"
-refused "a proposal naming nobody is refused" pa propose Iran --place Geneva
-refused "a proposal naming an unknown record is refused" pa propose Iran --we-release 999
-refused "acting on an id that does not exist" pa accept 0123456789abcdef
-fails "a malformed id is a usage error" pa accept xyz 2>/dev/null
+refused "a person on both sides is refused" pa propose --yes Iran --we-release "$SHEIKH" --they-release "$SHEIKH"
+refused "a proposal naming nobody is refused" pa propose --yes Iran --place Geneva
+refused "a proposal naming an unknown record is refused" pa propose --yes Iran --we-release 999
+refused "acting on an id that does not exist" pa accept --yes 0123456789abcdef
+fails "a malformed id is a usage error" pa accept --yes xyz 2>/dev/null
 
 # --- proposal, counter, acceptance ---------------------------------------------------
-P1=$(pb propose "United States" --we-release "$B_NAMAZI" --they-release "$B_SHEIKH" --place Vienna --sequencing simultaneous --expires 7d)
+P1=$(pb propose --yes "United States" --we-release "$B_NAMAZI" --they-release "$B_SHEIKH" --place Vienna --sequencing simultaneous --expires 7d)
 check "Iran proposes a swap with its top priority" test ${#P1} -eq 16
 pa sync >/dev/null 2>&1
 pa --json inbox >"$T/inbox.json"
@@ -107,21 +107,21 @@ check "case link ties Iran's record to ours" pa case link "$REF" "$NAMAZI"
 pa --json thread Iran >"$T/t.json"
 check "  now linked, and the two vaults' disagreement is shown" jq -e --arg id "$P1" '.[] | select(.id == $id) | .they_release[0].linked == '"$NAMAZI"' and .they_release[0].differs == true and .they_release[0].our_record.name == "Baquer Namazi"' "$T/t.json"
 fails "case link of a reference nobody sent" pa case link 0000000000000000 "$NAMAZI" 2>/dev/null
-refused "answering one's own proposal is refused" pb accept "$P1"
-refused "withdrawing someone else's proposal is refused" pa withdraw "$P1"
-P2=$(pa counter "$P1" --we-release "$SHEIKH" --they-release "$NAMAZI,$WANG" --condition "medical check before transfer" --place Geneva --sequencing simultaneous --mediator Switzerland)
+refused "answering one's own proposal is refused" pb accept --yes "$P1"
+refused "withdrawing someone else's proposal is refused" pa withdraw --yes "$P1"
+P2=$(pa counter --yes "$P1" --we-release "$SHEIKH" --they-release "$NAMAZI,$WANG" --condition "medical check before transfer" --place Geneva --sequencing simultaneous --mediator Switzerland)
 check "the US counters" test ${#P2} -eq 16
 check "  the countered proposal shows countered" jq -e --arg id "$P1" '.[] | select(.id == $id) | .state == "countered"' <(pa --json thread Iran)
-refused "accepting a countered (superseded) proposal is refused" pa accept "$P1"
+refused "accepting a countered (superseded) proposal is refused" pa accept --yes "$P1"
 pb sync >/dev/null 2>&1
 check "Iran sees its proposal countered" jq -e --arg id "$P1" '.[] | select(.id == $id) | .state == "countered"' <(pb --json thread "United States")
 check "Iran sees the counter with its terms" jq -e --arg id "$P2" --arg s "$P1" '.[] | select(.id == $id) | .supersedes == $s and .mediator.name == "Switzerland" and .conditions == ["medical check before transfer"] and (.they_release | map(.name)) == ["Ahmad Sheikhzadeh"]' <(pb --json inbox)
-check "Iran accepts the counter" pb accept "$P2"
-refused "accepting it twice is refused" pb accept "$P2"
+check "Iran accepts the counter" pb accept --yes "$P2"
+refused "accepting it twice is refused" pb accept --yes "$P2"
 refused "rejecting an accepted proposal is refused" pb reject "$P2" --reason late
 pa sync >/dev/null 2>&1
 check "the US sees its proposal accepted" jq -e --arg id "$P2" '.[] | select(.id == $id) | .state == "accepted"' <(pa --json thread Iran)
-refused "withdrawing an accepted proposal is refused" pa withdraw "$P2"
+refused "withdrawing an accepted proposal is refused" pa withdraw --yes "$P2"
 
 # --- export and verify ------------------------------------------------------------
 check "export agreement" pa export agreement "$P2" --out "$T/agreement.json"
@@ -159,22 +159,22 @@ fails "an edited thread (last entry dropped) fails verify" "$PARLEY" verify "$T/
 fails "an agreement export of an unaccepted proposal" pa export agreement "$P1" --out "$T/x.json" 2>/dev/null
 
 # --- reject and withdraw ------------------------------------------------------------
-P3=$(pa propose Iran --we-release "$SHEIKH" --they-release "$SIAMAK")
+P3=$(pa propose --yes Iran --we-release "$SHEIKH" --they-release "$SIAMAK")
 pb sync >/dev/null 2>&1
 check "Iran rejects with a reason" pb reject "$P3" --reason "not now"
 pa sync >/dev/null 2>&1
 check "  the US sees rejected" jq -e --arg id "$P3" '.[] | select(.id == $id) | .state == "rejected"' <(pa --json thread Iran)
-P4=$(pa propose Iran --we-release "$SHEIKH" --they-release "$SIAMAK")
-check "the US withdraws its open proposal" pa withdraw "$P4"
+P4=$(pa propose --yes Iran --we-release "$SHEIKH" --they-release "$SIAMAK")
+check "the US withdraws its open proposal" pa withdraw --yes "$P4"
 pb sync >/dev/null 2>&1
 check "  Iran sees it withdrawn" jq -e --arg id "$P4" '.[] | select(.id == $id) | .state == "withdrawn"' <(pb --json inbox)
-refused "accepting a withdrawn proposal is refused" pb accept "$P4"
+refused "accepting a withdrawn proposal is refused" pb accept --yes "$P4"
 
 # --- an acceptance and a withdrawal that cross in flight -------------------------------
-P6=$(pa propose Iran --we-release "$SHEIKH" --they-release "$WANG")
+P6=$(pa propose --yes Iran --we-release "$SHEIKH" --they-release "$WANG")
 pb sync >/dev/null 2>&1
-check "crossing: the US withdraws" pa withdraw "$P6"
-check "  while Iran, not yet synced, accepts" pb accept "$P6"
+check "crossing: the US withdraws" pa withdraw --yes "$P6"
+check "  while Iran, not yet synced, accepts" pb accept --yes "$P6"
 pa sync >/dev/null 2>&1
 pb sync >/dev/null 2>&1
 check "  the US vault marks the proposal disputed" jq -e --arg id "$P6" '.[] | select(.id == $id) | .state == "disputed"' <(pa --json thread Iran)
@@ -183,14 +183,14 @@ refused "  Iran cannot export it as an agreement" pb export agreement "$P6" --ou
 check "  and the error says the moves crossed" grep -q "crossed in flight" "$T/err"
 refused "  nor can the US" pa export agreement "$P6" --out "$T/disputed.json"
 check "  no file was written" test ! -e "$T/disputed.json"
-refused "  a disputed proposal cannot be withdrawn again" pa withdraw "$P6"
+refused "  a disputed proposal cannot be withdrawn again" pa withdraw --yes "$P6"
 
 # --- expiry in flight ----------------------------------------------------------------
-P5=$(pa propose Iran --we-release "$SHEIKH" --they-release "$WANG" --expires 2s)
+P5=$(pa propose --yes Iran --we-release "$SHEIKH" --they-release "$WANG" --expires 2s)
 sleep 3
 pb sync >/dev/null 2>&1
 check "a proposal that expired in flight shows expired" jq -e --arg id "$P5" '.[] | select(.id == $id) | .state == "expired"' <(pb --json inbox)
-refused "accepting an expired proposal is refused" pb accept "$P5"
+refused "accepting an expired proposal is refused" pb accept --yes "$P5"
 check "  and the sender sees it expired too" jq -e --arg id "$P5" '.[] | select(.id == $id) | .state == "expired"' <(pa --json thread Iran)
 
 # --- client crashes between fetch and processing ---------------------------------------

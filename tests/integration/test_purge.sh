@@ -14,9 +14,10 @@ meet() {
 		p "$1" contact verify "$3" "$(p "$1" --json contact show "$3" | jq -r .safety_number)" >/dev/null
 }
 # hex of the sealed body of A's note with this text's item (found by id)
-blob_of() { sqlite3 "$A/vault.db" "SELECT hex(body) FROM items WHERE hex(id) = upper('$1')"; }
-# raw_has HEX: the bytes are somewhere in vault.db or vault.db-wal
-raw_has() { cat "$A/vault.db" "$A/vault.db-wal" 2>/dev/null | xxd -p | tr -d '\n' | grep -qi "$1"; }
+blob_of() { "$VAULTSQL" "$A" "SELECT hex(body) FROM items WHERE hex(id) = upper('$1')"; }
+# raw_has HEX: the bytes are somewhere in the vault's database image (free
+# pages included), as whoever has the vault and its passphrase could read it
+raw_has() { "$VAULTSQL" "$A" .image | grep -qi "$1"; }
 
 start_relay relay || { notok "relay starts"; exit 1; }
 p "$A" init --name "United States" --relay "$RELAY_URL" >/dev/null 2>&1
@@ -30,7 +31,7 @@ N2=$(p "$B" --json send "United States" "early reply: we need a third" 2>/dev/nu
 p "$A" sync >/dev/null 2>&1
 A_SHEIKH=$(p "$A" case add --name "Ahmad Sheikhzadeh" --held-by "United States")
 A_NAMAZI=$(p "$A" case add --name "Baquer Namazi" --held-by Iran)
-P1=$(p "$A" propose Iran --we-release "$A_SHEIKH" --they-release "$A_NAMAZI" --place Vienna)
+P1=$(p "$A" propose --yes Iran --we-release "$A_SHEIKH" --they-release "$A_NAMAZI" --place Vienna)
 p "$B" sync >/dev/null 2>&1
 check "notes both ways and a proposal, all before the cutoff" test ${#N1} -eq 16 -a ${#N2} -eq 16 -a ${#P1} -eq 16
 check "  A holds both notes" quiet jq -e --arg a "$N1" --arg b "$N2" '([.[] | select(.id == $a or .id == $b)] | length) == 2' <(p "$A" --json thread Iran)
@@ -51,7 +52,7 @@ check "a note after the cutoff is in the thread" test ${#N3} -eq 16
 
 B1=$(blob_of "$N1") B2=$(blob_of "$N2") BP=$(blob_of "$P1")
 check "the sealed bodies of the early notes are in the raw vault files" bash -c "[ \${#1} -gt 64 ] && [ \${#2} -gt 64 ]" _ "$B1" "$B2"
-check "  (the scan sees them)" bash -c "$(declare -f raw_has); A='$A'; raw_has '$B1' && raw_has '$B2'"
+check "  (the scan sees them)" bash -c "$(declare -f raw_has); A='$A'; VAULTSQL='$VAULTSQL'; raw_has '$B1' && raw_has '$B2'"
 
 cp -r "$A" "$T/us.before"
 fails "a date in the future is refused" p "$A" purge --notes-before 2999-01-01 2>"$T/err"
@@ -60,7 +61,7 @@ fails "a date that does not exist is refused" p "$A" purge --notes-before 2026-0
 fails "a date with a local offset is refused" p "$A" purge --notes-before 2026-01-01T00:00:00+01:00 2>/dev/null
 fails "a word is refused" p "$A" purge --notes-before yesterday 2>/dev/null
 fails "purge without --notes-before is refused" p "$A" purge 2>/dev/null
-check "  and none of them touched the vault" cmp -s "$A/vault.db" "$T/us.before/vault.db"
+check "  and none of them touched the vault" cmp -s "$A/vault.pv" "$T/us.before/vault.pv"
 rm -rf "$T/us.before"
 
 p "$A" purge --notes-before "$CUT" >"$T/out" 2>&1
@@ -73,8 +74,8 @@ check "  keeps the proposal, the late note and the queued note" quiet jq -e --ar
 check "  the plain thread says notes before the cutoff were purged" bash -c "p() { \"$PARLEY\" --vault \"\$1\" thread Iran; }; p '$A' | tail -n 1 | grep -qx '(notes before $CUT were purged from this vault)'"
 check "  the inbox no longer shows the purged incoming note" quiet jq -e --arg b "$N2" 'all(.[]; .id != $b)' <(p "$A" --json inbox)
 check "  and the other side's vault still has them (a purge is local)" quiet jq -e --arg a "$N1" --arg b "$N2" '([.[] | select(.id == $a or .id == $b)] | length) == 2' <(p "$B" --json thread "United States")
-check "the purged sealed bodies are gone from vault.db and vault.db-wal" bash -c "$(declare -f raw_has); A='$A'; ! raw_has '$B1' && ! raw_has '$B2'"
-check "  while the proposal's sealed body is still there" bash -c "$(declare -f raw_has); A='$A'; raw_has '$BP'"
+check "the purged sealed bodies are gone from the database image, free pages included" bash -c "$(declare -f raw_has); A='$A'; VAULTSQL='$VAULTSQL'; ! raw_has '$B1' && ! raw_has '$B2'"
+check "  while the proposal's sealed body is still there" bash -c "$(declare -f raw_has); A='$A'; VAULTSQL='$VAULTSQL'; raw_has '$BP'"
 
 check "a thread export after the purge is written" quiet p "$A" export thread Iran --out "$T/thread.json"
 check "  verifies" quiet p "$A" verify "$T/thread.json"

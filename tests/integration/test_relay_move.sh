@@ -16,7 +16,7 @@ meet() {
 	p "$1" contact add "$3" "$(key "$2")" >/dev/null &&
 		p "$1" contact verify "$3" "$(p "$1" --json contact show "$3" | jq -r .safety_number)" >/dev/null
 }
-vurl() { sqlite3 "$1/vault.db" "SELECT v FROM meta WHERE k = 'relay_url'"; }
+vurl() { "$VAULTSQL" "$1" "SELECT v FROM meta WHERE k = 'relay_url'"; }
 one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 # jqq FILTER FILE: jq -e, quiet
 jqq() { jq -e "$@" >/dev/null; }
@@ -46,7 +46,7 @@ check "  one notice queued and delivered (to bob, through A)" jqq '.told == 1 an
 check "  the vault's relay is B" test "$(vurl "$A")" = "$RB"
 check "  bob's mailbox is recorded as still on A" bash -c "\"$PARLEY\" --vault '$A' contact list | grep -q 'mailbox at $RA'"
 check "  the old relay's checkpoints are kept in the history" \
-	test "$(sqlite3 "$A/vault.db" 'SELECT count(*) FROM relay_history')" -ge 1
+	test "$("$VAULTSQL" "$A" 'SELECT count(*) FROM relay_history')" -ge 1
 fails "moving again to the same relay is refused" p "$A" relay move "$RB" 2>/dev/null
 
 p "$B" --json sync >"$T/bsync.json" 2>"$T/bsync.err"
@@ -115,13 +115,13 @@ check "  which says why" grep -q 'caught lying' "$T/held.err"
 
 # --- a vault of the previous schema ------------------------------------------
 p "$T/old" init --name old --relay "$RA" >/dev/null 2>&1
-sqlite3 "$T/old/vault.db" "ALTER TABLE contacts DROP COLUMN relay_url; ALTER TABLE contacts DROP COLUMN relay_key;
+"$VAULTSQL" "$T/old" "ALTER TABLE contacts DROP COLUMN relay_url; ALTER TABLE contacts DROP COLUMN relay_key;
 ALTER TABLE contacts DROP COLUMN relay_ca; ALTER TABLE contacts DROP COLUMN relay_time;
 ALTER TABLE evidence DROP COLUMN relay_key; DROP TABLE relay_history;
 ALTER TABLE outbox DROP COLUMN not_before; ALTER TABLE pending DROP COLUMN sender;
 PRAGMA user_version = 1;"
 meet "$T/old" "$A" alice 2>/dev/null
 check "a vault of schema 1 opens and is upgraded to 2" \
-	test "$(sqlite3 "$T/old/vault.db" 'PRAGMA user_version')" = 2
+	test "$("$VAULTSQL" "$T/old" 'PRAGMA user_version')" = 2
 check "  its contacts list" bash -c "\"$PARLEY\" --vault '$T/old' contact list | grep -q alice"
 echo "1..$_n"

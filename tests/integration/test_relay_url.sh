@@ -31,10 +31,10 @@ IMPOSTOR=$RELAY_URL
 p "$A" relay set-url "$IMPOSTOR" 2>"$T/err"; rc=$?
 check "set-url to a relay with another key is refused (exit 5)" test $rc -eq 5
 check "  in one line saying it is another relay" bash -c "[ \$(wc -l <'$T/err') -eq 1 ] && grep -q 'another key' '$T/err'"
-check "  and the vault keeps its address" test "$(sqlite3 "$A/vault.db" "SELECT v FROM meta WHERE k = 'relay_url'")" = "$OLD"
+check "  and the vault keeps its address" test "$("$VAULTSQL" "$A" "SELECT v FROM meta WHERE k = 'relay_url'")" = "$OLD"
 fails "set-url to an address where nothing listens is refused" p "$A" relay set-url "$OLD" 2>/dev/null
 check "set-url to the same relay at its new address" quiet p "$A" relay set-url "$NEW"
-check "  is recorded" test "$(sqlite3 "$A/vault.db" "SELECT v FROM meta WHERE k = 'relay_url'")" = "$NEW"
+check "  is recorded" test "$("$VAULTSQL" "$A" "SELECT v FROM meta WHERE k = 'relay_url'")" = "$NEW"
 check "Iran follows too" quiet p "$B" relay set-url "$NEW"
 p "$A" send Iran "at the new address" >/dev/null 2>&1
 check "a note goes through the moved relay" test "$(p "$B" --json sync 2>/dev/null | jq -r .received)" = 1

@@ -71,7 +71,7 @@ check "applying the same file again changes nothing" quiet p "$B" contact revoke
 
 # Whoever seized the laptop (vault and passphrase) deletes the revoked mark
 # and sends under the key: Iran refuses the envelope.
-sqlite3 "$A/vault.db" "DELETE FROM counters WHERE k LIKE 'revoked:%'"
+"$VAULTSQL" "$A" "DELETE FROM counters WHERE k LIKE 'revoked:%'"
 check "the seizer, with the mark deleted, can send again" quiet p "$A" send Iran "I am still the United States"
 p "$B" --json sync >"$T/sync2.json" 2>/dev/null
 check "Iran refuses the envelope under the revoked key" quiet jq -e '.from_revoked == 1 and .received == 0' "$T/sync2.json"

@@ -32,7 +32,7 @@ check "send over HTTPS is delivered" jq -e '.state == "delivered"' <(pa --json s
 check "B receives over HTTPS" jq -e '.received == 1' <("$PARLEY" --vault "$B" --json sync)
 
 "$PARLEY" --vault "$C" init --name Charlie --relay "$URL" >"$T/c.out" 2>"$T/c.err"
-check "a client without the certificate still creates its vault" test -f "$C/vault.db"
+check "a client without the certificate still creates its vault" test -f "$C/vault.pv"
 check "  and warns that the relay's certificate did not verify" grep -qi 'certificate\|tls\|verify' "$T/c.err"
 fails "  and its sync fails" "$PARLEY" --vault "$C" sync 2>"$T/c2.err"
 check "  with one error line" test "$(wc -l <"$T/c2.err")" -eq 1

@@ -25,6 +25,7 @@
 #include "client/nego.h"
 #include "support.h"
 #include "util/codec.h"
+#include "vault/vault_int.h"
 
 char pl_test_vecdir[PATH_MAX];
 
@@ -399,4 +400,63 @@ void pl_test_sync(pl_vault *v, pl_sync_report *r)
 	memset(r, 0, sizeof *r);
 	if (pl_msgr_sync(v, &pl_nego_objects, r, &e) != 0)
 		fail_msg("sync of %s: %s", pl_vault_name(v), e.msg);
+}
+
+/* --- a sealed vault's database, offline ----------------------------------- */
+
+void pl_test_vault_edit(const char *dir, const char *pass, pl_test_db_fn fn, void *arg)
+{
+	char path[512];
+	size_t flen, n;
+	uint8_t *img, dek[PL_VAULT_KEY_LEN], wrap[PL_VAULT_KEY_LEN];
+	pl_vfile_hdr h;
+
+	snprintf(path, sizeof path, "%s/vault.pv", dir);
+	uint8_t *f = pl_test_read_file(path, &flen);
+	if (f == NULL)
+		fail_msg("cannot read %s", path);
+	assert_int_equal(pl_vfile_hdr_parse(&h, f, flen), 0);
+	assert_int_equal(pl_vault_kdf_derive(wrap, &h.kdf, pass, strlen(pass)), 0);
+	assert_int_equal(pl_vfile_hdr_unwrap(&h, wrap, dek), 0);
+	assert_int_equal(pl_vfile_open(&img, &n, &h, dek, f, flen), 0);
+	free(f);
+
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	uint8_t *copy = sqlite3_malloc64(n);
+	assert_non_null(copy);
+	memcpy(copy, img, n);
+	sodium_memzero(img, n);
+	free(img);
+	assert_int_equal(sqlite3_deserialize(db, "main", copy, (sqlite3_int64)n,
+					     (sqlite3_int64)n,
+					     SQLITE_DESERIALIZE_FREEONCLOSE |
+						 SQLITE_DESERIALIZE_RESIZEABLE),
+			 SQLITE_OK);
+	fn(db, arg);
+	sqlite3_int64 sz;
+	uint8_t *out = sqlite3_serialize(db, "main", &sz, 0);
+	assert_non_null(out);
+	uint8_t *nf;
+	size_t nflen;
+	assert_int_equal(pl_vfile_seal(&nf, &nflen, &h, dek, out, (size_t)sz), 0);
+	sqlite3_free(out);
+	sqlite3_close(db);
+	pl_test_write_file(path, nf, nflen);
+	free(nf);
+	sodium_memzero(dek, sizeof dek);
+	sodium_memzero(wrap, sizeof wrap);
+}
+
+static void run_sql_fn(sqlite3 *db, void *arg)
+{
+	char *msg = NULL;
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, (const char *)arg, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("vault sql: %s", msg);
+}
+
+void pl_test_vault_sql(const char *dir, const char *pass, const char *sql)
+{
+	pl_test_vault_edit(dir, pass, run_sql_fn, (void *)sql);
 }

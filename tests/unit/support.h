@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <sqlite3.h>
+
 #include "client/messenger.h"
 #include "vault/vault.h"
 
@@ -145,5 +147,14 @@ unsigned pl_test_send_note(pl_vault *v, const char *to, const char *text);
  * report goes to r (zeroed first) unless r is NULL. Failure fails the
  * test. */
 void pl_test_sync(pl_vault *v, pl_sync_report *r);
+
+/* Edits a sealed vault's database offline, as its owner with the
+ * passphrase could and the vault itself never would: decrypts DIR/vault.pv,
+ * hands the database to fn, seals the result under the same header. For
+ * tests that damage what is inside the seal (fails the test on error). */
+typedef void (*pl_test_db_fn)(sqlite3 *db, void *arg);
+void pl_test_vault_edit(const char *dir, const char *pass, pl_test_db_fn fn, void *arg);
+/* pl_test_vault_edit running constant SQL. */
+void pl_test_vault_sql(const char *dir, const char *pass, const char *sql);
 
 #endif

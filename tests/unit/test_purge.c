@@ -2,8 +2,8 @@
  * test_purge.c — the retention purge (pl_vault_purge_notes): notes before
  * the cutoff go, in both directions, and nothing else does (signed objects,
  * acks, notes after the cutoff, a note still in the outbox); and the sealed
- * body of a purged note is no longer anywhere in the raw vault.db or
- * vault.db-wal. It reads the private header (vault_int.h) only to fetch a
+ * body of a purged note is no longer anywhere in the database image or
+ * the sealed file. It reads the private header (vault_int.h) only to fetch a
  * sealed body as stored, the bytes an attacker with the files would look
  * for.
  */
@@ -202,12 +202,14 @@ static int file_has(const char *path, const uint8_t *needle, size_t nn)
 	return found;
 }
 
+/* The bytes are in the vault's database image, free pages included (what
+ * whoever has the file and the passphrase could read), or in the raw file. */
 static int vault_files_have(const fx *f, const uint8_t *needle, size_t nn)
 {
-	char db[PATH_MAX + 32], wal[PATH_MAX + 32];
-	snprintf(db, sizeof db, "%s/alice/vault.db", f->dir);
-	snprintf(wal, sizeof wal, "%s/alice/vault.db-wal", f->dir);
-	return file_has(db, needle, nn) || file_has(wal, needle, nn);
+	char pv[PATH_MAX + 32];
+	snprintf(pv, sizeof pv, "%s/alice/vault.pv", f->dir);
+	int found = f->v && memmem(f->v->mem.buf, f->v->mem.n, needle, nn) != NULL;
+	return found || file_has(pv, needle, nn);
 }
 
 /* The sealed body of item seq as stored (what the files would show). */

@@ -603,6 +603,15 @@ static void test_pending_legacy_row_opened_once(void **state)
 	party_close(&carol);
 }
 
+static void user_version_fn(sqlite3 *db, void *arg)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*(int *)arg = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+}
+
 /* A vault of schema 1 (no not_before, no sender) opens, is migrated, and
  * keeps what it held; a wrong passphrase migrates nothing. */
 static void test_schema1_vault_migrates(void **state)
@@ -617,32 +626,21 @@ static void test_schema1_vault_migrates(void **state)
 	assert_int_equal(pl_vault_pending_add(a.v, h, (const uint8_t *)"kept-env", 8, &e), 0);
 	pl_vault_close(a.v);
 	a.v = NULL;
-	char path[256];
-	snprintf(path, sizeof path, "%s/vault.db", a.dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "ALTER TABLE outbox DROP COLUMN not_before;"
-				      " ALTER TABLE pending DROP COLUMN sender;"
-				      " ALTER TABLE contacts DROP COLUMN relay_url;"
-				      " ALTER TABLE contacts DROP COLUMN relay_key;"
-				      " ALTER TABLE contacts DROP COLUMN relay_ca;"
-				      " ALTER TABLE contacts DROP COLUMN relay_time;"
-				      " ALTER TABLE evidence DROP COLUMN relay_key;"
-				      " DROP TABLE relay_history;"
-				      " PRAGMA user_version = 1;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
+	pl_test_vault_sql(a.dir, PL_TEST_PASS,
+			  "ALTER TABLE outbox DROP COLUMN not_before;"
+			  " ALTER TABLE pending DROP COLUMN sender;"
+			  " ALTER TABLE contacts DROP COLUMN relay_url;"
+			  " ALTER TABLE contacts DROP COLUMN relay_key;"
+			  " ALTER TABLE contacts DROP COLUMN relay_ca;"
+			  " ALTER TABLE contacts DROP COLUMN relay_time;"
+			  " ALTER TABLE evidence DROP COLUMN relay_key;"
+			  " DROP TABLE relay_history;"
+			  " PRAGMA user_version = 1;");
 
 	assert_int_equal(pl_vault_open(&a.v, a.dir, "wrong", 5, &e), -1);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 1);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	int ver = 0;
+	pl_test_vault_edit(a.dir, PL_TEST_PASS, user_version_fn, &ver);
+	assert_int_equal(ver, 1);
 
 	if (pl_vault_open(&a.v, a.dir, PL_TEST_PASS, strlen(PL_TEST_PASS), &e) != 0)
 		fail_msg("open of a schema 1 vault: %s", e.msg);
@@ -654,12 +652,8 @@ static void test_schema1_vault_migrates(void **state)
 	pl_vault_pending_free(envs, n);
 	pl_vault_close(a.v);
 	a.v = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 2);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	pl_test_vault_edit(a.dir, PL_TEST_PASS, user_version_fn, &ver);
+	assert_int_equal(ver, 2);
 	party_close(&a);
 }
 
