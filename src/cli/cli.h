@@ -136,6 +136,7 @@ int pl_cmd_id(pl_cli *cli, int argc, char **argv);
 int pl_cmd_passphrase(pl_cli *cli, int argc, char **argv);
 int pl_cmd_id_revoke(pl_cli *cli, int argc, char **argv);
 int pl_cmd_id_revocation(pl_cli *cli, int argc, char **argv);
+int pl_cmd_id_rotate(pl_cli *cli, int argc, char **argv);
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);

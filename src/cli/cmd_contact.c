@@ -1,7 +1,7 @@
 /*
- * cmd_contact.c — `parley contact add|show|verify|list|remove|revoke`. A contact is pinned
- * to one identity key; a new key for a known name marks the contact changed
- * and blocks sending until the new safety number is verified in person.
+ * cmd_contact.c — `parley contact add|show|verify|list|remove|revoke|trust-rotation`. A contact is
+ * pinned to one identity key; a new key for a known name marks the contact changed and blocks
+ * sending until the new safety number is verified in person.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/render.h"
 #include "client/messenger.h"
 #include "client/revoke.h"
+#include "client/rotate.h"
 #include "util/file.h"
 #include "util/codec.h"
 
-static json_t *contact_json(const pl_vault *v, const pl_contact *c)
+static json_t *contact_json(pl_vault *v, const pl_contact *c)
 {
 	char key[PL_KEY_HEX_LEN], fp[PL_FINGERPRINT_LEN], sn[PL_SAFETY_LEN];
 	pl_hex_encode(key, c->ik, PL_IK_LEN);
@@ -35,7 +37,24 @@ static json_t *contact_json(const pl_vault *v, const pl_contact *c)
 		pl_time_rfc3339(when, c->revoked);
 		json_object_set_new(j, "revoked", json_string(when));
 	}
+	/* The signed key rotation that gave it this key, and what it is worth. */
+	char note[512];
+	const char *state = NULL;
+	if (pl_cli_rotation_note(v, c, note, sizeof note, &state) == 1)
+		json_object_set_new(j, "rotation",
+				    json_pack("{s:s, s:s}", "state", state, "text", note));
 	return j;
+}
+
+/* KEY CHANGED (SIGNED) when a rotation signed by a verified key waits. */
+static const char *rotation_word(pl_vault *v, const pl_contact *c)
+{
+	char note[512];
+	const char *state = NULL;
+	if (c->revoked || !c->key_changed ||
+	    pl_cli_rotation_note(v, c, note, sizeof note, &state) != 1)
+		return NULL;
+	return strcmp(state, "signed-by-verified") == 0 ? "KEY CHANGED (SIGNED)" : NULL;
 }
 
 static const char *status_word(const pl_contact *c)
@@ -163,6 +182,10 @@ static int contact_show(pl_cli *cli, pl_vault *v, const char *name)
 			printf("mailbox at:    %s (relay fingerprint %s), not at ours\n",
 			       c.relay_url, rfp);
 		}
+		char note[512];
+		const char *state = NULL;
+		if (pl_cli_rotation_note(v, &c, note, sizeof note, &state) == 1)
+			printf("rotation:      %s\n", note);
 	}
 	sodium_memzero(&c, sizeof c);
 	return PL_EXIT_OK;
@@ -220,8 +243,9 @@ static int contact_list(pl_cli *cli, pl_vault *v)
 		} else {
 			char fp[PL_FINGERPRINT_LEN];
 			pl_fingerprint(fp, cs[i].ik);
-			printf("%-24s %-12s %s%s%s\n", cs[i].name, status_word(&cs[i]), fp,
-			       cs[i].has_relay ? "  mailbox at " : "",
+			const char *rw = rotation_word(v, &cs[i]);
+			printf("%-24s %-12s %s%s%s\n", cs[i].name, rw ? rw : status_word(&cs[i]),
+			       fp, cs[i].has_relay ? "  mailbox at " : "",
 			       cs[i].has_relay ? cs[i].relay_url : "");
 		}
 	}
@@ -304,6 +328,11 @@ static int contact_revoke(pl_cli *cli, pl_vault *v, const char *name, const char
 		return pl_cli_fail(&e);
 	if (cli->json)
 		pl_cli_json_out(contact_json(v, &c));
+	else if (!c.revoked)
+		printf("that revokes the key %s rotated away from: their key change is void; %s "
+		       "is unverified until you compare the safety number in person (parley "
+		       "contact verify %s SAFETY_NUMBER)\n",
+		       c.name, c.name, c.name);
 	else
 		printf("revoked %s: nothing is sent to their key and nothing from it is "
 		       "accepted\n",
@@ -312,11 +341,42 @@ static int contact_revoke(pl_cli *cli, pl_vault *v, const char *name, const char
 	return PL_EXIT_OK;
 }
 
+/* A key change signed by the key the user verified, accepted as enough
+ * (client/rotate.h says when it is refused). */
+static int contact_trust_rotation(pl_cli *cli, pl_vault *v, const char *name)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	pl_contact c;
+	if (pl_rotate_trust(v, name, &e) != 0 || pl_vault_contact_get(v, name, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	pl_err pe;
+	pl_err_clear(&pe);
+	int published = pl_msgr_publish(v, &pe) == 0;
+	if (cli->json) {
+		json_t *j = contact_json(v, &c);
+		json_object_set_new(j, "published", json_boolean(published));
+		pl_cli_json_out(j);
+	} else {
+		char fp[PL_FINGERPRINT_LEN];
+		pl_fingerprint(fp, c.ik);
+		printf("trusted the new key of %s (fingerprint %s) on the signature of the key you "
+		       "verified; parley sync reads what they sent under it\n"
+		       "this does not protect against a seized key: if you doubt it, compare the "
+		       "safety number in person (parley contact show %s)\n",
+		       c.name, fp, c.name);
+	}
+	if (!published)
+		fprintf(stderr, "parley: warning: %s; parley sync will retry\n", pe.msg);
+	sodium_memzero(&c, sizeof c);
+	return PL_EXIT_OK;
+}
+
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return pl_cli_usage("contact", "contact needs a subcommand: add, show, verify, "
-					       "list, remove or revoke");
+					       "list, remove, revoke or trust-rotation");
 	const char *sub = argv[1];
 	int want;
 	int forget =
@@ -325,7 +385,7 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 		want = 4;
 	else if (strcmp(sub, "remove") == 0)
 		want = forget ? 4 : 3;
-	else if (strcmp(sub, "show") == 0)
+	else if (strcmp(sub, "show") == 0 || strcmp(sub, "trust-rotation") == 0)
 		want = 3;
 	else if (strcmp(sub, "list") == 0)
 		want = 2;
@@ -345,6 +405,8 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 		rc = contact_add(cli, v, argv[2], argv[3]);
 	else if (strcmp(sub, "revoke") == 0)
 		rc = contact_revoke(cli, v, argv[2], argv[4]);
+	else if (strcmp(sub, "trust-rotation") == 0)
+		rc = contact_trust_rotation(cli, v, argv[2]);
 	else if (sub[0] == 'r')
 		rc = contact_remove(cli, v, argv[2], forget);
 	else if (sub[0] == 's')

@@ -1,5 +1,5 @@
 /* cmd_id.c — `parley id`: name, public key and fingerprint of this party;
- * `id revocation` and `id revoke` have files of their own. */
+ * `id revocation`, `id revoke` and `id rotate` have files of their own. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +10,8 @@ int pl_cmd_id(pl_cli *cli, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
 		return pl_cmd_id_revoke(cli, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
+		return pl_cmd_id_rotate(cli, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "revocation") == 0)
 		return pl_cmd_id_revocation(cli, argc - 1, argv + 1);
 	if (argc != 1)

@@ -5,6 +5,8 @@
 
 #include "cli/cli.h"
 #include "cli/render.h"
+#include <stdlib.h>
+#include <sodium.h>
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -35,6 +37,29 @@ int pl_cmd_inbox(pl_cli *cli, int argc, char **argv)
 			json_array_append_new(arr, pl_cli_item_json(v, &items[i], now));
 		else
 			pl_cli_item_print(v, &items[i], now);
+	}
+	/* Key changes are not items: each contact's is shown from the vault's
+	 * record of it, after what was received. */
+	pl_contact *cs = NULL;
+	size_t nc = 0;
+	if (pl_vault_contact_list(v, &cs, &nc, &e) == 0) {
+		for (size_t i = 0; i < nc; i++) {
+			char note[512];
+			const char *state = NULL;
+			if (pl_cli_rotation_note(v, &cs[i], note, sizeof note, &state) != 1)
+				continue;
+			shown++;
+			if (arr)
+				json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+								     "kind", "key rotation", "from",
+								     cs[i].name, "direction", "in",
+								     "state", state, "text", note));
+			else
+				printf("%-14s key rotation [%s]\n    %s\n", cs[i].name, state,
+				       note);
+		}
+		sodium_memzero(cs, nc * sizeof *cs);
+		free(cs);
 	}
 	if (arr)
 		pl_cli_json_out(arr);

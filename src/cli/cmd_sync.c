@@ -92,6 +92,11 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		}
 		json_object_set_new(j, "missing_other_copy", json_integer(r.other_copy));
 		json_object_set_new(j, "missing", miss);
+		json_object_set_new(j, "rotated", json_integer(r.rotated));
+		json_object_set_new(j, "rotate_replayed", json_integer(r.rotate_replayed));
+		json_object_set_new(j, "rotate_refused", json_integer(r.rotate_refused));
+		json_object_set_new(j, "rotate_conflict", json_integer(r.rotate_conflict));
+		json_object_set_new(j, "rotate_void", json_integer(r.rotate_void));
 		json_t *n =
 		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "late_withdrawals",
 			      (json_int_t)nr.late_withdrawals, "disputed", (json_int_t)nr.disputed,
@@ -153,6 +158,29 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 			"parley: warning: %u revocation(s) were refused (not signed by the "
 			"contact's key, or for another key); those contacts are unchanged\n",
 			r.revoke_refused);
+	if (r.rotated)
+		fprintf(
+		    stderr,
+		    "parley: %u contact(s) changed their identity key (signed by the old and "
+		    "the new key); what they send under it stays unread until you decide: see "
+		    "parley contact list, then parley contact trust-rotation NAME if the old key "
+		    "was verified, or compare the safety number again (parley contact verify "
+		    "NAME SAFETY_NUMBER)\n",
+		    r.rotated);
+	if (r.rotate_conflict)
+		fprintf(stderr,
+			"parley: warning: %u contact(s)' old key signed two different key changes; "
+			"both are refused (the key may be in someone else's hands): %s\n",
+			r.rotate_conflict, r.rotate_why);
+	if (r.rotate_void)
+		fprintf(stderr,
+			"parley: warning: %u key change(s) are void: the key they were signed by "
+			"was revoked; those contacts are unverified until you compare safety "
+			"numbers in person (parley contact verify NAME SAFETY_NUMBER)\n",
+			r.rotate_void);
+	if (r.rotate_refused)
+		fprintf(stderr, "parley: warning: %u key change(s) were refused or ignored: %s\n",
+			r.rotate_refused, r.rotate_why);
 	if (r.from_revoked)
 		fprintf(stderr,
 			"parley: warning: %u envelope(s) under a revoked key were refused "

@@ -48,6 +48,10 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 		pl_cli_json_out(arr);
 	else if (n == 0)
 		printf("no messages with %s yet\n", c.name);
+	char note[512];
+	const char *state = NULL;
+	if (!arr && pl_cli_rotation_note(v, &c, note, sizeof note, &state) == 1)
+		printf("(%s: %s)\n", c.name, note);
 	if (!arr && purged > 0) {
 		char when[PL_RFC3339_LEN];
 		pl_time_rfc3339(when, purged);

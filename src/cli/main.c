@@ -26,12 +26,15 @@ static const pl_cli_cmd commands[] = {
      "                     estimate",
      "create a vault with a new identity"},
     {"id", pl_cmd_id,
-     "id | id revocation --out FILE | id revoke [--from FILE]\n"
+     "id | id revocation --out FILE | id revoke [--from FILE] | id rotate\n"
      "  revocation  write a signed revocation of this vault's key, to keep apart;\n"
      "              whoever holds the file can revoke the key\n"
      "  revoke      revoke this vault's key for good and tell every verified\n"
-     "              contact; afterwards this vault sends nothing",
-     "print this party's name, public key and fingerprint; revoke its key"},
+     "              contact; afterwards this vault sends nothing\n"
+     "  rotate      move to a new identity key (a lost key, a staff change) and tell\n"
+     "              every verified contact with a change signed by the old and the new\n"
+     "              key; for a seized key use revoke, not rotate",
+     "print this party's name, public key and fingerprint; rotate or revoke its key"},
     {"passphrase", pl_cmd_passphrase,
      "passphrase change [--new-passphrase-file FILE | --generate-passphrase]\n"
      "  asks the current passphrase as every command does, then the new one twice\n"
@@ -40,11 +43,14 @@ static const pl_cli_cmd commands[] = {
      "put the vault under a new passphrase"},
     {"contact", pl_cmd_contact,
      "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list |\n"
-     "        remove NAME [--forget-transcript] | revoke NAME --statement FILE\n"
+     "        remove NAME [--forget-transcript] | revoke NAME --statement FILE |\n"
+     "        trust-rotation NAME\n"
      "  remove  forget a contact and replace this vault's access token, so the\n"
      "          removed contact can no longer deposit; a contact with items (the\n"
      "          record of your talks) is kept unless --forget-transcript is given\n"
-     "  revoke  apply a revocation NAME signed with their key that they gave you",
+     "  revoke  apply a revocation NAME signed with their key that they gave you\n"
+     "  trust-rotation  accept NAME's new key on the signature of the key you\n"
+     "          verified (enough for a lost key, not for a seized one)",
      "manage and verify contacts"},
     {"case", pl_cmd_case,
      "case add --name NAME --held-by PARTY [--nationality A,B] [--since DATE] [--charges TEXT]\n"

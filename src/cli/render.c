@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "client/nego.h"
+#include "client/rotate.h"
 #include "envelope/envelope.h"
 #include "cli/cli.h"
 #include "util/codec.h"
@@ -163,6 +164,83 @@ static void object_json(json_t *j, pl_vault *v, const pl_item *it, const pl_obj 
 	}
 }
 
+/* This vault's own key rotation, as sent to a contact. */
+static void rotation_item_json(json_t *j, const pl_item *it)
+{
+	pl_rotation r;
+	char fp[PL_FINGERPRINT_LEN], text[160];
+	json_object_set_new(j, "kind", json_string("key rotation"));
+	if (pl_rotation_decode(&r, it->body.p, it->body.n) != 0) {
+		json_object_set_new(j, "kind", json_string("unreadable"));
+		return;
+	}
+	pl_fingerprint(fp, r.new_ik);
+	snprintf(text, sizeof text,
+		 "%s identity key changed to fingerprint %s (signed by the old and the new key)",
+		 it->dir == PL_DIR_OUT ? "this vault's" : "their", fp);
+	json_object_set_new(j, "text", json_string(text));
+}
+
+int pl_cli_rotation_note(pl_vault *v, const pl_contact *c, char *out, size_t cap,
+			 const char **state)
+{
+	pl_rotation_rec r;
+	pl_err e;
+	pl_err_clear(&e);
+	int got = pl_rotate_of(v, c, &r, &e);
+	if (got <= 0)
+		return got;
+	char when[PL_RFC3339_LEN], fp[PL_FINGERPRINT_LEN];
+	pl_time_rfc3339(when, r.time);
+	pl_fingerprint(fp, r.old_ik);
+	int n;
+	if (r.flags & PL_ROT_VOID) {
+		*state = "void";
+		n = snprintf(out, cap,
+			     "key changed on %s, signed by the old key (%s), but that key was "
+			     "revoked: the change is VOID (a seized key could have signed it); "
+			     "compare the safety number in person (parley contact verify %s "
+			     "SAFETY_NUMBER)",
+			     when, fp, c->name);
+	} else if (r.flags & PL_ROT_CONFLICT) {
+		*state = "conflict";
+		n = snprintf(out, cap,
+			     "key changed on %s, but the old key (%s) signed two different "
+			     "changes: neither is trusted; compare the safety number in person "
+			     "(parley contact verify %s SAFETY_NUMBER)",
+			     when, fp, c->name);
+	} else if (r.trusted && c->verified && !c->key_changed) {
+		char t[PL_RFC3339_LEN];
+		pl_time_rfc3339(t, r.trusted);
+		*state = "trusted";
+		n = snprintf(out, cap,
+			     "key changed on %s, signed by the key you verified (%s); you "
+			     "accepted the change on %s",
+			     when, fp, t);
+	} else if (c->verified && !c->key_changed) {
+		*state = "verified";
+		n = snprintf(out, cap,
+			     "key changed on %s, signed by the old key (%s); the new key was "
+			     "verified in person",
+			     when, fp);
+	} else if (r.flags & PL_ROT_OLD_VERIFIED) {
+		*state = "signed-by-verified";
+		n = snprintf(out, cap,
+			     "key changed — the change is signed by the key you verified (%s, "
+			     "on %s); accept it (parley contact trust-rotation %s) or compare the "
+			     "safety number again (parley contact verify %s SAFETY_NUMBER)",
+			     fp, when, c->name, c->name);
+	} else {
+		*state = "unverified";
+		n = snprintf(out, cap,
+			     "key changed on %s, signed by a key you had not verified (%s); still "
+			     "unverified: compare the safety number in person (parley contact "
+			     "verify %s SAFETY_NUMBER)",
+			     when, fp, c->name);
+	}
+	return n >= 0 ? 1 : -1;
+}
+
 /* The JSON of an item whose object o is already decoded. */
 static json_t *obj_item_json(pl_vault *v, const pl_item *it, const pl_obj *o, uint64_t now)
 {
@@ -175,6 +253,11 @@ static json_t *obj_item_json(pl_vault *v, const pl_item *it, const pl_obj *o, ui
 
 json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 {
+	if (it->kind == PL_KIND_ROTATE) {
+		json_t *j = item_head(v, it);
+		rotation_item_json(j, it);
+		return j;
+	}
 	if (it->kind == PL_KIND_NOTE) {
 		json_t *j = item_head(v, it);
 		json_object_set_new(j, "text", json_stringn((const char *)it->body.p, it->body.n));

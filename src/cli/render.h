@@ -11,6 +11,7 @@
 #define PARLEY_CLI_RENDER_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,6 +23,12 @@
  * direction, state, text or the object's fields; proposals: we_release,
  * they_release from the viewer's side, expires). `now` decides expiry. */
 json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now);
+
+/* The key rotation that gave contact c its current key, as one line for
+ * people in out (cap bytes) and a state word (*state: signed-by-verified,
+ * trusted, verified, unverified, void, conflict). 1 one, 0 none, -1. */
+int pl_cli_rotation_note(pl_vault *v, const pl_contact *c, char *out, size_t cap,
+			 const char **state);
 
 /* The same item as a few lines on stdout: every term it carries (for a
  * proposal each party by name with the people it releases, conditions,

@@ -685,6 +685,44 @@ static int deliver_one(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32],
 	return rc;
 }
 
+int pl_msgr_seal_kind(pl_vault *v, int kind, unsigned *unsealed, pl_err *e)
+{
+	pl_outbox *ob;
+	size_t n;
+	*unsealed = 0;
+	if (pl_vault_outbox_list(v, &ob, &n, e) != 0)
+		return -1;
+	pl_rc_conn *c = NULL;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (ob[i].kind != kind || ob[i].envelope.n > 0)
+			continue;
+		pl_contact ct;
+		if (pl_vault_contact_get(v, ob[i].contact, &ct, e) != 0) {
+			rc = -1;
+			break;
+		}
+		pl_rc_conn *oc = NULL;
+		if (pl_msgr_check_sendable(&ct, NULL) != 0) {
+			(*unsealed)++;
+		} else if (ct.has_relay) {
+			rc = open_contact_relay(v, &ct, &oc, e);
+			if (rc == 0)
+				rc = seal_item(v, oc, &ct, &ob[i], e);
+		} else {
+			if (c == NULL)
+				rc = pl_msgr_open_relay(v, &c, e);
+			if (rc == 0)
+				rc = seal_item(v, c, &ct, &ob[i], e);
+		}
+		pl_rc_close(oc);
+		sodium_memzero(&ct, sizeof ct);
+	}
+	pl_rc_close(c);
+	pl_vault_outbox_free(ob, n);
+	return rc;
+}
+
 void pl_msgr_outbox_count(pl_vault *v, pl_sync_report *r)
 {
 	pl_outbox *left;

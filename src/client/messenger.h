@@ -55,6 +55,12 @@ typedef struct {
 #define PL_SYNC_MISSING_LIST 32
 	uint64_t missing_seq[PL_SYNC_MISSING_LIST];
 	uint64_t missing_time[PL_SYNC_MISSING_LIST];
+	unsigned rotated;	  /* contacts whose signed key rotation was applied */
+	unsigned rotate_replayed; /* rotations seen before: nothing changed */
+	unsigned rotate_refused;  /* rotations refused or ignored: bad, revoked, not their key */
+	unsigned rotate_conflict; /* second, different rotations of one key: both refused */
+	unsigned rotate_void;	  /* rotations voided by a revocation of the old key */
+	char rotate_why[PL_ERR_MSG_MAX]; /* the last refusal's sentence */
 } pl_sync_report;
 
 struct pl_rc_conn;
@@ -110,6 +116,12 @@ uint64_t pl_msgr_ack_delay(pl_vault *v);
  * contact use a connection of their own, opened after a first one that
  * pins the relay key and checks its log. */
 int pl_msgr_deliver(pl_vault *v, pl_sync_report *r, pl_err *e);
+/* Seals now, without depositing, every outbox item of `kind` not sealed
+ * yet (a new session fetches the contact's prekeys): the envelope is then
+ * fixed under the identity and sessions of this moment (pl_rotate_self
+ * seals its statements under the old key before switching). *unsealed
+ * counts items to contacts not sendable, left as they are. */
+int pl_msgr_seal_kind(pl_vault *v, int kind, unsigned *unsealed, pl_err *e);
 /* Sets r->queued and r->acks_waiting from what the outbox holds. */
 void pl_msgr_outbox_count(pl_vault *v, pl_sync_report *r);
 

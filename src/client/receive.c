@@ -22,6 +22,7 @@
 #include "client/move.h"
 #include "client/relay_client.h"
 #include "client/revoke.h"
+#include "client/rotate.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
 #include "relay/proto.h"
@@ -109,8 +110,8 @@ static int apply_ack(pl_vault *v, const pl_contact *ct, const pl_payload *p, pl_
  * (reject), or -1 on a vault error, or APPLY_UNHANDLED for an object when
  * there is no handler. *store says whether it becomes an item. */
 static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_contact *ct,
-			 const pl_payload *p, pl_msgr_envelope *env, int *store, pl_sync_report *r,
-			 pl_err *e)
+			 const uint8_t carrier[static PL_IK_LEN], const pl_payload *p,
+			 pl_msgr_envelope *env, int *store, pl_sync_report *r, pl_err *e)
 {
 	*store = 1;
 	switch (p->kind) {
@@ -141,11 +142,41 @@ static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_
 		int rc = pl_revoke_apply(v, ct, p->body, p->bodylen, &re);
 		if (rc < 0)
 			*e = re;
+		else if (r && rc == 0 && sodium_memcmp(ct->ik, carrier, PL_IK_LEN) != 0)
+			r->rotate_void++; /* the key it rotated from: the rotation is void */
 		else if (r && rc == 0)
 			r->revoked++;
 		else if (r)
 			r->revoke_refused++;
 		return rc;
+	}
+	case PL_KIND_ROTATE: {
+		/* Bookkeeping like a revocation: it changes the contact's key,
+		 * and is not part of the transcript. A refused one changes
+		 * nothing but is not a reason to refuse the envelope: the
+		 * session is authentic, and a conflict must be recorded. */
+		*store = 0;
+		pl_err re;
+		pl_err_clear(&re);
+		int what = PL_ROTATE_REFUSED;
+		int rc = pl_rotate_apply(v, ct, carrier, p->body, p->bodylen, &what, &re);
+		if (rc < 0) {
+			*e = re;
+			return -1;
+		}
+		if (r) {
+			if (what == PL_ROTATE_APPLIED)
+				r->rotated++;
+			else if (what == PL_ROTATE_REPLAY)
+				r->rotate_replayed++;
+			else if (what == PL_ROTATE_CONFLICT)
+				r->rotate_conflict++;
+			else
+				r->rotate_refused++;
+			if (rc == 1)
+				snprintf(r->rotate_why, sizeof r->rotate_why, "%s", re.msg);
+		}
+		return 0;
 	}
 	case PL_KIND_OBJECT:
 		if (h == NULL || h->fn == NULL)
@@ -330,6 +361,16 @@ static int identify_sender(pl_vault *v, inbound *in, pl_err *e)
 			*e = ce;
 			return PROC_ERROR;
 		}
+		/* A key a verified contact rotated away from: what it sealed
+		 * before its holder moved is that contact's, read under the
+		 * sessions of the old key (client/rotate.h). */
+		int succ = pl_rotate_successor(v, in->sender, &in->ct, &ce);
+		if (succ < 0) {
+			*e = ce;
+			return PROC_ERROR;
+		}
+		if (succ == 1 && !in->ct.revoked)
+			return PROC_OK;
 		/* Not (yet) a contact: keep it sealed; retried when they are added. */
 		return keep_pending(v, in, e);
 	}
@@ -450,7 +491,8 @@ static int commit_received(rx *x, inbound *in, pl_err *e)
 	int taken = pl_vault_item_id_taken(x->v, it.id, it.contact, PL_DIR_IN, e);
 	int bad = taken != 0 || pl_vault_session_save(x->v, in->s, e) != 0
 		      ? -1
-		      : apply_payload(x->v, x->objects, &in->ct, &in->p, &env, &store, x->r, e);
+		      : apply_payload(x->v, x->objects, &in->ct, in->sender, &in->p, &env, &store,
+				      x->r, e);
 	if (bad == 0 && env.receipt.n > 0) {
 		pl_wr_free(&it.receipt);
 		it.receipt = env.receipt;

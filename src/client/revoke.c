@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "client/messenger.h"
+#include "client/rotate.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -26,12 +27,18 @@ int pl_revoke_apply(pl_vault *v, const pl_contact *ct, const uint8_t *stmt, size
 				  "it names; refused, \"%s\" is unchanged",
 				  ct->name, ct->name),
 		       1;
-	if (sodium_memcmp(r.ik, ct->ik, PL_IK_LEN) != 0)
+	if (sodium_memcmp(r.ik, ct->ik, PL_IK_LEN) != 0) {
+		/* The key the contact rotated away from: the rotation is void
+		 * (a seized key could have signed it). */
+		int voided = pl_rotate_void(v, ct, r.ik, e);
+		if (voided != 0)
+			return voided > 0 ? 0 : -1;
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "a revocation for \"%s\" revokes another key than theirs; "
 				  "refused, \"%s\" is unchanged",
 				  ct->name, ct->name),
 		       1;
+	}
 	if (ct->revoked)
 		return 0;
 	return pl_vault_ik_revoke(v, ct->ik, pl_now(), e) == 0 ? 0 : -1;

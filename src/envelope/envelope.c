@@ -15,6 +15,7 @@
  */
 #include "envelope/envelope.h"
 #include "identity/revocation.h"
+#include "identity/rotation.h"
 #include "util/text.h"
 
 #include <sodium.h>
@@ -176,6 +177,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Shown as a date and one of two fixed sentences. */
 		return bodylen == PL_RESTORED_LEN &&
 		       (body[0] == PL_RESTORED_BACKUP || body[0] == PL_RESTORED_COPY);
+	case PL_KIND_ROTATE:
+		/* Checked, with both signatures, by its one decoder
+		 * (src/identity/rotation.c) before anything is recorded. */
+		return bodylen == PL_ROTATION_LEN;
 	case PL_KIND_ACK: {
 		if (bodylen < 2)
 			return 0;

@@ -32,13 +32,16 @@ int pl_envelope_open(uint8_t **inner, size_t *innerlen, uint8_t sender_ik[static
  * negotiation object; an ack listing item ids the sender has fetched; a
  * signed notice that the sender's mailbox moved to another relay
  * (docs/PROTOCOL.md, "Relay moves"); the sender's signed revocation of
- * its own identity key (docs/PROTOCOL.md, "Revocation"). */
+ * its own identity key (docs/PROTOCOL.md, "Revocation"); the sender's
+ * statement that its identity key moved to a new one, signed by both
+ * (docs/PROTOCOL.md, "Key rotation"). */
 enum {
 	PL_KIND_NOTE = 1,
 	PL_KIND_OBJECT = 2,
 	PL_KIND_ACK = 3,
 	PL_KIND_RELAY = 4,
 	PL_KIND_REVOKE = 5,
+	PL_KIND_ROTATE = 6,
 	PL_KIND_RESTORED = 7
 };
 /* The body of a PL_KIND_RESTORED notice: the sender's vault was restored

@@ -362,7 +362,7 @@ static int meta_put_sealed(pl_vault *v, const char *k, const char *label, const 
 			   size_t n, pl_err *e)
 {
 	pl_wr ad, blob;
-	own_ad(&ad, label, v->id->pk);
+	own_ad(&ad, label, v->seal_ik);
 	int r = pl_vault_seal(&blob, v->kek, &ad, p, n);
 	pl_wr_free(&ad);
 	if (r != 0)
@@ -381,7 +381,7 @@ static int meta_get_sealed(pl_vault *v, const char *k, const char *label, uint8_
 
 	if (pl_vault_meta_get(v, k, &blob, PL_SEAL_OVERHEAD + len, &found, e) != 0)
 		return -1;
-	own_ad(&ad, label, v->id->pk);
+	own_ad(&ad, label, v->seal_ik);
 	int r = found ? pl_vault_unseal_fixed(out, len, v->kek, &ad, blob.p, blob.n) : -1;
 	pl_wr_free(&ad);
 	pl_wr_free(&blob);
@@ -781,7 +781,10 @@ static int create_in(const char *dir, const vault_setup *s, int made_dir, pl_err
 		return -1;
 	pl_vault_kdf_new(&k, s->cost);
 	randombytes_buf(v->kek, PL_VAULT_KEY_LEN);
-	if (pl_identity_generate(v->id) != 0)
+	int gen = pl_identity_generate(v->id);
+	if (gen == 0) /* the sealed records are bound to this first key */
+		memcpy(v->seal_ik, v->id->pk, PL_IK_LEN);
+	if (gen != 0)
 		pl_err_set(e, PL_EXIT_ERROR, "could not generate an identity key");
 	else if (make_header(v, &k, s->pass, s->passlen, e) == 0 && db_open_mem(v, e) == 0 &&
 		 build(v, s, e) == 0 &&
@@ -962,7 +965,7 @@ static int old_unwrap_data_key(pl_vault *v, const uint8_t *wrap, pl_err *e)
 		memcpy(v->kek, wrap, PL_VAULT_KEY_LEN);
 		return 0;
 	}
-	own_ad(&ad, "data key", v->id->pk);
+	own_ad(&ad, "data key", v->seal_ik);
 	int r = pl_vault_unseal_fixed(v->kek, PL_VAULT_KEY_LEN, wrap, &ad, blob.p, blob.n);
 	pl_wr_free(&ad);
 	pl_wr_free(&blob);
@@ -970,6 +973,22 @@ static int old_unwrap_data_key(pl_vault *v, const uint8_t *wrap, pl_err *e)
 		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s",
 				  vdir(v));
 	return 1;
+}
+
+/* v->seal_ik: meta "seal_ik" after a rotation, else the identity key ik. */
+static int seal_key_load(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_err *e)
+{
+	pl_wr w;
+	int found;
+	if (pl_vault_meta_get(v, "seal_ik", &w, PL_IK_LEN, &found, e) != 0)
+		return -1;
+	if (found && w.n != PL_IK_LEN) {
+		pl_wr_free(&w);
+		return pl_vault_damaged(v, "its seal_ik record has the wrong size", e);
+	}
+	memcpy(v->seal_ik, found ? w.p : ik, PL_IK_LEN);
+	pl_wr_free(&w);
+	return 0;
 }
 
 /* Checks the data key in v->kek against the key-check record and loads
@@ -984,6 +1003,8 @@ static int load_identity(pl_vault *v, pl_err *e)
 	if (meta_get_fixed(v, "ik", ik, sizeof ik, e) != 0)
 		return -1;
 	memcpy(v->id->pk, ik, sizeof ik);
+	if (seal_key_load(v, ik, e) != 0)
+		return -1;
 	if (meta_get_sealed(v, "check", "key check", chk, sizeof chk, &tmp) != 0 ||
 	    sodium_memcmp(chk, CHECK_TEXT, sizeof chk) != 0)
 		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s",
@@ -1022,6 +1043,10 @@ static int old_unlock(pl_vault *v, const char *pass, size_t passlen, pl_kdf_para
 				  "memory?); close other programs and try again");
 	}
 	memcpy(v->id->pk, ik, sizeof ik);
+	if (seal_key_load(v, ik, e) != 0) {
+		sodium_free(wrap);
+		return -1;
+	}
 	int u = old_unwrap_data_key(v, wrap, e);
 	sodium_free(wrap);
 	return u < 0 ? -1 : load_identity(v, e);
@@ -1315,7 +1340,9 @@ int pl_vault_open_memory(pl_vault **out, pl_err *e)
 	sqlite3_extended_result_codes(v->db, 1);
 	sqlite3_db_config(v->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 	randombytes_buf(v->kek, PL_VAULT_KEY_LEN);
-	if (pl_identity_generate(v->id) != 0 ||
+	if (pl_identity_generate(v->id) == 0)
+		memcpy(v->seal_ik, v->id->pk, PL_IK_LEN);
+	if (sodium_is_zero(v->seal_ik, PL_IK_LEN) ||
 	    run_sql(v, "PRAGMA foreign_keys = ON", "configure the database", e) != 0 ||
 	    run_sql(v, SCHEMA_SQL, "create the tables", e) != 0 ||
 	    pl_vault_meta_put(v, "name", (const uint8_t *)"memory", 6, e) != 0) {
@@ -1516,7 +1543,9 @@ static int contact_sql(pl_vault *v, const char *sql, const pl_contact *c, pl_err
 		return -1;
 	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, c->ik, PL_IK_LEN, SQLITE_STATIC);
-	return pl_vault_exec(v, st, "remove a contact", e);
+	int r = pl_vault_exec(v, st, "remove a contact", e);
+	sqlite3_finalize(st);
+	return r;
 }
 
 int pl_vault_contact_remove(pl_vault *v, const char *name, pl_err *e)
@@ -1649,4 +1678,128 @@ out:
 	v->calen = calen;
 	v->relay_plain_http = plain_http != 0;
 	return 0;
+}
+
+/* --- identity rotation -------------------------------------------------------
+ * The next identity is stored (sealed seed "ik_next", public "ik_next_pk",
+ * the statement "ik_next_stmt") before anything is sent, so a crash at any
+ * point leaves a vault with a usable key: the old one until
+ * pl_vault_identity_switch commits, the new one after. */
+
+int pl_vault_identity_next_put(pl_vault *v, const pl_identity *next, const uint8_t *stmt, size_t n,
+			       pl_err *e)
+{
+	int own;
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	int ok = pl_vault_meta_put(v, "ik_next_pk", next->pk, PL_IK_LEN, e) == 0 &&
+		 meta_put_sealed(v, "ik_next", "next identity", next->sk, 32, e) == 0 &&
+		 pl_vault_meta_put(v, "ik_next_stmt", stmt, n, e) == 0;
+	return pl_vault_tx_end(v, own, ok, e);
+}
+
+int pl_vault_identity_next(pl_vault *v, pl_identity *next, pl_wr *stmt, size_t max, int *found,
+			   pl_err *e)
+{
+	uint8_t seed[32], pk[PL_IK_LEN];
+	pl_wr w;
+	int f;
+	*found = 0;
+	pl_wr_init(stmt);
+	if (pl_vault_meta_get(v, "ik_next_pk", &w, PL_IK_LEN, &f, e) != 0)
+		return -1;
+	if (!f) {
+		pl_wr_free(&w);
+		return 0;
+	}
+	int ok = w.n == PL_IK_LEN;
+	if (ok)
+		memcpy(pk, w.p, PL_IK_LEN);
+	pl_wr_free(&w);
+	if (!ok)
+		return pl_vault_damaged(v, "its next identity record has the wrong size", e);
+	if (meta_get_sealed(v, "ik_next", "next identity", seed, sizeof seed, e) != 0)
+		return -1;
+	int r = crypto_sign_seed_keypair(next->pk, next->sk, seed);
+	sodium_memzero(seed, sizeof seed);
+	if (r != 0 || sodium_memcmp(next->pk, pk, PL_IK_LEN) != 0) {
+		sodium_memzero(next, sizeof *next);
+		return pl_vault_damaged(v, "its next identity does not match its public key", e);
+	}
+	if (pl_vault_meta_get(v, "ik_next_stmt", stmt, max, &f, e) != 0) {
+		sodium_memzero(next, sizeof *next);
+		return -1;
+	}
+	if (!f) {
+		sodium_memzero(next, sizeof *next);
+		return pl_vault_damaged(v, "its next identity has no statement", e);
+	}
+	*found = 1;
+	return 0;
+}
+
+int pl_vault_identity_switch(pl_vault *v, uint64_t time, pl_err *e)
+{
+	/* The per-relay state belongs to the old key's mailbox: the new one
+	 * starts empty (as after a relay move), its bundle, token and grants
+	 * are published again, and its prekeys are new. */
+	static const char *const sql[] = {
+	    ("DELETE FROM counters WHERE k IN ('last_seq', 'log_scanned', 'bundle_published',"
+	     " 'token_registered')"),
+	    "UPDATE contacts SET grant_published = 0",
+	    "DELETE FROM opk",
+	    "DELETE FROM sessions",
+	    "DELETE FROM meta WHERE k IN ('ik_next', 'ik_next_pk', 'ik_next_stmt')",
+	};
+	pl_identity *next = sodium_malloc(sizeof *next);
+	pl_wr stmt;
+	int found = 0;
+	char hist[8 + 2 * PL_IK_LEN + 1];
+	uint8_t when[8];
+	if (next == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the new identity");
+	if (pl_vault_begin(v, e) != 0) {
+		sodium_free(next);
+		return -1;
+	}
+	int ok = pl_vault_identity_next(v, next, &stmt, 4096, &found, e) == 0;
+	pl_wr_free(&stmt);
+	if (ok && !found)
+		ok = pl_err_set(e, PL_EXIT_ERROR, "no new identity is waiting in the vault") == 0;
+	memcpy(hist, "ik_old:", 7);
+	sodium_bin2hex(hist + 7, sizeof hist - 7, v->id->pk, PL_IK_LEN);
+	pl_be64_put(when, time);
+	/* The first key stays what the sealed records are bound to; the old
+	 * seed is overwritten by the new one (secure_delete wipes the page). */
+	ok = ok && pl_vault_meta_put(v, "seal_ik", v->seal_ik, PL_IK_LEN, e) == 0 &&
+	     pl_vault_meta_put(v, hist, when, sizeof when, e) == 0 &&
+	     pl_vault_meta_put(v, "ik", next->pk, PL_IK_LEN, e) == 0 &&
+	     meta_put_sealed(v, "ik_seed", "identity", next->sk, 32, e) == 0;
+	for (size_t i = 0; ok && i < sizeof sql / sizeof sql[0]; i++)
+		ok = run_sql(v, sql[i], "switch to the new identity", e) == 0;
+	ok = ok && pl_vault_spk_rotate(v, NULL, e) == 0 && pl_vault_opk_generate(v, 20, e) == 0;
+	if (!ok || pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+		sodium_free(next);
+		return -1;
+	}
+	sodium_mprotect_readwrite(v->id);
+	memcpy(v->id, next, sizeof *next);
+	sodium_mprotect_readonly(v->id);
+	sodium_free(next);
+	return 0;
+}
+
+int pl_vault_identity_history(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_err *e)
+{
+	char k[8 + 2 * PL_IK_LEN + 1];
+	pl_wr w;
+	int found;
+	memcpy(k, "ik_old:", 7);
+	sodium_bin2hex(k + 7, sizeof k - 7, ik, PL_IK_LEN);
+	if (pl_vault_meta_get(v, k, &w, 8, &found, e) != 0)
+		return -1;
+	uint64_t t = found && w.n == 8 ? pl_be64_get(w.p) : 0;
+	pl_wr_free(&w);
+	return t > 0;
 }

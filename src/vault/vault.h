@@ -267,6 +267,50 @@ int pl_vault_contact_relay_ca(pl_vault *v, const char *name, pl_wr *pem, pl_err 
 uint64_t pl_vault_ik_revoked(pl_vault *v, const uint8_t ik[static PL_IK_LEN]);
 int pl_vault_ik_revoke(pl_vault *v, const uint8_t ik[static PL_IK_LEN], uint64_t time, pl_err *e);
 
+/* --- identity rotation (client/rotate.h) --------------------------------- */
+/* This vault's next identity and the signed statement announcing it
+ * (made by the caller), stored sealed before anything is sent; the
+ * identity in use is unchanged until pl_vault_identity_switch. Inside or
+ * outside a transaction. */
+int pl_vault_identity_next_put(pl_vault *v, const pl_identity *next, const uint8_t *stmt, size_t n,
+			       pl_err *e);
+/* The stored next identity (*found = 1) and its statement (at most max
+ * bytes, into a fresh stmt), or *found = 0. */
+int pl_vault_identity_next(pl_vault *v, pl_identity *next, pl_wr *stmt, size_t max, int *found,
+			   pl_err *e);
+/* In one transaction of its own: the next identity becomes this vault's
+ * identity (its seed overwrites the old one's; the old public key is kept
+ * as history with time), every ratchet session is dropped (new messages
+ * start new X3DH sessions under the new key), the per-mailbox state
+ * starts over (last_seq, log_scanned, bundle, token registration, grants)
+ * and a new signed prekey and 20 new one-time prekeys are made, for the
+ * next publish to put under the new key's mailbox. The sealed records stay
+ * bound to the vault's first key (meta "seal_ik"). Memory follows only
+ * after the commit. */
+int pl_vault_identity_switch(pl_vault *v, uint64_t time, pl_err *e);
+/* 1 if ik was this vault's identity before a rotation, 0 if not, -1 error. */
+int pl_vault_identity_history(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_err *e);
+
+/* A contact's rotation this vault applied, keyed by the old key. */
+#define PL_ROT_OLD_VERIFIED 1u /* the old key was verified when it was applied */
+#define PL_ROT_CONFLICT 2u     /* the old key signed two different rotations */
+#define PL_ROT_VOID 4u	       /* the old key was revoked: the rotation is void */
+typedef struct {
+	uint8_t old_ik[PL_IK_LEN];
+	uint8_t new_ik[PL_IK_LEN];
+	unsigned flags;	  /* PL_ROT_* */
+	uint64_t time;	  /* the statement's time */
+	uint64_t applied; /* when this vault applied it */
+	uint64_t trusted; /* when the user accepted it (contact trust-rotation); 0 not */
+} pl_rotation_rec;
+/* Inserts or replaces the record of r->old_ik. */
+int pl_vault_rotation_put(pl_vault *v, const pl_rotation_rec *r, pl_err *e);
+/* 1 found (into *r), 0 none, -1 error: by old key, or by new key. */
+int pl_vault_rotation_get(pl_vault *v, const uint8_t old[static PL_IK_LEN], pl_rotation_rec *r,
+			  pl_err *e);
+int pl_vault_rotation_to(pl_vault *v, const uint8_t new_ik[static PL_IK_LEN], pl_rotation_rec *r,
+			 pl_err *e);
+
 /* --- sessions (at most a few per contact; newest first) ------------------- */
 typedef struct {
 	int64_t rowid;	       /* 0 for a new session */

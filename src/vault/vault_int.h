@@ -188,6 +188,10 @@ struct pl_vault {
 			  * for an old vault the derived key); sodium_malloc'd,
 			  * read-only once unlocked */
 	pl_identity *id; /* sodium_malloc'd, read-only after loading */
+	/* The key the per-vault sealed records (data key, identity seed, key
+	 * check, own token) are bound to: the vault's first identity key,
+	 * kept in meta "seal_ik" once the identity was rotated. */
+	uint8_t seal_ik[PL_IK_LEN];
 	char name[PL_NAME_MAX + 1];
 	char relay_url[PL_URL_MAX + 1];
 	uint8_t *ca; /* PEM bytes or NULL */
