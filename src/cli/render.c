@@ -21,11 +21,12 @@ static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
 {
 	char ref[2 * PL_OBJ_REF_LEN + 1];
 	pl_hex_encode(ref, p->ref, PL_OBJ_REF_LEN);
-	json_t *j =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "ref", ref, "name",
-		      p->name, "held_by", p->held_by, "nationality", p->nationality, "born",
-		      p->born, "since", p->since, "charges", p->charges, "sentence", p->sentence,
-		      "humanitarian", p->humanitarian, "priority", (int)p->priority);
+	/* What the other side signed about the person; never its priority (a
+	 * version 1 object carried the author's priority: not shown). */
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ref", ref, "name",
+			      p->name, "held_by", p->held_by, "nationality", p->nationality, "born",
+			      p->born, "since", p->since, "charges", p->charges, "sentence",
+			      p->sentence, "humanitarian", p->humanitarian);
 	pl_case c;
 	int64_t id = 0;
 	int linked = 0;
@@ -39,12 +40,17 @@ static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
 		json_object_set_new(j, "linked", json_integer(c.id));
 		json_object_set_new(j, "unknown", json_false());
 		/* Two vaults may disagree about a person: say so, show ours. */
-		int differs = strcmp(c.name, p->name) != 0 || strcmp(c.held_by, p->held_by) != 0;
+		int differs = strcmp(c.name, p->name) != 0 || strcmp(c.held_by, p->held_by) != 0 ||
+			      (c.born[0] && p->born[0] && strcmp(c.born, p->born) != 0) ||
+			      (c.nationality[0] && p->nationality[0] &&
+			       strcmp(c.nationality, p->nationality) != 0);
 		json_object_set_new(j, "differs", json_boolean(differs));
 		if (differs)
 			json_object_set_new(j, "our_record",
-					    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)c.id,
-						      "name", c.name, "held_by", c.held_by));
+					    json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+						      (json_int_t)c.id, "name", c.name, "held_by",
+						      c.held_by, "nationality", c.nationality,
+						      "born", c.born));
 		sodium_memzero(&c, sizeof c);
 	} else {
 		json_object_set_new(j, "linked", json_null());
@@ -249,10 +255,16 @@ static void print_person(FILE *f, json_t *p, const char *indent)
 	if (json_is_true(json_object_get(p, "unknown")))
 		fputs(" [not in your case file]", f);
 	json_t *ours = json_object_get(p, "our_record");
-	if (json_is_object(ours))
-		fprintf(f, " [your record %lld says: %s, held by %s]",
+	if (json_is_object(ours)) {
+		fprintf(f, " [described differently: your record %lld says %s, held by %s",
 			(long long)json_integer_value(json_object_get(ours, "id")),
 			str(ours, "name"), str(ours, "held_by"));
+		if (*str(ours, "nationality"))
+			fprintf(f, ", nationality %s", str(ours, "nationality"));
+		if (*str(ours, "born"))
+			fprintf(f, ", born %s", str(ours, "born"));
+		fputc(']', f);
+	}
 }
 
 static void print_release(FILE *f, const char *party, json_t *arr)
