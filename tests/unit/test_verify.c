@@ -60,7 +60,6 @@ static void person(pl_person *p, const char *name, uint8_t tag)
 	memset(p->ref, tag, PL_OBJ_REF_LEN);
 	snprintf(p->name, sizeof p->name, "%s", name);
 	strcpy(p->held_by, "Evin");
-	p->priority = 50;
 }
 
 /* A proposal from `from` to `to`. */
