@@ -1,5 +1,5 @@
 /*
- * cmd_contact.c — `parley contact add|show|verify|list|remove|revoke`. A contact is pinned
+ * cmd_contact.c — `parley contact add|show|verify|list|rename|remove|revoke`. A contact is pinned
  * to one identity key; a new key for a known name marks the contact changed
  * and blocks sending until the new safety number is verified in person.
  */
@@ -282,6 +282,22 @@ static int contact_remove(pl_cli *cli, pl_vault *v, const char *name, int forget
 	return PL_EXIT_OK;
 }
 
+/* A contact's name is ours alone (nothing is sent): the transcript, queued
+ * moves and case links follow it. */
+static int contact_rename(pl_cli *cli, pl_vault *v, const char *from, const char *to)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_vault_contact_rename(v, from, to, &e) != 0)
+		return pl_cli_fail(&e);
+	if (cli->json)
+		pl_cli_json_out(json_pack("{s:s, s:s}", "renamed", from, "name", to));
+	else
+		printf("renamed \"%s\" to \"%s\"; its transcript and case links follow\n", from,
+		       to);
+	return PL_EXIT_OK;
+}
+
 /* A revocation the contact handed over by hand (their vault is gone, so
  * it could not come through the session): checked like one that did. */
 static int contact_revoke(pl_cli *cli, pl_vault *v, const char *name, const char *path)
@@ -316,12 +332,12 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return pl_cli_usage("contact", "contact needs a subcommand: add, show, verify, "
-					       "list, remove or revoke");
+					       "list, rename, remove or revoke");
 	const char *sub = argv[1];
 	int want;
 	int forget =
 	    argc == 4 && strcmp(sub, "remove") == 0 && strcmp(argv[3], "--forget-transcript") == 0;
-	if (strcmp(sub, "add") == 0 || strcmp(sub, "verify") == 0)
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "verify") == 0 || strcmp(sub, "rename") == 0)
 		want = 4;
 	else if (strcmp(sub, "remove") == 0)
 		want = forget ? 4 : 3;
@@ -345,6 +361,8 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 		rc = contact_add(cli, v, argv[2], argv[3]);
 	else if (strcmp(sub, "revoke") == 0)
 		rc = contact_revoke(cli, v, argv[2], argv[4]);
+	else if (strcmp(sub, "rename") == 0)
+		rc = contact_rename(cli, v, argv[2], argv[3]);
 	else if (sub[0] == 'r')
 		rc = contact_remove(cli, v, argv[2], forget);
 	else if (sub[0] == 's')

@@ -172,6 +172,10 @@ int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e);
  * the removed contact can no longer deposit. The caller decides whether a
  * transcript may be forgotten. */
 int pl_vault_contact_remove(pl_vault *v, const char *name, pl_err *e);
+/* Renames contact from to `to` (free, valid): its items (sealed again under
+ * the new name), outbox and case links follow, in one transaction. The
+ * name is local: nothing is sent. */
+int pl_vault_contact_rename(pl_vault *v, const char *from, const char *to, pl_err *e);
 /* Our mailbox access token (random, made at create). */
 int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e);
 

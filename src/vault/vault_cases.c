@@ -392,12 +392,10 @@ int pl_vault_case_delete(pl_vault *v, int64_t id, pl_err *e)
 	if (pl_vault_case_get(v, id, &c, e) != 0)
 		return -1;
 	sodium_memzero(&c, sizeof c);
-	if (pl_vault_begin(v, e) != 0)
+	int own;
+	if (pl_vault_tx_start(v, &own, e) != 0)
 		return -1;
-	if (delete_one(v, "DELETE FROM links WHERE case_id = ?1", id, e) != 0 ||
-	    delete_one(v, "DELETE FROM cases WHERE id = ?1", id, e) != 0) {
-		pl_vault_rollback(v);
-		return -1;
-	}
-	return pl_vault_commit(v, e);
+	int ok = delete_one(v, "DELETE FROM links WHERE case_id = ?1", id, e) == 0 &&
+		 delete_one(v, "DELETE FROM cases WHERE id = ?1", id, e) == 0;
+	return pl_vault_tx_end(v, own, ok, e);
 }
