@@ -327,8 +327,12 @@ static int case_link(pl_cli *cli, pl_vault *v, int argc, char **argv)
 	int64_t old;
 	if (pl_vault_link_get(v, contact, ref, &old, NULL) == 0) {
 		if (old == id) {
-			printf("%s's record %s is already linked to your record %lld\n", contact,
-			       argv[2], (long long)id);
+			if (cli->json)
+				pl_cli_json_out(json_pack("{s:s, s:s, s:I}", "contact", contact,
+							  "ref", argv[2], "id", (json_int_t)id));
+			else
+				printf("%s's record %s is already linked to your record %lld\n",
+				       contact, argv[2], (long long)id);
 			return PL_EXIT_OK;
 		}
 		snprintf(question, sizeof question,

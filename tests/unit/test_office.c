@@ -95,9 +95,11 @@ static int propose(pl_vault *v, const char *to, const int64_t *we, size_t nwe, c
 	pl_nego_terms t;
 	int64_t seq;
 	memset(&t, 0, sizeof t);
-	memcpy(t.we, we, nwe * sizeof *we);
+	if (nwe)
+		memcpy(t.we, we, nwe * sizeof *we);
 	t.n_we = nwe;
-	memcpy(t.they, they, nthey * sizeof *they);
+	if (nthey)
+		memcpy(t.they, they, nthey * sizeof *they);
 	t.n_they = nthey;
 	t.mediator = mediator;
 	pl_err_clear(e);
