@@ -11,11 +11,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/nego.h"
 #include "envelope/envelope.h"
 #include "cli/cli.h"
 #include "util/codec.h"
+
+/* 1 iff every comma-separated item of a (blanks around it and ASCII case
+ * ignored) is one of b's. */
+static int items_within(const char *a, const char *b)
+{
+	for (const char *p = a; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && *p == ' ')
+			p++, n--;
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		int found = n == 0;
+		for (const char *q = b; *q && !found;) {
+			const char *qe = strchr(q, ',');
+			size_t m = qe ? (size_t)(qe - q) : strlen(q);
+			while (m > 0 && *q == ' ')
+				q++, m--;
+			while (m > 0 && q[m - 1] == ' ')
+				m--;
+			found = m == n && strncasecmp(p, q, n) == 0;
+			if (!qe)
+				break;
+			q = qe + 1;
+		}
+		if (!found)
+			return 0;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 1;
+}
+
+/* Two nationality lists name the same countries, in any order. */
+static int same_nationality(const char *a, const char *b)
+{
+	return items_within(a, b) && items_within(b, a);
+}
 
 static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
 {
@@ -43,7 +83,7 @@ static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
 		int differs = strcmp(c.name, p->name) != 0 || strcmp(c.held_by, p->held_by) != 0 ||
 			      (c.born[0] && p->born[0] && strcmp(c.born, p->born) != 0) ||
 			      (c.nationality[0] && p->nationality[0] &&
-			       strcmp(c.nationality, p->nationality) != 0);
+			       !same_nationality(c.nationality, p->nationality));
 		json_object_set_new(j, "differs", json_boolean(differs));
 		if (differs)
 			json_object_set_new(j, "our_record",

@@ -139,7 +139,7 @@ check "  the file still verifies" quiet "$PARLEY" verify "$T/agreement.json"
 # --- links --------------------------------------------------------------------------
 B_NAMAZI=$(pb case add --name "محمد باقر نمازی" --held-by Iran --born 1936-01-01)
 B_TAHBAZ=$(pb case add --name "مراد طاهباز" --held-by Iran --born 1955)
-B_SHEIKH=$(pb case add --name "احمد شیخ‌زاده" --held-by "United States")
+B_SHEIKH=$(pb case add --name "احمد شیخ‌زاده" --held-by "United States" --nationality "iran ")
 P2=$(pb propose --yes "United States" --we-release "$B_NAMAZI,$B_TAHBAZ" --they-release "$B_SHEIKH")
 check "Iran proposes with its own records" test ${#P2} -eq 16
 quiet pa sync
@@ -164,6 +164,12 @@ pa thread Iran >"$T/a-thread.txt"
 check "the text view flags a record the two sides describe differently" \
 	grep -q "described differently: your record $NAMAZI says باقر نمازی" "$T/a-thread.txt"
 check "  --json says differs" jqe --arg id "$P2" '.[] | select(.id == $id) | .they_release[] | select(.ref == "'"$REF_N"'") | .differs == true and .our_record.name == "باقر نمازی"' <(pa --json thread Iran)
+REF_S=$(jq -r --arg id "$P2" '.[] | select(.id == $id) | .we_release[0].ref' "$T/a-inbox.json")
+check "a record both sides describe alike" quiet pa case link "$REF_S" "$SHEIKH" </dev/null
+check "  is not flagged (nationality compared without case or blanks)" \
+	jqe --arg id "$P2" '.[] | select(.id == $id) | .we_release[0] | .linked == '"$SHEIKH"' and .differs == false' <(pa --json thread Iran)
+pa thread Iran >"$T/a-thread2.txt"
+check "  nor in the text view" sh -c "grep -q 'احمد شیخ‌زاده' '$T/a-thread2.txt' && ! grep 'احمد شیخ‌زاده' '$T/a-thread2.txt' | grep -q 'described differently'"
 check "moving a link with --yes" quiet pa case link "$REF_N" "$WANG" --yes
 check "  it moved" jqe '(.links | length) == 1' <(pa --json case show "$WANG")
 
