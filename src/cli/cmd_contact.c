@@ -262,6 +262,17 @@ static int contact_remove(pl_cli *cli, pl_vault *v, const char *name, int forget
 			   name, n, name, name);
 		return pl_cli_fail(&e);
 	}
+	if (n > 0) {
+		/* The record of the talks goes for good: ask, as case remove does. */
+		char question[256];
+		snprintf(question, sizeof question,
+			 "\"%s\" and %zu item(s) of your talks with them will be deleted from this "
+			 "vault for good.",
+			 name, n);
+		int rc = pl_cli_confirm(cli, "contact remove", "delete them", question);
+		if (rc != 0)
+			return rc;
+	}
 	if (pl_vault_contact_remove(v, name, &e) != 0)
 		return pl_cli_fail(&e);
 	pl_err pe;

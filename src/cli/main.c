@@ -46,7 +46,8 @@ static const pl_cli_cmd commands[] = {
      "          follow it (nothing is sent: names are this vault's own)\n"
      "  remove  forget a contact and replace this vault's access token, so the\n"
      "          removed contact can no longer deposit; a contact with items (the\n"
-     "          record of your talks) is kept unless --forget-transcript is given\n"
+     "          record of your talks) is kept unless --forget-transcript is given,\n"
+     "          and then asks first (--yes: without asking)\n"
      "  revoke  apply a revocation NAME signed with their key that they gave you",
      "manage and verify contacts"},
     {"case", pl_cmd_case,

@@ -206,4 +206,11 @@ quiet pa sync
 check "  and the US receives it" jqe 'any(.[]; .text == "received")' <(pa --json thread Iran)
 
 [ -n "${OFFICE_KEEP:-}" ] && cp -r "$T" "$OFFICE_KEEP"
+# --- contact remove asks before it forgets a transcript ---------------------------------
+refused "contact remove --forget-transcript without a terminal or --yes is refused" \
+	pb contact remove "$US_FA" --forget-transcript
+check "  the contact and its thread are still there" test "$(pb --json thread "$US_FA" | jq length)" -gt 0
+on_tty "no" "$B" contact remove "$US_FA" --forget-transcript
+check "  on a terminal, no keeps them" sh -c "grep -q 'will be deleted' '$T/tty.out' && [ \$('$PARLEY' --vault '$B' --json thread '$US_FA' | jq length) -gt 0 ]"
+check "  --yes removes them" quiet pb contact remove "$US_FA" --forget-transcript --yes
 echo "1..$_n"
