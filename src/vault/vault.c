@@ -1517,7 +1517,9 @@ static int contact_sql(pl_vault *v, const char *sql, const pl_contact *c, pl_err
 		return -1;
 	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, c->ik, PL_IK_LEN, SQLITE_STATIC);
-	return pl_vault_exec(v, st, "remove a contact", e);
+	int r = pl_vault_exec(v, st, "remove a contact", e);
+	sqlite3_finalize(st);
+	return r;
 }
 
 int pl_vault_contact_remove(pl_vault *v, const char *name, pl_err *e)
