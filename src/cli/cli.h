@@ -103,6 +103,11 @@ int pl_cli_resolve_id(pl_vault *v, const char *s, uint8_t id[static 8], pl_err *
  * with --yes none (cf->fn NULL); on a terminal, cf shows the complete terms
  * and asks; else it says why it refuses and returns PL_EXIT_USAGE. */
 int pl_cli_signing(pl_cli *cli, const char *cmd, pl_nego_confirm *cf);
+/* Asks before a change that is hard to undo (not a signature): prints
+ * question and "what?" on a terminal and needs y/yes; with --yes goes on;
+ * without a terminal refuses. 0 to go on, else the exit code (error
+ * printed). */
+int pl_cli_confirm(pl_cli *cli, const char *cmd, const char *what, const char *question);
 
 /* An absolute time for an option (when.c): RFC 3339 with Z or an offset,
  * or "YYYY-MM-DD HH:MM[:SS] ZONE" (Z, UTC, +HH:MM, an IANA name); later

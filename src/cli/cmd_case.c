@@ -1,8 +1,10 @@
 /*
- * cmd_case.c — `parley case add|list|show|edit|link`: this party's case file
- * of detainee records (people it holds, and its own people held by the other
- * side). Records are sealed in the vault; ids are small local numbers, and a
- * random reference travels with a record when a proposal names it.
+ * cmd_case.c — `parley case add|list|show|edit|link|remove`: this party's
+ * case file of detainee records (people it holds, and its own people held by
+ * the other side). Records are sealed in the vault; ids are small local
+ * numbers, and a random reference travels with a record when a proposal
+ * names it, with the shared fields only (name, held by, nationality, born,
+ * shared summary); priority, notes and the rest never leave the vault.
  */
 #include <getopt.h>
 #include <sodium.h>
@@ -35,32 +37,81 @@ json_t *pl_cli_case_json(const pl_case *c)
 			break;
 		p = comma + 1;
 	}
-	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "id",
-			 (json_int_t)c->id, "ref", ref, "name", c->name, "held_by", c->held_by,
-			 "nationality", nat, "born", c->born, "since", c->since, "charges",
-			 c->charges, "sentence", c->sentence, "humanitarian", c->humanitarian,
-			 "priority", c->priority, "created", created, "updated", updated);
+	json_t *j = json_pack(
+	    "{s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:b}",
+	    "id", (json_int_t)c->id, "ref", ref, "name", c->name, "held_by", c->held_by,
+	    "nationality", nat, "born", c->born, "since", c->since, "charges", c->charges,
+	    "sentence", c->sentence, "humanitarian", c->humanitarian, "priority", c->priority,
+	    "created", created, "updated", updated, "summary", c->summary, "note", c->note,
+	    "removed", c->removed);
+	json_object_set_new(
+	    j, "shared",
+	    json_pack("[s, s, s, s, s]", "name", "held_by", "nationality", "born", "summary"));
+	json_object_set_new(j, "internal",
+			    json_pack("[s, s, s, s, s, s]", "since", "charges", "sentence",
+				      "humanitarian", "priority", "note"));
+	return j;
+}
+
+/* label: value, continuation lines of a multi-line value indented. */
+static void print_field(const char *label, const char *val)
+{
+	if (val[0] == '\0')
+		return;
+	printf("  %-14s", label);
+	for (const char *p = val; *p; p++) {
+		putchar(*p);
+		if (*p == '\n' && p[1])
+			printf("  %-14s", "");
+	}
+	putchar('\n');
 }
 
 static void print_case(const pl_case *c)
 {
-	char ref[2 * PL_CASE_REF_LEN + 1];
+	char ref[2 * PL_CASE_REF_LEN + 1], prio[8];
 	pl_hex_encode(ref, c->ref, sizeof c->ref);
-	printf("id:           %lld\nref:          %s\nname:         %s\nheld by:      %s\n",
-	       (long long)c->id, ref, c->name, c->held_by);
-	if (c->nationality[0])
-		printf("nationality:  %s\n", c->nationality);
-	if (c->born[0])
-		printf("born:         %s\n", c->born);
-	if (c->since[0])
-		printf("held since:   %s\n", c->since);
-	if (c->charges[0])
-		printf("charges:      %s\n", c->charges);
-	if (c->sentence[0])
-		printf("sentence:     %s\n", c->sentence);
-	if (c->humanitarian[0])
-		printf("humanitarian: %s\n", c->humanitarian);
-	printf("priority:     %d\n", c->priority);
+	printf("record %lld (reference %s)%s\n", (long long)c->id, ref,
+	       c->removed ? " [removed: kept because a signed move names it]" : "");
+	printf("Shared: sent to the other side when a proposal or request names this "
+	       "record\n");
+	print_field("name:", c->name);
+	print_field("held by:", c->held_by);
+	print_field("nationality:", c->nationality);
+	print_field("born:", c->born);
+	print_field("summary:", c->summary);
+	printf("Internal: kept in this vault, never sent\n");
+	snprintf(prio, sizeof prio, "%d", c->priority);
+	print_field("priority:", prio);
+	print_field("held since:", c->since);
+	print_field("charges:", c->charges);
+	print_field("sentence:", c->sentence);
+	print_field("humanitarian:", c->humanitarian);
+	print_field("note:", c->note);
+}
+
+/* The other side's references linked to record c, as lines or JSON. */
+static json_t *links_json(pl_vault *v, const pl_case *c, int print)
+{
+	pl_case_link *ls;
+	size_t n;
+	json_t *a = json_array();
+	if (pl_vault_links_of(v, c->id, &ls, &n, NULL) != 0)
+		return a;
+	if (print)
+		printf("Links: %s\n", n ? ""
+					: "none (link another side's reference with parley "
+					  "case link THEIR_REF ID)");
+	for (size_t i = 0; i < n; i++) {
+		char hex[2 * PL_CASE_REF_LEN + 1];
+		pl_hex_encode(hex, ls[i].ref, PL_CASE_REF_LEN);
+		if (print)
+			printf("  %s's record %s\n", ls[i].contact, hex);
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s}", "contact", ls[i].contact, "ref", hex));
+	}
+	free(ls);
+	return a;
 }
 
 static int set_field(char *dst, size_t cap, const char *val, const char *flag)
@@ -83,6 +134,8 @@ static int parse_case_opts(pl_case *c, int argc, char **argv, int first, int add
 					     {"born", required_argument, NULL, 'b'},
 					     {"humanitarian", required_argument, NULL, 'H'},
 					     {"priority", required_argument, NULL, 'p'},
+					     {"shared-summary", required_argument, NULL, 'U'},
+					     {"note", required_argument, NULL, 'o'},
 					     {NULL, 0, NULL, 0}};
 	int ch, rc = 0, any = 0;
 	optind = first;
@@ -115,6 +168,12 @@ static int parse_case_opts(pl_case *c, int argc, char **argv, int first, int add
 		case 'H':
 			rc = set_field(c->humanitarian, sizeof c->humanitarian, optarg,
 				       "--humanitarian");
+			break;
+		case 'U':
+			rc = set_field(c->summary, sizeof c->summary, optarg, "--shared-summary");
+			break;
+		case 'o':
+			rc = set_field(c->note, sizeof c->note, optarg, "--note");
 			break;
 		case 'p': {
 			char *end;
@@ -204,10 +263,14 @@ static int case_show(pl_cli *cli, pl_vault *v, int argc, char **argv)
 	pl_case c;
 	if (pl_vault_case_get(v, id, &c, &e) != 0)
 		return pl_cli_fail(&e);
-	if (cli->json)
-		pl_cli_json_out(pl_cli_case_json(&c));
-	else
+	if (cli->json) {
+		json_t *j = pl_cli_case_json(&c);
+		json_object_set_new(j, "links", links_json(v, &c, 0));
+		pl_cli_json_out(j);
+	} else {
 		print_case(&c);
+		json_decref(links_json(v, &c, 1));
+	}
 	sodium_memzero(&c, sizeof c);
 	return PL_EXIT_OK;
 }
@@ -227,8 +290,9 @@ static int case_list(pl_cli *cli, pl_vault *v, int argc)
 		if (arr)
 			json_array_append_new(arr, pl_cli_case_json(&cs[i]));
 		else
-			printf("%4lld  %-32s held by %-16s priority %d\n", (long long)cs[i].id,
-			       cs[i].name, cs[i].held_by, cs[i].priority);
+			printf("%4lld  %-32s held by %-16s priority %d%s\n", (long long)cs[i].id,
+			       cs[i].name, cs[i].held_by, cs[i].priority,
+			       cs[i].removed ? "  [removed]" : "");
 	}
 	if (arr)
 		pl_cli_json_out(arr);
@@ -252,8 +316,52 @@ static int case_link(pl_cli *cli, pl_vault *v, int argc, char **argv)
 	pl_err e;
 	pl_err_clear(&e);
 	char contact[PL_NAME_MAX + 1];
-	if (pl_nego_ref_contact(v, ref, contact, &e) != 0 ||
-	    pl_vault_link_put(v, contact, ref, id, &e) != 0)
+	pl_case c;
+	if (pl_nego_ref_contact(v, ref, contact, &e) != 0 || pl_vault_case_get(v, id, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	sodium_memzero(&c, sizeof c);
+	/* Moving a link, or a second reference of the same side on one record,
+	 * changes which person their moves are read as: ask. */
+	char question[512];
+	question[0] = '\0';
+	int64_t old;
+	if (pl_vault_link_get(v, contact, ref, &old, NULL) == 0) {
+		if (old == id) {
+			if (cli->json)
+				pl_cli_json_out(json_pack("{s:s, s:s, s:I}", "contact", contact,
+							  "ref", argv[2], "id", (json_int_t)id));
+			else
+				printf("%s's record %s is already linked to your record %lld\n",
+				       contact, argv[2], (long long)id);
+			return PL_EXIT_OK;
+		}
+		snprintf(question, sizeof question,
+			 "%s's record %s is linked to your record %lld; this moves the link to "
+			 "your record %lld.",
+			 contact, argv[2], (long long)old, (long long)id);
+	} else {
+		pl_case_link *ls;
+		size_t n;
+		if (pl_vault_links_of(v, id, &ls, &n, &e) != 0)
+			return pl_cli_fail(&e);
+		for (size_t i = 0; i < n && !question[0]; i++)
+			if (strcmp(ls[i].contact, contact) == 0) {
+				char hex[2 * PL_CASE_REF_LEN + 1];
+				pl_hex_encode(hex, ls[i].ref, PL_CASE_REF_LEN);
+				snprintf(question, sizeof question,
+					 "your record %lld is already linked to %s's record %s; "
+					 "this links a second record of %s (%s) to it, as the "
+					 "same person.",
+					 (long long)id, contact, hex, contact, argv[2]);
+			}
+		free(ls);
+	}
+	if (question[0]) {
+		int rc = pl_cli_confirm(cli, "case link", "link them", question);
+		if (rc != 0)
+			return rc;
+	}
+	if (pl_vault_link_put(v, contact, ref, id, &e) != 0)
 		return pl_cli_fail(&e);
 	if (cli->json)
 		pl_cli_json_out(json_pack("{s:s, s:s, s:I}", "contact", contact, "ref", argv[2],
@@ -264,14 +372,69 @@ static int case_link(pl_cli *cli, pl_vault *v, int argc, char **argv)
 	return PL_EXIT_OK;
 }
 
+/* Deletes a record nobody signed; keeps and marks one a signed move names
+ * (the transcript must still say who it was about). */
+static int case_remove(pl_cli *cli, pl_vault *v, int argc, char **argv)
+{
+	int64_t id;
+	if (argc != 3 || parse_id(argv[2], &id) != 0)
+		return pl_cli_usage("case", "case remove needs a record ID (a number from parley "
+					    "case list)");
+	pl_err e;
+	pl_err_clear(&e);
+	pl_case c;
+	if (pl_vault_case_get(v, id, &c, &e) != 0)
+		return pl_cli_fail(&e);
+	int rc = PL_EXIT_OK;
+	if (c.removed) {
+		rc = pl_cli_usage("case", "record %lld is already removed", (long long)id);
+		goto out;
+	}
+	int named = pl_nego_case_named(v, &c, &e);
+	if (named < 0) {
+		rc = pl_cli_fail(&e);
+		goto out;
+	}
+	char question[400];
+	snprintf(question, sizeof question,
+		 named ? "Record %lld (%s) is named in a signed move: it will be kept, marked "
+			 "removed, and can no longer be named in new moves."
+		       : "Record %lld (%s) is named in no signed move: it and its links will be "
+			 "deleted from this vault.",
+		 (long long)id, c.name);
+	rc = pl_cli_confirm(cli, "case remove", named ? "mark it removed" : "delete it", question);
+	if (rc != 0)
+		goto out;
+	if (named) {
+		c.removed = 1;
+		if (pl_vault_case_update(v, &c, &e) != 0)
+			rc = pl_cli_fail(&e);
+	} else if (pl_vault_case_delete(v, id, &e) != 0) {
+		rc = pl_cli_fail(&e);
+	}
+	if (rc == 0) {
+		if (cli->json)
+			pl_cli_json_out(json_pack("{s:I, s:s}", "id", (json_int_t)id, "removed",
+						  named ? "marked" : "deleted"));
+		else
+			printf(named ? "record %lld is named in a signed move: kept and marked "
+				       "removed\n"
+				     : "record %lld deleted\n",
+			       (long long)id);
+	}
+out:
+	sodium_memzero(&c, sizeof c);
+	return rc;
+}
+
 int pl_cmd_case(pl_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
-		return pl_cli_usage("case",
-				    "case needs a subcommand: add, list, show, edit or link");
+		return pl_cli_usage(
+		    "case", "case needs a subcommand: add, list, show, edit, link or remove");
 	const char *sub = argv[1];
 	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
-	    strcmp(sub, "edit") && strcmp(sub, "link"))
+	    strcmp(sub, "edit") && strcmp(sub, "link") && strcmp(sub, "remove"))
 		return pl_cli_usage("case", "unknown case subcommand '%s'", sub);
 	pl_err e;
 	pl_err_clear(&e);
@@ -287,6 +450,8 @@ int pl_cmd_case(pl_cli *cli, int argc, char **argv)
 		rc = case_show(cli, v, argc, argv);
 	else if (strcmp(sub, "edit") == 0)
 		rc = case_edit(cli, v, argc, argv);
+	else if (strcmp(sub, "remove") == 0)
+		rc = case_remove(cli, v, argc, argv);
 	else
 		rc = case_link(cli, v, argc, argv);
 	pl_vault_close(v);

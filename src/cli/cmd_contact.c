@@ -1,7 +1,7 @@
 /*
- * cmd_contact.c — `parley contact add|show|verify|list|remove|revoke|trust-rotation`. A contact is
- * pinned to one identity key; a new key for a known name marks the contact changed and blocks
- * sending until the new safety number is verified in person.
+ * cmd_contact.c — `parley contact add|show|verify|list|rename|remove|revoke|trust-rotation`. A
+ * contact is pinned to one identity key; a new key for a known name marks the contact changed and
+ * blocks sending until the new safety number is verified in person.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -286,6 +286,17 @@ static int contact_remove(pl_cli *cli, pl_vault *v, const char *name, int forget
 			   name, n, name, name);
 		return pl_cli_fail(&e);
 	}
+	if (n > 0) {
+		/* The record of the talks goes for good: ask, as case remove does. */
+		char question[256];
+		snprintf(question, sizeof question,
+			 "\"%s\" and %zu item(s) of your talks with them will be deleted from this "
+			 "vault for good.",
+			 name, n);
+		int rc = pl_cli_confirm(cli, "contact remove", "delete them", question);
+		if (rc != 0)
+			return rc;
+	}
 	if (pl_vault_contact_remove(v, name, &e) != 0)
 		return pl_cli_fail(&e);
 	pl_err pe;
@@ -303,6 +314,22 @@ static int contact_remove(pl_cli *cli, pl_vault *v, const char *name, int forget
 			"parley: warning: %s; until parley sync registers the new token, \"%s\" "
 			"can still deposit into your mailbox\n",
 			pe.msg, name);
+	return PL_EXIT_OK;
+}
+
+/* A contact's name is ours alone (nothing is sent): the transcript, queued
+ * moves and case links follow it. */
+static int contact_rename(pl_cli *cli, pl_vault *v, const char *from, const char *to)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_vault_contact_rename(v, from, to, &e) != 0)
+		return pl_cli_fail(&e);
+	if (cli->json)
+		pl_cli_json_out(json_pack("{s:s, s:s}", "renamed", from, "name", to));
+	else
+		printf("renamed \"%s\" to \"%s\"; its transcript and case links follow\n", from,
+		       to);
 	return PL_EXIT_OK;
 }
 
@@ -376,12 +403,12 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return pl_cli_usage("contact", "contact needs a subcommand: add, show, verify, "
-					       "list, remove, revoke or trust-rotation");
+					       "list, rename, remove, revoke or trust-rotation");
 	const char *sub = argv[1];
 	int want;
 	int forget =
 	    argc == 4 && strcmp(sub, "remove") == 0 && strcmp(argv[3], "--forget-transcript") == 0;
-	if (strcmp(sub, "add") == 0 || strcmp(sub, "verify") == 0)
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "verify") == 0 || strcmp(sub, "rename") == 0)
 		want = 4;
 	else if (strcmp(sub, "remove") == 0)
 		want = forget ? 4 : 3;
@@ -407,6 +434,8 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv)
 		rc = contact_revoke(cli, v, argv[2], argv[4]);
 	else if (strcmp(sub, "trust-rotation") == 0)
 		rc = contact_trust_rotation(cli, v, argv[2]);
+	else if (strcmp(sub, "rename") == 0)
+		rc = contact_rename(cli, v, argv[2], argv[3]);
 	else if (sub[0] == 'r')
 		rc = contact_remove(cli, v, argv[2], forget);
 	else if (sub[0] == 's')

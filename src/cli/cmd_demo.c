@@ -255,7 +255,9 @@ static int64_t add_case(party *p, const char *name, const char *held_by, const c
 	snprintf(c.held_by, sizeof c.held_by, "%s", held_by);
 	snprintf(c.nationality, sizeof c.nationality, "%s", nat);
 	snprintf(c.born, sizeof c.born, "%s", born);
-	snprintf(c.humanitarian, sizeof c.humanitarian, "%s", notes);
+	/* the humanitarian facts the office chooses to share; the priority
+	 * stays in its vault */
+	snprintf(c.summary, sizeof c.summary, "%s", notes);
 	c.priority = priority;
 	return pl_vault_case_add(p->v, &c, e) == 0 ? c.id : -1;
 }

@@ -93,3 +93,30 @@ int pl_cli_signing(pl_cli *cli, const char *cmd, pl_nego_confirm *cf)
 	cf->fn = ask;
 	return 0;
 }
+
+int pl_cli_confirm(pl_cli *cli, const char *cmd, const char *what, const char *question)
+{
+	if (cli->yes)
+		return 0;
+	if (!isatty(STDIN_FILENO)) {
+		pl_cli_error("%s would %s and there is no terminal to confirm it on (stdin is not "
+			     "a terminal); pass --yes to do it without asking",
+			     cmd, what);
+		return PL_EXIT_USAGE;
+	}
+	fprintf(stderr, "%s\n%s? Type y or yes to go on, anything else to stop: ", question, what);
+	fflush(stderr);
+	char line[64];
+	if (fgets(line, sizeof line, stdin) == NULL)
+		line[0] = '\0';
+	size_t n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		line[i] = (char)tolower((unsigned char)line[i]);
+	if (strcmp(line, "y") == 0 || strcmp(line, "yes") == 0)
+		return 0;
+	pl_cli_error("nothing changed: you did not answer yes (run parley %s again, or pass "
+		     "--yes)",
+		     cmd);
+	return PL_EXIT_ERROR;
+}

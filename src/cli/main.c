@@ -43,27 +43,36 @@ static const pl_cli_cmd commands[] = {
      "put the vault under a new passphrase"},
     {"contact", pl_cmd_contact,
      "contact add NAME KEY | show NAME | verify NAME SAFETY_NUMBER | list |\n"
-     "        remove NAME [--forget-transcript] | revoke NAME --statement FILE |\n"
-     "        trust-rotation NAME\n"
+     "        rename NAME NEW_NAME | remove NAME [--forget-transcript] |\n"
+     "        revoke NAME --statement FILE | trust-rotation NAME\n"
+     "  rename  change the local name of a contact; the transcript and case links\n"
+     "          follow it (nothing is sent: names are this vault's own)\n"
      "  remove  forget a contact and replace this vault's access token, so the\n"
      "          removed contact can no longer deposit; a contact with items (the\n"
-     "          record of your talks) is kept unless --forget-transcript is given\n"
+     "          record of your talks) is kept unless --forget-transcript is given,\n"
+     "          and then asks first (--yes: without asking)\n"
      "  revoke  apply a revocation NAME signed with their key that they gave you\n"
      "  trust-rotation  accept NAME's new key on the signature of the key you\n"
      "          verified (enough for a lost key, not for a seized one)",
      "manage and verify contacts"},
     {"case", pl_cmd_case,
-     "case add --name NAME --held-by PARTY [--nationality A,B] [--since DATE] [--charges TEXT]\n"
-     "         [--sentence TEXT] [--born DATE] [--humanitarian TEXT] [--priority 0-100]\n"
-     "       | case list | case show ID | case edit ID [options of add] | case link THEIR_REF ID\n"
+     "case add --name NAME --held-by PARTY [--nationality A,B] [--born DATE]\n"
+     "         [--shared-summary TEXT] [--since DATE] [--charges TEXT] [--sentence TEXT]\n"
+     "         [--humanitarian TEXT] [--priority 0-100] [--note TEXT]\n"
+     "       | case list | case show ID | case edit ID [options of add]\n"
+     "       | case link THEIR_REF ID [--yes] | case remove ID [--yes]\n"
      "  ID is the record's number from case list (not an item id).\n"
-     "  Shared with the other side: when a proposal or request names a record, every\n"
-     "  field above (name, held by, nationality, since, charges, sentence, born,\n"
-     "  humanitarian and, today, --priority too) is copied into the signed move and\n"
-     "  so into the other side's vault and any exported agreement; keep in them only\n"
-     "  what you are willing to show.\n"
+     "  Shared with the other side: when a proposal or request names a record, only\n"
+     "  name, held by, nationality, born and --shared-summary are copied into the\n"
+     "  signed move (and so into the other side's vault and any exported agreement).\n"
+     "  Kept in this vault, never sent: --priority, --note, --since, --charges,\n"
+     "  --sentence and --humanitarian (internal wording). case show says which is which.\n"
      "  link THEIR_REF ID  the other side's reference for a person (the ref in\n"
-     "                     parley --json inbox) is our record ID",
+     "                     parley --json inbox) is our record ID; moving a link, or\n"
+     "                     a second reference of one side on one record, asks first\n"
+     "  remove ID          asks first; a record named in a signed move is kept and\n"
+     "                     marked removed (it can no longer be named), else deleted\n"
+     "  --yes              do it without asking (needed without a terminal)",
      "keep the case file of detainee records"},
     {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
     {"outreach", pl_cmd_outreach, "outreach NAME --topic TEXT",

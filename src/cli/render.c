@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/nego.h"
 #include "client/rotate.h"
@@ -18,15 +19,55 @@
 #include "cli/cli.h"
 #include "util/codec.h"
 
+/* 1 iff every comma-separated item of a (blanks around it and ASCII case
+ * ignored) is one of b's. */
+static int items_within(const char *a, const char *b)
+{
+	for (const char *p = a; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && *p == ' ')
+			p++, n--;
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		int found = n == 0;
+		for (const char *q = b; *q && !found;) {
+			const char *qe = strchr(q, ',');
+			size_t m = qe ? (size_t)(qe - q) : strlen(q);
+			while (m > 0 && *q == ' ')
+				q++, m--;
+			while (m > 0 && q[m - 1] == ' ')
+				m--;
+			found = m == n && strncasecmp(p, q, n) == 0;
+			if (!qe)
+				break;
+			q = qe + 1;
+		}
+		if (!found)
+			return 0;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 1;
+}
+
+/* Two nationality lists name the same countries, in any order. */
+static int same_nationality(const char *a, const char *b)
+{
+	return items_within(a, b) && items_within(b, a);
+}
+
 static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
 {
 	char ref[2 * PL_OBJ_REF_LEN + 1];
 	pl_hex_encode(ref, p->ref, PL_OBJ_REF_LEN);
-	json_t *j =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "ref", ref, "name",
-		      p->name, "held_by", p->held_by, "nationality", p->nationality, "born",
-		      p->born, "since", p->since, "charges", p->charges, "sentence", p->sentence,
-		      "humanitarian", p->humanitarian, "priority", (int)p->priority);
+	/* What the other side signed about the person; never its priority (a
+	 * version 1 object carried the author's priority: not shown). */
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ref", ref, "name",
+			      p->name, "held_by", p->held_by, "nationality", p->nationality, "born",
+			      p->born, "since", p->since, "charges", p->charges, "sentence",
+			      p->sentence, "humanitarian", p->humanitarian);
 	pl_case c;
 	int64_t id = 0;
 	int linked = 0;
@@ -40,12 +81,17 @@ static json_t *person_json(pl_vault *v, const char *contact, const pl_person *p)
 		json_object_set_new(j, "linked", json_integer(c.id));
 		json_object_set_new(j, "unknown", json_false());
 		/* Two vaults may disagree about a person: say so, show ours. */
-		int differs = strcmp(c.name, p->name) != 0 || strcmp(c.held_by, p->held_by) != 0;
+		int differs = strcmp(c.name, p->name) != 0 || strcmp(c.held_by, p->held_by) != 0 ||
+			      (c.born[0] && p->born[0] && strcmp(c.born, p->born) != 0) ||
+			      (c.nationality[0] && p->nationality[0] &&
+			       !same_nationality(c.nationality, p->nationality));
 		json_object_set_new(j, "differs", json_boolean(differs));
 		if (differs)
 			json_object_set_new(j, "our_record",
-					    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)c.id,
-						      "name", c.name, "held_by", c.held_by));
+					    json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+						      (json_int_t)c.id, "name", c.name, "held_by",
+						      c.held_by, "nationality", c.nationality,
+						      "born", c.born));
 		sodium_memzero(&c, sizeof c);
 	} else {
 		json_object_set_new(j, "linked", json_null());
@@ -349,10 +395,16 @@ static void print_person(FILE *f, json_t *p, const char *indent)
 	if (json_is_true(json_object_get(p, "unknown")))
 		fputs(" [not in your case file]", f);
 	json_t *ours = json_object_get(p, "our_record");
-	if (json_is_object(ours))
-		fprintf(f, " [your record %lld says: %s, held by %s]",
+	if (json_is_object(ours)) {
+		fprintf(f, " [described differently: your record %lld says %s, held by %s",
 			(long long)json_integer_value(json_object_get(ours, "id")),
 			str(ours, "name"), str(ours, "held_by"));
+		if (*str(ours, "nationality"))
+			fprintf(f, ", nationality %s", str(ours, "nationality"));
+		if (*str(ours, "born"))
+			fprintf(f, ", born %s", str(ours, "born"));
+		fputc(']', f);
+	}
 }
 
 static void print_release(FILE *f, const char *party, json_t *arr)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/logq.h"
 #include "client/messenger.h"
@@ -105,21 +106,132 @@ static void person_from_case(pl_person *p, const pl_case *c)
 	snprintf(p->held_by, sizeof p->held_by, "%s", c->held_by);
 	snprintf(p->nationality, sizeof p->nationality, "%s", c->nationality);
 	snprintf(p->born, sizeof p->born, "%s", c->born);
-	snprintf(p->since, sizeof p->since, "%s", c->since);
-	snprintf(p->charges, sizeof p->charges, "%s", c->charges);
-	snprintf(p->sentence, sizeof p->sentence, "%s", c->sentence);
-	snprintf(p->humanitarian, sizeof p->humanitarian, "%s", c->humanitarian);
-	p->priority = (uint8_t)c->priority;
+	/* Only the shared fields travel (PL_OBJ_VERSION 2): since, charges,
+	 * sentence, the internal humanitarian wording, priority and note stay
+	 * in the vault. */
+	snprintf(p->humanitarian, sizeof p->humanitarian, "%s", c->summary);
+}
+
+static int load_case(pl_vault *v, int64_t id, pl_case *c, pl_err *e)
+{
+	if (pl_vault_case_get(v, id, c, e) != 0)
+		return -1;
+	if (c->removed) {
+		sodium_memzero(c, sizeof *c);
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "case record %lld was removed (parley case remove); add the "
+				  "person again with parley case add to name them",
+				  (long long)id);
+	}
+	return 0;
 }
 
 static int load_person(pl_vault *v, int64_t id, pl_person *p, pl_err *e)
 {
 	pl_case c;
-	if (pl_vault_case_get(v, id, &c, e) != 0)
+	if (load_case(v, id, &c, e) != 0)
 		return -1;
 	person_from_case(p, &c);
 	sodium_memzero(&c, sizeof c);
 	return 0;
+}
+
+/* 1 iff held_by names party (ASCII case and surrounding blanks ignored). */
+static int names_party(const char *held_by, const char *party)
+{
+	while (*held_by == ' ')
+		held_by++;
+	size_t n = strlen(held_by), m = strlen(party);
+	while (n > 0 && held_by[n - 1] == ' ')
+		n--;
+	return n == m && strncasecmp(held_by, party, n) == 0;
+}
+
+/* The contact (other than skip) that held_by names, or NULL. */
+static const char *held_by_contact(const pl_contact *cs, size_t n, const char *held_by,
+				   const char *skip)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((skip == NULL || strcmp(cs[i].name, skip) != 0) &&
+		    names_party(held_by, cs[i].name))
+			return cs[i].name;
+	return NULL;
+}
+
+/* The sanity checks of a proposal to `to`: nobody twice (same record, or
+ * two records of one name), we release only people we hold, they release
+ * only people they hold. A record's held by names a party when it equals
+ * that party's contact name or our own name; other text (a prison) passes. */
+static int sane_terms(pl_vault *v, const char *to, const pl_nego_terms *t, pl_err *e)
+{
+	size_t total = t->n_we + t->n_they;
+	pl_contact *cs = NULL;
+	size_t ncs = 0;
+	int rc = -1;
+	pl_case *cases = calloc(total ? total : 1, sizeof *cases);
+	if (cases == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	size_t loaded = 0;
+	for (; loaded < total; loaded++) {
+		int64_t id = loaded < t->n_we ? t->we[loaded] : t->they[loaded - t->n_we];
+		if (load_case(v, id, &cases[loaded], e) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < total; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cases[i].name, cases[j].name) == 0) {
+				pl_err_set(e, PL_EXIT_USAGE,
+					   "records %lld and %lld both name %s; name each person "
+					   "once (remove the duplicate with parley case remove)",
+					   (long long)cases[j].id, (long long)cases[i].id,
+					   cases[i].name);
+				goto out;
+			}
+	if (pl_vault_contact_list(v, &cs, &ncs, e) != 0)
+		goto out;
+	const char *me = pl_vault_name(v);
+	for (size_t i = 0; i < total; i++) {
+		const pl_case *c = &cases[i];
+		if (i < t->n_we) {
+			const char *other = names_party(c->held_by, me)
+						? NULL
+						: held_by_contact(cs, ncs, c->held_by, NULL);
+			if (other) {
+				pl_err_set(e, PL_EXIT_USAGE,
+					   "record %lld (%s) is held by %s, not by you (%s): you "
+					   "cannot release them; name them with --they-release or "
+					   "fix the record with parley case edit %lld --held-by",
+					   (long long)c->id, c->name, other, me, (long long)c->id);
+				goto out;
+			}
+		} else {
+			const char *other = names_party(c->held_by, me)
+						? me
+						: held_by_contact(cs, ncs, c->held_by, to);
+			if (other) {
+				pl_err_set(e, PL_EXIT_USAGE,
+					   "record %lld (%s) is held by %s, not by %s: %s cannot "
+					   "release them; %s or fix the record with parley case "
+					   "edit %lld --held-by",
+					   (long long)c->id, c->name, other, to, to,
+					   other == me
+					       ? "name them with --we-release"
+					       : "take it up with the party that holds them",
+					   (long long)c->id);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < loaded; i++)
+		sodium_memzero(&cases[i], sizeof cases[i]);
+	free(cases);
+	if (cs) {
+		sodium_memzero(cs, ncs * sizeof *cs);
+		free(cs);
+	}
+	return rc;
 }
 
 static int sendable_contact(pl_vault *v, const char *name, pl_contact *c, pl_err *e)
@@ -214,7 +326,7 @@ out:
 	return rc;
 }
 
-static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
+static int fill_terms(pl_vault *v, const char *to, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 {
 	pl_proposal *p = &o->u.proposal;
 	if (t->n_we + t->n_they == 0)
@@ -237,6 +349,14 @@ static int fill_terms(pl_vault *v, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 						  (long long)a);
 		}
 	}
+	if (t->mediator && strcmp(t->mediator, to) == 0)
+		return pl_err_set(
+		    e, PL_EXIT_USAGE,
+		    "%s is named as mediator and is the party you propose to; propose "
+		    "to the other party, or drop --mediator %s",
+		    to, to);
+	if (sane_terms(v, to, t, e) != 0)
+		return -1;
 	for (size_t i = 0; i < t->n_we; i++)
 		if (load_person(v, t->we[i], &p->author[i], e) != 0)
 			return -1;
@@ -310,11 +430,7 @@ int pl_nego_propose_ex(pl_vault *v, const char *contact, const pl_nego_terms *t,
 		goto out;
 	pl_obj_init(o, PL_OBJ_PROPOSAL);
 	memcpy(o->recipient_ik, c.ik, PL_IK_LEN);
-	if (t->mediator && strcmp(t->mediator, c.name) == 0) {
-		pl_err_set(e, PL_EXIT_USAGE, "the mediator cannot be the other party");
-		goto out;
-	}
-	if (fill_terms(v, o, t, e) == 0)
+	if (fill_terms(v, c.name, o, t, e) == 0)
 		rc = commit_move(v, c.name, o, 0, NULL, cf, id, seq, e);
 out:
 	free(o);
@@ -421,7 +537,7 @@ int pl_nego_counter_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
 	pl_obj *o = reply_obj(&r, PL_OBJ_PROPOSAL);
 	memcpy(o->u.proposal.supersedes_id, target, PL_OBJ_ID_LEN);
 	pl_obj_hash(o->u.proposal.supersedes_hash, r.it.body.p, r.it.body.n);
-	if (fill_terms(v, o, t, e) == 0)
+	if (fill_terms(v, r.c.name, o, t, e) == 0)
 		rc = commit_move(v, r.c.name, o, r.it.seq, "countered", cf, id, seq, e);
 out:
 	reply_end(&r);
@@ -1212,4 +1328,42 @@ int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 				  "no proposal or request you received names that reference; see "
 				  "parley inbox");
 	return 0;
+}
+
+/* 1 iff person p of an object exchanged with contact is our record c. */
+static int is_case(pl_vault *v, const char *contact, const pl_person *p, const pl_case *c)
+{
+	int64_t id;
+	if (memcmp(p->ref, c->ref, PL_OBJ_REF_LEN) == 0)
+		return 1;
+	return pl_vault_link_get(v, contact, p->ref, &id, NULL) == 0 && id == c->id;
+}
+
+int pl_nego_case_named(pl_vault *v, const pl_case *c, pl_err *e)
+{
+	pl_item *items;
+	size_t n;
+	pl_obj *o = obj_new(e);
+	if (o == NULL || pl_vault_item_list(v, NULL, &items, &n, e) != 0) {
+		free(o);
+		return -1;
+	}
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (items[i].kind != PL_KIND_OBJECT ||
+		    pl_obj_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
+			continue;
+		if (o->type == PL_OBJ_PROPOSAL) {
+			const pl_proposal *b = &o->u.proposal;
+			for (size_t k = 0; k < b->n_author && !found; k++)
+				found = is_case(v, items[i].contact, &b->author[k], c);
+			for (size_t k = 0; k < b->n_recipient && !found; k++)
+				found = is_case(v, items[i].contact, &b->recipient[k], c);
+		} else if (o->type == PL_OBJ_REQUEST) {
+			found = is_case(v, items[i].contact, &o->u.request.person, c);
+		}
+	}
+	pl_vault_items_free(items, n);
+	free(o);
+	return found;
 }

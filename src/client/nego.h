@@ -131,4 +131,9 @@ int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl
 int pl_nego_ref_contact(pl_vault *v, const uint8_t ref[static PL_CASE_REF_LEN],
 			char contact[static PL_NAME_MAX + 1], pl_err *e);
 
+/* 1 if a signed object in the transcript (ours or received) names our
+ * record c (by its ref, or by a ref linked to it), 0 if none does, -1 on
+ * error. */
+int pl_nego_case_named(pl_vault *v, const pl_case *c, pl_err *e);
+
 #endif

@@ -547,7 +547,10 @@ done:
 	return rc;
 }
 
-static json_t *person_json(const pl_person *p)
+/* A version 1 proposal also signed since, charges, sentence and the
+ * author's priority: shown as signed. Version 2 carries only the shared
+ * fields, and humanitarian is the author's shared summary. */
+static json_t *person_json(const pl_person *p, unsigned version)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "ref", pl_json_hex(p->ref, PL_OBJ_REF_LEN));
@@ -555,11 +558,13 @@ static json_t *person_json(const pl_person *p)
 	json_object_set_new(j, "held_by", json_string(p->held_by));
 	json_object_set_new(j, "nationality", json_string(p->nationality));
 	json_object_set_new(j, "born", json_string(p->born));
-	json_object_set_new(j, "since", json_string(p->since));
-	json_object_set_new(j, "charges", json_string(p->charges));
-	json_object_set_new(j, "sentence", json_string(p->sentence));
 	json_object_set_new(j, "humanitarian", json_string(p->humanitarian));
-	json_object_set_new(j, "priority", json_integer(p->priority));
+	if (version == PL_OBJ_VERSION_1) {
+		json_object_set_new(j, "since", json_string(p->since));
+		json_object_set_new(j, "charges", json_string(p->charges));
+		json_object_set_new(j, "sentence", json_string(p->sentence));
+		json_object_set_new(j, "priority", json_integer(p->priority));
+	}
 	return j;
 }
 
@@ -651,9 +656,9 @@ json_t *pl_agreement_summary_json(const pl_agreement_summary *s)
 	const pl_proposal *b = &s->proposal.u.proposal;
 	json_t *j = json_object(), *a = json_array(), *r = json_array(), *c = json_array();
 	for (unsigned i = 0; i < b->n_author; i++)
-		json_array_append_new(a, person_json(&b->author[i]));
+		json_array_append_new(a, person_json(&b->author[i], s->proposal.version));
 	for (unsigned i = 0; i < b->n_recipient; i++)
-		json_array_append_new(r, person_json(&b->recipient[i]));
+		json_array_append_new(r, person_json(&b->recipient[i], s->proposal.version));
 	for (unsigned i = 0; i < b->n_cond; i++)
 		json_array_append_new(c, json_string(b->cond[i]));
 	json_object_set_new(j, "valid", json_true());

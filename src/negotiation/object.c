@@ -125,7 +125,7 @@ static int text_check(char *why, const char *who, const char *what, const char *
 		       who, what, min, max, ml ? "" : "one-line ");
 }
 
-static int person_check(const pl_person *p, const char *who, char *why)
+static int person_check(const pl_person *p, unsigned version, const char *who, char *why)
 {
 	struct {
 		const char *what;
@@ -148,13 +148,20 @@ static int person_check(const pl_person *p, const char *who, char *why)
 	if (p->priority > PL_PERSON_PRIORITY_MAX)
 		return why_set(why, "%spriority %u is above %d", who, p->priority,
 			       PL_PERSON_PRIORITY_MAX);
+	/* Version 2 has no place for these: they stay in the author's vault. */
+	if (version != PL_OBJ_VERSION_1 &&
+	    (p->since[0] || p->charges[0] || p->sentence[0] || p->priority != 0))
+		return why_set(why,
+			       "%ssince, charges, sentence and priority are not carried by a "
+			       "version %u object",
+			       who, version);
 	return 0;
 }
 
 int pl_obj_person_check(const pl_person *p, pl_err *e)
 {
 	char why[WHY_MAX];
-	if (person_check(p, "", why) != 0)
+	if (person_check(p, PL_OBJ_VERSION_1, "", why) != 0)
 		return pl_err_set(e, PL_EXIT_INPUT, "%s", why);
 	return 0;
 }
@@ -181,7 +188,7 @@ static int proposal_check(const pl_obj *o, char *why)
 		for (unsigned i = 0; i < np; i++) {
 			snprintf(who, sizeof who, "%s person %u: ", side ? "recipient" : "author",
 				 i + 1);
-			if (person_check(&ps[i], who, why) != 0)
+			if (person_check(&ps[i], o->version, who, why) != 0)
 				return -1;
 		}
 	}
@@ -241,7 +248,7 @@ static int target_check(char *why, const uint8_t id[static PL_OBJ_ID_LEN],
 /* Every rule of docs/NEGOTIATION.md, on the struct. why gets one sentence. */
 static int obj_check(const pl_obj *o, char *why)
 {
-	if (o->version != PL_OBJ_VERSION)
+	if (o->version != PL_OBJ_VERSION && o->version != PL_OBJ_VERSION_1)
 		return why_set(why, "version %u is not supported", o->version);
 	if (pl_obj_type_to_str(o->type) == NULL)
 		return why_set(why, "unknown object type %u", o->type);
@@ -266,7 +273,7 @@ static int obj_check(const pl_obj *o, char *why)
 		return text_check(why, "", "reason", o->u.response.reason, 0,
 				  PL_RESPONSE_REASON_MAX, MULTI);
 	case PL_OBJ_REQUEST:
-		if (person_check(&o->u.request.person, "person: ", why) != 0)
+		if (person_check(&o->u.request.person, o->version, "person: ", why) != 0)
 			return -1;
 		if (pl_obj_request_kind_to_str(o->u.request.kind) == NULL)
 			return why_set(why, "unknown request kind %u", o->u.request.kind);
@@ -291,13 +298,17 @@ static void wr_str(pl_wr *w, const char *s)
 	pl_wr_var(w, (const uint8_t *)s, strlen(s));
 }
 
-static void wr_person(pl_wr *w, const pl_person *p)
+static void wr_person(pl_wr *w, const pl_person *p, unsigned version)
 {
 	pl_wr_bytes(w, p->ref, PL_OBJ_REF_LEN);
 	wr_str(w, p->name);
 	wr_str(w, p->held_by);
 	wr_str(w, p->nationality);
 	wr_str(w, p->born);
+	if (version != PL_OBJ_VERSION_1) {
+		wr_str(w, p->humanitarian); /* the shared summary */
+		return;
+	}
 	wr_str(w, p->since);
 	wr_str(w, p->charges);
 	wr_str(w, p->sentence);
@@ -322,10 +333,10 @@ static void wr_obj(pl_wr *w, const pl_obj *o)
 		const pl_proposal *b = &o->u.proposal;
 		pl_wr_u8(w, b->n_author);
 		for (unsigned i = 0; i < b->n_author; i++)
-			wr_person(w, &b->author[i]);
+			wr_person(w, &b->author[i], o->version);
 		pl_wr_u8(w, b->n_recipient);
 		for (unsigned i = 0; i < b->n_recipient; i++)
-			wr_person(w, &b->recipient[i]);
+			wr_person(w, &b->recipient[i], o->version);
 		pl_wr_u8(w, b->n_cond);
 		for (unsigned i = 0; i < b->n_cond; i++)
 			wr_str(w, b->cond[i]);
@@ -348,7 +359,7 @@ static void wr_obj(pl_wr *w, const pl_obj *o)
 		wr_str(w, o->u.response.reason);
 		break;
 	case PL_OBJ_REQUEST:
-		wr_person(w, &o->u.request.person);
+		wr_person(w, &o->u.request.person, o->version);
 		pl_wr_u8(w, o->u.request.kind);
 		pl_wr_u8(w, o->u.request.urgency);
 		wr_str(w, o->u.request.text);
@@ -499,13 +510,17 @@ static void rd_str(dec *d, char *out, size_t max, const char *what)
 	out[len] = '\0';
 }
 
-static void rd_person(dec *d, pl_person *p)
+static void rd_person(dec *d, pl_person *p, unsigned version)
 {
 	pl_rd_copy(&d->r, p->ref, PL_OBJ_REF_LEN);
 	rd_str(d, p->name, PL_PERSON_NAME_MAX, "a person's name");
 	rd_str(d, p->held_by, PL_PERSON_HELD_BY_MAX, "a person's held by");
 	rd_str(d, p->nationality, PL_PERSON_NATIONALITY_MAX, "a person's nationality");
 	rd_str(d, p->born, PL_PERSON_BORN_MAX, "a person's born");
+	if (version != PL_OBJ_VERSION_1) {
+		rd_str(d, p->humanitarian, PL_PERSON_HUMANITARIAN_MAX, "a person's summary");
+		return;
+	}
 	rd_str(d, p->since, PL_PERSON_SINCE_MAX, "a person's since");
 	rd_str(d, p->charges, PL_PERSON_CHARGES_MAX, "a person's charges");
 	rd_str(d, p->sentence, PL_PERSON_SENTENCE_MAX, "a person's sentence");
@@ -513,18 +528,18 @@ static void rd_person(dec *d, pl_person *p)
 	p->priority = pl_rd_u8(&d->r);
 }
 
-static void rd_proposal(dec *d, pl_proposal *b)
+static void rd_proposal(dec *d, pl_proposal *b, unsigned version)
 {
 	b->n_author = pl_rd_u8(&d->r);
 	if (b->n_author > PL_PROPOSAL_SIDE_MAX)
 		dfail(d, "a side releases more than %d persons", PL_PROPOSAL_SIDE_MAX);
 	for (unsigned i = 0; i < b->n_author && !d->r.err; i++)
-		rd_person(d, &b->author[i]);
+		rd_person(d, &b->author[i], version);
 	b->n_recipient = pl_rd_u8(&d->r);
 	if (b->n_recipient > PL_PROPOSAL_SIDE_MAX)
 		dfail(d, "a side releases more than %d persons", PL_PROPOSAL_SIDE_MAX);
 	for (unsigned i = 0; i < b->n_recipient && !d->r.err; i++)
-		rd_person(d, &b->recipient[i]);
+		rd_person(d, &b->recipient[i], version);
 	b->n_cond = pl_rd_u8(&d->r);
 	if (b->n_cond > PL_PROPOSAL_COND_MAX)
 		dfail(d, "more than %d conditions", PL_PROPOSAL_COND_MAX);
@@ -555,7 +570,7 @@ int pl_obj_parse(pl_obj *o, const uint8_t *p, size_t n, pl_err *e)
 	if (n > OBJ_MAX)
 		dfail(&d, "it is longer than %d bytes", PL_OBJ_SIGNED_MAX);
 	o->version = pl_rd_u8(&d.r);
-	if (o->version != PL_OBJ_VERSION)
+	if (o->version != PL_OBJ_VERSION && o->version != PL_OBJ_VERSION_1)
 		dfail(&d, "version %u is not supported", o->version);
 	o->type = pl_rd_u8(&d.r);
 	if (pl_obj_type_to_str(o->type) == NULL)
@@ -569,7 +584,7 @@ int pl_obj_parse(pl_obj *o, const uint8_t *p, size_t n, pl_err *e)
 		rd_str(&d, o->u.outreach.topic, PL_OUTREACH_TOPIC_MAX, "the topic");
 		break;
 	case PL_OBJ_PROPOSAL:
-		rd_proposal(&d, &o->u.proposal);
+		rd_proposal(&d, &o->u.proposal, o->version);
 		break;
 	case PL_OBJ_RESPONSE:
 		o->u.response.kind = pl_rd_u8(&d.r);
@@ -578,7 +593,7 @@ int pl_obj_parse(pl_obj *o, const uint8_t *p, size_t n, pl_err *e)
 		rd_str(&d, o->u.response.reason, PL_RESPONSE_REASON_MAX, "the reason");
 		break;
 	case PL_OBJ_REQUEST:
-		rd_person(&d, &o->u.request.person);
+		rd_person(&d, &o->u.request.person, o->version);
 		o->u.request.kind = pl_rd_u8(&d.r);
 		o->u.request.urgency = pl_rd_u8(&d.r);
 		rd_str(&d, o->u.request.text, PL_REQUEST_TEXT_MAX, "the text");

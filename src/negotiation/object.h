@@ -23,7 +23,12 @@
 #include "util/err.h"
 #include "util/wire.h"
 
-#define PL_OBJ_VERSION 1
+/* Version 2 (written) carries only the shared fields of a person: ref,
+ * name, held by, nationality, born and the shared summary (humanitarian).
+ * Version 1 (still read and verified: signed bytes are what they are) also
+ * carried since, charges, sentence and the author's priority. */
+#define PL_OBJ_VERSION 2
+#define PL_OBJ_VERSION_1 1
 #define PL_OBJ_ID_LEN 8
 #define PL_OBJ_ID_HEX_LEN 17 /* 16 hex digits + NUL */
 #define PL_OBJ_REF_LEN 8
@@ -74,7 +79,9 @@ typedef enum { PL_URG_ROUTINE = 1, PL_URG_URGENT = 2, PL_URG_CRITICAL = 3 } pl_u
 typedef enum { PL_DECISION_GRANT = 1, PL_DECISION_DENY = 2 } pl_decision;
 
 /* A detainee as carried in proposals and requests. charges, sentence and
- * humanitarian may hold newlines; the other strings are one line. */
+ * humanitarian may hold newlines; the other strings are one line. In a
+ * version 2 object humanitarian is the summary the author chose to share,
+ * and since, charges, sentence and priority are empty/0 (not on the wire). */
 typedef struct {
 	uint8_t ref[PL_OBJ_REF_LEN]; /* the author's case record reference */
 	char name[PL_PERSON_NAME_MAX + 1];
@@ -139,7 +146,7 @@ typedef struct {
  * decoded) its signature. About 125 KB (a proposal's worst case): allocate
  * it rather than keep several on the stack. */
 typedef struct {
-	uint8_t version;		 /* PL_OBJ_VERSION */
+	uint8_t version;		 /* PL_OBJ_VERSION, or PL_OBJ_VERSION_1 read */
 	uint8_t type;			 /* pl_obj_type */
 	uint8_t id[PL_OBJ_ID_LEN];	 /* random, never all zero */
 	uint8_t author_ik[PL_IK_LEN];	 /* the key id of the signature */

@@ -34,7 +34,7 @@
 
 #define VAULT_FILE "vault.pv"
 #define VAULT_TMP "vault.pv.tmp"
-#define OLD_FILE "vault.db" /* an unsealed vault of an earlier version */
+#define OLD_FILE "vault.db"	/* an unsealed vault of an earlier version */
 #define VAULT_APP_ID 0x504c5956 /* "PLYV" in PRAGMA application_id */
 #define VAULT_SCHEMA 2		/* PRAGMA user_version */
 #define CHECK_TEXT "parley vault key check v1"
@@ -1104,8 +1104,8 @@ static int convert_old(pl_vault *v, const char *pass, size_t passlen, pl_err *e)
 	v->mem.buf[18] = v->mem.buf[19] = 1;
 	randombytes_buf(k.salt, sizeof k.salt);
 	if (db_open_mem(v, e) != 0 || migrate(v, version, e) != 0 ||
-	    run_sql(v, "DELETE FROM meta WHERE k IN ('kdf', 'dek'); VACUUM",
-		    "convert the vault", e) != 0 ||
+	    run_sql(v, "DELETE FROM meta WHERE k IN ('kdf', 'dek'); VACUUM", "convert the vault",
+		    e) != 0 ||
 	    make_header(v, &k, pass, passlen, e) != 0 ||
 	    seal_and_put(v, v->mem.buf, v->mem.n, PL_FILE_NOREPLACE, e) != 0)
 		goto out;
@@ -1202,8 +1202,9 @@ static int open_sealed(pl_vault *v, const char *pass, size_t passlen, const char
 	if (flen < PL_VFILE_HDR_LEN || sodium_memcmp(f, h.raw, PL_VFILE_HDR_LEN) != 0) {
 		pl_vfile_hdr h2;
 		if (pl_vfile_hdr_parse(&h2, f, flen) != 0 ||
-		    sodium_memcmp(h2.raw, h.raw, PL_VFILE_HDR_LEN - PL_SEAL_NONCE_LEN -
-							 PL_VAULT_KEY_LEN - PL_SEAL_MAC_LEN) != 0 ||
+		    sodium_memcmp(h2.raw, h.raw,
+				  PL_VFILE_HDR_LEN - PL_SEAL_NONCE_LEN - PL_VAULT_KEY_LEN -
+				      PL_SEAL_MAC_LEN) != 0 ||
 		    pl_vfile_hdr_unwrap(&h2, wrap, v->kek) != 0) {
 			pl_err_set(e, PL_EXIT_VAULT,
 				   "the passphrase of the vault at %s was changed while this "

@@ -172,6 +172,10 @@ int pl_vault_set_u64(pl_vault *v, const char *key, uint64_t val, pl_err *e);
  * the removed contact can no longer deposit. The caller decides whether a
  * transcript may be forgotten. */
 int pl_vault_contact_remove(pl_vault *v, const char *name, pl_err *e);
+/* Renames contact from to `to` (free, valid): its items (sealed again under
+ * the new name), outbox and case links follow, in one transaction. The
+ * name is local: nothing is sent. */
+int pl_vault_contact_rename(pl_vault *v, const char *from, const char *to, pl_err *e);
 /* Our mailbox access token (random, made at create). */
 int pl_vault_own_token(pl_vault *v, uint8_t token[static PL_TOKEN_LEN], pl_err *e);
 
@@ -437,7 +441,14 @@ int pl_vault_name_check(const char *name, pl_err *e);
 #define PL_CASE_CHARGES_MAX 512
 #define PL_CASE_SENTENCE_MAX 256
 #define PL_CASE_HUMANITARIAN_MAX 512
+#define PL_CASE_SUMMARY_MAX 512 /* = PL_PERSON_HUMANITARIAN_MAX: it travels */
+#define PL_CASE_NOTE_MAX 4096
 
+/* What travels and what does not: when a proposal or request names a
+ * record, only name, held_by, nationality, born and summary (the shared
+ * humanitarian summary) go into the signed object. since, charges,
+ * sentence, humanitarian (internal wording), priority and note never leave
+ * the vault. */
 typedef struct {
 	int64_t id;		      /* local, small: what people type */
 	uint8_t ref[PL_CASE_REF_LEN]; /* random, travels in proposals */
@@ -448,9 +459,12 @@ typedef struct {
 	char since[PL_CASE_DATE_MAX + 1];
 	char charges[PL_CASE_CHARGES_MAX + 1];
 	char sentence[PL_CASE_SENTENCE_MAX + 1];
-	char humanitarian[PL_CASE_HUMANITARIAN_MAX + 1];
-	int priority; /* 0..100 */
+	char humanitarian[PL_CASE_HUMANITARIAN_MAX + 1]; /* internal */
+	int priority;					 /* 0..100, internal */
 	uint64_t created, updated;
+	char summary[PL_CASE_SUMMARY_MAX + 1]; /* shared with the other side */
+	char note[PL_CASE_NOTE_MAX + 1];       /* internal */
+	int removed; /* 1: removed by case remove, kept as a signed move names it */
 } pl_case;
 
 /* Checks every field (text rules of util/text.h, limits above); 0 or
@@ -468,6 +482,15 @@ int pl_vault_link_put(pl_vault *v, const char *contact, const uint8_t ref[static
 		      int64_t case_id, pl_err *e);
 int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static PL_CASE_REF_LEN],
 		      int64_t *case_id, pl_err *e); /* NOTFOUND */
+/* The links to our record case_id: contact names and refs (*n of them;
+ * free both arrays). */
+typedef struct {
+	char contact[PL_NAME_MAX + 1];
+	uint8_t ref[PL_CASE_REF_LEN];
+} pl_case_link;
+int pl_vault_links_of(pl_vault *v, int64_t case_id, pl_case_link **out, size_t *n, pl_err *e);
+/* Deletes record id and the links to it (one transaction). */
+int pl_vault_case_delete(pl_vault *v, int64_t id, pl_err *e);
 
 /* --- backup and restore (vault_backup.c) ----------------------------------
  * A backup file is the vault's database image sealed under the passphrase

@@ -16,7 +16,9 @@
 #include "util/codec.h"
 #include "util/text.h"
 
-#define CASE_REC_VERSION 1
+/* Version 2 appends summary, note and removed; version 1 is still read. */
+#define CASE_REC_VERSION 2
+#define CASE_REC_VERSION_1 1
 
 typedef struct {
 	const char *label;
@@ -29,12 +31,20 @@ typedef struct {
 #member, offsetof(pl_case, member), max, req, ml                                   \
 	}
 static const field fields[] = {
-    F(name, PL_CASE_NAME_MAX, 1, 0),	     F(held_by, PL_CASE_PARTY_MAX, 1, 0),
-    F(nationality, PL_CASE_NAT_MAX, 0, 0),   F(born, PL_CASE_DATE_MAX, 0, 0),
-    F(since, PL_CASE_DATE_MAX, 0, 0),	     F(charges, PL_CASE_CHARGES_MAX, 0, 1),
-    F(sentence, PL_CASE_SENTENCE_MAX, 0, 1), F(humanitarian, PL_CASE_HUMANITARIAN_MAX, 0, 1),
+    F(name, PL_CASE_NAME_MAX, 1, 0),
+    F(held_by, PL_CASE_PARTY_MAX, 1, 0),
+    F(nationality, PL_CASE_NAT_MAX, 0, 0),
+    F(born, PL_CASE_DATE_MAX, 0, 0),
+    F(since, PL_CASE_DATE_MAX, 0, 0),
+    F(charges, PL_CASE_CHARGES_MAX, 0, 1),
+    F(sentence, PL_CASE_SENTENCE_MAX, 0, 1),
+    F(humanitarian, PL_CASE_HUMANITARIAN_MAX, 0, 1),
+    /* from version 2 */
+    F(summary, PL_CASE_SUMMARY_MAX, 0, 1),
+    F(note, PL_CASE_NOTE_MAX, 0, 1),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
+#define NFIELDS_V1 8
 
 static const char *fstr(const pl_case *c, const field *f)
 {
@@ -68,22 +78,28 @@ static void case_ad(pl_wr *ad, const uint8_t ref[static PL_CASE_REF_LEN])
 static void case_encode(pl_wr *w, const pl_case *c)
 {
 	pl_wr_u8(w, CASE_REC_VERSION);
-	for (size_t i = 0; i < NFIELDS; i++) {
+	for (size_t i = 0; i < NFIELDS_V1; i++) {
 		const char *s = fstr(c, &fields[i]);
 		pl_wr_var(w, (const uint8_t *)s, strlen(s));
 	}
 	pl_wr_u8(w, (uint8_t)c->priority);
 	pl_wr_u64(w, c->created);
 	pl_wr_u64(w, c->updated);
+	for (size_t i = NFIELDS_V1; i < NFIELDS; i++) {
+		const char *s = fstr(c, &fields[i]);
+		pl_wr_var(w, (const uint8_t *)s, strlen(s));
+	}
+	pl_wr_u8(w, c->removed ? 1 : 0);
 }
 
 static int case_decode(pl_case *c, const uint8_t *p, size_t n)
 {
 	pl_rd r;
 	pl_rd_init(&r, p, n);
-	if (pl_rd_u8(&r) != CASE_REC_VERSION)
+	unsigned version = pl_rd_u8(&r);
+	if (version != CASE_REC_VERSION && version != CASE_REC_VERSION_1)
 		return -1;
-	for (size_t i = 0; i < NFIELDS; i++) {
+	for (size_t i = 0; i < NFIELDS_V1; i++) {
 		size_t len;
 		const uint8_t *s = pl_rd_var(&r, fields[i].max, &len);
 		if (s == NULL)
@@ -95,6 +111,21 @@ static int case_decode(pl_case *c, const uint8_t *p, size_t n)
 	c->priority = pl_rd_u8(&r);
 	c->created = pl_rd_u64(&r);
 	c->updated = pl_rd_u64(&r);
+	for (size_t i = NFIELDS_V1; i < NFIELDS && version != CASE_REC_VERSION_1; i++) {
+		size_t len;
+		const uint8_t *s = pl_rd_var(&r, fields[i].max, &len);
+		if (s == NULL)
+			return -1;
+		char *dst = (char *)c + fields[i].off;
+		memcpy(dst, s, len);
+		dst[len] = '\0';
+	}
+	if (version != CASE_REC_VERSION_1) {
+		unsigned removed = pl_rd_u8(&r);
+		if (removed > 1)
+			return -1;
+		c->removed = (int)removed;
+	}
 	if (pl_rd_done(&r) != 0 || pl_case_check(c, NULL) != 0)
 		return -1;
 	return 0;
@@ -157,7 +188,7 @@ static int case_row(pl_vault *v, sqlite3_stmt *st, pl_case *c, pl_err *e)
 	t.id = sqlite3_column_int64(st, 0);
 	case_ad(&ad, t.ref);
 	int r = pl_vault_unseal(&pt, v->kek, &ad, sqlite3_column_blob(st, 2),
-				(size_t)sqlite3_column_bytes(st, 2), 8192);
+				(size_t)sqlite3_column_bytes(st, 2), 16384);
 	pl_wr_free(&ad);
 	if (r != 0)
 		return pl_vault_damaged(v, "a case record does not open", e);
@@ -305,4 +336,66 @@ int pl_vault_link_get(pl_vault *v, const char *contact, const uint8_t ref[static
 	}
 	sqlite3_finalize(st);
 	return r;
+}
+
+int pl_vault_links_of(pl_vault *v, int64_t case_id, pl_case_link **out, size_t *n, pl_err *e)
+{
+	sqlite3_stmt *st;
+	pl_case_link *arr = NULL;
+	size_t cap = 0, cnt = 0;
+	int rc, r = 0;
+	*out = NULL;
+	*n = 0;
+	if (pl_vault_prep(v, &st,
+			  "SELECT contact, ref FROM links WHERE case_id = ?1 ORDER BY contact, ref",
+			  e) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, case_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (pl_vault_grow((void **)&arr, &cap, cnt, sizeof *arr) != 0) {
+			r = pl_err_set(e, PL_EXIT_ERROR, "out of memory listing links");
+			break;
+		}
+		if (pl_vault_col_name(st, 0, arr[cnt].contact, sizeof arr[cnt].contact) != 0 ||
+		    pl_vault_col_fixed(st, 1, arr[cnt].ref, PL_CASE_REF_LEN) != 0) {
+			r = pl_vault_damaged(v, "a case link is malformed", e);
+			break;
+		}
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = pl_vault_dberr(v, rc, "list case links", e);
+	sqlite3_finalize(st);
+	if (r != 0) {
+		free(arr);
+		return -1;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+static int delete_one(pl_vault *v, const char *sql, int64_t id, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, sql, e) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = pl_vault_exec(v, st, "remove a case record", e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int pl_vault_case_delete(pl_vault *v, int64_t id, pl_err *e)
+{
+	pl_case c;
+	if (pl_vault_case_get(v, id, &c, e) != 0)
+		return -1;
+	sodium_memzero(&c, sizeof c);
+	int own;
+	if (pl_vault_tx_start(v, &own, e) != 0)
+		return -1;
+	int ok = delete_one(v, "DELETE FROM links WHERE case_id = ?1", id, e) == 0 &&
+		 delete_one(v, "DELETE FROM cases WHERE id = ?1", id, e) == 0;
+	return pl_vault_tx_end(v, own, ok, e);
 }

@@ -344,3 +344,70 @@ int pl_vault_ik_revoke(pl_vault *v, const uint8_t ik[static PL_IK_LEN], uint64_t
 	sqlite3_finalize(st);
 	return rc;
 }
+
+static int rename_sql(pl_vault *v, const char *sql, const char *from, const char *to,
+		      const pl_wr *token, pl_err *e)
+{
+	sqlite3_stmt *st;
+	if (pl_vault_prep(v, &st, sql, e) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	if (token && token->n)
+		sqlite3_bind_blob(st, 3, token->p, (int)token->n, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	int r = pl_vault_exec(v, st, "rename a contact", e);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int pl_vault_contact_rename(pl_vault *v, const char *from, const char *to, pl_err *e)
+{
+	pl_contact c, other;
+	pl_wr ad, token;
+	int own, ok = 0;
+	if (pl_vault_name_check(to, e) != 0 || pl_vault_contact_get(v, from, &c, e) != 0)
+		return -1;
+	pl_wr_init(&token);
+	if (strcmp(from, to) == 0) {
+		sodium_memzero(&c, sizeof c);
+		return pl_err_set(e, PL_EXIT_USAGE, "\"%s\" already has that name", from);
+	}
+	if (pl_vault_contact_get(v, to, &other, NULL) == 0) {
+		sodium_memzero(&c, sizeof c);
+		sodium_memzero(&other, sizeof other);
+		return pl_err_set(e, PL_EXIT_USAGE,
+				  "there is already a contact named \"%s\"; choose another name",
+				  to);
+	}
+	if (c.has_token) {
+		token_ad(&ad, to, c.ik);
+		int r = pl_vault_seal(&token, v->kek, &ad, c.token, PL_TOKEN_LEN);
+		pl_wr_free(&ad);
+		if (r != 0) {
+			sodium_memzero(&c, sizeof c);
+			return pl_err_set(e, PL_EXIT_ERROR,
+					  "could not encrypt a contact's token (out of memory)");
+		}
+	}
+	sodium_memzero(&c, sizeof c);
+	if (pl_vault_tx_start(v, &own, e) != 0) {
+		pl_wr_free(&token);
+		return -1;
+	}
+	/* The children move after the contact: checked at commit. */
+	if (rename_sql(v, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL, e) != 0 ||
+	    rename_sql(v, "UPDATE contacts SET name = ?2, token = ?3 WHERE name = ?1", from, to,
+		       &token, e) != 0 ||
+	    pl_vault_items_rename(v, from, to, e) != 0 ||
+	    rename_sql(v, "UPDATE outbox SET contact = ?2 WHERE contact = ?1", from, to, NULL, e) !=
+		0 ||
+	    rename_sql(v, "UPDATE links SET contact = ?2 WHERE contact = ?1", from, to, NULL, e) !=
+		0)
+		goto out;
+	ok = 1;
+out:
+	pl_wr_free(&token);
+	return pl_vault_tx_end(v, own, ok, e);
+}

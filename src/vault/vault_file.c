@@ -27,8 +27,8 @@
 #define VFILE_FILE_CTX "plvfile1"
 
 _Static_assert(sizeof PL_VFILE_MAGIC == 8, "the magic is 8 bytes with its NUL");
-_Static_assert(PL_VFILE_HDR_LEN == VFILE_PREFIX_LEN + PL_SEAL_NONCE_LEN + PL_VAULT_KEY_LEN +
-					  PL_SEAL_MAC_LEN,
+_Static_assert(PL_VFILE_HDR_LEN ==
+		   VFILE_PREFIX_LEN + PL_SEAL_NONCE_LEN + PL_VAULT_KEY_LEN + PL_SEAL_MAC_LEN,
 	       "header layout");
 _Static_assert(sizeof VFILE_FILE_CTX - 1 == crypto_kdf_CONTEXTBYTES, "kdf context");
 
@@ -74,9 +74,9 @@ int pl_vfile_hdr_unwrap(const pl_vfile_hdr *h, const uint8_t wrap[static PL_VAUL
 {
 	const uint8_t *nonce = h->raw + VFILE_PREFIX_LEN;
 	unsigned long long len = 0;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		dek, &len, NULL, nonce + PL_SEAL_NONCE_LEN, PL_VAULT_KEY_LEN + PL_SEAL_MAC_LEN,
-		h->raw, VFILE_PREFIX_LEN, nonce, wrap) != 0 ||
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(dek, &len, NULL, nonce + PL_SEAL_NONCE_LEN,
+						       PL_VAULT_KEY_LEN + PL_SEAL_MAC_LEN, h->raw,
+						       VFILE_PREFIX_LEN, nonce, wrap) != 0 ||
 	    len != PL_VAULT_KEY_LEN) {
 		sodium_memzero(dek, PL_VAULT_KEY_LEN);
 		return -1;

@@ -198,14 +198,14 @@ struct pl_vault {
 	size_t calen;
 	int has_relay_key;
 	uint8_t relay_key[32];
-	int relay_plain_http;		  /* the owner allowed http:// to a remote relay */
-	char relay_proxy[PL_URL_MAX + 1]; /* stored SOCKS proxy, "" for none */
-	char proxy_run[PL_URL_MAX + 1];	  /* this run's choice, "" to use the stored one */
-	int lock_fd;			  /* DIR/vault.lock, held exclusively; -1 if none */
-	pl_vfs_db mem;			  /* the database, when it is a sealed file */
-	pl_vfile_hdr hdr;		  /* that file's header */
-	int sealed;			  /* the database is in mem, saved to DIR/vault.pv */
-	int converted;			  /* this open converted an old DIR/vault.db */
+	int relay_plain_http;		    /* the owner allowed http:// to a remote relay */
+	char relay_proxy[PL_URL_MAX + 1];   /* stored SOCKS proxy, "" for none */
+	char proxy_run[PL_URL_MAX + 1];	    /* this run's choice, "" to use the stored one */
+	int lock_fd;			    /* DIR/vault.lock, held exclusively; -1 if none */
+	pl_vfs_db mem;			    /* the database, when it is a sealed file */
+	pl_vfile_hdr hdr;		    /* that file's header */
+	int sealed;			    /* the database is in mem, saved to DIR/vault.pv */
+	int converted;			    /* this open converted an old DIR/vault.db */
 	char save_err[PL_ERR_MSG_MAX + 64]; /* why the last save failed, "" if none */
 };
 
@@ -232,6 +232,9 @@ int pl_vault_damaged(pl_vault *v, const char *what, pl_err *e);
 /* A unit of work that must be atomic: its own BEGIN IMMEDIATE when the
  * caller has no transaction open, else a savepoint inside the caller's. */
 int pl_vault_tx_start(pl_vault *v, int *own, pl_err *e);
+/* Moves every item of contact `from` to `to`, sealing each body again
+ * (the contact's name is in the body's AD). Inside a transaction. */
+int pl_vault_items_rename(pl_vault *v, const char *from, const char *to, pl_err *e);
 /* Commits (ok) or undoes the unit; returns ok ? result of commit : -1. */
 int pl_vault_tx_end(pl_vault *v, int own, int ok, pl_err *e);
 

@@ -643,3 +643,38 @@ void pl_vault_pending_free(pl_wr *envs, size_t n)
 		pl_wr_free(&envs[i]);
 	free(envs);
 }
+
+int pl_vault_items_rename(pl_vault *v, const char *from, const char *to, pl_err *e)
+{
+	pl_item *items;
+	size_t n;
+	int r = 0;
+	if (pl_vault_item_list(v, from, &items, &n, e) != 0)
+		return -1;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		pl_wr ad, blob;
+		sqlite3_stmt *st;
+		item_ad(&ad, to, items[i].id, items[i].dir);
+		int s = pl_vault_seal(&blob, v->kek, &ad, items[i].body.p, items[i].body.n);
+		pl_wr_free(&ad);
+		if (s != 0) {
+			r = pl_err_set(e, PL_EXIT_ERROR,
+				       "could not encrypt an item (out of memory)");
+			break;
+		}
+		if (pl_vault_prep(v, &st, "UPDATE items SET contact = ?1, body = ?2 WHERE seq = ?3",
+				  e) != 0) {
+			pl_wr_free(&blob);
+			r = -1;
+			break;
+		}
+		sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, blob.p, (int)blob.n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, items[i].seq);
+		r = pl_vault_exec(v, st, "rename a contact's items", e);
+		sqlite3_finalize(st);
+		pl_wr_free(&blob);
+	}
+	pl_vault_items_free(items, n);
+	return r;
+}

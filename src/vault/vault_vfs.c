@@ -11,8 +11,8 @@
  * fails the commit fails (SQLite rolls the buffer back from its memory
  * journal, so the buffer is again what the disk holds) and the buffer is
  * marked broken: every later commit fails, so a vault whose disk refused
- * a write cannot go on as if it had succeeded. Locks are no-ops: one process holds the vault at a time
- * (vault_lock.c) and each connection has its own buffer.
+ * a write cannot go on as if it had succeeded. Locks are no-ops: one process holds the vault at a
+ * time (vault_lock.c) and each connection has its own buffer.
  */
 #include "vault/vault_int.h"
 

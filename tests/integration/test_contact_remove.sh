@@ -33,7 +33,7 @@ check "  with one error line naming export and --forget-transcript" bash -c "[ \
 check "  and Oman is still a contact" quiet jq -e 'length == 2' <(p "$A" --json contact list)
 fails "remove of an unknown name is refused" p "$A" contact remove Nobody 2>/dev/null
 
-p "$A" --json contact remove Oman --forget-transcript >"$T/rm.json" 2>"$T/rm.err"
+p "$A" --json contact remove Oman --forget-transcript --yes >"$T/rm.json" 2>"$T/rm.err"
 check "remove --forget-transcript removes Oman and its item" quiet jq -e '.removed == "Oman" and .items_forgotten == 1 and .new_token_published == true' "$T/rm.json"
 check "  Oman is no longer a contact" quiet jq -e 'length == 1 and .[0].name == "Iran"' <(p "$A" --json contact list)
 fails "  and has no thread" p "$A" thread Oman 2>/dev/null

@@ -52,7 +52,7 @@ check "  the same as before it" test "$("$PARLEY" --vault "$A" --json id)" = "$(
 
 # --- case file with Persian names ----------------------------------------------
 NAMAZI=$(pa case add --name "باقر نمازی" --held-by Iran --nationality US,Iran --born 1936-01-01 \
-	--since 2016-02-22 --charges "همکاری با دولت متخاصم" --sentence "10 years" --humanitarian "81, pacemaker")
+	--since 2016-02-22 --charges "همکاری با دولت متخاصم" --sentence "10 years" --shared-summary "81, pacemaker")
 SHEIKH=$(pa case add --name "احمد شیخ‌زاده" --held-by "United States" --nationality Iran --since 2017-06-01)
 M_REZA=$(pm case add --name "رضا کاظمی" --held-by Iran --nationality CH)
 check "case records with Persian names" test -n "$NAMAZI" -a -n "$SHEIKH" -a -n "$M_REZA"
@@ -80,7 +80,7 @@ check "answering n on the terminal: non-zero exit" test $rc -ne 0
 check "  nothing was signed" test "$(count_props "$A" Iran)" -eq 0
 check "  it said nothing was sent" grep -q "nothing was sent" "$T/tty.out"
 for want in "United States releases:" "Iran releases:" "احمد شیخ‌زاده" "باقر نمازی" "born: 1936-01-01" \
-	"همکاری با دولت متخاصم" "1. medical check before transfer" "2. no press statement for 48 hours" \
+	"81, pacemaker" "1. medical check before transfer" "2. no press statement for 48 hours" \
 	"place: Geneva, Intercontinental" "sequencing: staged" "mediator: Switzerland (key $KM)" \
 	"expires: 2099-06-01T08:30:00Z" "Sign and send this proposal?"; do
 	check "  the terms shown include: $want" grep -qF -- "$want" "$T/tty.out"
@@ -100,12 +100,14 @@ P_OPEN=$(pa --json thread Iran | jq -r '[.[] | select(.kind == "proposal")][1].i
 quiet pb sync
 TZ=Asia/Tehran pb inbox >"$T/inbox.txt"
 for want in "$US_FA -> Iran  proposal [received]" "$US_FA releases:" "Iran releases:" "احمد شیخ‌زاده" \
-	"باقر نمازی" "held by: Iran" "since: 2016-02-22" "sentence: 10 years" "humanitarian: 81, pacemaker" \
+	"باقر نمازی" "held by: Iran" "humanitarian: 81, pacemaker" \
 	"not in your case file" "1. medical check before transfer" "2. no press statement for 48 hours" \
 	"place: Geneva, Intercontinental" "sequencing: staged" "mediator: Switzerland" \
 	"expires: 2099-06-01T08:30:00Z (2099-06-01 12:00 +0330)" "expires: never"; do
 	check "Iran's inbox shows: $want" grep -qF -- "$want" "$T/inbox.txt"
 done
+# since, charges and sentence are the office's own wording: never sent (test_office)
+check "  and not the sender's internal fields" bash -c "! grep -qF -e 'since: 2016-02-22' -e 'همکاری' '$T/inbox.txt'"
 check "  and no longer says we/they release" bash -c "! grep -qi 'we release\|they release' '$T/inbox.txt'"
 check "  item times in TZ as well as UTC" grep -qE '^[0-9-]{10}T[0-9:]{8}Z \([0-9-]{10} [0-9:]{5} \+0330\)' "$T/inbox.txt"
 TZ=UTC pb inbox >"$T/inbox-utc.txt"

@@ -40,10 +40,15 @@ static void person(pl_person *p, const char *name, uint8_t tag)
 	strcpy(p->held_by, "Evin prison");
 	strcpy(p->nationality, "FR, IR");
 	strcpy(p->born, "1944");
+	strcpy(p->humanitarian, "81 years old;\nneeds heart surgery");
+}
+
+/* What a version 1 object also carried: since, charges, sentence, priority. */
+static void person_v1(pl_person *p)
+{
 	strcpy(p->since, "2023-05-01");
 	strcpy(p->charges, "espionage\nsecond count");
 	strcpy(p->sentence, "10 years");
-	strcpy(p->humanitarian, "81 years old;\nneeds heart surgery");
 	p->priority = 90;
 }
 
@@ -245,7 +250,7 @@ static void test_roundtrip_minimal_and_optional_absent(void **st)
 	assert_int_equal(pl_obj_decode_signed(d, w.p, w.n, &e), 0);
 	assert_memory_equal(d, o, sizeof *o);
 	/* absent mediator: exactly one encoding (no key, no name on the wire) */
-	size_t expect = HDR + 1 + (8 + 4 + 1 + 4 + 1 + 6 * 4 + 1) + 1 + 1 + 4 + 1 + 1 + 8 + 8 + 32;
+	size_t expect = HDR + 1 + (8 + 4 + 1 + 4 + 1 + 3 * 4) + 1 + 1 + 4 + 1 + 1 + 8 + 8 + 32;
 	assert_int_equal(w.n, expect + PL_SIG_LEN);
 	pl_wr_free(&w);
 	free(o);
@@ -393,12 +398,12 @@ static void test_bad_version_and_type(void **st)
 	(void)st;
 	pl_obj *o = sample(PL_OBJ_OUTREACH);
 	mutate_refused(o, 0, 0);
-	mutate_refused(o, 0, 2);
+	mutate_refused(o, 0, 3);
 	mutate_refused(o, 1, 0);
 	mutate_refused(o, 1, 6);
 	mutate_refused(o, 1, 0xff);
 	pl_obj c = *o;
-	c.version = 2;
+	c.version = 3;
 	assert_encode_refuses(&c);
 	c = *o;
 	c.type = 9;
@@ -450,6 +455,8 @@ static void test_bad_enums(void **st)
 	assert_encode_refuses(c);
 	c->u.request.kind = PL_REQ_RELEASE;
 	c->u.request.person.priority = 101;
+	assert_encode_refuses(c);
+	c->version = PL_OBJ_VERSION_1;
 	assert_encode_refuses(c);
 	free(c);
 	free(o);
@@ -573,7 +580,9 @@ static void test_overlong_strings(void **st)
 				     PL_PERSON_SENTENCE_MAX,	PL_PERSON_HUMANITARIAN_MAX};
 	for (size_t f = 0; f < sizeof lim / sizeof lim[0]; f++) {
 		pl_obj *o = sample(PL_OBJ_REQUEST);
+		o->version = PL_OBJ_VERSION_1; /* the one that carries every field */
 		pl_person *p = &o->u.request.person;
+		person_v1(p);
 		char *fields[] = {p->name,  p->held_by, p->nationality, p->born,
 				  p->since, p->charges, p->sentence,	p->humanitarian};
 		memset(fields[f], 'x', lim[f]);
@@ -786,6 +795,7 @@ static void test_size_limit(void **st)
 	(void)st;
 	pl_obj *o = sample(PL_OBJ_PROPOSAL);
 	pl_proposal *b = &o->u.proposal;
+	o->version = PL_OBJ_VERSION_1; /* the version that carried charges */
 	/* 64 persons with every field full is well over 60000 bytes */
 	b->n_author = PL_PROPOSAL_SIDE_MAX;
 	b->n_recipient = PL_PROPOSAL_SIDE_MAX;
@@ -854,6 +864,57 @@ static void test_encode_refuses_what_decode_refuses(void **st)
 	free(d);
 }
 
+/* Version 2 carries only the shared fields: a person with the author's
+ * priority, since, charges or sentence is refused before signing, and the
+ * signed bytes of a shared-only object hold none of them. A version 1
+ * object (which did carry them) still decodes and verifies as signed. */
+static void test_version2_carries_only_shared_fields(void **st)
+{
+	(void)st;
+	pl_obj *o = sample(PL_OBJ_PROPOSAL), *d = malloc(sizeof *d);
+	assert_non_null(d);
+	assert_int_equal(o->version, PL_OBJ_VERSION);
+	pl_wr w;
+	sign_ok(&w, o, &A);
+	assert_null(memmem(w.p, w.n, "espionage", 9));
+	assert_int_equal(pl_obj_decode_signed(d, w.p, w.n, NULL), 0);
+	assert_int_equal(d->u.proposal.author[0].priority, 0);
+	assert_string_equal(d->u.proposal.author[0].humanitarian,
+			    "81 years old;\nneeds heart surgery");
+	pl_wr_free(&w);
+	for (int f = 0; f < 4; f++) {
+		pl_obj c = *o;
+		pl_person *p = &c.u.proposal.recipient[0];
+		if (f == 0)
+			p->priority = 1;
+		else if (f == 1)
+			strcpy(p->since, "2023");
+		else if (f == 2)
+			strcpy(p->charges, "x");
+		else
+			strcpy(p->sentence, "x");
+		assert_encode_refuses(&c);
+	}
+	/* version 1, every field: signs (old software did), decodes as signed */
+	o->version = PL_OBJ_VERSION_1;
+	for (unsigned i = 0; i < o->u.proposal.n_author; i++)
+		person_v1(&o->u.proposal.author[i]);
+	person_v1(&o->u.proposal.recipient[0]);
+	sign_ok(&w, o, &A);
+	assert_non_null(memmem(w.p, w.n, "espionage", 9));
+	memset(d, 0, sizeof *d);
+	assert_int_equal(pl_obj_decode_signed(d, w.p, w.n, NULL), 0);
+	assert_int_equal(d->version, PL_OBJ_VERSION_1);
+	assert_int_equal(d->u.proposal.author[1].priority, 90);
+	assert_string_equal(d->u.proposal.recipient[0].charges, "espionage\nsecond count");
+	assert_memory_equal(d, o, sizeof *o);
+	w.p[w.n - 1] ^= 1;
+	assert_int_not_equal(pl_obj_decode_signed(d, w.p, w.n, NULL), 0);
+	pl_wr_free(&w);
+	free(o);
+	free(d);
+}
+
 static void test_names(void **st)
 {
 	(void)st;
@@ -913,6 +974,7 @@ int main(void)
 	    cmocka_unit_test(test_zero_target),
 	    cmocka_unit_test(test_size_limit),
 	    cmocka_unit_test(test_encode_refuses_what_decode_refuses),
+	    cmocka_unit_test(test_version2_carries_only_shared_fields),
 	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

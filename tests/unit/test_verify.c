@@ -55,13 +55,20 @@ static buf take(pl_wr *w)
 	return b;
 }
 
+/* The version proposal() writes: version 1 also carried the author's
+ * priority and charges (old files must still verify). */
+static unsigned prop_version = PL_OBJ_VERSION;
+
 static void person(pl_person *p, const char *name, uint8_t tag)
 {
 	memset(p, 0, sizeof *p);
 	memset(p->ref, tag, PL_OBJ_REF_LEN);
 	snprintf(p->name, sizeof p->name, "%s", name);
 	strcpy(p->held_by, "Evin");
-	p->priority = 50;
+	if (prop_version == PL_OBJ_VERSION_1) {
+		p->priority = 50;
+		strcpy(p->charges, "espionage");
+	}
 }
 
 /* A proposal from `from` to `to`. */
@@ -71,6 +78,7 @@ static buf proposal(const pl_identity *from, const pl_identity *to, uint64_t cre
 	pl_obj *o = malloc(sizeof *o);
 	pl_wr w;
 	pl_obj_init(o, PL_OBJ_PROPOSAL);
+	o->version = (uint8_t)prop_version;
 	memcpy(o->recipient_ik, to->pk, PL_IK_LEN);
 	o->created = created;
 	pl_proposal *b = &o->u.proposal;
@@ -243,6 +251,35 @@ static void test_agreement_ok_and_summary(void **st)
 	free(text);
 	free(s);
 	buf_free(&f);
+}
+
+/* An agreement on a version 1 proposal (which carried the author's
+ * priority) still verifies, and its summary shows what was signed; one on
+ * a version 2 proposal has no priority anywhere. */
+static void test_agreement_version1_still_verifies(void **st)
+{
+	(void)st;
+	pl_agreement_summary *s = malloc(sizeof *s);
+	for (int v = 0; v < 2; v++) {
+		prop_version = v ? PL_OBJ_VERSION_1 : PL_OBJ_VERSION;
+		buf f = good_agreement();
+		pl_err e;
+		pl_err_clear(&e);
+		if (pl_agreement_verify(s, f.p, f.n, NULL, 0, &e) != 0)
+			fail_msg("verify version %u: %s", prop_version, e.msg);
+		assert_int_equal(s->proposal.version, prop_version);
+		assert_int_equal(s->proposal.u.proposal.author[0].priority, v ? 50 : 0);
+		json_t *j = pl_agreement_summary_json(s);
+		char *txt = json_dumps(j, 0);
+		assert_non_null(txt);
+		assert_true((strstr(txt, "\"priority\"") != NULL) == (v == 1));
+		assert_true((strstr(txt, "espionage") != NULL) == (v == 1));
+		free(txt);
+		json_decref(j);
+		buf_free(&f);
+	}
+	prop_version = PL_OBJ_VERSION;
+	free(s);
 }
 
 static void test_agreement_every_byte_flip_fails(void **st)
@@ -1256,6 +1293,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_agreement_ok_and_summary),
+	    cmocka_unit_test(test_agreement_version1_still_verifies),
 	    cmocka_unit_test(test_agreement_every_byte_flip_fails),
 	    cmocka_unit_test(test_agreement_expected_keys),
 	    cmocka_unit_test(test_agreement_bindings),
