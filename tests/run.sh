@@ -12,6 +12,9 @@ pass=0
 fail=0
 logdir=$(mktemp -d)
 export CMOCKA_MESSAGE_OUTPUT=TAP
+# LeakSanitizer (ASan builds): leaks of libraries we cannot free safely
+# (fontconfig's caches, see src/export/pdf.c) are suppressed by name.
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 tally() { # name logfile exitcode seconds
 	local p f

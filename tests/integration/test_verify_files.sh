@@ -39,7 +39,7 @@ meet "$B" Switzerland "$KM" "$M" Iran "$KB"
 check "three parties verified" jq -e 'length == 2 and all(.verified)' <(pa --json contact list)
 
 SHEIKH=$(pa case add --name "احمد شیخ‌زاده" --held-by "United States" --nationality Iran --born 1956-03-02)
-NAMAZI=$(pa case add --name "Baquer Namazi" --held-by Iran --nationality US,Iran --born 1936-01-01 --humanitarian "81, emergency pacemaker")
+NAMAZI=$(pa case add --name "Baquer Namazi" --held-by Iran --nationality US,Iran --born 1936-01-01 --shared-summary "81, emergency pacemaker")
 P=$(move pa propose Iran --we-release "$SHEIKH" --they-release "$NAMAZI" --place "Geneva" \
 	--sequencing simultaneous --mediator Switzerland --condition "medical check before transfer" --expires 14d)
 check "the US proposes" test ${#P} -eq 16
