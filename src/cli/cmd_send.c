@@ -4,6 +4,8 @@
  * queued (exit 0, and the command says so); `parley sync` delivers it.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -19,24 +21,38 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 		a++;
 	if (argc - a != 2)
 		return pl_cli_usage("send", "send needs NAME and TEXT");
-	const char *name = argv[a], *text = argv[a + 1];
-	if (text[0] == '\0')
+	const char *name = argv[a];
+	char *text;
+	if (argv[a + 1][0] == '\0')
 		return pl_cli_usage("send", "the note is empty");
-	if (pl_text_ok((const uint8_t *)text, strlen(text), 1, PL_PAYLOAD_MAX_BODY,
-		       PL_TEXT_MULTILINE) != 0)
-		return pl_cli_usage("send",
-				    "the note must be UTF-8 text without control characters "
-				    "(other than newlines), at most %d bytes",
-				    PL_PAYLOAD_MAX_BODY);
+	/* Tabs and Windows line ends are what keyboards and pasted text
+	 * bring: they are made LF and spaces, not refused. */
 	pl_err e;
 	pl_err_clear(&e);
-	pl_vault *v;
-	if (pl_cli_open_vault(cli, &v, &e) != 0)
+	if (pl_text_note_normalize(argv[a + 1], &text) != 0) {
+		pl_err_set(&e, PL_EXIT_ERROR, "out of memory reading the note");
 		return pl_cli_fail(&e);
+	}
+	if (pl_text_ok((const uint8_t *)text, strlen(text), 1, PL_PAYLOAD_MAX_BODY,
+		       PL_TEXT_MULTILINE) != 0) {
+		free(text);
+		return pl_cli_usage("send",
+				    "the note must be UTF-8 text without control characters "
+				    "(other than newlines and tabs), at most %d bytes",
+				    PL_PAYLOAD_MAX_BODY);
+	}
+	pl_vault *v;
+	if (pl_cli_open_vault(cli, &v, &e) != 0) {
+		free(text);
+		return pl_cli_fail(&e);
+	}
 	uint8_t id[8];
 	int64_t seq;
-	if (pl_msgr_queue(v, name, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq,
-			  &e) != 0) {
+	int qr =
+	    pl_msgr_queue(v, name, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq, &e);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (qr != 0) {
 		pl_vault_close(v);
 		return pl_cli_fail(&e);
 	}

@@ -26,6 +26,7 @@
 #include "export/pdf.h"
 #include "log/receipt.h"
 #include "export/thread.h"
+#include "util/text.h"
 #include "util/codec.h"
 #include "util/file.h"
 
@@ -451,8 +452,9 @@ static int answerable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], i
 		return -1;
 	const char *what = type == PL_OBJ_PROPOSAL ? "proposal" : "request";
 	if (to->type != type)
-		return pl_err_set(e, PL_EXIT_REFUSED, "%s is a %s, not a %s", hex,
-				  pl_obj_type_to_str(to->type), what);
+		return pl_err_set(e, PL_EXIT_REFUSED, "%s is %s %s, not %s %s", hex,
+				  pl_text_article(pl_obj_type_to_str(to->type)),
+				  pl_obj_type_to_str(to->type), pl_text_article(what), what);
 	if (it->dir == PL_DIR_OUT)
 		return pl_err_set(e, PL_EXIT_REFUSED,
 				  "%s is your own %s; only the other side can answer it%s", hex,
@@ -553,8 +555,10 @@ static int withdrawable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
 	if (pl_nego_find(v, target, &r->it, e) != 0 || item_obj(&r->it, r->to, e) != 0)
 		return -1;
 	if (r->to->type != PL_OBJ_PROPOSAL)
-		return pl_err_set(e, PL_EXIT_REFUSED, "%s is a %s; only proposals can be withdrawn",
-				  hex, pl_obj_type_to_str(r->to->type));
+		return pl_err_set(e, PL_EXIT_REFUSED,
+				  "%s is %s %s; only proposals can be withdrawn", hex,
+				  pl_text_article(pl_obj_type_to_str(r->to->type)),
+				  pl_obj_type_to_str(r->to->type));
 	if (r->it.dir != PL_DIR_OUT)
 		return pl_err_set(e, PL_EXIT_REFUSED,
 				  "proposal %s is not yours; you can accept, reject or counter it, "
@@ -1123,9 +1127,9 @@ static int agreement_build(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], 
 		prop = it;
 		memset(&it, 0, sizeof it);
 	} else {
-		pl_err_set(e, PL_EXIT_USAGE,
-			   "%s is a %s; name an accepted proposal or its acceptance", hex,
-			   pl_obj_type_to_str(o->type));
+		pl_err_set(
+		    e, PL_EXIT_USAGE, "%s is %s %s; name an accepted proposal or its acceptance",
+		    hex, pl_text_article(pl_obj_type_to_str(o->type)), pl_obj_type_to_str(o->type));
 		goto out;
 	}
 	if (strcmp(prop.state, "disputed") == 0) {

@@ -360,13 +360,15 @@ static int entry_signed(reading *r, const json_t *je, const char *where, int kin
 		free(body);
 		if (sub.code == PL_EXIT_SECURITY)
 			return pl_err_set(e, PL_EXIT_SECURITY,
-					  "the signature of %s (a %s) does not verify", where, ks);
+					  "the signature of %s (%s %s) does not verify", where,
+					  pl_text_article(ks), ks);
 		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s: %s", where, sub.msg);
 	}
 	if (r->scratch->type != kind) {
 		free(body);
-		return pl_err_set(e, PL_EXIT_SECURITY, "%s says it is a %s but holds a signed %s",
-				  where, ks, pl_obj_type_to_str(r->scratch->type));
+		return pl_err_set(e, PL_EXIT_SECURITY, "%s says it is %s %s but holds a signed %s",
+				  where, pl_text_article(ks), ks,
+				  pl_obj_type_to_str(r->scratch->type));
 	}
 	if (direction_check(r->scratch, dir, r->t.exporter_ik, r->t.peer_ik) != 0) {
 		free(body);

@@ -19,6 +19,7 @@
 #include "export/json.h"
 #include "export/outreach.h"
 #include "export/thread.h"
+#include "util/text.h"
 #include "util/file.h"
 
 static int agreement_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e,
@@ -153,7 +154,8 @@ int pl_verify_bytes_ex(const uint8_t *file, size_t n, const pl_verify_opts *opts
 				return pl_err_set(e, PL_EXIT_USAGE,
 						  "a relay key applies to proofs of outreach and "
 						  "relay evidence and agreements only; "
-						  "this file is a %s",
+						  "this file is %s %s",
+						  pl_text_article(formats[i].format),
 						  formats[i].format);
 			return formats[i].verify(file, n, o, e, out_summary, json_summary);
 		}

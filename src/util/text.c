@@ -1,6 +1,9 @@
 /* text.c — strict UTF-8 and displayable-text checks; see text.h. */
 #include "util/text.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 size_t pl_utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
 {
 	uint8_t c = p[0];
@@ -73,5 +76,43 @@ int pl_text_ok(const uint8_t *p, size_t n, size_t min, size_t max, int multiline
 			return -1;
 		i += l;
 	}
+	return 0;
+}
+
+const char *pl_text_article(const char *word)
+{
+	return word && strchr("aeiouAEIOU", word[0]) && word[0] != '\0' ? "an" : "a";
+}
+
+int pl_text_note_normalize(const char *in, char **out)
+{
+	size_t n = strlen(in), cap = n + 1, col = 0, k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (in[i] == '\t')
+			cap += 7;
+	char *o = malloc(cap);
+	*out = o;
+	if (o == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '\r') {
+			if (i + 1 < n && in[i + 1] == '\n')
+				continue; /* the LF follows */
+			c = '\n';
+		}
+		if (c == '\t') {
+			do
+				o[k++] = ' ';
+			while (++col % 8 != 0);
+			continue;
+		}
+		o[k++] = (char)c;
+		if (c == '\n')
+			col = 0;
+		else if ((c & 0xc0) != 0x80) /* one per code point, not per byte */
+			col++;
+	}
+	o[k] = '\0';
 	return 0;
 }

@@ -21,5 +21,13 @@ int pl_text_ok(const uint8_t *p, size_t n, size_t min, size_t max, int multiline
 size_t pl_utf8_next(const uint8_t *p, size_t n, uint32_t *cp);
 /* 0 iff p[0..n) is strict UTF-8 (any code points). */
 int pl_utf8_ok(const uint8_t *p, size_t n);
+/* "an" before a word that starts with a vowel letter (outreach, acceptance,
+ * ack), else "a": English for the kinds parley names in messages. */
+const char *pl_text_article(const char *word);
+/* A note as typed on any keyboard, made what parley stores: CR LF and a
+ * lone CR become LF, a tab becomes spaces to the next column that is a
+ * multiple of 8 (counting code points). *out is malloc'd (NUL-ended), or
+ * NULL (and -1) when out of memory. */
+int pl_text_note_normalize(const char *in, char **out);
 
 #endif

@@ -81,6 +81,10 @@ check "A syncs the reply" jq -e '.received == 1' <(pa --json sync)
 check "A's thread has both, in order" jq -e 'length == 2 and .[0].text == "Hello from Washington" and .[1].text == "Hello from Tehran" and .[1].from == "Iran"' <(pa --json thread Iran)
 check "A's note shows fetched once B acknowledged it" jq -e '.[0].state == "fetched"' <(pa --json thread Iran)
 check "a second sync receives nothing new" jq -e '.received == 0' <(pb --json sync)
+# A note typed on Windows, or with a tab, is taken: LF and spaces are stored.
+check "a note with CR LF and a tab is accepted" quiet pa send Iran "$(printf 'line one\r\n\tindented')"
+pb sync >/dev/null 2>&1
+check "  and arrives with LF and spaces" jq -e '.[-1].text == "line one\n        indented"' <(pb --json thread "United States")
 
 # Relay down: the note stays queued, the command says so, sync delivers it later.
 stop_relay
