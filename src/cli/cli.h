@@ -76,6 +76,9 @@ void pl_cli_proxy_warn(pl_vault *v);
 void pl_cli_copy_warn(const pl_sync_report *r);
 /* Writes j (stolen) to stdout as one JSON document and a newline. */
 void pl_cli_json_out(json_t *j);
+/* Prints s on stdout followed by spaces up to width terminal columns
+ * (display width, not bytes: Persian and CJK names keep columns straight). */
+void pl_cli_pad(const char *s, size_t width);
 
 /* --json's failure report: main turns it on; pl_cli_error prints
  * "parley: MSG" on stderr and remembers it; pl_cli_finish(rc) prints

@@ -289,10 +289,14 @@ static int case_list(pl_cli *cli, pl_vault *v, int argc)
 	for (size_t i = 0; i < n; i++) {
 		if (arr)
 			json_array_append_new(arr, pl_cli_case_json(&cs[i]));
-		else
-			printf("%4lld  %-32s held by %-16s priority %d%s\n", (long long)cs[i].id,
-			       cs[i].name, cs[i].held_by, cs[i].priority,
+		else {
+			printf("%4lld  ", (long long)cs[i].id);
+			pl_cli_pad(cs[i].name, 32);
+			printf(" held by ");
+			pl_cli_pad(cs[i].held_by, 16);
+			printf(" priority %d%s\n", cs[i].priority,
 			       cs[i].removed ? "  [removed]" : "");
+		}
 	}
 	if (arr)
 		pl_cli_json_out(arr);

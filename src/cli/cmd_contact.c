@@ -244,8 +244,9 @@ static int contact_list(pl_cli *cli, pl_vault *v)
 			char fp[PL_FINGERPRINT_LEN];
 			pl_fingerprint(fp, cs[i].ik);
 			const char *rw = rotation_word(v, &cs[i]);
-			printf("%-24s %-12s %s%s%s\n", cs[i].name, rw ? rw : status_word(&cs[i]),
-			       fp, cs[i].has_relay ? "  mailbox at " : "",
+			pl_cli_pad(cs[i].name, 24);
+			printf(" %-12s %s%s%s\n", rw ? rw : status_word(&cs[i]), fp,
+			       cs[i].has_relay ? "  mailbox at " : "",
 			       cs[i].has_relay ? cs[i].relay_url : "");
 		}
 	}

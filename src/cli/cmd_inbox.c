@@ -54,9 +54,10 @@ int pl_cmd_inbox(pl_cli *cli, int argc, char **argv)
 								     "kind", "key rotation", "from",
 								     cs[i].name, "direction", "in",
 								     "state", state, "text", note));
-			else
-				printf("%-14s key rotation [%s]\n    %s\n", cs[i].name, state,
-				       note);
+			else {
+				pl_cli_pad(cs[i].name, 14);
+				printf(" key rotation [%s]\n    %s\n", state, note);
+			}
 		}
 		sodium_memzero(cs, nc * sizeof *cs);
 		free(cs);

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "client/messenger.h"
 #include "client/relay_client.h"
+#include "util/text.h"
 #include "util/codec.h"
 
 #define PASS_MAX 1024
@@ -509,4 +510,12 @@ void pl_cli_copy_warn(const pl_sync_report *r)
 		"dropped its %u session(s), made new prekeys and told %u contact(s) that "
 		"messages after %s may be missing; use one copy of a vault only\n",
 		r->copy_sessions, r->copy_notified, r->copy_date ? when : "an unknown date");
+}
+
+void pl_cli_pad(const char *s, size_t width)
+{
+	size_t w = pl_text_width(s);
+	fputs(s, stdout);
+	for (; w < width; w++)
+		putchar(' ');
 }

@@ -1,8 +1,10 @@
 /* text.c — strict UTF-8 and displayable-text checks; see text.h. */
 #include "util/text.h"
 
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 size_t pl_utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
 {
@@ -115,4 +117,32 @@ int pl_text_note_normalize(const char *in, char **out)
 	}
 	o[k] = '\0';
 	return 0;
+}
+
+size_t pl_text_width(const char *s)
+{
+	static locale_t utf8;
+	if (utf8 == (locale_t)0)
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	size_t n = strlen(s), w = 0;
+	if (utf8 == (locale_t)0)
+		return n; /* no UTF-8 locale: bytes, as before */
+	locale_t old = uselocale(utf8);
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	for (size_t i = 0; i < n;) {
+		wchar_t wc;
+		size_t k = mbrtowc(&wc, s + i, n - i, &st);
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			memset(&st, 0, sizeof st);
+			w++;
+			i++;
+			continue;
+		}
+		int cw = wcwidth(wc);
+		w += cw > 0 ? (size_t)cw : 0;
+		i += k;
+	}
+	uselocale(old);
+	return w;
 }

@@ -29,5 +29,9 @@ const char *pl_text_article(const char *word);
  * multiple of 8 (counting code points). *out is malloc'd (NUL-ended), or
  * NULL (and -1) when out of memory. */
 int pl_text_note_normalize(const char *in, char **out);
+/* Columns s takes on a terminal (wcwidth under C.UTF-8): a Persian or
+ * Latin letter 1, a CJK ideograph 2, a combining mark or a zero-width
+ * joiner 0; a byte that is not UTF-8 counts 1. */
+size_t pl_text_width(const char *s);
 
 #endif

@@ -44,6 +44,14 @@ meet "$A" Iran "$KB" "$B" "$US_FA" "$KA"
 meet "$A" Switzerland "$KM" "$M" "United States" "$KA"
 meet "$B" Switzerland "$KM" "$M" Iran "$KB"
 check "three offices verified, one contact named in Persian" jq -e --arg n "$US_FA" 'any(.[]; .name == $n and .verified)' <(pb --json contact list)
+# Columns count display width, not bytes: the fingerprints start in one
+# column though "ایالات متحده" is 23 bytes and "Switzerland" 11.
+check "contact list keeps its columns with a Persian name" python3 -c '
+import sys
+lines = [l for l in sys.stdin.read().splitlines() if l.strip()]
+cols = {l.index(" verified ") for l in lines}
+sys.exit(0 if len(lines) == 2 and len(cols) == 1 else 1)
+' < <(pb contact list)
 
 # --- global options after the command ------------------------------------------
 check "parley id --json (option after the command)" jq -e '.name == "United States"' <("$PARLEY" id --json --vault "$A")

@@ -61,11 +61,28 @@ static void test_note_normalize(void **state)
 	free(out);
 }
 
+static void test_width(void **state)
+{
+	(void)state;
+	assert_int_equal(pl_text_width("Iran"), 4);
+	assert_int_equal(pl_text_width("\xd8\xa7\xdb\x8c\xd8\xb1\xd8\xa7\xd9\x86"), 5); /* ایران */
+	assert_int_equal(pl_text_width("\xe6\x97\xa5\xe6\x9c\xac"), 4);			/* 日本 */
+	assert_int_equal(pl_text_width("a\xe2\x80\x8c"
+				       "b"),
+			 2);				 /* zero-width non-joiner */
+	assert_int_equal(pl_text_width("e\xcc\x81"), 1); /* e + combining acute */
+	assert_int_equal(pl_text_width("\xff"
+				       "x"),
+			 2); /* not UTF-8: a byte each */
+	assert_int_equal(pl_text_width(""), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_article),
 	    cmocka_unit_test(test_note_normalize),
+	    cmocka_unit_test(test_width),
 	};
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
