@@ -91,6 +91,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(PL_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/src/export/pdf.o: PL_CFLAGS += $(PDFCFLAGS)
+# NFC of names (src/cli/nfc.c) with GLib, which the PDF libraries bring
+$(BUILD)/src/cli/nfc.o: PL_CFLAGS += $(PDFCFLAGS)
 
 $(BUILD)/parley: $(BUILD)/tools/parley.o $(BUILD)/libparley.a
 	$(CC) $(PL_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEPLIBS) $(PDFLIBS) $(LDLIBS)

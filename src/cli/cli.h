@@ -79,6 +79,12 @@ void pl_cli_json_out(json_t *j);
 /* Prints s on stdout followed by spaces up to width terminal columns
  * (display width, not bytes: Persian and CJK names keep columns straight). */
 void pl_cli_pad(const char *s, size_t width);
+/* in in Unicode NFC (nfc.c): 1 and *out a malloc'd copy when that differs
+ * from in, else 0 and *out NULL (ASCII, not UTF-8, already NFC). */
+int pl_cli_nfc(const char *in, char **out);
+/* Every argument that is non-ASCII UTF-8 and not a path found on disk is
+ * replaced by its NFC form (nfc.c), before any command reads it. */
+void pl_cli_nfc_args(int argc, char **argv);
 
 /* --json's failure report: main turns it on; pl_cli_error prints
  * "parley: MSG" on stderr and remembers it; pl_cli_finish(rc) prints

@@ -292,6 +292,7 @@ static int run(int argc, char **argv);
 
 int pl_cli_main(int argc, char **argv)
 {
+	pl_cli_nfc_args(argc, argv);
 	return pl_cli_finish(run(argc, argv));
 }
 

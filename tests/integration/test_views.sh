@@ -52,6 +52,13 @@ lines = [l for l in sys.stdin.read().splitlines() if l.strip()]
 cols = {l.index(" verified ") for l in lines}
 sys.exit(0 if len(lines) == 2 and len(cols) == 1 else 1)
 ' < <(pb contact list)
+# One name, two keyboards: a name typed with a combining accent (NFD) is
+# the same name as the precomposed one (NFC), and is stored in NFC.
+NFD=$(printf 'Ira\xcc\x82n') NFC=$(printf 'Ir\xc3\xa2n')
+check "contact rename takes a name typed with a combining accent" quiet pm contact rename Iran "$NFD"
+check "  the precomposed spelling finds it" quiet pm contact show "$NFC"
+check "  it is stored precomposed" jq -e --arg n "$NFC" 'any(.[]; .name == $n)' <(pm --json contact list)
+check "  and renamed back with the other spelling" quiet pm contact rename "$NFD" Iran
 
 # --- global options after the command ------------------------------------------
 check "parley id --json (option after the command)" jq -e '.name == "United States"' <("$PARLEY" id --json --vault "$A")
