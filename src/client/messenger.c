@@ -280,6 +280,27 @@ int pl_msgr_check_identity(pl_vault *v, pl_err *e)
 			  when);
 }
 
+int pl_msgr_queue_statement(pl_vault *v, const char *contact, int kind, const uint8_t *stmt,
+			    size_t len, uint64_t time, pl_err *e)
+{
+	pl_item it;
+	memset(&it, 0, sizeof it);
+	randombytes_buf(it.id, sizeof it.id);
+	snprintf(it.contact, sizeof it.contact, "%s", contact);
+	it.dir = PL_DIR_OUT;
+	it.kind = kind;
+	it.time = time;
+	snprintf(it.state, sizeof it.state, "queued");
+	pl_wr_init(&it.body);
+	pl_wr_init(&it.receipt);
+	pl_wr_bytes(&it.body, stmt, len);
+	int rc = pl_wr_ok(&it.body) != 0	     ? pl_err_set(e, PL_EXIT_ERROR, "out of memory")
+		 : pl_vault_item_add(v, &it, e) != 0 ? -1
+						     : pl_vault_outbox_add(v, it.seq, contact, e);
+	pl_vault_item_free(&it);
+	return rc;
+}
+
 int pl_msgr_queue_at(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
 		     uint64_t not_before, uint8_t id[static 8], int64_t *seq, pl_err *e)
 {

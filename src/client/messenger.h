@@ -98,6 +98,12 @@ int pl_msgr_check_identity(pl_vault *v, pl_err *e);
 int pl_msgr_queue(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
 		  uint8_t id[static 8], int64_t *seq, pl_err *e);
 /* The same, not to be deposited before not_before (unix s). */
+/* Queues a statement about this vault's own key (a revocation, a
+ * rotation) for contact, inside the caller's transaction: unlike
+ * pl_msgr_queue it checks neither our identity (a revocation goes out
+ * after it) nor the contact's state (the caller chose the contacts). */
+int pl_msgr_queue_statement(pl_vault *v, const char *contact, int kind, const uint8_t *stmt,
+			    size_t len, uint64_t time, pl_err *e);
 int pl_msgr_queue_at(pl_vault *v, const char *contact, int kind, const uint8_t *body, size_t len,
 		     uint64_t not_before, uint8_t id[static 8], int64_t *seq, pl_err *e);
 

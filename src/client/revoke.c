@@ -44,28 +44,6 @@ int pl_revoke_apply(pl_vault *v, const pl_contact *ct, const uint8_t *stmt, size
 	return pl_vault_ik_revoke(v, ct->ik, pl_now(), e) == 0 ? 0 : -1;
 }
 
-/* The statement queued for one contact, inside the caller's transaction. */
-static int queue_revocation(pl_vault *v, const char *contact, const uint8_t *stmt, uint64_t time,
-			    pl_err *e)
-{
-	pl_item it;
-	memset(&it, 0, sizeof it);
-	randombytes_buf(it.id, sizeof it.id);
-	snprintf(it.contact, sizeof it.contact, "%s", contact);
-	it.dir = PL_DIR_OUT;
-	it.kind = PL_KIND_REVOKE;
-	it.time = time;
-	snprintf(it.state, sizeof it.state, "queued");
-	pl_wr_init(&it.body);
-	pl_wr_init(&it.receipt);
-	pl_wr_bytes(&it.body, stmt, PL_REVOCATION_LEN);
-	int rc = pl_wr_ok(&it.body) != 0	     ? pl_err_set(e, PL_EXIT_ERROR, "out of memory")
-		 : pl_vault_item_add(v, &it, e) != 0 ? -1
-						     : pl_vault_outbox_add(v, it.seq, contact, e);
-	pl_vault_item_free(&it);
-	return rc;
-}
-
 static int record_revocation(pl_vault *v, const uint8_t *stmt, pl_revoke_report *r, pl_err *e)
 {
 	pl_contact *cs = NULL;
@@ -80,7 +58,8 @@ static int record_revocation(pl_vault *v, const uint8_t *stmt, pl_revoke_report 
 			r->not_told++;
 			continue;
 		}
-		rc = queue_revocation(v, cs[i].name, stmt, r->time, e);
+		rc = pl_msgr_queue_statement(v, cs[i].name, PL_KIND_REVOKE, stmt, PL_REVOCATION_LEN,
+					     r->time, e);
 		r->told++;
 	}
 	if (rc == 0)

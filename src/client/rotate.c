@@ -290,28 +290,6 @@ int pl_rotate_trust(pl_vault *v, const char *name, pl_err *e)
 
 /* ---- rotating ------------------------------------------------------------- */
 
-/* The statement queued for one contact, inside the caller's transaction. */
-static int queue_statement(pl_vault *v, const char *contact, const uint8_t *stmt, uint64_t time,
-			   pl_err *e)
-{
-	pl_item it;
-	memset(&it, 0, sizeof it);
-	randombytes_buf(it.id, sizeof it.id);
-	snprintf(it.contact, sizeof it.contact, "%s", contact);
-	it.dir = PL_DIR_OUT;
-	it.kind = PL_KIND_ROTATE;
-	it.time = time;
-	snprintf(it.state, sizeof it.state, "queued");
-	pl_wr_init(&it.body);
-	pl_wr_init(&it.receipt);
-	pl_wr_bytes(&it.body, stmt, PL_ROTATION_LEN);
-	int rc = pl_wr_ok(&it.body) != 0	     ? pl_err_set(e, PL_EXIT_ERROR, "out of memory")
-		 : pl_vault_item_add(v, &it, e) != 0 ? -1
-						     : pl_vault_outbox_add(v, it.seq, contact, e);
-	pl_vault_item_free(&it);
-	return rc;
-}
-
 /* One transaction: the next identity and its statement, queued for every
  * sendable contact. */
 static int record_next(pl_vault *v, const pl_identity *next, const uint8_t *stmt,
@@ -327,7 +305,8 @@ static int record_next(pl_vault *v, const pl_identity *next, const uint8_t *stmt
 			r->not_told++;
 			continue;
 		}
-		rc = queue_statement(v, cs[i].name, stmt, r->time, e);
+		rc = pl_msgr_queue_statement(v, cs[i].name, PL_KIND_ROTATE, stmt, PL_ROTATION_LEN,
+					     r->time, e);
 		r->told++;
 	}
 	if (rc == 0)
