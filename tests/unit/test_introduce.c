@@ -514,6 +514,83 @@ static void test_accepted_and_malicious(void **state)
 	sodium_memzero(&a, sizeof a);
 }
 
+/* The sender's refusals, and the two statements queued in one go. */
+static int send_refused(const char *n1, const char *n2, const char *why)
+{
+	pl_intro_report r;
+	pl_err e;
+	pl_err_clear(&e);
+	int rc = pl_intro_send(loc.v, n1, n2, &r, &e);
+	if (rc == 1) {
+		assert_null(strchr(e.msg, '\n'));
+		assert_non_null(strstr(e.msg, why));
+	}
+	return rc;
+}
+
+static size_t outbox_len(void)
+{
+	pl_outbox *ob;
+	size_t n;
+	pl_err e;
+	pl_err_clear(&e);
+	assert_int_equal(pl_vault_outbox_list(loc.v, &ob, &n, &e), 0);
+	pl_vault_outbox_free(ob, n);
+	return n;
+}
+
+static void test_send(void **state)
+{
+	(void)state;
+	put_contact("alice", ka.pk, 1, 0);
+	put_contact("carol", kc.pk, 1, 0);
+	put_contact("stranger", ks.pk, 0, 0);
+	put_contact("changed", kx.pk, 0, 1);
+	assert_int_equal(send_refused("alice", "stranger", "verified in person"), 1);
+	assert_int_equal(send_refused("stranger", "alice", "parley contact verify stranger"), 1);
+	assert_int_equal(send_refused("alice", "changed", "changed"), 1);
+	assert_int_equal(send_refused("alice", "alice", "one contact"), 1);
+	assert_int_equal(send_refused("alice", "nobody", "no contact named"), 1);
+	/* an introduced contact is not verified in person: not vouched for */
+	put_contact("mediator", km.pk, 1, 0);
+	pl_wr w;
+	stmt(&w, &km, me(), km2.pk, "dave", "http://127.0.0.1:9");
+	assert_int_equal(apply("mediator", km.pk, &w, 0, NULL, NULL), PL_INTRO_ADDED);
+	pl_wr_free(&w);
+	assert_int_equal(send_refused("alice", "dave", "only introduced"), 1);
+	/* a revoked one neither */
+	pl_err e;
+	pl_err_clear(&e);
+	assert_int_equal(pl_vault_ik_revoke(loc.v, kc.pk, pl_now(), &e), 0);
+	assert_int_equal(send_refused("alice", "carol", "revoked"), 1);
+	put_contact("carol2", kr.pk, 1, 0);
+	/* this vault never met its relay: nothing queued */
+	assert_int_equal(send_refused("alice", "carol2", "parley sync"), 1);
+	assert_int_equal(outbox_len(), 0);
+	/* with a relay key pinned: both queued in one transaction (the relay
+	 * at port 9 does not answer: they stay queued) */
+	assert_int_equal(pl_vault_set_relay_key(loc.v, relay_pk, &e), 0);
+	pl_intro_report r;
+	assert_int_equal(pl_intro_send(loc.v, "alice", "carol2", &r, &e), 0);
+	assert_int_equal(outbox_len(), 2);
+	assert_int_equal(r.queued, 2);
+	assert_int_equal(r.delivered, 0);
+	pl_item *items;
+	size_t n;
+	assert_int_equal(pl_vault_item_list(loc.v, "alice", &items, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].kind, PL_KIND_INTRODUCE);
+	pl_introduction d;
+	assert_int_equal(pl_introduction_decode(&d, items[0].body.p, items[0].body.n), 0);
+	assert_memory_equal(d.introducer_ik, me(), PL_IK_LEN);
+	assert_memory_equal(d.recipient_ik, ka.pk, PL_IK_LEN);
+	assert_memory_equal(d.introduced_ik, kr.pk, PL_IK_LEN);
+	assert_string_equal(d.name, "carol2");
+	assert_string_equal(d.url, "http://127.0.0.1:9"); /* our relay: they share it */
+	assert_memory_equal(d.relay_key, relay_pk, 32);
+	pl_vault_items_free(items, n);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -533,6 +610,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest rules[] = {
 	    cmocka_unit_test_setup_teardown(test_refused, loc_setup, loc_teardown),
 	    cmocka_unit_test_setup_teardown(test_accepted_and_malicious, loc_setup, loc_teardown),
+	    cmocka_unit_test_setup_teardown(test_send, loc_setup, loc_teardown),
 	};
 	int rc = cmocka_run_group_tests(codec, NULL, NULL);
 	rc |= cmocka_run_group_tests(rules, NULL, NULL);
