@@ -106,8 +106,8 @@ int pl_intro_apply(pl_vault *v, const pl_contact *ct, const uint8_t carrier[stat
 		return refuse(e, ct->name,
 			      ct->revoked	? "their key was revoked"
 			      : ct->key_changed ? "their key changed and is not verified"
-						: "they are not a contact you verified in person "
-						  "(only they could vouch for the key)"),
+						: "they are not a contact you verified in person, "
+						  "so they cannot vouch for anyone"),
 		       1;
 	if (sodium_memcmp(ct->ik, carrier, PL_IK_LEN) != 0)
 		return refuse(e, ct->name, "it came under a key that is no longer theirs"), 1;
