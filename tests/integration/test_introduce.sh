@@ -11,8 +11,9 @@
 S="$T/ch" A="$T/us" B="$T/iran" M="$T/mallory"
 p() { local v=$1; shift; "$PARLEY" --vault "$v" "$@"; }
 key() { p "$1" --json id | jq -r .key; }
+# meet VAULT KEY NAME: adds KEY as NAME and verifies its safety number
 meet() {
-	p "$1" contact add "$3" "$(key "$2")" >/dev/null &&
+	p "$1" contact add "$3" "$2" >/dev/null &&
 		p "$1" contact verify "$3" "$(p "$1" --json contact show "$3" | jq -r .safety_number)" >/dev/null
 }
 one_error() { [ "$(wc -l <"$1")" -eq 1 ] && grep -q '^parley: ' "$1"; }
@@ -21,12 +22,13 @@ start_relay relay || { notok "relay starts"; exit 1; }
 for v in "$S:Switzerland" "$A:United States" "$B:Iran" "$M:Mallory"; do
 	p "${v%%:*}" init --name "${v#*:}" --relay "$RELAY_URL" >/dev/null 2>&1
 done
-meet "$S" "$A" "United States" && meet "$A" "$S" Switzerland &&
-	meet "$S" "$B" Iran && meet "$B" "$S" Switzerland
+KS=$(key "$S") KA=$(key "$A") KB=$(key "$B") KM=$(key "$M")
+meet "$S" "$KA" "United States" && meet "$A" "$KS" Switzerland &&
+	meet "$S" "$KB" Iran && meet "$B" "$KS" Switzerland
 ok "Switzerland verified both sides; they never met"
 
 # The mediator vouches only for keys it verified.
-p "$S" contact add Mallory "$(key "$M")" >/dev/null 2>&1
+p "$S" contact add Mallory "$KM" >/dev/null 2>&1
 p "$S" introduce "United States" Mallory 2>"$T/err"; rc=$?
 check "introducing a contact not verified in person is refused (exit 5)" test $rc -eq 5
 check "  with one line saying why and what to do" bash -c "$(declare -f one_error); one_error '$T/err' && grep -q 'verified in person.*parley contact verify' '$T/err'"
@@ -38,8 +40,8 @@ p "$B" --json sync >"$T/sb.json" 2>"$T/sb.err"
 check "each side's sync adds the other" jq -e -s 'all(.[]; .introduced == 1 and .intro_refused == 0)' "$T/sa.json" "$T/sb.json"
 check "  and says so" grep -q 'introduced to you by a contact you verified' "$T/sa.err"
 p "$A" --json contact show Iran >"$T/ai.json"
-check "the United States sees Iran introduced by Switzerland, not verified" jq -e --arg k "$(key "$S")" '.verified == false and .assurance == "introduced" and .introduced_by.name == "Switzerland" and .introduced_by.key == $k and (.introduced_by.time | test("^20"))' "$T/ai.json"
-check "  and Iran's key is Iran's" jq -e --arg k "$(key "$B")" '.key == $k' "$T/ai.json"
+check "the United States sees Iran introduced by Switzerland, not verified" jq -e --arg k "$KS" '.verified == false and .assurance == "introduced" and .introduced_by.name == "Switzerland" and .introduced_by.key == $k and (.introduced_by.time | test("^20"))' "$T/ai.json"
+check "  and Iran's key is Iran's" jq -e --arg k "$KB" '.key == $k' "$T/ai.json"
 check "Iran sees the United States introduced by Switzerland" jq -e '.introduced_by.name == "Switzerland" and .assurance == "introduced"' <(p "$B" --json contact show "United States")
 check "contact list says introduced by Switzerland" bash -c "'$PARLEY' --vault '$A' contact list | grep -q '^Iran .*introduced .*introduced by Switzerland'"
 check "  and contact show says it in text" bash -c "'$PARLEY' --vault '$A' contact show Iran | grep -q '^introduced: *by Switzerland'"
@@ -70,7 +72,7 @@ check "  and the United States sees it accepted" jq -e --arg id "$P" 'any(.[]; .
 # the United States as verified in its own vault, as a modified client
 # would) introduces Mallory. The United States refuses it.
 "$VAULTSQL" "$B" "UPDATE contacts SET verified = 1 WHERE name = 'United States'"
-meet "$B" "$M" Mallory
+meet "$B" "$KM" Mallory
 check "Iran's client sends it (it believes both verified)" quiet p "$B" introduce "United States" Mallory
 p "$A" --json sync >"$T/sr.json" 2>"$T/sr.err"
 check "the United States refuses an introduction from a party it did not verify" jq -e '.intro_refused == 1 and .introduced == 0' "$T/sr.json"
@@ -86,8 +88,8 @@ check "Switzerland introduces Mallory's key as \"Iran\"" quiet p "$S" introduce 
 p "$A" --json sync >"$T/sm.json" 2>"$T/sm.err"
 check "the United States adds it under another name" jq -e '.introduced == 1 and .intro_renamed == 1' "$T/sm.json"
 check "  warns" grep -q 'added as "Iran-2", and your contact is unchanged' "$T/sm.err"
-check "  Iran keeps Iran's key" jq -e --arg k "$(key "$B")" '.key == $k' <(p "$A" --json contact show Iran)
-check "  Iran-2 has Mallory's key, flagged" jq -e --arg k "$(key "$M")" '.key == $k and .introduced_by.name_clash == true and .introduced_by.name_given == "Iran"' <(p "$A" --json contact show Iran-2)
+check "  Iran keeps Iran's key" jq -e --arg k "$KB" '.key == $k' <(p "$A" --json contact show Iran)
+check "  Iran-2 has Mallory's key, flagged" jq -e --arg k "$KM" '.key == $k and .introduced_by.name_clash == true and .introduced_by.name_given == "Iran"' <(p "$A" --json contact show Iran-2)
 
 # contact verify upgrades; the introduction stays as history.
 SN=$(p "$A" --json contact show Iran | jq -r .safety_number)
