@@ -29,7 +29,7 @@ static int refuse(pl_err *e, const char *from, const char *why)
 
 /* A free contact name for an introduced key whose given name is taken:
  * NAME-2 .. NAME-99 if it fits, else "introduced-" and 16 hex digits of
- * the key. 0 found (into out), -1 vault error. */
+ * the key. 0 found (into out), 1 none free, -1 vault error. */
 static int free_name(pl_vault *v, const char *given, const uint8_t ik[static PL_IK_LEN],
 		     char out[static PL_NAME_MAX + 1], pl_err *e)
 {
@@ -55,6 +55,18 @@ static int free_name(pl_vault *v, const char *given, const uint8_t ik[static PL_
 	char hex[PL_KEY_HEX_LEN];
 	pl_hex_encode(hex, ik, PL_IK_LEN);
 	snprintf(out, PL_NAME_MAX + 1, "introduced-%.16s", hex);
+	/* Never a name in use: contact_put would replace that contact. */
+	pl_contact c;
+	pl_err ce;
+	pl_err_clear(&ce);
+	if (pl_vault_contact_get(v, out, &c, &ce) == 0) {
+		sodium_memzero(&c, sizeof c);
+		return 1;
+	}
+	if (ce.code != PL_EXIT_NOTFOUND) {
+		*e = ce;
+		return -1;
+	}
 	return 0;
 }
 
@@ -185,8 +197,13 @@ int pl_intro_apply(pl_vault *v, const pl_contact *ct, const uint8_t carrier[stat
 		 * distinct name and flagged, for the user to check. */
 		*clash = 1;
 		rec.flags |= PL_INTRO_REC_NAME_CLASH;
-		if (free_name(v, s.name, s.introduced_ik, c.name, e) != 0)
+		int fr = free_name(v, s.name, s.introduced_ik, c.name, e);
+		if (fr < 0)
 			return -1;
+		if (fr == 1)
+			return refuse(e, ct->name,
+				      "the name it gives is taken and no other name is free"),
+			       1;
 	} else {
 		snprintf(c.name, sizeof c.name, "%s", s.name);
 	}

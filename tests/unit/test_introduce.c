@@ -508,6 +508,37 @@ static void test_accepted_and_malicious(void **state)
 	assert_int_equal(pl_msgr_check_sendable(&d, &e), -1);
 	assert_int_equal(e.code, PL_EXIT_SECURITY);
 
+	/* a long name taken: no room for "-2", the fallback name; and when
+	 * that is taken too, refused rather than replacing its holder */
+	char longn[64], hex[PL_KEY_HEX_LEN], fb[PL_NAME_MAX + 1];
+	memset(longn, 'n', 63);
+	longn[63] = '\0';
+	pl_identity k1, k2, k3, k4;
+	assert_int_equal(pl_identity_generate(&k1), 0);
+	assert_int_equal(pl_identity_generate(&k2), 0);
+	assert_int_equal(pl_identity_generate(&k3), 0);
+	assert_int_equal(pl_identity_generate(&k4), 0);
+	put_contact(longn, k3.pk, 1, 0);
+	stmt(&w, &km, me(), k1.pk, longn, "http://127.0.0.1:9");
+	assert_int_equal(apply("mediator", km.pk, &w, 0, name, &clash), PL_INTRO_ADDED);
+	pl_wr_free(&w);
+	pl_hex_encode(hex, k1.pk, PL_IK_LEN);
+	snprintf(fb, sizeof fb, "introduced-%.16s", hex);
+	assert_string_equal(name, fb);
+	assert_int_equal(clash, 1);
+	pl_hex_encode(hex, k2.pk, PL_IK_LEN);
+	snprintf(fb, sizeof fb, "introduced-%.16s", hex);
+	put_contact(fb, k4.pk, 0, 0);
+	stmt(&w, &km, me(), k2.pk, longn, "http://127.0.0.1:9");
+	assert_int_equal(apply("mediator", km.pk, &w, 1, NULL, NULL), PL_INTRO_REFUSED);
+	pl_wr_free(&w);
+	pl_contact held = get(fb);
+	assert_memory_equal(held.ik, k4.pk, PL_IK_LEN);
+	pl_identity_wipe(&k1);
+	pl_identity_wipe(&k2);
+	pl_identity_wipe(&k3);
+	pl_identity_wipe(&k4);
+
 	/* removing the contact removes its introduction */
 	assert_int_equal(pl_vault_contact_remove(loc.v, "alice", &e), 0);
 	assert_int_equal(pl_vault_intro_get(loc.v, ka.pk, &r, &e), 0);
