@@ -16,8 +16,8 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
-#include "client/introduce.h"
 #include "cli/render.h"
+#include "client/introduce.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
