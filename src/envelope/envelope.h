@@ -42,7 +42,10 @@ enum {
 	PL_KIND_RELAY = 4,
 	PL_KIND_REVOKE = 5,
 	PL_KIND_ROTATE = 6,
-	PL_KIND_RESTORED = 7
+	PL_KIND_RESTORED = 7,
+	/* A mediator's signed introduction of another of its verified
+	 * contacts (docs/PROTOCOL.md, "Introductions"; identity/introduction.h) */
+	PL_KIND_INTRODUCE = 8
 };
 /* The body of a PL_KIND_RESTORED notice: the sender's vault was restored
  * from a backup, or an older copy of it was put back, and messages after
