@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client/introduce.h"
 #include "client/nego.h"
 #include "client/rotate.h"
 #include "identity/introduction.h"
@@ -129,9 +130,21 @@ static json_t *item_head(pl_vault *v, const pl_item *it)
 	pl_time_rfc3339(when, it->time);
 	const char *from = it->dir == PL_DIR_OUT ? pl_vault_name(v) : it->contact;
 	const char *to = it->dir == PL_DIR_OUT ? it->contact : pl_vault_name(v);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", "note", "from",
-			 from, "to", to, "time", when, "direction",
-			 it->dir == PL_DIR_OUT ? "out" : "in", "state", it->state);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", "note",
+			      "from", from, "to", to, "time", when, "direction",
+			      it->dir == PL_DIR_OUT ? "out" : "in", "state", it->state);
+	/* The other side's key rests on an introduction, not on the user's
+	 * own check: every item with it says so. */
+	pl_contact c;
+	pl_intro_rec r;
+	char who[PL_NAME_MAX + 1];
+	pl_err ce;
+	pl_err_clear(&ce);
+	if (j && pl_vault_contact_get(v, it->contact, &c, &ce) == 0 && !c.verified &&
+	    c.introduced && pl_intro_of(v, &c, &r, who, NULL, &ce) == 1)
+		json_object_set_new(j, "key_introduced_by", json_string(who));
+	sodium_memzero(&c, sizeof c);
+	return j;
 }
 
 /* A proposal's terms, the people named from the viewer's side. */
@@ -486,6 +499,9 @@ static void print_item_json(FILE *f, json_t *j)
 	print_time(f, str(j, "time"));
 	fprintf(f, "  %s  %s -> %s  %s [%s]", str(j, "id"), str(j, "from"), str(j, "to"), kind,
 		str(j, "state"));
+	if (json_object_get(j, "key_introduced_by"))
+		fprintf(f, " (key introduced by %s, not verified in person)",
+			str(j, "key_introduced_by"));
 	if (strcmp(kind, "proposal") == 0) {
 		print_proposal(f, j);
 	} else if (strcmp(kind, "response") == 0) {

@@ -53,6 +53,7 @@ check "a replayed introduction changes nothing" bash -c "'$PARLEY' --vault '$S' 
 check "the United States sends Iran a note" quiet p "$A" send Iran "hello from Washington"
 check "Iran reads it" jq -e '.received == 1' <(p "$B" --json sync 2>/dev/null)
 check "  the text arrived" jq -e 'any(.[]; .text == "hello from Washington")' <(p "$B" --json thread "United States")
+check "  each item says the key was introduced" jq -e 'all(.[]; .key_introduced_by == "Switzerland")' <(p "$B" --json inbox)
 check "  and thread says whose word the key rests on" bash -c "'$PARLEY' --vault '$B' thread 'United States' | grep -q 'introduced by Switzerland, who vouches'"
 check "Switzerland's thread shows the introduction it sent" jq -e 'any(.[]; .kind == "introduction" and (.text | test("^introduction of Iran ")))' <(p "$S" --json thread "United States")
 W=$(p "$A" case add --name "Xiyue Wang" --held-by Iran)
