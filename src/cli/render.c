@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "client/nego.h"
+#include "client/plan.h"
 #include "client/rotate.h"
 #include "envelope/envelope.h"
 #include "cli/cli.h"
@@ -302,6 +303,14 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 	if (it->kind == PL_KIND_ROTATE) {
 		json_t *j = item_head(v, it);
 		rotation_item_json(j, it);
+		return j;
+	}
+	if (it->kind == PL_KIND_PLAN) {
+		json_t *j = item_head(v, it);
+		char text[512];
+		pl_plan_item_text(it, text, sizeof text);
+		json_object_set_new(j, "kind", json_string("plan"));
+		json_object_set_new(j, "text", json_string(text));
 		return j;
 	}
 	if (it->kind == PL_KIND_NOTE) {

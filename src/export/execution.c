@@ -283,8 +283,13 @@ void pl_exec_state_print(FILE *out, const pl_exec_state *s, const pl_exec_view *
 			"  %zu attestation(s) held wait for earlier ones this vault does not hold "
 			"yet; they do not count until those arrive (parley sync)\n",
 			unanchored);
-	fprintf(out, "  times: \"signed\" is the signer's own clock; \"logged\" is the relay log's "
-		     "time of the deposit, where this vault holds the receipt\n");
+	if (v && v->logged)
+		fprintf(out,
+			"  times: \"signed\" is the signer's own clock; \"logged\" is the relay "
+			"log's time of the deposit, where this vault holds the receipt\n");
+	else
+		fprintf(out,
+			"  times: \"signed\" is the signer's own clock, proved by nobody else\n");
 }
 
 /* --- the file ------------------------------------------------------------------ */
