@@ -88,11 +88,11 @@ pm sync >/dev/null 2>&1
 check "the mediator confirms the escrow" quiet pm step confirm "$PL" escrow
 check "the mediator attests the handover done (point of no return)" quiet pm step done "$PL" handover --text "both aircraft on the tarmac, ten people crossed"
 refused "no abort after the point of no return" pm plan abort "$PL" --reason "too late"
-for v in "$A" "$B"; do "$PARLEY" --vault "$v" sync >/dev/null 2>&1; "$PARLEY" --vault "$v" sync >/dev/null 2>&1; done
+for v in "$A" "$B"; do "$PARLEY" --vault "$v" sync >/dev/null 2>&1; done
 refused "no abort by a party after the point of no return either" pb plan abort "$PL" --reason "changed our mind"
 check "the United States confirms the handover" quiet pa step confirm "$PL" handover
 check "Iran confirms the handover" quiet pb step confirm "$PL" handover
-for v in "$A" "$B" "$M" "$A" "$B" "$M"; do "$PARLEY" --vault "$v" sync >/dev/null 2>&1; done
+for v in "$A" "$B" "$M"; do "$PARLEY" --vault "$v" sync >/dev/null 2>&1; done
 
 # --- the same state in the three vaults -------------------------------------------------
 state "$A" "$PL" >"$T/sa.json"
