@@ -17,10 +17,14 @@
 #include <string.h>
 
 #include "export/execution.h"
+#include "client/plan.h"
+#include "envelope/envelope.h"
 #include "export/json.h"
 #include "negotiation/object.h"
 #include "negotiation/plan.h"
 #include "util/codec.h"
+#include "vault/vault.h"
+#include "support.h"
 
 static pl_identity A, B, M, X;
 
@@ -890,6 +894,133 @@ static void test_execution_record(void **st)
 	free_run();
 }
 
+/* --- a receiving vault ------------------------------------------------------------- */
+
+static void hold(pl_vault *v, const char *contact, int dir, const sobj *s)
+{
+	pl_item it;
+	pl_err e;
+	memset(&it, 0, sizeof it);
+	pl_wr_init(&it.body);
+	pl_wr_init(&it.receipt);
+	memcpy(it.id, s->o->id, 8);
+	snprintf(it.contact, sizeof it.contact, "%s", contact);
+	it.dir = dir;
+	it.kind = PL_KIND_PLAN;
+	it.time = s->o->created;
+	strcpy(it.state, dir == PL_DIR_IN ? "received" : "delivered");
+	pl_wr_bytes(&it.body, s->p, s->n);
+	if (pl_vault_item_add(v, &it, &e) != 0)
+		fail_msg("%s", e.msg);
+	pl_vault_item_free(&it);
+}
+
+/* What the receiving handler says of s arriving from contact c. */
+static int arrive(pl_vault *v, const pl_contact *c, const sobj *s)
+{
+	pl_payload p;
+	pl_msgr_envelope env;
+	pl_err e;
+	memset(&p, 0, sizeof p);
+	memset(&env, 0, sizeof env);
+	pl_wr_init(&env.receipt);
+	p.kind = PL_KIND_PLAN;
+	memcpy(p.id, s->o->id, 8);
+	p.body = s->p;
+	p.bodylen = s->n;
+	pl_err_clear(&e);
+	int rc = pl_plan_received(v, c, &p, &env, &e);
+	pl_wr_free(&env.receipt);
+	return rc;
+}
+
+/* Iran's vault receives the plan's objects: each is checked as the
+ * client checks its own moves. */
+static void test_receiver(void **st)
+{
+	(void)st;
+	char dir[256];
+	pl_test_tmpdir(dir, sizeof dir, "plan-recv");
+	pl_vault *v = pl_test_vault_new(dir, "iran", "Iran", "http://127.0.0.1:9");
+	pl_identity saved = B;
+	B = *pl_vault_identity(v); /* the vault is b */
+	pl_contact ca, cm;
+	pl_err e;
+	memset(&ca, 0, sizeof ca);
+	memset(&cm, 0, sizeof cm);
+	strcpy(ca.name, "United States");
+	memcpy(ca.ik, A.pk, 32);
+	ca.verified = 1;
+	strcpy(cm.name, "Switzerland");
+	memcpy(cm.ik, M.pk, 32);
+	cm.verified = 1;
+	assert_int_equal(pl_vault_contact_put(v, &ca, &e), 0);
+	assert_int_equal(pl_vault_contact_put(v, &cm, &e), 0);
+	build_run(4000000000ull);
+	/* before the plan: kept for later */
+	assert_int_equal(arrive(v, &ca, &objs[ACC_A]), PL_MSGR_OBJECT_LATER);
+	hold(v, "Switzerland", PL_DIR_IN, &plan_s);
+	assert_int_equal(arrive(v, &ca, &objs[ACC_A]), 0);
+	hold(v, "United States", PL_DIR_IN, &objs[ACC_A]);
+	/* not from its author: refused */
+	assert_int_equal(arrive(v, &cm, &objs[DONE_E]), 1);
+	/* resting on our own acceptance, not held yet: later */
+	assert_int_equal(arrive(v, &ca, &objs[DONE_E]), PL_MSGR_OBJECT_LATER);
+	hold(v, "United States", PL_DIR_OUT, &objs[ACC_B]);
+	assert_int_equal(arrive(v, &ca, &objs[DONE_E]), 0);
+	hold(v, "United States", PL_DIR_IN, &objs[DONE_E]);
+	/* the handover done resting on the escrow's done, not its
+	 * confirmation: out of order, refused */
+	sobj bad;
+	const sobj *r1[] = {&objs[ACC_A], &objs[ACC_B], &objs[DONE_E]};
+	attest(&bad, &plan_s, &M, 1, PL_ATTEST_DONE, r1, 3, 0);
+	assert_int_equal(arrive(v, &cm, &bad), 1);
+	free(bad.o);
+	/* the escrow confirmed by a, not its confirmer: refused */
+	const sobj *r2[] = {&objs[DONE_E]};
+	attest(&bad, &plan_s, &A, 0, PL_ATTEST_CONFIRM, r2, 1, 0);
+	assert_int_equal(arrive(v, &ca, &bad), 1);
+	free(bad.o);
+	/* our own move out of order is refused before anything is signed */
+	uint8_t pid[8], id[8];
+	memcpy(pid, plan_s.o->id, 8);
+	assert_int_not_equal(
+	    pl_plan_attest_step(v, pid, "handover", PL_ATTEST_CONFIRM, NULL, id, &e), 0);
+	assert_int_equal(e.code, PL_EXIT_REFUSED);
+	assert_int_not_equal(pl_plan_attest_step(v, pid, "escrow", PL_ATTEST_DONE, NULL, id, &e),
+			     0);
+	assert_non_null(strstr(e.msg, "performed by United States"));
+	/* the run goes on; after the handover is done no abort counts */
+	assert_int_equal(arrive(v, &cm, &objs[CONF_E]), 0);
+	hold(v, "Switzerland", PL_DIR_IN, &objs[CONF_E]);
+	assert_int_equal(arrive(v, &cm, &objs[DONE_H]), 0);
+	hold(v, "Switzerland", PL_DIR_IN, &objs[DONE_H]);
+	pl_planobj *o = obj_new(PL_PLAN_OBJ_ABORT, &plan_s);
+	strcpy(o->u.abort.reason, "too late");
+	sobj ab;
+	sign_into(&ab, o, &A);
+	free(o);
+	assert_int_equal(arrive(v, &ca, &ab), 0);
+	hold(v, "United States", PL_DIR_IN, &ab);
+	json_t *j;
+	assert_int_equal(pl_plan_show(v, pid, &j, NULL, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "running");
+	json_t *a0 = json_array_get(json_object_get(j, "aborts"), 0);
+	assert_true(json_is_false(json_object_get(a0, "counts")));
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(j, "steps"), 1), "state")),
+			    "done");
+	json_decref(j);
+	/* and our own abort is refused */
+	assert_int_not_equal(pl_plan_abort_plan(v, pid, "no", id, &e), 0);
+	assert_non_null(strstr(e.msg, "point of no return"));
+	free(ab.o);
+	free_run();
+	B = saved;
+	pl_vault_close(v);
+	pl_test_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -899,6 +1030,7 @@ int main(void)
 	    cmocka_unit_test(test_state_full_run),   cmocka_unit_test(test_state_order_independent),
 	    cmocka_unit_test(test_state_refuses),    cmocka_unit_test(test_state_abort),
 	    cmocka_unit_test(test_state_deadline),   cmocka_unit_test(test_execution_record),
+	    cmocka_unit_test(test_receiver),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
