@@ -102,7 +102,7 @@ int pl_cmd_plan(pl_cli *cli, int argc, char **argv)
 	int npos = argc - optind;
 	const char *sub = npos >= 1 ? argv[optind] : NULL;
 	int is_sub = sub && (strcmp(sub, "accept") == 0 || strcmp(sub, "show") == 0 ||
-			     strcmp(sub, "abort") == 0);
+			     strcmp(sub, "abort") == 0 || strcmp(sub, "resend") == 0);
 	if (!is_sub) {
 		if (npos != 1 || file == NULL || reason)
 			return pl_cli_usage("plan", "use plan AGREEMENT_ID --file PLAN.json "
@@ -130,6 +130,24 @@ int pl_cmd_plan(pl_cli *cli, int argc, char **argv)
 		else {
 			if (j)
 				pl_cli_json_out(j);
+			rc = PL_EXIT_OK;
+		}
+	} else if (strcmp(sub, "resend") == 0) {
+		unsigned n = 0;
+		pl_sync_report r;
+		memset(&r, 0, sizeof r);
+		if (pl_plan_resend(v, pid, &n, &e) != 0) {
+			rc = pl_cli_fail(&e);
+		} else {
+			pl_err de;
+			pl_err_clear(&de);
+			int ok = pl_msgr_deliver(v, &r, &de) == 0;
+			if (cli->json)
+				pl_cli_json_out(
+				    json_pack("{s:i, s:b}", "queued", n, "delivered", ok));
+			else
+				printf("%u plan object(s) sent again%s\n", n,
+				       ok ? "" : " (queued: run parley sync to deliver them)");
 			rc = PL_EXIT_OK;
 		}
 	} else if (strcmp(sub, "accept") == 0) {

@@ -186,7 +186,7 @@ static const pl_cli_cmd commands[] = {
      "make a vault in a new folder from a backup; it re-keys with every contact"},
     {"plan", pl_cmd_plan,
      "plan AGREEMENT_ID --file PLAN.json [--agreement FILE] | plan accept PLAN |\n"
-     "     plan show PLAN | plan abort PLAN --reason TEXT\n"
+     "     plan show PLAN | plan abort PLAN --reason TEXT | plan resend PLAN\n"
      "  AGREEMENT_ID  the agreement's proposal or acceptance (4 or more hex digits);\n"
      "                run by the mediator the agreement names, who sends the plan to\n"
      "                both parties (file format: docs/PLAN.md)\n"
@@ -196,7 +196,9 @@ static const pl_cli_cmd commands[] = {
      "  show    each step with its state (waiting, ready, done, confirmed, late,\n"
      "          aborted), who attested what, signed (their clock) and logged (the\n"
      "          relay log's time) where known\n"
-     "  abort   stops the plan, unless a point-of-no-return step is attested done",
+     "  abort   stops the plan, unless a point-of-no-return step is attested done\n"
+     "  resend  sends again every plan object you signed (a delivery lost for good);\n"
+     "          the others keep one copy of each",
      "the execution plan of an agreement, step by step"},
     {"step", pl_cmd_step,
      "step done PLAN STEP [--text TEXT] | step confirm PLAN STEP\n"

@@ -136,9 +136,10 @@ static int held_add(held *h, const pl_planobj *o, const uint8_t *p, size_t n, ui
  * the vault holds the proposal, its state is "accepted".
  *
  * TODO(guarantees, issue 15): when the guarantee work merges, an agreement
- * must also be guaranteed (the mediator's countersignature, state
- * "guaranteed") before a plan of it is signed or accepted: add that
- * requirement here, and only here.
+ * must also be guaranteed (the mediator's countersignature, proposal state
+ * "guaranteed" instead of "accepted") before a plan of it is signed,
+ * accepted or received: put that requirement here, and only here (and let
+ * agreement_in_vault find the agreement the mediator's vault then holds).
  */
 static int plan_agreement_ok(const pl_obj *prop, const uint8_t prop_hash[static 32],
 			     const pl_obj *acc, const char *prop_state,
@@ -737,6 +738,53 @@ int pl_plan_abort_plan(pl_vault *v, const uint8_t plan_id[static PL_PLAN_ID_LEN]
 	snprintf(o->u.abort.reason, sizeof o->u.abort.reason, "%s", reason);
 	rc = commit_obj(v, h.st.plan, o, id, e);
 out:
+	held_free(&h);
+	free(o);
+	return rc;
+}
+
+int pl_plan_resend(pl_vault *v, const uint8_t plan_id[static PL_PLAN_ID_LEN], unsigned *n,
+		   pl_err *e)
+{
+	held h;
+	pl_item *items = NULL;
+	pl_outbox *ob = NULL;
+	size_t ni = 0, no = 0;
+	int rc = -1;
+	*n = 0;
+	pl_planobj *o = malloc(sizeof *o);
+	if (o == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (move_begin(v, plan_id, &h, e) != 0 || pl_msgr_check_identity(v, e) != 0 ||
+	    pl_vault_item_list(v, NULL, &items, &ni, e) != 0 ||
+	    pl_vault_outbox_list(v, &ob, &no, e) != 0 || pl_vault_begin(v, e) != 0)
+		goto out;
+	for (size_t i = 0; i < ni; i++) {
+		if (items[i].kind != PL_KIND_PLAN || items[i].dir != PL_DIR_OUT ||
+		    pl_plan_decode_signed(o, items[i].body.p, items[i].body.n, NULL) != 0)
+			continue;
+		const uint8_t *pid = o->type == PL_PLAN_OBJ_PLAN ? o->id : ref_id(o);
+		if (memcmp(pid, plan_id, 8) != 0)
+			continue;
+		int queued = 0;
+		for (size_t k = 0; k < no && !queued; k++)
+			queued = ob[k].item_seq == items[i].seq;
+		if (queued)
+			continue;
+		if (pl_vault_outbox_add(v, items[i].seq, items[i].contact, e) != 0) {
+			pl_vault_rollback(v);
+			goto out;
+		}
+		(*n)++;
+	}
+	if (pl_vault_commit(v, e) != 0) {
+		pl_vault_rollback(v);
+		goto out;
+	}
+	rc = 0;
+out:
+	pl_vault_items_free(items, ni);
+	pl_vault_outbox_free(ob, no);
 	held_free(&h);
 	free(o);
 	return rc;

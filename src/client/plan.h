@@ -40,6 +40,13 @@ int pl_plan_attest_step(pl_vault *v, const uint8_t plan_id[static PL_PLAN_ID_LEN
 int pl_plan_abort_plan(pl_vault *v, const uint8_t plan_id[static PL_PLAN_ID_LEN],
 		       const char *reason, uint8_t id[static PL_PLAN_ID_LEN], pl_err *e);
 
+/* Queues again, to the participant each went to, every object of plan_id
+ * this vault signed that is not waiting in the outbox already: a delivery
+ * lost for good is made good (receivers keep one copy of each object).
+ * *n: how many were queued. */
+int pl_plan_resend(pl_vault *v, const uint8_t plan_id[static PL_PLAN_ID_LEN], unsigned *n,
+		   pl_err *e);
+
 /* The plan whose id begins with the hex prefix s (4 to 16 digits). */
 int pl_plan_resolve(pl_vault *v, const char *s, uint8_t plan_id[static PL_PLAN_ID_LEN], pl_err *e);
 /* The state of plan_id as this vault holds it, as JSON or text. */

@@ -3,8 +3,9 @@
 # States proposes to Iran naming Switzerland as mediator, Iran accepts, the
 # mediator writes the plan, both accept it, steps are attested in order; a
 # step out of order and one by the wrong party are refused; the three vaults
-# show the same state; the execution record verifies offline and every
-# flipped byte of it is refused; no abort after the point of no return.
+# show the same state, also after a delivery lost for good and sent again;
+# the execution record verifies offline and every flipped byte of it is
+# refused; no abort after the point of no return.
 . "$(dirname "$0")/lib.sh"
 
 A="$T/us" B="$T/iran" M="$T/ch"
@@ -76,19 +77,29 @@ PL=$(pm plan "$P" --file "$T/plan.json" --agreement "$T/agreement.json")
 check "the mediator signs the plan and it is delivered" test ${#PL} -eq 16
 pa sync >/dev/null 2>&1
 pb sync >/dev/null 2>&1
+check "Iran's inbox shows the plan" jq -e --arg id "$PL" 'any(.[]; .kind == "plan" and .id == $id)' <(pb --json inbox)
 check "both parties hold it, proposed" jq -e '.status == "proposed" and (.steps | map(.state)) == ["waiting","waiting","late"]' <(pa --json plan show "${PL:0:6}")
 refused "nothing starts before both parties accepted" pa step done "$PL" escrow
 check "the United States accepts the plan" quiet pa plan accept "$PL"
 check "Iran accepts the plan" quiet pb plan accept "$PL"
 pa sync >/dev/null 2>&1
 refused "a step by someone other than its performer is refused" pb step done "$PL" escrow
-check "the United States attests the escrow done" quiet pa step done "$PL" escrow --text "transfer completed"
+# the escrow's done is lost on its way to Iran: delivery fails (no relay
+# through a dead proxy) and its outbox entry for Iran is dropped
+check "the United States attests the escrow done" quiet pa --proxy socks5h://127.0.0.1:1 step done "$PL" escrow --text "transfer completed"
+"$VAULTSQL" "$A" "DELETE FROM outbox WHERE contact = 'Iran'"
+pa sync >/dev/null 2>&1
 refused "a step out of order is refused (handover before escrow is confirmed)" pm step done "$PL" handover
 pm sync >/dev/null 2>&1
 check "the mediator confirms the escrow" quiet pm step confirm "$PL" escrow
 check "the mediator attests the handover done (point of no return)" quiet pm step done "$PL" handover --text "both aircraft on the tarmac, ten people crossed"
 refused "no abort after the point of no return" pm plan abort "$PL" --reason "too late"
 for v in "$A" "$B"; do "$PARLEY" --vault "$v" sync >/dev/null 2>&1; done
+check "Iran, missing the escrow's done, cannot count what rests on it" jq -e '(.steps | map(.state)) == ["ready","waiting","late"]' <(pb --json plan show "$PL")
+check "the United States sends its plan objects again" jq -e '.queued == 4 and .delivered' <(pa --json plan resend "$PL")
+pb sync >/dev/null 2>&1
+pb sync >/dev/null 2>&1
+check "Iran now holds the whole run" jq -e '(.steps | map(.state)) == ["confirmed","done","late"]' <(pb --json plan show "$PL")
 refused "no abort by a party after the point of no return either" pb plan abort "$PL" --reason "changed our mind"
 check "the United States confirms the handover" quiet pa step confirm "$PL" handover
 check "Iran confirms the handover" quiet pb step confirm "$PL" handover
