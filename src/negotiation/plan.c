@@ -524,11 +524,16 @@ int pl_plan_load_json(pl_plan_body *b, const char *text, size_t n, const char *a
 	int rc = -1;
 	memset(b, 0, sizeof *b);
 	json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
+	if (root == NULL) {
+		/* jansson quotes the file near the error: printable ASCII only */
+		for (char *c = je.text; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
 		return pl_err_set(e, PL_EXIT_INPUT,
 				  "the plan file is not valid JSON (line %d: %.80s); fix it and "
 				  "try again",
 				  je.line, je.text);
+	}
 	/* names of waits_for, resolved once every id is known */
 	const json_t *waits[PL_PLAN_STEPS_MAX] = {0};
 	if (!json_is_object(root)) {
