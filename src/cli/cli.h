@@ -154,6 +154,7 @@ int pl_cmd_id_rotate(pl_cli *cli, int argc, char **argv);
 int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);
+int pl_cmd_introduce(pl_cli *cli, int argc, char **argv);
 int pl_cmd_outreach(pl_cli *cli, int argc, char **argv);
 int pl_cmd_propose(pl_cli *cli, int argc, char **argv);
 int pl_cmd_counter(pl_cli *cli, int argc, char **argv);

@@ -10,11 +10,52 @@
 
 #include "cli/cli.h"
 #include "cli/render.h"
+#include "client/introduce.h"
 #include "client/messenger.h"
 #include "client/revoke.h"
 #include "client/rotate.h"
 #include "util/file.h"
 #include "util/codec.h"
+
+/* Which assurance the contact's key has: verified in person, introduced
+ * by a contact verified in person, or none. */
+static const char *assurance(const pl_contact *c)
+{
+	if (c->revoked)
+		return "revoked";
+	if (c->key_changed)
+		return "key-changed";
+	return c->verified ? "verified" : c->introduced ? "introduced" : "unverified";
+}
+
+/* The introduction recorded for c: 1 (into r, introducer, given name), 0 none. */
+static int intro_view(pl_vault *v, const pl_contact *c, pl_intro_rec *r,
+		      char introducer[static PL_NAME_MAX + 1], pl_introduction *s)
+{
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_intro_of(v, c, r, introducer, NULL, &e) != 1 ||
+	    pl_introduction_decode(s, r->stmt, r->stmt_len) != 0)
+		return 0;
+	return 1;
+}
+
+static json_t *intro_json(pl_vault *v, const pl_contact *c)
+{
+	pl_intro_rec r;
+	pl_introduction s;
+	char who[PL_NAME_MAX + 1], key[PL_KEY_HEX_LEN], fp[PL_FINGERPRINT_LEN],
+	    when[PL_RFC3339_LEN];
+	if (!intro_view(v, c, &r, who, &s))
+		return json_null();
+	pl_hex_encode(key, r.introducer_ik, PL_IK_LEN);
+	pl_fingerprint(fp, r.introducer_ik);
+	pl_time_rfc3339(when, r.time);
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "name", who, "key", key,
+			 "fingerprint", fp, "time", when, "counts", c->introduced != 0,
+			 "name_given", s.name, "name_clash",
+			 (r.flags & PL_INTRO_REC_NAME_CLASH) != 0);
+}
 
 static json_t *contact_json(pl_vault *v, const pl_contact *c)
 {
@@ -25,6 +66,8 @@ static json_t *contact_json(pl_vault *v, const pl_contact *c)
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "name", c->name, "key", key,
 			      "fingerprint", fp, "safety_number", sn, "verified", c->verified,
 			      "key_changed", c->key_changed);
+	json_object_set_new(j, "assurance", json_string(assurance(c)));
+	json_object_set_new(j, "introduced_by", intro_json(v, c));
 	/* Where its mailbox lives, when that is not our relay. */
 	if (c->has_relay) {
 		char rk[PL_KEY_HEX_LEN];
@@ -63,7 +106,34 @@ static const char *status_word(const pl_contact *c)
 		return "REVOKED";
 	if (c->key_changed)
 		return "KEY CHANGED";
-	return c->verified ? "verified" : "unverified";
+	return c->verified ? "verified" : c->introduced ? "introduced" : "unverified";
+}
+
+/* One line on the introduction behind c, for contact show. */
+static void intro_print(pl_vault *v, const pl_contact *c)
+{
+	pl_intro_rec r;
+	pl_introduction s;
+	char who[PL_NAME_MAX + 1], fp[PL_FINGERPRINT_LEN], when[PL_RFC3339_LEN];
+	if (!intro_view(v, c, &r, who, &s))
+		return;
+	pl_fingerprint(fp, r.introducer_ik);
+	pl_time_rfc3339(when, r.time);
+	printf("introduced:    by %s (fingerprint %s) on %s, ", who, fp, when);
+	if (c->verified && !c->key_changed)
+		printf("and since verified in person\n");
+	else if (c->introduced)
+		printf("who vouches for this key; not verified in person by you (compare the "
+		       "safety number to upgrade: parley contact verify %s SAFETY_NUMBER)\n",
+		       c->name);
+	else
+		printf("but %s is no longer a contact verified in person: the introduction no "
+		       "longer counts\n",
+		       who);
+	if (r.flags & PL_INTRO_REC_NAME_CLASH)
+		printf("warning:       %s introduced this key as \"%s\", the name of your contact "
+		       "with another key; check with both in person\n",
+		       who, s.name);
 }
 
 static int contact_add(pl_cli *cli, pl_vault *v, const char *name, const char *keyhex)
@@ -186,6 +256,7 @@ static int contact_show(pl_cli *cli, pl_vault *v, const char *name)
 		const char *state = NULL;
 		if (pl_cli_rotation_note(v, &c, note, sizeof note, &state) == 1)
 			printf("rotation:      %s\n", note);
+		intro_print(v, &c);
 	}
 	sodium_memzero(&c, sizeof c);
 	return PL_EXIT_OK;
@@ -244,10 +315,18 @@ static int contact_list(pl_cli *cli, pl_vault *v)
 			char fp[PL_FINGERPRINT_LEN];
 			pl_fingerprint(fp, cs[i].ik);
 			const char *rw = rotation_word(v, &cs[i]);
+			char by[PL_NAME_MAX + 32] = "";
+			pl_intro_rec ir;
+			char who[PL_NAME_MAX + 1];
+			pl_err ie;
+			pl_err_clear(&ie);
+			if (cs[i].introduced && !cs[i].verified &&
+			    pl_intro_of(v, &cs[i], &ir, who, NULL, &ie) == 1)
+				snprintf(by, sizeof by, "  introduced by %s", who);
 			pl_cli_pad(cs[i].name, 24);
-			printf(" %-12s %s%s%s\n", rw ? rw : status_word(&cs[i]), fp,
+			printf(" %-12s %s%s%s%s\n", rw ? rw : status_word(&cs[i]), fp,
 			       cs[i].has_relay ? "  mailbox at " : "",
-			       cs[i].has_relay ? cs[i].relay_url : "");
+			       cs[i].has_relay ? cs[i].relay_url : "", by);
 		}
 	}
 	if (arr)

@@ -97,6 +97,11 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		json_object_set_new(j, "rotate_refused", json_integer(r.rotate_refused));
 		json_object_set_new(j, "rotate_conflict", json_integer(r.rotate_conflict));
 		json_object_set_new(j, "rotate_void", json_integer(r.rotate_void));
+		json_object_set_new(j, "introduced", json_integer(r.intro_added));
+		json_object_set_new(j, "intro_recorded", json_integer(r.intro_recorded));
+		json_object_set_new(j, "intro_renamed", json_integer(r.intro_renamed));
+		json_object_set_new(j, "intro_replayed", json_integer(r.intro_replayed));
+		json_object_set_new(j, "intro_refused", json_integer(r.intro_refused));
 		json_t *n =
 		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "late_withdrawals",
 			      (json_int_t)nr.late_withdrawals, "disputed", (json_int_t)nr.disputed,
@@ -181,6 +186,22 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 	if (r.rotate_refused)
 		fprintf(stderr, "parley: warning: %u key change(s) were refused or ignored: %s\n",
 			r.rotate_refused, r.rotate_why);
+	if (r.intro_added)
+		fprintf(stderr,
+			"parley: %u contact(s) were introduced to you by a contact you verified in "
+			"person; you can talk with them, and parley contact list says which "
+			"assurance each has (compare safety numbers in person to upgrade)\n",
+			r.intro_added);
+	if (r.intro_recorded)
+		fprintf(stderr,
+			"parley: %u introduction(s) of contacts you already had were recorded; "
+			"those contacts are unchanged\n",
+			r.intro_recorded);
+	if (r.intro_renamed)
+		fprintf(stderr, "parley: warning: %s\n", r.intro_clash);
+	if (r.intro_refused)
+		fprintf(stderr, "parley: warning: %u introduction(s) were refused: %s\n",
+			r.intro_refused, r.intro_why);
 	if (r.from_revoked)
 		fprintf(stderr,
 			"parley: warning: %u envelope(s) under a revoked key were refused "

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/render.h"
+#include "client/introduce.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -52,6 +53,12 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 	const char *state = NULL;
 	if (!arr && pl_cli_rotation_note(v, &c, note, sizeof note, &state) == 1)
 		printf("(%s: %s)\n", c.name, note);
+	pl_intro_rec ir;
+	char who[PL_NAME_MAX + 1];
+	if (!arr && !c.verified && c.introduced && pl_intro_of(v, &c, &ir, who, NULL, &e) == 1)
+		printf("(%s: introduced by %s, who vouches for this key; not verified by you in "
+		       "person)\n",
+		       c.name, who);
 	if (!arr && purged > 0) {
 		char when[PL_RFC3339_LEN];
 		pl_time_rfc3339(when, purged);

@@ -263,11 +263,14 @@ int pl_cli_kdf_cost(pl_vault_kdf_cost *cost, pl_err *e)
 	*cost = PL_VAULT_KDF_STRONG;
 	if (t == NULL)
 		return 0;
-	if (strcmp(t, "interactive") != 0)
+	if (strcmp(t, "interactive") == 0)
+		*cost = PL_VAULT_KDF_TEST_ONLY;
+	else if (strcmp(t, "minimal") == 0)
+		*cost = PL_VAULT_KDF_TEST_MINIMAL;
+	else
 		return pl_err_set(e, PL_EXIT_USAGE,
-				  "PARLEY_TEST_KDF may only be \"interactive\" (for test suites); "
-				  "unset it for a real vault");
-	*cost = PL_VAULT_KDF_TEST_ONLY;
+				  "PARLEY_TEST_KDF may only be \"interactive\" or \"minimal\" "
+				  "(for test suites); unset it for a real vault");
 	return 0;
 }
 
@@ -278,6 +281,11 @@ void pl_cli_kdf_warn(pl_vault_kdf_cost cost)
 			"parley: warning: PARLEY_TEST_KDF=interactive: this passphrase got the "
 			"cheap test-only cost (64 MiB, 2 passes), far easier to guess than "
 			"the normal one; never use it for a real vault\n");
+	else if (cost == PL_VAULT_KDF_TEST_MINIMAL)
+		fprintf(stderr,
+			"parley: warning: PARLEY_TEST_KDF=minimal: this passphrase got "
+			"Argon2id's minimum cost (8 KiB, 1 pass), trivial to guess; only for "
+			"test suites, never use it for a real vault\n");
 }
 
 int pl_cli_generate_passphrase(char **pass, size_t *len, unsigned *words, unsigned *bits, pl_err *e)

@@ -13,8 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/cli.h"
 #include "cli/render.h"
+#include "client/introduce.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -28,12 +31,35 @@ static void print_target(FILE *f, pl_vault *v, const uint8_t id[static PL_OBJ_ID
 	pl_vault_item_free(&it);
 }
 
+/* Whose word the recipient's key rests on, when it is not the user's own
+ * check in person: an introduction. */
+static void assurance_note(FILE *f, pl_vault *v, const char *contact)
+{
+	pl_contact c;
+	pl_intro_rec r;
+	char who[PL_NAME_MAX + 1], fp[PL_FINGERPRINT_LEN];
+	pl_err e;
+	pl_err_clear(&e);
+	if (pl_vault_contact_get(v, contact, &c, &e) != 0)
+		return;
+	if (!c.verified && c.introduced && pl_intro_of(v, &c, &r, who, NULL, &e) == 1) {
+		pl_fingerprint(fp, c.ik);
+		fprintf(f,
+			"Note: you never verified %s's key (fingerprint %s) in person; %s "
+			"introduced it to you and vouches for it. To check it yourself: parley "
+			"contact verify %s SAFETY_NUMBER.\n\n",
+			contact, fp, who, contact);
+	}
+	sodium_memzero(&c, sizeof c);
+}
+
 static int ask(void *ctx, pl_vault *v, const char *contact, const pl_obj *o, pl_err *e)
 {
 	const char *cmd = ctx;
 	FILE *f = stderr;
 	const char *what = "this move";
 	fprintf(f, "You are about to sign and send to %s:\n\n", contact);
+	assurance_note(f, v, contact);
 	if (o->type == PL_OBJ_RESPONSE) {
 		int k = o->u.response.kind;
 		what = k == PL_RESP_ACCEPT ? "this acceptance" : "this withdrawal";

@@ -75,6 +75,13 @@ static const pl_cli_cmd commands[] = {
      "  --yes              do it without asking (needed without a terminal)",
      "keep the case file of detainee records"},
     {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
+    {"introduce", pl_cmd_introduce,
+     "introduce NAME1 NAME2\n"
+     "  sends NAME1 an introduction of NAME2's key and NAME2 one of NAME1's, each\n"
+     "  signed by this vault: two parties that never met can then talk, each seeing\n"
+     "  the other as introduced by you. Both must be contacts you verified in person\n"
+     "  (not changed, not revoked, not themselves only introduced to you)",
+     "vouch to two verified contacts for each other's key"},
     {"outreach", pl_cmd_outreach, "outreach NAME --topic TEXT",
      "invite NAME to talk about a topic"},
     {"propose", pl_cmd_propose,

@@ -16,6 +16,7 @@
 #include "client/nego.h"
 #include "client/plan.h"
 #include "client/rotate.h"
+#include "identity/introduction.h"
 #include "envelope/envelope.h"
 #include "cli/cli.h"
 #include "util/codec.h"
@@ -303,6 +304,22 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 	if (it->kind == PL_KIND_ROTATE) {
 		json_t *j = item_head(v, it);
 		rotation_item_json(j, it);
+		return j;
+	}
+	if (it->kind == PL_KIND_INTRODUCE) {
+		/* Sent by this vault (received ones are not stored as items). */
+		json_t *j = item_head(v, it);
+		pl_introduction s;
+		char fp[PL_FINGERPRINT_LEN], text[200];
+		json_object_set_new(j, "kind", json_string("introduction"));
+		if (pl_introduction_decode(&s, it->body.p, it->body.n) != 0) {
+			json_object_set_new(j, "kind", json_string("unreadable"));
+			return j;
+		}
+		pl_fingerprint(fp, s.introduced_ik);
+		snprintf(text, sizeof text, "introduction of %s (fingerprint %s), signed by %s",
+			 s.name, fp, it->dir == PL_DIR_OUT ? "this vault" : "them");
+		json_object_set_new(j, "text", json_string(text));
 		return j;
 	}
 	if (it->kind == PL_KIND_PLAN) {

@@ -106,7 +106,11 @@ static int ack_one(void *ctx, const pl_proto_mbxlog_item *it, const pl_leaf *lf,
 		if (seen || pend)
 			continue;
 		x->unknown++;
-		if (lf->relay_time > x->reset_at)
+		/* Logged in the second of our last reset or later: it may be
+		 * another copy's, made after it. Counting one of that second
+		 * that was not costs a needless re-key; missing one would let
+		 * two copies encrypt under the same message keys. */
+		if (lf->relay_time >= x->reset_at)
 			x->fresh++;
 	}
 	return 0;

@@ -241,7 +241,7 @@ int pl_msgr_check_sendable(const pl_contact *c, pl_err *e)
 				  "safety number (parley contact show %s) and run parley contact "
 				  "verify %s SAFETY_NUMBER",
 				  c->name, c->name, c->name);
-	if (!c->verified)
+	if (!c->verified && !c->introduced)
 		return pl_err_set(e, PL_EXIT_SECURITY,
 				  "contact \"%s\" is unverified; compare the safety number in "
 				  "person (parley contact show %s) and run parley contact verify "

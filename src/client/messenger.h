@@ -61,6 +61,14 @@ typedef struct {
 	unsigned rotate_conflict; /* second, different rotations of one key: both refused */
 	unsigned rotate_void;	  /* rotations voided by a revocation of the old key */
 	char rotate_why[PL_ERR_MSG_MAX]; /* the last refusal's sentence */
+	/* Introductions (client/introduce.h) from contacts verified in person. */
+	unsigned intro_added;		/* new contacts, introduced */
+	unsigned intro_recorded;	/* introductions of keys already contacts */
+	unsigned intro_renamed;		/* of the added, under another name: theirs was taken */
+	unsigned intro_replayed;	/* seen before, or another's stands: nothing changed */
+	unsigned intro_refused;		/* refused: not from a verified contact, bad, not for us */
+	char intro_why[PL_ERR_MSG_MAX]; /* the last refusal's sentence */
+	char intro_clash[PL_ERR_MSG_MAX]; /* the last renamed one's sentence */
 } pl_sync_report;
 
 struct pl_rc_conn;

@@ -18,6 +18,7 @@
 
 #include "client/audit.h"
 #include "client/copies.h"
+#include "client/introduce.h"
 #include "client/messenger.h"
 #include "client/move.h"
 #include "client/relay_client.h"
@@ -175,6 +176,44 @@ static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_
 				r->rotate_refused++;
 			if (rc == 1)
 				snprintf(r->rotate_why, sizeof r->rotate_why, "%s", re.msg);
+		}
+		return 0;
+	}
+	case PL_KIND_INTRODUCE: {
+		/* Bookkeeping like a rotation: it may add a contact, and is not
+		 * part of the transcript. A refused one changes nothing but the
+		 * session is authentic: the envelope is not refused. */
+		*store = 0;
+		pl_err ie;
+		pl_err_clear(&ie);
+		int what = PL_INTRO_REFUSED, clash = 0;
+		char name[PL_NAME_MAX + 1];
+		int rc =
+		    pl_intro_apply(v, ct, carrier, p->body, p->bodylen, &what, name, &clash, &ie);
+		if (rc < 0) {
+			*e = ie;
+			return -1;
+		}
+		if (r) {
+			if (what == PL_INTRO_ADDED)
+				r->intro_added++;
+			else if (what == PL_INTRO_RECORDED)
+				r->intro_recorded++;
+			else if (what == PL_INTRO_REPLAY || what == PL_INTRO_KNOWN)
+				r->intro_replayed++;
+			else
+				r->intro_refused++;
+			if (rc == 1)
+				snprintf(r->intro_why, sizeof r->intro_why, "%s", ie.msg);
+			if (clash) {
+				r->intro_renamed++;
+				snprintf(
+				    r->intro_clash, sizeof r->intro_clash,
+				    "\"%s\" introduced a key under a name your contact with "
+				    "another key has; it was added as \"%s\", and your contact "
+				    "is unchanged: check with them in person",
+				    ct->name, name);
+			}
 		}
 		return 0;
 	}
@@ -375,9 +414,10 @@ static int identify_sender(pl_vault *v, inbound *in, pl_err *e)
 		/* Not (yet) a contact: keep it sealed; retried when they are added. */
 		return keep_pending(v, in, e);
 	}
-	if (!in->ct.verified || in->ct.key_changed) {
-		/* A key not verified in person could be an impostor's: hold the
-		 * envelope sealed until the user verifies the contact. */
+	if ((!in->ct.verified && !in->ct.introduced) || in->ct.key_changed) {
+		/* A key not verified in person (nor introduced by a contact
+		 * that was) could be an impostor's: hold the envelope sealed
+		 * until the user verifies the contact. */
 		return keep_pending(v, in, e);
 	}
 	if (in->ct.revoked) {
@@ -806,6 +846,10 @@ int pl_msgr_sync(pl_vault *v, const pl_msgr_object_handler *objects, pl_sync_rep
 			r->missing_time[i] = ar.missing_time[i];
 		}
 	}
+	/* A contact an introduction just added gets our grant now, so that
+	 * it can write to us before our next sync. */
+	if (rc == 0 && r && r->intro_added > 0)
+		rc = pl_msgr_publish_ex(v, &r->grants_blocked, e);
 	if (rc == 0)
 		rc = retry_pending(&x, r, e);
 	if (rc == 0)

@@ -14,6 +14,7 @@
  * bytes behind on a failure path.
  */
 #include "envelope/envelope.h"
+#include "identity/introduction.h"
 #include "identity/revocation.h"
 #include "identity/rotation.h"
 #include "util/text.h"
@@ -185,6 +186,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Checked, with both signatures, by its one decoder
 		 * (src/identity/rotation.c) before anything is recorded. */
 		return bodylen == PL_ROTATION_LEN;
+	case PL_KIND_INTRODUCE:
+		/* Checked, with its signature, by its one decoder
+		 * (src/identity/introduction.c) before anything is recorded. */
+		return bodylen >= PL_INTRO_MIN_LEN && bodylen <= PL_INTRO_MAX_LEN;
 	case PL_KIND_ACK: {
 		if (bodylen < 2)
 			return 0;

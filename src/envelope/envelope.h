@@ -42,7 +42,10 @@ enum {
 	PL_KIND_RELAY = 4,
 	PL_KIND_REVOKE = 5,
 	PL_KIND_ROTATE = 6,
-	PL_KIND_RESTORED = 7
+	PL_KIND_RESTORED = 7,
+	/* A mediator's signed introduction of another of its verified
+	 * contacts (docs/PROTOCOL.md, "Introductions"; identity/introduction.h) */
+	PL_KIND_INTRODUCE = 8
 };
 /* An execution plan object (negotiation/plan.h): the plan, its acceptance,
  * a step attestation or an abort, signed, sent to the two other

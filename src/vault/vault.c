@@ -1569,6 +1569,9 @@ int pl_vault_contact_remove(pl_vault *v, const char *name, pl_err *e)
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
 		if (contact_sql(v, sql[i], &c, e) != 0)
 			goto out;
+	/* An introduction of its key (vault_intros.c) goes with it. */
+	if (contact_sql(v, "DELETE FROM meta WHERE k = 'intro:' || lower(hex(?2))", &c, e) != 0)
+		goto out;
 	/* The removed contact holds our token: a new one, registered and
 	 * granted to everyone else at the next publish, shuts it out. */
 	if (meta_put_sealed(v, "own_token", "own token", token, sizeof token, e) != 0 ||

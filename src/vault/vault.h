@@ -46,7 +46,14 @@ int pl_vault_create(const char *dir, const char *name, const char *relay_url,
  * what pl_vault_create always uses. TEST_ONLY (64 MiB, 2 passes) exists so
  * that test suites making dozens of vaults stay fast; it must never be
  * chosen for a real vault, and only an explicit caller can choose it. */
-typedef enum { PL_VAULT_KDF_STRONG = 0, PL_VAULT_KDF_TEST_ONLY = 1 } pl_vault_kdf_cost;
+/* TEST_ONLY: libsodium's INTERACTIVE (64 MiB, 2 passes); TEST_MINIMAL:
+ * its minimum (8 KiB, 1 pass), for test suites that run thousands of
+ * commands. Neither is ever chosen without PARLEY_TEST_KDF. */
+typedef enum {
+	PL_VAULT_KDF_STRONG = 0,
+	PL_VAULT_KDF_TEST_ONLY = 1,
+	PL_VAULT_KDF_TEST_MINIMAL = 2
+} pl_vault_kdf_cost;
 /* pl_vault_create at the given cost. */
 int pl_vault_create_cost(const char *dir, const char *name, const char *relay_url,
 			 const uint8_t *relay_ca, size_t relay_ca_len, const char *pass,
@@ -245,6 +252,10 @@ typedef struct {
 	uint8_t relay_key[32];
 	uint64_t relay_time; /* time of the newest relay notice applied; 0 none */
 	uint64_t revoked;    /* when its owner's revocation was applied here; 0 never */
+	/* When an introduction of this key was made by a contact that is
+	 * still verified in person, not changed, not revoked (read from the
+	 * introduction record, vault_intros.c; not a column); 0 none. */
+	uint64_t introduced;
 } pl_contact;
 
 int pl_vault_contact_get(pl_vault *v, const char *name, pl_contact *c, pl_err *e); /* NOTFOUND */
@@ -314,6 +325,31 @@ int pl_vault_rotation_get(pl_vault *v, const uint8_t old[static PL_IK_LEN], pl_r
 			  pl_err *e);
 int pl_vault_rotation_to(pl_vault *v, const uint8_t new_ik[static PL_IK_LEN], pl_rotation_rec *r,
 			 pl_err *e);
+
+/* --- introductions (client/introduce.h) ---------------------------------- */
+/* The introduction this vault accepted for a key, keyed by the introduced
+ * key: who made it (its key, and its name here when it came), the signed
+ * statement, and whether its name was another contact's (a clash). */
+#define PL_INTRO_REC_NAME_CLASH 1u
+#define PL_INTRO_REC_STMT_MAX 1024
+typedef struct {
+	uint8_t introduced_ik[PL_IK_LEN];
+	uint8_t introducer_ik[PL_IK_LEN];
+	char introducer_name[PL_NAME_MAX + 1];
+	unsigned flags;	  /* PL_INTRO_REC_* */
+	uint64_t time;	  /* the statement's time */
+	uint64_t applied; /* when this vault accepted it */
+	size_t stmt_len;
+	uint8_t stmt[PL_INTRO_REC_STMT_MAX];
+} pl_intro_rec;
+/* Inserts or replaces the record of r->introduced_ik. */
+int pl_vault_intro_put(pl_vault *v, const pl_intro_rec *r, pl_err *e);
+/* 1 found (into *r), 0 none, -1 error. */
+int pl_vault_intro_get(pl_vault *v, const uint8_t ik[static PL_IK_LEN], pl_intro_rec *r, pl_err *e);
+/* When the introduction of ik was made, if one is recorded and its
+ * introducer is still a contact verified in person, unchanged and not
+ * revoked; else 0 (also on a read error, which the next write reports). */
+uint64_t pl_vault_intro_vouched(pl_vault *v, const uint8_t ik[static PL_IK_LEN]);
 
 /* --- sessions (at most a few per contact; newest first) ------------------- */
 typedef struct {

@@ -83,6 +83,7 @@ static int contact_row(pl_vault *v, sqlite3_stmt *st, pl_contact *c, pl_err *e)
 		t.has_token = 1;
 	}
 	t.revoked = pl_vault_ik_revoked(v, t.ik);
+	t.introduced = pl_vault_intro_vouched(v, t.ik);
 	*c = t;
 	sodium_memzero(&t, sizeof t);
 	return 0;

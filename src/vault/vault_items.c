@@ -574,11 +574,13 @@ int pl_vault_pending_list(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e)
 
 int pl_vault_pending_retryable(pl_vault *v, pl_wr **envs, size_t *n, pl_err *e)
 {
-	return pending_select(v,
-			      "SELECT p.env FROM pending p WHERE p.sender IS NULL OR EXISTS"
-			      " (SELECT 1 FROM contacts c WHERE c.ik = p.sender AND c.verified = 1"
-			      " AND c.key_changed = 0) ORDER BY p.n",
-			      envs, n, e);
+	return pending_select(
+	    v,
+	    "SELECT p.env FROM pending p WHERE p.sender IS NULL OR EXISTS"
+	    " (SELECT 1 FROM contacts c WHERE c.ik = p.sender AND c.key_changed = 0"
+	    " AND (c.verified = 1 OR EXISTS (SELECT 1 FROM meta m WHERE"
+	    " m.k = 'intro:' || lower(hex(c.ik))))) ORDER BY p.n",
+	    envs, n, e);
 }
 
 static int pending_select(pl_vault *v, const char *sql, pl_wr **envs, size_t *n, pl_err *e)

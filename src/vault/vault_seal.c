@@ -100,6 +100,9 @@ void pl_vault_kdf_new(pl_kdf_params *k, pl_vault_kdf_cost cost)
 	if (cost == PL_VAULT_KDF_TEST_ONLY) {
 		k->ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
 		k->mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+	} else if (cost == PL_VAULT_KDF_TEST_MINIMAL) {
+		k->ops = crypto_pwhash_argon2id_OPSLIMIT_MIN;
+		k->mem = crypto_pwhash_argon2id_MEMLIMIT_MIN;
 	} else {
 		k->ops = PL_KDF_STRONG_OPS;
 		k->mem = PL_KDF_STRONG_MEM;

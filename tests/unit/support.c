@@ -352,7 +352,7 @@ pl_vault *pl_test_vault_new(const char *dir, const char *sub, const char *name,
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, sub) >= sizeof path)
 		fail_msg("vault path too long under %s", dir);
 	if (pl_vault_create_cost(path, name, relay_url, NULL, 0, PL_TEST_PASS, strlen(PL_TEST_PASS),
-				 PL_VAULT_KDF_TEST_ONLY, &e) != 0 ||
+				 PL_VAULT_KDF_TEST_MINIMAL, &e) != 0 ||
 	    pl_vault_open(&v, path, PL_TEST_PASS, strlen(PL_TEST_PASS), &e) != 0)
 		fail_msg("vault %s: %s", name, e.msg);
 	return v;
