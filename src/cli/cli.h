@@ -179,5 +179,10 @@ int pl_cmd_prove(pl_cli *cli, int argc, char **argv);
 int pl_cmd_demo(pl_cli *cli, int argc, char **argv);
 int pl_cmd_backup(pl_cli *cli, int argc, char **argv);
 int pl_cmd_restore(pl_cli *cli, int argc, char **argv);
+int pl_cmd_plan(pl_cli *cli, int argc, char **argv); /* plan, plan accept/show/abort */
+int pl_cmd_step(pl_cli *cli, int argc, char **argv); /* step done/confirm */
+/* After a plan move is queued: delivers, prints its id (JSON: id, kind,
+ * state), says on stderr if it stays queued (cmd_plan.c). */
+int pl_cli_plan_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t id[static 8]);
 
 #endif

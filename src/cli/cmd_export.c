@@ -7,7 +7,31 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "client/plan.h"
 #include "export/document.h"
+
+/* `export execution PLAN --out FILE`: the plan's whole signed record
+ * (client/plan.h), which parley verify checks. */
+static int export_execution(pl_cli *cli, const char *plan, const char *out, int text)
+{
+	if (text)
+		return pl_cli_usage("export", "an execution record is written as JSON only");
+	pl_err e;
+	pl_err_clear(&e);
+	pl_vault *v;
+	uint8_t id[8];
+	if (pl_cli_open_vault(cli, &v, &e) != 0)
+		return pl_cli_fail(&e);
+	int rc = pl_plan_resolve(v, plan, id, &e) != 0 || pl_plan_export(v, id, out, &e) != 0;
+	pl_vault_close(v);
+	if (rc)
+		return pl_cli_fail(&e);
+	if (cli->json)
+		pl_cli_json_out(json_pack("{s:s, s:s}", "format", "parley-execution", "out", out));
+	else
+		printf("wrote %s; anyone can check it with parley verify %s\n", out, out);
+	return PL_EXIT_OK;
+}
 
 int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 {
@@ -32,10 +56,13 @@ int pl_cmd_export(pl_cli *cli, int argc, char **argv)
 	int text = pdf || strcmp(format, "text") == 0;
 	if (!text && strcmp(format, "json") != 0)
 		return pl_cli_usage("export", "--format is json (the default), text or pdf");
+	if (argc - optind == 2 && out != NULL && strcmp(argv[optind], "execution") == 0)
+		return export_execution(cli, argv[optind + 1], out, text);
 	if (argc - optind != 2 || out == NULL ||
 	    (strcmp(argv[optind], "agreement") != 0 && strcmp(argv[optind], "thread") != 0))
 		return pl_cli_usage("export", "use export agreement ID --out FILE [--format text] "
-					      "or export thread NAME --out FILE");
+					      "or export thread NAME --out FILE "
+					      "or export execution PLAN --out FILE");
 	int agreement = strcmp(argv[optind], "agreement") == 0;
 	if (text && !agreement)
 		return pl_cli_usage("export",

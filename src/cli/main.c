@@ -147,6 +147,7 @@ static const pl_cli_cmd commands[] = {
      "everything received, with its state"},
     {"export", pl_cmd_export,
      "export agreement ID --out FILE [--format json|text|pdf] | export thread NAME --out FILE\n"
+     "       | export execution PLAN --out FILE  (an execution plan's whole signed record)\n"
      "  ID  the accepted proposal or the acceptance (4 or more hex digits of its id)\n"
      "  --format json  the signed file (the default); text  a document to read and\n"
      "  print with the signed file at its end, which parley verify checks whole;\n"
@@ -190,6 +191,28 @@ static const pl_cli_cmd commands[] = {
      "write a sealed, consistent backup of the vault to a new FILE"},
     {"restore", pl_cmd_restore, "restore FILE   (with --vault NEWDIR)",
      "make a vault in a new folder from a backup; it re-keys with every contact"},
+    {"plan", pl_cmd_plan,
+     "plan AGREEMENT_ID --file PLAN.json [--agreement FILE] | plan accept PLAN |\n"
+     "     plan show PLAN | plan abort PLAN --reason TEXT | plan resend PLAN\n"
+     "  AGREEMENT_ID  the agreement's proposal or acceptance (4 or more hex digits);\n"
+     "                run by the mediator the agreement names, who sends the plan to\n"
+     "                both parties (file format: docs/PLAN.md)\n"
+     "  --agreement FILE  the agreement file a party exported (parley export\n"
+     "                agreement), when this vault does not hold the agreement\n"
+     "  accept  a party accepts the plan; nothing starts before both have\n"
+     "  show    each step with its state (waiting, ready, done, confirmed, late,\n"
+     "          aborted), who attested what, signed (their clock) and logged (the\n"
+     "          relay log's time) where known\n"
+     "  abort   stops the plan, unless a point-of-no-return step is attested done\n"
+     "  resend  sends again every plan object you signed (a delivery lost for good);\n"
+     "          the others keep one copy of each",
+     "the execution plan of an agreement, step by step"},
+    {"step", pl_cmd_step,
+     "step done PLAN STEP [--text TEXT] | step confirm PLAN STEP\n"
+     "  done     the step's performer attests it is done; only once every step it\n"
+     "           waits for is confirmed\n"
+     "  confirm  one of the step's confirmers confirms it",
+     "attest a step of an execution plan"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
 };
 

@@ -15,6 +15,7 @@
 
 #include "client/introduce.h"
 #include "client/nego.h"
+#include "client/plan.h"
 #include "client/rotate.h"
 #include "identity/introduction.h"
 #include "envelope/envelope.h"
@@ -331,6 +332,14 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 		pl_fingerprint(fp, s.introduced_ik);
 		snprintf(text, sizeof text, "introduction of %s (fingerprint %s), signed by %s",
 			 s.name, fp, it->dir == PL_DIR_OUT ? "this vault" : "them");
+		json_object_set_new(j, "text", json_string(text));
+		return j;
+	}
+	if (it->kind == PL_KIND_PLAN) {
+		json_t *j = item_head(v, it);
+		char text[512];
+		pl_plan_item_text(it, text, sizeof text);
+		json_object_set_new(j, "kind", json_string("plan"));
 		json_object_set_new(j, "text", json_string(text));
 		return j;
 	}

@@ -20,6 +20,7 @@
 
 #include "client/logq.h"
 #include "client/messenger.h"
+#include "client/plan.h"
 #include "envelope/envelope.h"
 #include "export/agreement.h"
 #include "export/document.h"
@@ -909,6 +910,8 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 			    pl_msgr_envelope *env, pl_err *e)
 {
 	sync_ctx *x = ctx;
+	if (p->kind == PL_KIND_PLAN) /* execution plans: client/plan.c */
+		return pl_plan_received(v, from, p, env, e);
 	pl_obj *o = calloc(1, sizeof *o);
 	int rc = 1;
 	if (o == NULL)

@@ -166,6 +166,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Its bytes are checked by the one decoder of signed objects
 		 * (src/negotiation) before anything is stored. */
 		return bodylen > 0;
+	case PL_KIND_PLAN:
+		/* Checked, with its signature, by its one decoder
+		 * (src/negotiation/plan.c) before anything is stored. */
+		return bodylen > 0;
 	case PL_KIND_RELAY:
 		/* Checked by its one decoder (src/client/move.c), with its
 		 * signature, before anything is recorded. */

@@ -47,6 +47,10 @@ enum {
 	 * contacts (docs/PROTOCOL.md, "Introductions"; identity/introduction.h) */
 	PL_KIND_INTRODUCE = 8
 };
+/* An execution plan object (negotiation/plan.h): the plan, its acceptance,
+ * a step attestation or an abort, signed, sent to the two other
+ * participants (docs/PLAN.md). */
+enum { PL_KIND_PLAN = 12 };
 /* The body of a PL_KIND_RESTORED notice: the sender's vault was restored
  * from a backup, or an older copy of it was put back, and messages after
  * `date` may be missing (docs/PROTOCOL.md, "Restored notice"):

@@ -16,9 +16,11 @@
 #include "export/agreement.h"
 #include "export/document.h"
 #include "export/evidence.h"
+#include "export/execution.h"
 #include "export/json.h"
 #include "export/outreach.h"
 #include "export/thread.h"
+#include "util/codec.h"
 #include "util/text.h"
 #include "util/file.h"
 
@@ -108,16 +110,34 @@ static int evidence_file(const uint8_t *file, size_t n, const pl_verify_opts *o,
 	return rc;
 }
 
+/* An execution record (export/execution.h): its state as of now. */
+static int execution_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e,
+			  FILE *out, json_t **js)
+{
+	pl_exec_state s;
+	if (pl_execution_verify(&s, file, n, pl_now(), o->expect, o->n_expect, e) != 0)
+		return -1;
+	if (out) {
+		fputs("valid execution record: every signature verifies and every attestation "
+		      "rests on the ones before it\n",
+		      out);
+		pl_exec_state_print(out, &s, NULL);
+	}
+	if (js)
+		*js = pl_exec_state_json(&s, NULL);
+	pl_exec_state_free(&s);
+	return 0;
+}
+
 static const struct {
 	const char *format;
 	int takes_relay_key; /* whether pl_verify_opts.relay_key applies */
 	int (*verify)(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e, FILE *out,
 		      json_t **js);
 } formats[] = {
-    {PL_AGREEMENT_FORMAT, 1, agreement_file},
-    {PL_THREAD_FORMAT, 0, thread_file},
-    {PL_OUTREACH_FORMAT, 1, outreach_file},
-    {PL_EVIDENCE_FORMAT, 1, evidence_file},
+    {PL_AGREEMENT_FORMAT, 1, agreement_file}, {PL_THREAD_FORMAT, 0, thread_file},
+    {PL_OUTREACH_FORMAT, 1, outreach_file},   {PL_EVIDENCE_FORMAT, 1, evidence_file},
+    {PL_EXECUTION_FORMAT, 0, execution_file},
 };
 
 int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],
