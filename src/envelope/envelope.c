@@ -181,6 +181,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Checked, with both signatures, by its one decoder
 		 * (src/identity/rotation.c) before anything is recorded. */
 		return bodylen == PL_ROTATION_LEN;
+	case PL_KIND_AGREEMENT:
+		/* Checked by the negotiation layer (client/nego.c), both
+		 * signatures and how they bind, before anything is stored. */
+		return bodylen > 0;
 	case PL_KIND_ACK: {
 		if (bodylen < 2)
 			return 0;

@@ -42,7 +42,10 @@ enum {
 	PL_KIND_RELAY = 4,
 	PL_KIND_REVOKE = 5,
 	PL_KIND_ROTATE = 6,
-	PL_KIND_RESTORED = 7
+	PL_KIND_RESTORED = 7,
+	/* an accepted agreement delivered to the mediator its proposal names:
+	 * body = var(proposal signed) ‖ var(acceptance signed) (docs/NEGOTIATION.md) */
+	PL_KIND_AGREEMENT = 13
 };
 /* The body of a PL_KIND_RESTORED notice: the sender's vault was restored
  * from a backup, or an older copy of it was put back, and messages after
