@@ -328,6 +328,32 @@ out:
 	return rc;
 }
 
+/* The commitments of t into p (a version 3 proposal), checked as the
+ * codec will check them. */
+static int fill_commitments(pl_proposal *p, const pl_nego_terms *t, pl_err *e)
+{
+	if (t->n_commit > PL_PROPOSAL_COMMIT_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "at most %d commitments",
+				  PL_PROPOSAL_COMMIT_MAX);
+	for (size_t i = 0; i < t->n_commit; i++) {
+		if (pl_obj_commit_who_to_str(t->commit_who[i]) == NULL)
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "a commitment is taken on by we, they or mediator");
+		if (t->commit_who[i] == PL_COMMIT_MEDIATOR && !p->has_mediator)
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "a commitment of the mediator needs a mediator; name it "
+					  "with --mediator NAME");
+		if (pl_obj_text_ok(t->commit[i], 1, PL_COMMIT_TEXT_MAX, 0) != 0)
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "each commitment must be one line of 1 to %d bytes",
+					  PL_COMMIT_TEXT_MAX);
+		p->commit[i].who = t->commit_who[i];
+		snprintf(p->commit[i].text, sizeof p->commit[i].text, "%s", t->commit[i]);
+	}
+	p->n_commit = (uint8_t)t->n_commit;
+	return 0;
+}
+
 static int fill_terms(pl_vault *v, const char *to, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 {
 	pl_proposal *p = &o->u.proposal;
@@ -402,6 +428,10 @@ static int fill_terms(pl_vault *v, const char *to, pl_obj *o, const pl_nego_term
 		snprintf(p->mediator_name, sizeof p->mediator_name, "%s", m.name);
 		sodium_memzero(&m, sizeof m);
 	}
+	if (fill_commitments(p, t, e) != 0)
+		return -1;
+	if (t->n_commit)
+		o->version = PL_OBJ_VERSION_3;
 	if (t->expires_at && t->expires_at <= o->created)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the expiry is not in the future; give a later time or a "
