@@ -794,7 +794,9 @@ void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s)
 	pl_agreement_summary_parties(out, s);
 	if (s->guaranteed || b->n_commit)
 		signers_print(out, s, pl, al);
-	fputs("terms (as signed by both):\n", out);
+	fputs(s->guaranteed ? "terms (as signed by both, and guaranteed by the mediator):\n"
+			    : "terms (as signed by both):\n",
+	      out);
 	pl_terms_proposal(out, b, pl, al, "  ");
 	pl_export_fmt_time(t1, s->proposal.created);
 	fprintf(out, "  proposed %s", t1);
