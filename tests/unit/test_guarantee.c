@@ -112,6 +112,18 @@ static void guarantee(pl_wr *w, pl_obj *g, pl_vault *by, pl_vault *to, const pl_
 	assert_int_equal(pl_obj_sign(w, g, pl_vault_identity(by), NULL), 0);
 }
 
+/* With PARLEY_SEED_DIR set, writes name there (fuzz seeds: run once with
+ * it set to fill fuzz/corpus/fuzz_agreed and friends). */
+static void seed(const char *name, const void *p, size_t n)
+{
+	const char *d = getenv("PARLEY_SEED_DIR");
+	char path[PATH_MAX];
+	if (d == NULL)
+		return;
+	snprintf(path, sizeof path, "%s/%s", d, name);
+	pl_test_write_file(path, p, n);
+}
+
 static int64_t put_item(pl_vault *v, const char *contact, int dir_, int kind, const char *state,
 			const uint8_t id[8], const pl_wr *body)
 {
@@ -341,6 +353,8 @@ static void test_agreement_delivered(void **st)
 	pl_agreed_encode(&b, pw.p, pw.n, aw.p, aw.n);
 	randombytes_buf(id, 8);
 	randombytes_buf(id2, 8);
+	seed("agreed", b.p, b.n);
+	seed("proposal_v3_signed", pw.p, pw.n);
 
 	/* the strict framing */
 	const uint8_t *x, *y;
@@ -461,6 +475,7 @@ static void test_guarantee_received(void **st)
 	}
 	assert_string_equal(state_of(I, ps), "accepted");
 	/* the real one */
+	seed("guarantee_signed", gw.p, gw.n);
 	assert_int_equal(receive(I, "Switzerland", PL_KIND_OBJECT, g->id, gw.p, gw.n), 0);
 	assert_string_equal(state_of(I, ps), "guaranteed");
 	put_item(I, "Switzerland", PL_DIR_IN, PL_KIND_OBJECT, "received", g->id, &gw);
@@ -515,6 +530,7 @@ static void test_guarantee_received(void **st)
 	char *file = pl_export_dumps(j, &n);
 	json_decref(j);
 	assert_non_null(file);
+	seed("agreement_guaranteed", file, n);
 	pl_agreement_summary *s = malloc(sizeof *s);
 	assert_non_null(s);
 	assert_int_equal(pl_agreement_verify(s, (uint8_t *)file, n, NULL, 0, &e), 0);
