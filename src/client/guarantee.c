@@ -128,8 +128,9 @@ int pl_guar_agreement_received(pl_vault *v, const pl_contact *from, const pl_pay
 		pl_err ce;
 		pl_err_clear(&ce);
 		if (pl_vault_contact_by_ik(v, i ? P->recipient_ik : P->author_ik, &c, &ce) != 0) {
-			if (ce.code != PL_EXIT_NOTFOUND)
-				rc = (*e = ce, -1);
+			/* not (yet) a contact: kept sealed, tried again at every
+			 * sync, so adding and verifying it lets it in */
+			rc = ce.code == PL_EXIT_NOTFOUND ? PL_MSGR_OBJECT_LATER : (*e = ce, -1);
 			goto out;
 		}
 		int revoked = c.revoked;

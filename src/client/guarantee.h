@@ -35,7 +35,8 @@ int pl_guar_notify_commit(pl_vault *v, const uint8_t *pb, size_t pn, const uint8
 
 /* A received PL_KIND_AGREEMENT payload (the mediator's side): 0 valid and
  * new (store it), 1 invalid (refuse the envelope), PL_MSGR_OBJECT_HELD
- * (the same agreement is held already, from its other party), -1 error. */
+ * (the same agreement is held already, from its other party),
+ * PL_MSGR_OBJECT_LATER (the other party is not a contact yet), -1 error. */
 int pl_guar_agreement_received(pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e);
 
 /* A received guarantee o (verified, from `from`, addressed to us): 0

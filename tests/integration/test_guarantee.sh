@@ -91,3 +91,6 @@ off=$(value_offset "$T/agr.json" guarantee)
 flip "$T/agr.json" "$off" "$T/bad.json"
 fails "a flipped byte of the guarantee's signature is refused" quiet "$PARLEY" verify "$T/bad.json"
 tamper_all "every byte of the three-signature file flipped is refused" "$T/agr.json"
+pi export thread Switzerland --out "$T/thread.json" >/dev/null 2>&1
+check "Iran's thread with Switzerland, guarantee included, verifies" \
+	bash -c "'$PARLEY' verify '$T/thread.json' | grep -q 'guarantees, as mediator, the agreement on proposal $P'"

@@ -371,6 +371,25 @@ static void test_agreement_delivered(void **st)
 	assert_int_equal(receive(S, "Stranger", PL_KIND_AGREEMENT, id, b.p, b.n), 1);
 	/* naming another mediator: Oman's vault refuses Switzerland's */
 	assert_int_equal(receive(W, "Iran", PL_KIND_AGREEMENT, id, b.p, b.n), 1);
+	/* a party the mediator does not know yet: kept for a later sync */
+	pl_vault *Z = pl_test_vault_new(dir, "z", "Switzerland too", "http://127.0.0.1:1");
+	add_contact(Z, "Iran", I);
+	pl_wr zb, zp, za;
+	pl_obj *zo = new_obj(), *zq = new_obj();
+	proposal(&zp, zo, Z, 0);
+	acceptance(&za, zq, zo, &zp);
+	pl_wr_init(&zb);
+	pl_agreed_encode(&zb, zp.p, zp.n, za.p, za.n);
+	assert_int_equal(receive(Z, "Iran", PL_KIND_AGREEMENT, id, zb.p, zb.n),
+			 PL_MSGR_OBJECT_LATER);
+	add_contact(Z, "United States", U);
+	assert_int_equal(receive(Z, "Iran", PL_KIND_AGREEMENT, id, zb.p, zb.n), 0);
+	pl_vault_close(Z);
+	pl_wr_free(&zb);
+	pl_wr_free(&zp);
+	pl_wr_free(&za);
+	free(zo);
+	free(zq);
 	/* an acceptance of another proposal */
 	proposal(&p2w, p2, S, 0);
 	acceptance(&a2w, a2, p2, &p2w);
