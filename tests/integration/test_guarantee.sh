@@ -60,6 +60,13 @@ check "  with the full terms and each signer's commitments" \
 	bash -c "grep -q 'Ahmad Khalili' '$T/s_inbox.txt' && grep -q 'Iran: transfer the funds' '$T/s_inbox.txt' && grep -q 'United States: provide the aircraft' '$T/s_inbox.txt'"
 AG=$(jq -r '[.[] | select(.kind=="agreement")][0].id' "$T/s_inbox.json")
 
+# Signing asks: without a terminal and --yes it is refused; on one, the
+# whole agreement and the mediator's own commitments are shown first.
+fails "guarantee without a terminal and without --yes is refused" quiet ps guarantee "$AG" </dev/null
+printf 'no\n' | timeout 30 script -qec "$(printf '%q ' "$PARLEY" --vault "$S" guarantee "$AG")" /dev/null >"$T/tty.out" 2>&1
+check "  on a terminal it shows the terms and the mediator's commitments, and 'no' signs nothing" \
+	bash -c "grep -q 'Your guarantee, as the mediator it names' '$T/tty.out' && grep -q 'hold the funds in escrow' '$T/tty.out' && grep -q 'Ahmad Khalili' '$T/tty.out' && '$PARLEY' --vault '$S' --json inbox | jq -e '[.[] | select(.kind==\"agreement\")][0].state == \"awaiting guarantee\"' >/dev/null"
+
 # Only the mediator the proposal names can guarantee: a party cannot.
 fails "Iran cannot guarantee (it holds no agreement naming it)" quiet pi guarantee "$P" --yes
 check "Switzerland guarantees" quiet ps guarantee "$AG" --text "Switzerland stands behind this exchange." --yes
