@@ -440,6 +440,8 @@ static void test_agreement_delivered(void **st)
 	assert_int_not_equal(pl_guar_guarantee(S, gids[0], NULL, NULL, gids, gseq, &e), 0);
 	/* an agreement naming another mediator cannot be guaranteed by us */
 	pl_wr_init(&bad);
+	pl_wr_free(&p2w);
+	pl_wr_free(&a2w);
 	proposal(&p2w, p2, W, 0);
 	acceptance(&a2w, a2, p2, &p2w);
 	pl_agreed_encode(&bad, p2w.p, p2w.n, a2w.p, a2w.n);
