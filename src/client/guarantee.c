@@ -191,7 +191,7 @@ static int find_obj(pl_vault *v, const char *contact, int dir, const uint8_t id[
 }
 
 int pl_guar_guarantee_received(pl_vault *v, const pl_contact *from, const pl_obj *o,
-			       const pl_payload *p, pl_err *e)
+			       const pl_payload *p, int *applied, pl_err *e)
 {
 	const pl_guarantee *g = &o->u.guarantee;
 	pl_item prop, acc;
@@ -242,9 +242,10 @@ int pl_guar_guarantee_received(pl_vault *v, const pl_contact *from, const pl_obj
 		rc = open_state(prop.state) ? PL_MSGR_OBJECT_LATER : 1;
 		goto out;
 	}
-	if (strcmp(prop.state, "accepted") == 0)
+	if (strcmp(prop.state, "accepted") == 0) {
 		rc = pl_vault_item_set_state(v, prop.seq, "guaranteed", NULL, 0, e);
-	else if (open_state(prop.state))
+		*applied = rc == 0;
+	} else if (open_state(prop.state))
 		rc = PL_MSGR_OBJECT_LATER;
 	/* guaranteed already (a second guarantee), expired, disputed: refused */
 out:

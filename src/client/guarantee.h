@@ -40,11 +40,11 @@ int pl_guar_notify_commit(pl_vault *v, const uint8_t *pb, size_t pn, const uint8
 int pl_guar_agreement_received(pl_vault *v, const pl_contact *from, const pl_payload *p, pl_err *e);
 
 /* A received guarantee o (verified, from `from`, addressed to us): 0
- * applied (the proposal becomes guaranteed) or a duplicate of the one we
- * hold, 1 refused, PL_MSGR_OBJECT_LATER (the acceptance has not arrived or
- * been decided yet), -1 error. */
+ * applied (the proposal becomes guaranteed: *applied = 1) or a duplicate of
+ * the one we hold (*applied = 0), 1 refused, PL_MSGR_OBJECT_LATER (the acceptance has not arrived
+ * or been decided yet), -1 error. */
 int pl_guar_guarantee_received(pl_vault *v, const pl_contact *from, const pl_obj *o,
-			       const pl_payload *p, pl_err *e);
+			       const pl_payload *p, int *applied, pl_err *e);
 
 /* `parley guarantee ID`: the mediator countersigns the agreement item ID
  * (PL_KIND_AGREEMENT, received) with text (NULL: none): two guarantees,

@@ -978,8 +978,12 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 			    pl_msgr_envelope *env, pl_err *e)
 {
 	sync_ctx *x = ctx;
-	if (p->kind == PL_KIND_AGREEMENT)
-		return pl_guar_agreement_received(v, from, p, e);
+	if (p->kind == PL_KIND_AGREEMENT) {
+		int ar = pl_guar_agreement_received(v, from, p, e);
+		if (ar == 0 && x && x->r)
+			x->r->to_guarantee++;
+		return ar;
+	}
 	pl_obj *o = calloc(1, sizeof *o);
 	int rc = 1;
 	if (o == NULL)
@@ -1019,9 +1023,13 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 		if (rc == 0 && o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT)
 			rc = acceptance_notify(v, from, o, p, e);
 		break;
-	case PL_OBJ_GUARANTEE:
-		rc = pl_guar_guarantee_received(v, from, o, p, e);
+	case PL_OBJ_GUARANTEE: {
+		int applied = 0;
+		rc = pl_guar_guarantee_received(v, from, o, p, &applied, e);
+		if (rc == 0 && applied && x && x->r)
+			x->r->guaranteed++;
 		break;
+	}
 	default:
 		break;
 	}

@@ -101,6 +101,8 @@ typedef struct {
 	unsigned late_withdrawals; /* withdrawals after the proposer fetched our acceptance */
 	unsigned disputed;	   /* proposals whose acceptance and withdrawal crossed */
 	unsigned log_caught;	   /* log leaves whose proof failed (evidence kept) */
+	unsigned guaranteed;	   /* our agreements the mediator they name guaranteed */
+	unsigned to_guarantee;	   /* agreements delivered to us as their mediator */
 } pl_nego_report;
 
 /* pl_msgr_sync with the negotiation rules and their report (nr may be

@@ -49,7 +49,8 @@ check "the United States sees the commitments before it signs" \
 ACC=$(pu accept "$P" --yes)
 check "the United States accepts" test -n "$ACC"
 quiet pi sync
-quiet ps sync
+ps sync >/dev/null 2>"$T/s_sync.err"
+check "Switzerland's sync says an agreement awaits its guarantee" grep -q "1 agreement(s) name you as guarantor" "$T/s_sync.err"
 ps --json inbox >"$T/s_inbox.json"
 check "Switzerland holds one agreement (the two parties' copies are one)" \
 	jqe '[.[] | select(.kind=="agreement")] | length == 1' "$T/s_inbox.json"
@@ -75,7 +76,7 @@ check "  its inbox shows it guaranteed" \
 	jqe '[.[] | select(.kind=="agreement")][0].state == "guaranteed"' <(ps --json inbox)
 
 quiet pi sync
-quiet pu sync
+check "the United States is told at its next sync" jqe '.guaranteed == 1' <(pu --json sync 2>/dev/null)
 check "Iran's proposal is guaranteed" \
 	jqe --arg p "$P" '[.[] | select(.id==$p)][0].state == "guaranteed"' <(pi --json thread "United States")
 check "the United States' too (inbox --json)" \
