@@ -159,6 +159,7 @@ int pl_cmd_outreach(pl_cli *cli, int argc, char **argv);
 int pl_cmd_propose(pl_cli *cli, int argc, char **argv);
 int pl_cmd_counter(pl_cli *cli, int argc, char **argv);
 int pl_cmd_accept(pl_cli *cli, int argc, char **argv);
+int pl_cmd_guarantee(pl_cli *cli, int argc, char **argv);
 int pl_cmd_reject(pl_cli *cli, int argc, char **argv);
 int pl_cmd_withdraw(pl_cli *cli, int argc, char **argv);
 int pl_cmd_request(pl_cli *cli, int argc, char **argv);

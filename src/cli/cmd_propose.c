@@ -33,6 +33,29 @@ static int parse_ids(const char *cmd, const char *flag, const char *list, int64_
 	return 0;
 }
 
+/* --commit we:TEXT | they:TEXT | mediator:TEXT */
+static int parse_commit(const char *cmd, const char *arg, pl_nego_terms *t)
+{
+	static const struct {
+		const char *word;
+		uint8_t who;
+	} w[] = {{"we:", PL_COMMIT_AUTHOR},
+		 {"they:", PL_COMMIT_RECIPIENT},
+		 {"mediator:", PL_COMMIT_MEDIATOR}};
+	if (t->n_commit >= PL_PROPOSAL_COMMIT_MAX)
+		return pl_cli_usage(cmd, "at most %d commitments", PL_PROPOSAL_COMMIT_MAX);
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		size_t n = strlen(w[i].word);
+		if (strncmp(arg, w[i].word, n) != 0)
+			continue;
+		t->commit_who[t->n_commit] = w[i].who;
+		t->commit[t->n_commit++] = arg + n;
+		return 0;
+	}
+	return pl_cli_usage(cmd, "--commit takes we:TEXT, they:TEXT or mediator:TEXT (who "
+				 "takes the commitment on)");
+}
+
 int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 		       const char **positional)
 {
@@ -43,6 +66,7 @@ int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 					     {"sequencing", required_argument, NULL, 's'},
 					     {"mediator", required_argument, NULL, 'm'},
 					     {"expires", required_argument, NULL, 'e'},
+					     {"commit", required_argument, NULL, 'k'},
 					     {NULL, 0, NULL, 0}};
 	int ch, rc;
 	memset(t, 0, sizeof *t);
@@ -77,6 +101,10 @@ int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 		}
 		case 'm':
 			t->mediator = optarg;
+			break;
+		case 'k':
+			if ((rc = parse_commit(cmd, optarg, t)) != 0)
+				return rc;
 			break;
 		case 'e': {
 			char why[PL_ERR_MSG_MAX];

@@ -36,6 +36,16 @@ static void print_nego_report(const pl_nego_report *nr)
 			"parley: warning: %u acceptance(s) dated before the proposal they accept "
 			"were refused (a clock set back, or a forgery)\n",
 			nr->predated);
+	if (nr->guaranteed)
+		fprintf(stderr,
+			"parley: %u agreement(s) guaranteed by the mediator they name (see parley "
+			"inbox)\n",
+			nr->guaranteed);
+	if (nr->to_guarantee)
+		fprintf(stderr,
+			"parley: %u agreement(s) name you as guarantor and await your guarantee "
+			"(parley inbox, then parley guarantee ID)\n",
+			nr->to_guarantee);
 	if (nr->undecided)
 		fprintf(stderr,
 			"parley: %u move(s) are kept undecided until the relay's log shows when "
@@ -109,6 +119,8 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 			      (json_int_t)nr.predated, "undecided", (json_int_t)nr.undecided);
 		json_object_update(j, n);
 		json_decref(n);
+		json_object_set_new(j, "guaranteed", json_integer(nr.guaranteed));
+		json_object_set_new(j, "to_guarantee", json_integer(nr.to_guarantee));
 		pl_cli_json_out(j);
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,

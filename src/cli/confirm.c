@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/render.h"
 #include "client/introduce.h"
+#include "client/guarantee.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -80,6 +81,19 @@ static int ask(void *ctx, pl_vault *v, const char *contact, const pl_obj *o, pl_
 		print_target(f, v, o->u.answer.target_id);
 		if (o->u.answer.text[0])
 			fprintf(f, "with the text: %s\n", o->u.answer.text);
+	} else if (o->type == PL_OBJ_GUARANTEE) {
+		pl_item it;
+		what = "this guarantee";
+		fprintf(f, "Your guarantee, as the mediator it names, of the agreement (one signed "
+			   "copy to each party):\n");
+		if (pl_guar_find_agreement(v, o->u.guarantee.proposal_id, &it, NULL) == 0) {
+			pl_cli_item_fprint(f, v, &it, pl_now());
+			pl_vault_item_free(&it);
+		}
+		if (o->u.guarantee.text[0])
+			fprintf(f, "with the text: %s\n", o->u.guarantee.text);
+		fprintf(f, "\nGuaranteeing binds you to the commitments the terms give the "
+			   "mediator; it cannot be taken back.\n");
 	} else {
 		what = "this proposal";
 		pl_cli_obj_print(f, v, contact, o);

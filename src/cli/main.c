@@ -96,7 +96,11 @@ static const pl_cli_cmd commands[] = {
      "               staged        in steps, one side after the other (say the\n"
      "                             order with --condition); not stated if omitted\n"
      "  --mediator NAME        a verified contact (not NAME) the proposal names as\n"
-     "                         mediator; their key is signed into it\n"
+     "                         mediator; their key is signed into it. Once accepted,\n"
+     "                         the agreement goes to the mediator to guarantee\n"
+     "  --commit WHO:TEXT      a commitment of one signer beyond the releases (one\n"
+     "                         line; repeat): we:, they: or mediator: (binds the\n"
+     "                         mediator only once it guarantees)\n"
      "  --expires DURATION|TIME  90s, 45m, 48h, 7d, 2w; or a date and time with its\n"
      "                         zone: 2026-12-06T18:00:00Z, 2026-12-06T18:00+03:30,\n"
      "                         \"2026-12-06 18:00 Asia/Tehran\". Without --expires a\n"
@@ -112,6 +116,14 @@ static const pl_cli_cmd commands[] = {
      "  shows the whole proposal and asks before signing; an acceptance cannot be\n"
      "  taken back. --yes: sign without asking (scripts; needed without a terminal)",
      "countersign a proposal: it becomes an agreement"},
+    {"guarantee", pl_cmd_guarantee,
+     "guarantee ID [--text TEXT] [--yes]\n"
+     "  ID     an agreement delivered to you as the mediator it names (parley inbox;\n"
+     "         4 or more hex digits of its id)\n"
+     "  --text TEXT  your words as guarantor; several lines allowed\n"
+     "  signs a guarantee of the agreement, with the commitments its terms give you,\n"
+     "  and sends one to each party; shows it all and asks unless --yes",
+     "countersign, as mediator, an agreement that names you"},
     {"reject", pl_cmd_reject,
      "reject ID [--reason TEXT]\n"
      "  ID  the proposal's id, or its first 4 or more hex digits; commits to nothing,\n"

@@ -16,6 +16,7 @@
 #include "client/introduce.h"
 #include "client/nego.h"
 #include "client/plan.h"
+#include "negotiation/agreed.h"
 #include "client/rotate.h"
 #include "identity/introduction.h"
 #include "envelope/envelope.h"
@@ -172,6 +173,17 @@ static void proposal_json(json_t *j, pl_vault *v, const pl_item *it, const pl_pr
 	} else {
 		json_object_set_new(j, "mediator", json_null());
 	}
+	json_t *cm = json_array();
+	for (size_t i = 0; i < p->n_commit; i++) {
+		const char *who = p->commit[i].who == PL_COMMIT_MEDIATOR ? p->mediator_name
+				  : (p->commit[i].who == PL_COMMIT_AUTHOR) == mine
+				      ? pl_vault_name(v)
+				      : it->contact;
+		json_array_append_new(cm, json_pack("{s:s, s:s, s:s}", "by", who, "role",
+						    pl_obj_commit_who_to_str(p->commit[i].who),
+						    "text", p->commit[i].text));
+	}
+	json_object_set_new(j, "commitments", cm);
 	set_time(j, "expires", p->expires);
 	static const uint8_t zero[PL_OBJ_ID_LEN];
 	if (memcmp(p->supersedes_id, zero, PL_OBJ_ID_LEN) != 0) {
@@ -220,6 +232,14 @@ static void object_json(json_t *j, pl_vault *v, const pl_item *it, const pl_obj 
 		reply_json(j, "decision", pl_obj_decision_to_str(o->u.answer.decision),
 			   o->u.answer.target_id, o->u.answer.text);
 		break;
+	case PL_OBJ_GUARANTEE: {
+		char a[PL_OBJ_ID_HEX_LEN];
+		pl_obj_id_hex(a, o->u.guarantee.acceptance_id);
+		reply_json(j, "guarantee", "guarantee", o->u.guarantee.proposal_id,
+			   o->u.guarantee.text);
+		json_object_set_new(j, "acceptance", json_string(a));
+		break;
+	}
 	default:
 		break;
 	}
@@ -312,8 +332,72 @@ static json_t *obj_item_json(pl_vault *v, const pl_item *it, const pl_obj *o, ui
 	return j;
 }
 
+/* An agreement delivered to us as the mediator it names (kind 13): the
+ * parties by the names we know them by and the full terms. */
+static json_t *agreement_item_json(pl_vault *v, const pl_item *it)
+{
+	json_t *j = item_head(v, it);
+	pl_obj *P = calloc(1, sizeof *P), *A = calloc(1, sizeof *A);
+	uint8_t ph[PL_OBJ_HASH_LEN], ah[PL_OBJ_HASH_LEN];
+	json_object_set_new(j, "kind", json_string("agreement"));
+	if (P == NULL || A == NULL ||
+	    pl_agreed_decode(P, A, ph, ah, it->body.p, it->body.n, NULL) != 0) {
+		json_object_set_new(j, "kind", json_string("unreadable"));
+		free(P);
+		free(A);
+		return j;
+	}
+	char names[2][PL_NAME_MAX + PL_FINGERPRINT_LEN + 1];
+	for (int i = 0; i < 2; i++) {
+		pl_contact c;
+		const uint8_t *ik = i ? P->recipient_ik : P->author_ik;
+		if (pl_vault_contact_by_ik(v, ik, &c, NULL) == 0)
+			snprintf(names[i], sizeof names[i], "%s", c.name);
+		else
+			pl_fingerprint(names[i], ik);
+		sodium_memzero(&c, sizeof c);
+	}
+	int done = strcmp(it->state, "guaranteed") == 0;
+	json_object_set_new(j, "state", json_string(done ? "guaranteed" : "awaiting guarantee"));
+	json_object_set_new(j, "proposer", json_string(names[0]));
+	json_object_set_new(j, "accepter", json_string(names[1]));
+	char pid[PL_OBJ_ID_HEX_LEN], aid[PL_OBJ_ID_HEX_LEN], text[600];
+	pl_obj_id_hex(pid, P->id);
+	pl_obj_id_hex(aid, A->id);
+	json_object_set_new(j, "proposal", json_string(pid));
+	json_object_set_new(j, "acceptance", json_string(aid));
+	snprintf(text, sizeof text, "agreement between %s and %s naming you as guarantor — %s",
+		 names[0], names[1],
+		 done ? "you guaranteed it" : "awaiting your guarantee (parley guarantee ID)");
+	json_object_set_new(j, "text", json_string(text));
+	/* the terms from the proposer's side: it "sends" them to the accepter */
+	pl_item pi;
+	memset(&pi, 0, sizeof pi);
+	snprintf(pi.contact, sizeof pi.contact, "%.*s", (int)sizeof pi.contact - 1, names[1]);
+	pi.dir = PL_DIR_OUT;
+	json_t *t = json_pack("{s:s, s:s, s:s, s:s}", "from", names[0], "to", names[1], "direction",
+			      "out", "state", done ? "guaranteed" : "accepted");
+	proposal_json(t, v, &pi, &P->u.proposal);
+	/* commitments named from the proposer's side */
+	json_t *cm = json_object_get(t, "commitments");
+	size_t k;
+	json_t *c;
+	json_array_foreach(cm, k, c)
+	{
+		const char *role = json_string_value(json_object_get(c, "role"));
+		if (role && strcmp(role, "author") == 0)
+			json_object_set_new(c, "by", json_string(names[0]));
+	}
+	json_object_set_new(j, "terms", t);
+	free(P);
+	free(A);
+	return j;
+}
+
 json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 {
+	if (it->kind == PL_KIND_AGREEMENT)
+		return agreement_item_json(v, it);
 	if (it->kind == PL_KIND_ROTATE) {
 		json_t *j = item_head(v, it);
 		rotation_item_json(j, it);
@@ -496,6 +580,24 @@ static void print_proposal(FILE *f, json_t *j)
 	json_t *sup = json_object_get(j, "supersedes");
 	if (json_is_string(sup))
 		fprintf(f, "\n    counters: proposal %s", json_string_value(sup));
+	json_t *cm = json_object_get(j, "commitments");
+	if (json_array_size(cm) > 0) {
+		fputs("\n    commitments:", f);
+		json_array_foreach(cm, i, c)
+		{
+			const char *role = str(c, "role");
+			fprintf(f, "\n      - %s%s: %s", str(c, "by"),
+				strcmp(role, "mediator") == 0
+				    ? " (the mediator, bound once it guarantees)"
+				    : "",
+				str(c, "text"));
+		}
+	}
+	if (strcmp(str(j, "state"), "guaranteed") == 0 && json_is_object(m))
+		fprintf(f,
+			"\n    GUARANTEED by %s, the mediator named: it countersigned the "
+			"agreement",
+			str(m, "name"));
 	if (strcmp(str(j, "state"), "disputed") == 0)
 		fprintf(f, "\n    DISPUTED: an acceptance and a withdrawal crossed in flight; "
 			   "the two sides hold different last moves and there is no "
@@ -536,6 +638,18 @@ static void print_item_json(FILE *f, json_t *j)
 		print_text(f, "text", str(j, "text"));
 	} else if (strcmp(kind, "outreach") == 0) {
 		print_text(f, "topic", str(j, "text"));
+	} else if (strcmp(kind, "agreement") == 0) {
+		fprintf(f, "\n    %s", str(j, "text"));
+		fprintf(f, "\n    proposal %s by %s, accepted by %s (acceptance %s); terms:",
+			str(j, "proposal"), str(j, "proposer"), str(j, "accepter"),
+			str(j, "acceptance"));
+		print_proposal(f, json_object_get(j, "terms"));
+	} else if (strcmp(kind, "guarantee") == 0) {
+		fprintf(
+		    f,
+		    "\n    guarantees, as mediator, the agreement on proposal %s (acceptance %s)",
+		    str(j, "target"), str(j, "acceptance"));
+		print_text(f, "text", str(j, "text"));
 	} else {
 		print_text(f, "text", str(j, "text"));
 	}

@@ -159,6 +159,10 @@ typedef struct {
  * envelope stays sealed among the pending ones, tried again by every later
  * sync, exactly like an object with no handler. */
 #define PL_MSGR_OBJECT_LATER 2
+/* fn's answer for an authentic payload whose content the vault holds
+ * already (the same agreement delivered by its other party): the envelope
+ * is processed, nothing of it is stored. */
+#define PL_MSGR_OBJECT_HELD 3
 typedef struct {
 	int (*fn)(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
 		  pl_msgr_envelope *env, pl_err *e);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client/guarantee.h"
 #include "client/logq.h"
 #include "client/messenger.h"
 #include "client/plan.h"
@@ -328,6 +329,32 @@ out:
 	return rc;
 }
 
+/* The commitments of t into p (a version 3 proposal), checked as the
+ * codec will check them. */
+static int fill_commitments(pl_proposal *p, const pl_nego_terms *t, pl_err *e)
+{
+	if (t->n_commit > PL_PROPOSAL_COMMIT_MAX)
+		return pl_err_set(e, PL_EXIT_USAGE, "at most %d commitments",
+				  PL_PROPOSAL_COMMIT_MAX);
+	for (size_t i = 0; i < t->n_commit; i++) {
+		if (pl_obj_commit_who_to_str(t->commit_who[i]) == NULL)
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "a commitment is taken on by we, they or mediator");
+		if (t->commit_who[i] == PL_COMMIT_MEDIATOR && !p->has_mediator)
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "a commitment of the mediator needs a mediator; name it "
+					  "with --mediator NAME");
+		if (pl_obj_text_ok(t->commit[i], 1, PL_COMMIT_TEXT_MAX, 0) != 0)
+			return pl_err_set(e, PL_EXIT_USAGE,
+					  "each commitment must be one line of 1 to %d bytes",
+					  PL_COMMIT_TEXT_MAX);
+		p->commit[i].who = t->commit_who[i];
+		snprintf(p->commit[i].text, sizeof p->commit[i].text, "%s", t->commit[i]);
+	}
+	p->n_commit = (uint8_t)t->n_commit;
+	return 0;
+}
+
 static int fill_terms(pl_vault *v, const char *to, pl_obj *o, const pl_nego_terms *t, pl_err *e)
 {
 	pl_proposal *p = &o->u.proposal;
@@ -402,6 +429,10 @@ static int fill_terms(pl_vault *v, const char *to, pl_obj *o, const pl_nego_term
 		snprintf(p->mediator_name, sizeof p->mediator_name, "%s", m.name);
 		sodium_memzero(&m, sizeof m);
 	}
+	if (fill_commitments(p, t, e) != 0)
+		return -1;
+	if (t->n_commit)
+		o->version = PL_OBJ_VERSION_3;
 	if (t->expires_at && t->expires_at <= o->created)
 		return pl_err_set(e, PL_EXIT_USAGE,
 				  "the expiry is not in the future; give a later time or a "
@@ -571,6 +602,18 @@ static int withdrawable(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN],
 	return sendable_contact(v, r->it.contact, &r->c, e);
 }
 
+/* The accepter's copy of the agreement for the mediator the proposal
+ * names (client/guarantee.h), best effort: the proposer sends one too on
+ * receiving the acceptance, and the accept itself is committed already. */
+static void accepted_notify(pl_vault *v, const pl_item *prop, int64_t acc_seq)
+{
+	pl_item acc;
+	if (pl_vault_item_get(v, acc_seq, &acc, NULL) != 0)
+		return;
+	pl_guar_notify_commit(v, prop->body.p, prop->body.n, acc.body.p, acc.body.n, NULL);
+	pl_vault_item_free(&acc);
+}
+
 int pl_nego_respond(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], int kind,
 		    const char *reason, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
@@ -600,6 +643,8 @@ int pl_nego_respond_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], 
 			 : kind == PL_RESP_REJECT ? "rejected"
 						  : "withdrawn";
 	rc = commit_move(v, r.c.name, o, r.it.seq, st, cf, id, seq, e);
+	if (rc == 0 && kind == PL_RESP_ACCEPT)
+		accepted_notify(v, &r.it, *seq);
 out:
 	reply_end(&r);
 	return rc;
@@ -879,7 +924,7 @@ static int apply_reply(sync_ctx *x, pl_vault *v, const pl_contact *from, const p
 		 * saw expire) keeps our state. */
 		int acc_after_withdraw =
 		    accept && strcmp(st, "accepted") == 0 && strcmp(t.state, "withdrawn") == 0;
-		int withdraw_after_acc = withdraw && strcmp(t.state, "accepted") == 0;
+		int withdraw_after_acc = withdraw && pl_guar_agreed(t.state);
 		if (withdraw_after_acc) {
 			rc = withdrawn_too_late(x, v, from, &t, env, e);
 			if (rc == 1) {
@@ -906,12 +951,42 @@ out:
 	return rc;
 }
 
+/* The proposer's copy of the agreement for the mediator its proposal names,
+ * queued with the acceptance that made it (a first delivery only, and only
+ * once the proposal is accepted in this vault). */
+static int acceptance_notify(pl_vault *v, const pl_contact *from, const pl_obj *o,
+			     const pl_payload *p, pl_err *e)
+{
+	pl_item t;
+	pl_item *items;
+	size_t n;
+	int held = 0, rc = 0;
+	if (pl_vault_item_list(v, from->name, &items, &n, e) != 0)
+		return -1;
+	for (size_t i = 0; i < n && !held; i++)
+		held = items[i].dir == PL_DIR_IN && memcmp(items[i].id, p->id, PL_OBJ_ID_LEN) == 0;
+	pl_vault_items_free(items, n);
+	if (held || find_target(v, from->name, PL_DIR_OUT, o->u.response.target_id,
+				o->u.response.target_hash, &t, NULL) != 0)
+		return 0;
+	if (strcmp(t.state, "accepted") == 0)
+		rc = pl_guar_notify(v, t.body.p, t.body.n, p->body, p->bodylen, e) < 0 ? -1 : 0;
+	pl_vault_item_free(&t);
+	return rc;
+}
+
 int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, const pl_payload *p,
 			    pl_msgr_envelope *env, pl_err *e)
 {
 	sync_ctx *x = ctx;
 	if (p->kind == PL_KIND_PLAN) /* execution plans: client/plan.c */
 		return pl_plan_received(v, from, p, env, e);
+	if (p->kind == PL_KIND_AGREEMENT) {
+		int ar = pl_guar_agreement_received(v, from, p, e);
+		if (ar == 0 && x && x->r)
+			x->r->to_guarantee++;
+		return ar;
+	}
 	pl_obj *o = calloc(1, sizeof *o);
 	int rc = 1;
 	if (o == NULL)
@@ -948,7 +1023,16 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 	case PL_OBJ_RESPONSE:
 	case PL_OBJ_ANSWER:
 		rc = apply_reply(x, v, from, o, env, e);
+		if (rc == 0 && o->type == PL_OBJ_RESPONSE && o->u.response.kind == PL_RESP_ACCEPT)
+			rc = acceptance_notify(v, from, o, p, e);
 		break;
+	case PL_OBJ_GUARANTEE: {
+		int applied = 0;
+		rc = pl_guar_guarantee_received(v, from, o, p, &applied, e);
+		if (rc == 0 && applied && x && x->r)
+			x->r->guaranteed++;
+		break;
+	}
 	default:
 		break;
 	}
@@ -989,7 +1073,7 @@ int pl_nego_settle(pl_vault *v, pl_nego_report *nr, pl_err *e)
 		if (find_target(v, items[i].contact, PL_DIR_IN, o->u.response.target_id,
 				o->u.response.target_hash, &t, NULL) != 0)
 			continue;
-		if (strcmp(t.state, "accepted") == 0 &&
+		if (pl_guar_agreed(t.state) &&
 		    pl_obj_decode_signed(to, t.body.p, t.body.n, NULL) == 0 &&
 		    expired(to, rc->time)) {
 			ret = pl_vault_item_set_state(v, t.seq, "expired", NULL, 0, e);
@@ -1072,7 +1156,7 @@ static int accepted_proposal(pl_vault *v, const pl_item *acc, const pl_obj *o, c
 static int acceptance_of(pl_vault *v, const pl_item *prop, const uint8_t id[static PL_OBJ_ID_LEN],
 			 const char *hex, pl_obj *o, pl_item *acc, pl_err *e)
 {
-	if (strcmp(prop->state, "accepted") != 0 && strcmp(prop->state, "disputed") != 0)
+	if (!pl_guar_agreed(prop->state) && strcmp(prop->state, "disputed") != 0)
 		return pl_err_set(e, PL_EXIT_NOTFOUND,
 				  "proposal %s is %s, not accepted; there is no agreement to "
 				  "export",
@@ -1102,6 +1186,32 @@ static int acceptance_of(pl_vault *v, const pl_item *prop, const uint8_t id[stat
 		return pl_err_set(e, PL_EXIT_NOTFOUND, "the acceptance of %s is not in this vault",
 				  hex);
 	return 0;
+}
+
+/* Adds to j the guarantee this vault received of the agreement on proposal
+ * prop from the mediator it names, if there is one. */
+static int agreement_guarantee(pl_vault *v, json_t *j, const pl_item *prop, pl_err *e)
+{
+	pl_obj *P = obj_new(e);
+	pl_item g;
+	uint8_t ph[PL_OBJ_HASH_LEN];
+	int rc = -1;
+	if (P == NULL || pl_obj_decode_signed(P, prop->body.p, prop->body.n, e) != 0)
+		goto out;
+	rc = 0;
+	if (!P->u.proposal.has_mediator)
+		goto out;
+	pl_obj_hash(ph, prop->body.p, prop->body.n);
+	int r = pl_guar_find(v, P->id, ph, P->u.proposal.mediator_ik, &g, e);
+	if (r != 0) {
+		rc = r < 0 ? -1 : 0;
+		goto out;
+	}
+	rc = pl_agreement_add_guarantee(j, g.body.p, g.body.n, e);
+	pl_vault_item_free(&g);
+out:
+	free(P);
+	return rc;
 }
 
 /* The agreement file's JSON (named by this vault), for the writers below. */
@@ -1143,7 +1253,7 @@ static int agreement_build(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], 
 			   prop.contact);
 		goto out;
 	}
-	if (strcmp(prop.state, "accepted") != 0) {
+	if (!pl_guar_agreed(prop.state)) {
 		pl_err_set(e, PL_EXIT_NOTFOUND,
 			   "the proposal is %s, not accepted; there is no agreement to export",
 			   prop.state);
@@ -1172,6 +1282,11 @@ static int agreement_build(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], 
 		if (pl_agreement_write_proved(&j, prop.body.p, prop.body.n, acc.body.p, acc.body.n,
 					      acc.receipt.p, acc.receipt.n, pk, e) != 0)
 			goto out;
+	}
+	/* the mediator's guarantee, when it gave one */
+	if (agreement_guarantee(v, j, &prop, e) != 0) {
+		json_decref(j);
+		goto out;
 	}
 	/* the parties by the names this vault knows them by, signed by it */
 	if (pl_agreement_add_names(j, pl_vault_identity(v), pl_vault_name(v), prop.contact, e) !=

@@ -30,6 +30,11 @@ typedef struct {
 	const char *mediator; /* a contact name, NULL = none */
 	uint64_t expires_in;  /* seconds from now, 0 = never */
 	uint64_t expires_at;  /* or this Unix time (wins over expires_in), 0 = unset */
+	/* commitments (a version 3 proposal when there is any): who (a
+	 * pl_commit_who, from the author's side) takes on text (one line) */
+	const char *commit[PL_PROPOSAL_COMMIT_MAX];
+	uint8_t commit_who[PL_PROPOSAL_COMMIT_MAX];
+	size_t n_commit;
 } pl_nego_terms;
 
 /* Asked with the complete object just before it is signed, after every
@@ -96,6 +101,8 @@ typedef struct {
 	unsigned late_withdrawals; /* withdrawals after the proposer fetched our acceptance */
 	unsigned disputed;	   /* proposals whose acceptance and withdrawal crossed */
 	unsigned log_caught;	   /* log leaves whose proof failed (evidence kept) */
+	unsigned guaranteed;	   /* our agreements the mediator they name guaranteed */
+	unsigned to_guarantee;	   /* agreements delivered to us as their mediator */
 } pl_nego_report;
 
 /* pl_msgr_sync with the negotiation rules and their report (nr may be

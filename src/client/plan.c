@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/guarantee.h"
 #include "client/logq.h"
 #include "envelope/envelope.h"
 #include "export/agreement.h"
 #include "export/json.h"
 #include "log/receipt.h"
+#include "negotiation/agreed.h"
 #include "negotiation/object.h"
 #include "util/codec.h"
 #include "util/file.h"
@@ -132,14 +134,12 @@ static int held_add(held *h, const pl_planobj *o, const uint8_t *p, size_t n, ui
 /*
  * The one place that says whether an agreement may carry a plan by this
  * mediator: the acceptance accepts exactly that proposal, between two
- * parties, and the proposal names the plan's author as its mediator; when
- * the vault holds the proposal, its state is "accepted".
- *
- * TODO(guarantees, issue 15): when the guarantee work merges, an agreement
- * must also be guaranteed (the mediator's countersignature, proposal state
- * "guaranteed" instead of "accepted") before a plan of it is signed,
- * accepted or received: put that requirement here, and only here (and let
- * agreement_in_vault find the agreement the mediator's vault then holds).
+ * parties, the proposal names the plan's author as its mediator, and, when
+ * the vault holds the agreement, the mediator has guaranteed it (state
+ * "guaranteed": its countersignature, client/guarantee.c) before a plan of
+ * it is signed, accepted or applied. A receiving vault that holds the
+ * agreement only as "accepted" keeps the plan for a later sync (the
+ * guarantee travels beside it). prop_state NULL: checked from a file.
  */
 static int plan_agreement_ok(const pl_obj *prop, const uint8_t prop_hash[static 32],
 			     const pl_obj *acc, const char *prop_state,
@@ -156,10 +156,10 @@ static int plan_agreement_ok(const pl_obj *prop, const uint8_t prop_hash[static 
 				  "the acceptance does not accept proposal %s; there is no "
 				  "agreement to plan",
 				  hex);
-	if (prop_state && strcmp(prop_state, "accepted") != 0)
+	if (prop_state && strcmp(prop_state, "guaranteed") != 0)
 		return pl_err_set(e, PL_EXIT_REFUSED,
-				  "proposal %s is %s, not accepted; only an agreement can have an "
-				  "execution plan",
+				  "proposal %s is %s, not guaranteed; an execution plan is for an "
+				  "agreement its mediator guaranteed (parley guarantee ID)",
 				  hex, prop_state);
 	if (!prop->u.proposal.has_mediator ||
 	    sodium_memcmp(prop->u.proposal.mediator_ik, mediator, PL_IK_LEN) != 0)
@@ -196,6 +196,26 @@ static int agreement_in_vault(pl_vault *v, const uint8_t pid[static 8], const ui
 		pl_wr_bytes(prop, items[i].body.p, items[i].body.n);
 		snprintf(state, 16, "%s", items[i].state);
 		have_p = 1;
+	}
+	/* The mediator holds the agreement as one item of kind 13 (both
+	 * signed objects), checked when it arrived and again here. */
+	for (size_t i = 0; i < n && !have_p; i++) {
+		const uint8_t *pb, *ab;
+		size_t pn, an;
+		if (items[i].kind != PL_KIND_AGREEMENT ||
+		    pl_agreed_split(items[i].body.p, items[i].body.n, &pb, &pn, &ab, &an) != 0 ||
+		    pl_obj_decode_signed(o, pb, pn, NULL) != 0 || memcmp(o->id, pid, 8) != 0)
+			continue;
+		pl_plan_hash(h, pb, pn);
+		if (ph && sodium_memcmp(h, ph, 32) != 0)
+			continue;
+		pl_plan_hash(got_ph, ab, an);
+		if (ah && sodium_memcmp(got_ph, ah, 32) != 0)
+			continue;
+		pl_wr_bytes(prop, pb, pn);
+		pl_wr_bytes(acc, ab, an);
+		snprintf(state, 16, "%s", items[i].state);
+		have_p = have_a = 1;
 	}
 	for (size_t i = 0; i < n && have_p && !have_a; i++) {
 		if (items[i].kind != PL_KIND_OBJECT ||
@@ -508,6 +528,19 @@ int pl_plan_create(pl_vault *v, const char *agreement_prefix, const char *agreem
 		if (r != 0)
 			goto out;
 		state[0] = '\0'; /* proved by the file: accepted */
+		/* and guaranteed by this vault, the mediator it names */
+		pl_item ag;
+		uint8_t fpid[PL_OBJ_ID_LEN];
+		memcpy(fpid, prop.p + 2, PL_OBJ_ID_LEN); /* checked by the verify above */
+		int gr = pl_guar_find_agreement(v, fpid, &ag, e);
+		if (gr < 0)
+			goto out;
+		if (gr == 0) {
+			snprintf(state, 16, "%s", ag.state);
+			pl_vault_item_free(&ag);
+		} else {
+			snprintf(state, 16, "%s", "accepted");
+		}
 	} else {
 		/* the id of the proposal or of its acceptance, in this vault */
 		pl_item *items;
@@ -517,6 +550,17 @@ int pl_plan_create(pl_vault *v, const char *agreement_prefix, const char *agreem
 		uint8_t pid[8];
 		int found = 0;
 		for (size_t i = 0; i < ni && found < 2; i++) {
+			const uint8_t *pb, *ab;
+			size_t pn, an;
+			if (items[i].kind == PL_KIND_AGREEMENT &&
+			    id_prefix(agreement_prefix, items[i].id) &&
+			    pl_agreed_split(items[i].body.p, items[i].body.n, &pb, &pn, &ab, &an) ==
+				0 &&
+			    pl_obj_decode_signed(p, pb, pn, NULL) == 0) {
+				memcpy(pid, p->id, 8);
+				found++;
+				continue;
+			}
 			if (items[i].kind != PL_KIND_OBJECT ||
 			    !id_prefix(agreement_prefix, items[i].id) ||
 			    pl_obj_decode_signed(p, items[i].body.p, items[i].body.n, NULL) != 0)
@@ -941,9 +985,14 @@ int pl_plan_received(pl_vault *v, const pl_contact *from, const pl_payload *p,
 		const pl_plan_body *b = &o->u.plan;
 		int r = agreement_in_vault(v, b->proposal_id, b->proposal_hash, b->acceptance_hash,
 					   &prop, &acc, st, &ae);
-		if (r == 0)
-			rc = agreement_fits(o, &prop, &acc, st, NULL) == 0 ? 0 : 1;
-		else
+		if (r == 0) {
+			pl_err fe;
+			pl_err_clear(&fe);
+			rc = agreement_fits(o, &prop, &acc, st, &fe) == 0 ? 0 : 1;
+			/* accepted here, its guarantee not yet applied: later */
+			if (rc == 1 && fe.code == PL_EXIT_REFUSED && strcmp(st, "accepted") == 0)
+				rc = PL_MSGR_OBJECT_LATER;
+		} else
 			rc = ae.code == PL_EXIT_NOTFOUND ? PL_MSGR_OBJECT_LATER : (*e = ae, -1);
 		pl_wr_free(&prop);
 		pl_wr_free(&acc);

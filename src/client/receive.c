@@ -219,9 +219,17 @@ static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_
 	}
 	case PL_KIND_OBJECT:
 	case PL_KIND_PLAN:
+	case PL_KIND_AGREEMENT: {
 		if (h == NULL || h->fn == NULL)
 			return APPLY_UNHANDLED;
-		return h->fn(h->ctx, v, ct, p, env, e);
+		int hr = h->fn(h->ctx, v, ct, p, env, e);
+		if (hr == PL_MSGR_OBJECT_HELD) {
+			/* authentic, and what it carries is held already */
+			*store = 0;
+			return 0;
+		}
+		return hr;
+	}
 	default:
 		return 0;
 	}

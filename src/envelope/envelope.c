@@ -190,6 +190,10 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Checked, with its signature, by its one decoder
 		 * (src/identity/introduction.c) before anything is recorded. */
 		return bodylen >= PL_INTRO_MIN_LEN && bodylen <= PL_INTRO_MAX_LEN;
+	case PL_KIND_AGREEMENT:
+		/* Checked by the negotiation layer (client/nego.c), both
+		 * signatures and how they bind, before anything is stored. */
+		return bodylen > 0;
 	case PL_KIND_ACK: {
 		if (bodylen < 2)
 			return 0;

@@ -45,7 +45,10 @@ enum {
 	PL_KIND_RESTORED = 7,
 	/* A mediator's signed introduction of another of its verified
 	 * contacts (docs/PROTOCOL.md, "Introductions"; identity/introduction.h) */
-	PL_KIND_INTRODUCE = 8
+	PL_KIND_INTRODUCE = 8,
+	/* an accepted agreement delivered to the mediator its proposal names:
+	 * body = var(proposal signed) ‖ var(acceptance signed) (docs/NEGOTIATION.md) */
+	PL_KIND_AGREEMENT = 13
 };
 /* An execution plan object (negotiation/plan.h): the plan, its acceptance,
  * a step attestation or an abort, signed, sent to the two other

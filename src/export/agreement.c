@@ -41,7 +41,7 @@ static void fp_short(char out[static 12], const char fp[static PL_FINGERPRINT_LE
 }
 
 static json_t *agreement_json(const uint8_t *pb, size_t pn, const uint8_t *ab, size_t an,
-			      const proof_of_time *t)
+			      const proof_of_time *t, const uint8_t *gb, size_t gn)
 {
 	json_t *j = json_object();
 	if (j == NULL || json_object_set_new(j, "format", json_string(PL_AGREEMENT_FORMAT)) ||
@@ -51,11 +51,66 @@ static json_t *agreement_json(const uint8_t *pb, size_t pn, const uint8_t *ab, s
 	    json_object_set_new(j, "proposal", pl_json_b64(pb, pn)) ||
 	    json_object_set_new(j, "acceptance", pl_json_b64(ab, an)) ||
 	    (t->r && (json_object_set_new(j, "relay_key", json_string(t->vkey)) ||
-		      json_object_set_new(j, "receipt", pl_json_b64(t->bytes, t->len))))) {
+		      json_object_set_new(j, "receipt", pl_json_b64(t->bytes, t->len)))) ||
+	    (gb && json_object_set_new(j, "guarantee", pl_json_b64(gb, gn)))) {
 		json_decref(j);
 		return NULL;
 	}
 	return j;
+}
+
+/* The guarantee's checks: G (decoded from gb) is a guarantee signed by the
+ * mediator the proposal P names, addressed to one of the two parties,
+ * naming P (id, phash) and the acceptance A (id, SHA-256 of ab). */
+static int guarantee_check(pl_obj *G, const pl_obj *P, const uint8_t phash[PL_OBJ_HASH_LEN],
+			   const pl_obj *A, const uint8_t *ab, size_t an, const uint8_t *gb,
+			   size_t gn, pl_err *e)
+{
+	uint8_t ah[PL_OBJ_HASH_LEN];
+	pl_err sub;
+	pl_err_clear(&sub);
+	if (pl_obj_decode_signed(G, gb, gn, &sub) != 0)
+		return sub.code == PL_EXIT_SECURITY
+			   ? pl_err_set(e, PL_EXIT_SECURITY,
+					"the guarantee's signature does not verify")
+			   : pl_err_set(e, PL_EXIT_INPUT,
+					NOT_AGREEMENT "the guarantee is not a valid signed "
+						      "object (%s)",
+					sub.msg);
+	if (G->type != PL_OBJ_GUARANTEE)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the guarantee field holds a signed %s, not a guarantee",
+				  pl_obj_type_to_str(G->type));
+	const pl_proposal *b = &P->u.proposal;
+	if (!b->has_mediator)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the proposal names no mediator, so nobody can guarantee it");
+	if (memcmp(G->author_ik, b->mediator_ik, PL_IK_LEN) != 0) {
+		char f1[PL_FINGERPRINT_LEN], f2[PL_FINGERPRINT_LEN];
+		pl_fingerprint(f1, G->author_ik);
+		pl_fingerprint(f2, b->mediator_ik);
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the guarantee was signed by %s, not by the mediator the "
+				  "proposal names (%s)",
+				  f1, f2);
+	}
+	if (memcmp(G->recipient_ik, P->author_ik, PL_IK_LEN) != 0 &&
+	    memcmp(G->recipient_ik, P->recipient_ik, PL_IK_LEN) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the guarantee is addressed to neither party of the agreement");
+	pl_obj_hash(ah, ab, an);
+	const pl_guarantee *g = &G->u.guarantee;
+	if (memcmp(g->proposal_id, P->id, PL_OBJ_ID_LEN) != 0 ||
+	    memcmp(g->proposal_hash, phash, PL_OBJ_HASH_LEN) != 0 ||
+	    memcmp(g->acceptance_id, A->id, PL_OBJ_ID_LEN) != 0 ||
+	    memcmp(g->acceptance_hash, ah, PL_OBJ_HASH_LEN) != 0)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the guarantee names another proposal or acceptance than the "
+				  "file's");
+	if (G->created < A->created)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "the guarantee is dated before the acceptance it guarantees");
+	return 0;
 }
 
 /* 0 iff s[0..len) is the verifier key of a parley relay log: a valid vkey
@@ -197,7 +252,8 @@ static int write_any(json_t **out, const uint8_t *proposal_signed, size_t propos
 	if (agreement_check(P, A, h, proposal_signed, proposal_len, acceptance_signed,
 			    acceptance_len, t, e) != 0)
 		goto done;
-	*out = agreement_json(proposal_signed, proposal_len, acceptance_signed, acceptance_len, t);
+	*out = agreement_json(proposal_signed, proposal_len, acceptance_signed, acceptance_len, t,
+			      NULL, 0);
 	if (*out == NULL) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
@@ -438,7 +494,9 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 	static const char *const base[] = {"format",	 "version",   "proposal",
 					   "acceptance", "relay_key", "receipt"};
 	static const char *const named[] = {"names", "names_signed_by", "names_signature"};
-	const char *keys[9];
+	const char *keys[10];
+	uint8_t *gb = NULL;
+	size_t gn = 0;
 	pl_agreement_summary *t = s ? s : malloc(sizeof *t);
 	pl_receipt *rcpt = malloc(sizeof *rcpt);
 	pl_note_vkey vk;
@@ -463,6 +521,9 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 	int has_names = json_object_get(root, "names") != NULL;
 	size_t nk = v2 ? 6 : 4;
 	memcpy(keys, base, nk * sizeof keys[0]);
+	int has_guarantee = json_object_get(root, "guarantee") != NULL;
+	if (has_guarantee)
+		keys[nk++] = "guarantee";
 	if (has_names) {
 		memcpy(keys + nk, named, sizeof named);
 		nk += 3;
@@ -498,9 +559,24 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 	if (agreement_check(&t->proposal, &t->acceptance, t->proposal_hash, pb, pn, ab, an, &pt,
 			    e) != 0)
 		goto done;
+	if (has_guarantee) {
+		if (pl_json_b64_var(&gb, &gn, PL_OBJ_SIGNED_MAX,
+				    json_object_get(root, "guarantee")) != 0) {
+			pl_err_set(e, PL_EXIT_INPUT,
+				   NOT_AGREEMENT "the guarantee is not canonical base64 "
+						 "of at most %d bytes",
+				   PL_OBJ_SIGNED_MAX);
+			goto done;
+		}
+		if (guarantee_check(&t->guarantee, &t->proposal, t->proposal_hash, &t->acceptance,
+				    ab, an, gb, gn, e) != 0)
+			goto done;
+		t->guaranteed = 1;
+		pl_fingerprint(t->mediator_fp, t->proposal.u.proposal.mediator_ik);
+	}
 	if (has_names && names_fields(t, root, pb, pn, ab, an, e) != 0)
 		goto done;
-	canon = agreement_json(pb, pn, ab, an, &pt);
+	canon = agreement_json(pb, pn, ab, an, &pt, gb, gn);
 	if (canon == NULL || pl_agreement_attach_names(canon, t) != 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
@@ -542,8 +618,40 @@ done:
 	free(pb);
 	free(ab);
 	free(rb);
+	free(gb);
 	json_decref(root);
 	json_decref(canon);
+	return rc;
+}
+
+int pl_agreement_add_guarantee(json_t *j, const uint8_t *g, size_t gn, pl_err *e)
+{
+	uint8_t *pb = NULL, *ab = NULL, ph[PL_OBJ_HASH_LEN];
+	size_t pn = 0, an = 0;
+	pl_obj *P = malloc(sizeof *P), *A = malloc(sizeof *A), *G = malloc(sizeof *G);
+	int rc = -1;
+	if (P == NULL || A == NULL || G == NULL ||
+	    pl_json_b64_var(&pb, &pn, PL_OBJ_SIGNED_MAX, json_object_get(j, "proposal")) != 0 ||
+	    pl_json_b64_var(&ab, &an, PL_OBJ_SIGNED_MAX, json_object_get(j, "acceptance")) != 0 ||
+	    pl_obj_decode_signed(P, pb, pn, NULL) != 0 ||
+	    pl_obj_decode_signed(A, ab, an, NULL) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	pl_obj_hash(ph, pb, pn);
+	if (guarantee_check(G, P, ph, A, ab, an, g, gn, e) != 0)
+		goto done;
+	if (json_object_set_new(j, "guarantee", pl_json_b64(g, gn)) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(pb);
+	free(ab);
+	free(P);
+	free(A);
+	free(G);
 	return rc;
 }
 
@@ -616,6 +724,58 @@ void pl_agreement_summary_parties(FILE *out, const pl_agreement_summary *s)
 	fputs(": the keys you expected signed it\n", out);
 }
 
+/* Each signer by name and fingerprint, what it signed and what it
+ * committed to in the terms. */
+static void signer_line(FILE *out, const pl_proposal *b, int who, const char *name, const char *fp,
+			const char *what)
+{
+	int any = 0;
+	fprintf(out, "  %s, key fingerprint %s, %s; commits to:", name, fp, what);
+	for (unsigned i = 0; i < b->n_commit; i++) {
+		if (b->commit[i].who != who)
+			continue;
+		fprintf(out, "\n    - %s", b->commit[i].text);
+		any = 1;
+	}
+	fputs(any ? "\n" : " nothing beyond the terms above\n", out);
+}
+
+static void signers_print(FILE *out, const pl_agreement_summary *s, const char *pl, const char *al)
+{
+	const pl_proposal *b = &s->proposal.u.proposal;
+	char fp[PL_FINGERPRINT_LEN], t[PL_EXPORT_TIME_BUF];
+	fprintf(out, "signers (%d):\n", s->guaranteed ? 3 : 2);
+	signer_line(out, b, PL_COMMIT_AUTHOR, pl, s->proposer_fp, "signed the proposal");
+	signer_line(out, b, PL_COMMIT_RECIPIENT, al, s->accepter_fp, "signed the acceptance");
+	if (b->has_mediator) {
+		char nm[PL_MEDIATOR_NAME_MAX + 40];
+		pl_fingerprint(fp, b->mediator_ik);
+		snprintf(nm, sizeof nm, "%s (the mediator)", b->mediator_name);
+		if (s->guaranteed) {
+			signer_line(out, b, PL_COMMIT_MEDIATOR, nm, fp, "signed the guarantee");
+		} else {
+			int n = 0;
+			for (unsigned i = 0; i < b->n_commit; i++)
+				n += b->commit[i].who == PL_COMMIT_MEDIATOR;
+			fprintf(
+			    out, "  %s, key fingerprint %s, has not guaranteed this agreement%s\n",
+			    nm, fp, n ? ": the commitments the terms give it do not bind it" : "");
+		}
+	}
+	if (s->guaranteed) {
+		pl_export_fmt_time(t, s->guarantee.created);
+		fprintf(out,
+			"guaranteed by %s (the mediator the proposal names) on %s, by its own "
+			"clock",
+			b->mediator_name, t);
+		if (s->guarantee.u.guarantee.text[0]) {
+			fputs(": ", out);
+			pl_terms_text(out, s->guarantee.u.guarantee.text, "    ");
+		}
+		fputc('\n', out);
+	}
+}
+
 void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s)
 {
 	const pl_proposal *b = &s->proposal.u.proposal;
@@ -624,9 +784,19 @@ void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s)
 
 	party_label(pl, s, PL_AGREEMENT_PROPOSER);
 	party_label(al, s, PL_AGREEMENT_ACCEPTER);
-	fprintf(out, "valid agreement between %s and %s: both signatures verify\n", pl, al);
+	if (s->guaranteed)
+		fprintf(out,
+			"valid agreement between %s and %s, guaranteed by %s: all three "
+			"signatures verify\n",
+			pl, al, b->mediator_name);
+	else
+		fprintf(out, "valid agreement between %s and %s: both signatures verify\n", pl, al);
 	pl_agreement_summary_parties(out, s);
-	fputs("terms (as signed by both):\n", out);
+	if (s->guaranteed || b->n_commit)
+		signers_print(out, s, pl, al);
+	fputs(s->guaranteed ? "terms (as signed by both, and guaranteed by the mediator):\n"
+			    : "terms (as signed by both):\n",
+	      out);
 	pl_terms_proposal(out, b, pl, al, "  ");
 	pl_export_fmt_time(t1, s->proposal.created);
 	fprintf(out, "  proposed %s", t1);
@@ -696,6 +866,26 @@ json_t *pl_agreement_summary_json(const pl_agreement_summary *s)
 	} else {
 		json_object_set_new(j, "mediator", json_null());
 	}
+	json_t *cm = json_array();
+	for (unsigned i = 0; i < b->n_commit; i++)
+		json_array_append_new(
+		    cm, json_pack("{s:s, s:s}", "by",
+				  b->commit[i].who == PL_COMMIT_AUTHOR	    ? "proposer"
+				  : b->commit[i].who == PL_COMMIT_RECIPIENT ? "accepter"
+									    : "mediator",
+				  "text", b->commit[i].text));
+	json_object_set_new(j, "commitments", cm);
+	if (s->guaranteed) {
+		json_t *g = pl_json_key(b->mediator_ik, s->mediator_fp);
+		json_object_set_new(g, "name", json_string(b->mediator_name));
+		json_object_set_new(g, "guarantee_id", pl_json_hex(s->guarantee.id, PL_OBJ_ID_LEN));
+		json_object_set_new(g, "time", pl_json_shown_time(s->guarantee.created));
+		json_object_set_new(g, "text", json_string(s->guarantee.u.guarantee.text));
+		json_object_set_new(j, "guarantee", g);
+	} else {
+		json_object_set_new(j, "guarantee", json_null());
+	}
+	json_object_set_new(j, "signatures", json_integer(s->guaranteed ? 3 : 2));
 	json_object_set_new(j, "expires",
 			    b->expires ? pl_json_shown_time(b->expires) : json_null());
 	json_object_set_new(j, "supersedes",

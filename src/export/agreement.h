@@ -56,7 +56,12 @@ typedef struct {
 	char accepter_name[PL_EXPORT_NAME_MAX + 1];
 	uint8_t names_sig[PL_SIG_LEN];
 	int expect_matched; /* PL_AGREEMENT_PROPOSER | _ACCEPTER: given keys that signed */
-} pl_agreement_summary;	    /* about 250 KB: allocate it */
+	/* the mediator's guarantee (key "guarantee"), when the file has one:
+	 * signed by the mediator the proposal names, naming both objects */
+	int guaranteed;
+	pl_obj guarantee;
+	char mediator_fp[PL_FINGERPRINT_LEN];
+} pl_agreement_summary; /* about 250 KB: allocate it */
 
 /* Builds the agreement JSON from the two signed objects; refuses (-1) a pair
  * that pl_agreement_verify would refuse, so a written file always verifies. */
@@ -83,6 +88,13 @@ int pl_agreement_write_proved(json_t **out, const uint8_t *proposal_signed, size
  * pl_export_name_ok. */
 int pl_agreement_add_names(json_t *j, const pl_identity *exporter, const char *my_name,
 			   const char *peer_name, pl_err *e);
+/* Adds the mediator's signed guarantee (PL_OBJ_GUARANTEE) to an agreement
+ * j that pl_agreement_write or _write_proved built, before any names:
+ * "guarantee": b64(signed). Refuses (-1) one that the verifier would
+ * refuse: not signed by the mediator the proposal names, not addressed to
+ * one of the two parties, or naming another proposal or acceptance. */
+int pl_agreement_add_guarantee(json_t *j, const uint8_t *g, size_t gn, pl_err *e);
+
 /* Adds to j the names exactly as the verified summary s carries them (to
  * re-create a file byte for byte); nothing if s has none. */
 int pl_agreement_attach_names(json_t *j, const pl_agreement_summary *s);

@@ -69,7 +69,11 @@ static void body(FILE *o, const pl_agreement_summary *s, const char *name)
 
 	fputs("AGREEMENT ON THE RELEASE OF DETAINED PERSONS\n\n", o);
 	fprintf(o, "Between %s and %s.\n", P, A);
-	fprintf(o, "Proposed by %s and accepted by %s; both signed it with their keys.\n\n", P, A);
+	fprintf(o, "Proposed by %s and accepted by %s; both signed it with their keys.\n", P, A);
+	if (s->guaranteed)
+		fprintf(o, "Guaranteed by %s, the mediator it names, who signed it too.\n",
+			b->mediator_name);
+	fputc('\n', o);
 	fputs("Parties\n", o);
 	fprintf(o, "   %s, the proposing party\n      key fingerprint %s\n", P, s->proposer_fp);
 	fprintf(o, "   %s, the accepting party\n      key fingerprint %s\n", A, s->accepter_fp);
@@ -92,6 +96,10 @@ static void body(FILE *o, const pl_agreement_summary *s, const char *name)
 	for (unsigned i = 0; i < b->n_cond; i++)
 		fprintf(o, "   %c) %s\n", 'a' + (int)i, b->cond[i]);
 	fputc('\n', o);
+	if (b->n_commit) {
+		pl_terms_commitments(o, b, P, A, "   ");
+		fputc('\n', o);
+	}
 	if (b->has_mediator) {
 		char fp[PL_FINGERPRINT_LEN];
 		pl_fingerprint(fp, b->mediator_ik);
@@ -125,7 +133,20 @@ static void body(FILE *o, const pl_agreement_summary *s, const char *name)
 	fprintf(o, "      proposal %s, sha256 %s\n", id, h);
 	pl_obj_id_hex(id, s->acceptance.id);
 	fprintf(o, "   Accepted and signed by %s\n      key fingerprint %s\n", A, s->accepter_fp);
-	fprintf(o, "      acceptance %s\n\n", id);
+	fprintf(o, "      acceptance %s\n", id);
+	if (s->guaranteed) {
+		pl_obj_id_hex(id, s->guarantee.id);
+		fprintf(o,
+			"   Guaranteed and signed by %s, the mediator\n      key fingerprint %s\n",
+			b->mediator_name, s->mediator_fp);
+		fprintf(o, "      guarantee %s\n", id);
+		if (s->guarantee.u.guarantee.text[0]) {
+			fputs("      with the words: ", o);
+			pl_terms_text(o, s->guarantee.u.guarantee.text, "      ");
+			fputc('\n', o);
+		}
+	}
+	fputc('\n', o);
 	pl_hex_encode(kp, s->proposer_ik, PL_IK_LEN);
 	pl_hex_encode(ka, s->accepter_ik, PL_IK_LEN);
 	fputs("How to check this document\n", o);

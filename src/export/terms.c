@@ -77,6 +77,7 @@ void pl_terms_proposal(FILE *out, const pl_proposal *b, const char *author, cons
 		fprintf(out, "%sconditions: none\n", indent);
 	for (unsigned i = 0; i < b->n_cond; i++)
 		fprintf(out, "%scondition %u: %s\n", indent, i + 1, b->cond[i]);
+	pl_terms_commitments(out, b, author, recipient, indent);
 	if (b->expires) {
 		pl_export_fmt_time(t, b->expires);
 		fprintf(out, "%soffer open until: %s\n", indent, t);
@@ -86,6 +87,32 @@ void pl_terms_proposal(FILE *out, const pl_proposal *b, const char *author, cons
 	if (!sodium_is_zero(b->supersedes_id, PL_OBJ_ID_LEN)) {
 		pl_obj_id_hex(id, b->supersedes_id);
 		fprintf(out, "%scounters proposal %s\n", indent, id);
+	}
+}
+
+void pl_terms_commitments(FILE *out, const pl_proposal *b, const char *author,
+			  const char *recipient, const char *indent)
+{
+	static const int order[] = {PL_COMMIT_AUTHOR, PL_COMMIT_RECIPIENT, PL_COMMIT_MEDIATOR};
+	if (b->n_commit == 0)
+		return;
+	fprintf(out, "%scommitments (each binds the signer it names):\n", indent);
+	for (size_t k = 0; k < 3; k++) {
+		int any = 0;
+		for (unsigned i = 0; i < b->n_commit; i++) {
+			if (b->commit[i].who != order[k])
+				continue;
+			if (!any)
+				fprintf(out, "%s  %s%s commits to:\n", indent,
+					order[k] == PL_COMMIT_AUTHOR	  ? author
+					: order[k] == PL_COMMIT_RECIPIENT ? recipient
+									  : b->mediator_name,
+					order[k] == PL_COMMIT_MEDIATOR
+					    ? " (the mediator, bound once it guarantees)"
+					    : "");
+			any = 1;
+			fprintf(out, "%s    - %s\n", indent, b->commit[i].text);
+		}
 	}
 }
 
@@ -128,6 +155,17 @@ void pl_terms_obj(FILE *out, const pl_obj *o, const char *author, const char *re
 		fprintf(out, "%s%s request %s (answer %s)\n", indent,
 			o->u.answer.decision == PL_DECISION_GRANT ? "grants" : "denies", tid, id);
 		field(out, sub, "text", o->u.answer.text);
+		break;
+	}
+	case PL_OBJ_GUARANTEE: {
+		char pid[PL_OBJ_ID_HEX_LEN], aid[PL_OBJ_ID_HEX_LEN];
+		pl_obj_id_hex(pid, o->u.guarantee.proposal_id);
+		pl_obj_id_hex(aid, o->u.guarantee.acceptance_id);
+		fprintf(out,
+			"%sguarantees, as mediator, the agreement on proposal %s (acceptance %s) "
+			"(guarantee %s)\n",
+			indent, pid, aid, id);
+		field(out, sub, "text", o->u.guarantee.text);
 		break;
 	}
 	default:

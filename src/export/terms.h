@@ -25,6 +25,12 @@ void pl_terms_person(FILE *out, const pl_person *p, const char *lead, const char
 void pl_terms_proposal(FILE *out, const pl_proposal *b, const char *author, const char *recipient,
 		       const char *indent);
 
+/* The commitments of a version 3 proposal, each under the signer who takes
+ * it on (author, recipient, or the mediator by the name the proposal
+ * gives it); nothing for a proposal without any. */
+void pl_terms_commitments(FILE *out, const pl_proposal *b, const char *author,
+			  const char *recipient, const char *indent);
+
 /* Any object: its type, and every term of its body. */
 void pl_terms_obj(FILE *out, const pl_obj *o, const char *author, const char *recipient,
 		  const char *indent);

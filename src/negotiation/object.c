@@ -33,9 +33,17 @@ typedef struct {
 	const char *s;
 } name;
 
-static const name type_names[] = {{PL_OBJ_OUTREACH, "outreach"}, {PL_OBJ_PROPOSAL, "proposal"},
-				  {PL_OBJ_RESPONSE, "response"}, {PL_OBJ_REQUEST, "request"},
-				  {PL_OBJ_ANSWER, "answer"},	 {0, NULL}};
+static const name type_names[] = {{PL_OBJ_OUTREACH, "outreach"},
+				  {PL_OBJ_PROPOSAL, "proposal"},
+				  {PL_OBJ_RESPONSE, "response"},
+				  {PL_OBJ_REQUEST, "request"},
+				  {PL_OBJ_ANSWER, "answer"},
+				  {PL_OBJ_GUARANTEE, "guarantee"},
+				  {0, NULL}};
+static const name commit_names[] = {{PL_COMMIT_AUTHOR, "author"},
+				    {PL_COMMIT_RECIPIENT, "recipient"},
+				    {PL_COMMIT_MEDIATOR, "mediator"},
+				    {0, NULL}};
 static const name seq_names[] = {{PL_SEQ_UNSPECIFIED, "unspecified"},
 				 {PL_SEQ_SIMULTANEOUS, "simultaneous"},
 				 {PL_SEQ_STAGED, "staged"},
@@ -89,6 +97,7 @@ NAME_FNS(response_kind, resp_names)
 NAME_FNS(request_kind, req_names)
 NAME_FNS(urgency, urg_names)
 NAME_FNS(decision, dec_names)
+NAME_FNS(commit_who, commit_names)
 
 /* --- the rules (shared by encode and decode) -------------------------------- */
 
@@ -232,6 +241,27 @@ static int proposal_check(const pl_obj *o, char *why)
 	if (!is_zero(b->supersedes_id, PL_OBJ_ID_LEN) &&
 	    memcmp(b->supersedes_id, o->id, PL_OBJ_ID_LEN) == 0)
 		return why_set(why, "a proposal cannot supersede itself");
+	/* Commitments exist in version 3 only, and a version 3 proposal has at
+	 * least one: each object has exactly one encoding. */
+	if (o->version != PL_OBJ_VERSION_3 && b->n_commit != 0)
+		return why_set(why, "commitments are carried only by a version 3 proposal");
+	if (o->version == PL_OBJ_VERSION_3 && b->n_commit == 0)
+		return why_set(why, "a version 3 proposal carries at least one commitment");
+	if (b->n_commit > PL_PROPOSAL_COMMIT_MAX)
+		return why_set(why, "more than %d commitments", PL_PROPOSAL_COMMIT_MAX);
+	for (unsigned i = 0; i < b->n_commit; i++) {
+		if (pl_obj_commit_who_to_str(b->commit[i].who) == NULL)
+			return why_set(why, "commitment %u: unknown signer %u", i + 1,
+				       b->commit[i].who);
+		if (b->commit[i].who == PL_COMMIT_MEDIATOR && !b->has_mediator)
+			return why_set(why,
+				       "commitment %u is the mediator's, but no mediator is "
+				       "named",
+				       i + 1);
+		snprintf(who, sizeof who, "commitment %u ", i + 1);
+		if (text_check(why, who, "", b->commit[i].text, 1, PL_COMMIT_TEXT_MAX, LINE) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -245,11 +275,18 @@ static int target_check(char *why, const uint8_t id[static PL_OBJ_ID_LEN],
 	return 0;
 }
 
+static int version_ok(unsigned v)
+{
+	return v == PL_OBJ_VERSION || v == PL_OBJ_VERSION_1 || v == PL_OBJ_VERSION_3;
+}
+
 /* Every rule of docs/NEGOTIATION.md, on the struct. why gets one sentence. */
 static int obj_check(const pl_obj *o, char *why)
 {
-	if (o->version != PL_OBJ_VERSION && o->version != PL_OBJ_VERSION_1)
+	if (!version_ok(o->version))
 		return why_set(why, "version %u is not supported", o->version);
+	if (o->version == PL_OBJ_VERSION_3 && o->type != PL_OBJ_PROPOSAL)
+		return why_set(why, "version 3 is for proposals with commitments only");
 	if (pl_obj_type_to_str(o->type) == NULL)
 		return why_set(why, "unknown object type %u", o->type);
 	if (is_zero(o->id, PL_OBJ_ID_LEN))
@@ -287,6 +324,15 @@ static int obj_check(const pl_obj *o, char *why)
 		if (pl_obj_decision_to_str(o->u.answer.decision) == NULL)
 			return why_set(why, "unknown decision %u", o->u.answer.decision);
 		return text_check(why, "", "text", o->u.answer.text, 0, PL_ANSWER_TEXT_MAX, MULTI);
+	case PL_OBJ_GUARANTEE: {
+		const pl_guarantee *g = &o->u.guarantee;
+		if (target_check(why, g->proposal_id, g->proposal_hash) != 0 ||
+		    target_check(why, g->acceptance_id, g->acceptance_hash) != 0)
+			return -1;
+		if (memcmp(g->proposal_id, g->acceptance_id, PL_OBJ_ID_LEN) == 0)
+			return why_set(why, "the proposal and the acceptance have the same id");
+		return text_check(why, "", "text", g->text, 0, PL_GUARANTEE_TEXT_MAX, MULTI);
+	}
 	}
 	return why_set(why, "unknown object type %u", o->type);
 }
@@ -350,6 +396,13 @@ static void wr_obj(pl_wr *w, const pl_obj *o)
 		pl_wr_u64(w, b->expires);
 		pl_wr_bytes(w, b->supersedes_id, PL_OBJ_ID_LEN);
 		pl_wr_bytes(w, b->supersedes_hash, PL_OBJ_HASH_LEN);
+		if (o->version == PL_OBJ_VERSION_3) {
+			pl_wr_u8(w, b->n_commit);
+			for (unsigned i = 0; i < b->n_commit; i++) {
+				pl_wr_u8(w, b->commit[i].who);
+				wr_str(w, b->commit[i].text);
+			}
+		}
 		break;
 	}
 	case PL_OBJ_RESPONSE:
@@ -369,6 +422,13 @@ static void wr_obj(pl_wr *w, const pl_obj *o)
 		pl_wr_bytes(w, o->u.answer.target_hash, PL_OBJ_HASH_LEN);
 		pl_wr_u8(w, o->u.answer.decision);
 		wr_str(w, o->u.answer.text);
+		break;
+	case PL_OBJ_GUARANTEE:
+		pl_wr_bytes(w, o->u.guarantee.proposal_id, PL_OBJ_ID_LEN);
+		pl_wr_bytes(w, o->u.guarantee.proposal_hash, PL_OBJ_HASH_LEN);
+		pl_wr_bytes(w, o->u.guarantee.acceptance_id, PL_OBJ_ID_LEN);
+		pl_wr_bytes(w, o->u.guarantee.acceptance_hash, PL_OBJ_HASH_LEN);
+		wr_str(w, o->u.guarantee.text);
 		break;
 	}
 }
@@ -557,6 +617,15 @@ static void rd_proposal(dec *d, pl_proposal *b, unsigned version)
 	b->expires = pl_rd_u64(&d->r);
 	pl_rd_copy(&d->r, b->supersedes_id, PL_OBJ_ID_LEN);
 	pl_rd_copy(&d->r, b->supersedes_hash, PL_OBJ_HASH_LEN);
+	if (version != PL_OBJ_VERSION_3)
+		return;
+	b->n_commit = pl_rd_u8(&d->r);
+	if (b->n_commit > PL_PROPOSAL_COMMIT_MAX)
+		dfail(d, "more than %d commitments", PL_PROPOSAL_COMMIT_MAX);
+	for (unsigned i = 0; i < b->n_commit && !d->r.err; i++) {
+		b->commit[i].who = pl_rd_u8(&d->r);
+		rd_str(d, b->commit[i].text, PL_COMMIT_TEXT_MAX, "a commitment");
+	}
 }
 
 int pl_obj_parse(pl_obj *o, const uint8_t *p, size_t n, pl_err *e)
@@ -570,7 +639,7 @@ int pl_obj_parse(pl_obj *o, const uint8_t *p, size_t n, pl_err *e)
 	if (n > OBJ_MAX)
 		dfail(&d, "it is longer than %d bytes", PL_OBJ_SIGNED_MAX);
 	o->version = pl_rd_u8(&d.r);
-	if (o->version != PL_OBJ_VERSION && o->version != PL_OBJ_VERSION_1)
+	if (!version_ok(o->version))
 		dfail(&d, "version %u is not supported", o->version);
 	o->type = pl_rd_u8(&d.r);
 	if (pl_obj_type_to_str(o->type) == NULL)
@@ -603,6 +672,13 @@ int pl_obj_parse(pl_obj *o, const uint8_t *p, size_t n, pl_err *e)
 		pl_rd_copy(&d.r, o->u.answer.target_hash, PL_OBJ_HASH_LEN);
 		o->u.answer.decision = pl_rd_u8(&d.r);
 		rd_str(&d, o->u.answer.text, PL_ANSWER_TEXT_MAX, "the text");
+		break;
+	case PL_OBJ_GUARANTEE:
+		pl_rd_copy(&d.r, o->u.guarantee.proposal_id, PL_OBJ_ID_LEN);
+		pl_rd_copy(&d.r, o->u.guarantee.proposal_hash, PL_OBJ_HASH_LEN);
+		pl_rd_copy(&d.r, o->u.guarantee.acceptance_id, PL_OBJ_ID_LEN);
+		pl_rd_copy(&d.r, o->u.guarantee.acceptance_hash, PL_OBJ_HASH_LEN);
+		rd_str(&d, o->u.guarantee.text, PL_GUARANTEE_TEXT_MAX, "the text");
 		break;
 	}
 	if (pl_rd_done(&d.r) != 0) {

@@ -29,6 +29,10 @@
  * carried since, charges, sentence and the author's priority. */
 #define PL_OBJ_VERSION 2
 #define PL_OBJ_VERSION_1 1
+/* Version 3: a proposal that carries commitments (written only then, so
+ * that every version 1 and 2 object keeps its exact bytes; builds before
+ * it refuse version 3). Persons are encoded as in version 2. */
+#define PL_OBJ_VERSION_3 3
 #define PL_OBJ_ID_LEN 8
 #define PL_OBJ_ID_HEX_LEN 17 /* 16 hex digits + NUL */
 #define PL_OBJ_REF_LEN 8
@@ -58,14 +62,25 @@
 #define PL_RESPONSE_REASON_MAX 1024
 #define PL_REQUEST_TEXT_MAX 2048
 #define PL_ANSWER_TEXT_MAX 2048
+#define PL_PROPOSAL_COMMIT_MAX 16 /* commitments in a proposal */
+#define PL_COMMIT_TEXT_MAX 1024
+#define PL_GUARANTEE_TEXT_MAX 2048
 
 typedef enum {
 	PL_OBJ_OUTREACH = 1,
 	PL_OBJ_PROPOSAL = 2,
 	PL_OBJ_RESPONSE = 3,
 	PL_OBJ_REQUEST = 4,
-	PL_OBJ_ANSWER = 5
+	PL_OBJ_ANSWER = 5,
+	PL_OBJ_GUARANTEE = 6
 } pl_obj_type;
+
+/* Who takes on a commitment in a proposal's terms. */
+typedef enum {
+	PL_COMMIT_AUTHOR = 1,
+	PL_COMMIT_RECIPIENT = 2,
+	PL_COMMIT_MEDIATOR = 3
+} pl_commit_who;
 
 typedef enum { PL_SEQ_UNSPECIFIED = 0, PL_SEQ_SIMULTANEOUS = 1, PL_SEQ_STAGED = 2 } pl_sequencing;
 typedef enum { PL_RESP_ACCEPT = 1, PL_RESP_REJECT = 2, PL_RESP_WITHDRAW = 3 } pl_response_kind;
@@ -119,6 +134,15 @@ typedef struct {
 	/* the proposal this one counters: all zero = none, hash zero iff none */
 	uint8_t supersedes_id[PL_OBJ_ID_LEN];
 	uint8_t supersedes_hash[PL_OBJ_HASH_LEN];
+	/* Version 3 only (1..PL_PROPOSAL_COMMIT_MAX; 0 in versions 1 and 2):
+	 * what each signer takes on beyond the releases. A mediator's
+	 * commitment needs has_mediator, and binds it only once it guarantees
+	 * the agreement. Text: one line, 1..PL_COMMIT_TEXT_MAX bytes. */
+	uint8_t n_commit;
+	struct {
+		uint8_t who; /* pl_commit_who */
+		char text[PL_COMMIT_TEXT_MAX + 1];
+	} commit[PL_PROPOSAL_COMMIT_MAX];
 } pl_proposal;
 
 typedef struct {
@@ -142,6 +166,17 @@ typedef struct {
 	char text[PL_ANSWER_TEXT_MAX + 1];    /* may hold newlines, may be empty */
 } pl_answer;
 
+/* The mediator's countersignature of an agreement: the proposal that names
+ * it and the acceptance of that proposal, each by id and the SHA-256 of its
+ * signed bytes. Signed by the mediator; one is addressed to each party. */
+typedef struct {
+	uint8_t proposal_id[PL_OBJ_ID_LEN];
+	uint8_t proposal_hash[PL_OBJ_HASH_LEN]; /* never all zero */
+	uint8_t acceptance_id[PL_OBJ_ID_LEN];
+	uint8_t acceptance_hash[PL_OBJ_HASH_LEN]; /* never all zero */
+	char text[PL_GUARANTEE_TEXT_MAX + 1];	  /* may hold newlines, may be empty */
+} pl_guarantee;
+
 /* One object: the envelope, the body of its type, and (once signed or
  * decoded) its signature. About 125 KB (a proposal's worst case): allocate
  * it rather than keep several on the stack. */
@@ -158,6 +193,7 @@ typedef struct {
 		pl_response response;
 		pl_request request;
 		pl_answer answer;
+		pl_guarantee guarantee;
 	} u;
 	uint8_t sig[PL_SIG_LEN]; /* set by pl_obj_sign and pl_obj_decode_signed */
 } pl_obj;
@@ -198,7 +234,7 @@ int pl_obj_id_parse(uint8_t id[static PL_OBJ_ID_LEN], const char *hex);
 
 /* Name tables. to_str returns NULL for an unknown value; from_str returns
  * the value, or -1 for an unknown name. Names are the CLI's words:
- *   type: outreach proposal response request answer
+ *   type: outreach proposal response request answer guarantee
  *   sequencing: unspecified simultaneous staged
  *   response: accept reject withdraw
  *   request: medical-leave consular-access proof-of-life release
@@ -216,6 +252,9 @@ const char *pl_obj_urgency_to_str(int v);
 int pl_obj_urgency_from_str(const char *s);
 const char *pl_obj_decision_to_str(int v);
 int pl_obj_decision_from_str(const char *s);
+/* commitment: author recipient mediator */
+const char *pl_obj_commit_who_to_str(int v);
+int pl_obj_commit_who_from_str(const char *s);
 
 /* The field checks the codec applies, for callers that build objects from
  * user input and want the error before signing: 0 iff s (NUL-terminated) is

@@ -70,10 +70,15 @@ cat >"$T/plan.json" <<'JSON'
 }
 JSON
 sed 's/"escrow"]/"home"]/' "$T/plan.json" >"$T/cycle.json"
+refused "the mediator without the agreement is told to bring it" pm plan "$P" --file "$T/plan.json"
+refused "a plan of an agreement not yet guaranteed is refused" pm plan "$P" --file "$T/plan.json" --agreement "$T/agreement.json"
+grep -q 'not guaranteed' "$T/err" && ok "  the error says to guarantee it first" || notok "  the error says to guarantee it first ($(cat "$T/err"))"
+pm sync >/dev/null 2>&1
+AG=$(pm --json inbox | jq -r '[.[] | select(.kind=="agreement")][0].id')
+check "the mediator guarantees the agreement" quiet pm guarantee --yes "$AG"
 refused "a plan with a cycle is refused (one line naming the step)" pm plan "$P" --file "$T/cycle.json" --agreement "$T/agreement.json"
 grep -q 'step 2 ("handover")' "$T/err" && ok "  the error names the step" || notok "  the error names the step ($(cat "$T/err"))"
-refused "the mediator without the agreement is told to bring it" pm plan "$P" --file "$T/plan.json"
-PL=$(pm plan "$P" --file "$T/plan.json" --agreement "$T/agreement.json")
+PL=$(pm plan "${AG:0:8}" --file "$T/plan.json")
 check "the mediator signs the plan and it is delivered" test ${#PL} -eq 16
 pa sync >/dev/null 2>&1
 pb sync >/dev/null 2>&1

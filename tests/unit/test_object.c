@@ -942,7 +942,8 @@ static void test_names(void **st)
 	assert_int_equal(pl_obj_urgency_from_str("urgent "), -1);
 	assert_null(pl_obj_urgency_to_str(0));
 	assert_null(pl_obj_decision_to_str(3));
-	assert_null(pl_obj_type_to_str(6));
+	assert_string_equal(pl_obj_type_to_str(PL_OBJ_GUARANTEE), "guarantee");
+	assert_null(pl_obj_type_to_str(7));
 	uint8_t id[8], back[8];
 	char hex[PL_OBJ_ID_HEX_LEN];
 	randombytes_buf(id, 8);
