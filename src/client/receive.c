@@ -179,6 +179,9 @@ static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_
 		return 0;
 	}
 	case PL_KIND_OBJECT:
+	case PL_KIND_CARRY:
+	case PL_KIND_FORWARDED:
+	case PL_KIND_HOLD:
 		if (h == NULL || h->fn == NULL)
 			return APPLY_UNHANDLED;
 		return h->fn(h->ctx, v, ct, p, env, e);

@@ -165,6 +165,12 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 		/* Its bytes are checked by the one decoder of signed objects
 		 * (src/negotiation) before anything is stored. */
 		return bodylen > 0;
+	case PL_KIND_CARRY:
+	case PL_KIND_FORWARDED:
+	case PL_KIND_HOLD:
+		/* Checked, with every signature, by their one decoder
+		 * (src/negotiation/custody.c) before anything is stored. */
+		return bodylen > 0;
 	case PL_KIND_RELAY:
 		/* Checked by its one decoder (src/client/move.c), with its
 		 * signature, before anything is recorded. */

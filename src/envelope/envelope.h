@@ -42,7 +42,14 @@ enum {
 	PL_KIND_RELAY = 4,
 	PL_KIND_REVOKE = 5,
 	PL_KIND_ROTATE = 6,
-	PL_KIND_RESTORED = 7
+	PL_KIND_RESTORED = 7,
+	/* Proximity talks (docs/PROTOCOL.md "Proximity talks",
+	 * negotiation/custody.h): a move handed to a mediator to pass on; the
+	 * move passed on, under the mediator's custody signature; the
+	 * mediator's signed notice to the author (held back, or forwarded). */
+	PL_KIND_CARRY = 9,
+	PL_KIND_FORWARDED = 10,
+	PL_KIND_HOLD = 11
 };
 /* The body of a PL_KIND_RESTORED notice: the sender's vault was restored
  * from a backup, or an older copy of it was put back, and messages after
