@@ -86,6 +86,8 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 		if (!delivered && de.msg[0])
 			json_object_set_new(j, "reason", json_string(de.msg));
 		pl_cli_json_out(j);
+	} else if (delivered && via) {
+		printf("handed %s to %s to pass on to %s (relay receipt kept)\n", idhex, via, name);
 	} else if (delivered) {
 		printf("delivered %s to %s (relay receipt kept)\n", idhex, name);
 	} else {
