@@ -1310,21 +1310,28 @@ int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl
 	for (size_t i = 0; i < n; i++) {
 		int dir = items[i].dir == PL_DIR_OUT ? PL_EXPORT_OUT : PL_EXPORT_IN;
 		int r = 0;
+		pl_wr rec; /* proximity talks: the mediator's custody record, if any */
+		pl_wr_init(&rec);
+		if (items[i].kind == PL_KIND_OBJECT || items[i].kind == PL_KIND_NOTE)
+			(void)pl_via_custody_record(v, &items[i], &rec);
 		if (items[i].kind == PL_KIND_OBJECT) {
-			r = pl_thread_export_add_signed(x, dir, items[i].time, items[i].body.p,
-							items[i].body.n, e);
+			r = pl_thread_export_add_signed_via(x, dir, items[i].time, items[i].body.p,
+							    items[i].body.n, rec.p, rec.n, e);
 		} else if (items[i].kind == PL_KIND_NOTE) {
 			char *t = malloc(items[i].body.n + 1);
 			if (t == NULL) {
+				pl_wr_free(&rec);
 				pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 				goto out;
 			}
 			memcpy(t, items[i].body.p, items[i].body.n);
 			t[items[i].body.n] = '\0';
-			r = pl_thread_export_add_note(x, dir, items[i].time, t, e);
+			r = pl_thread_export_add_note_via(x, dir, items[i].time, t, rec.p, rec.n,
+							  e);
 			sodium_memzero(t, items[i].body.n);
 			free(t);
 		}
+		pl_wr_free(&rec);
 		if (r != 0)
 			goto out;
 	}

@@ -893,7 +893,7 @@ int pl_via_agreement_check(pl_vault *v, const pl_item *prop, const pl_item *acc,
 /* The signed custody record for our item it, if it went through a
  * mediator: from the forwarded payload (received) or from the mediator's
  * "forwarded" notice (ours). 1 found, 0 none. */
-static int record_for(pl_vault *v, const pl_item *it, pl_wr *out)
+int pl_via_custody_record(pl_vault *v, const pl_item *it, pl_wr *out)
 {
 	pl_custody *c = calloc(1, sizeof *c);
 	int found = 0;
@@ -928,7 +928,7 @@ int pl_via_agreement_custody(pl_vault *v, json_t *j, const pl_item *prop, const 
 	for (int i = 0; i < 2; i++) {
 		pl_wr w;
 		pl_wr_init(&w);
-		int got = record_for(v, its[i], &w);
+		int got = pl_via_custody_record(v, its[i], &w);
 		int rc = got ? pl_agreement_add_custody(j, w.p, w.n, e) : 0;
 		pl_wr_free(&w);
 		if (rc != 0)

@@ -70,6 +70,10 @@ json_t *pl_via_item_json(pl_vault *v, const pl_item *it,
 			 json_t *(*obj_json)(pl_vault *v, const pl_item *inner, uint64_t now),
 			 uint64_t now);
 
+/* The mediator's signed custody record (custody ‖ sig) of our item it, if
+ * it went through a mediator and we hold the record (the recipient from
+ * the forward, the author from the forwarded notice): 1 and out, or 0. */
+int pl_via_custody_record(pl_vault *v, const pl_item *it, pl_wr *out);
 /* Refuses to export an agreement whose acceptance we sent through a
  * mediator until the mediator's notice brought the deposit receipt of the
  * forwarded envelope in the proposer's mailbox (the time that counts). */

@@ -137,4 +137,14 @@ check "Iran sees the note, vouched for only by the mediator" \
 		and .path.mediator == "Switzerland" and (.path.vouched_by | startswith("only the mediator"))' \
 	<(pb sync >/dev/null 2>&1; pb --json inbox)
 fails "--via the recipient itself is refused" pa send Iran "x" --via Iran 2>/dev/null
+
+# --- the thread export carries the path -----------------------------------------
+check "export thread (Iran's, with the United States)" pb export thread "United States" --out "$T/thread.json"
+check "  entries that went through the mediator carry its custody record" \
+	jq -e '[.entries[] | select(has("custody"))] | length == 4' "$T/thread.json"
+"$PARLEY" verify "$T/thread.json" >"$T/tv.txt" 2>&1
+check "  verify shows each path" grep -q "path: via the mediator with key .* (it read what it carried)" "$T/tv.txt"
+check "  and that only the mediator vouches for the note" grep -q "only its custody signature vouches for this note" "$T/tv.txt"
+jq '(.entries[] | select(has("custody"))) |= del(.custody)' "$T/thread.json" >"$T/thread-cut.json"
+fails "  a custody record removed breaks the chain" "$PARLEY" verify "$T/thread-cut.json" 2>/dev/null
 echo "1..$_n"
