@@ -21,6 +21,7 @@
 #include "client/nego.h"
 #include "client/via.h"
 #include "crypto/kdf.h"
+#include "export/thread.h"
 #include "envelope/envelope.h"
 #include "negotiation/custody.h"
 #include "support.h"
@@ -672,6 +673,70 @@ static void test_hold_reaches_author(void **st)
 	close_parties(&p);
 }
 
+/* A thread export takes a custody record only for the entry it names, and
+ * its verifier refuses one changed after export. */
+static void test_thread_custody(void **st)
+{
+	(void)st;
+	pl_identity a, b, m;
+	pl_identity_generate(&a);
+	pl_identity_generate(&b);
+	pl_identity_generate(&m);
+	pl_wr obj, other, fw, rec;
+	pl_wr_init(&obj);
+	pl_wr_init(&other);
+	pl_wr_init(&fw);
+	pl_wr_init(&rec);
+	outreach(&obj, &b, a.pk, NULL);
+	outreach(&other, &b, a.pk, NULL);
+	pl_custody *c = calloc(1, sizeof *c);
+	assert_non_null(c);
+	c->what = PL_CARRY_OBJECT;
+	c->carried = c->forwarded = 1764800000;
+	assert_int_equal(pl_custody_forward(&fw, c, &m, obj.p, obj.n, NULL), 0);
+	assert_int_equal(pl_custody_record_encode(&rec, c, NULL), 0);
+	pl_thread_export *x;
+	pl_err e;
+	assert_int_equal(pl_thread_export_begin(&x, &a, b.pk, NULL), 0);
+	/* the record of another object, or of the right one in the wrong
+	 * direction, is refused */
+	assert_int_equal(pl_thread_export_add_signed_via(x, PL_EXPORT_IN, 10, other.p, other.n,
+							 rec.p, rec.n, &e),
+			 -1);
+	assert_int_equal(
+	    pl_thread_export_add_note_via(x, PL_EXPORT_IN, 10, "hello", rec.p, rec.n, &e), -1);
+	assert_int_equal(
+	    pl_thread_export_add_signed_via(x, PL_EXPORT_IN, 10, obj.p, obj.n, rec.p, rec.n, &e),
+	    0);
+	json_t *j;
+	assert_int_equal(pl_thread_export_finish(x, &j, &e), 0);
+	size_t len;
+	char *s = pl_export_dumps(j, &len);
+	assert_non_null(s);
+	pl_thread_summary sum;
+	memset(&sum, 0, sizeof sum);
+	assert_int_equal(pl_thread_verify(&sum, (const uint8_t *)s, len, NULL, 0, &e), 0);
+	assert_int_equal(sum.n_custody, 1);
+	pl_thread_summary_free(&sum);
+	/* the record changed (one base64 character of it) */
+	char *at = strstr(s, "\"custody\": \"");
+	assert_non_null(at);
+	at += 20;
+	*at = *at == 'A' ? 'B' : 'A';
+	assert_int_equal(pl_thread_verify(&sum, (const uint8_t *)s, len, NULL, 0, &e), -1);
+	free(s);
+	json_decref(j);
+	pl_thread_export_free(x);
+	free(c);
+	pl_wr_free(&obj);
+	pl_wr_free(&other);
+	pl_wr_free(&fw);
+	pl_wr_free(&rec);
+	pl_identity_wipe(&a);
+	pl_identity_wipe(&b);
+	pl_identity_wipe(&m);
+}
+
 static int setup(void **st)
 {
 	(void)st;
@@ -694,6 +759,7 @@ int main(void)
 	    cmocka_unit_test(test_carry_codec),		cmocka_unit_test(test_custody_codec),
 	    cmocka_unit_test(test_notice_codec),	cmocka_unit_test(test_recipient_checks),
 	    cmocka_unit_test(test_mediator_and_author), cmocka_unit_test(test_hold_reaches_author),
+	    cmocka_unit_test(test_thread_custody),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
