@@ -95,6 +95,10 @@ int pl_via_wrap(pl_vault *v, pl_item *it, pl_err *e)
 	pl_contact c;
 	pl_carry k;
 	pl_wr w;
+	uint8_t mk[PL_IK_LEN];
+	int via = pl_vault_via_get(v, it->id, mk, NULL, e);
+	if (via <= 0) /* not recorded as going through a mediator: as it is */
+		return via;
 	if (it->kind != PL_KIND_OBJECT && it->kind != PL_KIND_NOTE)
 		return pl_err_set(e, PL_EXIT_ERROR,
 				  "internal error: only moves and notes travel through a mediator");
@@ -639,6 +643,56 @@ int pl_via_notify_forwarded(pl_vault *v, unsigned *queued, pl_err *e)
 	pl_vault_items_free(items, n);
 	free(c);
 	free(x);
+	return rc;
+}
+
+/* --- retention ------------------------------------------------------------ */
+
+int pl_via_purge_notes(pl_vault *v, uint64_t before, uint64_t *count, pl_err *e)
+{
+	pl_item *items;
+	size_t n;
+	*count = 0;
+	pl_custody *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (pl_vault_item_list(v, NULL, &items, &n, e) != 0) {
+		free(c);
+		return -1;
+	}
+	int rc = pl_vault_begin(v, e);
+	uint64_t k = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int note = 0;
+		if (items[i].time >= before)
+			continue;
+		if (items[i].kind == PL_KIND_CARRY) {
+			pl_carry ca;
+			note = pl_carry_decode(&ca, items[i].body.p, items[i].body.n, NULL) == 0 &&
+			       ca.what == PL_CARRY_NOTE;
+		} else if (items[i].kind == PL_KIND_FORWARDED) {
+			const uint8_t *inner;
+			size_t il;
+			note = pl_custody_decode(c, NULL, &inner, &il, items[i].body.p,
+						 items[i].body.n, NULL) == 0 &&
+			       c->what == PL_CARRY_NOTE;
+		}
+		if (!note)
+			continue;
+		int d = pl_vault_via_item_delete(v, items[i].seq, e);
+		if (d < 0)
+			rc = -1;
+		else
+			k += (uint64_t)d;
+	}
+	if (rc == 0)
+		rc = pl_vault_commit(v, e);
+	else
+		pl_vault_rollback(v);
+	pl_vault_items_free(items, n);
+	free(c);
+	if (rc == 0)
+		*count = k;
 	return rc;
 }
 

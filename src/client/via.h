@@ -31,8 +31,9 @@ int pl_via_check(pl_vault *v, const char *via, const char *contact, pl_contact *
  * or note to its contact) to the mediator and records that it goes that
  * way. */
 int pl_via_queue(pl_vault *v, const pl_contact *med, const pl_item *it, pl_err *e);
-/* Called when an outbox item goes to another contact than its own (the
- * mediator): replaces it->kind and it->body with the carry. */
+/* Called when an outbox item goes to another contact than its own: if it
+ * is recorded as going through a mediator (pl_via_queue), replaces
+ * it->kind and it->body with the carry; else leaves it as it is. */
 int pl_via_wrap(pl_vault *v, pl_item *it, pl_err *e);
 
 /* `parley send NAME --via MEDIATOR TEXT`: a note for NAME handed to the
@@ -59,6 +60,13 @@ int pl_via_hold(pl_vault *v, const uint8_t id[static 8], const char *reason,
  * that receipt: the author's vault then judges an acceptance on the same
  * relay time as the recipient's. *queued: how many. */
 int pl_via_notify_forwarded(pl_vault *v, unsigned *queued, pl_err *e);
+
+/* Retention: the copies of notes that went through a mediator which
+ * pl_vault_purge_notes (notes only) would leave behind: carried notes
+ * (kind 9) and forwarded ones (kind 10) dated before `before`, deleted in
+ * one transaction (the purge's VACUUM then scrubs them). *count: how many.
+ * Must not be called inside a transaction. */
+int pl_via_purge_notes(pl_vault *v, uint64_t before, uint64_t *count, pl_err *e);
 
 /* The path an item took, for the views: NULL for a direct item, else a
  * JSON object {"route": "via", "mediator", "role", "state", ...}. */

@@ -346,6 +346,11 @@ int pl_vault_via_put(pl_vault *v, const uint8_t id[static 8],
 int pl_vault_via_get(pl_vault *v, const uint8_t id[static 8], uint8_t mediator[static PL_IK_LEN],
 		     uint64_t *handed, pl_err *e);
 
+/* Deletes item seq (1 deleted, 0 not: queued or in the outbox), inside the
+ * caller's transaction: a note carried or forwarded by a mediator, purged
+ * with the notes (client/via.h pl_via_purge_notes). */
+int pl_vault_via_item_delete(pl_vault *v, int64_t seq, pl_err *e);
+
 /* --- items: the transcript ------------------------------------------------ */
 enum { PL_DIR_OUT = 0, PL_DIR_IN = 1 };
 typedef struct {

@@ -62,3 +62,18 @@ int pl_vault_via_get(pl_vault *v, const uint8_t id[static 8], uint8_t mediator[s
 		    v, "a record of a move sent through a mediator is malformed", e);
 	return rc;
 }
+
+int pl_vault_via_item_delete(pl_vault *v, int64_t seq, pl_err *e)
+{
+	sqlite3_stmt *st;
+	/* Never one still waiting in the outbox (a note on its way). */
+	if (pl_vault_prep(v, &st,
+			  "DELETE FROM items WHERE seq = ?1 AND state != 'queued'"
+			  " AND seq NOT IN (SELECT item_seq FROM outbox)",
+			  e) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	int r = pl_vault_exec(v, st, "delete a passed-on note", e);
+	sqlite3_finalize(st);
+	return r != 0 ? -1 : sqlite3_changes(v->db) > 0 ? 1 : 0;
+}

@@ -737,6 +737,62 @@ static void test_thread_custody(void **st)
 	pl_identity_wipe(&m);
 }
 
+/* A note passed on through a mediator: shown as vouched for by the
+ * mediator only, and purged with the notes, copies included. */
+static void test_note_via_and_purge(void **st)
+{
+	(void)st;
+	parties p;
+	open_parties(&p);
+	pl_err e;
+	uint8_t nid[8];
+	int64_t seq;
+	assert_int_equal(pl_via_send_note(p.us, "Iran", "Iran", "x", nid, &seq, &e), -1);
+	assert_int_equal(
+	    pl_via_send_note(p.us, "Iran", "Switzerland", "arriving Tuesday", nid, &seq, &e), 0);
+	pl_item mine;
+	assert_int_equal(pl_vault_item_get(p.us, seq, &mine, NULL), 0);
+	assert_int_equal(mine.kind, PL_KIND_NOTE);
+	assert_int_equal(pl_via_wrap(p.us, &mine, NULL), 0);
+	assert_int_equal(mine.kind, PL_KIND_CARRY);
+	assert_int_equal(hand(p.ch, "United States", PL_KIND_CARRY, nid, &mine.body), 0);
+	uint8_t fid[8];
+	char to[PL_NAME_MAX + 1];
+	assert_int_equal(pl_via_forward(p.ch, nid, NULL, fid, to, &e), 0);
+	pl_item *items;
+	size_t n;
+	assert_int_equal(pl_vault_item_list(p.ch, "Iran", &items, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	pl_wr fw;
+	pl_wr_init(&fw);
+	pl_wr_bytes(&fw, items[0].body.p, items[0].body.n);
+	assert_int_equal(hand(p.ir, "Switzerland", PL_KIND_FORWARDED, items[0].id, &fw), 0);
+	pl_vault_items_free(items, n);
+	pl_wr_free(&fw);
+	assert_int_equal(pl_vault_item_list(p.ir, "United States", &items, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].kind, PL_KIND_NOTE);
+	json_t *path = pl_via_path_json(p.ir, &items[0]);
+	assert_non_null(path);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(path, "vouched_by")), "only the mediator"));
+	json_decref(path);
+	pl_vault_items_free(items, n);
+	/* purge: the forwarded copy goes with the note; the mediator's carried
+	 * copy too, while its forward still waiting in the outbox stays */
+	uint64_t relayed = 0, notes = 0;
+	assert_int_equal(pl_via_purge_notes(p.ir, pl_now() + 10, &relayed, &e), 0);
+	assert_int_equal(relayed, 1);
+	assert_int_equal(pl_vault_purge_notes(p.ir, pl_now() + 10, &notes, &e), 0);
+	assert_int_equal(notes, 1);
+	assert_int_equal(count_items(p.ir), 0);
+	assert_int_equal(pl_via_purge_notes(p.ch, pl_now() + 10, &relayed, &e), 0);
+	assert_int_equal(relayed, 1);
+	assert_int_equal(count_items(p.ch), 1);
+	pl_vault_item_free(&mine);
+	close_parties(&p);
+}
+
 static int setup(void **st)
 {
 	(void)st;
@@ -759,7 +815,7 @@ int main(void)
 	    cmocka_unit_test(test_carry_codec),		cmocka_unit_test(test_custody_codec),
 	    cmocka_unit_test(test_notice_codec),	cmocka_unit_test(test_recipient_checks),
 	    cmocka_unit_test(test_mediator_and_author), cmocka_unit_test(test_hold_reaches_author),
-	    cmocka_unit_test(test_thread_custody),
+	    cmocka_unit_test(test_thread_custody),	cmocka_unit_test(test_note_via_and_purge),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
