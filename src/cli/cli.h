@@ -112,6 +112,10 @@ int pl_cli_resolve_id(pl_vault *v, const char *s, uint8_t id[static 8], pl_err *
  * with --yes none (cf->fn NULL); on a terminal, cf shows the complete terms
  * and asks; else it says why it refuses and returns PL_EXIT_USAGE. */
 int pl_cli_signing(pl_cli *cli, const char *cmd, pl_nego_confirm *cf);
+/* Proximity talks: takes `--via MEDIATOR` (or --via=MEDIATOR) out of argv
+ * (before the command's own options are parsed, up to a "--"); *via NULL
+ * if absent. 0, or PL_EXIT_USAGE (printed) if given twice or empty. */
+int pl_cli_take_via(const char *cmd, int *argc, char **argv, const char **via);
 /* Asks before a change that is hard to undo (not a signature): prints
  * question and "what?" on a terminal and needs y/yes; with --yes goes on;
  * without a terminal refuses. 0 to go on, else the exit code (error
@@ -155,6 +159,8 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);
 int pl_cmd_introduce(pl_cli *cli, int argc, char **argv);
+int pl_cmd_forward(pl_cli *cli, int argc, char **argv);
+int pl_cmd_hold(pl_cli *cli, int argc, char **argv);
 int pl_cmd_outreach(pl_cli *cli, int argc, char **argv);
 int pl_cmd_propose(pl_cli *cli, int argc, char **argv);
 int pl_cmd_counter(pl_cli *cli, int argc, char **argv);

@@ -5,8 +5,10 @@
 int pl_cmd_counter(pl_cli *cli, int argc, char **argv)
 {
 	pl_nego_terms t;
-	const char *idtext;
-	int rc = pl_cli_parse_terms("counter", argc, argv, &t, &idtext);
+	const char *idtext, *via;
+	int rc = pl_cli_take_via("counter", &argc, argv, &via);
+	if (rc == 0)
+		rc = pl_cli_parse_terms("counter", argc, argv, &t, &idtext);
 	if (rc != 0)
 		return rc;
 	uint8_t target[PL_OBJ_ID_LEN], id[PL_OBJ_ID_LEN];
@@ -14,6 +16,7 @@ int pl_cmd_counter(pl_cli *cli, int argc, char **argv)
 	if ((rc = pl_cli_id_arg("counter", idtext)) != 0 ||
 	    (rc = pl_cli_signing(cli, "counter", &cf)) != 0)
 		return rc;
+	cf.via = via;
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

@@ -27,7 +27,7 @@ int pl_cmd_guarantee(pl_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return pl_cli_usage("guarantee", "guarantee needs exactly one ID");
-	pl_nego_confirm cf = {NULL, NULL};
+	pl_nego_confirm cf = {NULL, NULL, NULL};
 	int rc = pl_cli_id_arg("guarantee", argv[optind]);
 	if (rc == 0)
 		rc = pl_cli_signing(cli, "guarantee", &cf);

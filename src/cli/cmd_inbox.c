@@ -30,7 +30,10 @@ int pl_cmd_inbox(pl_cli *cli, int argc, char **argv)
 	json_t *arr = cli->json ? json_array() : NULL;
 	size_t shown = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (items[i].dir != PL_DIR_IN || items[i].kind == PL_KIND_ACK)
+		/* a forwarded payload shows as the move it brought (under its
+		 * author, with its path) */
+		if (items[i].dir != PL_DIR_IN || items[i].kind == PL_KIND_ACK ||
+		    items[i].kind == PL_KIND_FORWARDED)
 			continue;
 		shown++;
 		if (arr)

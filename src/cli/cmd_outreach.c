@@ -8,8 +8,11 @@ int pl_cmd_outreach(pl_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"topic", required_argument, NULL, 't'},
 					     {NULL, 0, NULL, 0}};
-	const char *topic = NULL;
+	const char *topic = NULL, *via;
 	int ch;
+	int vr = pl_cli_take_via("outreach", &argc, argv, &via);
+	if (vr != 0)
+		return vr;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -28,7 +31,8 @@ int pl_cmd_outreach(pl_cli *cli, int argc, char **argv)
 	uint8_t id[PL_OBJ_ID_LEN];
 	int64_t seq;
 	int rc;
-	if (pl_nego_outreach(v, argv[optind], topic, id, &seq, &e) != 0)
+	pl_nego_confirm cf = {NULL, NULL, via};
+	if (pl_nego_outreach_ex(v, argv[optind], topic, &cf, id, &seq, &e) != 0)
 		rc = pl_cli_fail(&e);
 	else
 		rc = pl_cli_move_done(cli, v, "outreach", id, seq);

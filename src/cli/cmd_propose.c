@@ -139,13 +139,16 @@ int pl_cli_parse_terms(const char *cmd, int argc, char **argv, pl_nego_terms *t,
 int pl_cmd_propose(pl_cli *cli, int argc, char **argv)
 {
 	pl_nego_terms t;
-	const char *name;
-	int rc = pl_cli_parse_terms("propose", argc, argv, &t, &name);
+	const char *name, *via;
+	int rc = pl_cli_take_via("propose", &argc, argv, &via);
+	if (rc == 0)
+		rc = pl_cli_parse_terms("propose", argc, argv, &t, &name);
 	if (rc != 0)
 		return rc;
 	pl_nego_confirm cf;
 	if ((rc = pl_cli_signing(cli, "propose", &cf)) != 0)
 		return rc;
+	cf.via = via;
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

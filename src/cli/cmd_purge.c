@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "client/via.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 
@@ -91,7 +92,10 @@ int pl_cmd_purge(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	size_t kept = 0;
 	uint64_t n = 0;
+	uint64_t relayed = 0; /* notes a mediator carried or passed on */
 	int rc = queued_notes(v, before, &kept, &e);
+	if (rc == 0)
+		rc = pl_via_purge_notes(v, before, &relayed, &e);
 	if (rc == 0)
 		rc = pl_vault_purge_notes(v, before, &n, &e);
 	pl_vault_close(v);
@@ -101,12 +105,16 @@ int pl_cmd_purge(pl_cli *cli, int argc, char **argv)
 		return pl_cli_fail(&e);
 	}
 	if (cli->json) {
-		pl_cli_json_out(json_pack("{s:I, s:s, s:I}", "purged", (json_int_t)n, "before",
-					  date, "kept_queued", (json_int_t)kept));
+		pl_cli_json_out(json_pack("{s:I, s:s, s:I, s:I}", "purged", (json_int_t)n, "before",
+					  date, "kept_queued", (json_int_t)kept, "relayed_copies",
+					  (json_int_t)relayed));
 		return PL_EXIT_OK;
 	}
 	printf("purged %llu notes sent or received before %s; negotiation moves are kept\n",
 	       (unsigned long long)n, date);
+	if (relayed > 0)
+		printf("also purged %llu copies of notes a mediator carried or passed on\n",
+		       (unsigned long long)relayed);
 	if (kept > 0)
 		printf("kept %zu notes before %s that are still queued for delivery; run parley "
 		       "sync, then purge again\n",

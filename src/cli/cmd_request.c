@@ -14,9 +14,12 @@ int pl_cmd_request(pl_cli *cli, int argc, char **argv)
 					     {"urgency", required_argument, NULL, 'u'},
 					     {"text", required_argument, NULL, 't'},
 					     {NULL, 0, NULL, 0}};
-	const char *text = NULL;
+	const char *text = NULL, *via;
 	long long detainee = 0;
 	int kind = -1, urgency = -1, ch;
+	int vr = pl_cli_take_via("request", &argc, argv, &via);
+	if (vr != 0)
+		return vr;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -58,7 +61,9 @@ int pl_cmd_request(pl_cli *cli, int argc, char **argv)
 	uint8_t id[PL_OBJ_ID_LEN];
 	int64_t seq;
 	int rc;
-	if (pl_nego_request(v, argv[optind], detainee, kind, urgency, text, id, &seq, &e) != 0)
+	pl_nego_confirm cf = {NULL, NULL, via};
+	if (pl_nego_request_ex(v, argv[optind], detainee, kind, urgency, text, &cf, id, &seq, &e) !=
+	    0)
 		rc = pl_cli_fail(&e);
 	else
 		rc = pl_cli_move_done(cli, v, "request", id, seq);

@@ -10,8 +10,11 @@ int pl_cmd_respond(pl_cli *cli, int argc, char **argv)
 					     {"deny", no_argument, NULL, 'd'},
 					     {"text", required_argument, NULL, 't'},
 					     {NULL, 0, NULL, 0}};
-	const char *text = NULL;
+	const char *text = NULL, *via;
 	int decision = 0, ch;
+	int vr = pl_cli_take_via("respond", &argc, argv, &via);
+	if (vr != 0)
+		return vr;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -39,6 +42,7 @@ int pl_cmd_respond(pl_cli *cli, int argc, char **argv)
 	int rc = pl_cli_id_arg("respond", argv[optind]);
 	if (rc != 0 || (rc = pl_cli_signing(cli, "respond", &cf)) != 0)
 		return rc;
+	cf.via = via;
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

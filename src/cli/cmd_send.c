@@ -10,12 +10,17 @@
 
 #include "cli/cli.h"
 #include "client/messenger.h"
+#include "client/via.h"
 #include "envelope/envelope.h"
 #include "util/codec.h"
 #include "util/text.h"
 
 int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 {
+	const char *via;
+	int vr = pl_cli_take_via("send", &argc, argv, &via);
+	if (vr != 0)
+		return vr;
 	int a = 1;
 	if (a < argc && strcmp(argv[a], "--") == 0)
 		a++;
@@ -48,8 +53,12 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 	}
 	uint8_t id[8];
 	int64_t seq;
-	int qr =
-	    pl_msgr_queue(v, name, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id, &seq, &e);
+	/* --via: the note is handed to the mediator to pass on (deniable:
+	 * nobody signs it; the recipient sees it vouched for only by the
+	 * mediator's custody signature). */
+	int qr = via ? pl_via_send_note(v, name, via, text, id, &seq, &e)
+		     : pl_msgr_queue(v, name, PL_KIND_NOTE, (const uint8_t *)text, strlen(text), id,
+				     &seq, &e);
 	sodium_memzero(text, strlen(text));
 	free(text);
 	if (qr != 0) {
@@ -77,6 +86,8 @@ int pl_cmd_send(pl_cli *cli, int argc, char **argv)
 		if (!delivered && de.msg[0])
 			json_object_set_new(j, "reason", json_string(de.msg));
 		pl_cli_json_out(j);
+	} else if (delivered && via) {
+		printf("handed %s to %s to pass on to %s (relay receipt kept)\n", idhex, via, name);
 	} else if (delivered) {
 		printf("delivered %s to %s (relay receipt kept)\n", idhex, name);
 	} else {

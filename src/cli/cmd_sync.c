@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "client/messenger.h"
 #include "client/nego.h"
+#include "client/via.h"
 #include "util/codec.h"
 
 /* What the negotiation rules decided, on stderr (also after a sync that
@@ -46,6 +47,12 @@ static void print_nego_report(const pl_nego_report *nr)
 			"parley: %u agreement(s) name you as guarantor and await your guarantee "
 			"(parley inbox, then parley guarantee ID)\n",
 			nr->to_guarantee);
+	if (nr->via_unknown)
+		fprintf(stderr,
+			"parley: warning: %u move(s) passed on by a mediator were refused: they "
+			"are from a party you hold no key for; ask the mediator for an "
+			"introduction\n",
+			nr->via_unknown);
 	if (nr->undecided)
 		fprintf(stderr,
 			"parley: %u move(s) are kept undecided until the relay's log shows when "
@@ -67,6 +74,16 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 	pl_nego_report nr;
 	memset(&r, 0, sizeof r);
 	int rc = pl_nego_sync(v, &r, &nr, &e);
+	/* As mediator: tell the authors of moves we forwarded, now that the
+	 * relay's receipts are in (a forward delivered only by this sync). */
+	unsigned told = 0;
+	pl_err ne;
+	pl_err_clear(&ne);
+	if (rc == 0 && pl_via_notify_forwarded(v, &told, &ne) == 0 && told > 0) {
+		pl_sync_report r2;
+		memset(&r2, 0, sizeof r2);
+		(void)pl_msgr_deliver(v, &r2, &ne); /* what fails stays queued */
+	}
 	pl_vault_close(v);
 	print_nego_report(&nr);
 	if (rc != 0)
@@ -121,6 +138,8 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		json_decref(n);
 		json_object_set_new(j, "guaranteed", json_integer(nr.guaranteed));
 		json_object_set_new(j, "to_guarantee", json_integer(nr.to_guarantee));
+		json_object_set_new(j, "via_unknown", json_integer(nr.via_unknown));
+		json_object_set_new(j, "forward_notices", json_integer(told));
 		pl_cli_json_out(j);
 	} else {
 		printf("received %u, delivered %u, still queued %u\n", r.received, r.delivered,

@@ -527,3 +527,38 @@ void pl_cli_pad(const char *s, size_t width)
 	for (; w < width; w++)
 		putchar(' ');
 }
+
+int pl_cli_take_via(const char *cmd, int *argc, char **argv, const char **via)
+{
+	*via = NULL;
+	int out = 1;
+	int n = *argc;
+	for (int i = 1; i < n; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if (strcmp(a, "--") == 0) {
+			for (; i < n; i++)
+				argv[out++] = argv[i];
+			break;
+		}
+		if (strcmp(a, "--via") == 0) {
+			if (i + 1 >= n)
+				return pl_cli_usage(cmd, "--via needs the name of the mediator");
+			val = argv[++i];
+		} else if (strncmp(a, "--via=", 6) == 0) {
+			val = a + 6;
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (*via != NULL)
+			return pl_cli_usage(cmd,
+					    "give --via once: a move goes through one mediator");
+		if (*val == '\0')
+			return pl_cli_usage(cmd, "--via needs the name of the mediator");
+		*via = val;
+	}
+	argv[out] = NULL;
+	*argc = out;
+	return 0;
+}

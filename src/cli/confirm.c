@@ -122,6 +122,7 @@ int pl_cli_signing(pl_cli *cli, const char *cmd, pl_nego_confirm *cf)
 {
 	cf->fn = NULL;
 	cf->ctx = (void *)cmd;
+	cf->via = NULL;
 	if (cli->yes)
 		return 0;
 	if (!isatty(STDIN_FILENO)) {

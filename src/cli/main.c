@@ -74,7 +74,23 @@ static const pl_cli_cmd commands[] = {
      "                     marked removed (it can no longer be named), else deleted\n"
      "  --yes              do it without asking (needed without a terminal)",
      "keep the case file of detainee records"},
-    {"send", pl_cmd_send, "send NAME TEXT", "queue a note for NAME and deliver it"},
+    {"send", pl_cmd_send,
+     "send NAME TEXT [--via MEDIATOR]\n"
+     "  --via MEDIATOR  hand the note to MEDIATOR to pass on (proximity talks): the\n"
+     "                  mediator reads it; once passed on, only its custody\n"
+     "                  signature vouches for it (a note is not signed)",
+     "queue a note for NAME and deliver it"},
+    {"forward", pl_cmd_forward,
+     "forward ID [--note TEXT]\n"
+     "  ID  a move waiting to be passed on (parley inbox); it goes to the party it\n"
+     "      is addressed to under your custody signature, with your note, and its\n"
+     "      author is told. Once per move (forward or hold)",
+     "pass on a move you carry as mediator"},
+    {"hold", pl_cmd_hold,
+     "hold ID --reason TEXT\n"
+     "  ID  a move waiting to be passed on (parley inbox); it is kept back and its\n"
+     "      author gets your signed notice with the reason. Once per move",
+     "keep back a move you carry as mediator"},
     {"introduce", pl_cmd_introduce,
      "introduce NAME1 NAME2\n"
      "  sends NAME1 an introduction of NAME2's key and NAME2 one of NAME1's, each\n"
@@ -87,7 +103,7 @@ static const pl_cli_cmd commands[] = {
     {"propose", pl_cmd_propose,
      "propose NAME --we-release ID,... --they-release ID,... [--condition TEXT]...\n"
      "       [--place TEXT] [--sequencing simultaneous|staged] [--mediator NAME]\n"
-     "       [--expires DURATION|TIME] [--yes]\n"
+     "       [--expires DURATION|TIME] [--via MEDIATOR] [--yes]\n"
      "  --we-release ID,...    case records (parley case list) of people we release\n"
      "  --they-release ID,...  case records of people NAME releases\n"
      "  --condition TEXT       a term both sign, one line; repeat for several\n"
@@ -108,7 +124,11 @@ static const pl_cli_cmd commands[] = {
      "                         or withdrawn\n"
      "  --yes                  sign without showing the terms and asking (scripts);\n"
      "                         without a terminal --yes is required\n"
-     "  The people named carry the fields of their case records (see case --help).",
+     "  The people named carry the fields of their case records (see case --help).\n"
+     "  --via MEDIATOR (also on outreach, request, counter, respond, accept, reject,\n"
+     "  withdraw, send): the move, signed for NAME exactly as a direct one, is handed\n"
+     "  to MEDIATOR, who reads it and passes it on (parley forward) or holds it back\n"
+     "  (parley hold); parley thread shows the path it took",
      "send a signed exchange proposal"},
     {"accept", pl_cmd_accept,
      "accept ID [--yes]\n"

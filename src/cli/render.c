@@ -19,6 +19,7 @@
 #include "negotiation/agreed.h"
 #include "client/rotate.h"
 #include "identity/introduction.h"
+#include "client/via.h"
 #include "envelope/envelope.h"
 #include "cli/cli.h"
 #include "util/codec.h"
@@ -322,6 +323,14 @@ int pl_cli_rotation_note(pl_vault *v, const pl_contact *c, char *out, size_t cap
 	return n >= 0 ? 1 : -1;
 }
 
+/* The path a note or move took (proximity talks): "path" is {"route":
+ * "direct"} or the mediator's part (client/via.h). */
+static void path_json(json_t *j, pl_vault *v, const pl_item *it)
+{
+	json_t *p = pl_via_path_json(v, it);
+	json_object_set_new(j, "path", p ? p : json_pack("{s:s}", "route", "direct"));
+}
+
 /* The JSON of an item whose object o is already decoded. */
 static json_t *obj_item_json(pl_vault *v, const pl_item *it, const pl_obj *o, uint64_t now)
 {
@@ -398,6 +407,10 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 {
 	if (it->kind == PL_KIND_AGREEMENT)
 		return agreement_item_json(v, it);
+	/* proximity talks: carried, forwarded and custody notices */
+	json_t *vj = pl_via_item_json(v, it, pl_cli_item_json, now);
+	if (vj != NULL)
+		return vj;
 	if (it->kind == PL_KIND_ROTATE) {
 		json_t *j = item_head(v, it);
 		rotation_item_json(j, it);
@@ -430,6 +443,7 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 	if (it->kind == PL_KIND_NOTE) {
 		json_t *j = item_head(v, it);
 		json_object_set_new(j, "text", json_stringn((const char *)it->body.p, it->body.n));
+		path_json(j, v, it);
 		return j;
 	}
 	if (it->kind == PL_KIND_RESTORED && it->body.n == PL_RESTORED_LEN) {
@@ -457,6 +471,7 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 		return j;
 	}
 	json_t *j = obj_item_json(v, it, o, now);
+	path_json(j, v, it);
 	free(o);
 	return j;
 }
@@ -604,6 +619,40 @@ static void print_proposal(FILE *f, json_t *j)
 			   "agreement. Agree on a new proposal.");
 }
 
+/* Proximity talks: the path of a move that went through a mediator, and
+ * what a mediator carries. A direct move prints nothing more. */
+static void print_path(FILE *f, json_t *j)
+{
+	json_t *c = json_object_get(j, "carried");
+	if (json_is_object(c)) {
+		fprintf(f, "\n    carried for %s: %s", str(c, "to"), str(c, "text"));
+		return;
+	}
+	json_t *p = json_object_get(j, "path");
+	if (!json_is_object(p) || strcmp(str(p, "route"), "via") != 0)
+		return;
+	fprintf(f, "\n    path: via %s (the mediator reads what it carries)", str(p, "mediator"));
+	if (json_is_string(json_object_get(p, "carried"))) {
+		fputs("; carried ", f);
+		print_time(f, str(p, "carried"));
+	}
+	const char *st = str(p, "state");
+	if (strcmp(st, "held") == 0) {
+		fprintf(f, "\n    HELD by %s on ", str(p, "mediator"));
+		print_time(f, str(p, "held"));
+		fprintf(f, ": %s", str(p, "reason"));
+	} else if (json_is_string(json_object_get(p, "forwarded"))) {
+		fputs("; forwarded ", f);
+		print_time(f, str(p, "forwarded"));
+	} else {
+		fprintf(f, "; waiting with %s (not passed on yet)", str(p, "mediator"));
+	}
+	if (*str(p, "note"))
+		fprintf(f, "\n    mediator's note: %s", str(p, "note"));
+	if (json_is_string(json_object_get(p, "vouched_by")))
+		fprintf(f, "\n    vouched for by %s", str(p, "vouched_by"));
+}
+
 static void print_item_json(FILE *f, json_t *j)
 {
 	const char *kind = str(j, "kind");
@@ -653,6 +702,7 @@ static void print_item_json(FILE *f, json_t *j)
 	} else {
 		print_text(f, "text", str(j, "text"));
 	}
+	print_path(f, j);
 	fputc('\n', f);
 }
 

@@ -12,8 +12,11 @@ int pl_cli_response(pl_cli *cli, const char *cmd, int kind, int argc, char **arg
 {
 	static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
 					     {NULL, 0, NULL, 0}};
-	const char *reason = NULL;
+	const char *reason = NULL, *via;
 	int ch;
+	int vr = pl_cli_take_via(cmd, &argc, argv, &via);
+	if (vr != 0)
+		return vr;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -25,13 +28,14 @@ int pl_cli_response(pl_cli *cli, const char *cmd, int kind, int argc, char **arg
 	if (argc - optind != 1)
 		return pl_cli_usage(cmd, "%s needs exactly one ID", cmd);
 	uint8_t target[PL_OBJ_ID_LEN], id[PL_OBJ_ID_LEN];
-	pl_nego_confirm cf = {NULL, NULL};
+	pl_nego_confirm cf = {NULL, NULL, NULL};
 	int rc = pl_cli_id_arg(cmd, argv[optind]);
 	/* a rejection commits to nothing: only acceptance and withdrawal ask */
 	if (rc == 0 && kind != PL_RESP_REJECT)
 		rc = pl_cli_signing(cli, cmd, &cf);
 	if (rc != 0)
 		return rc;
+	cf.via = via;
 	pl_err e;
 	pl_err_clear(&e);
 	pl_vault *v;

@@ -17,6 +17,7 @@
 #include "client/copies.h"
 #include "client/grant.h"
 #include "client/relay_client.h"
+#include "client/via.h"
 #include "crypto/kdf.h"
 #include "envelope/envelope.h"
 #include "relay/proto.h"
@@ -508,6 +509,10 @@ static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox
 	pl_wr_init(&smsg);
 	if (pl_vault_item_get(v, o->item_seq, &it, e) != 0)
 		return -1;
+	/* Queued to another contact than its own: a move for it that a
+	 * mediator passes on (client/via.h). */
+	if (strcmp(o->contact, it.contact) != 0 && pl_via_wrap(v, &it, e) != 0)
+		goto out;
 	if (pl_vault_sessions_load(v, ct->ik, &ss, &ns, e) != 0 ||
 	    send_session(v, c, ct, ss, ns, &fresh, &s, e) != 0)
 		goto out;

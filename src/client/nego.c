@@ -22,6 +22,7 @@
 #include "client/logq.h"
 #include "client/messenger.h"
 #include "client/plan.h"
+#include "client/via.h"
 #include "envelope/envelope.h"
 #include "export/agreement.h"
 #include "export/document.h"
@@ -271,6 +272,14 @@ static int commit_move(pl_vault *v, const char *contact, pl_obj *o, int64_t targ
 		pl_err_set(e, PL_EXIT_USAGE, "the move is too large to send (%zu bytes)", sig.n);
 		goto out;
 	}
+	pl_contact med; /* proximity talks: the mediator it goes through */
+	memset(&med, 0, sizeof med);
+	if (cf && cf->via && pl_via_check(v, cf->via, contact, &med, e) != 0)
+		goto out;
+	if (cf && cf->via && sig.n > PL_CUSTODY_INNER_MAX) {
+		pl_err_set(e, PL_EXIT_USAGE, "the move is too large to pass on (%zu bytes)", sig.n);
+		goto out;
+	}
 	memcpy(it.id, o->id, PL_OBJ_ID_LEN);
 	snprintf(it.contact, sizeof it.contact, "%s", contact);
 	it.dir = PL_DIR_OUT;
@@ -285,7 +294,9 @@ static int commit_move(pl_vault *v, const char *contact, pl_obj *o, int64_t targ
 	if (pl_vault_begin(v, e) != 0)
 		goto out;
 	int added = pl_vault_item_add(v, &it, e);
-	if (added != 0 || pl_vault_outbox_add(v, it.seq, contact, e) != 0 ||
+	if (added != 0 ||
+	    (cf && cf->via ? pl_via_queue(v, &med, &it, e)
+			   : pl_vault_outbox_add(v, it.seq, contact, e)) != 0 ||
 	    (target_seq && pl_vault_item_set_state(v, target_seq, target_state, NULL, 0, e) != 0) ||
 	    pl_vault_commit(v, e) != 0) {
 		pl_vault_rollback(v);
@@ -297,6 +308,7 @@ static int commit_move(pl_vault *v, const char *contact, pl_obj *o, int64_t targ
 	*seq = it.seq;
 	rc = 0;
 out:
+	sodium_memzero(&med, sizeof med);
 	pl_wr_free(&sig);
 	pl_vault_item_free(&it);
 	return rc;
@@ -306,6 +318,13 @@ out:
 
 int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
 		     uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
+	return pl_nego_outreach_ex(v, contact, topic, NULL, id, seq, e);
+}
+
+int pl_nego_outreach_ex(pl_vault *v, const char *contact, const char *topic,
+			const pl_nego_confirm *cf, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
+			pl_err *e)
 {
 	pl_contact c;
 	if (sendable_contact(v, contact, &c, e) != 0)
@@ -322,7 +341,7 @@ int pl_nego_outreach(pl_vault *v, const char *contact, const char *topic,
 		goto out;
 	}
 	snprintf(o->u.outreach.topic, sizeof o->u.outreach.topic, "%s", topic);
-	rc = commit_move(v, c.name, o, 0, NULL, NULL, id, seq, e);
+	rc = commit_move(v, c.name, o, 0, NULL, cf, id, seq, e);
 out:
 	free(o);
 	sodium_memzero(&c, sizeof c);
@@ -653,6 +672,13 @@ out:
 int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind, int urgency,
 		    const char *text, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
 {
+	return pl_nego_request_ex(v, contact, case_id, kind, urgency, text, NULL, id, seq, e);
+}
+
+int pl_nego_request_ex(pl_vault *v, const char *contact, int64_t case_id, int kind, int urgency,
+		       const char *text, const pl_nego_confirm *cf,
+		       uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e)
+{
 	reply r;
 	int rc = -1;
 	if (reply_begin(&r, 0, e) != 0 || sendable_contact(v, contact, &r.c, e) != 0)
@@ -665,7 +691,7 @@ int pl_nego_request(pl_vault *v, const char *contact, int64_t case_id, int kind,
 	if (set_text(o->u.request.text, sizeof o->u.request.text, text, PL_REQUEST_TEXT_MAX,
 		     "the text", e) != 0)
 		goto out;
-	rc = commit_move(v, r.c.name, o, 0, NULL, NULL, id, seq, e);
+	rc = commit_move(v, r.c.name, o, 0, NULL, cf, id, seq, e);
 out:
 	reply_end(&r);
 	return rc;
@@ -987,17 +1013,31 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 			x->r->to_guarantee++;
 		return ar;
 	}
+	if (p->kind != PL_KIND_OBJECT) /* carried, forwarded, custody notices */
+		return pl_via_received(ctx, v, from, p, env, e);
 	pl_obj *o = calloc(1, sizeof *o);
 	int rc = 1;
 	if (o == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	if (pl_obj_decode_signed(o, p->body, p->bodylen, NULL) != 0)
-		goto out;
 	/* Signed by the sender's pinned key, for us, under the id it travels as. */
-	if (sodium_memcmp(o->author_ik, from->ik, PL_IK_LEN) != 0 ||
-	    sodium_memcmp(o->recipient_ik, pl_vault_identity(v)->pk, PL_IK_LEN) != 0 ||
-	    memcmp(o->id, p->id, PL_OBJ_ID_LEN) != 0)
-		goto out;
+	if (pl_obj_decode_signed(o, p->body, p->bodylen, NULL) == 0 &&
+	    sodium_memcmp(o->author_ik, from->ik, PL_IK_LEN) == 0 &&
+	    sodium_memcmp(o->recipient_ik, pl_vault_identity(v)->pk, PL_IK_LEN) == 0 &&
+	    memcmp(o->id, p->id, PL_OBJ_ID_LEN) == 0)
+		rc = pl_nego_object_apply(ctx, v, from, o, p->body, p->bodylen, env, e);
+	free(o);
+	return rc;
+}
+
+int pl_nego_object_apply(void *ctx, pl_vault *v, const pl_contact *from, const pl_obj *o,
+			 const uint8_t *sb, size_t sn, pl_msgr_envelope *env, pl_err *e)
+{
+	sync_ctx *x = ctx;
+	int rc = 1;
+	/* the object as a payload of its own (direct or passed on) */
+	pl_payload q = {.kind = PL_KIND_OBJECT, .time = 0, .body = sb, .bodylen = sn};
+	const pl_payload *p = &q;
+	memcpy(q.id, o->id, PL_OBJ_ID_LEN);
 	switch (o->type) {
 	case PL_OBJ_OUTREACH:
 	case PL_OBJ_REQUEST:
@@ -1036,12 +1076,17 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 	default:
 		break;
 	}
-out:
-	free(o);
 	return rc;
 }
 
 const pl_msgr_object_handler pl_nego_objects = {pl_nego_object_received, NULL};
+
+void pl_nego_count_via_unknown(void *ctx)
+{
+	sync_ctx *x = ctx;
+	if (x && x->r)
+		x->r->via_unknown++;
+}
 
 /* Our acceptances the relay logged after the proposal's expiry (their
  * deposit receipt says when) make no agreement: the proposer's vault,
@@ -1073,8 +1118,12 @@ int pl_nego_settle(pl_vault *v, pl_nego_report *nr, pl_err *e)
 		if (find_target(v, items[i].contact, PL_DIR_IN, o->u.response.target_id,
 				o->u.response.target_hash, &t, NULL) != 0)
 			continue;
+		uint8_t mbx[32];
+		/* A receipt for another mailbox (the mediator's, for an
+		 * acceptance sent through it) does not date the acceptance. */
 		if (pl_guar_agreed(t.state) &&
 		    pl_obj_decode_signed(to, t.body.p, t.body.n, NULL) == 0 &&
+		    (pl_mailbox_id(mbx, to->author_ik), sodium_memcmp(mbx, rc->mbx, 32) == 0) &&
 		    expired(to, rc->time)) {
 			ret = pl_vault_item_set_state(v, t.seq, "expired", NULL, 0, e);
 			if (ret == 0 && nr)
@@ -1260,6 +1309,8 @@ static int agreement_build(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], 
 		goto out;
 	}
 	json_t *j;
+	if (pl_via_agreement_check(v, &prop, &acc, e) != 0)
+		goto out;
 	if (acc.receipt.n == 0 && acc.dir == PL_DIR_OUT) {
 		pl_err_set(e, PL_EXIT_NOTFOUND,
 			   "your acceptance has not reached the relay yet, so the time that "
@@ -1290,7 +1341,8 @@ static int agreement_build(pl_vault *v, const uint8_t id[static PL_OBJ_ID_LEN], 
 	}
 	/* the parties by the names this vault knows them by, signed by it */
 	if (pl_agreement_add_names(j, pl_vault_identity(v), pl_vault_name(v), prop.contact, e) !=
-	    0) {
+		0 ||
+	    pl_via_agreement_custody(v, j, &prop, &acc, e) != 0) {
 		json_decref(j);
 		goto out;
 	}
@@ -1381,21 +1433,28 @@ int pl_nego_export_thread(pl_vault *v, const char *contact, const char *path, pl
 	for (size_t i = 0; i < n; i++) {
 		int dir = items[i].dir == PL_DIR_OUT ? PL_EXPORT_OUT : PL_EXPORT_IN;
 		int r = 0;
+		pl_wr rec; /* proximity talks: the mediator's custody record, if any */
+		pl_wr_init(&rec);
+		if (items[i].kind == PL_KIND_OBJECT || items[i].kind == PL_KIND_NOTE)
+			(void)pl_via_custody_record(v, &items[i], &rec);
 		if (items[i].kind == PL_KIND_OBJECT) {
-			r = pl_thread_export_add_signed(x, dir, items[i].time, items[i].body.p,
-							items[i].body.n, e);
+			r = pl_thread_export_add_signed_via(x, dir, items[i].time, items[i].body.p,
+							    items[i].body.n, rec.p, rec.n, e);
 		} else if (items[i].kind == PL_KIND_NOTE) {
 			char *t = malloc(items[i].body.n + 1);
 			if (t == NULL) {
+				pl_wr_free(&rec);
 				pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 				goto out;
 			}
 			memcpy(t, items[i].body.p, items[i].body.n);
 			t[items[i].body.n] = '\0';
-			r = pl_thread_export_add_note(x, dir, items[i].time, t, e);
+			r = pl_thread_export_add_note_via(x, dir, items[i].time, t, rec.p, rec.n,
+							  e);
 			sodium_memzero(t, items[i].body.n);
 			free(t);
 		}
+		pl_wr_free(&rec);
 		if (r != 0)
 			goto out;
 	}

@@ -43,6 +43,9 @@ typedef struct {
 typedef struct {
 	int (*fn)(void *ctx, pl_vault *v, const char *contact, const pl_obj *o, pl_err *e);
 	void *ctx;
+	/* A mediator contact the move travels through (client/via.h), NULL:
+	 * direct. The object is signed for `contact` exactly as a direct one. */
+	const char *via;
 } pl_nego_confirm;
 
 /* Each creates the object, signs it and queues it for delivery; *seq is the
@@ -77,6 +80,23 @@ int pl_nego_answer_ex(pl_vault *v, const uint8_t target[static PL_OBJ_ID_LEN], i
 		      const char *text, const pl_nego_confirm *cf, uint8_t id[static PL_OBJ_ID_LEN],
 		      int64_t *seq, pl_err *e);
 
+/* Outreach and request asking cf (NULL: nobody) and going cf->via. */
+int pl_nego_outreach_ex(pl_vault *v, const char *contact, const char *topic,
+			const pl_nego_confirm *cf, uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq,
+			pl_err *e);
+int pl_nego_request_ex(pl_vault *v, const char *contact, int64_t case_id, int kind, int urgency,
+		       const char *text, const pl_nego_confirm *cf,
+		       uint8_t id[static PL_OBJ_ID_LEN], int64_t *seq, pl_err *e);
+
+/* The negotiation rules for a received object o, already decoded and
+ * verified, whose author is `from` and recipient us: the part of
+ * pl_nego_object_received shared by direct moves and moves a mediator
+ * forwarded (client/via.c), where `from` is the author, not the carrier,
+ * and env the envelope that brought it into our mailbox; sb, sn: the
+ * object's exact signed bytes. */
+int pl_nego_object_apply(void *ctx, pl_vault *v, const pl_contact *from, const pl_obj *o,
+			 const uint8_t *sb, size_t sn, pl_msgr_envelope *env, pl_err *e);
+
 /* Checks a received signed negotiation object (signed by `from`'s pinned
  * key, addressed to us, travelling under its own id, naming only objects we
  * hold with those exact bytes) and applies the state change it makes, inside
@@ -103,7 +123,11 @@ typedef struct {
 	unsigned log_caught;	   /* log leaves whose proof failed (evidence kept) */
 	unsigned guaranteed;	   /* our agreements the mediator they name guaranteed */
 	unsigned to_guarantee;	   /* agreements delivered to us as their mediator */
+	unsigned via_unknown;	   /* forwarded moves by a party we hold no key for: refused */
 } pl_nego_report;
+/* Counts a forwarded move refused for its unknown author in the report of
+ * the sync whose handler context is ctx (NULL: nothing). */
+void pl_nego_count_via_unknown(void *ctx);
 
 /* pl_msgr_sync with the negotiation rules and their report (nr may be
  * NULL), then pl_nego_settle. Evidence from log proofs that failed is kept

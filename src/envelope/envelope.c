@@ -169,6 +169,11 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 	case PL_KIND_PLAN:
 		/* Checked, with its signature, by its one decoder
 		 * (src/negotiation/plan.c) before anything is stored. */
+	case PL_KIND_CARRY:
+	case PL_KIND_FORWARDED:
+	case PL_KIND_HOLD:
+		/* Checked, with every signature, by their one decoder
+		 * (src/negotiation/custody.c) before anything is stored. */
 		return bodylen > 0;
 	case PL_KIND_RELAY:
 		/* Checked by its one decoder (src/client/move.c), with its

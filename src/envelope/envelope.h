@@ -48,7 +48,14 @@ enum {
 	PL_KIND_INTRODUCE = 8,
 	/* an accepted agreement delivered to the mediator its proposal names:
 	 * body = var(proposal signed) ‖ var(acceptance signed) (docs/NEGOTIATION.md) */
-	PL_KIND_AGREEMENT = 13
+	PL_KIND_AGREEMENT = 13,
+	/* Proximity talks (docs/PROTOCOL.md "Proximity talks",
+	 * negotiation/custody.h): a move handed to a mediator to pass on; the
+	 * move passed on, under the mediator's custody signature; the
+	 * mediator's signed notice to the author (held back, or forwarded). */
+	PL_KIND_CARRY = 9,
+	PL_KIND_FORWARDED = 10,
+	PL_KIND_HOLD = 11
 };
 /* An execution plan object (negotiation/plan.h): the plan, its acceptance,
  * a step attestation or an abort, signed, sent to the two other

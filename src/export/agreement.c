@@ -487,6 +487,128 @@ static int proof_fields(json_t *root, const char *given, pl_receipt *r, pl_note_
 	return 0;
 }
 
+/* --- proximity talks: custody records ----------------------------------- */
+
+/* Which of the two signed objects the verified record c names (its id,
+ * hash, author and recipient): PL_AGREEMENT_PROPOSER for the proposal,
+ * _ACCEPTER for the acceptance, 0 for neither. */
+static int custody_binds(const pl_custody *c, const uint8_t *pb, size_t pn, const uint8_t *ab,
+			 size_t an)
+{
+	const uint8_t *b[2] = {pb, ab};
+	size_t n[2] = {pn, an};
+	if (c->what != PL_CARRY_OBJECT)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		uint8_t h[PL_OBJ_HASH_LEN];
+		if (n[i] < PL_OBJ_HEADER_LEN)
+			continue;
+		pl_obj_hash(h, b[i], n[i]);
+		/* header: version, type, id, author, recipient */
+		if (sodium_memcmp(h, c->hash, sizeof h) == 0 &&
+		    memcmp(b[i] + 2, c->id, PL_OBJ_ID_LEN) == 0 &&
+		    memcmp(b[i] + 2 + PL_OBJ_ID_LEN, c->author_ik, PL_IK_LEN) == 0 &&
+		    memcmp(b[i] + 2 + PL_OBJ_ID_LEN + PL_IK_LEN, c->recipient_ik, PL_IK_LEN) == 0)
+			return i == 0 ? PL_AGREEMENT_PROPOSER : PL_AGREEMENT_ACCEPTER;
+	}
+	return 0;
+}
+
+int pl_agreement_add_custody(json_t *j, const uint8_t *rec, size_t n, pl_err *e)
+{
+	uint8_t *pb = NULL, *ab = NULL;
+	size_t pn = 0, an = 0;
+	pl_custody *c = calloc(1, sizeof *c);
+	int rc = -1;
+	if (c == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	if (pl_json_b64_var(&pb, &pn, PL_OBJ_SIGNED_MAX, json_object_get(j, "proposal")) != 0 ||
+	    pl_json_b64_var(&ab, &an, PL_OBJ_SIGNED_MAX, json_object_get(j, "acceptance")) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "internal error: custody added to no agreement");
+		goto out;
+	}
+	if (pl_custody_record_decode(c, rec, n, e) != 0)
+		goto out;
+	int which = custody_binds(c, pb, pn, ab, an);
+	json_t *arr = json_object_get(j, "custody");
+	if (which == 0 || (which == PL_AGREEMENT_PROPOSER && arr != NULL) ||
+	    json_array_size(arr) >= 2) {
+		pl_err_set(e, PL_EXIT_SECURITY,
+			   "a custody record names neither the proposal nor the acceptance, or "
+			   "comes out of order; nothing was exported");
+		goto out;
+	}
+	if (arr == NULL) {
+		arr = json_array();
+		if (arr == NULL || json_object_set_new(j, "custody", arr) != 0) {
+			pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+			goto out;
+		}
+	}
+	if (json_array_append_new(arr, pl_json_b64(rec, n)) != 0) {
+		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(c);
+	free(pb);
+	free(ab);
+	return rc;
+}
+
+/* The file's custody records: 1 or 2, each verifying and naming the
+ * proposal (first) or the acceptance, not one twice. */
+static int custody_fields(pl_agreement_summary *t, const json_t *root, const uint8_t *pb, size_t pn,
+			  const uint8_t *ab, size_t an, pl_err *e)
+{
+	const json_t *arr = json_object_get(root, "custody");
+	size_t k = json_array_size(arr);
+	if (!json_is_array(arr) || k < 1 || k > 2)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_AGREEMENT "custody is not a list of one or two records");
+	int last = 0;
+	for (size_t i = 0; i < k; i++) {
+		uint8_t *rb = NULL;
+		size_t rn = 0;
+		if (pl_json_b64_var(&rb, &rn, PL_CUSTODY_SIGNED_MAX, json_array_get(arr, i)) != 0)
+			return pl_err_set(e, PL_EXIT_INPUT,
+					  NOT_AGREEMENT "a custody record is not canonical base64");
+		int r = pl_custody_record_decode(&t->custody[i].c, rb, rn, e);
+		free(rb);
+		if (r != 0)
+			return -1;
+		int which = custody_binds(&t->custody[i].c, pb, pn, ab, an);
+		if (which == 0 || which <= last)
+			return pl_err_set(e, PL_EXIT_SECURITY,
+					  "a custody record names neither the proposal nor the "
+					  "acceptance (changed after export?)");
+		t->custody[i].object = which;
+		last = which;
+	}
+	t->n_custody = k;
+	return 0;
+}
+
+static int attach_custody(json_t *j, const pl_agreement_summary *t)
+{
+	if (t->n_custody == 0)
+		return 0;
+	json_t *arr = json_array();
+	if (arr == NULL || json_object_set_new(j, "custody", arr) != 0)
+		return -1;
+	for (size_t i = 0; i < t->n_custody; i++) {
+		pl_wr w;
+		pl_wr_init(&w);
+		int r = pl_custody_record_encode(&w, &t->custody[i].c, NULL) != 0 ||
+			json_array_append_new(arr, pl_json_b64(w.p, w.n)) != 0;
+		pl_wr_free(&w);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
 int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t n,
 			   const char *relay_vkey, const uint8_t (*expect)[PL_IK_LEN],
 			   size_t n_expect, pl_err *e)
@@ -528,6 +650,9 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 		memcpy(keys + nk, named, sizeof named);
 		nk += 3;
 	}
+	int has_custody = json_object_get(root, "custody") != NULL;
+	if (has_custody)
+		keys[nk++] = "custody";
 	if (pl_json_exact_keys(root, keys, nk, NOT_AGREEMENT, "the file", e) != 0 ||
 	    pl_json_header_check(root, PL_AGREEMENT_FORMAT,
 				 v2 ? PL_AGREEMENT_VERSION_PROVED : PL_EXPORT_VERSION,
@@ -576,8 +701,11 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 	}
 	if (has_names && names_fields(t, root, pb, pn, ab, an, e) != 0)
 		goto done;
+	if (has_custody && custody_fields(t, root, pb, pn, ab, an, e) != 0)
+		goto done;
 	canon = agreement_json(pb, pn, ab, an, &pt, gb, gn);
-	if (canon == NULL || pl_agreement_attach_names(canon, t) != 0) {
+	if (canon == NULL || pl_agreement_attach_names(canon, t) != 0 ||
+	    attach_custody(canon, t) != 0) {
 		pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 		goto done;
 	}
@@ -819,6 +947,60 @@ void pl_agreement_summary_print(FILE *out, const pl_agreement_summary *s)
 	pl_obj_id_hex(id, s->proposal.id);
 	pl_hex_encode(h, s->proposal_hash, PL_OBJ_HASH_LEN);
 	fprintf(out, "\n  proposal %s, sha256 %s\n", id, h);
+	if (s->n_custody)
+		pl_agreement_summary_custody(out, s);
+}
+
+/* The mediator of a custody record by the name the proposal gives it, or
+ * by fingerprint. */
+static void mediator_label(char *out, size_t cap, const pl_agreement_summary *s,
+			   const pl_custody *c)
+{
+	const pl_proposal *b = &s->proposal.u.proposal;
+	char fp[PL_FINGERPRINT_LEN];
+	pl_fingerprint(fp, c->mediator_ik);
+	if (b->has_mediator && memcmp(b->mediator_ik, c->mediator_ik, PL_IK_LEN) == 0)
+		snprintf(out, cap, "%s (named as mediator in the proposal, key %s)",
+			 b->mediator_name, fp);
+	else
+		snprintf(out, cap, "a mediator with key %s (not the one the proposal names)", fp);
+}
+
+void pl_agreement_summary_custody(FILE *out, const pl_agreement_summary *s)
+{
+	int seen[3] = {0, 0, 0};
+	for (size_t i = 0; i < s->n_custody; i++)
+		seen[s->custody[i].object] = 1;
+	fputs("path (chain of custody):\n", out);
+	for (int w = PL_AGREEMENT_PROPOSER; w <= PL_AGREEMENT_ACCEPTER; w++) {
+		const char *obj = w == PL_AGREEMENT_PROPOSER ? "proposal" : "acceptance";
+		if (!seen[w]) {
+			fprintf(out,
+				"  the %s: no custody record in the file (sent directly, "
+				"or its path was not exported)\n",
+				obj);
+			continue;
+		}
+		for (size_t i = 0; i < s->n_custody; i++) {
+			const pl_custody *c = &s->custody[i].c;
+			char m[PL_EXPORT_NAME_MAX + 120], t1[PL_EXPORT_TIME_BUF],
+			    t2[PL_EXPORT_TIME_BUF];
+			if (s->custody[i].object != w)
+				continue;
+			mediator_label(m, sizeof m, s, c);
+			pl_export_fmt_time(t1, c->carried);
+			pl_export_fmt_time(t2, c->forwarded);
+			fprintf(out,
+				"  the %s went through %s: carried %s, forwarded %s (the "
+				"mediator's clock); its custody record verifies under the "
+				"mediator's key%s%s\n",
+				obj, m, t1, t2, c->note[0] ? "; note: " : "", c->note);
+		}
+	}
+	if (s->n_custody)
+		fputs("  a mediator reads what it carries; its custody signature says it passed "
+		      "these exact signed bytes on, and cannot change what the parties signed\n",
+		      out);
 }
 
 json_t *pl_agreement_summary_json(const pl_agreement_summary *s)
@@ -892,6 +1074,24 @@ json_t *pl_agreement_summary_json(const pl_agreement_summary *s)
 			    sodium_is_zero(b->supersedes_id, PL_OBJ_ID_LEN)
 				? json_null()
 				: pl_json_hex(b->supersedes_id, PL_OBJ_ID_LEN));
+	json_t *cu = json_array();
+	for (size_t i = 0; i < s->n_custody; i++) {
+		const pl_custody *c = &s->custody[i].c;
+		char fp[PL_FINGERPRINT_LEN];
+		pl_fingerprint(fp, c->mediator_ik);
+		json_t *x = json_object();
+		json_object_set_new(x, "object",
+				    json_string(s->custody[i].object == PL_AGREEMENT_PROPOSER
+						    ? "proposal"
+						    : "acceptance"));
+		json_object_set_new(x, "mediator", pl_json_key(c->mediator_ik, fp));
+		json_object_set_new(x, "carried", pl_json_shown_time(c->carried));
+		json_object_set_new(x, "forwarded", pl_json_shown_time(c->forwarded));
+		json_object_set_new(x, "note", json_string(c->note));
+		json_object_set_new(x, "verified", json_true());
+		json_array_append_new(cu, x);
+	}
+	json_object_set_new(j, "custody", cu);
 	json_object_set_new(j, "proposed", pl_json_shown_time(s->proposal.created));
 	json_object_set_new(j, "accepted", pl_json_shown_time(s->acceptance.created));
 	if (s->proved) {

@@ -25,6 +25,7 @@
 #include "identity/identity.h"
 #include "log/note.h"
 #include "log/receipt.h"
+#include "negotiation/custody.h"
 #include "negotiation/object.h"
 #include "util/err.h"
 
@@ -61,6 +62,14 @@ typedef struct {
 	int guaranteed;
 	pl_obj guarantee;
 	char mediator_fp[PL_FINGERPRINT_LEN];
+	/* proximity talks: the mediators' custody records of the proposal
+	 * (object PL_AGREEMENT_PROPOSER) and of the acceptance (_ACCEPTER),
+	 * each verified under the mediator key it names */
+	size_t n_custody;
+	struct {
+		int object;
+		pl_custody c;
+	} custody[2];
 } pl_agreement_summary; /* about 250 KB: allocate it */
 
 /* Builds the agreement JSON from the two signed objects; refuses (-1) a pair
@@ -98,6 +107,15 @@ int pl_agreement_add_guarantee(json_t *j, const uint8_t *g, size_t gn, pl_err *e
 /* Adds to j the names exactly as the verified summary s carries them (to
  * re-create a file byte for byte); nothing if s has none. */
 int pl_agreement_attach_names(json_t *j, const pl_agreement_summary *s);
+
+/* Proximity talks: adds to j (after its names, if any) the custody record
+ * (custody ‖ sig, negotiation/custody.h) a mediator signed when it passed
+ * on the proposal or the acceptance of j: "custody": [b64, ...], the
+ * proposal's first. Refuses a record that does not verify or names another
+ * object, author or recipient than one of the two. */
+int pl_agreement_add_custody(json_t *j, const uint8_t *rec, size_t n, pl_err *e);
+/* Its lines for people: the path each signed object took. */
+void pl_agreement_summary_custody(FILE *out, const pl_agreement_summary *s);
 
 /* Verifies agreement file bytes. expect[0..n_expect) are keys that must be
  * among the two signers. On success fills *s (if not NULL); on failure e has

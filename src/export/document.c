@@ -147,6 +147,27 @@ static void body(FILE *o, const pl_agreement_summary *s, const char *name)
 		}
 	}
 	fputc('\n', o);
+	if (s->n_custody) {
+		/* proximity talks: the path, from the mediators' verified records */
+		fputs("Path\n", o);
+		for (size_t i = 0; i < s->n_custody; i++) {
+			const pl_custody *c = &s->custody[i].c;
+			char fp[PL_FINGERPRINT_LEN], t2[PL_EXPORT_TIME_BUF];
+			pl_fingerprint(fp, c->mediator_ik);
+			pl_export_fmt_time(t, c->carried);
+			pl_export_fmt_time(t2, c->forwarded);
+			fprintf(o,
+				"   The %s went through the mediator with key fingerprint\n"
+				"      %s: carried %s, forwarded %s\n"
+				"      (the mediator's clock), under its custody signature%s%s\n",
+				s->custody[i].object == PL_AGREEMENT_PROPOSER ? "proposal"
+									      : "acceptance",
+				fp, t, t2, c->note[0] ? "; note: " : "", c->note);
+		}
+		fputs("   The mediator read what it carried; it could not change what was "
+		      "signed.\n\n",
+		      o);
+	}
 	pl_hex_encode(kp, s->proposer_ik, PL_IK_LEN);
 	pl_hex_encode(ka, s->accepter_ik, PL_IK_LEN);
 	fputs("How to check this document\n", o);

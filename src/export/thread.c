@@ -18,6 +18,7 @@
 
 #include "crypto/kdf.h"
 #include "export/terms.h"
+#include "negotiation/custody.h"
 #include "util/codec.h"
 #include "util/text.h"
 #include "util/wire.h"
@@ -45,9 +46,11 @@ static const char *kind_str(int kind)
 	return kind == KIND_NOTE ? "note" : pl_obj_type_to_str(kind);
 }
 
-/* chain' = SHA-256(chain ‖ SHA-256(u8 kind ‖ u8 dir ‖ time u64 ‖ var(body))) */
-static int chain_step(uint8_t chain[static PL_OBJ_HASH_LEN], int kind, int dir, uint64_t time,
-		      const uint8_t *body, size_t n)
+/* chain' = SHA-256(chain ‖ SHA-256(u8 kind ‖ u8 dir ‖ time u64 ‖ var(body)
+ * [‖ var(custody record)])): the record only for an entry that went
+ * through a mediator (proximity talks), so older chains are unchanged. */
+static int chain_step_rec(uint8_t chain[static PL_OBJ_HASH_LEN], int kind, int dir, uint64_t time,
+			  const uint8_t *body, size_t n, const uint8_t *rec, size_t rn)
 {
 	uint8_t buf[2 * PL_OBJ_HASH_LEN];
 	pl_wr w;
@@ -56,6 +59,8 @@ static int chain_step(uint8_t chain[static PL_OBJ_HASH_LEN], int kind, int dir, 
 	pl_wr_u8(&w, (uint8_t)dir);
 	pl_wr_u64(&w, time);
 	pl_wr_var(&w, body, n);
+	if (rn > 0)
+		pl_wr_var(&w, rec, rn);
 	if (pl_wr_ok(&w) != 0) {
 		pl_wr_free(&w);
 		return -1;
@@ -64,6 +69,33 @@ static int chain_step(uint8_t chain[static PL_OBJ_HASH_LEN], int kind, int dir, 
 	pl_sha256(buf + PL_OBJ_HASH_LEN, w.p, w.n);
 	pl_wr_free(&w);
 	pl_sha256(chain, buf, sizeof buf);
+	return 0;
+}
+
+
+/* 0 iff rec is a custody record (verified under the mediator key it names)
+ * of this entry: for an object its id, hash, author and recipient; for a
+ * note its hash and the two parties in the entry's direction. *c gets it. */
+static int custody_of(pl_custody *c, const uint8_t *rec, size_t rn, int kind, int dir,
+		      const uint8_t *body, size_t n, const uint8_t exporter[static PL_IK_LEN],
+		      const uint8_t peer[static PL_IK_LEN], pl_err *e)
+{
+	uint8_t h[PL_OBJ_HASH_LEN];
+	const uint8_t *from = dir == PL_EXPORT_OUT ? exporter : peer;
+	const uint8_t *to = dir == PL_EXPORT_OUT ? peer : exporter;
+	if (pl_custody_record_decode(c, rec, rn, e) != 0)
+		return -1;
+	pl_sha256(h, body, n);
+	int ok = sodium_memcmp(h, c->hash, sizeof h) == 0 &&
+		 memcmp(c->author_ik, from, PL_IK_LEN) == 0 &&
+		 memcmp(c->recipient_ik, to, PL_IK_LEN) == 0 &&
+		 (kind == KIND_NOTE ? c->what == PL_CARRY_NOTE
+				    : c->what == PL_CARRY_OBJECT && n >= PL_OBJ_HEADER_LEN &&
+					  memcmp(body + 2, c->id, PL_OBJ_ID_LEN) == 0);
+	if (!ok)
+		return pl_err_set(e, PL_EXIT_SECURITY,
+				  "a custody record names another move or other parties than its "
+				  "entry (changed after export?)");
 	return 0;
 }
 
@@ -96,19 +128,22 @@ static size_t head_msg(uint8_t *m, const uint8_t exporter[static PL_IK_LEN],
 	(sizeof PL_THREAD_SIG_TAG - 1 + 2 * PL_IK_LEN + PL_OBJ_HASH_LEN +                          \
 	 2 * (4 + PL_EXPORT_NAME_MAX))
 
-static json_t *entry_json(int kind, int dir, uint64_t time, const uint8_t *body, size_t n)
+static json_t *entry_json_rec(int kind, int dir, uint64_t time, const uint8_t *body, size_t n,
+			      const uint8_t *rec, size_t rn)
 {
 	json_t *j = json_object();
 	json_t *b = kind == KIND_NOTE ? json_stringn((const char *)body, n) : pl_json_b64(body, n);
 	if (j == NULL || json_object_set_new(j, "kind", json_string(kind_str(kind))) ||
 	    json_object_set_new(j, "time", pl_json_time(time)) ||
 	    json_object_set_new(j, "direction", json_string(dir_str(dir))) ||
-	    json_object_set_new(j, kind == KIND_NOTE ? "text" : "signed", b)) {
+	    json_object_set_new(j, kind == KIND_NOTE ? "text" : "signed", b) ||
+	    (rn > 0 && json_object_set_new(j, "custody", pl_json_b64(rec, rn)))) {
 		json_decref(j);
 		return NULL;
 	}
 	return j;
 }
+
 
 /* en, pn: the names (version 2), or NULL (version 1). */
 static json_t *thread_json(const uint8_t exporter[static PL_IK_LEN],
@@ -179,15 +214,23 @@ void pl_thread_export_free(pl_thread_export *x)
 }
 
 static int add_entry(pl_thread_export *x, int kind, int dir, uint64_t time, const uint8_t *body,
-		     size_t n, pl_err *e)
+		     size_t n, const uint8_t *rec, size_t rn, pl_err *e)
 {
 	uint8_t chain[PL_OBJ_HASH_LEN];
 	if (json_array_size(x->entries) >= PL_THREAD_ENTRIES_MAX)
 		return pl_err_set(e, PL_EXIT_INPUT, "a thread export holds at most %d entries",
 				  PL_THREAD_ENTRIES_MAX);
+	if (rn > 0) {
+		pl_custody *c = malloc(sizeof *c);
+		int bad = c == NULL ||
+			  custody_of(c, rec, rn, kind, dir, body, n, x->me.pk, x->peer, e) != 0;
+		free(c);
+		if (bad)
+			return -1;
+	}
 	memcpy(chain, x->chain, sizeof chain);
-	json_t *j = entry_json(kind, dir, time, body, n);
-	if (j == NULL || chain_step(chain, kind, dir, time, body, n) != 0 ||
+	json_t *j = entry_json_rec(kind, dir, time, body, n, rec, rn);
+	if (j == NULL || chain_step_rec(chain, kind, dir, time, body, n, rec, rn) != 0 ||
 	    json_array_append_new(x->entries, j) != 0)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	memcpy(x->chain, chain, sizeof chain);
@@ -206,6 +249,13 @@ static int entry_args_check(int dir, uint64_t time, pl_err *e)
 int pl_thread_export_add_signed(pl_thread_export *x, int dir, uint64_t time,
 				const uint8_t *signed_obj, size_t n, pl_err *e)
 {
+	return pl_thread_export_add_signed_via(x, dir, time, signed_obj, n, NULL, 0, e);
+}
+
+int pl_thread_export_add_signed_via(pl_thread_export *x, int dir, uint64_t time,
+				    const uint8_t *signed_obj, size_t n, const uint8_t *rec,
+				    size_t rn, pl_err *e)
+{
 	if (entry_args_check(dir, time, e) != 0 ||
 	    pl_obj_decode_signed(x->scratch, signed_obj, n, e) != 0)
 		return -1;
@@ -215,11 +265,17 @@ int pl_thread_export_add_signed(pl_thread_export *x, int dir, uint64_t time,
 				  pl_obj_type_to_str(x->scratch->type),
 				  dir == PL_EXPORT_OUT ? "from the exporter to the peer"
 						       : "from the peer to the exporter");
-	return add_entry(x, x->scratch->type, dir, time, signed_obj, n, e);
+	return add_entry(x, x->scratch->type, dir, time, signed_obj, n, rec, rn, e);
 }
 
 int pl_thread_export_add_note(pl_thread_export *x, int dir, uint64_t time, const char *text,
 			      pl_err *e)
+{
+	return pl_thread_export_add_note_via(x, dir, time, text, NULL, 0, e);
+}
+
+int pl_thread_export_add_note_via(pl_thread_export *x, int dir, uint64_t time, const char *text,
+				  const uint8_t *rec, size_t rn, pl_err *e)
 {
 	if (entry_args_check(dir, time, e) != 0)
 		return -1;
@@ -228,7 +284,7 @@ int pl_thread_export_add_note(pl_thread_export *x, int dir, uint64_t time, const
 				  "a note must be at most %d bytes of UTF-8 text without control "
 				  "characters other than newlines",
 				  PL_THREAD_NOTE_MAX);
-	return add_entry(x, KIND_NOTE, dir, time, (const uint8_t *)text, strlen(text), e);
+	return add_entry(x, KIND_NOTE, dir, time, (const uint8_t *)text, strlen(text), rec, rn, e);
 }
 
 int pl_thread_export_set_names(pl_thread_export *x, const char *my_name, const char *peer_name,
@@ -292,8 +348,8 @@ typedef struct {
 static int entry_frame(const json_t *je, const char *where, int *kind, uint64_t *time, int *dir,
 		       const char **ks, const char **ds, pl_err *e)
 {
-	static const char *const keys_note[] = {"kind", "time", "direction", "text"};
-	static const char *const keys_obj[] = {"kind", "time", "direction", "signed"};
+	static const char *const keys_note[] = {"kind", "time", "direction", "text", "custody"};
+	static const char *const keys_obj[] = {"kind", "time", "direction", "signed", "custody"};
 
 	*ks = json_string_value(json_object_get(je, "kind"));
 	*ds = json_string_value(json_object_get(je, "direction"));
@@ -304,7 +360,8 @@ static int entry_frame(const json_t *je, const char *where, int *kind, uint64_t 
 	*kind = strcmp(*ks, "note") == 0 ? KIND_NOTE : pl_obj_type_from_str(*ks);
 	if (*kind < 0)
 		return pl_err_set(e, PL_EXIT_INPUT, NOT_THREAD "%s has an unknown kind", where);
-	if (pl_json_exact_keys(je, *kind == KIND_NOTE ? keys_note : keys_obj, 4, NOT_THREAD, where,
+	size_t nk = json_object_get(je, "custody") != NULL ? 5 : 4;
+	if (pl_json_exact_keys(je, *kind == KIND_NOTE ? keys_note : keys_obj, nk, NOT_THREAD, where,
 			       e) != 0)
 		return -1;
 	if (pl_json_time_field(time, json_object_get(je, "time")) != 0)
@@ -323,6 +380,36 @@ static int entry_frame(const json_t *je, const char *where, int *kind, uint64_t 
 	return 0;
 }
 
+/* The entry's custody record, if it has one (*rec NULL, *rn 0 if not):
+ * canonical base64 of a record that verifies and names this entry. */
+static int entry_custody(reading *r, const json_t *je, const char *where, int kind, int dir,
+			 const uint8_t *body, size_t n, uint8_t **rec, size_t *rn, pl_err *e)
+{
+	*rec = NULL;
+	*rn = 0;
+	const json_t *jc = json_object_get(je, "custody");
+	if (jc == NULL)
+		return 0;
+	if (pl_json_b64_var(rec, rn, PL_CUSTODY_SIGNED_MAX, jc) != 0 || *rn == 0)
+		return pl_err_set(e, PL_EXIT_INPUT,
+				  NOT_THREAD "%s's custody record is not canonical base64", where);
+	pl_custody *c = malloc(sizeof *c);
+	pl_err sub;
+	pl_err_clear(&sub);
+	int bad = c == NULL || custody_of(c, *rec, *rn, kind, dir, body, n, r->t.exporter_ik,
+					  r->t.peer_ik, &sub) != 0;
+	free(c);
+	if (bad) {
+		free(*rec);
+		*rec = NULL;
+		*rn = 0;
+		return pl_err_set(e, sub.code ? sub.code : PL_EXIT_ERROR, "%s: %s", where,
+				  sub.msg[0] ? sub.msg : "out of memory");
+	}
+	r->t.n_custody++;
+	return 0;
+}
+
 /* A note entry: its text must be note text; it is chained as written. */
 static int entry_note(reading *r, const json_t *je, const char *where, int dir, uint64_t time,
 		      pl_err *e)
@@ -336,9 +423,17 @@ static int entry_note(reading *r, const json_t *je, const char *where, int dir, 
 				  NOT_THREAD "%s's text is not note text (at most %d bytes, "
 					     "no control characters but newlines)",
 				  where, PL_THREAD_NOTE_MAX);
-	if (chain_step(r->chain, KIND_NOTE, dir, time, (const uint8_t *)s, n) != 0 ||
-	    json_array_append_new(r->canon_entries,
-				  entry_json(KIND_NOTE, dir, time, (const uint8_t *)s, n)) != 0)
+	uint8_t *rec;
+	size_t rn;
+	if (entry_custody(r, je, where, KIND_NOTE, dir, (const uint8_t *)s, n, &rec, &rn, e) != 0)
+		return -1;
+	int bad =
+	    chain_step_rec(r->chain, KIND_NOTE, dir, time, (const uint8_t *)s, n, rec, rn) != 0 ||
+	    json_array_append_new(
+		r->canon_entries,
+		entry_json_rec(KIND_NOTE, dir, time, (const uint8_t *)s, n, rec, rn)) != 0;
+	free(rec);
+	if (bad)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	r->t.n_notes++;
 	return 0;
@@ -379,8 +474,16 @@ static int entry_signed(reading *r, const json_t *je, const char *where, int kin
 	}
 	if (dir == PL_EXPORT_IN)
 		r->peer_signed = 1;
-	int rc = chain_step(r->chain, kind, dir, time, body, n) != 0 ||
-		 json_array_append_new(r->canon_entries, entry_json(kind, dir, time, body, n)) != 0;
+	uint8_t *rec;
+	size_t rn;
+	if (entry_custody(r, je, where, kind, dir, body, n, &rec, &rn, e) != 0) {
+		free(body);
+		return -1;
+	}
+	int rc = chain_step_rec(r->chain, kind, dir, time, body, n, rec, rn) != 0 ||
+		 json_array_append_new(r->canon_entries,
+				       entry_json_rec(kind, dir, time, body, n, rec, rn)) != 0;
+	free(rec);
 	free(body);
 	if (rc)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
@@ -566,8 +669,31 @@ static void label(char out[static LABEL_MAX], const pl_thread_summary *s, int wh
 		snprintf(out, LABEL_MAX, "the %s (%.11s)", who == 1 ? "exporter" : "peer", fp);
 }
 
+/* Proximity talks: the mediator's custody record of an entry, if any. */
+static void custody_print(FILE *out, const json_t *je)
+{
+	uint8_t *rec = NULL;
+	size_t rn = 0;
+	pl_custody *c = malloc(sizeof *c);
+	if (c != NULL && json_object_get(je, "custody") != NULL &&
+	    pl_json_b64_var(&rec, &rn, PL_CUSTODY_SIGNED_MAX, json_object_get(je, "custody")) ==
+		0 &&
+	    pl_custody_record_decode(c, rec, rn, NULL) == 0) {
+		char fp[PL_FINGERPRINT_LEN], t1[PL_EXPORT_TIME_BUF], t2[PL_EXPORT_TIME_BUF];
+		pl_fingerprint(fp, c->mediator_ik);
+		pl_export_fmt_time(t1, c->carried);
+		pl_export_fmt_time(t2, c->forwarded);
+		fprintf(out,
+			"    path: via the mediator with key %s (it read what it carried): "
+			"carried %s, forwarded %s, its custody record verifies%s%s\n",
+			fp, t1, t2, c->note[0] ? "; note: " : "", c->note);
+	}
+	free(rec);
+	free(c);
+}
+
 /* One entry of the conversation: when, who to whom, and all it says. */
-static void entry_print(FILE *out, const json_t *je, const char *ex, const char *pe, pl_obj *o)
+static void entry_print_body(FILE *out, const json_t *je, const char *ex, const char *pe, pl_obj *o)
 {
 	const char *kind = json_string_value(json_object_get(je, "kind"));
 	const char *time = json_string_value(json_object_get(je, "time"));
@@ -579,6 +705,11 @@ static void entry_print(FILE *out, const json_t *je, const char *ex, const char 
 			   : " (not signed by itself; in the exporter's signed chain)");
 		pl_terms_text(out, json_string_value(json_object_get(je, "text")), "    ");
 		fputc('\n', out);
+		if (json_object_get(je, "custody") != NULL)
+			fputs(
+			    "    (passed on by a mediator: only its custody signature vouches for "
+			    "this note)\n",
+			    out);
 		return;
 	}
 	uint8_t *body = NULL;
@@ -592,6 +723,12 @@ static void entry_print(FILE *out, const json_t *je, const char *ex, const char 
 	free(body);
 	fprintf(out, "  %s  %s to %s, signed by %s:\n", time, from, to, from);
 	pl_terms_obj(out, o, from, to, "    ");
+}
+
+static void entry_print(FILE *out, const json_t *je, const char *ex, const char *pe, pl_obj *o)
+{
+	entry_print_body(out, je, ex, pe, o);
+	custody_print(out, je);
 }
 
 void pl_thread_summary_print(FILE *out, const pl_thread_summary *s)
@@ -669,6 +806,7 @@ json_t *pl_thread_summary_json(const pl_thread_summary *s)
 	json_object_set_new(j, "entries", json_integer((json_int_t)s->n_entries));
 	json_object_set_new(j, "signed", json_integer((json_int_t)s->n_signed));
 	json_object_set_new(j, "notes", json_integer((json_int_t)s->n_notes));
+	json_object_set_new(j, "via_mediator", json_integer((json_int_t)s->n_custody));
 	json_object_set_new(j, "first",
 			    s->n_entries ? pl_json_shown_time(s->first_time) : json_null());
 	json_object_set_new(j, "last",

@@ -45,6 +45,15 @@ int pl_thread_export_begin(pl_thread_export **x, const pl_identity *exporter,
  * time must be at most PL_EXPORT_TIME_MAX; on failure nothing changes. */
 int pl_thread_export_add_signed(pl_thread_export *x, int dir, uint64_t time,
 				const uint8_t *signed_obj, size_t n, pl_err *e);
+/* Proximity talks: the same for an entry that went through a mediator,
+ * with its custody record (negotiation/custody.h, custody ‖ sig), which
+ * must verify and name this entry; the entry gets "custody": b64 and the
+ * chain covers the record (docs/NEGOTIATION.md "Files"). */
+int pl_thread_export_add_signed_via(pl_thread_export *x, int dir, uint64_t time,
+				    const uint8_t *signed_obj, size_t n, const uint8_t *rec,
+				    size_t rn, pl_err *e);
+int pl_thread_export_add_note_via(pl_thread_export *x, int dir, uint64_t time, const char *text,
+				  const uint8_t *rec, size_t rn, pl_err *e);
 /* text: UTF-8 without control characters except newlines, ≤ PL_THREAD_NOTE_MAX. */
 int pl_thread_export_add_note(pl_thread_export *x, int dir, uint64_t time, const char *text,
 			      pl_err *e);
@@ -65,6 +74,7 @@ typedef struct {
 	char exporter_fp[PL_FINGERPRINT_LEN];
 	char peer_fp[PL_FINGERPRINT_LEN];
 	size_t n_entries, n_signed, n_notes;
+	size_t n_custody;		/* entries with a mediator's custody record */
 	uint64_t first_time, last_time; /* 0 when there are no entries */
 	uint8_t head[PL_OBJ_HASH_LEN];
 	int named; /* version 2: the exporter's signed labels for both */

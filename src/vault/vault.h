@@ -372,6 +372,21 @@ void pl_vault_sessions_free(pl_session_rec *s, size_t n);
 /* Inserts (rowid 0, then set) or updates; keeps at most 3 per contact. */
 int pl_vault_session_save(pl_vault *v, pl_session_rec *s, pl_err *e);
 
+/* --- proximity talks (client/via.h) -------------------------------------- */
+/* Our own item `id` travels through the mediator with this key; handed:
+ * when it was queued. Inside the caller's transaction. */
+int pl_vault_via_put(pl_vault *v, const uint8_t id[static 8],
+		     const uint8_t mediator[static PL_IK_LEN], uint64_t handed, pl_err *e);
+/* 1 (mediator and *handed set) if our item `id` went through a mediator, 0
+ * if not, -1 on error. handed may be NULL. */
+int pl_vault_via_get(pl_vault *v, const uint8_t id[static 8], uint8_t mediator[static PL_IK_LEN],
+		     uint64_t *handed, pl_err *e);
+
+/* Deletes item seq (1 deleted, 0 not: queued or in the outbox), inside the
+ * caller's transaction: a note carried or forwarded by a mediator, purged
+ * with the notes (client/via.h pl_via_purge_notes). */
+int pl_vault_via_item_delete(pl_vault *v, int64_t seq, pl_err *e);
+
 /* --- items: the transcript ------------------------------------------------ */
 enum { PL_DIR_OUT = 0, PL_DIR_IN = 1 };
 typedef struct {
