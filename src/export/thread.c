@@ -72,7 +72,6 @@ static int chain_step_rec(uint8_t chain[static PL_OBJ_HASH_LEN], int kind, int d
 	return 0;
 }
 
-
 /* 0 iff rec is a custody record (verified under the mediator key it names)
  * of this entry: for an object its id, hash, author and recipient; for a
  * note its hash and the two parties in the entry's direction. *c gets it. */
@@ -143,7 +142,6 @@ static json_t *entry_json_rec(int kind, int dir, uint64_t time, const uint8_t *b
 	}
 	return j;
 }
-
 
 /* en, pn: the names (version 2), or NULL (version 1). */
 static json_t *thread_json(const uint8_t exporter[static PL_IK_LEN],
