@@ -23,7 +23,9 @@
 #include "cli/cli.h"
 #include "cli/render.h"
 #include "client/messenger.h"
+#include "client/guarantee.h"
 #include "client/nego.h"
+#include "client/plan.h"
 #include "client/prove.h"
 #include "export/agreement.h"
 #include "export/document.h"
@@ -51,7 +53,7 @@ typedef struct {
 	/* what one scene hands the next: the case ids each side filed, Iran's
 	 * proposal and the counter both sides end up signing */
 	int64_t us_namazi, us_wang, us_sheikh, ir_sheikh, ir_namazi;
-	uint8_t proposal[8], counter[8];
+	uint8_t proposal[8], counter[8], plan[8];
 } demo;
 
 static void say(const char *fmt, ...)
@@ -606,6 +608,173 @@ static int scene_proofs(demo *d, pl_err *e)
 	return scene_document(d, e);
 }
 
+/* Syncs p; every envelope must open and none be refused (how many arrive
+ * depends on who sent what in which order). */
+static int fetch_all(demo *d, party *p, pl_err *e)
+{
+	pl_sync_report r;
+	memset(&r, 0, sizeof r);
+	if (pl_msgr_sync(p->v, &pl_nego_objects, &r, e) != 0)
+		return -1;
+	if (r.rejected != 0)
+		return step_fail(d, "an envelope was refused", NULL);
+	return 0;
+}
+
+/* Switzerland, named in the agreement, receives it and guarantees it. */
+static int scene_guarantee(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
+	pl_item ag;
+	uint8_t gids[2][PL_OBJ_ID_LEN];
+	int64_t gseqs[2];
+	say("6. Switzerland guarantees the agreement.");
+	if (deliver(d, us, e) != 0 || fetch_all(d, ch, e) != 0)
+		return -1;
+	int found = pl_guar_find_agreement(ch->v, d->counter, &ag, e);
+	if (found != 0)
+		return found < 0 ? -1
+				 : step_fail(d, "Switzerland did not receive the agreement", NULL);
+	say("    Naming Switzerland as mediator was both sides' consent to show it the");
+	say("    agreement: both vaults sent it the two signed objects, and it checked both");
+	say("    signatures and that the proposal names its own key.");
+	int rc = pl_guar_guarantee(ch->v, ag.id,
+				   "Switzerland will host the exchange in Geneva and carry it out "
+				   "under the plan it sends both parties.",
+				   NULL, gids, gseqs, e);
+	pl_vault_item_free(&ag);
+	if (rc != 0 || deliver(d, ch, e) != 0 || fetch_all(d, us, e) != 0 ||
+	    fetch_all(d, ir, e) != 0 || expect_state(d, us, d->counter, "guaranteed", e) != 0 ||
+	    expect_state(d, ir, d->counter, "guaranteed", e) != 0)
+		return -1;
+	say("    Switzerland countersigns it as guarantor; both vaults now show it");
+	say("    \"guaranteed\", with three signatures that anyone can check offline.");
+	say("");
+	return 0;
+}
+
+/* Every vault of the three delivers and then fetches, twice: whatever one
+ * signed reaches the other two. */
+static int round_trip(demo *d, pl_err *e)
+{
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < NPARTY; i++)
+			if (deliver(d, &d->p[i], e) != 0 || fetch_all(d, &d->p[i], e) != 0)
+				return -1;
+	return 0;
+}
+
+/* The plan's state in p's vault, as JSON (caller decrefs). */
+static json_t *plan_state(party *p, const uint8_t id[8], pl_err *e)
+{
+	json_t *j = NULL;
+	if (pl_plan_show(p->v, id, &j, NULL, e) != 0)
+		return NULL;
+	return j;
+}
+
+/* The exchange carried out under Switzerland's plan, step by step. */
+static int scene_execution(demo *d, pl_err *e)
+{
+	static const struct {
+		const char *id, *said;
+	} steps[] = {
+	    {"medical", "an independent doctor examines the three men: fit to travel"},
+	    {"aircraft", "the Swiss aircraft is on the tarmac in Geneva, both delegations aboard"},
+	    {"identities", "Swiss officials check each man's identity against the agreement"},
+	    {"handover", "the simultaneous handover: the three men cross at the same moment"},
+	    {"home", "Baquer Namazi and Xiyue Wang land in Washington, Sheikhzadeh in Tehran"},
+	};
+	party *us = &d->p[0], *ir = &d->p[1], *ch = &d->p[2];
+	char deadline[32], plan[2048];
+	time_t when = (time_t)pl_now() + 10 * 86400;
+	struct tm tm;
+	gmtime_r(&when, &tm);
+	strftime(deadline, sizeof deadline, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(plan, sizeof plan,
+		 "{\"title\": \"Exchange in Geneva\", \"steps\": ["
+		 "{\"id\": \"medical\", \"title\": \"Independent medical check\", \"performer\": "
+		 "\"mediator\", \"confirmers\": [\"a\", \"b\"], \"deadline\": \"%s\"},"
+		 "{\"id\": \"aircraft\", \"title\": \"Aircraft in Geneva\", \"performer\": "
+		 "\"mediator\", \"confirmers\": [\"a\", \"b\"], \"deadline\": \"%s\", "
+		 "\"waits_for\": [\"medical\"]},"
+		 "{\"id\": \"identities\", \"title\": \"Identities checked\", \"performer\": "
+		 "\"mediator\", \"confirmers\": [\"a\", \"b\"], \"deadline\": \"%s\", "
+		 "\"waits_for\": [\"aircraft\"]},"
+		 "{\"id\": \"handover\", \"title\": \"Simultaneous handover\", \"performer\": "
+		 "\"mediator\", \"confirmers\": [\"a\", \"b\"], \"deadline\": \"%s\", "
+		 "\"waits_for\": [\"identities\"], \"no_return\": true},"
+		 "{\"id\": \"home\", \"title\": \"Arrival home\", \"performer\": \"mediator\", "
+		 "\"confirmers\": [\"a\", \"b\"], \"deadline\": \"%s\", \"waits_for\": "
+		 "[\"handover\"]}]}",
+		 deadline, deadline, deadline, deadline, deadline);
+	say("7. The exchange, step by step, under Switzerland's plan.");
+	char agr[PL_OBJ_ID_HEX_LEN];
+	pl_obj_id_hex(agr, d->counter);
+	uint8_t acc[8];
+	if (pl_plan_create(ch->v, agr, NULL, plan, strlen(plan), d->plan, e) != 0 ||
+	    round_trip(d, e) != 0)
+		return -1;
+	say("    Switzerland signs the plan: five steps, each with who performs it, who");
+	say("    confirms it and a deadline; the handover is the point of no return.");
+	if (pl_plan_accept(us->v, d->plan, acc, e) != 0 ||
+	    pl_plan_accept(ir->v, d->plan, acc, e) != 0 || round_trip(d, e) != 0)
+		return -1;
+	say("    Both parties accept it, signed; nothing could start before they did.");
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		uint8_t id[8];
+		if (pl_plan_attest_step(ch->v, d->plan, steps[i].id, PL_ATTEST_DONE, steps[i].said,
+					id, e) != 0 ||
+		    round_trip(d, e) != 0 ||
+		    pl_plan_attest_step(us->v, d->plan, steps[i].id, PL_ATTEST_CONFIRM, NULL, id,
+					e) != 0 ||
+		    pl_plan_attest_step(ir->v, d->plan, steps[i].id, PL_ATTEST_CONFIRM, NULL, id,
+					e) != 0 ||
+		    round_trip(d, e) != 0)
+			return -1;
+		say("    %-10s Switzerland attests: %s;", steps[i].id, steps[i].said);
+		say("    %-10s both parties confirm, signed.", "");
+		if (strcmp(steps[i].id, "handover") == 0) {
+			uint8_t ab[8];
+			pl_err ae;
+			pl_err_clear(&ae);
+			if (pl_plan_abort_plan(ir->v, d->plan, "second thoughts", ab, &ae) == 0)
+				return step_fail(d, "an abort after the handover was accepted",
+						 NULL);
+			say("    %-10s from here on the plan refuses any abort: the handover is "
+			    "done.",
+			    "");
+		}
+	}
+	/* The three vaults hold the same signed objects and show the same state. */
+	json_t *s[NPARTY];
+	int same = 1;
+	for (int i = 0; i < NPARTY; i++)
+		s[i] = plan_state(&d->p[i], d->plan, e);
+	for (int i = 0; i < NPARTY; i++) {
+		json_t *st = s[i] ? json_object_get(s[i], "steps") : NULL;
+		const char *status =
+		    s[i] ? json_string_value(json_object_get(s[i], "status")) : NULL;
+		same = same && st && json_array_size(st) == 5 && status && s[0] &&
+		       strcmp(status, json_string_value(json_object_get(s[0], "status"))) == 0;
+		for (size_t k = 0; same && k < json_array_size(st); k++)
+			same = strcmp(json_string_value(
+					  json_object_get(json_array_get(st, k), "state")),
+				      "confirmed") == 0;
+	}
+	for (int i = 0; i < NPARTY; i++)
+		json_decref(s[i]);
+	if (!same)
+		return step_fail(d, "the three vaults do not show the plan carried out", NULL);
+	say("");
+	say("    The plan as all three vaults show it (parley plan show):");
+	if (pl_plan_show(us->v, d->plan, NULL, stdout, e) != 0)
+		return -1;
+	fflush(stdout);
+	say("");
+	return 0;
+}
+
 static void scene_summary(void)
 {
 	say("");
@@ -618,7 +787,7 @@ static int run(demo *d, pl_err *e)
 	if (scene_setup(d, e) != 0 || scene_meeting(d, e) != 0 || scene_case_files(d, e) != 0 ||
 	    scene_unanswered_outreach(d, e) != 0 || scene_humanitarian_request(d, e) != 0 ||
 	    scene_proposal(d, e) != 0 || scene_counter(d, e) != 0 || scene_agreement(d, e) != 0 ||
-	    scene_proofs(d, e) != 0)
+	    scene_proofs(d, e) != 0 || scene_guarantee(d, e) != 0 || scene_execution(d, e) != 0)
 		return -1;
 	scene_summary();
 	return 0;

@@ -552,11 +552,14 @@ int pl_plan_create(pl_vault *v, const char *agreement_prefix, const char *agreem
 		for (size_t i = 0; i < ni && found < 2; i++) {
 			const uint8_t *pb, *ab;
 			size_t pn, an;
+			/* the mediator's agreement item: by its own id or its
+			 * proposal's */
 			if (items[i].kind == PL_KIND_AGREEMENT &&
-			    id_prefix(agreement_prefix, items[i].id) &&
 			    pl_agreed_split(items[i].body.p, items[i].body.n, &pb, &pn, &ab, &an) ==
 				0 &&
-			    pl_obj_decode_signed(p, pb, pn, NULL) == 0) {
+			    pl_obj_decode_signed(p, pb, pn, NULL) == 0 &&
+			    (id_prefix(agreement_prefix, items[i].id) ||
+			     id_prefix(agreement_prefix, p->id))) {
 				memcpy(pid, p->id, 8);
 				found++;
 				continue;
