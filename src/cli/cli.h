@@ -159,6 +159,7 @@ int pl_cmd_contact(pl_cli *cli, int argc, char **argv);
 int pl_cmd_case(pl_cli *cli, int argc, char **argv);
 int pl_cmd_send(pl_cli *cli, int argc, char **argv);
 int pl_cmd_introduce(pl_cli *cli, int argc, char **argv);
+int pl_cmd_people(pl_cli *cli, int argc, char **argv);
 int pl_cmd_forward(pl_cli *cli, int argc, char **argv);
 int pl_cmd_hold(pl_cli *cli, int argc, char **argv);
 int pl_cmd_outreach(pl_cli *cli, int argc, char **argv);

@@ -172,6 +172,14 @@ static const pl_cli_cmd commands[] = {
      "  ID  the request (4 or more hex digits of its id from inbox); shows it and\n"
      "      asks before signing unless --yes (scripts; needed without a terminal)",
      "answer a humanitarian request"},
+    {"people", pl_cmd_people,
+     "people\n"
+     "  every detainee named in a signed move this vault holds (its threads, the\n"
+     "  moves it carried and the agreements it holds as mediator), with each\n"
+     "  proposal and request naming them and its state, and the execution plan\n"
+     "  of their agreement: how many steps are confirmed and which is next.\n"
+     "  --json: the same as data",
+     "where each named detainee stands, across threads and plans"},
     {"inbox", pl_cmd_inbox,
      "inbox\n"
      "  every term of every move received, each party by name; times in UTC and in\n"

@@ -122,6 +122,12 @@ pa plan show "$PL" >"$T/show.txt"
 check "plan show (text) says which time is which" grep -q 'logged.*relay log' "$T/show.txt"
 
 # --- the record, offline ------------------------------------------------------------------
+# The mediator's overview by person: the agreement it guaranteed and the
+# plan carrying it out, beside each person the agreement names.
+pm --json people >"$T/people.json"
+check "people (mediator): both persons, each with the guaranteed agreement and the plan" jq -e --arg p "$P" --arg pl "$PL" 'length == 2 and all(.[]; any(.moves[]; .id == $p and .state == "guaranteed" and (.where | test("mediator"))) and any(.plans[]; .plan == $pl and .status == "running" and .steps_confirmed == 2 and .next_step == "home"))' "$T/people.json"
+pa people >"$T/people.txt"
+check "people (party, text): who releases whom, and where the plan stands" bash -c "grep -q 'released by United States (you) to Iran' '$T/people.txt' && grep -q '2 of 3 steps confirmed; next: home (late)' '$T/people.txt'"
 check "export execution" quiet pb export execution "$PL" --out "$T/exec.json"
 check "verify checks it offline" jq -e '.status == "running" and (.steps | map(.state)) == ["confirmed","confirmed","late"]' <("$PARLEY" --json verify "$T/exec.json" --expect-key "$KM")
 tamper_all "every flipped byte of the execution record is refused" "$T/exec.json"
