@@ -69,6 +69,15 @@ check "Iran accepts the proposal" quiet p "$B" accept --yes "$P"
 p "$A" sync >/dev/null 2>&1
 check "  and the United States sees it accepted" jq -e --arg id "$P" 'any(.[]; .id == $id and .state == "accepted")' <(p "$A" --json thread Iran)
 
+# Proximity talks between parties that only know each other through the
+# mediator: a proposal sent --via Switzerland, passed on, and read by Iran
+# against the key Switzerland introduced.
+P2=$(p "$A" propose --yes Iran --we-release "$X" --they-release "$W" --place Geneva --via Switzerland 2>/dev/null)
+p "$S" sync >/dev/null 2>&1
+check "Switzerland passes on a move between the two it introduced" quiet p "$S" forward "$P2" --note "from the Americans, unchanged"
+p "$B" --json sync >"$T/sv.json" 2>/dev/null
+check "  Iran receives it from the introduced United States, with its path" jq -e --arg id "$P2" 'any(.[]; .id == $id and .state == "received" and (.path | tostring | test("Switzerland")))' <(p "$B" --json inbox)
+
 # An introduction from a party that is only introduced: Iran (made to see
 # the United States as verified in its own vault, as a modified client
 # would) introduces Mallory. The United States refuses it.
