@@ -67,7 +67,12 @@ static json_t *contact_json(pl_vault *v, const pl_contact *c)
 			      "fingerprint", fp, "safety_number", sn, "verified", c->verified,
 			      "key_changed", c->key_changed);
 	json_object_set_new(j, "assurance", json_string(assurance(c)));
-	json_object_set_new(j, "introduced_by", intro_json(v, c));
+	/* introduced_by: the introducer's name (null: none); the details
+	 * (its key, when, the name it gave) in "introduction" */
+	json_t *ij = intro_json(v, c);
+	json_t *in = json_object_get(ij, "name");
+	json_object_set_new(j, "introduced_by", in ? json_incref(in) : json_null());
+	json_object_set_new(j, "introduction", ij);
 	/* Where its mailbox lives, when that is not our relay. */
 	if (c->has_relay) {
 		char rk[PL_KEY_HEX_LEN];
