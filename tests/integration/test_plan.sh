@@ -132,4 +132,14 @@ check "export execution" quiet pb export execution "$PL" --out "$T/exec.json"
 check "verify checks it offline" jq -e '.status == "running" and (.steps | map(.state)) == ["confirmed","confirmed","late"]' <("$PARLEY" --json verify "$T/exec.json" --expect-key "$KM")
 tamper_all "every flipped byte of the execution record is refused" "$T/exec.json"
 
+# --- an abort before the point of no return ------------------------------------------------
+PL2=$(pm plan "${AG:0:8}" --file "$T/plan.json")
+pa sync >/dev/null 2>&1
+pb sync >/dev/null 2>&1
+check "a second plan: both parties accept it" bash -c "'$PARLEY' --vault '$A' plan accept $PL2 >/dev/null 2>&1 && '$PARLEY' --vault '$B' plan accept $PL2 >/dev/null 2>&1"
+check "Iran aborts it before the point of no return" quiet pb plan abort "$PL2" --reason "the funds did not arrive"
+for v in "$A" "$M" "$A" "$M"; do "$PARLEY" --vault "$v" sync >/dev/null 2>&1; done
+check "  all three vaults show it aborted, with the reason" bash -c "for v in '$A' '$B' '$M'; do '$PARLEY' --vault \$v --json plan show $PL2 | jq -e '.status == \"aborted\"' >/dev/null || exit 1; done; '$PARLEY' --vault '$A' plan show $PL2 | grep -q 'the funds did not arrive'"
+refused "  no step is attested after the abort" pa step done "$PL2" escrow
+
 echo "1..$_n"
