@@ -713,11 +713,13 @@ int pl_agreement_verify_ex(pl_agreement_summary *s, const uint8_t *file, size_t 
 		goto done;
 	memcpy(t->proposer_ik, t->proposal.author_ik, PL_IK_LEN);
 	memcpy(t->accepter_ik, t->acceptance.author_ik, PL_IK_LEN);
-	uint8_t signers[2][PL_IK_LEN];
+	/* the mediator's key too, when its guarantee is the third signature */
+	uint8_t signers[3][PL_IK_LEN];
 	memcpy(signers[0], t->proposer_ik, PL_IK_LEN);
 	memcpy(signers[1], t->accepter_ik, PL_IK_LEN);
-	if (pl_export_expect_check(expect, n_expect, (const uint8_t(*)[PL_IK_LEN])signers, 2,
-				   "agreement", e) != 0)
+	memcpy(signers[2], t->proposal.u.proposal.mediator_ik, PL_IK_LEN);
+	if (pl_export_expect_check(expect, n_expect, (const uint8_t(*)[PL_IK_LEN])signers,
+				   t->guaranteed ? 3 : 2, "agreement", e) != 0)
 		goto done;
 	for (size_t i = 0; i < n_expect; i++)
 		t->expect_matched |=

@@ -89,6 +89,8 @@ check "the exported agreement carries the guarantee" jqe '.guarantee | length > 
 "$PARLEY" verify "$T/agr.json" >"$T/v.out" 2>&1
 check "verify: three signatures, guaranteed by Switzerland" \
 	grep -q "guaranteed by Switzerland: all three signatures verify" "$T/v.out"
+check "verify --expect-key takes the guarantor's key beside the parties'" \
+	quiet "$PARLEY" verify "$T/agr.json" --expect-key "$KS" --expect-key "$KI" --expect-key "$KU"
 check "  lists every signer with what it committed to" \
 	bash -c "grep -q 'Iran, key fingerprint .*signed the proposal; commits to:' '$T/v.out' && grep -q 'United States, key fingerprint .*signed the acceptance' '$T/v.out' && grep -q 'Switzerland (the mediator), key fingerprint .*signed the guarantee' '$T/v.out' && grep -q 'hold the funds in escrow' '$T/v.out'"
 check "  --json: three signatures and the guarantor" \
