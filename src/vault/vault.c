@@ -1160,9 +1160,37 @@ static void file_free(uint8_t *f, size_t n)
 	}
 }
 
+/* Reads the vault file, parses its header into *h and unwraps the data
+ * key with pass into v->kek. 0, or -1 with e set. */
+static int unwrap_file(pl_vault *v, const char *pass, size_t passlen, uint8_t *wrap, uint8_t **f,
+		       size_t *flen, pl_vfile_hdr *h, pl_err *e)
+{
+	if (read_file(v, f, flen, e) != 0)
+		return -1;
+	if (pl_vfile_hdr_parse(h, *f, *flen) != 0)
+		return pl_err_set(e, PL_EXIT_VAULT,
+				  "%s/" VAULT_FILE " is not a parley vault or its header is "
+				  "damaged; restore the vault from a backup",
+				  vdir(v));
+	if (pl_vault_kdf_derive(wrap, &h->kdf, pass, passlen) != 0)
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "could not derive the vault key from the passphrase (out of "
+				  "memory?); close other programs and try again");
+	if (pl_vfile_hdr_unwrap(h, wrap, v->kek) != 0)
+		return pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s",
+				  vdir(v));
+	return 0;
+}
+
 /* Unlocks the sealed vault file: the costly key derivation first, beside
  * a process that holds the vault; then, under the lock, the file as it is
- * now is read again, authenticated whole, and its image loaded. */
+ * now is read again, authenticated whole, and its image loaded.
+ *
+ * The first read happens without the lock, so it may open the file a
+ * holder is replacing at that moment, whose old copy the holder
+ * overwrites once the new one is in place (put_file): a header that does
+ * not parse or does not unwrap there is read again under the lock before
+ * anything is said about it. */
 static int open_sealed(pl_vault *v, const char *pass, size_t passlen, const char *cmd,
 		       unsigned wait_ms, pl_err *e)
 {
@@ -1174,24 +1202,14 @@ static int open_sealed(pl_vault *v, const char *pass, size_t passlen, const char
 
 	if (wrap == NULL)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory for the vault key");
-	if (read_file(v, &f, &flen, e) != 0)
-		goto out;
-	if (pl_vfile_hdr_parse(&h, f, flen) != 0) {
-		pl_err_set(e, PL_EXIT_VAULT,
-			   "%s/" VAULT_FILE " is not a parley vault or its header is damaged; "
-			   "restore the vault from a backup",
-			   vdir(v));
-		goto out;
-	}
-	if (pl_vault_kdf_derive(wrap, &h.kdf, pass, passlen) != 0) {
-		pl_err_set(e, PL_EXIT_ERROR,
-			   "could not derive the vault key from the passphrase (out of "
-			   "memory?); close other programs and try again");
-		goto out;
-	}
-	if (pl_vfile_hdr_unwrap(&h, wrap, v->kek) != 0) {
-		pl_err_set(e, PL_EXIT_VAULT, "wrong passphrase for the vault at %s", vdir(v));
-		goto out;
+	if (unwrap_file(v, pass, passlen, wrap, &f, &flen, &h, e) != 0) {
+		if (v->lock_fd >= 0 || f == NULL)
+			goto out;
+		file_free(f, flen);
+		f = NULL;
+		if (pl_vault_lock_take(v, cmd, wait_ms, e) != 0 ||
+		    unwrap_file(v, pass, passlen, wrap, &f, &flen, &h, e) != 0)
+			goto out;
 	}
 	if (v->lock_fd < 0 && pl_vault_lock_take(v, cmd, wait_ms, e) != 0)
 		goto out;

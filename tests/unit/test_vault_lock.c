@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 
 #include <signal.h>
 #include <sodium.h>
@@ -28,6 +29,7 @@
 #include "session/message.h"
 #include "session/ratchet.h"
 #include "support.h"
+#include "util/file.h"
 #include "vault/vault.h"
 
 #define SENDERS 3 /* processes sending on one vault at once */
@@ -173,6 +175,53 @@ static void test_dead_holder_releases(void **state)
 	pl_test_rm_rf(root);
 }
 
+/* A command opening the vault reads its file once before it waits for
+ * the lock; the holder may be replacing the file at that moment and
+ * overwriting the old copy (put_file). A header that reads as damaged
+ * then is read again under the lock, not reported: here the holder spoils
+ * the file in place and restores it before it lets go. */
+static void test_damaged_read_before_lock_is_read_again(void **state)
+{
+	(void)state;
+	char root[96], dir[128], path[160];
+	pl_err e;
+	pl_test_tmpdir(root, sizeof root, "lock-reread");
+	pl_vault_close(pl_test_vault_new(root, "a", "alice", "http://127.0.0.1:9"));
+	snprintf(dir, sizeof dir, "%s/a", root);
+	snprintf(path, sizeof path, "%s/vault.pv", dir);
+
+	pl_vault *a = open_as(dir, "send", 0, &e);
+	assert_non_null(a);
+	uint8_t *good = NULL;
+	size_t n = 0;
+	assert_int_equal(pl_file_read(path, 1u << 24, &good, &n, &e), 0);
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	uint8_t *zero = calloc(1, n);
+	assert_non_null(zero);
+	assert_int_equal(pwrite(fd, zero, n, 0), (ssize_t)n);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pl_vault *b = open_as(dir, "sync", 20000, &e);
+		if (b == NULL)
+			fprintf(stderr, "second opener: %s\n", e.msg);
+		else
+			pl_vault_close(b);
+		_exit(b == NULL ? 5 : 0);
+	}
+	struct timespec ts = {0, 400 * 1000000L};
+	nanosleep(&ts, NULL); /* the child has read the spoiled file by now */
+	assert_int_equal(pwrite(fd, good, n, 0), (ssize_t)n);
+	close(fd);
+	pl_vault_close(a);
+	assert_int_equal(pl_test_wait(pid, CHILD_MS), 0);
+	free(zero);
+	free(good);
+	pl_test_rm_rf(root);
+}
+
 /* --- no message key used twice ---------------------------------------------- */
 
 typedef struct {
@@ -185,8 +234,10 @@ static void sender(const char *dir, int who)
 {
 	pl_err e;
 	pl_vault *v = open_as(dir, "send", 0, &e);
-	if (v == NULL)
+	if (v == NULL) {
+		fprintf(stderr, "sender %d: %s\n", who, e.msg);
 		_exit(3);
+	}
 	int bad = 0;
 	for (int i = 0; i < NOTES && !bad; i++) {
 		char text[64];
@@ -199,6 +250,8 @@ static void sender(const char *dir, int who)
 				    &seq, &e) != 0 ||
 		      pl_msgr_deliver(v, &r, &e) != 0;
 	}
+	if (bad)
+		fprintf(stderr, "sender %d: %s\n", who, e.msg);
 	pl_vault_close(v);
 	_exit(bad ? 4 : 0);
 }
@@ -300,6 +353,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_holder_parse),
 	    cmocka_unit_test(test_second_open_waits_then_names_holder),
 	    cmocka_unit_test(test_dead_holder_releases),
+	    cmocka_unit_test(test_damaged_read_before_lock_is_read_again),
 	    cmocka_unit_test(test_parallel_senders_never_reuse_a_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
