@@ -205,18 +205,22 @@ static void intro_sort(uint8_t (*v)[32], uint32_t *perm, size_t lo, size_t hi, u
 	insertion_sort(v, perm, lo, hi);
 }
 
+void pl_psi_sort_depth(uint8_t (*v)[32], size_t n, uint32_t *perm, unsigned depth)
+{
+	if (perm != NULL)
+		for (size_t i = 0; i < n; i++)
+			perm[i] = (uint32_t)i;
+	if (n >= 2)
+		intro_sort(v, perm, 0, n, depth);
+}
+
 void pl_psi_sort(uint8_t (*v)[32], size_t n, uint32_t *perm)
 {
 	unsigned depth = 0;
 
-	if (perm != NULL)
-		for (size_t i = 0; i < n; i++)
-			perm[i] = (uint32_t)i;
-	if (n < 2)
-		return;
 	for (size_t m = n; m > 1; m >>= 1)
-		depth += 2;
-	intro_sort(v, perm, 0, n, depth);
+		depth += 2; /* 2 log2(n), as introsort */
+	pl_psi_sort_depth(v, n, perm, depth);
 }
 
 int pl_psi_strictly_ascending(const uint8_t (*v)[32], size_t n)

@@ -58,6 +58,9 @@ int pl_psi_reblind(uint8_t (*out)[32], const uint8_t (*in)[32], size_t n, const 
  * n) at worst). If perm is not NULL, perm[j] receives the original index of
  * the value that ends at j (n must then fit in uint32_t). */
 void pl_psi_sort(uint8_t (*v)[32], size_t n, uint32_t *perm);
+/* The same with the quicksort depth limit given (0: heapsort alone), so
+ * that tests reach the fallback; pl_psi_sort uses 2 log2(n). */
+void pl_psi_sort_depth(uint8_t (*v)[32], size_t n, uint32_t *perm, unsigned depth);
 
 /* 1 if v[0] < v[1] < ... < v[n-1] by memcmp (so no duplicates), else 0. */
 int pl_psi_strictly_ascending(const uint8_t (*v)[32], size_t n);
