@@ -21,7 +21,7 @@ PARLEY_LIBS := $(call pc,--libs,$(PARLEY_PKGS)) -lpthread
 
 BINS := $(B)/ratchet_floor $(B)/ratchet_parley $(B)/ratchet_signal $(B)/ratchet_olm \
 	$(B)/bare_httpd $(B)/relay_load $(B)/log_bench $(B)/mbxlog_bench $(B)/unlock_bench \
-	$(B)/commit_bench
+	$(B)/commit_bench $(B)/psi_bench
 
 .PHONY: all
 all: $(BINS)
@@ -74,3 +74,7 @@ $(B)/unlock_bench: bench/unlock_bench.c $(LIB)
 $(B)/commit_bench: bench/commit_bench.c $(LIB)
 	@mkdir -p $(B)
 	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium sqlite3) -o $@ $< $(LIB) $(PARLEY_LIBS)
+
+$(B)/psi_bench: bench/psi_bench.c $(LIB)
+	@mkdir -p $(B)
+	$(CC) $(BENCH_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,libsodium) -o $@ $< $(LIB) $(PARLEY_LIBS)

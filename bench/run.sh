@@ -16,7 +16,10 @@
 # Unlock (bench/unlock_bench): pl_vault_open at the Argon2id cost of new
 # vaults beside libsodium's INTERACTIVE cost, median of UNLOCK_ROUNDS; about
 # 10 s more.
-# Whole run: about 115 s; every child is under `timeout`.
+# PSI (bench/psi_bench): one side of a 2^20 x 2^20 ECDH-PSI of blind
+# matching beside the libsodium floor, interleaved in 16 slices; about
+# 220 s more at full size (PSI_BENCH_N=65536 shrinks it to ~15 s).
+# Whole run: about 335 s; every child is under `timeout`.
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
@@ -28,7 +31,7 @@ BURST_N=${BURST_N:-20000}
 RELAY_ROUNDS=${RELAY_ROUNDS:-3}
 RELAY_SECONDS=${RELAY_SECONDS:-2}
 SENDERS=${SENDERS:-1 8 64}
-PARTS=${PARTS:-ratchet relay log mbxlog unlock commit} # which parts to run
+PARTS=${PARTS:-ratchet relay log mbxlog unlock commit psi} # which parts to run
 MBXLOG_LEAVES=${MBXLOG_LEAVES:-1000000}
 MBXLOG_ROUNDS=${MBXLOG_ROUNDS:-15}
 UNLOCK_ROUNDS=${UNLOCK_ROUNDS:-5}
@@ -246,4 +249,9 @@ if want commit && [ -x "$B/commit_bench" ]; then
 	mkdir -p "$work/commit"
 	timeout 300 "$B/commit_bench" "$work/commit" 21 || echo "commit_bench failed or timed out"
 	rm -rf "$work/commit"
+fi
+if want psi && [ -x "$B/psi_bench" ]; then
+	echo
+	echo "== PSI: one side of an N x N ECDH-PSI (blind matching), one core, beside the libsodium floor =="
+	timeout 900 "$B/psi_bench" || echo "psi_bench failed or timed out" # PSI_BENCH_N: its size
 fi
