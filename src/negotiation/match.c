@@ -759,12 +759,17 @@ int pl_match_packages_load(pl_match_package **out, size_t *n, const char *text, 
 			}
 		}
 		pl_match_package *p = &pk[i];
-		p->we = calloc(2 * PL_PKG_PEOPLE_MAX, sizeof *p->we);
+		/* as many entries as the lists hold (bounded by load_list) */
+		size_t nw = json_array_size(json_object_get(jp, "we_release"));
+		size_t nt = json_array_size(json_object_get(jp, "they_release"));
+		nw = nw > PL_PKG_PEOPLE_MAX ? PL_PKG_PEOPLE_MAX : nw;
+		nt = nt > PL_PKG_PEOPLE_MAX ? PL_PKG_PEOPLE_MAX : nt;
+		p->we = calloc(nw + nt + 1, sizeof *p->we);
 		if (p->we == NULL) {
 			pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 			goto out;
 		}
-		p->they = p->we + PL_PKG_PEOPLE_MAX;
+		p->they = p->we + nw;
 		if (load_list(json_object_get(jp, "we_release"), "we_release", pn, p->we, &p->nwe,
 			      e) != 0 ||
 		    load_list(json_object_get(jp, "they_release"), "they_release", pn, p->they,
