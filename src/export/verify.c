@@ -18,6 +18,7 @@
 #include "export/evidence.h"
 #include "export/execution.h"
 #include "export/json.h"
+#include "export/match.h"
 #include "export/outreach.h"
 #include "export/thread.h"
 #include "util/codec.h"
@@ -129,6 +130,20 @@ static int execution_file(const uint8_t *file, size_t n, const pl_verify_opts *o
 	return 0;
 }
 
+/* A proof of mutual intent (export/match.h). */
+static int intent_file(const uint8_t *file, size_t n, const pl_verify_opts *o, pl_err *e, FILE *out,
+		       json_t **js)
+{
+	pl_intent_summary s;
+	if (pl_intent_verify_ex(&s, file, n, o->expect, o->n_expect, e) != 0)
+		return -1;
+	if (out)
+		pl_intent_summary_print(out, &s);
+	if (js && (*js = pl_intent_summary_json(&s)) == NULL)
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	return 0;
+}
+
 static const struct {
 	const char *format;
 	int takes_relay_key; /* whether pl_verify_opts.relay_key applies */
@@ -137,7 +152,7 @@ static const struct {
 } formats[] = {
     {PL_AGREEMENT_FORMAT, 1, agreement_file}, {PL_THREAD_FORMAT, 0, thread_file},
     {PL_OUTREACH_FORMAT, 1, outreach_file},   {PL_EVIDENCE_FORMAT, 1, evidence_file},
-    {PL_EXECUTION_FORMAT, 0, execution_file},
+    {PL_EXECUTION_FORMAT, 0, execution_file}, {PL_INTENT_FORMAT, 0, intent_file},
 };
 
 int pl_verify_bytes(const uint8_t *file, size_t n, const uint8_t (*expect)[PL_IK_LEN],

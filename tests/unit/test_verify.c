@@ -17,6 +17,7 @@
 #include "support.h"
 #include "export/agreement.h"
 #include "export/document.h"
+#include "export/match.h"
 #include "export/thread.h"
 #include "export/verify.h"
 #include "util/codec.h"
@@ -570,6 +571,32 @@ static void test_verify_file_and_dispatch(void **st)
 	assert_non_null(js);
 	json_decref(js);
 	free(text);
+	/* a proof of mutual intent (export/match.h) is dispatched too */
+	{
+		uint8_t id[PL_MATCH_ID_LEN];
+		pl_wr sa, sb;
+		pl_match_id(id, PL_MATCH_INTENT, A.pk, B.pk, "talks");
+		pl_wr_init(&sa);
+		pl_wr_init(&sb);
+		assert_int_equal(pl_match_intent_sign(&sa, id, B.pk, "talks", T0, &A), 0);
+		assert_int_equal(pl_match_intent_sign(&sb, id, A.pk, "talks", T0 + 1, &B), 0);
+		snprintf(path, sizeof path, "%s/intent.json", dir);
+		assert_int_equal(pl_intent_export_write(path, sa.p, sa.n, sb.p, sb.n, &e), 0);
+		out = open_memstream(&text, &tl);
+		assert_int_equal(pl_verify_file(path, NULL, 0, &e, out, &js), 0);
+		fclose(out);
+		assert_true(strncmp(text, "mutual intent: ", 15) == 0);
+		assert_non_null(strstr(text, "both committed to talk about \"talks\""));
+		assert_string_equal(json_string_value(json_object_get(js, "format")),
+				    "parley-intent");
+		json_decref(js);
+		free(text);
+		sa.p[sa.n - 1] ^= 1; /* a statement altered: not written */
+		assert_int_equal(pl_intent_export_write(path, sa.p, sa.n, sb.p, sb.n, &e), -1);
+		assert_int_equal(e.code, PL_EXIT_SECURITY);
+		pl_wr_free(&sa);
+		pl_wr_free(&sb);
+	}
 	/* missing file, not JSON, unknown format, no format */
 	snprintf(path, sizeof path, "%s/missing.json", dir);
 	assert_int_equal(pl_verify_file(path, NULL, 0, &e, NULL, NULL), -1);
