@@ -387,6 +387,17 @@ int pl_vault_via_get(pl_vault *v, const uint8_t id[static 8], uint8_t mediator[s
  * with the notes (client/via.h pl_via_purge_notes). */
 int pl_vault_via_item_delete(pl_vault *v, int64_t seq, pl_err *e);
 
+/* --- blind matches (vault_match.c, client/match.h) ----------------------- */
+#define PL_VAULT_MATCH_ID_LEN 16
+#define PL_VAULT_MATCH_REC_MAX ((size_t)200 << 20)
+/* Puts (inserts or replaces) the record of match id: 0 or -1. */
+int pl_vault_match_put(pl_vault *v, const uint8_t id[static PL_VAULT_MATCH_ID_LEN],
+		       const uint8_t *rec, size_t n, pl_err *e);
+/* Reads it into *out (initialised here; free with pl_wr_free): 1 found,
+ * 0 absent, -1 error. */
+int pl_vault_match_get(pl_vault *v, const uint8_t id[static PL_VAULT_MATCH_ID_LEN], pl_wr *out,
+		       pl_err *e);
+
 /* --- items: the transcript ------------------------------------------------ */
 enum { PL_DIR_OUT = 0, PL_DIR_IN = 1 };
 typedef struct {
