@@ -20,6 +20,7 @@
 
 #include "client/guarantee.h"
 #include "client/logq.h"
+#include "client/match.h"
 #include "client/messenger.h"
 #include "client/plan.h"
 #include "client/via.h"
@@ -1007,6 +1008,8 @@ int pl_nego_object_received(void *ctx, pl_vault *v, const pl_contact *from, cons
 	sync_ctx *x = ctx;
 	if (p->kind == PL_KIND_PLAN) /* execution plans: client/plan.c */
 		return pl_plan_received(v, from, p, env, e);
+	if (p->kind == PL_KIND_MATCH) /* blind matching: client/match.c */
+		return pl_match_received(v, from, p, e);
 	if (p->kind == PL_KIND_AGREEMENT) {
 		int ar = pl_guar_agreement_received(v, from, p, e);
 		if (ar == 0 && x && x->r)
@@ -1161,6 +1164,24 @@ int pl_nego_sync(pl_vault *v, pl_sync_report *r, pl_nego_report *nr, pl_err *e)
 	}
 	if (rc == 0)
 		rc = pl_nego_settle(v, nr, e);
+	/* Blind matches move on with what arrived; their answers are due at
+	 * once, so they go out with this sync. */
+	if (rc == 0 && (rc = pl_match_advance(v, NULL, NULL, &nr->matches_moved, e)) == 0 &&
+	    nr->matches_moved > 0) {
+		pl_sync_report r2;
+		pl_err de;
+		memset(&r2, 0, sizeof r2);
+		pl_err_clear(&de);
+		if (pl_msgr_deliver(v, &r2, &de) == 0 && r) {
+			r->delivered += r2.delivered;
+			r->queued = r2.queued;
+		}
+	}
+	if (rc == 0 && r && r->log_size > 0) {
+		pl_err we;
+		pl_err_clear(&we);
+		(void)pl_match_watch(v, r->log_size, &nr->matches_stopped, &we);
+	}
 	/* Envelopes left for a later sync are ours to report, not "pending
 	 * from unknown keys". */
 	for (size_t i = 0; rc == 0 && i < x->ndef; i++) {

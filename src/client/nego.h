@@ -124,6 +124,8 @@ typedef struct {
 	unsigned guaranteed;	   /* our agreements the mediator they name guaranteed */
 	unsigned to_guarantee;	   /* agreements delivered to us as their mediator */
 	unsigned via_unknown;	   /* forwarded moves by a party we hold no key for: refused */
+	unsigned matches_moved;	   /* blind matches moved on (client/match.h) */
+	unsigned matches_stopped;  /* of ours, the other side fetched our answer, gave none */
 } pl_nego_report;
 /* Counts a forwarded move refused for its unknown author in the report of
  * the sync whose handler context is ctx (NULL: nothing). */

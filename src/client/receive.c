@@ -219,6 +219,7 @@ static int apply_payload(pl_vault *v, const pl_msgr_object_handler *h, const pl_
 	}
 	case PL_KIND_OBJECT:
 	case PL_KIND_PLAN:
+	case PL_KIND_MATCH:
 	case PL_KIND_CARRY:
 	case PL_KIND_FORWARDED:
 	case PL_KIND_HOLD:

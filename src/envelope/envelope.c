@@ -169,6 +169,9 @@ static int payload_kind_ok(uint8_t kind, const uint8_t *body, size_t bodylen)
 	case PL_KIND_PLAN:
 		/* Checked, with its signature, by its one decoder
 		 * (src/negotiation/plan.c) before anything is stored. */
+	case PL_KIND_MATCH:
+		/* Checked by its one decoder (src/negotiation/match.c)
+		 * before anything is stored. */
 	case PL_KIND_CARRY:
 	case PL_KIND_FORWARDED:
 	case PL_KIND_HOLD:

@@ -61,6 +61,9 @@ enum {
  * a step attestation or an abort, signed, sent to the two other
  * participants (docs/PLAN.md). */
 enum { PL_KIND_PLAN = 12 };
+/* A blind-matching message (negotiation/match.h, docs/MATCH.md): a signed
+ * commitment, or a part of a blinded list or of an answer. */
+enum { PL_KIND_MATCH = 14 };
 /* The body of a PL_KIND_RESTORED notice: the sender's vault was restored
  * from a backup, or an older copy of it was put back, and messages after
  * `date` may be missing (docs/PROTOCOL.md, "Restored notice"):
