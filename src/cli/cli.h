@@ -187,7 +187,11 @@ int pl_cmd_prove(pl_cli *cli, int argc, char **argv);
 int pl_cmd_demo(pl_cli *cli, int argc, char **argv);
 int pl_cmd_backup(pl_cli *cli, int argc, char **argv);
 int pl_cmd_restore(pl_cli *cli, int argc, char **argv);
-int pl_cmd_plan(pl_cli *cli, int argc, char **argv); /* plan, plan accept/show/abort */
+int pl_cmd_plan(pl_cli *cli, int argc, char **argv);  /* plan, plan accept/show/abort */
+int pl_cmd_match(pl_cli *cli, int argc, char **argv); /* match intent/packages/count/show */
+/* 1 if it is a part of a blind match's list or answer (shown by parley
+ * match show, not item by item); commitments show as items. */
+int pl_cli_match_part(const pl_item *it);
 int pl_cmd_step(pl_cli *cli, int argc, char **argv); /* step done/confirm */
 /* After a plan move is queued: delivers, prints its id (JSON: id, kind,
  * state), says on stderr if it stays queued (cmd_plan.c). */

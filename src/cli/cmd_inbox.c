@@ -33,7 +33,7 @@ int pl_cmd_inbox(pl_cli *cli, int argc, char **argv)
 		/* a forwarded payload shows as the move it brought (under its
 		 * author, with its path) */
 		if (items[i].dir != PL_DIR_IN || items[i].kind == PL_KIND_ACK ||
-		    items[i].kind == PL_KIND_FORWARDED)
+		    items[i].kind == PL_KIND_FORWARDED || pl_cli_match_part(&items[i]))
 			continue;
 		shown++;
 		if (arr)

@@ -42,6 +42,11 @@ static void print_nego_report(const pl_nego_report *nr)
 			"parley: %u agreement(s) guaranteed by the mediator they name (see parley "
 			"inbox)\n",
 			nr->guaranteed);
+	if (nr->matches_stopped)
+		fprintf(stderr,
+			"parley: %u blind match(es): the relay's log proves the other side "
+			"fetched our answer and has not answered (parley match show ID)\n",
+			nr->matches_stopped);
 	if (nr->to_guarantee)
 		fprintf(stderr,
 			"parley: %u agreement(s) name you as guarantor and await your guarantee "
@@ -139,6 +144,8 @@ int pl_cmd_sync(pl_cli *cli, int argc, char **argv)
 		json_object_set_new(j, "guaranteed", json_integer(nr.guaranteed));
 		json_object_set_new(j, "to_guarantee", json_integer(nr.to_guarantee));
 		json_object_set_new(j, "via_unknown", json_integer(nr.via_unknown));
+		json_object_set_new(j, "matches_moved", json_integer(nr.matches_moved));
+		json_object_set_new(j, "matches_stopped", json_integer(nr.matches_stopped));
 		json_object_set_new(j, "forward_notices", json_integer(told));
 		pl_cli_json_out(j);
 	} else {

@@ -37,6 +37,8 @@ int pl_cmd_thread(pl_cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].kind == PL_KIND_ACK || items[i].kind == PL_KIND_RELAY)
 			continue; /* bookkeeping, shown as the "fetched" state instead */
+		if (pl_cli_match_part(&items[i]))
+			continue; /* parts of blinded lists: parley match show */
 		if (arr)
 			json_array_append_new(arr, pl_cli_item_json(v, &items[i], now));
 		else

@@ -253,6 +253,27 @@ static const pl_cli_cmd commands[] = {
      "           waits for is confirmed\n"
      "  confirm  one of the step's confirmers confirms it",
      "attest a step of an execution plan"},
+    {"match", pl_cmd_match,
+     "match intent NAME --topic TEXT --answer yes|no |\n"
+     "     match packages NAME --file PACKAGES.json [--max N] [--label TEXT] |\n"
+     "     match count NAME --detainees ID,... [--max N] [--label TEXT] |\n"
+     "     match show ID | match list | match export ID --out FILE | match resend ID\n"
+     "  Both sides run the same command; the protocol (ECDH private set\n"
+     "  intersection) runs over the relay now and at the next syncs. Only what\n"
+     "  both lists share is revealed (docs/MATCH.md says exactly what each side\n"
+     "  and the relay learn).\n"
+     "  intent    both learn \"match\" only if both answered yes; then each holds the\n"
+     "            other's signed commitment to talk (match export, parley verify)\n"
+     "  packages  exchange packages each side would accept (file: docs/MATCH.md);\n"
+     "            both learn only the packages on both lists\n"
+     "  count     how many people are on both lists, and nothing about which; ID is a\n"
+     "            person identifier: ISS:DOC, passport issuer and number, IRN:K1234567\n"
+     "  --max N   the longest list you accept from the other side (packages: 32,\n"
+     "            count: 1024); the smaller of the two sides' is agreed, and a\n"
+     "            longer list is refused before any list is sent\n"
+     "  --label TEXT  names a packages or count match, so one can be run again\n"
+     "  resend    sends again your messages of a match (a delivery lost for good)",
+     "blind matching: mutual intent, acceptable packages, private counts"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
 };
 

@@ -15,6 +15,7 @@
 
 #include "client/introduce.h"
 #include "client/nego.h"
+#include "client/match.h"
 #include "client/plan.h"
 #include "negotiation/agreed.h"
 #include "client/rotate.h"
@@ -432,6 +433,14 @@ json_t *pl_cli_item_json(pl_vault *v, const pl_item *it, uint64_t now)
 		json_object_set_new(j, "text", json_string(text));
 		return j;
 	}
+	if (it->kind == PL_KIND_MATCH) {
+		json_t *j = item_head(v, it);
+		char text[256];
+		pl_match_item_text(it, text, sizeof text);
+		json_object_set_new(j, "kind", json_string("blind match"));
+		json_object_set_new(j, "text", json_string(text));
+		return j;
+	}
 	if (it->kind == PL_KIND_PLAN) {
 		json_t *j = item_head(v, it);
 		char text[512];
@@ -731,4 +740,11 @@ void pl_cli_obj_print(FILE *f, pl_vault *v, const char *contact, const pl_obj *o
 	json_t *j = obj_item_json(v, &it, o, o->created);
 	print_item_json(f, j);
 	json_decref(j);
+}
+
+int pl_cli_match_part(const pl_item *it)
+{
+	pl_match_msg m;
+	return it->kind == PL_KIND_MATCH &&
+	       (pl_match_msg_decode(&m, it->body.p, it->body.n) != 0 || m.step != PL_MATCH_COMMIT);
 }
