@@ -24,6 +24,7 @@
 #include "cli/render.h"
 #include "client/messenger.h"
 #include "client/guarantee.h"
+#include "client/match.h"
 #include "client/nego.h"
 #include "client/plan.h"
 #include "client/prove.h"
@@ -461,6 +462,91 @@ static int scene_humanitarian_request(demo *d, pl_err *e)
 	return 0;
 }
 
+/* Syncs both sides, in turn, until match id is done on both (at most
+ * four rounds); the result on p is left in *res (owned). */
+static int match_rounds(demo *d, party *a, party *b, const uint8_t id[static PL_MATCH_ID_LEN],
+			json_t **ra, json_t **rb, pl_err *e)
+{
+	*ra = *rb = NULL;
+	for (int round = 0; round < 4; round++) {
+		pl_sync_report r;
+		pl_nego_report nr;
+		party *both[2] = {a, b};
+		for (int i = 0; i < 2; i++) {
+			memset(&r, 0, sizeof r);
+			if (pl_nego_sync(both[i]->v, &r, &nr, e) != 0)
+				return -1;
+		}
+		json_decref(*ra);
+		json_decref(*rb);
+		*ra = *rb = NULL;
+		if (pl_match_show(a->v, id, ra, NULL, e) != 0 ||
+		    pl_match_show(b->v, id, rb, NULL, e) != 0)
+			return -1;
+		if (strcmp(json_string_value(json_object_get(*ra, "state")), "done") == 0 &&
+		    strcmp(json_string_value(json_object_get(*rb, "state")), "done") == 0)
+			return 0;
+	}
+	json_decref(*ra);
+	json_decref(*rb);
+	*ra = *rb = NULL;
+	return step_fail(d, "the blind match did not finish", NULL);
+}
+
+/* Nobody moves first: a blind intent match, then a private count. */
+static int scene_blind_match(demo *d, pl_err *e)
+{
+	party *us = &d->p[0], *ir = &d->p[1];
+	uint8_t id[PL_MATCH_ID_LEN], id2[PL_MATCH_ID_LEN];
+	json_t *ra, *rb;
+	const char *topic = "ready to negotiate a swap of detainees";
+	say("4. \"It takes two to tango\": each side says it is ready and the other is not");
+	say("    engaging. Blind matching: each answers privately; only a shared yes shows.");
+	pl_match_input in = {.kind = PL_MATCH_INTENT, .label = topic, .max = 1, .answer = 1};
+	if (pl_match_start(us->v, ir->name, &in, id, NULL, NULL, e) != 0 ||
+	    deliver(d, us, e) != 0 ||
+	    pl_match_start(ir->v, us->name, &in, id2, NULL, NULL, e) != 0 ||
+	    deliver(d, ir, e) != 0 || match_rounds(d, us, ir, id, &ra, &rb, e) != 0)
+		return -1;
+	int both = strcmp(json_string_value(json_object_get(ra, "result")), "match") == 0 &&
+		   strcmp(json_string_value(json_object_get(rb, "result")), "match") == 0;
+	json_decref(ra);
+	json_decref(rb);
+	if (!both)
+		return step_fail(d, "the intent match did not match", NULL);
+	say("    Both answered yes to \"%s\" (commitment, blinded", topic);
+	say("    answer, sealed statement: ECDH on ristretto255 through the relay). Both learn");
+	say("    MATCH, and each holds the other's signed commitment to talk. Had either said no,");
+	say("    a side that said yes would learn only \"no match\", and the other nothing.");
+	/* Fictional passport numbers: ISS:DOC, the person identifier both
+	 * sides compute alike (docs/MATCH.md). */
+	static char seek[4][PL_PERSON_ID_MAX + 1] = {"IRN:S1000001", "IRN:S1000002", "IRN:S1000003",
+						     "IRN:S1000004"};
+	static char held[5][PL_PERSON_ID_MAX + 1] = {"IRN:S1000001", "IRN:S1000003", "IRN:S2000007",
+						     "IRN:S2000008", "IRN:S2000009"};
+	pl_match_input si = {
+	    .kind = PL_MATCH_COUNT, .label = "Iranians sought", .max = 64, .ids = seek, .n = 4};
+	pl_match_input hi = {
+	    .kind = PL_MATCH_COUNT, .label = "Iranians sought", .max = 64, .ids = held, .n = 5};
+	if (pl_match_start(ir->v, us->name, &si, id, NULL, NULL, e) != 0 ||
+	    deliver(d, ir, e) != 0 ||
+	    pl_match_start(us->v, ir->name, &hi, id2, NULL, NULL, e) != 0 ||
+	    deliver(d, us, e) != 0 || match_rounds(d, ir, us, id, &ra, &rb, e) != 0)
+		return -1;
+	json_int_t n = json_integer_value(json_object_get(ra, "result"));
+	int same = n == json_integer_value(json_object_get(rb, "result"));
+	json_decref(ra);
+	json_decref(rb);
+	if (!same || n != 2)
+		return step_fail(d, "the private count is wrong", NULL);
+	say("    A private count: Iran lists the 4 nationals it would seek, the United States the");
+	say("    5 Iranians it holds (passport numbers). Both learn %lld: how many of Iran's list",
+	    (long long)n);
+	say("    the United States holds, and nothing about which.");
+	say("");
+	return 0;
+}
+
 /* Item `id` as p's inbox and thread show it: every term, parties named. */
 static int show_item(party *p, const uint8_t id[8], pl_err *e)
 {
@@ -480,7 +566,7 @@ static int scene_proposal(demo *d, pl_err *e)
 	party *us = &d->p[0], *ir = &d->p[1];
 	pl_nego_terms t;
 	int64_t seq;
-	say("4. \"It takes two to tango\": Iran says it is ready for a swap and proposes one.");
+	say("5. Iran proposes a swap.");
 	memset(&t, 0, sizeof t);
 	t.we[t.n_we++] = d->ir_namazi;
 	t.they[t.n_they++] = d->ir_sheikh;
@@ -587,7 +673,7 @@ static int scene_document(demo *d, pl_err *e)
 static int scene_proofs(demo *d, pl_err *e)
 {
 	party *us = &d->p[0];
-	say("5. Switzerland verifies the agreement offline, from the exported file alone.");
+	say("6. Switzerland verifies the agreement offline, from the exported file alone.");
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/agreement.json", d->tmp);
 	if (pl_nego_export_agreement(us->v, d->counter, path, e) != 0)
@@ -628,7 +714,7 @@ static int scene_guarantee(demo *d, pl_err *e)
 	pl_item ag;
 	uint8_t gids[2][PL_OBJ_ID_LEN];
 	int64_t gseqs[2];
-	say("6. Switzerland guarantees the agreement.");
+	say("7. Switzerland guarantees the agreement.");
 	if (deliver(d, us, e) != 0 || fetch_all(d, ch, e) != 0)
 		return -1;
 	int found = pl_guar_find_agreement(ch->v, d->counter, &ag, e);
@@ -708,7 +794,7 @@ static int scene_execution(demo *d, pl_err *e)
 		 "\"confirmers\": [\"a\", \"b\"], \"deadline\": \"%s\", \"waits_for\": "
 		 "[\"handover\"]}]}",
 		 deadline, deadline, deadline, deadline, deadline);
-	say("7. The exchange, step by step, under Switzerland's plan.");
+	say("8. The exchange, step by step, under Switzerland's plan.");
 	char agr[PL_OBJ_ID_HEX_LEN];
 	pl_obj_id_hex(agr, d->counter);
 	uint8_t acc[8];
@@ -786,8 +872,9 @@ static int run(demo *d, pl_err *e)
 	scene_situation();
 	if (scene_setup(d, e) != 0 || scene_meeting(d, e) != 0 || scene_case_files(d, e) != 0 ||
 	    scene_unanswered_outreach(d, e) != 0 || scene_humanitarian_request(d, e) != 0 ||
-	    scene_proposal(d, e) != 0 || scene_counter(d, e) != 0 || scene_agreement(d, e) != 0 ||
-	    scene_proofs(d, e) != 0 || scene_guarantee(d, e) != 0 || scene_execution(d, e) != 0)
+	    scene_blind_match(d, e) != 0 || scene_proposal(d, e) != 0 || scene_counter(d, e) != 0 ||
+	    scene_agreement(d, e) != 0 || scene_proofs(d, e) != 0 || scene_guarantee(d, e) != 0 ||
+	    scene_execution(d, e) != 0)
 		return -1;
 	scene_summary();
 	return 0;
