@@ -2,7 +2,7 @@
  * cmd_match.c — blind matching (docs/MATCH.md):
  *   parley match intent NAME --topic TEXT --answer yes|no
  *   parley match packages NAME --file PACKAGES.json [--max N] [--label TEXT]
- *   parley match count NAME --detainees ID,... [--max N] [--label TEXT]
+ *   parley match count NAME --detainees ID,...|@FILE [--max N] [--label TEXT]
  *   parley match show ID | list | export ID --out FILE | resend ID
  * Both sides run the same command; the protocol runs over the relay at
  * this command and at the next syncs (client/match.h).
@@ -112,6 +112,34 @@ static int parse_people(const char *list, char (**out)[PL_PERSON_ID_MAX + 1], si
 	return 0;
 }
 
+/* --detainees @FILE: identifiers one per line or separated by commas (a
+ * list of thousands does not fit in one argument). */
+static int read_people_file(const char *path, char **out, pl_err *e)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	if (pl_file_read(path, PACKAGES_FILE_MAX, &buf, &n, e) != 0)
+		return -1;
+	char *s = malloc(n + 1);
+	if (s == NULL) {
+		free(buf);
+		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\0') {
+			free(buf);
+			free(s);
+			return pl_err_set(e, PL_EXIT_INPUT,
+					  "%s is not a text file of person identifiers", path);
+		}
+		s[i] = buf[i] == '\n' || buf[i] == '\r' ? ',' : (char)buf[i];
+	}
+	s[n] = '\0';
+	free(buf);
+	*out = s;
+	return 0;
+}
+
 static int start(pl_cli *cli, const char *contact, pl_match_input *in)
 {
 	pl_err e;
@@ -129,7 +157,7 @@ static int start(pl_cli *cli, const char *contact, pl_match_input *in)
 
 static const char USE[] =
     "use match intent NAME --topic TEXT --answer yes|no, match packages NAME --file "
-    "PACKAGES.json [--max N] [--label TEXT], match count NAME --detainees ID,... [--max N] "
+    "PACKAGES.json [--max N] [--label TEXT], match count NAME --detainees ID,...|@FILE [--max N] "
     "[--label TEXT], match show ID, match list, match export ID --out FILE, or match resend "
     "ID";
 
@@ -199,7 +227,7 @@ int pl_cmd_match(pl_cli *cli, int argc, char **argv)
 			return pl_cli_usage(
 			    "match", pk ? "use match packages NAME --file PACKAGES.json "
 					  "[--max N] [--label TEXT]"
-					: "use match count NAME --detainees ID,... [--max N] "
+					: "use match count NAME --detainees ID,...|@FILE [--max N] "
 					  "[--label TEXT]");
 		in.kind = pk ? PL_MATCH_PACKAGES : PL_MATCH_COUNT;
 		in.label = label ? label : "";
@@ -223,7 +251,12 @@ int pl_cmd_match(pl_cli *cli, int argc, char **argv)
 				return pl_cli_fail(&e);
 			in.pk = pkgs;
 		} else {
-			if (parse_people(people, &ids, &n, &e) != 0)
+			char *fromfile = NULL;
+			if (people[0] == '@' && read_people_file(people + 1, &fromfile, &e) != 0)
+				return pl_cli_fail(&e);
+			int pr = parse_people(fromfile ? fromfile : people, &ids, &n, &e);
+			free(fromfile);
+			if (pr != 0)
 				return pl_cli_fail(&e);
 			in.ids = ids;
 		}

@@ -256,7 +256,7 @@ static const pl_cli_cmd commands[] = {
     {"match", pl_cmd_match,
      "match intent NAME --topic TEXT --answer yes|no |\n"
      "     match packages NAME --file PACKAGES.json [--max N] [--label TEXT] |\n"
-     "     match count NAME --detainees ID,... [--max N] [--label TEXT] |\n"
+     "     match count NAME --detainees ID,...|@FILE [--max N] [--label TEXT] |\n"
      "     match show ID | match list | match export ID --out FILE | match resend ID\n"
      "  Both sides run the same command; the protocol (ECDH private set\n"
      "  intersection) runs over the relay now and at the next syncs. Only what\n"

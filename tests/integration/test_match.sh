@@ -110,9 +110,9 @@ fails "  your own list over your own --max is refused at once" pa match packages
 
 # 7. Private count, with a list long enough to travel in parts that the
 # relay reorders; one part lost for good is sent again.
-seq 1 2500 | sed 's/^/IRN:C/' | paste -sd, >"$T/seek"
+seq 1 2500 | sed 's/^/IRN:C/' >"$T/seek" # one per line, given as @FILE
 seq 2001 6000 | sed 's/^/IRN:C/' | paste -sd, >"$T/hold"
-pb --json match count "United States" --detainees "$(cat "$T/seek")" --label "seek" --max 5000 >"$T/cb.json" 2>"$T/cb.err"
+pb --json match count "United States" --detainees "@$T/seek" --label "seek" --max 5000 >"$T/cb.json" 2>"$T/cb.err"
 check "count: Iran commits to 2500 people" jqe '.kind == "count" and .our_size == 2500' "$T/cb.json"
 pa --json match count Iran --detainees "$(cat "$T/hold")" --label "seek" --max 5000 >"$T/ca.json" 2>"$T/ca.err"
 CID=$(jq -r .id "$T/cb.json")
