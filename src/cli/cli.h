@@ -192,6 +192,8 @@ int pl_cmd_match(pl_cli *cli, int argc, char **argv); /* match intent/packages/c
 /* 1 if it is a part of a blind match's list or answer (shown by parley
  * match show, not item by item); commitments show as items. */
 int pl_cli_match_part(const pl_item *it);
+/* match propose ID N [options of propose] (cmd_match_propose.c) */
+int pl_cli_match_propose(pl_cli *cli, int argc, char **argv);
 int pl_cmd_step(pl_cli *cli, int argc, char **argv); /* step done/confirm */
 /* After a plan move is queued: delivers, prints its id (JSON: id, kind,
  * state), says on stderr if it stays queued (cmd_plan.c). */

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "client/nego.h"
+#include "negotiation/match.h"
 #include "util/codec.h"
 
 json_t *pl_cli_case_json(const pl_case *c)
@@ -44,12 +45,13 @@ json_t *pl_cli_case_json(const pl_case *c)
 	    "sentence", c->sentence, "humanitarian", c->humanitarian, "priority", c->priority,
 	    "created", created, "updated", updated, "summary", c->summary, "note", c->note,
 	    "removed", c->removed);
+	json_object_set_new(j, "person_id", json_string(c->person_id));
 	json_object_set_new(
 	    j, "shared",
 	    json_pack("[s, s, s, s, s]", "name", "held_by", "nationality", "born", "summary"));
 	json_object_set_new(j, "internal",
-			    json_pack("[s, s, s, s, s, s]", "since", "charges", "sentence",
-				      "humanitarian", "priority", "note"));
+			    json_pack("[s, s, s, s, s, s, s]", "since", "charges", "sentence",
+				      "humanitarian", "priority", "note", "person_id"));
 	return j;
 }
 
@@ -88,6 +90,7 @@ static void print_case(const pl_case *c)
 	print_field("sentence:", c->sentence);
 	print_field("humanitarian:", c->humanitarian);
 	print_field("note:", c->note);
+	print_field("person id:", c->person_id);
 }
 
 /* The other side's references linked to record c, as lines or JSON. */
@@ -136,6 +139,7 @@ static int parse_case_opts(pl_case *c, int argc, char **argv, int first, int add
 					     {"priority", required_argument, NULL, 'p'},
 					     {"shared-summary", required_argument, NULL, 'U'},
 					     {"note", required_argument, NULL, 'o'},
+					     {"person-id", required_argument, NULL, 'I'},
 					     {NULL, 0, NULL, 0}};
 	int ch, rc = 0, any = 0;
 	optind = first;
@@ -175,6 +179,17 @@ static int parse_case_opts(pl_case *c, int argc, char **argv, int first, int add
 		case 'o':
 			rc = set_field(c->note, sizeof c->note, optarg, "--note");
 			break;
+		case 'I': {
+			/* "" clears it; otherwise ISS:DOC, normalised as blind
+			 * matching computes it (docs/MATCH.md) */
+			pl_err pe;
+			pl_err_clear(&pe);
+			if (optarg[0] == '\0')
+				c->person_id[0] = '\0';
+			else if (pl_person_id_normalise(c->person_id, optarg, &pe) != 0)
+				return pl_cli_usage("case", "--person-id: %s", pe.msg);
+			break;
+		}
 		case 'p': {
 			char *end;
 			long p = strtol(optarg, &end, 10);

@@ -4,6 +4,7 @@
  *   parley match packages NAME --file PACKAGES.json [--max N] [--label TEXT]
  *   parley match count NAME --detainees ID,...|@FILE [--max N] [--label TEXT]
  *   parley match show ID | list | export ID --out FILE | resend ID
+ *   parley match propose ID N [options of propose] (cmd_match_propose.c)
  * Both sides run the same command; the protocol runs over the relay at
  * this command and at the next syncs (client/match.h).
  */
@@ -158,8 +159,8 @@ static int start(pl_cli *cli, const char *contact, pl_match_input *in)
 static const char USE[] =
     "use match intent NAME --topic TEXT --answer yes|no, match packages NAME --file "
     "PACKAGES.json [--max N] [--label TEXT], match count NAME --detainees ID,...|@FILE [--max N] "
-    "[--label TEXT], match show ID, match list, match export ID --out FILE, or match resend "
-    "ID";
+    "[--label TEXT], match show ID, match list, match export ID --out FILE, match resend ID, "
+    "or match propose ID N [options of propose]";
 
 int pl_cmd_match(pl_cli *cli, int argc, char **argv)
 {
@@ -171,6 +172,8 @@ int pl_cmd_match(pl_cli *cli, int argc, char **argv)
 	const char *topic = NULL, *answer = NULL, *file = NULL, *max = NULL, *label = NULL,
 		   *people = NULL, *out = NULL;
 	int ch;
+	if (argc >= 2 && strcmp(argv[1], "propose") == 0)
+		return pl_cli_match_propose(cli, argc - 1, argv + 1);
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {

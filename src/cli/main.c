@@ -59,6 +59,7 @@ static const pl_cli_cmd commands[] = {
      "case add --name NAME --held-by PARTY [--nationality A,B] [--born DATE]\n"
      "         [--shared-summary TEXT] [--since DATE] [--charges TEXT] [--sentence TEXT]\n"
      "         [--humanitarian TEXT] [--priority 0-100] [--note TEXT]\n"
+     "         [--person-id ISS:DOC]\n"
      "       | case list | case show ID | case edit ID [options of add]\n"
      "       | case link THEIR_REF ID [--yes] | case remove ID [--yes]\n"
      "  ID is the record's number from case list (not an item id).\n"
@@ -257,7 +258,8 @@ static const pl_cli_cmd commands[] = {
      "match intent NAME --topic TEXT --answer yes|no |\n"
      "     match packages NAME --file PACKAGES.json [--max N] [--label TEXT] |\n"
      "     match count NAME --detainees ID,...|@FILE [--max N] [--label TEXT] |\n"
-     "     match show ID | match list | match export ID --out FILE | match resend ID\n"
+     "     match show ID | match list | match export ID --out FILE | match resend ID |\n"
+     "     match propose ID N [options of propose]\n"
      "  Both sides run the same command; the protocol (ECDH private set\n"
      "  intersection) runs over the relay now and at the next syncs. Only what\n"
      "  both lists share is revealed (docs/MATCH.md says exactly what each side\n"
@@ -272,7 +274,10 @@ static const pl_cli_cmd commands[] = {
      "            count: 1024); the smaller of the two sides' is agreed, and a\n"
      "            longer list is refused before any list is sent\n"
      "  --label TEXT  names a packages or count match, so one can be run again\n"
-     "  resend    sends again your messages of a match (a delivery lost for good)",
+     "  resend    sends again your messages of a match (a delivery lost for good)\n"
+     "  propose   package N of a done packages match as a signed proposal to the\n"
+     "            other side: each person identifier names the case record that\n"
+     "            carries it (case add|edit --person-id ISS:DOC)",
      "blind matching: mutual intent, acceptable packages, private counts"},
     {"demo", pl_cmd_demo, "demo", "play the seed story through a real relay on loopback"},
 };

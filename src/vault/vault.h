@@ -505,6 +505,7 @@ int pl_vault_name_check(const char *name, pl_err *e);
 #define PL_CASE_HUMANITARIAN_MAX 512
 #define PL_CASE_SUMMARY_MAX 512 /* = PL_PERSON_HUMANITARIAN_MAX: it travels */
 #define PL_CASE_NOTE_MAX 4096
+#define PL_CASE_PERSON_ID_MAX 24 /* = PL_PERSON_ID_MAX (negotiation/match.h) */
 
 /* What travels and what does not: when a proposal or request names a
  * record, only name, held_by, nationality, born and summary (the shared
@@ -527,6 +528,9 @@ typedef struct {
 	char summary[PL_CASE_SUMMARY_MAX + 1]; /* shared with the other side */
 	char note[PL_CASE_NOTE_MAX + 1];       /* internal */
 	int removed; /* 1: removed by case remove, kept as a signed move names it */
+	/* The person identifier of blind matching ("ISS:DOC", normalised by
+	 * the CLI), internal: it links a matched package to this record. */
+	char person_id[PL_CASE_PERSON_ID_MAX + 1];
 } pl_case;
 
 /* Checks every field (text rules of util/text.h, limits above); 0 or

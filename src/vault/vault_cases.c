@@ -16,8 +16,10 @@
 #include "util/codec.h"
 #include "util/text.h"
 
-/* Version 2 appends summary, note and removed; version 1 is still read. */
-#define CASE_REC_VERSION 2
+/* Version 2 appends summary, note and removed; version 3 the person
+ * identifier; versions 1 and 2 are still read. */
+#define CASE_REC_VERSION 3
+#define CASE_REC_VERSION_2 2
 #define CASE_REC_VERSION_1 1
 
 typedef struct {
@@ -42,9 +44,12 @@ static const field fields[] = {
     /* from version 2 */
     F(summary, PL_CASE_SUMMARY_MAX, 0, 1),
     F(note, PL_CASE_NOTE_MAX, 0, 1),
+    /* from version 3 */
+    F(person_id, PL_CASE_PERSON_ID_MAX, 0, 0),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 #define NFIELDS_V1 8
+#define NFIELDS_V2 10
 
 static const char *fstr(const pl_case *c, const field *f)
 {
@@ -85,11 +90,12 @@ static void case_encode(pl_wr *w, const pl_case *c)
 	pl_wr_u8(w, (uint8_t)c->priority);
 	pl_wr_u64(w, c->created);
 	pl_wr_u64(w, c->updated);
-	for (size_t i = NFIELDS_V1; i < NFIELDS; i++) {
+	for (size_t i = NFIELDS_V1; i < NFIELDS_V2; i++) {
 		const char *s = fstr(c, &fields[i]);
 		pl_wr_var(w, (const uint8_t *)s, strlen(s));
 	}
 	pl_wr_u8(w, c->removed ? 1 : 0);
+	pl_wr_var(w, (const uint8_t *)c->person_id, strlen(c->person_id));
 }
 
 static int case_decode(pl_case *c, const uint8_t *p, size_t n)
@@ -97,7 +103,8 @@ static int case_decode(pl_case *c, const uint8_t *p, size_t n)
 	pl_rd r;
 	pl_rd_init(&r, p, n);
 	unsigned version = pl_rd_u8(&r);
-	if (version != CASE_REC_VERSION && version != CASE_REC_VERSION_1)
+	if (version != CASE_REC_VERSION && version != CASE_REC_VERSION_2 &&
+	    version != CASE_REC_VERSION_1)
 		return -1;
 	for (size_t i = 0; i < NFIELDS_V1; i++) {
 		size_t len;
@@ -111,7 +118,7 @@ static int case_decode(pl_case *c, const uint8_t *p, size_t n)
 	c->priority = pl_rd_u8(&r);
 	c->created = pl_rd_u64(&r);
 	c->updated = pl_rd_u64(&r);
-	for (size_t i = NFIELDS_V1; i < NFIELDS && version != CASE_REC_VERSION_1; i++) {
+	for (size_t i = NFIELDS_V1; i < NFIELDS_V2 && version != CASE_REC_VERSION_1; i++) {
 		size_t len;
 		const uint8_t *s = pl_rd_var(&r, fields[i].max, &len);
 		if (s == NULL)
@@ -125,6 +132,14 @@ static int case_decode(pl_case *c, const uint8_t *p, size_t n)
 		if (removed > 1)
 			return -1;
 		c->removed = (int)removed;
+	}
+	if (version == CASE_REC_VERSION) {
+		size_t len;
+		const uint8_t *s = pl_rd_var(&r, PL_CASE_PERSON_ID_MAX, &len);
+		if (s == NULL)
+			return -1;
+		memcpy(c->person_id, s, len);
+		c->person_id[len] = '\0';
 	}
 	if (pl_rd_done(&r) != 0 || pl_case_check(c, NULL) != 0)
 		return -1;

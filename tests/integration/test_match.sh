@@ -98,6 +98,21 @@ check "  Iran learns the same two, from its view" jqe '.state == "done" and (.re
 check "  neither learns the other's third package" bash -c "! grep -q 'K9\|USA:999' '$T/pa.json' && ! grep -q '\"USA:111\"\\]' <(jq -c '.result[] | select(.they_release == [\"IRN:K1\"])' '$T/pb.json')"
 check "  both see the other's list size and the agreed maximum" jqe '.their_size == 3 and .agreed_max == 32' "$T/pa.json"
 
+# A matched package becomes a proposal in one command, once each person
+# identifier names a record of the case file.
+N=$(jq '[.result[] | .we_release == ["USA:333"]] | index(true) + 1' "$T/pa.json")
+pa match propose "$PID" "$N" --yes 2>"$T/mp.err" >/dev/null; rc=$?
+check "match propose: a person in no case record is refused, naming the fix" eval '[ $rc -eq 7 ] && one_error "$T/mp.err" && grep -q "person-id" "$T/mp.err"'
+pa case add --name "Person 333" --held-by "United States" --person-id "usa:333" >/dev/null 2>&1
+pa case add --name "Person K3" --held-by Iran --person-id "IRN:K-3" >/dev/null 2>&1
+check "  case add --person-id normalises and keeps it (internal)" jqe '.[] | select(.name == "Person K3") | .person_id == "IRN:K3" and (.internal | index("person_id"))' <(pa --json case list)
+pa --json match propose "$PID" "$N" --place Muscat --yes >"$T/mp.json" 2>"$T/mp.err"
+check "  with the records, package $N is signed and sent as a proposal" jqe '.id | length > 0' "$T/mp.json"
+pb sync >/dev/null 2>&1
+check "  Iran receives it naming both people, at Muscat" bash -c "'$PARLEY' --vault '$B' --json inbox | jq -e '[.[] | select(.kind == \"proposal\")] | length == 1' >/dev/null && '$PARLEY' --vault '$B' inbox | grep -q 'Person 333'"
+fails "  a package number past the result is refused" pa match propose "$PID" 3 --yes
+fails "  --we-release is the package's, not given" pa match propose "$PID" "$N" --we-release 1 --yes
+
 # 6. A list over the agreed size is refused before any list is sent.
 jq '.packages |= .[0:2]' "$T/us.json" >"$T/us2.json"
 pa --json match packages Iran --file "$T/us2.json" --label "small" --max 2 >"$T/sa.json" 2>/dev/null
