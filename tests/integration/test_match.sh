@@ -174,6 +174,9 @@ for _ in 1 2; do pb sync >/dev/null 2>&1; done
 check "stop after learning: the United States knows the result" jqe '.state == "done" and .result == "match"' <(pa --json match show "$XID")
 check "  Iran's view: answered, and the log shows they fetched its answer" jqe '.state == "answered" and (.they_fetched_our_answer_at_leaf | type) == "number" and .result == null' <(pb --json match show "$XID")
 check "  the text view says they can know the result and Iran cannot" bash -c "'$PARLEY' --vault '$B' match show ${XID:0:8} | grep -q 'they can know the result and you cannot'"
+pb prove outreach "United States" --out "$T/outreach.json" >/dev/null 2>&1
+"$PARLEY" --json verify "$T/outreach.json" >"$T/outreach.out" 2>/dev/null
+check "  prove outreach writes that log evidence, checked offline: its last deposit (the answer) fetched" jqe '.valid and (.deposits | length) >= 2 and .deposits[-1].fetched' "$T/outreach.out"
 
 # Views.
 check "match list shows every match" jqe 'length == 9' <(pa --json match list)
