@@ -19,7 +19,11 @@
 # PSI (bench/psi_bench): one side of a 2^20 x 2^20 ECDH-PSI of blind
 # matching beside the libsodium floor, interleaved in 16 slices; about
 # 220 s more at full size (PSI_BENCH_N=65536 shrinks it to ~15 s).
-# Whole run: about 335 s; every child is under `timeout`.
+# Match (bench/match_e2e.sh): a 2^16 x 2^16 private count end to end, two
+# vaults through a real parley-relay on loopback, beside psi_bench at the
+# same size, interleaved, median of MATCH_E2E_ROUNDS (3); about 210 s more
+# (MATCH_E2E_N=8192 shrinks it to ~30 s).
+# Whole run: about 545 s; every child is under `timeout`.
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
@@ -31,7 +35,7 @@ BURST_N=${BURST_N:-20000}
 RELAY_ROUNDS=${RELAY_ROUNDS:-3}
 RELAY_SECONDS=${RELAY_SECONDS:-2}
 SENDERS=${SENDERS:-1 8 64}
-PARTS=${PARTS:-ratchet relay log mbxlog unlock commit psi} # which parts to run
+PARTS=${PARTS:-ratchet relay log mbxlog unlock commit psi match} # which parts to run
 MBXLOG_LEAVES=${MBXLOG_LEAVES:-1000000}
 MBXLOG_ROUNDS=${MBXLOG_ROUNDS:-15}
 UNLOCK_ROUNDS=${UNLOCK_ROUNDS:-5}
@@ -254,4 +258,9 @@ if want psi && [ -x "$B/psi_bench" ]; then
 	echo
 	echo "== PSI: one side of an N x N ECDH-PSI (blind matching), one core, beside the libsodium floor =="
 	timeout 900 "$B/psi_bench" || echo "psi_bench failed or timed out" # PSI_BENCH_N: its size
+fi
+if want match && [ -x "$build/parley" ] && [ -x "$build/parley-relay" ]; then
+	echo
+	echo "== Blind match end to end: a ${MATCH_E2E_N:-65536} x ${MATCH_E2E_N:-65536} private count, two vaults through parley-relay on loopback (median of ${MATCH_E2E_ROUNDS:-3}) =="
+	timeout 900 bash bench/match_e2e.sh "$build" || echo "match_e2e failed or timed out" # MATCH_E2E_N, MATCH_E2E_ROUNDS
 fi
