@@ -72,9 +72,27 @@ static void agreement(const uint8_t *data, size_t size)
 	    pl_obj_encode_signed(&a, &s.acceptance, NULL) != 0 ||
 	    (s.proved ? pl_agreement_write_proved(&j, p.p, p.n, a.p, a.n, s.receipt, s.receipt_len,
 						  s.relay_pk, NULL)
-		      : pl_agreement_write(&j, p.p, p.n, a.p, a.n, NULL)) != 0 ||
-	    pl_agreement_attach_names(j, &s) != 0)
+		      : pl_agreement_write(&j, p.p, p.n, a.p, a.n, NULL)) != 0)
 		abort();
+	/* the mediator's guarantee goes before the names, custody after */
+	if (s.guaranteed) {
+		pl_wr g;
+		pl_wr_init(&g);
+		if (pl_obj_encode_signed(&g, &s.guarantee, NULL) != 0 ||
+		    pl_agreement_add_guarantee(j, g.p, g.n, NULL) != 0)
+			abort();
+		pl_wr_free(&g);
+	}
+	if (pl_agreement_attach_names(j, &s) != 0)
+		abort();
+	for (size_t c = 0; c < s.n_custody; c++) {
+		pl_wr r;
+		pl_wr_init(&r);
+		if (pl_custody_record_encode(&r, &s.custody[c].c, NULL) != 0 ||
+		    pl_agreement_add_custody(j, r.p, r.n, NULL) != 0)
+			abort();
+		pl_wr_free(&r);
+	}
 	size_t un;
 	uint8_t *u = unframe(data, size, &un);
 	char *text = pl_export_dumps(j, &n);
