@@ -131,6 +131,9 @@ int pl_cli_parse_when(const char *s, uint64_t now, uint64_t *out, char *why, siz
 void pl_cli_time_text(char *out, size_t cap, uint64_t t);
 /* After a negotiation move is queued: delivers, prints its id (JSON: id,
  * kind, state) and says so on stderr if it stays queued. */
+/* After a resend queued n items (what: "plan object(s)", ...): delivers
+ * them and says how many went, or that they wait for a sync. */
+int pl_cli_resent(pl_cli *cli, pl_vault *v, unsigned n, const char *what);
 int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t id[static 8],
 		     int64_t seq);
 /* Options shared by propose and counter, parsed from argv[first..]. */

@@ -323,21 +323,10 @@ int pl_cmd_match(pl_cli *cli, int argc, char **argv)
 			printf("written %s; check it anywhere with parley verify %s\n", out, out);
 	} else {
 		unsigned n = 0;
-		pl_sync_report r;
-		memset(&r, 0, sizeof r);
-		if (pl_match_resend(v, id, &n, &e) != 0) {
+		if (pl_match_resend(v, id, &n, &e) != 0)
 			rc = pl_cli_fail(&e);
-		} else {
-			pl_err de;
-			pl_err_clear(&de);
-			int ok = pl_msgr_deliver(v, &r, &de) == 0;
-			if (cli->json)
-				pl_cli_json_out(
-				    json_pack("{s:i, s:b}", "queued", n, "delivered", ok));
-			else
-				printf("%u match message(s) sent again%s\n", n,
-				       ok ? "" : " (queued: run parley sync to deliver them)");
-		}
+		else
+			rc = pl_cli_resent(cli, v, n, "match message(s)");
 	}
 	pl_vault_close(v);
 	return rc;

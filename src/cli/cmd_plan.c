@@ -134,22 +134,10 @@ int pl_cmd_plan(pl_cli *cli, int argc, char **argv)
 		}
 	} else if (strcmp(sub, "resend") == 0) {
 		unsigned n = 0;
-		pl_sync_report r;
-		memset(&r, 0, sizeof r);
-		if (pl_plan_resend(v, pid, &n, &e) != 0) {
+		if (pl_plan_resend(v, pid, &n, &e) != 0)
 			rc = pl_cli_fail(&e);
-		} else {
-			pl_err de;
-			pl_err_clear(&de);
-			int ok = pl_msgr_deliver(v, &r, &de) == 0;
-			if (cli->json)
-				pl_cli_json_out(
-				    json_pack("{s:i, s:b}", "queued", n, "delivered", ok));
-			else
-				printf("%u plan object(s) sent again%s\n", n,
-				       ok ? "" : " (queued: run parley sync to deliver them)");
-			rc = PL_EXIT_OK;
-		}
+		else
+			rc = pl_cli_resent(cli, v, n, "plan object(s)");
 	} else if (strcmp(sub, "accept") == 0) {
 		rc = pl_plan_accept(v, pid, id, &e) != 0
 			 ? pl_cli_fail(&e)

@@ -467,6 +467,21 @@ int pl_cli_resolve_id(pl_vault *v, const char *s, uint8_t id[static 8], pl_err *
 	return rc;
 }
 
+int pl_cli_resent(pl_cli *cli, pl_vault *v, unsigned n, const char *what)
+{
+	pl_sync_report r;
+	pl_err de;
+	memset(&r, 0, sizeof r);
+	pl_err_clear(&de);
+	int ok = pl_msgr_deliver(v, &r, &de) == 0;
+	if (cli->json)
+		pl_cli_json_out(json_pack("{s:i, s:b}", "queued", n, "delivered", ok));
+	else
+		printf("%u %s sent again%s\n", n, what,
+		       ok ? "" : " (queued: run parley sync to deliver them)");
+	return PL_EXIT_OK;
+}
+
 int pl_cli_move_done(pl_cli *cli, pl_vault *v, const char *what, const uint8_t id[static 8],
 		     int64_t seq)
 {

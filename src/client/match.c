@@ -741,8 +741,9 @@ out:
 	return rc;
 }
 
-/* The distinct match ids of our own commitments. */
-static int own_ids(pl_vault *v, uint8_t (**ids)[PL_MATCH_ID_LEN], size_t *n, pl_err *e)
+/* The distinct match ids of the commitments the vault holds, ours and
+ * theirs (a match we have no record of is skipped by the callers). */
+static int match_ids(pl_vault *v, uint8_t (**ids)[PL_MATCH_ID_LEN], size_t *n, pl_err *e)
 {
 	pl_item *items = NULL;
 	size_t cnt = 0, k = 0;
@@ -779,7 +780,7 @@ int pl_match_advance(pl_vault *v, pl_match_progress fn, void *fctx, unsigned *mo
 	size_t n;
 	if (moved)
 		*moved = 0;
-	if (own_ids(v, &ids, &n, e) != 0)
+	if (match_ids(v, &ids, &n, e) != 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -1052,43 +1053,11 @@ static int id_prefix_ok(const char *s, const uint8_t id[static PL_MATCH_ID_LEN])
 	return 1;
 }
 
-/* Every distinct match id the vault holds a message of. */
-static int all_ids(pl_vault *v, uint8_t (**ids)[PL_MATCH_ID_LEN], size_t *n, pl_err *e)
-{
-	pl_item *items = NULL;
-	size_t cnt = 0, k = 0;
-	*ids = NULL;
-	*n = 0;
-	if (pl_vault_item_list(v, NULL, &items, &cnt, e) != 0)
-		return -1;
-	uint8_t(*out)[PL_MATCH_ID_LEN] = calloc(cnt ? cnt : 1, PL_MATCH_ID_LEN);
-	if (out == NULL) {
-		pl_vault_items_free(items, cnt);
-		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
-	}
-	for (size_t i = 0; i < cnt; i++) {
-		pl_match_msg m;
-		if (items[i].kind != PL_KIND_MATCH ||
-		    pl_match_msg_decode(&m, items[i].body.p, items[i].body.n) != 0 ||
-		    m.step != PL_MATCH_COMMIT)
-			continue;
-		size_t j = 0;
-		while (j < k && memcmp(out[j], m.id, PL_MATCH_ID_LEN) != 0)
-			j++;
-		if (j == k)
-			memcpy(out[k++], m.id, PL_MATCH_ID_LEN);
-	}
-	pl_vault_items_free(items, cnt);
-	*ids = out;
-	*n = k;
-	return 0;
-}
-
 int pl_match_resolve(pl_vault *v, const char *s, uint8_t id[static PL_MATCH_ID_LEN], pl_err *e)
 {
 	uint8_t(*ids)[PL_MATCH_ID_LEN];
 	size_t n, hits = 0;
-	if (all_ids(v, &ids, &n, e) != 0)
+	if (match_ids(v, &ids, &n, e) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (id_prefix_ok(s, ids[i])) {
@@ -1288,7 +1257,7 @@ int pl_match_list(pl_vault *v, json_t **out, pl_err *e)
 	uint8_t(*ids)[PL_MATCH_ID_LEN];
 	size_t n;
 	*out = NULL;
-	if (all_ids(v, &ids, &n, e) != 0)
+	if (match_ids(v, &ids, &n, e) != 0)
 		return -1;
 	json_t *a = json_array();
 	int rc = 0;
@@ -1375,7 +1344,7 @@ int pl_match_watch(pl_vault *v, uint64_t log_size, unsigned *found, pl_err *e)
 	uint8_t(*ids)[PL_MATCH_ID_LEN];
 	size_t n;
 	*found = 0;
-	if (own_ids(v, &ids, &n, e) != 0)
+	if (match_ids(v, &ids, &n, e) != 0)
 		return -1;
 	int rc = 0;
 	pl_logq *q = NULL;
