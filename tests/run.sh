@@ -44,22 +44,17 @@ else
 fi
 tally layers "$log" 0 $((SECONDS - t0))
 
-# The suites of the build directories run side by side (the machine has at
-# least two cores, and the tests spend much of their time waiting on fsync,
-# sockets and timers); each keeps its own order and tally, and their
-# reports are printed one after the other.
-suite() { # build: runs its tests, leaves "pass fail" in $logdir/$build.tally
-	local build=$1 bdir="$root/$1" t s name log t0
-	pass=0
-	fail=0
-	for t in "$bdir"/tests/test_*; do
-		[ -x "$t" ] || continue
-		name="$build/$(basename "$t")"
-		log="$logdir/$(echo "$name" | tr / _).log"
-		t0=$SECONDS
-		PARLEY_BUILD="$bdir" timeout 600 "$t" >"$log" 2>&1
-		tally "$name" "$log" $? $((SECONDS - t0))
-	done
+# Every test of every build directory is one job in one list, and two
+# workers take jobs from it in turn (the machine has at least two cores,
+# and the tests spend much of their time waiting on fsync, sockets and
+# timers), so neither core idles while the other has a long queue: the
+# ASan+UBSan jobs take longer than the plain ones. Jobs are listed with
+# the ASan integration scripts first (the longest), so the last jobs to
+# start are short. Each job writes its report line and tally; they are
+# printed in the order of the list, by build.
+jobs=()
+add_jobs() { # build
+	local build=$1 bdir="$root/$1" t s
 	for s in tests/integration/test_*.sh; do
 		[ -f "$s" ] || continue
 		# The longest CLI scripts run in the plain build only, so that make
@@ -72,33 +67,66 @@ suite() { # build: runs its tests, leaves "pass fail" in $logdir/$build.tally
 			continue
 			;;
 		esac
-		name="$build/$(basename "$s" .sh)"
+		jobs+=("$build script $s")
+	done
+	for t in "$bdir"/tests/test_*; do
+		[ -x "$t" ] || continue
+		jobs+=("$build unit $t")
+	done
+}
+# ASan builds first: their jobs are the longest.
+for build in "$@"; do case $build in *asan*) add_jobs "$build" ;; esac; done
+for build in "$@"; do case $build in *asan*) ;; *) add_jobs "$build" ;; esac; done
+
+run_job() { # index: runs jobs[index], leaves its report and "pass fail"
+	local build kind path name log t0 rc
+	read -r build kind path <<<"${jobs[$1]}"
+	pass=0
+	fail=0
+	if [ "$kind" = unit ]; then
+		name="$build/$(basename "$path")"
 		log="$logdir/$(echo "$name" | tr / _).log"
 		t0=$SECONDS
-		PARLEY_BUILD="$bdir" timeout 900 bash "$s" >"$log" 2>&1
-		tally "$name" "$log" $? $((SECONDS - t0))
-	done
-	echo "$pass $fail" >"$logdir/$(echo "$build" | tr / _).tally"
+		PARLEY_BUILD="$root/$build" timeout 600 "$path" >"$log" 2>&1
+	else
+		name="$build/$(basename "$path" .sh)"
+		log="$logdir/$(echo "$name" | tr / _).log"
+		t0=$SECONDS
+		PARLEY_BUILD="$root/$build" timeout 900 bash "$path" >"$log" 2>&1
+	fi
+	rc=$?
+	tally "$name" "$log" $rc $((SECONDS - t0)) >"$logdir/job.$1.out"
+	echo "$pass $fail" >"$logdir/job.$1.tally"
 }
 
-pids=()
+# worker: takes the next job index under a lock until none is left.
+echo 0 >"$logdir/next"
+worker() {
+	local i
+	while :; do
+		i=$(flock "$logdir/next" sh -c 'read i <"$1"; echo $((i + 1)) >"$1"; echo "$i"' _ "$logdir/next")
+		[ "$i" -lt "${#jobs[@]}" ] || break
+		run_job "$i"
+	done
+}
+worker &
+w1=$!
+worker &
+w2=$!
+wait "$w1" "$w2"
 for build in "$@"; do
-	suite "$build" >"$logdir/$(echo "$build" | tr / _).out" 2>&1 &
-	pids+=($!)
-done
-for p in "${pids[@]}"; do
-	wait "$p"
-done
-for build in "$@"; do
-	b=$(echo "$build" | tr / _)
-	cat "$logdir/$b.out"
-	if read -r p f <"$logdir/$b.tally" 2>/dev/null; then
-		pass=$((pass + p))
-		fail=$((fail + f))
-	else
-		echo "FAIL $build: the suite did not finish"
-		fail=$((fail + 1))
-	fi
+	for i in "${!jobs[@]}"; do
+		read -r b _ _ <<<"${jobs[$i]}"
+		[ "$b" = "$build" ] || continue
+		cat "$logdir/job.$i.out" 2>/dev/null
+		if read -r p f <"$logdir/job.$i.tally" 2>/dev/null; then
+			pass=$((pass + p))
+			fail=$((fail + f))
+		else
+			echo "FAIL ${jobs[$i]}: did not finish"
+			fail=$((fail + 1))
+		fi
+	done
 done
 echo "logs: $logdir"
 echo "$pass passed, $fail failed"
