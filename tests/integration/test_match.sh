@@ -14,6 +14,16 @@ pa() { p "$A" "$@"; }
 pb() { p "$B" "$@"; }
 db() { sqlite3 "$T/relay/relay.db" "$@"; }
 one_error() { [ "$(wc -l <"$1")" -eq 1 ] && grep -q '^parley: ' "$1"; }
+# refused "desc" cmd...: non-zero, one error line, neither vault changed
+refused() {
+	local d=$1 before after rc
+	shift
+	before=$(cat "$A/vault.pv" "$B/vault.pv" | sha256sum)
+	"$@" >/dev/null 2>"$T/err"
+	rc=$?
+	after=$(cat "$A/vault.pv" "$B/vault.pv" | sha256sum)
+	if [ $rc -ne 0 ] && one_error "$T/err" && [ "$before" = "$after" ]; then ok "$d"; else notok "$d (rc $rc, $(cat "$T/err"))"; fi
+}
 jqe() { jq -e "$@" >/dev/null; }
 restart() { stop_relay && start_relay relay --listen "127.0.0.1:$RELAY_PORT"; }
 
@@ -50,14 +60,14 @@ check "  naming both sides and the topic" grep -q 'ready to negotiate a swap' "$
 cp "$T/intent.json" "$T/bad.json"
 sed -i 's/ready to negotiate a swap/ready to negotiate a swan/' "$T/bad.json"
 fails "  an altered topic is refused" "$PARLEY" verify "$T/bad.json"
-fails "a second answer on the same topic is refused" pa match intent Iran --topic "ready to negotiate a swap" --answer no
+refused "a second answer on the same topic is refused" pa match intent Iran --topic "ready to negotiate a swap" --answer no
 
 # 2. yes / no: the yes side learns "no match"; the no side learns nothing.
 intent yes no "talk about consular access"
 check "yes/no: the United States (yes) sees no match" jqe '.state == "done" and .result == "no match"' "$T/ia.json"
 check "yes/no: Iran (no) sees no match" jqe '.state == "done" and .result == "no match" and .answer == "no"' "$T/ib.json"
 check "  the no side is told it learns nothing of their answer" bash -c "'$PARLEY' --vault '$B' match show ${ID:0:8} | grep -q 'you answered no, so you learn nothing'"
-fails "  nothing to export" pa match export "$ID" --out "$T/none.json"
+refused "  nothing to export" pa match export "$ID" --out "$T/none.json"
 
 # 3. no / yes and 4. no / no.
 intent no yes "talk about a prisoner swap in Oman"
@@ -110,8 +120,8 @@ pa --json match propose "$PID" "$N" --place Muscat --yes >"$T/mp.json" 2>"$T/mp.
 check "  with the records, package $N is signed and sent as a proposal" jqe '.id | length > 0' "$T/mp.json"
 pb sync >/dev/null 2>&1
 check "  Iran receives it naming both people, at Muscat" bash -c "'$PARLEY' --vault '$B' --json inbox | jq -e '[.[] | select(.kind == \"proposal\")] | length == 1' >/dev/null && '$PARLEY' --vault '$B' inbox | grep -q 'Person 333'"
-fails "  a package number past the result is refused" pa match propose "$PID" 3 --yes
-fails "  --we-release is the package's, not given" pa match propose "$PID" "$N" --we-release 1 --yes
+refused "  a package number past the result is refused" pa match propose "$PID" 3 --yes
+refused "  --we-release is the package's, not given" pa match propose "$PID" "$N" --we-release 1 --yes
 
 # 6. A list over the agreed size is refused before any list is sent.
 jq '.packages |= .[0:2]' "$T/us.json" >"$T/us2.json"
@@ -121,7 +131,7 @@ SID=$(jq -r .id "$T/sa.json")
 for _ in 1 2; do pa sync >/dev/null 2>&1; pb sync >/dev/null 2>&1; done
 check "over the agreed size: Iran's view says refused, and why" jqe '.state == "refused" and (.why | test("over the agreed maximum of 2"))' <(pb --json match show "$SID")
 check "  and the United States' too" jqe '.state == "refused" and .result == null' <(pa --json match show "$SID")
-fails "  your own list over your own --max is refused at once" pa match packages Iran --file "$T/us.json" --label "tiny" --max 1
+refused "  your own list over your own --max is refused at once" pa match packages Iran --file "$T/us.json" --label "tiny" --max 1
 
 # 7. Private count, with a list long enough to travel in parts that the
 # relay reorders; one part lost for good is sent again.
@@ -183,6 +193,11 @@ check "match list shows every match" jqe 'length == 9' <(pa --json match list)
 check "the inbox shows their commitments, not the parts of lists" jqe '[.[] | select(.kind == "blind match")] | length == 9' <(pa --json inbox)
 pa match show abcdef12 2>"$T/e"; rc=$?
 check "an unknown match id is one line, exit 7 (not found)" eval '[ $rc -eq 7 ] && one_error "$T/e"'
-fails "a bad --answer is refused" pa match intent Iran --topic x --answer maybe
+refused "a bad --answer is refused" pa match intent Iran --topic x --answer maybe
+printf '{"packages": [{"we_release": ["USA:1"], "they_release": ["IRN:1"], "extra": 1}]}' >"$T/badpk.json"
+refused "a packages file with an unknown key is refused" pa match packages Iran --file "$T/badpk.json" --label bad
+printf 'IRN:1\nnot an id\n' >"$T/badids"
+refused "a bad identifier in a --detainees file is refused" pa match count Iran --detainees "@$T/badids" --label bad
+refused "a --detainees file that does not exist is refused" pa match count Iran --detainees "@$T/none" --label bad
 
 echo "1..$_n"
