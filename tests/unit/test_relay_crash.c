@@ -185,9 +185,24 @@ static int deposit_one(CURL *c, sink *s, struct curl_slist *h, const uint8_t *en
 	st = request(c, s, "POST", path, h, env, ENV_LEN);
 	if (st == 0)
 		return 0;
-	if (st != 200 || pl_receipt_decode(&r, s->buf, s->len) != 0 ||
-	    pl_receipt_verify(&r, relay_pk, hash) != 0 || add_cp(r.note, r.notelen) != 0)
+	if (st != 200) {
+		printf("# deposit answered %ld: %.*s\n", st, (int)(s->len < 200 ? s->len : 200),
+		       (const char *)s->buf);
 		return -1;
+	}
+	if (pl_receipt_decode(&r, s->buf, s->len) != 0) {
+		printf("# a receipt of %zu bytes did not decode\n", s->len);
+		return -1;
+	}
+	if (pl_receipt_verify(&r, relay_pk, hash) != 0) {
+		printf("# receipt for seq %llu did not verify\n", (unsigned long long)r.seq);
+		return -1;
+	}
+	if (add_cp(r.note, r.notelen) != 0) {
+		printf("# receipt for seq %llu carries a second checkpoint of its size\n",
+		       (unsigned long long)r.seq);
+		return -1;
+	}
 	out->seq = r.seq;
 	out->time = r.time;
 	out->index = r.index;
@@ -529,11 +544,17 @@ static void register_token(void)
 	curl_easy_cleanup(c);
 }
 
+/* The mailbox keeps every deposit of every round (the checks read them
+ * all back), so it may hold more than the default cap of 10000 messages,
+ * beyond which a deposit is rightly refused with 507. */
+static const char *const relay_args[] = {"--mailbox-max-messages", "1000000", "--mailbox-max-bytes",
+					 "1G", NULL};
+
 /* Restarts on the same port; the old socket may linger for a moment. */
 static void restart(unsigned fixed)
 {
 	for (int i = 0; i < 50; i++) {
-		if (pl_test_relay_start(&relay, dir, fixed, NULL) == 0) {
+		if (pl_test_relay_start(&relay, dir, fixed, relay_args) == 0) {
 			assert_int_equal(relay.port, fixed);
 			return;
 		}
@@ -550,7 +571,7 @@ static void test_kill9_during_deposits(void **state)
 	unsigned fixed;
 	time_t t0 = time(NULL);
 
-	assert_int_equal(pl_test_relay_start(&relay, dir, 0, NULL), 0);
+	assert_int_equal(pl_test_relay_start(&relay, dir, 0, relay_args), 0);
 	fixed = relay.port;
 	register_token();
 	for (int round = 0; round < ROUNDS && time(NULL) - t0 < 40; round++) {
