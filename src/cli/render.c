@@ -330,6 +330,14 @@ static void path_json(json_t *j, pl_vault *v, const pl_item *it)
 {
 	json_t *p = pl_via_path_json(v, it);
 	json_object_set_new(j, "path", p ? p : json_pack("{s:s}", "route", "direct"));
+	/* A move the mediator held back never reached its recipient: its
+	 * author must not read "delivered" (which was only to the mediator). */
+	const char *st = json_string_value(json_object_get(j, "state"));
+	const char *pst = p ? json_string_value(json_object_get(p, "state")) : NULL;
+	if (st != NULL && pst != NULL && strcmp(pst, "held") == 0 &&
+	    (strcmp(st, "queued") == 0 || strcmp(st, "delivered") == 0 ||
+	     strcmp(st, "fetched") == 0))
+		json_object_set_new(j, "state", json_string("held"));
 }
 
 /* The JSON of an item whose object o is already decoded. */

@@ -4,8 +4,10 @@
 # to talk exported and verified offline; acceptable packages (only the
 # overlap revealed) and a list over the agreed size refused; a private
 # count; the relay reordering the parts of a long list; a lost part sent
-# again. Changing input after committing and stopping after learning are
-# played in-process by tests/unit/test_match.c.
+# again; a side that stops after learning, its answer lost on the way,
+# shown by the log. Changing input after committing needs a dishonest
+# client, so it is played in-process, against the real relay, by
+# tests/unit/test_match.c.
 . "$(dirname "$0")/lib.sh"
 
 A="$T/us" B="$T/iran"

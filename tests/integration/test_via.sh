@@ -127,6 +127,9 @@ check "the author sees it held, with the reason" \
 	<(pa --json thread Iran)
 pa thread Iran >"$T/thread-a.txt"
 check "  thread text says HELD" grep -q "HELD by Switzerland on .*: the wording of the release is not agreed yet" "$T/thread-a.txt"
+check "  and its state is held, not delivered (it never reached Iran)" \
+	jq -e --arg id "$P2" '.[] | select(.id == $id) | .state == "held"' <(pa --json thread Iran)
+check "  the thread text heads it [held]" grep -q "${P2}  United States -> Iran  proposal \\[held\\]" "$T/thread-a.txt"
 check "  Iran never got it" jq -e --arg id "$P2" 'all(.[]; .id != $id)' <(pb sync >/dev/null 2>&1; pb --json inbox)
 check "send --via a note" pa send Iran "Our delegation arrives Tuesday" --via Switzerland
 pm sync >/dev/null 2>&1
