@@ -470,21 +470,24 @@ out:
 	return rc;
 }
 
-/* Commits the advanced ratchet state and the envelope it produced in one
- * transaction, then keeps the envelope in o for the deposit. */
+/* Records the advanced ratchet state and the envelope it produced in one
+ * transaction (own_txn), or in the caller's (a batch: seal_batch), then
+ * keeps the envelope in o for the deposit. In a batch the caller keeps
+ * nothing in o until its transaction has committed. */
 static int commit_sealed(pl_vault *v, pl_session_rec *s, const pl_ratchet *r, pl_outbox *o,
-			 const uint8_t *env, size_t envlen, pl_err *e)
+			 const uint8_t *env, size_t envlen, int own_txn, pl_err *e)
 {
 	pl_wr_free(&s->state);
 	if (pl_ratchet_save(r, &s->state) != 0 || pl_wr_ok(&s->state) != 0)
 		return pl_err_set(e, PL_EXIT_ERROR, "out of memory");
 	s->used = pl_now();
-	if (pl_vault_begin(v, e) != 0)
+	if (own_txn && pl_vault_begin(v, e) != 0)
 		return -1;
 	if (pl_vault_session_save(v, s, e) != 0 ||
 	    pl_vault_outbox_set_envelope(v, o->item_seq, env, envlen, e) != 0 ||
-	    pl_vault_commit(v, e) != 0) {
-		pl_vault_rollback(v);
+	    (own_txn && pl_vault_commit(v, e) != 0)) {
+		if (own_txn)
+			pl_vault_rollback(v);
 		return -1;
 	}
 	pl_wr_free(&o->envelope);
@@ -492,9 +495,11 @@ static int commit_sealed(pl_vault *v, pl_session_rec *s, const pl_ratchet *r, pl
 	return pl_wr_ok(&o->envelope);
 }
 
-/* Encrypts one outbox item into an envelope and commits ratchet state and
- * envelope together. */
-static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox *o, pl_err *e)
+/* Encrypts one outbox item into an envelope and records ratchet state and
+ * envelope together: committed on their own (own_txn), or inside the
+ * caller's transaction. */
+static int seal_item_tx(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox *o, int own_txn,
+			pl_err *e)
 {
 	pl_item it;
 	pl_session_rec *ss = NULL, fresh, *s = NULL;
@@ -529,7 +534,7 @@ static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox
 		pl_err_set(e, PL_EXIT_ERROR, "could not seal the envelope for \"%s\"", ct->name);
 		goto out;
 	}
-	rc = commit_sealed(v, s, r, o, env, envlen, e);
+	rc = commit_sealed(v, s, r, o, env, envlen, own_txn, e);
 out:
 	free(env);
 	pl_ratchet_free(r);
@@ -538,6 +543,11 @@ out:
 	pl_vault_sessions_free(ss, ns);
 	pl_vault_item_free(&it);
 	return rc;
+}
+
+static int seal_item(pl_vault *v, pl_rc_conn *c, const pl_contact *ct, pl_outbox *o, pl_err *e)
+{
+	return seal_item_tx(v, c, ct, o, 1, e);
 }
 
 /* Gets the contact's mailbox token from the grant they published for us. */
@@ -569,43 +579,55 @@ static int fetch_token(pl_vault *v, pl_rc_conn *c, pl_contact *ct, pl_err *e)
 	return pl_vault_contact_put(v, ct, e);
 }
 
-static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_contact *ct,
-			pl_outbox *o, pl_err *e)
+/* Records a deposit's receipt: the item delivered and out of the outbox,
+ * in its own transaction (own_txn) or in the caller's. */
+static int record_receipt(pl_vault *v, pl_outbox *o, const pl_receipt *rc, int own_txn, pl_err *e)
+{
+	uint8_t receipt[PL_RECEIPT_MAX];
+	size_t rlen = pl_receipt_encode(receipt, rc);
+	if (rlen == 0)
+		return pl_err_set(e, PL_EXIT_SECURITY, "the relay's receipt cannot be stored");
+	/* Only a queued item becomes delivered: a reply may already have
+	 * moved it on (e.g. accepted) if an earlier receipt was lost. The
+	 * receipt is kept either way. */
+	pl_item cur;
+	char state[16] = "delivered";
+	if (pl_vault_item_get(v, o->item_seq, &cur, e) != 0)
+		return -1;
+	if (strcmp(cur.state, "queued") != 0)
+		snprintf(state, sizeof state, "%s", cur.state);
+	pl_vault_item_free(&cur);
+	if (own_txn && pl_vault_begin(v, e) != 0)
+		return -1;
+	if (pl_vault_item_set_state(v, o->item_seq, state, receipt, rlen, e) != 0 ||
+	    pl_vault_outbox_remove(v, o->item_seq, e) != 0 ||
+	    (own_txn && pl_vault_commit(v, e) != 0)) {
+		if (own_txn)
+			pl_vault_rollback(v);
+		return -1;
+	}
+	return 0;
+}
+
+/* Deposits o's envelope; the receipt is recorded in its own transaction
+ * (own_txn) or in the caller's. */
+static int deposit_item_tx(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_contact *ct,
+			   pl_outbox *o, int own_txn, pl_err *e)
 {
 	pl_receipt rc;
-	uint8_t receipt[PL_RECEIPT_MAX];
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!ct->has_token && fetch_token(v, c, ct, e) != 0)
-			return -1;
+		/* fetch_token stores the token: its own write, so in a batch the
+		 * caller has fetched it before its transaction began */
+		if (!ct->has_token && (!own_txn || fetch_token(v, c, ct, e) != 0))
+			return own_txn ? -1
+				       : pl_err_set(e, PL_EXIT_ERROR,
+						    "internal: a batched deposit without a token");
 		pl_err de;
 		pl_err_clear(&de);
 		if (pl_rc_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
-				  &de) == 0) {
-			size_t rlen = pl_receipt_encode(receipt, &rc);
-			if (rlen == 0)
-				return pl_err_set(e, PL_EXIT_SECURITY,
-						  "the relay's receipt cannot be stored");
-			/* Only a queued item becomes delivered: a reply may already
-			 * have moved it on (e.g. accepted) if an earlier receipt was
-			 * lost. The receipt is kept either way. */
-			pl_item cur;
-			char state[16] = "delivered";
-			if (pl_vault_item_get(v, o->item_seq, &cur, e) != 0)
-				return -1;
-			if (strcmp(cur.state, "queued") != 0)
-				snprintf(state, sizeof state, "%s", cur.state);
-			pl_vault_item_free(&cur);
-			if (pl_vault_begin(v, e) != 0)
-				return -1;
-			if (pl_vault_item_set_state(v, o->item_seq, state, receipt, rlen, e) != 0 ||
-			    pl_vault_outbox_remove(v, o->item_seq, e) != 0 ||
-			    pl_vault_commit(v, e) != 0) {
-				pl_vault_rollback(v);
-				return -1;
-			}
-			return 0;
-		}
-		if (pl_rc_last_status(c) != 403 || !ct->has_token || attempt == 1) {
+				  &de) == 0)
+			return record_receipt(v, o, &rc, own_txn, e);
+		if (pl_rc_last_status(c) != 403 || !ct->has_token || attempt == 1 || !own_txn) {
 			*e = de;
 			return -1;
 		}
@@ -613,6 +635,12 @@ static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32]
 		ct->has_token = 0;
 	}
 	return -1;
+}
+
+static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_contact *ct,
+			pl_outbox *o, pl_err *e)
+{
+	return deposit_item_tx(v, c, rpk, ct, o, 1, e);
 }
 
 /* A connection to the relay where ct's mailbox lives when that is not
@@ -781,6 +809,97 @@ static void mark_eligible(const pl_outbox *ob, size_t n, uint64_t now, uint8_t *
 	}
 }
 
+/* Many items to one contact (a long blind-match list travels in dozens of
+ * parts) are sealed BATCH_MAX at a time in one transaction, then deposited
+ * and their receipts recorded in one more: every commit seals and writes
+ * the whole vault, so one commit per part made a long list cost n^2.
+ * The rule that makes a ratchet key never encrypt twice holds: no envelope
+ * is deposited before the transaction holding its ratchet state has
+ * committed, and a batch that fails to commit forgets its envelopes (the
+ * ratchet state is rolled back with them). A crash after deposits and
+ * before their receipts are recorded leaves the envelopes in the outbox:
+ * the next sync deposits the same bytes again, which the relay stores once
+ * and receipts again. Crash points (pl_fault_point) for
+ * tests/integration/test_crash.sh: PARLEY_FAULT=batch-sealed dies once a
+ * batch's envelopes are committed and before any is deposited,
+ * batch-deposited once they are deposited and before the receipts are
+ * recorded. Neither may lose, double or re-encrypt anything. */
+#define BATCH_MAX 64
+
+/* Seals and deposits what it can of one contact's eligible items, in
+ * batches; clears go[i] for each one delivered. Anything it cannot do (a
+ * lone item, a contact on another relay, a refused deposit, a failure) is
+ * left to deliver_one, which does it one by one and reports the error. */
+static void deliver_batched(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32], pl_outbox *ob,
+			    size_t n, size_t first, uint8_t *go, pl_sync_report *r)
+{
+	pl_contact ct;
+	size_t idx[BATCH_MAX];
+	if (pl_vault_contact_get(v, ob[first].contact, &ct, NULL) != 0)
+		return;
+	if (pl_msgr_check_identity(v, NULL) != 0 || pl_msgr_check_sendable(&ct, NULL) != 0 ||
+	    (ct.has_relay && sodium_memcmp(ct.relay_key, rpk, 32) != 0) ||
+	    (!ct.has_token && fetch_token(v, c, &ct, NULL) != 0))
+		goto out;
+	for (size_t from = first;;) {
+		size_t k = 0;
+		for (size_t i = from; k < BATCH_MAX && i < n; i++)
+			if (go[i] && strcmp(ob[i].contact, ct.name) == 0)
+				idx[k++] = i;
+		if (k < 2)
+			break;
+		from = idx[k - 1] + 1;
+		/* 1. Seal every one not sealed yet, in one transaction. */
+		uint8_t fresh[BATCH_MAX] = {0};
+		size_t unsealed = 0;
+		for (size_t j = 0; j < k; j++)
+			unsealed += ob[idx[j]].envelope.n == 0;
+		int ok = unsealed == 0 || pl_vault_begin(v, NULL) == 0;
+		for (size_t j = 0; ok && unsealed && j < k; j++) {
+			if (ob[idx[j]].envelope.n > 0)
+				continue;
+			fresh[j] = 1;
+			ok = seal_item_tx(v, c, &ct, &ob[idx[j]], 0, NULL) == 0;
+		}
+		if (ok && unsealed && pl_vault_commit(v, NULL) != 0)
+			ok = 0;
+		if (!ok) {
+			pl_vault_rollback(v);
+			/* their ratchet state is gone with the transaction: these
+			 * envelopes must never be deposited */
+			for (size_t j = 0; j < k; j++)
+				if (fresh[j]) {
+					pl_wr_free(&ob[idx[j]].envelope);
+					pl_wr_init(&ob[idx[j]].envelope);
+				}
+			break;
+		}
+		pl_fault_point("batch-sealed");
+		/* 2. Deposit them, and record the receipts in one transaction. */
+		size_t done = 0;
+		if (pl_vault_begin(v, NULL) != 0)
+			break;
+		while (done < k && deposit_item_tx(v, c, rpk, &ct, &ob[idx[done]], 0, NULL) == 0)
+			done++;
+		pl_fault_point("batch-deposited");
+		if (pl_vault_commit(v, NULL) != 0) {
+			pl_vault_rollback(v); /* deposited, not recorded: sent again, stored once */
+			break;
+		}
+		for (size_t j = 0; j < done; j++) {
+			go[idx[j]] = 0;
+			if (r && ob[idx[j]].kind == PL_KIND_ACK)
+				r->acks_sent++;
+			else if (r)
+				r->delivered++;
+		}
+		if (done < k)
+			break; /* deliver_one tries again and says why */
+	}
+out:
+	sodium_memzero(&ct, sizeof ct);
+}
+
 /* The eligible items of one contact (the first one still to do, and every
  * later one to the same contact), in outbox order, over a connection of
  * their own: deposits to two contacts do not share a connection. */
@@ -791,6 +910,7 @@ static int deliver_contact(pl_vault *v, const uint8_t rpk[static 32], pl_outbox 
 	if (pl_msgr_open_relay(v, &c, e) != 0)
 		return -1;
 	int rc = 0;
+	deliver_batched(v, c, rpk, ob, n, first, go, r);
 	for (size_t i = first; rc == 0 && i < n; i++) {
 		if (!go[i] || strcmp(ob[i].contact, ob[first].contact) != 0)
 			continue;

@@ -34,17 +34,11 @@
 
 #define FETCH_ROUNDS_MAX 64
 
-/* Crash points for the crash tests (tests/integration/test_negotiation.sh):
+/* Crash points (pl_fault_point) for the crash tests (tests/integration/test_negotiation.sh):
  * PARLEY_FAULT=after-fetch dies once a listing is fetched and before any of
  * it is processed; after-commit dies after the first envelope's result is
  * committed and before the relay is told. Both must lose and double
  * nothing. */
-static void fault_point(const char *name)
-{
-	const char *f = getenv("PARLEY_FAULT");
-	if (f && strcmp(f, name) == 0)
-		_exit(99);
-}
 
 /* PROC_TAKEN: authentic, but it reuses the id of an item we hold (refused
  * like PROC_REJECT, and counted apart so the user hears of it). */
@@ -722,7 +716,7 @@ static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int 
 		const pl_proto_listing *l = &rl.list;
 		*prekeys = l->prekeys;
 		if (l->count > 0)
-			fault_point("after-fetch");
+			pl_fault_point("after-fetch");
 		uint32_t count_items = l->count;
 		uint64_t top = after;
 		size_t nnames = 0;
@@ -742,7 +736,7 @@ static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int 
 				nnames++;
 			}
 			top = l->item[i].seq;
-			fault_point("after-commit");
+			pl_fault_point("after-commit");
 		}
 		pl_rc_listing_free(&rl);
 		if (rc != 0)

@@ -23,18 +23,12 @@
 
 #define SUCCESSOR_HOPS 8
 
-/* Crash points for the crash test (tests/integration/test_rotate.sh):
+/* Crash points (pl_fault_point) for the crash test (tests/integration/test_rotate.sh):
  * PARLEY_FAULT=rotate-recorded dies once the next key and the statements
  * are committed, rotate-before-switch once the statements are out and the
  * old mailbox closed and read, rotate-after-switch once the vault uses the
  * new key and before it is published. Each must leave a vault with a
  * usable key that a second run (or a sync) finishes. */
-static void fault_point(const char *name)
-{
-	const char *f = getenv("PARLEY_FAULT");
-	if (f && strcmp(f, name) == 0)
-		_exit(99);
-}
 
 /* ---- receiving ------------------------------------------------------------ */
 
@@ -391,7 +385,7 @@ int pl_rotate_self(pl_vault *v, pl_rotate_sync_fn sync, pl_rotate_report *r, pl_
 		r->time = now;
 		if (record_next(v, next, stmt, r, e) != 0)
 			goto out;
-		fault_point("rotate-recorded");
+		pl_fault_point("rotate-recorded");
 	}
 	r->time = s.time;
 	memcpy(r->new_ik, s.new_ik, PL_IK_LEN);
@@ -410,13 +404,13 @@ int pl_rotate_self(pl_vault *v, pl_rotate_sync_fn sync, pl_rotate_report *r, pl_
 		unfinished(e);
 		goto out;
 	}
-	fault_point("rotate-before-switch");
+	pl_fault_point("rotate-before-switch");
 	if (pl_vault_identity_switch(v, r->time, e) != 0) {
 		unfinished(e);
 		goto out;
 	}
 	rc = 0;
-	fault_point("rotate-after-switch");
+	pl_fault_point("rotate-after-switch");
 	/* The new key: its bundle, token and grants at the relay; then the
 	 * statements not yet deposited. Failures wait for the next sync. */
 	if (pl_msgr_publish(v, &ne) == 0)

@@ -3,6 +3,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 void pl_err_clear(pl_err *e)
 {
@@ -22,4 +25,11 @@ int pl_err_set(pl_err *e, int code, const char *fmt, ...)
 	va_end(ap);
 	e->code = code;
 	return -1;
+}
+
+void pl_fault_point(const char *name)
+{
+	const char *f = getenv("PARLEY_FAULT");
+	if (f && strcmp(f, name) == 0)
+		_exit(99);
 }

@@ -33,4 +33,9 @@ void pl_err_clear(pl_err *e);
 /* Sets e (if not NULL) and returns -1, so callers can `return pl_err_set(...)`. */
 int pl_err_set(pl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A crash point for the crash tests: the process dies at once (_exit 99,
+ * nothing flushed, as kill -9 would leave it) when the environment
+ * variable PARLEY_FAULT equals name. Each caller documents its points. */
+void pl_fault_point(const char *name);
+
 #endif
