@@ -17,7 +17,9 @@ BENCH_CFLAGS := -std=c11 -O2 -DNDEBUG -g -Wall -Wextra -Werror -D_GNU_SOURCE -Is
 pc = $(shell pkg-config $(1) $(2))
 # What libparley itself links against, as in the main Makefile.
 PARLEY_PKGS := libsodium sqlite3 libmicrohttpd libcurl jansson
-PARLEY_LIBS := $(call pc,--libs,$(PARLEY_PKGS)) -lpthread
+# (and cairo + pango: a bench that links the client pulls in the PDF export)
+PARLEY_LIBS := $(call pc,--libs,$(PARLEY_PKGS)) -lpthread \
+	$(call pc,--libs,pangocairo cairo-pdf fontconfig)
 
 BINS := $(B)/ratchet_floor $(B)/ratchet_parley $(B)/ratchet_signal $(B)/ratchet_olm \
 	$(B)/bare_httpd $(B)/relay_load $(B)/log_bench $(B)/mbxlog_bench $(B)/unlock_bench \

@@ -36,9 +36,9 @@
 
 /* Crash points (pl_fault_point) for the crash tests (tests/integration/test_negotiation.sh):
  * PARLEY_FAULT=after-fetch dies once a listing is fetched and before any of
- * it is processed; after-commit dies after the first envelope's result is
- * committed and before the relay is told. Both must lose and double
- * nothing. */
+ * it is processed; after-commit dies once the listing's results are
+ * committed (one batch) and before the relay is told. Both must lose and
+ * double nothing. */
 
 /* PROC_TAKEN: authentic, but it reuses the id of an item we hold (refused
  * like PROC_REJECT, and counted apart so the user hears of it). */
@@ -720,6 +720,17 @@ static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int 
 		uint32_t count_items = l->count;
 		uint64_t top = after;
 		size_t nnames = 0;
+		/* The whole listing is one batch (vault.h): each envelope's
+		 * result is its own change, as before, and the disk is written
+		 * once for all of them (a list of many parts was one vault
+		 * write per part). The relay hears of none before the batch is
+		 * on disk; a crash before loses the batch, and the next sync
+		 * fetches the same envelopes again. */
+		if (l->count > 0 && pl_vault_batch_begin(x->v, e) != 0) {
+			pl_rc_listing_free(&rl);
+			rc = -1;
+			break;
+		}
 		for (uint32_t i = 0; i < l->count; i++) {
 			if (l->item[i].seq <= after)
 				continue; /* the relay repeated itself; already handled */
@@ -736,11 +747,23 @@ static int fetch_all(rx *x, pl_rc_conn *c, pl_sync_report *r, int *drained, int 
 				nnames++;
 			}
 			top = l->item[i].seq;
-			pl_fault_point("after-commit");
+		}
+		/* What was processed before a failure is kept, as when each
+		 * envelope committed on its own. */
+		if (l->count > 0) {
+			pl_err be;
+			pl_err_clear(&be);
+			if (pl_vault_batch_end(x->v, 1, &be) != 0) {
+				if (rc == 0)
+					*e = be;
+				rc = -1;
+			}
 		}
 		pl_rc_listing_free(&rl);
 		if (rc != 0)
 			break;
+		if (top > after)
+			pl_fault_point("after-commit");
 		if (top > after && ack_listing(c, me, names, nnames, top, e) != 0) {
 			rc = -1;
 			break;

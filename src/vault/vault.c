@@ -1380,11 +1380,28 @@ void pl_vault_close(pl_vault *v)
 
 int pl_vault_begin(pl_vault *v, pl_err *e)
 {
+	if (v->batch) {
+		if (run_sql(v, "SAVEPOINT pl_batch_unit", "start a change", e) != 0)
+			return -1;
+		v->batch_depth++;
+		return 0;
+	}
 	return run_sql(v, "BEGIN IMMEDIATE", "start a transaction", e);
 }
 
 int pl_vault_commit(pl_vault *v, pl_err *e)
 {
+	if (v->batch) {
+		if (v->batch_depth == 0)
+			return pl_err_set(e, PL_EXIT_ERROR,
+					  "internal error: a commit without a change in a batch");
+		if (run_sql(v, "RELEASE pl_batch_unit", "commit the change", e) != 0) {
+			pl_vault_rollback(v);
+			return -1;
+		}
+		v->batch_depth--;
+		return 0;
+	}
 	if (run_sql(v, "COMMIT", "commit the change", e) != 0) {
 		pl_vault_rollback(v);
 		return -1;
@@ -1394,8 +1411,43 @@ int pl_vault_commit(pl_vault *v, pl_err *e)
 
 void pl_vault_rollback(pl_vault *v)
 {
+	if (v && v->db && v->batch) {
+		if (v->batch_depth > 0) {
+			sqlite3_exec(v->db, "ROLLBACK TO pl_batch_unit; RELEASE pl_batch_unit",
+				     NULL, NULL, NULL);
+			v->batch_depth--;
+		}
+		return;
+	}
 	if (v && v->db && !sqlite3_get_autocommit(v->db))
 		sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int pl_vault_batch_begin(pl_vault *v, pl_err *e)
+{
+	if (v->batch || !sqlite3_get_autocommit(v->db))
+		return pl_err_set(e, PL_EXIT_ERROR,
+				  "internal error: a batch inside another change");
+	if (run_sql(v, "BEGIN IMMEDIATE", "start a transaction", e) != 0)
+		return -1;
+	v->batch = 1;
+	v->batch_depth = 0;
+	return 0;
+}
+
+int pl_vault_batch_end(pl_vault *v, int ok, pl_err *e)
+{
+	if (!v->batch)
+		return pl_err_set(e, PL_EXIT_ERROR, "internal error: no batch to end");
+	/* a change left open by a failed path is undone, not committed */
+	while (v->batch_depth > 0)
+		pl_vault_rollback(v);
+	v->batch = 0;
+	if (ok && run_sql(v, "COMMIT", "commit the changes", e) == 0)
+		return 0;
+	if (!sqlite3_get_autocommit(v->db))
+		sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+	return ok ? -1 : 0;
 }
 
 /* --- identity and relay ------------------------------------------------------ */

@@ -125,6 +125,19 @@ int pl_vault_begin(pl_vault *v, pl_err *e); /* BEGIN IMMEDIATE */
 int pl_vault_commit(pl_vault *v, pl_err *e);
 void pl_vault_rollback(pl_vault *v);
 
+/* A batch: many changes that each begin, commit or roll back as usual,
+ * held in one outer transaction that reaches the disk once, at
+ * pl_vault_batch_end (every commit seals and writes the whole vault file).
+ * Inside it pl_vault_begin opens a savepoint, pl_vault_commit releases it
+ * and pl_vault_rollback undoes only it (nothing when none is open). A
+ * crash before the end loses the whole batch, so a caller uses it only
+ * where that is safe: nothing that depends on the batch may leave the
+ * process before it ends (client/receive.c: envelopes are acknowledged to
+ * the relay only after). _end commits what the changes committed (ok) or
+ * drops it all (!ok); either way the batch is over. */
+int pl_vault_batch_begin(pl_vault *v, pl_err *e);
+int pl_vault_batch_end(pl_vault *v, int ok, pl_err *e);
+
 /* --- identity and relay ------------------------------------------------ */
 const pl_identity *pl_vault_identity(const pl_vault *v);
 const char *pl_vault_name(const pl_vault *v);

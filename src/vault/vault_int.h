@@ -207,6 +207,8 @@ struct pl_vault {
 	int sealed;			    /* the database is in mem, saved to DIR/vault.pv */
 	int converted;			    /* this open converted an old DIR/vault.db */
 	char save_err[PL_ERR_MSG_MAX + 64]; /* why the last save failed, "" if none */
+	int batch;			    /* inside pl_vault_batch_begin .. _end */
+	int batch_depth;		    /* savepoints pl_vault_begin opened in it */
 };
 
 /* A vault in memory with a random key and identity and the real schema, for

@@ -305,7 +305,6 @@ static void test_refuse_overwrite(void **state)
 	tdir_clean(&t);
 }
 
-
 static void test_create_refusals(void **state)
 {
 	(void)state;
@@ -502,7 +501,8 @@ static void test_not_a_vault(void **state)
 	for (int i = 0; i < 2; i++) {
 		sqlite3 *db;
 		assert_int_equal(sqlite3_open(names[i], &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, "CREATE TABLE x(a)", NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "CREATE TABLE x(a)", NULL, NULL, NULL),
+				 SQLITE_OK);
 		sqlite3_close(db);
 		assert_int_equal(pl_vault_open(&v, t.dir, PASS, strlen(PASS), &e), -1);
 		assert_int_equal(e.code, PL_EXIT_VAULT);
@@ -1328,6 +1328,82 @@ static void test_transactions(void **state)
 	tdir_clean(&t);
 }
 
+/* The file's bytes, hashed: whether the vault was written. */
+static void file_hash(const tdir *t, uint8_t h[32])
+{
+	size_t n = 0;
+	uint8_t *b = pl_test_read_file(t->db, &n);
+	assert_non_null(b);
+	crypto_hash_sha256(h, b, n);
+	free(b);
+}
+
+/* A batch (vault.h): changes inside it are savepoints, the disk is written
+ * once at its end, a rollback undoes only its own change, and a batch
+ * ended without ok, or never ended, leaves nothing. */
+static void test_batch(void **state)
+{
+	(void)state;
+	tdir t;
+	pl_err e;
+	uint8_t h0[32], h1[32];
+	tdir_make(&t);
+	make_vault(&t, "Oman");
+	pl_vault *v = open_vault(&t);
+
+	assert_int_equal(pl_vault_batch_begin(v, &e), 0);
+	assert_int_equal(pl_vault_batch_begin(v, &e), -1); /* no batch in a batch */
+	file_hash(&t, h0);
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	assert_int_equal(pl_vault_set_u64(v, "kept", 1, &e), 0);
+	assert_int_equal(pl_vault_commit(v, &e), 0);
+	file_hash(&t, h1);
+	assert_memory_equal(h0, h1, 32); /* committed in the batch, not yet on disk */
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	assert_int_equal(pl_vault_set_u64(v, "undone", 2, &e), 0);
+	pl_vault_rollback(v);
+	pl_vault_rollback(v);			      /* nothing open: must not undo the batch */
+	assert_int_equal(pl_vault_commit(v, &e), -1); /* nothing open to commit */
+	assert_int_equal(pl_vault_get_u64(v, "kept", 0), 1);
+	assert_int_equal(pl_vault_get_u64(v, "undone", 0), 0);
+	/* a change left open at the end is undone, the committed one kept */
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	assert_int_equal(pl_vault_set_u64(v, "left_open", 3, &e), 0);
+	assert_int_equal(pl_vault_batch_end(v, 1, &e), 0);
+	file_hash(&t, h1);
+	assert_memory_not_equal(h0, h1, 32);
+	assert_int_equal(pl_vault_batch_end(v, 1, &e), -1); /* no batch now */
+	pl_vault_close(v);
+	v = open_vault(&t);
+	assert_int_equal(pl_vault_get_u64(v, "kept", 0), 1);
+	assert_int_equal(pl_vault_get_u64(v, "undone", 0), 0);
+	assert_int_equal(pl_vault_get_u64(v, "left_open", 0), 0);
+
+	/* ended without ok: nothing of it */
+	assert_int_equal(pl_vault_batch_begin(v, &e), 0);
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	assert_int_equal(pl_vault_set_u64(v, "dropped", 4, &e), 0);
+	assert_int_equal(pl_vault_commit(v, &e), 0);
+	assert_int_equal(pl_vault_batch_end(v, 0, &e), 0);
+	assert_int_equal(pl_vault_get_u64(v, "dropped", 0), 0);
+	/* outside a batch, begin and commit are plain transactions again */
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	assert_int_equal(pl_vault_batch_begin(v, &e), -1); /* no batch in a change */
+	assert_int_equal(pl_vault_begin(v, &e), -1);	   /* no nesting */
+	pl_vault_rollback(v);
+	/* a batch never ended (a crash, a close) leaves nothing */
+	assert_int_equal(pl_vault_batch_begin(v, &e), 0);
+	assert_int_equal(pl_vault_begin(v, &e), 0);
+	assert_int_equal(pl_vault_set_u64(v, "crashed", 5, &e), 0);
+	assert_int_equal(pl_vault_commit(v, &e), 0);
+	pl_vault_close(v);
+	v = open_vault(&t);
+	assert_int_equal(pl_vault_get_u64(v, "crashed", 0), 0);
+	assert_int_equal(pl_vault_get_u64(v, "kept", 0), 1);
+	pl_vault_close(v);
+	tdir_clean(&t);
+}
+
 /* --- damage ------------------------------------------------------------------------- */
 
 static void test_corrupted_blobs(void **state)
@@ -1517,6 +1593,7 @@ int main(void)
 	    cmocka_unit_test(test_opk_top_up_from_relay),
 	    cmocka_unit_test(test_spk_refresh),
 	    cmocka_unit_test(test_transactions),
+	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_corrupted_blobs),
 	    cmocka_unit_test(test_seal_format),
 	};
