@@ -471,7 +471,7 @@ out:
 }
 
 /* Records the advanced ratchet state and the envelope it produced in one
- * transaction (own_txn), or in the caller's (a batch: seal_batch), then
+ * transaction (own_txn), or in the caller's (deliver_batched), then
  * keeps the envelope in o for the deposit. In a batch the caller keeps
  * nothing in o until its transaction has committed. */
 static int commit_sealed(pl_vault *v, pl_session_rec *s, const pl_ratchet *r, pl_outbox *o,
@@ -616,12 +616,13 @@ static int deposit_item_tx(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 
 {
 	pl_receipt rc;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		/* fetch_token stores the token: its own write, so in a batch the
-		 * caller has fetched it before its transaction began */
-		if (!ct->has_token && (!own_txn || fetch_token(v, c, ct, e) != 0))
-			return own_txn ? -1
-				       : pl_err_set(e, PL_EXIT_ERROR,
-						    "internal: a batched deposit without a token");
+		/* fetch_token stores the token: its own write, so a batch
+		 * (deliver_batched) has fetched it before its transaction */
+		if (!ct->has_token && !own_txn)
+			return pl_err_set(e, PL_EXIT_ERROR,
+					  "internal error: a batched deposit without a token");
+		if (!ct->has_token && fetch_token(v, c, ct, e) != 0)
+			return -1;
 		pl_err de;
 		pl_err_clear(&de);
 		if (pl_rc_deposit(c, rpk, ct->ik, ct->token, o->envelope.p, o->envelope.n, &rc,
@@ -641,6 +642,15 @@ static int deposit_item(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32]
 			pl_outbox *o, pl_err *e)
 {
 	return deposit_item_tx(v, c, rpk, ct, o, 1, e);
+}
+
+/* Counts a deposited item in the sync report (NULL: none). */
+static void count_sent(pl_sync_report *r, const pl_outbox *o)
+{
+	if (r && o->kind == PL_KIND_ACK)
+		r->acks_sent++;
+	else if (r)
+		r->delivered++;
 }
 
 /* A connection to the relay where ct's mailbox lives when that is not
@@ -727,12 +737,8 @@ static int deliver_one(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static 32],
 			rc = seal_item(v, via, &ct, o, e);
 		if (go == 1 && rc == 0)
 			rc = deposit_item(v, via, key, &ct, o, e);
-		if (go == 1 && rc == 0 && r) {
-			if (o->kind == PL_KIND_ACK)
-				r->acks_sent++;
-			else
-				r->delivered++;
-		}
+		if (go == 1 && rc == 0)
+			count_sent(r, o);
 	}
 	pl_rc_close(oc);
 	sodium_memzero(&ct, sizeof ct);
@@ -888,10 +894,7 @@ static void deliver_batched(pl_vault *v, pl_rc_conn *c, const uint8_t rpk[static
 		}
 		for (size_t j = 0; j < done; j++) {
 			go[idx[j]] = 0;
-			if (r && ob[idx[j]].kind == PL_KIND_ACK)
-				r->acks_sent++;
-			else if (r)
-				r->delivered++;
+			count_sent(r, &ob[idx[j]]);
 		}
 		if (done < k)
 			break; /* deliver_one tries again and says why */
